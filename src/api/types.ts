@@ -1,0 +1,92 @@
+// What the API needs from the process behind it: the processor implements it, and so does a
+// mirror node (which forwards submissions to the processor). See docs/ARCHITECTURE.md for the
+// JSON shapes (TxView, BlockView).
+
+import type { Block } from '../core/types.js';
+import type { ErrorCode } from '../core/errors.js';
+
+export interface ApiError {
+  readonly code: ErrorCode | string;
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+}
+
+/** Validana's TxResponse plus `code`. */
+export interface TxView {
+  readonly id: string;
+  readonly version: number;
+  readonly contractHash: string;
+  readonly validTill: number;
+  readonly payload: unknown;
+  readonly publicKey: string;
+  readonly signature: string;
+  readonly status: 'new' | 'accepted' | 'rejected' | 'invalid';
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly createTs: number;
+  readonly sender: string | null;
+  readonly contractType: string | null;
+  readonly blockId: number | null;
+  readonly positionInBlock: number | null;
+  readonly processedTs: number | null;
+  readonly receiver: string | null;
+}
+
+export interface BlockTxSummary {
+  readonly id: string;
+  readonly contractType: string | null;
+  readonly sender: string;
+  readonly status: 'accepted' | 'rejected';
+  readonly code: string | null;
+  readonly message: string;
+}
+
+export interface BlockView {
+  readonly height: number;
+  readonly hash: string;
+  readonly previousHash: string;
+  readonly processedMs: number;
+  readonly stateDigest: string;
+  readonly txCount: number;
+  readonly transactions: readonly BlockTxSummary[];
+  readonly signature: string;
+  readonly genesis: { chainId: string; processorPublicKey: string; processorAddress: string } | null;
+}
+
+export interface ContractView {
+  readonly hash: string;
+  readonly type: string;
+  readonly version: string;
+  readonly description: string;
+  readonly template: Record<string, { type: string; name: string; desc: string }>;
+  readonly validanaVersion: number;
+  readonly createdHeight: number;
+}
+
+export interface ChainInfo {
+  readonly chainId: string;
+  readonly processorAddress: string;
+  readonly role: 'processor' | 'node';
+  readonly head: { readonly height: number; readonly hash: string; readonly processedMs: number } | null;
+  /** The time the chain uses for valid-till: the next block's time on a processor, the head's on a node. */
+  readonly chainTimeMs: number | null;
+}
+
+export type SubmitResult =
+  | { readonly ok: true; readonly id: string }
+  | { readonly ok: false; readonly id: string | null; readonly error: ApiError };
+
+export interface LedgerService {
+  info(): Promise<ChainInfo>;
+  /** Admits transactions (decode, verify, dedupe, template); one result per input, same order. */
+  submit(txs: readonly Uint8Array[], opts?: { readonly createMs?: number }): Promise<SubmitResult[]>;
+  /** Pending ('new') or final; null when unknown. */
+  getTransaction(idHex: string): Promise<TxView | null>;
+  /** Calls `listener` once with the final view (accepted, rejected or invalid) of each id, after commit. */
+  onTxFinal(listener: (view: TxView) => void): () => void;
+  listContracts(): Promise<ContractView[]>;
+  getBlocks(fromHeight: number, limit: number): Promise<BlockView[]>;
+  getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]>;
+  /** Called after each block commits, with the decoded block and its view. */
+  onBlock(listener: (block: Block, view: BlockView) => void): () => void;
+}

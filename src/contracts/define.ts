@@ -1,0 +1,64 @@
+// How a contract is written in TypeScript. A contract module exports one ContractDefinition made
+// with defineContract(). Only the *source text* of `execute` goes on chain (docs/contract-api.md),
+// so `execute` must be self-contained: no imports, no references to anything outside its own body
+// (type-only imports are fine; they vanish when compiled). Helpers go inside the function.
+
+import type { ContractManifest, Template } from '../store/types.js';
+
+/** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
+export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };
+export type SandboxRow = Record<string, SandboxValue>;
+
+export interface RejectResult {
+  readonly __reject: true;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ContractDb {
+  /** The row with this primary key, or null. `key` holds exactly the key columns. */
+  get(table: string, key: SandboxRow): SandboxRow | null;
+  /** Inserts or replaces the full row (every column of the table). */
+  put(table: string, row: SandboxRow): void;
+  /** Deletes the row with this primary key; true when it existed. */
+  delete(table: string, key: SandboxRow): boolean;
+  /** Rows whose columns equal every value in `where`, ordered by primary key; at most `limit` (default 1000, max 10000). */
+  find(table: string, where: SandboxRow, limit?: number): SandboxRow[];
+}
+
+export interface ContractContext {
+  /** Address of the transaction's signer. */
+  readonly sender: string;
+  /** Transaction id, lowercase hex. */
+  readonly txId: string;
+  readonly contractHash: string;
+  readonly contractType: string;
+  /** The processor's address (pinned at genesis). */
+  readonly processor: string;
+  /** The block being produced. Contracts get no other clock. */
+  readonly block: {
+    readonly height: number;
+    readonly processedMs: number;
+    readonly previousProcessedMs: number;
+    readonly previousHash: string;
+  };
+  readonly db: ContractDb;
+  /** Build the value to return to reject the call with a stable code and a human message. */
+  reject(code: string, message: string): RejectResult;
+}
+
+/** Return undefined or 'OK' to accept; return ctx.reject(...) to reject. Any other string rejects (Validana v1 rule). */
+export type ContractResult = undefined | string | RejectResult;
+
+export interface ContractDefinition<P = Record<string, unknown>> {
+  readonly type: string;
+  readonly version: string;
+  readonly description: string;
+  readonly template: Template;
+  readonly manifest: ContractManifest;
+  readonly execute: (payload: P, ctx: ContractContext) => ContractResult;
+}
+
+export function defineContract<P>(def: ContractDefinition<P>): ContractDefinition<P> {
+  return def;
+}

@@ -1,0 +1,178 @@
+// The block engine: executes one block's transactions in order against the state overlay and a
+// fresh BlockSandbox. It runs wherever the executor puts it (its worker thread, or in process);
+// all of its state reads are synchronous through a SyncStateSource.
+
+import { ChainError } from '../core/errors.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
+import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
+import type { ContractRecord, TableDef } from '../store/types.js';
+import { checkContractCode, checkCreate, checkDelete, recordOf } from './lifecycle.js';
+import { tableDefsOf } from './manifest.js';
+import { ContractDb, StateOverlay } from './overlay.js';
+import type { SyncStateSource } from './overlay.js';
+import { BlockSandbox } from './sandbox.js';
+import type { CallInfo } from './sandbox.js';
+import { sortStateChanges, stateDigestHex } from './state-digest.js';
+import { checkPayload } from './template.js';
+import type { BlockExecutionInput, BlockExecutionResult, ExecutionLimits } from './types.js';
+
+/** The parts of a transaction the engine uses (what crosses to the worker thread). */
+export type EngineTx = Pick<Tx, 'idHex' | 'contractHashHex' | 'payloadText' | 'sender'>;
+
+export interface EngineInput extends Omit<BlockExecutionInput, 'txs'> {
+  readonly txs: readonly EngineTx[];
+}
+
+export function engineInputOf(input: BlockExecutionInput): EngineInput {
+  return {
+    chainId: input.chainId,
+    processorAddress: input.processorAddress,
+    height: input.height,
+    processedMs: input.processedMs,
+    previousHashHex: input.previousHashHex,
+    previousProcessedMs: input.previousProcessedMs,
+    txs: input.txs.map((tx) => ({ idHex: tx.idHex, contractHashHex: tx.contractHashHex, payloadText: tx.payloadText, sender: tx.sender })),
+  };
+}
+
+const invalid = (code: string, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const OK: BlockTxOutcome = { status: 'accepted', message: 'OK' };
+
+/** Contracts and tables as one block sees them: committed ones plus this block's changes. */
+interface BlockView {
+  readonly known: Map<string, ContractRecord>;
+  readonly defs: Map<string, TableDef>;
+  readonly created: ContractRecord[];
+  readonly deleted: string[];
+}
+
+/** The outcome for a transaction to a normal contract that is refused before its code runs. */
+export function refuseCall(contracts: ReadonlyMap<string, ContractRecord>, tx: EngineTx): TxOutcome | { contract: ContractRecord; payload: Record<string, unknown> } {
+  const contract = contracts.get(tx.contractHashHex);
+  if (contract === undefined) return invalid('contract_unknown', `Contract ${tx.contractHashHex} does not exist.`);
+  if (contract.deletedHeight !== null) return invalid('contract_unknown', `Contract ${tx.contractHashHex} (${contract.type}) was deleted at height ${contract.deletedHeight}.`);
+  const checked = checkPayload(contract.template, tx.payloadText, { validanaVersion: contract.validanaVersion });
+  if (!checked.ok) return invalid('payload_invalid', `${checked.message} (contract ${contract.type})`);
+  return { contract, payload: checked.payload };
+}
+
+export class BlockEngine {
+  private readonly known: Map<string, ContractRecord>;
+  private defs: Map<string, TableDef>;
+  private pending: BlockView | null = null;
+  readonly overlay: StateOverlay;
+
+  constructor(
+    contracts: readonly ContractRecord[],
+    private readonly limits: ExecutionLimits,
+    cacheRows?: number,
+  ) {
+    this.known = new Map(contracts.map((c) => [c.hashHex, c]));
+    this.defs = tableDefsOf(contracts);
+    this.overlay = new StateOverlay(cacheRows);
+  }
+
+  /** Executes the block. A previous block that was neither committed nor aborted is dropped first. */
+  async executeBlock(input: EngineInput, source: SyncStateSource): Promise<BlockExecutionResult> {
+    this.abort(this.pending !== null);
+    this.overlay.beginBlock(source);
+    const view: BlockView = { known: new Map(this.known), defs: new Map(this.defs), created: [], deleted: [] };
+    const sandbox = await BlockSandbox.create(this.limits);
+    try {
+      const outcomes: TxOutcome[] = [];
+      for (const tx of input.txs) outcomes.push(await this.executeTx(input, tx, view, sandbox));
+      const stateChanges = sortStateChanges(this.overlay.blockChanges(), view.defs);
+      const createdHashes = view.created.map((c) => c.hashHex);
+      this.pending = view;
+      return {
+        outcomes,
+        stateChanges,
+        stateDigestHex: stateDigestHex(stateChanges, view.defs, createdHashes, view.deleted),
+        createdContracts: view.created,
+        deletedContracts: view.deleted,
+      };
+    } catch (err) {
+      this.overlay.endBlock();
+      throw err;
+    } finally {
+      sandbox.dispose();
+    }
+  }
+
+  private async executeTx(input: EngineInput, tx: EngineTx, view: BlockView, sandbox: BlockSandbox): Promise<TxOutcome> {
+    if (tx.contractHashHex === CREATE_CONTRACT_HASH) return this.create(input, tx, view);
+    if (tx.contractHashHex === DELETE_CONTRACT_HASH) return this.delete(input, tx, view);
+    const refused = refuseCall(view.known, tx);
+    if ('status' in refused) return refused;
+    const { contract, payload } = refused;
+    const info: CallInfo = {
+      sender: tx.sender,
+      txId: tx.idHex,
+      contractHash: contract.hashHex,
+      contractType: contract.type,
+      processor: input.processorAddress,
+      height: input.height,
+      processedMs: input.processedMs,
+      previousProcessedMs: input.previousProcessedMs,
+      previousHash: input.previousHashHex,
+    };
+    let outcome: BlockTxOutcome;
+    try {
+      outcome = sandbox.call(contract, payload, info, new ContractDb(this.overlay, contract.type, contract.manifest, view.defs));
+    } catch (err) {
+      this.overlay.discardTx();
+      throw err;
+    }
+    if (outcome.status === 'accepted') this.overlay.commitTx();
+    else this.overlay.discardTx();
+    return outcome;
+  }
+
+  private async create(input: EngineInput, tx: EngineTx, view: BlockView): Promise<TxOutcome> {
+    const checked = checkCreate(tx, input.processorAddress, view.known, view.defs);
+    if (!checked.ok) return checked.outcome;
+    const { draft } = checked;
+    const problem = await checkContractCode(draft.code);
+    if (problem !== null) return invalid('contract_create_invalid', `Invalid code for contract ${draft.type}: ${problem}.`);
+    const record = recordOf(draft, tx.sender, input.height);
+    view.known.set(record.hashHex, record);
+    for (const [name, def] of Object.entries(record.manifest.tables)) if (!view.defs.has(name)) view.defs.set(name, def);
+    view.created.push(record);
+    return OK;
+  }
+
+  private delete(input: EngineInput, tx: EngineTx, view: BlockView): TxOutcome {
+    const checked = checkDelete(tx, input.processorAddress, view.known);
+    if (!checked.ok) return checked.outcome;
+    const record = view.known.get(checked.hashHex);
+    if (record === undefined) throw new ChainError('internal', `contract ${checked.hashHex} passed the delete check but is unknown`);
+    view.known.set(record.hashHex, { ...record, deletedHeight: input.height });
+    view.deleted.push(record.hashHex);
+    return OK;
+  }
+
+  /** The last executed block was committed: its contracts and rows become committed state. */
+  commit(): void {
+    const view = this.pending;
+    if (view === null) throw new ChainError('internal', 'commit() without an executed block');
+    this.pending = null;
+    for (const [hash, record] of view.known) this.known.set(hash, record);
+    this.defs = view.defs;
+    this.overlay.commitBlock();
+  }
+
+  /**
+   * The last executed block was not committed: forget it. `evict` (the default) also drops the
+   * cached values of the rows it touched, in case the store committed it after all; a speculative
+   * rerun (executor.ts) keeps them, since nothing was ever committed.
+   */
+  abort(evict = true): void {
+    this.pending = null;
+    this.overlay.endBlock(evict);
+  }
+
+  /** Every contract the engine knows, deleted ones included. */
+  allContracts(): ContractRecord[] {
+    return [...this.known.values()];
+  }
+}

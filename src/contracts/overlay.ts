@@ -1,0 +1,323 @@
+// The state a block's transactions see: the committed rows (a bounded LRU cache in front of the
+// store), the changes of the block's accepted transactions so far, and the changes of the
+// transaction that is running. A rejected or failed transaction's changes are dropped; an accepted
+// one's are merged into the block's. The cache only ever holds committed values: the block's
+// changes enter it in commitBlock(), after the store committed them.
+
+import { ChainError } from '../core/errors.js';
+import type { ContractManifest, Row, RowValue, StateChange, TableDef } from '../store/types.js';
+import { canonicalStoredRow, checkKey, checkRow, checkWhere, compareKeys, keyId, keyValuesOf, rowMatches, utf8Length } from './rows.js';
+import { ContractFault } from './sandbox.js';
+import type { DbHost } from './sandbox.js';
+import { encodeTagged } from './wire.js';
+import { CONTRACT_LIMITS } from './types.js';
+
+/** The most rows one StateReader.findRows call may be asked for. */
+export const READER_FIND_LIMIT_MAX = 100_000;
+export const DEFAULT_CACHE_ROWS = 200_000;
+
+/**
+ * Synchronous reads of committed state. null means "not known yet": only the in-process
+ * executor's speculative runs answer that (executor.ts), and such an answer is never cached.
+ */
+export interface SyncStateSource {
+  readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Row[] | null;
+  findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] | null;
+}
+
+interface Entry {
+  readonly table: string;
+  readonly key: readonly RowValue[];
+  readonly row: Row | null;
+}
+
+/** A Map that forgets its least recently used entries beyond `capacity`. */
+export class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(id: string): V | undefined {
+    const v = this.map.get(id);
+    if (v !== undefined) {
+      this.map.delete(id);
+      this.map.set(id, v);
+    }
+    return v;
+  }
+
+  delete(id: string): void {
+    this.map.delete(id);
+  }
+
+  /** The value without making it the most recently used. */
+  peek(id: string): V | undefined {
+    return this.map.get(id);
+  }
+
+  set(id: string, v: V): void {
+    this.map.delete(id);
+    this.map.set(id, v);
+    while (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next();
+      if (oldest.done === true) break;
+      this.map.delete(oldest.value);
+    }
+  }
+}
+
+/** Changes keyed by table then key id. */
+class ChangeSet {
+  readonly byTable = new Map<string, Map<string, Entry>>();
+
+  get(table: string, id: string): Entry | undefined {
+    return this.byTable.get(table)?.get(id);
+  }
+
+  set(table: string, id: string, entry: Entry): void {
+    let t = this.byTable.get(table);
+    if (t === undefined) {
+      t = new Map();
+      this.byTable.set(table, t);
+    }
+    t.set(id, entry);
+  }
+
+  clear(): void {
+    this.byTable.clear();
+  }
+}
+
+const cacheId = (table: string, id: string): string => `${table}\u0000${id}`;
+
+export class StateOverlay {
+  private readonly cache: LruCache<Row | null>;
+  private readonly block = new ChangeSet();
+  private readonly tx = new ChangeSet();
+  private source: SyncStateSource | null = null;
+
+  constructor(cacheRows: number = DEFAULT_CACHE_ROWS) {
+    this.cache = new LruCache(cacheRows);
+  }
+
+  /** Starts a block: reads that miss go to `source` until the block ends. */
+  beginBlock(source: SyncStateSource): void {
+    this.block.clear();
+    this.tx.clear();
+    this.source = source;
+  }
+
+  private reader(): SyncStateSource {
+    if (this.source === null) throw new ChainError('internal', 'state read outside a block');
+    return this.source;
+  }
+
+  private overlayEntry(table: string, id: string): Entry | undefined {
+    return this.tx.get(table, id) ?? this.block.get(table, id);
+  }
+
+  /** The committed row (cache, then store). `undefined` when the source does not know it yet. */
+  private committed(table: string, def: TableDef, key: readonly RowValue[], id: string): Row | null | undefined {
+    const cid = cacheId(table, id);
+    const cached = this.cache.get(cid);
+    if (cached !== undefined) return cached;
+    const rows = this.reader().readRows(table, def, [key]);
+    if (rows === null) return undefined;
+    const found = rows.find((r) => keyId(keyValuesOf(def, r)) === id);
+    const row = found === undefined ? null : canonicalStoredRow(table, def, found);
+    this.cache.set(cid, row);
+    return row;
+  }
+
+  get(table: string, def: TableDef, key: readonly RowValue[]): Row | null {
+    const id = keyId(key);
+    const entry = this.overlayEntry(table, id);
+    if (entry !== undefined) return entry.row;
+    return this.committed(table, def, key, id) ?? null;
+  }
+
+  put(table: string, def: TableDef, row: Row): void {
+    const key = keyValuesOf(def, row);
+    this.tx.set(table, keyId(key), { table, key, row });
+  }
+
+  /** Deletes the row; false (and no change) when there was none. */
+  delete(table: string, def: TableDef, key: readonly RowValue[]): boolean {
+    if (this.get(table, def, key) === null) return false;
+    this.tx.set(table, keyId(key), { table, key, row: null });
+    return true;
+  }
+
+  /** Overlay rows merged with store rows, ordered by primary key, at most `limit`. */
+  find(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] {
+    if (limit === 0) return [];
+    const changed = new Map<string, Entry>();
+    for (const [id, e] of this.block.byTable.get(table) ?? []) changed.set(id, e);
+    for (const [id, e] of this.tx.byTable.get(table) ?? []) changed.set(id, e);
+    const storeLimit = limit + this.maskingCount(table, def, where, changed);
+    const stored = this.reader().findRows(table, def, where, storeLimit) ?? [];
+    const merged: { key: RowValue[]; row: Row }[] = [];
+    for (const raw of stored) {
+      const row = canonicalStoredRow(table, def, raw);
+      const key = keyValuesOf(def, row);
+      const id = keyId(key);
+      if (changed.has(id)) continue;
+      this.cache.set(cacheId(table, id), row);
+      merged.push({ key, row });
+    }
+    for (const e of changed.values()) if (e.row !== null && rowMatches(e.row, where)) merged.push({ key: [...e.key], row: e.row });
+    merged.sort((a, b) => compareKeys(a.key, b.key));
+    return merged.slice(0, limit).map((m) => m.row);
+  }
+
+  /**
+   * How many store rows the block's changes may hide from a find (an upper bound): changed keys
+   * whose key columns agree with `where` and whose committed row, when cached, matches it. If
+   * that makes the store query too large, the committed rows are read to count exactly.
+   */
+  private maskingCount(table: string, def: TableDef, where: Readonly<Row>, changed: ReadonlyMap<string, Entry>): number {
+    const keyFilter: [number, RowValue][] = [];
+    def.key.forEach((column, i) => {
+      const v = where[column];
+      if (v !== undefined) keyFilter.push([i, v]);
+    });
+    let n = 0;
+    const unknown: [string, Entry][] = [];
+    for (const [id, e] of changed) {
+      if (!keyFilter.every(([i, v]) => e.key[i] === v)) continue;
+      const cached = this.cache.peek(cacheId(table, id));
+      if (cached === null || (cached !== undefined && !rowMatches(cached, where))) continue;
+      n++;
+      if (cached === undefined) unknown.push([id, e]);
+    }
+    if (CONTRACT_LIMITS.findLimitMax + n <= READER_FIND_LIMIT_MAX) return n;
+    for (const [id, e] of unknown) {
+      const row = this.committed(table, def, e.key, id);
+      if (row === null || (row !== undefined && !rowMatches(row, where))) n--;
+    }
+    if (CONTRACT_LIMITS.findLimitMax + n > READER_FIND_LIMIT_MAX) {
+      throw new ContractFault('contract_out_of_gas', `find() on table ${table}: ${n} rows matching the filter were changed in this block, more than one find can merge`);
+    }
+    return n;
+  }
+
+  commitTx(): void {
+    for (const [table, entries] of this.tx.byTable) for (const [id, e] of entries) this.block.set(table, id, e);
+    this.tx.clear();
+  }
+
+  discardTx(): void {
+    this.tx.clear();
+  }
+
+  /** The final value of every row the block's accepted transactions touched. */
+  blockChanges(): StateChange[] {
+    const out: StateChange[] = [];
+    for (const entries of this.block.byTable.values()) for (const e of entries.values()) out.push({ table: e.table, key: e.key, row: e.row });
+    return out;
+  }
+
+  /** The block was committed: its changes are now committed values. */
+  commitBlock(): void {
+    for (const [table, entries] of this.block.byTable) for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
+    this.endBlock();
+  }
+
+  /**
+   * The block was not committed: forget its changes. With `evict`, the cached committed values of
+   * the rows it touched are dropped too, so that if the store did commit after all (a commit whose
+   * result was lost), the next reads fetch the truth instead of a stale cached value.
+   */
+  endBlock(evict = false): void {
+    if (evict) {
+      for (const changes of [this.block, this.tx]) for (const [table, entries] of changes.byTable) for (const id of entries.keys()) this.cache.delete(cacheId(table, id));
+    }
+    this.block.clear();
+    this.tx.clear();
+    this.source = null;
+  }
+
+  /** Remembers committed rows fetched for this block (in-process prefetch). */
+  remember(table: string, def: TableDef, key: readonly RowValue[], row: Row | null): void {
+    this.cache.set(cacheId(table, keyId(key)), row === null ? null : canonicalStoredRow(table, def, row));
+  }
+
+  get cachedRows(): number {
+    return this.cache.size;
+  }
+}
+
+/**
+ * ctx.db for one transaction: access control from the contract's manifest, row checks against
+ * the TableDef, and per-transaction limits. Every breach is a ContractFault, which decides the
+ * outcome whatever the contract returns.
+ */
+export class ContractDb implements DbHost {
+  private calls = 0;
+  private foundRows = 0;
+
+  constructor(
+    private readonly overlay: StateOverlay,
+    private readonly contractType: string,
+    private readonly manifest: ContractManifest,
+    private readonly defs: ReadonlyMap<string, TableDef>,
+  ) {}
+
+  private table(name: string, write: boolean): TableDef {
+    this.calls += 1;
+    if (this.calls > CONTRACT_LIMITS.dbCallsPerTx) {
+      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`);
+    }
+    const own = Object.prototype.hasOwnProperty.call(this.manifest.tables, name);
+    if (!own && (write || !this.manifest.reads.includes(name))) {
+      const why = this.manifest.reads.includes(name) ? 'its manifest lists it under reads only' : 'its manifest does not list it';
+      throw new ContractFault('contract_access_denied', `contract ${this.contractType} may not ${write ? 'write' : 'read'} table ${name}: ${why}`);
+    }
+    const def = this.defs.get(name);
+    if (def === undefined) throw new ChainError('internal', `table ${name} is granted to contract ${this.contractType} but has no definition`);
+    return def;
+  }
+
+  private key(table: string, def: TableDef, key: unknown): RowValue[] {
+    const k = checkKey(table, def, key);
+    if (!k.ok) throw new ContractFault('contract_bad_row', k.message);
+    return k.value;
+  }
+
+  get(table: string, key: unknown): Row | null {
+    const def = this.table(table, false);
+    return this.overlay.get(table, def, this.key(table, def, key));
+  }
+
+  put(table: string, row: unknown): void {
+    const def = this.table(table, true);
+    const r = checkRow(table, def, row);
+    if (!r.ok) throw new ContractFault('contract_bad_row', r.message);
+    const bytes = utf8Length(encodeTagged(r.value));
+    if (bytes > CONTRACT_LIMITS.rowBytesMax) throw new ContractFault('contract_bad_row', `table ${table}: the row is ${bytes} bytes as JSON, more than ${CONTRACT_LIMITS.rowBytesMax}`);
+    this.overlay.put(table, def, r.value);
+  }
+
+  delete(table: string, key: unknown): boolean {
+    const def = this.table(table, true);
+    return this.overlay.delete(table, def, this.key(table, def, key));
+  }
+
+  find(table: string, where: unknown, limit: number): Row[] {
+    const def = this.table(table, false);
+    if (!Number.isSafeInteger(limit) || limit < 0 || limit > CONTRACT_LIMITS.findLimitMax) {
+      throw new ContractFault('contract_bad_row', `find() limit must be an integer from 0 to ${CONTRACT_LIMITS.findLimitMax}, got ${limit}`);
+    }
+    const w = checkWhere(table, def, where);
+    if (!w.ok) throw new ContractFault('contract_bad_row', w.message);
+    const rows = this.overlay.find(table, def, w.value, limit);
+    this.foundRows += rows.length;
+    if (this.foundRows > CONTRACT_LIMITS.findRowsPerTx) {
+      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} read more than ${CONTRACT_LIMITS.findRowsPerTx} rows with find() in one transaction`);
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,40 @@
+// Messages between the executor (main thread, executor.ts) and its worker (executor-worker.ts).
+// Kept apart from the worker's entry module, which starts serving as soon as it is imported.
+
+import type { MessagePort } from 'node:worker_threads';
+import { ChainError } from '../core/errors.js';
+import type { ContractRecord } from '../store/types.js';
+import type { EngineInput } from './engine.js';
+import { ReadFailed } from './sync-read.js';
+import type { BlockExecutionResult, ExecutionLimits } from './types.js';
+
+export interface WorkerInit {
+  readonly contracts: readonly ContractRecord[];
+  readonly limits: ExecutionLimits;
+  readonly cacheRows: number;
+  readonly requests: MessagePort;
+  readonly replies: MessagePort;
+  readonly shared: SharedArrayBuffer;
+}
+
+export type WorkerRequest =
+  | { readonly kind: 'execute'; readonly id: number; readonly input: EngineInput }
+  | { readonly kind: 'commit' }
+  | { readonly kind: 'abort' }
+  | { readonly kind: 'close'; readonly id: number };
+
+export type WorkerReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'executed'; readonly id: number; readonly ok: true; readonly result: BlockExecutionResult }
+  | { readonly kind: 'executed'; readonly id: number; readonly ok: false; readonly code: string; readonly message: string }
+  | { readonly kind: 'closed'; readonly id: number }
+  | { readonly kind: 'failed'; readonly message: string };
+
+/** A failure of the whole block, as the main thread should report it. */
+export function blockFailure(height: number, err: unknown): ChainError {
+  if (err instanceof ChainError) return err;
+  if (err instanceof ReadFailed) return new ChainError('retry', `block ${height}: a state read failed: ${err.message}`, { height }, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new ChainError('internal', `block ${height}: execution failed: ${message}`, { height }, { cause: err });
+}
+

@@ -1,0 +1,122 @@
+// Energy (thesis 6.2.4): a producer key records production (amount > 0), a consumer key records
+// consumption (amount < 0). The amount goes to (or comes from) the balance of the linked trader,
+// with the device's labels, in the settlement period of the current block.
+//
+// Finding that period from nothing but ctx.block and the stored state (docs/energy.md, "Periods"):
+// energy_settings holds the period length P in force for this block (no row: 0, every block its
+// own period; a change applies from the next block on), and energy_periods marks the most
+// recently opened period of the context `latest`. The current block stays in that period when it
+// is the period's first block, or when the period has length P and the block's time is before
+// its end. Otherwise this block opens a new period: with P > 0 it starts at the block time
+// rounded down to a multiple of P (so 15-minute periods start at :00, :15, :30, :45 UTC), and
+// with P = 0 at the block time itself. When the length changed inside the latest period, that
+// period is cut short and the new one starts just after the previous block (every block booked
+// into the latest period came before this one), so periods never overlap.
+
+import { defineContract } from '../contracts/define.js';
+import type { ContractContext, ContractResult, SandboxRow } from '../contracts/define.js';
+import { energyManifest } from './tables.js';
+
+export interface EnergyPayload {
+  readonly context: string;
+  /** Wh (the template turns kWh with at most 3 decimals into an exact integer). */
+  readonly amount: bigint;
+}
+
+export default defineContract<EnergyPayload>({
+  type: 'Energy',
+  version: '1.0',
+  description: 'Records metered production (positive, by a producer key) or consumption (negative, by a consumer key).',
+  template: {
+    context: { type: 'addr', name: 'context', desc: 'The context address' },
+    amount: { type: 'kwh', name: 'amount', desc: 'kWh (at most 3 decimals): positive production, negative consumption' },
+  },
+  manifest: energyManifest(
+    ['energy_balances', 'energy_periods', 'energy_history'],
+    ['energy_producers', 'energy_consumers', 'energy_settings'],
+  ),
+  execute: function execute(payload: EnergyPayload, ctx: ContractContext): ContractResult {
+    const BALANCE_WH_MAX = 1000000000000000n;
+    const context = payload.context;
+    const amountWh = payload.amount;
+    const height = BigInt(ctx.block.height);
+    const nowMs = BigInt(ctx.block.processedMs);
+
+    function kwh(wh: bigint): string {
+      const abs = wh < 0n ? -wh : wh;
+      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
+      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
+    }
+
+    /** The period of the current block (see the comment at the top of this file). */
+    function currentPeriod(): { block: bigint; startMs: bigint } {
+      const settings = ctx.db.get('energy_settings', { context });
+      let periodMs = 0n;
+      if (settings !== null) {
+        periodMs = height >= (settings['from_height'] as bigint) ? (settings['period_ms'] as bigint) : (settings['previous_period_ms'] as bigint);
+      }
+      const latest: SandboxRow | undefined = ctx.db.find('energy_periods', { context, latest: true }, 1)[0];
+      if (latest !== undefined) {
+        const latestBlock = latest['block'] as bigint;
+        const inLatest = periodMs > 0n && latest['period_ms'] === periodMs && nowMs < (latest['end_ms'] as bigint);
+        if (latestBlock === height || inLatest) return { block: latestBlock, startMs: latest['start_ms'] as bigint };
+      }
+      let startMs = periodMs > 0n ? nowMs - (nowMs % periodMs) : nowMs;
+      const endMs = periodMs > 0n ? startMs + periodMs : nowMs + 1n;
+      if (latest !== undefined) {
+        let latestEndMs = latest['end_ms'] as bigint;
+        if (latestEndMs > startMs) {
+          // The length changed inside the latest period. Every block booked into it is at or
+          // before the previous block, so starting after that keeps the periods apart.
+          const afterPreviousMs = BigInt(ctx.block.previousProcessedMs) + 1n;
+          if (afterPreviousMs > startMs) startMs = afterPreviousMs;
+          latestEndMs = startMs;
+        }
+        ctx.db.put('energy_periods', { ...latest, end_ms: latestEndMs, latest: false });
+      }
+      ctx.db.put('energy_periods', { context, block: height, start_ms: startMs, end_ms: endMs, period_ms: periodMs, latest: true });
+      return { block: height, startMs };
+    }
+
+    if (amountWh === 0n) {
+      return ctx.reject('amount_zero', `the amount recorded in context ${context} must not be zero: positive is production, negative is consumption`);
+    }
+    const producing = amountWh > 0n;
+    const device = ctx.db.get(producing ? 'energy_producers' : 'energy_consumers', { context, address: ctx.sender });
+    if (device === null) {
+      return producing
+        ? ctx.reject('sender_not_producer', `${ctx.sender} is not a producer in context ${context}, so it cannot record production of ${kwh(amountWh)}`)
+        : ctx.reject('sender_not_consumer', `${ctx.sender} is not a consumer in context ${context}, so it cannot record consumption of ${kwh(amountWh)}`);
+    }
+    const trader = device['trader'] as string;
+    const labels = device['labels'] as string[];
+    const period = currentPeriod();
+    const key = { context, trader, block: period.block, labels_key: labels.join(',') };
+    const row = ctx.db.get('energy_balances', key);
+    const afterWh = (row === null ? 0n : (row['amount_wh'] as bigint)) + amountWh;
+    if (afterWh > BALANCE_WH_MAX || afterWh < -BALANCE_WH_MAX) {
+      return ctx.reject(
+        'balance_limit_exceeded',
+        `recording ${kwh(amountWh)} would bring the balance of trader ${trader} in period ${period.block} of context ${context} to ${kwh(afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
+      );
+    }
+    if (afterWh === 0n) ctx.db.delete('energy_balances', key);
+    else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels, amount_wh: afterWh });
+    ctx.db.put('energy_history', {
+      tx_id: ctx.txId,
+      seq: 0n,
+      context,
+      trader,
+      block: period.block,
+      period_start_ms: period.startMs,
+      labels,
+      delta_wh: amountWh,
+      kind: 'energy',
+      counterparty: ctx.sender,
+      description: '',
+      height,
+      processed_ms: nowMs,
+    });
+    return 'OK';
+  },
+});

@@ -1,0 +1,122 @@
+// Transfer (thesis 6.2.5): a trader moves energy of one period and one exact label set to another
+// trader of the same context. Trading never makes a balance negative (thesis 5.2): the sender
+// must hold at least the amount in that very balance.
+
+import { defineContract } from '../contracts/define.js';
+import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { energyManifest } from './tables.js';
+
+export interface TransferPayload {
+  readonly context: string;
+  readonly receiver: string;
+  /** The first block of the settlement period. */
+  readonly block: number;
+  readonly labels: readonly string[];
+  /** Wh. */
+  readonly amount: bigint;
+  readonly description?: string;
+}
+
+export default defineContract<TransferPayload>({
+  type: 'Transfer',
+  version: '1.0',
+  description: 'Transfers energy of one period and label set from the signing trader to another trader.',
+  template: {
+    context: { type: 'addr', name: 'context', desc: 'The context address' },
+    receiver: { type: 'addr', name: 'receiver', desc: 'The trader receiving the energy' },
+    block: { type: 'uint', name: 'block', desc: 'The settlement period, named by its first block' },
+    labels: { type: 'labels', name: 'labels', desc: 'The exact label set of the energy, e.g. ["solar"] or []' },
+    amount: { type: 'kwh', name: 'amount', desc: 'kWh to transfer (positive, at most 3 decimals)' },
+    description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
+  },
+  manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
+  execute: function execute(payload: TransferPayload, ctx: ContractContext): ContractResult {
+    const BALANCE_WH_MAX = 1000000000000000n;
+    const DESCRIPTION_CHARS_MAX = 256;
+    const context = payload.context;
+    const sender = ctx.sender;
+    const receiver = payload.receiver;
+    const amountWh = payload.amount;
+    const labels = [...new Set(payload.labels)].sort();
+    const description = payload.description ?? '';
+    let seq = 0n;
+
+    function kwh(wh: bigint): string {
+      const abs = wh < 0n ? -wh : wh;
+      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
+      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
+    }
+    function labelText(set: readonly string[]): string {
+      return set.length === 0 ? 'no labels' : `labels [${set.join(', ')}]`;
+    }
+    function isTrader(address: string): boolean {
+      return ctx.db.get('energy_traders', { context, address }) !== null;
+    }
+    interface Change {
+      readonly trader: string;
+      readonly labels: string[];
+      readonly deltaWh: bigint;
+      readonly beforeWh: bigint;
+      readonly afterWh: bigint;
+    }
+    function planChange(period: { block: bigint }, trader: string, set: string[], deltaWh: bigint): Change {
+      const row = ctx.db.get('energy_balances', { context, trader, block: period.block, labels_key: set.join(',') });
+      const beforeWh = row === null ? 0n : (row['amount_wh'] as bigint);
+      return { trader, labels: set, deltaWh, beforeWh, afterWh: beforeWh + deltaWh };
+    }
+    function applyChange(period: { block: bigint; startMs: bigint }, c: Change, kind: string, counterparty: string): void {
+      const key = { context, trader: c.trader, block: period.block, labels_key: c.labels.join(',') };
+      if (c.afterWh === 0n) ctx.db.delete('energy_balances', key);
+      else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels: c.labels, amount_wh: c.afterWh });
+      ctx.db.put('energy_history', {
+        tx_id: ctx.txId,
+        seq,
+        context,
+        trader: c.trader,
+        block: period.block,
+        period_start_ms: period.startMs,
+        labels: c.labels,
+        delta_wh: c.deltaWh,
+        kind,
+        counterparty,
+        description,
+        height: BigInt(ctx.block.height),
+        processed_ms: BigInt(ctx.block.processedMs),
+      });
+      seq += 1n;
+    }
+
+    if (!isTrader(sender)) return ctx.reject('sender_not_trader', `sender ${sender} is not a trader in context ${context}`);
+    if (!isTrader(receiver)) return ctx.reject('receiver_not_trader', `receiver ${receiver} is not a trader in context ${context}`);
+    if (receiver === sender) return ctx.reject('transfer_to_self', `trader ${sender} cannot transfer energy to itself in context ${context}`);
+    if (amountWh <= 0n) return ctx.reject('amount_must_be_positive', `the amount to transfer must be positive, got ${kwh(amountWh)}`);
+    if (description.length > DESCRIPTION_CHARS_MAX) {
+      return ctx.reject('description_too_long', `the description holds ${description.length} characters; at most ${DESCRIPTION_CHARS_MAX} are allowed`);
+    }
+    const periodRow = ctx.db.get('energy_periods', { context, block: BigInt(payload.block) });
+    if (periodRow === null) {
+      return ctx.reject(
+        'block_not_period_start',
+        `block ${payload.block} is not the first block of a settlement period in context ${context}; name a period by its first block`,
+      );
+    }
+    const period = { block: periodRow['block'] as bigint, startMs: periodRow['start_ms'] as bigint };
+    const from = planChange(period, sender, labels, -amountWh);
+    if (from.beforeWh < amountWh) {
+      return ctx.reject(
+        'insufficient_energy',
+        `sender ${sender} holds ${kwh(from.beforeWh)} with ${labelText(labels)} in period ${payload.block} of context ${context}, less than the ${kwh(amountWh)} to transfer`,
+      );
+    }
+    const to = planChange(period, receiver, labels, amountWh);
+    if (to.afterWh > BALANCE_WH_MAX) {
+      return ctx.reject(
+        'balance_limit_exceeded',
+        `receiving ${kwh(amountWh)} would bring the balance of ${receiver} in period ${payload.block} of context ${context} to ${kwh(to.afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
+      );
+    }
+    applyChange(period, from, 'transfer', receiver);
+    applyChange(period, to, 'transfer', sender);
+    return 'OK';
+  },
+});

@@ -1,0 +1,439 @@
+// The processor: admits signed transactions, and every block interval takes the pending ones in
+// arrival order, executes them, produces a signed block and commits block, outcomes and state
+// changes in one database transaction. Clients hear "accepted"/"rejected" only after that commit.
+
+import { EventEmitter } from 'node:events';
+import { buildBlock } from '../core/block.js';
+import { ChainError } from '../core/errors.js';
+import type { PrivateKey } from '../core/keys.js';
+import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
+import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
+import { checkAdmission } from '../contracts/executor.js';
+import type { Executor } from '../contracts/executor.js';
+import { stateDigestHex } from '../contracts/state-digest.js';
+import type { ChainStore } from '../store/chain-store.js';
+import type { HeadInfo, TxRecord } from '../store/types.js';
+import { decodeBlock } from '../core/block.js';
+import {
+  decodeSubmitted,
+  duplicateMessage,
+  expiredMessage,
+  isExpired,
+  refusal,
+  refusalOfOutcome,
+} from './admission.js';
+import type { Clock } from './clock.js';
+import { PendingQueue } from './pending-queue.js';
+import type { PendingTx } from './pending-queue.js';
+import type { VerifyPool } from './verify-pool.js';
+import { blockViewOf, contractTypeOf, pendingTxView, txRecordOf, txViewOfRecord } from './views.js';
+
+export interface ProcessorConfig {
+  /** How often a block is produced when transactions are waiting. Default 1000. */
+  readonly blockIntervalMs: number;
+  readonly txsPerBlockMax: number;
+  readonly pendingMax: number;
+  /** Invalid transactions remembered for status queries (they are never in a block). */
+  readonly invalidRememberedMax: number;
+}
+
+export const DEFAULT_PROCESSOR_CONFIG: ProcessorConfig = {
+  blockIntervalMs: 1000,
+  txsPerBlockMax: 20_000,
+  pendingMax: 200_000,
+  invalidRememberedMax: 100_000,
+};
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ProcessorDeps {
+  readonly store: ChainStore;
+  readonly executor: Executor;
+  readonly verifier: VerifyPool;
+  readonly key: PrivateKey;
+  readonly clock: Clock;
+  readonly config: ProcessorConfig;
+  readonly log: Logger;
+}
+
+interface ChainIdentity {
+  readonly chainId: string;
+  readonly processorAddress: string;
+}
+
+/** How many recent blocks' ids are kept to close the race between the id lookup and a commit. */
+const RECENT_BLOCKS_KEPT = 8;
+
+export class Processor implements LedgerService {
+  private readonly pending: PendingQueue;
+  private readonly events = new EventEmitter();
+  private readonly inFlight = new Set<string>();
+  private readonly recentBlockIds: Set<string>[] = [];
+  private readonly recentInvalid = new Map<string, TxRecord>();
+  private commitGeneration = 0;
+  private typesByHash = new Map<string, string>();
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private producing: Promise<void> | null = null;
+  private stopped = false;
+  private consecutiveFailures = 0;
+
+  private constructor(
+    private readonly deps: ProcessorDeps,
+    private readonly chain: ChainIdentity,
+    private head: HeadInfo,
+  ) {
+    this.pending = new PendingQueue(deps.config.pendingMax);
+    this.events.setMaxListeners(0);
+  }
+
+  /** Opens the chain in the store, creating it (genesis) when the store is empty. */
+  static async open(deps: ProcessorDeps, newChainId: string): Promise<Processor> {
+    const meta = await deps.store.getMeta();
+    if (meta && meta.processorAddress !== deps.key.address) {
+      throw new ChainError(
+        'chain_mismatch',
+        `the chain in this database belongs to processor ${meta.processorAddress}, but the key file holds ${deps.key.address}`,
+      );
+    }
+    let head = await deps.store.head();
+    const chainId = meta?.chainId ?? newChainId;
+    if (!head) {
+      await Processor.commitGenesis(deps, chainId);
+      head = await deps.store.head();
+      if (!head) throw new ChainError('chain_mismatch', 'the genesis block was committed but cannot be read back');
+    }
+    const processor = new Processor(deps, { chainId, processorAddress: deps.key.address }, head);
+    for (const c of await deps.store.listContracts()) processor.typesByHash.set(c.hashHex, c.type);
+    return processor;
+  }
+
+  private static async commitGenesis(deps: ProcessorDeps, chainId: string): Promise<void> {
+    const block = buildBlock(
+      {
+        height: 0,
+        previousHashHex: '00'.repeat(32),
+        processedMs: deps.clock.nowMs(),
+        stateDigestHex: stateDigestHex([], new Map(), [], []),
+        genesis: { chainId, processorPublicKeyHex: Buffer.from(deps.key.publicKey).toString('hex'), processorAddress: deps.key.address },
+        txs: [],
+        outcomes: [],
+      },
+      deps.key,
+      chainId,
+    );
+    await deps.store.commitBlock({ block, txRecords: [], invalidRecords: [], stateChanges: [], createdContracts: [], deletedContracts: [] });
+    deps.log.info('created a new chain', { chainId, processorAddress: deps.key.address, genesisHash: block.hashHex });
+  }
+
+  get chainId(): string {
+    return this.chain.chainId;
+  }
+
+  get processorAddress(): string {
+    return this.chain.processorAddress;
+  }
+
+  get headInfo(): HeadInfo {
+    return this.head;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** The time a block produced now would carry: valid-till is judged against it. */
+  chainTimeMs(): number {
+    return Math.max(this.deps.clock.nowMs(), this.head.processedMs + 1);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.deps.config.blockIntervalMs);
+  }
+
+  /** Stops producing blocks after the one in progress (if any) is committed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.producing) await this.producing;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const started = this.deps.clock.nowMs();
+      this.producing = this.produceBlock()
+        .then(() => undefined)
+        .catch((err: unknown) => this.deps.log.error('block production failed', { error: describe(err) }))
+        .finally(() => {
+          this.producing = null;
+          const tookMs = this.deps.clock.nowMs() - started;
+          const backoffMs = this.consecutiveFailures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(this.consecutiveFailures, 7)) : 0;
+          this.schedule(Math.max(backoffMs, this.deps.config.blockIntervalMs - tookMs));
+        });
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  // ---- Admission -------------------------------------------------------------------------
+
+  async submit(raw: readonly Uint8Array[], opts: { readonly createMs?: number } = {}): Promise<SubmitResult[]> {
+    const results: (SubmitResult | null)[] = raw.map(() => null);
+    const candidates: { index: number; tx: Tx }[] = [];
+    const seenInBatch = new Set<string>();
+    const contracts = this.activeContracts();
+    const chainTime = this.chainTimeMs();
+    raw.forEach((bytes, index) => {
+      const decoded = decodeSubmitted(bytes);
+      if (!decoded.ok) {
+        results[index] = { ok: false, id: null, error: decoded.error };
+        return;
+      }
+      const tx = decoded.tx;
+      if (seenInBatch.has(tx.idHex) || this.isKnownLocally(tx.idHex)) {
+        results[index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
+        return;
+      }
+      seenInBatch.add(tx.idHex);
+      const refused = checkAdmission(contracts, tx, this.chain.processorAddress);
+      if (refused && refused.status !== 'accepted') {
+        results[index] = refusalOfOutcome(tx, refused);
+        return;
+      }
+      if (isExpired(tx, chainTime)) {
+        results[index] = refusal(tx.idHex, 'tx_expired', expiredMessage(tx, chainTime), { id: tx.idHex, validTill: tx.validTillMs, chainTimeMs: chainTime });
+        return;
+      }
+      candidates.push({ index, tx });
+    });
+    if (candidates.length > 0) await this.admitVerified(candidates, results, opts.createMs);
+    return results.map((r, i) => r ?? refusal(null, 'internal', `submission ${i} was not decided`));
+  }
+
+  private async admitVerified(candidates: { index: number; tx: Tx }[], results: (SubmitResult | null)[], createMs?: number): Promise<void> {
+    const seqBase = this.seq;
+    this.seq += candidates.length;
+    const verified = await this.deps.verifier.verify(candidates.map((c) => ({ chainId: this.chain.chainId, txBytes: c.tx.bytes })));
+    const generation = this.commitGeneration;
+    const known = await this.deps.store.knownTxIds(candidates.map((c) => c.tx.idHex));
+    const recentlyCommitted = this.idsCommittedSince(generation);
+    const now = this.deps.clock.nowMs();
+    candidates.forEach((c, i) => {
+      const { tx } = c;
+      if (!verified[i]) {
+        results[c.index] = refusal(tx.idHex, 'signature_invalid', `the signature of transaction ${tx.idHex} does not verify for chain id "${this.chain.chainId}" and public key ${Buffer.from(tx.publicKey).toString('hex')}`, { id: tx.idHex, chainId: this.chain.chainId });
+      } else if (known.has(tx.idHex) || recentlyCommitted.has(tx.idHex) || this.isKnownLocally(tx.idHex)) {
+        results[c.index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
+      } else if (this.pending.freeSlots() === 0) {
+        results[c.index] = refusal(tx.idHex, 'queue_full', `the processor holds ${this.pending.size} pending transactions, its limit; try again shortly`, { id: tx.idHex });
+      } else {
+        this.pending.add({ tx, seq: seqBase + i, createMs: createMs ?? now });
+        results[c.index] = { ok: true, id: tx.idHex };
+      }
+    });
+  }
+
+  private isKnownLocally(idHex: string): boolean {
+    return this.pending.has(idHex) || this.inFlight.has(idHex);
+  }
+
+  /** Ids committed after `generation`; if too many blocks passed to know, every recent one. */
+  private idsCommittedSince(generation: number): Set<string> {
+    const passed = this.commitGeneration - generation;
+    const out = new Set<string>();
+    if (passed === 0) return out;
+    for (const ids of this.recentBlockIds.slice(-Math.min(passed, RECENT_BLOCKS_KEPT))) for (const id of ids) out.add(id);
+    return out;
+  }
+
+  private activeContracts(): Map<string, import('../store/types.js').ContractRecord> {
+    return new Map(this.deps.executor.contracts().map((c) => [c.hashHex, c]));
+  }
+
+  /** Contract type by hash for every contract ever created (deleted ones still name old txs). */
+  private contractTypes(): Map<string, string> {
+    return this.typesByHash;
+  }
+
+  // ---- Block production -------------------------------------------------------------------
+
+  /** Produces and commits one block from the pending transactions; does nothing when none wait. */
+  async produceBlock(): Promise<Block | null> {
+    if (this.pending.size === 0) return null;
+    const items = this.pending.take(this.deps.config.txsPerBlockMax);
+    for (const item of items) this.inFlight.add(item.tx.idHex);
+    try {
+      const block = await this.buildAndCommit(items);
+      this.consecutiveFailures = 0;
+      return block;
+    } catch (err) {
+      this.deps.executor.abort();
+      this.pending.putBack(items);
+      this.consecutiveFailures++;
+      throw err;
+    } finally {
+      for (const item of items) this.inFlight.delete(item.tx.idHex);
+    }
+  }
+
+  private async buildAndCommit(items: PendingTx[]): Promise<Block | null> {
+    const processedMs = this.chainTimeMs();
+    const height = this.head.height + 1;
+    const known = await this.deps.store.knownTxIds(items.map((i) => i.tx.idHex));
+    const runnable: PendingTx[] = [];
+    const invalid: { item: PendingTx; outcome: TxOutcome }[] = [];
+    for (const item of items) {
+      if (isExpired(item.tx, processedMs)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_expired', message: expiredMessage(item.tx, processedMs) } });
+      else if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
+      else runnable.push(item);
+    }
+    const result = await this.deps.executor.executeBlock({
+      chainId: this.chain.chainId,
+      processorAddress: this.chain.processorAddress,
+      height,
+      processedMs,
+      previousHashHex: this.head.hashHex,
+      previousProcessedMs: this.head.processedMs,
+      txs: runnable.map((i) => i.tx),
+    });
+    const included: { item: PendingTx; outcome: BlockTxOutcome }[] = [];
+    runnable.forEach((item, i) => {
+      const outcome = result.outcomes[i];
+      if (!outcome) throw new ChainError('internal', `the executor returned no outcome for transaction ${item.tx.idHex}`);
+      if (outcome.status === 'invalid') invalid.push({ item, outcome });
+      else included.push({ item, outcome });
+    });
+    const types = this.contractTypesAfter(result.createdContracts);
+    const invalidRecords = invalid.map(({ item, outcome }) =>
+      txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
+    );
+    if (included.length === 0) {
+      this.deps.executor.abort();
+      this.finishInvalid(invalidRecords);
+      return null;
+    }
+    const block = buildBlock(
+      {
+        height,
+        previousHashHex: this.head.hashHex,
+        processedMs,
+        stateDigestHex: result.stateDigestHex,
+        genesis: null,
+        txs: included.map((i) => i.item.tx),
+        outcomes: included.map((i) => i.outcome),
+      },
+      this.deps.key,
+      this.chain.chainId,
+    );
+    const txRecords = included.map(({ item, outcome }, position) =>
+      txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: height, position, processedMs }),
+    );
+    await this.deps.store.commitBlock({
+      block,
+      txRecords,
+      invalidRecords,
+      stateChanges: result.stateChanges,
+      createdContracts: result.createdContracts,
+      deletedContracts: result.deletedContracts,
+    });
+    this.deps.executor.commit();
+    this.afterCommit(block, txRecords, invalidRecords, types);
+    return block;
+  }
+
+  private contractTypesAfter(created: readonly { hashHex: string; type: string }[]): Map<string, string> {
+    if (created.length === 0) return this.typesByHash;
+    const types = new Map(this.typesByHash);
+    for (const c of created) types.set(c.hashHex, c.type);
+    return types;
+  }
+
+  private afterCommit(block: Block, txRecords: TxRecord[], invalidRecords: TxRecord[], types: Map<string, string>): void {
+    this.head = { height: block.height, hashHex: block.hashHex, processedMs: block.processedMs };
+    this.typesByHash = types;
+    this.commitGeneration++;
+    this.recentBlockIds.push(new Set(txRecords.map((r) => r.idHex)));
+    if (this.recentBlockIds.length > RECENT_BLOCKS_KEPT) this.recentBlockIds.shift();
+    for (const r of invalidRecords) this.recentInvalid.delete(r.idHex);
+    const view = blockViewOf(block, types);
+    this.events.emit('block', block, view);
+    for (const r of txRecords) this.events.emit('tx', txViewOfRecord(r));
+    this.finishInvalid(invalidRecords);
+  }
+
+  private finishInvalid(records: TxRecord[]): void {
+    for (const r of records) {
+      this.recentInvalid.set(r.idHex, r);
+      if (this.recentInvalid.size > this.deps.config.invalidRememberedMax) {
+        const oldest = this.recentInvalid.keys().next().value;
+        if (oldest !== undefined) this.recentInvalid.delete(oldest);
+      }
+      this.events.emit('tx', txViewOfRecord(r));
+    }
+  }
+
+  // ---- Reads (LedgerService) ----------------------------------------------------------------
+
+  async info(): Promise<ChainInfo> {
+    return {
+      chainId: this.chain.chainId,
+      processorAddress: this.chain.processorAddress,
+      role: 'processor',
+      head: { height: this.head.height, hash: this.head.hashHex, processedMs: this.head.processedMs },
+      chainTimeMs: this.chainTimeMs(),
+    };
+  }
+
+  async getTransaction(idHex: string): Promise<TxView | null> {
+    const id = idHex.toLowerCase();
+    const pending = this.pending.get(id);
+    if (pending) return pendingTxView(pending.tx, contractTypeOf(pending.tx.contractHashHex, this.contractTypes()), pending.createMs);
+    const stored = await this.deps.store.getTransaction(id);
+    if (stored) return txViewOfRecord(stored);
+    const invalid = this.recentInvalid.get(id);
+    return invalid ? txViewOfRecord(invalid) : null;
+  }
+
+  onTxFinal(listener: (view: TxView) => void): () => void {
+    this.events.on('tx', listener);
+    return () => this.events.off('tx', listener);
+  }
+
+  onBlock(listener: (block: Block, view: BlockView) => void): () => void {
+    this.events.on('block', listener);
+    return () => this.events.off('block', listener);
+  }
+
+  async listContracts(): Promise<ContractView[]> {
+    return this.deps.executor.contracts().map((c) => ({
+      hash: c.hashHex,
+      type: c.type,
+      version: c.version,
+      description: c.description,
+      template: c.template,
+      validanaVersion: c.validanaVersion,
+      createdHeight: c.createdHeight,
+    }));
+  }
+
+  async getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]> {
+    return this.deps.store.getRawBlocks(fromHeight, limit);
+  }
+
+  async getBlocks(fromHeight: number, limit: number): Promise<BlockView[]> {
+    const raws = await this.deps.store.getRawBlocks(fromHeight, limit);
+    const types = this.contractTypes();
+    return raws.map((bytes) => blockViewOf(decodeBlock(bytes, this.chain.chainId), types));
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ChainError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

@@ -1,0 +1,69 @@
+// Runs the built `hanzenet` command (dist/src/cli/main.js) as a real child process, so tests see
+// exactly what a shell user sees: stdout, stderr and the exit code.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRunOptions {
+  readonly stdin?: string;
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  readonly timeoutMs?: number;
+}
+
+/** The environment without the variables the CLI reads, plus `extra`. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['HANZENET_URL', 'HANZENET_PREFIX', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_BLOCK_INTERVAL_MS', 'HANZENET_FOLLOW', 'DATABASE_URL']) {
+    delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+export function runCli(args: readonly string[], opts: CliRunOptions = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI_PATH, ...args], opts);
+}
+
+/** Runs `script` with sh, in which `hanzenet` is a function running the built command. */
+export function runShell(script: string, opts: CliRunOptions = {}): Promise<CliResult> {
+  const prelude = 'hanzenet() { "$HANZENET_NODE" "$HANZENET_CLI" "$@"; }\n';
+  const env = { HANZENET_NODE: process.execPath, HANZENET_CLI: CLI_PATH, ...opts.env };
+  return runProcess('/bin/sh', ['-c', prelude + script], { ...opts, env });
+}
+
+function runProcess(file: string, args: readonly string[], opts: CliRunOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: opts.cwd, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not finish within ${opts.timeoutMs ?? 15_000} ms; stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 15_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** The `error` object of the JSON a failed command printed on stderr. */
+export function errorOf(result: CliResult): { code: string; message: string; details: Record<string, unknown> } {
+  const parsed = JSON.parse(result.stderr) as { error: { code: string; message: string; details: Record<string, unknown> } };
+  return parsed.error;
+}

@@ -1,0 +1,115 @@
+// Starts real `hanzenet` processes for end-to-end tests, as a user would, and cleans them up.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const CLI = resolve('dist/src/cli/main.js');
+
+export interface StartedProcessor {
+  readonly url: string;
+  readonly chainId: string;
+  readonly processorAddress: string;
+  readonly proc: ChildProcess;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+}
+
+export interface ProcessorProcessOptions {
+  readonly dataDir: string;
+  readonly databaseUrl?: string | undefined;
+  readonly blockIntervalMs?: number;
+  readonly chainId?: string;
+  readonly extraArgs?: readonly string[];
+}
+
+export async function startProcessorProcess(opts: ProcessorProcessOptions): Promise<StartedProcessor> {
+  const args = [CLI, 'processor', 'start', '--port', '0', '--data-dir', opts.dataDir, '--block-interval-ms', String(opts.blockIntervalMs ?? 200)];
+  if (opts.chainId) args.push('--chain-id', opts.chainId);
+  if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
+  args.push(...(opts.extraArgs ?? []));
+  const env = { ...process.env };
+  delete env['DATABASE_URL'];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
+  const firstLine = await new Promise<string>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`processor did not start within 60 s; stderr:\n${err}`)), 60_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        res(out.slice(0, nl));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`processor exited (${code}) before starting; stderr:\n${err}`));
+    });
+  });
+  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string };
+  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, proc, stderr: () => err, exited };
+}
+
+export async function stopProcess(p: StartedProcessor, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill(signal);
+  return p.exited;
+}
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `hz-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** The database backends an end-to-end test runs on: always embedded, plus the server when DATABASE_URL is set. */
+export function e2eBackends(): { name: 'pglite' | 'postgres'; databaseUrl(): Promise<{ url: string | undefined; drop(): Promise<void> }> }[] {
+  const out: ReturnType<typeof e2eBackends> = [{ name: 'pglite', databaseUrl: async () => ({ url: undefined, drop: async () => {} }) }];
+  const base = process.env['DATABASE_URL'];
+  if (base) out.push({ name: 'postgres', databaseUrl: () => freshDatabase(base) });
+  return out;
+}
+
+async function freshDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `hz_e2e_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export async function postJson<T>(url: string, body: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as T };
+}
