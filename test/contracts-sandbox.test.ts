@@ -37,6 +37,16 @@ const CASES: Case[] = [
     expect: (o) => assert.deepEqual(o, { status: 'rejected', code: 'contract_error', message: 'InternalError: stack overflow' }),
   },
   { type: 'ParseDeep', code: 'function (p, ctx) { JSON.parse("[".repeat(100000)); }', expect: (o) => assert.deepEqual(o, { status: 'rejected', code: 'contract_error', message: 'SyntaxError: stack overflow' }) },
+  {
+    type: 'UnstorableMessage',
+    code: 'function (p, ctx) { return "a" + String.fromCharCode(0) + "b" + String.fromCharCode(0xd800) + "c"; }',
+    expect: (o) => assert.deepEqual(o, { status: 'rejected', code: 'contract_rejected', message: 'a\ufffdb\ufffdc' }),
+  },
+  {
+    type: 'LongMessage',
+    code: 'function (p, ctx) { return ctx.reject("too_long", "\u00e9".repeat(5000)); }',
+    expect: (o) => assert.deepEqual(o, { status: 'rejected', code: 'too_long', message: '\u00e9'.repeat(512) }),
+  },
   { type: 'DateNow', code: 'function (p, ctx) { return String(Date.now()); }', expect: (o) => assert.match(o.message, /^TypeError: Date.now is not available to contracts/) },
   { type: 'NewDate', code: 'function (p, ctx) { return String(new Date()); }', expect: (o) => assert.match(o.message, /^TypeError: new Date\(\) reads the clock/) },
   { type: 'DateCall', code: 'function (p, ctx) { return Date(); }', expect: (o) => assert.match(o.message, /^TypeError: Date\(\) reads the clock/) },

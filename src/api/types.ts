@@ -4,6 +4,7 @@
 
 import type { Block } from '../core/types.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { Sql } from '../store/types.js';
 
 export interface ApiError {
   readonly code: ErrorCode | string;
@@ -89,4 +90,9 @@ export interface LedgerService {
   getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]>;
   /** Called after each block commits, with the decoded block and its view. */
   onBlock(listener: (block: Block, view: BlockView) => void): () => void;
+  /**
+   * Read access to the chain's database for query routes (energy balances, members, history).
+   * Callers only read. Absent on services without a database (test fakes): those routes answer 404.
+   */
+  querySql?(): Sql;
 }

@@ -8,6 +8,7 @@ import * as block from './commands/block.js';
 import * as contract from './commands/contract.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
+import * as meter from './commands/meter.js';
 import * as service from './commands/service.js';
 import * as transaction from './commands/transaction.js';
 import { DEFAULT_URL } from './context.js';
@@ -17,7 +18,7 @@ export interface CommandGroup {
   register(program: Command): void;
 }
 
-export const COMMAND_GROUPS: readonly CommandGroup[] = [key, contract, transaction, block, info, service];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [key, contract, transaction, block, info, service, meter];
 
 export function buildProgram(groups: readonly CommandGroup[] = COMMAND_GROUPS): Command {
   const program = new Command('hanzenet')

@@ -72,7 +72,13 @@ interface LoadedContract {
   readonly runner: QuickJSHandle;
 }
 
-const rejected = (code: string, message: string): BlockTxOutcome => ({ status: 'rejected', code, message: truncateUtf8(message, CONTRACT_LIMITS.messageBytesMax) });
+/**
+ * A contract's message goes into the block and into PostgreSQL text columns, which hold neither
+ * U+0000 nor unpaired surrogates: those become U+FFFD here, identically on every node.
+ */
+const storableMessage = (message: string): string =>
+  truncateUtf8(message.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'), CONTRACT_LIMITS.messageBytesMax);
+const rejected = (code: string, message: string): BlockTxOutcome => ({ status: 'rejected', code, message: storableMessage(message) });
 const ACCEPTED: BlockTxOutcome = { status: 'accepted', message: 'OK' };
 
 /** The text a contract may read when loading: "use strict" applies to all contract code. */

@@ -314,3 +314,12 @@ export function receiverOf(payloadText: string): string | null {
   const last = text.charCodeAt(text.length - 1);
   return last >= 0xd800 && last <= 0xdbff ? text.slice(0, -1) : text;
 }
+
+/**
+ * The valid-till rule: a transaction may be in a block whose time is `chainTimeMs` only while
+ * `validTillMs` is 0 (never expires) or later than that time. The processor applies it at
+ * admission (to the time the next block would get) and to each block; mirror nodes check it.
+ */
+export function isExpiredAt(tx: { readonly validTillMs: number }, chainTimeMs: number): boolean {
+  return tx.validTillMs !== 0 && tx.validTillMs <= chainTimeMs;
+}

@@ -39,9 +39,7 @@ export function expiredMessage(tx: Tx, chainTimeMs: number): string {
   return `transaction ${tx.idHex} is valid till ${tx.validTillMs} (${new Date(tx.validTillMs).toISOString()}) but the chain time is already ${chainTimeMs}`;
 }
 
-export function isExpired(tx: Tx, chainTimeMs: number): boolean {
-  return tx.validTillMs !== 0 && tx.validTillMs <= chainTimeMs;
-}
+export { isExpiredAt as isExpired } from '../core/tx.js';
 
 export function duplicateMessage(idHex: string): string {
   return `a transaction with id ${idHex} was already submitted; an id is accepted at most once`;

@@ -63,7 +63,7 @@ export async function startProcessor(opts: ProcessorStartOptions, log: Logger = 
     // A chain that never had a contract is new (also when a first start died before installing).
     const isNewChain = (await store.listContracts()).length === 0;
     const processor = await Processor.open(
-      { store, executor, verifier, key, clock: systemClock, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: opts.blockIntervalMs }, log },
+      { store, executor, reopenExecutor: () => createExecutor({ reader: store }), verifier, key, clock: systemClock, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: opts.blockIntervalMs }, log },
       chainId,
     );
     processor.start();

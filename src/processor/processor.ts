@@ -12,7 +12,7 @@ import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
 import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { HeadInfo, TxRecord } from '../store/types.js';
+import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
 import { decodeBlock } from '../core/block.js';
 import {
   decodeSubmitted,
@@ -26,7 +26,7 @@ import type { Clock } from './clock.js';
 import { PendingQueue } from './pending-queue.js';
 import type { PendingTx } from './pending-queue.js';
 import type { VerifyPool } from './verify-pool.js';
-import { blockViewOf, contractTypeOf, pendingTxView, txRecordOf, txViewOfRecord } from './views.js';
+import { blockViewOf, contractTypeOf, pendingTxView, txRecordOf, txViewOfRecord } from '../api/views.js';
 
 export interface ProcessorConfig {
   /** How often a block is produced when transactions are waiting. Default 1000. */
@@ -52,6 +52,11 @@ export interface Logger {
 export interface ProcessorDeps {
   readonly store: ChainStore;
   readonly executor: Executor;
+  /**
+   * Opens a fresh executor over the stored state. Needed when a block whose commit looked failed
+   * turns out to be stored and it created or deleted contracts: the old executor dropped those.
+   */
+  readonly reopenExecutor?: () => Promise<Executor>;
   readonly verifier: VerifyPool;
   readonly key: PrivateKey;
   readonly clock: Clock;
@@ -62,6 +67,18 @@ export interface ProcessorDeps {
 interface ChainIdentity {
   readonly chainId: string;
   readonly processorAddress: string;
+}
+
+interface PreparedBlock {
+  readonly items: readonly PendingTx[];
+  readonly invalidRecords: TxRecord[];
+  readonly types: Map<string, string>;
+  /** Null when every transaction was invalid: then there is no block to commit. */
+  readonly commit: CommitBlockInput | null;
+}
+
+function isRetry(err: unknown): boolean {
+  return err instanceof ChainError && err.code === 'retry';
 }
 
 /** How many recent blocks' ids are kept to close the race between the id lookup and a commit. */
@@ -80,6 +97,9 @@ export class Processor implements LedgerService {
   private producing: Promise<void> | null = null;
   private stopped = false;
   private consecutiveFailures = 0;
+  /** A block whose commit failed in a way that may still have stored it (connection lost at COMMIT). */
+  private uncertain: PreparedBlock | null = null;
+  private executor: Executor;
 
   private constructor(
     private readonly deps: ProcessorDeps,
@@ -87,6 +107,7 @@ export class Processor implements LedgerService {
     private head: HeadInfo,
   ) {
     this.pending = new PendingQueue(deps.config.pendingMax);
+    this.executor = deps.executor;
     this.events.setMaxListeners(0);
   }
 
@@ -253,7 +274,7 @@ export class Processor implements LedgerService {
   }
 
   private activeContracts(): Map<string, import('../store/types.js').ContractRecord> {
-    return new Map(this.deps.executor.contracts().map((c) => [c.hashHex, c]));
+    return new Map(this.executor.contracts().map((c) => [c.hashHex, c]));
   }
 
   /** Contract type by hash for every contract ever created (deleted ones still name old txs). */
@@ -265,24 +286,78 @@ export class Processor implements LedgerService {
 
   /** Produces and commits one block from the pending transactions; does nothing when none wait. */
   async produceBlock(): Promise<Block | null> {
+    await this.resolveUncertainCommit();
     if (this.pending.size === 0) return null;
     const items = this.pending.take(this.deps.config.txsPerBlockMax);
     for (const item of items) this.inFlight.add(item.tx.idHex);
+    let prepared: PreparedBlock | null = null;
     try {
-      const block = await this.buildAndCommit(items);
-      this.consecutiveFailures = 0;
-      return block;
+      prepared = await this.prepareBlock(items);
+      if (!prepared.commit) {
+        this.executor.abort();
+        this.finishInvalid(prepared.invalidRecords);
+        this.releaseInFlight(items);
+        return null;
+      }
+      await this.deps.store.commitBlock(prepared.commit);
     } catch (err) {
-      this.deps.executor.abort();
-      this.pending.putBack(items);
+      this.executor.abort();
+      this.consecutiveFailures++;
+      if (prepared?.commit && isRetry(err)) {
+        // The connection may have died during COMMIT: the block may or may not be stored. Keep
+        // its transactions out of the queue until the stored head tells which.
+        this.uncertain = prepared;
+      } else {
+        this.pending.putBack(items);
+        this.releaseInFlight(items);
+      }
+      throw err;
+    }
+    this.executor.commit();
+    this.consecutiveFailures = 0;
+    const committed = { ...prepared, commit: prepared.commit };
+    this.afterCommit(committed);
+    return committed.commit.block;
+  }
+
+  /** After a failed commit whose outcome is unknown: learn from the stored head whether it landed. */
+  private async resolveUncertainCommit(): Promise<void> {
+    const uncertain = this.uncertain;
+    if (!uncertain?.commit) return;
+    const prepared = { ...uncertain, commit: uncertain.commit };
+    let head: HeadInfo | null;
+    try {
+      head = await this.deps.store.head();
+    } catch (err) {
       this.consecutiveFailures++;
       throw err;
-    } finally {
-      for (const item of items) this.inFlight.delete(item.tx.idHex);
+    }
+    this.uncertain = null;
+    if (head?.hashHex === prepared.commit.block.hashHex) {
+      this.deps.log.info('a block whose commit was interrupted is stored; confirming its transactions', { height: head.height });
+      if (prepared.commit.createdContracts.length > 0 || prepared.commit.deletedContracts.length > 0) await this.replaceExecutor();
+      this.afterCommit(prepared);
+    } else {
+      this.pending.putBack(prepared.items);
+      this.releaseInFlight(prepared.items);
     }
   }
 
-  private async buildAndCommit(items: PendingTx[]): Promise<Block | null> {
+  private async replaceExecutor(): Promise<void> {
+    if (!this.deps.reopenExecutor) {
+      throw new ChainError('internal', 'a stored block changed contracts that the executor no longer knows, and no way to reopen it was given; restart the processor');
+    }
+    const fresh = await this.deps.reopenExecutor();
+    const old = this.executor;
+    this.executor = fresh;
+    await old.close();
+  }
+
+  private releaseInFlight(items: readonly PendingTx[]): void {
+    for (const item of items) this.inFlight.delete(item.tx.idHex);
+  }
+
+  private async prepareBlock(items: PendingTx[]): Promise<PreparedBlock> {
     const processedMs = this.chainTimeMs();
     const height = this.head.height + 1;
     const known = await this.deps.store.knownTxIds(items.map((i) => i.tx.idHex));
@@ -293,7 +368,7 @@ export class Processor implements LedgerService {
       else if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
       else runnable.push(item);
     }
-    const result = await this.deps.executor.executeBlock({
+    const result = await this.executor.executeBlock({
       chainId: this.chain.chainId,
       processorAddress: this.chain.processorAddress,
       height,
@@ -313,11 +388,7 @@ export class Processor implements LedgerService {
     const invalidRecords = invalid.map(({ item, outcome }) =>
       txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
     );
-    if (included.length === 0) {
-      this.deps.executor.abort();
-      this.finishInvalid(invalidRecords);
-      return null;
-    }
+    if (included.length === 0) return { items, invalidRecords, types, commit: null };
     const block = buildBlock(
       {
         height,
@@ -334,17 +405,12 @@ export class Processor implements LedgerService {
     const txRecords = included.map(({ item, outcome }, position) =>
       txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: height, position, processedMs }),
     );
-    await this.deps.store.commitBlock({
-      block,
-      txRecords,
+    return {
+      items,
       invalidRecords,
-      stateChanges: result.stateChanges,
-      createdContracts: result.createdContracts,
-      deletedContracts: result.deletedContracts,
-    });
-    this.deps.executor.commit();
-    this.afterCommit(block, txRecords, invalidRecords, types);
-    return block;
+      types,
+      commit: { block, txRecords, invalidRecords, stateChanges: result.stateChanges, createdContracts: result.createdContracts, deletedContracts: result.deletedContracts },
+    };
   }
 
   private contractTypesAfter(created: readonly { hashHex: string; type: string }[]): Map<string, string> {
@@ -354,17 +420,18 @@ export class Processor implements LedgerService {
     return types;
   }
 
-  private afterCommit(block: Block, txRecords: TxRecord[], invalidRecords: TxRecord[], types: Map<string, string>): void {
+  private afterCommit(prepared: PreparedBlock & { commit: CommitBlockInput }): void {
+    const { block, txRecords, invalidRecords } = prepared.commit;
     this.head = { height: block.height, hashHex: block.hashHex, processedMs: block.processedMs };
-    this.typesByHash = types;
+    this.typesByHash = prepared.types;
     this.commitGeneration++;
     this.recentBlockIds.push(new Set(txRecords.map((r) => r.idHex)));
     if (this.recentBlockIds.length > RECENT_BLOCKS_KEPT) this.recentBlockIds.shift();
-    for (const r of invalidRecords) this.recentInvalid.delete(r.idHex);
-    const view = blockViewOf(block, types);
+    this.releaseInFlight(prepared.items);
+    const view = blockViewOf(block, prepared.types);
     this.events.emit('block', block, view);
     for (const r of txRecords) this.events.emit('tx', txViewOfRecord(r));
-    this.finishInvalid(invalidRecords);
+    this.finishInvalid([...invalidRecords]);
   }
 
   private finishInvalid(records: TxRecord[]): void {
@@ -411,7 +478,7 @@ export class Processor implements LedgerService {
   }
 
   async listContracts(): Promise<ContractView[]> {
-    return this.deps.executor.contracts().map((c) => ({
+    return this.executor.contracts().map((c) => ({
       hash: c.hashHex,
       type: c.type,
       version: c.version,
@@ -420,6 +487,10 @@ export class Processor implements LedgerService {
       validanaVersion: c.validanaVersion,
       createdHeight: c.createdHeight,
     }));
+  }
+
+  querySql(): Sql {
+    return this.deps.store.db;
   }
 
   async getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]> {

@@ -4,7 +4,7 @@
 import { toHex } from '../core/bytes.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { Block, Tx, TxOutcome } from '../core/types.js';
-import type { BlockView, TxView } from '../api/types.js';
+import type { BlockView, TxView } from './types.js';
 import type { TxRecord } from '../store/types.js';
 import { receiverOf } from '../core/tx.js';
 

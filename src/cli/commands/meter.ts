@@ -1,0 +1,209 @@
+// `hanzenet meter parse|simulate`: read DSMR P1 telegrams as JSON, and run a simulated DSMR 5.0
+// meter (see docs/meter.md).
+
+import { createReadStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ChainError, type ErrorCode } from '../../core/errors.js';
+import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, type SimulateOptions } from '../../meter/simulate.js';
+import { TelegramSplitter } from '../../meter/splitter.js';
+import { TELEGRAM_CHARS_MAX, parseTelegram } from '../../meter/telegram.js';
+import { telegramToJson } from '../../meter/telegram-json.js';
+import { intOption } from '../context.js';
+import { CommandFailed, EXIT_FAILED, printJson, usageError } from '../output.js';
+
+interface ParseCliOptions {
+  readonly all: boolean;
+  readonly allowMissingCrc: boolean;
+}
+
+interface SimulateCliOptions {
+  readonly equipmentId?: string;
+  readonly start?: string;
+  readonly intervalS: number;
+  readonly count?: number;
+  readonly seed: number;
+  readonly latitude: number;
+  readonly longitude: number;
+  readonly pvKwp: number;
+  readonly baseLoadW: number;
+  readonly gas: boolean;
+  readonly realtime: boolean;
+}
+
+/** A single-telegram input larger than this is refused without reading it all. */
+const SINGLE_INPUT_BYTES_MAX = TELEGRAM_CHARS_MAX * 4;
+
+export function register(program: Command): void {
+  const meter = program.command('meter').description('DSMR P1 smart-meter telegrams: parse them, simulate a meter');
+  meter
+    .command('parse')
+    .description('print a DSMR telegram as JSON (registers in exact kWh, power in W, times in UTC); errors name the reason')
+    .argument('[file]', 'telegram file; "-" or none reads stdin', '-')
+    .option('--all', 'the input is a stream of telegrams: print one JSON line per telegram, rejected ones on stderr', false)
+    .option('--allow-missing-crc', 'accept DSMR 4+ telegrams that end at "!" without a CRC (a CRC that is present is still checked)', false)
+    .action(async (file: string, opts: ParseCliOptions) => {
+      if (opts.all) await parseStream(file, !opts.allowMissingCrc);
+      else parseOne(await readInput(file), !opts.allowMissingCrc);
+    });
+  meter
+    .command('simulate')
+    .description('emit DSMR 5.0 telegrams of a simulated household with solar panels (deterministic for a seed)')
+    .option('--equipment-id <id>', 'equipment id of the meter (default E99 and the seed)')
+    .option('--start <iso>', 'time of the first telegram, ISO with Z or an offset (default: now)')
+    .option('--interval-s <s>', 'seconds between telegrams', intOption(1, 86_400), SIMULATE_DEFAULTS.intervalS)
+    .option('--count <n>', 'number of telegrams (default 1, or unlimited with --realtime)', intOption(0))
+    .option('--seed <n>', 'seed of the weather and appliances', intOption(0, 0xffffffff), SIMULATE_DEFAULTS.seed)
+    .option('--latitude <deg>', 'latitude of the house', numberOption(-90, 90), SIMULATE_DEFAULTS.latitude)
+    .option('--longitude <deg>', 'longitude of the house', numberOption(-180, 180), SIMULATE_DEFAULTS.longitude)
+    .option('--pv-kwp <kWp>', 'peak power of the solar panels', numberOption(0, 1000), SIMULATE_DEFAULTS.pvKwp)
+    .option('--base-load-w <W>', 'always-on consumption', numberOption(0, 100_000), SIMULATE_DEFAULTS.baseLoadW)
+    .addOption(new Option('--no-gas', 'no gas meter on M-Bus channel 1'))
+    .option('--realtime', 'wait interval-s between telegrams, as a real meter does', false)
+    .action(async (opts: SimulateCliOptions) => {
+      await simulate(opts);
+    });
+}
+
+function numberOption(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = /^\s*-?[0-9]+(?:\.[0-9]+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+/** Input bytes as latin1 text (one character per byte, so CRCs are over the bytes as sent). */
+async function readInput(file: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of openInput(file)) {
+    const buf = chunk as Buffer;
+    chunks.push(buf);
+    bytes += buf.length;
+    if (bytes > SINGLE_INPUT_BYTES_MAX) {
+      throw new ChainError('telegram_garbled', `the input holds more than ${SINGLE_INPUT_BYTES_MAX} bytes, a telegram at most ${TELEGRAM_CHARS_MAX} (--all reads a stream of telegrams)`, {
+        bytesMax: SINGLE_INPUT_BYTES_MAX,
+      });
+    }
+  }
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+function openInput(file: string): AsyncIterable<unknown> {
+  const stream = file === '-' ? process.stdin : createReadStream(file);
+  return (async function* () {
+    try {
+      for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw usageError(`cannot read "${file}" (${reason})`, { path: file, reason });
+    } finally {
+      if (file !== '-') (stream as ReturnType<typeof createReadStream>).destroy();
+    }
+  })();
+}
+
+function parseOne(text: string, requireCrc: boolean): void {
+  const result = parseTelegram(text, { requireCrc });
+  if (!result.ok) throw new ChainError(result.code, result.message, result.details);
+  printJson(telegramToJson(result.telegram));
+}
+
+/** Every telegram of a stream: JSON lines on stdout, one error line on stderr per rejected one. */
+async function parseStream(file: string, requireCrc: boolean): Promise<void> {
+  const splitter = new TelegramSplitter();
+  const rejected = new Map<string, number>();
+  let index = 0;
+  let parsed = 0;
+  const handle = (texts: readonly string[]): void => {
+    for (const text of texts) {
+      index++;
+      const r = parseTelegram(text, { requireCrc });
+      if (r.ok) {
+        parsed++;
+        process.stdout.write(`${JSON.stringify(telegramToJson(r.telegram))}\n`);
+      } else {
+        rejected.set(r.code, (rejected.get(r.code) ?? 0) + 1);
+        process.stderr.write(`${JSON.stringify({ error: { code: r.code, message: `telegram ${index}: ${r.message}`, details: { ...r.details, telegram: index } } })}\n`);
+      }
+    }
+  };
+  for await (const chunk of openInput(file)) handle(splitter.feed(chunk as Buffer));
+  handle(splitter.end());
+  const stats = splitter.stats();
+  const rejectedCount = [...rejected.values()].reduce((a, b) => a + b, 0);
+  if (rejectedCount === 0 && stats.droppedBytes === 0) return;
+  const code: ErrorCode = (rejected.keys().next().value as ErrorCode | undefined) ?? (stats.droppedTelegrams > 0 ? 'telegram_truncated' : 'telegram_garbled');
+  const message = `${rejectedCount} of ${index} telegrams rejected, ${stats.droppedBytes} bytes dropped (${stats.droppedTelegrams} partial telegrams)`;
+  throw new CommandFailed(EXIT_FAILED, {
+    code,
+    message,
+    details: { telegrams: index, parsed, rejected: Object.fromEntries(rejected), droppedBytes: stats.droppedBytes, droppedTelegrams: stats.droppedTelegrams },
+  });
+}
+
+function simulateOptions(o: SimulateCliOptions, nowMs: number): SimulateOptions {
+  let startMs = Math.floor(nowMs / (o.intervalS * 1000)) * o.intervalS * 1000;
+  if (o.start !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/.test(o.start)) {
+      throw usageError(`--start: expected an ISO time with Z or an offset, like 2026-06-21T00:00:00Z, got "${o.start}"`, { option: '--start' });
+    }
+    startMs = Date.parse(o.start);
+  }
+  const equipmentId = o.equipmentId ?? `E99${String(o.seed).padStart(14, '0')}`;
+  const opts: SimulateOptions = {
+    equipmentId,
+    startMs,
+    intervalS: o.intervalS,
+    seed: o.seed,
+    latitude: o.latitude,
+    longitude: o.longitude,
+    pvKwp: o.pvKwp,
+    baseLoadW: o.baseLoadW,
+    gas: o.gas,
+  };
+  const problem = checkSimulateOptions(opts);
+  if (problem !== null) throw usageError(problem, {});
+  return opts;
+}
+
+async function simulate(o: SimulateCliOptions): Promise<void> {
+  const opts = simulateOptions(o, Date.now());
+  const count = o.count ?? (o.realtime ? Number.POSITIVE_INFINITY : 1);
+  const sim = new MeterSimulator(opts);
+  const out = new StdoutWriter();
+  const wallStartMs = Date.now();
+  for (let k = 0; k < count; k++) {
+    if (o.realtime && k > 0) await sleep(Math.max(0, wallStartMs + k * opts.intervalS * 1000 - Date.now()));
+    if (!(await out.write(sim.next().text))) return;
+  }
+}
+
+/** Writes to stdout with back-pressure; stops quietly once the reader has gone (EPIPE). */
+class StdoutWriter {
+  private closed = false;
+
+  constructor() {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      this.closed = true;
+    });
+  }
+
+  async write(text: string): Promise<boolean> {
+    if (this.closed) return false;
+    if (!process.stdout.write(text, 'latin1')) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          process.stdout.off('drain', done);
+          process.stdout.off('close', done);
+          resolve();
+        };
+        process.stdout.once('drain', done);
+        process.stdout.once('close', done);
+      });
+    }
+    return !this.closed;
+  }
+}
