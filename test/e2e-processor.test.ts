@@ -118,3 +118,20 @@ for (const backend of e2eBackends()) {
     }
   });
 }
+
+test('Validana\'s default block interval of 5 s works: a transaction is confirmed within one interval', async () => {
+  const dir = await tempDir('five');
+  const p = await startProcessorProcess({ dataDir: dir.path, blockIntervalMs: 5000 });
+  try {
+    const owner = PrivateKey.generate();
+    const trader = await traderContract(p.url);
+    const tx = signTx({ contractHashHex: trader.hash, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, p.chainId);
+    const started = Date.now();
+    const res = await postJson<TxView>(`${p.url}/api/transactions`, { base64tx: b64(tx.bytes), wait: true });
+    assert.equal(res.body.status, 'accepted');
+    assert.ok(Date.now() - started < 2 * 5000 + 2000, `confirmed after ${Date.now() - started} ms`);
+  } finally {
+    await stopProcess(p);
+    await dir.remove();
+  }
+});

@@ -87,7 +87,8 @@ const RECENT_BLOCKS_KEPT = 8;
 export class Processor implements LedgerService {
   private readonly pending: PendingQueue;
   private readonly events = new EventEmitter();
-  private readonly inFlight = new Set<string>();
+  /** Taken from the queue for the block being produced (or whose commit is in doubt). */
+  private readonly inFlight = new Map<string, PendingTx>();
   private readonly recentBlockIds: Set<string>[] = [];
   private readonly recentInvalid = new Map<string, TxRecord>();
   private commitGeneration = 0;
@@ -289,7 +290,7 @@ export class Processor implements LedgerService {
     await this.resolveUncertainCommit();
     if (this.pending.size === 0) return null;
     const items = this.pending.take(this.deps.config.txsPerBlockMax);
-    for (const item of items) this.inFlight.add(item.tx.idHex);
+    for (const item of items) this.inFlight.set(item.tx.idHex, item);
     let prepared: PreparedBlock | null = null;
     try {
       prepared = await this.prepareBlock(items);
@@ -459,7 +460,7 @@ export class Processor implements LedgerService {
 
   async getTransaction(idHex: string): Promise<TxView | null> {
     const id = idHex.toLowerCase();
-    const pending = this.pending.get(id);
+    const pending = this.pending.get(id) ?? this.inFlight.get(id);
     if (pending) return pendingTxView(pending.tx, contractTypeOf(pending.tx.contractHashHex, this.contractTypes()), pending.createMs);
     const stored = await this.deps.store.getTransaction(id);
     if (stored) return txViewOfRecord(stored);
