@@ -26,6 +26,8 @@ export const WAIT_TIMEOUT_MAX_MS = 300_000;
 export const BLOCKS_LIMIT_MAX = 1000;
 export const BLOCKS_LIMIT_DEFAULT = 100;
 export const WS_FEED_PATH = '/api/ws';
+/** Prometheus metrics, served when the service offers them (mirror nodes). */
+export const METRICS_PATH = '/metrics';
 
 export interface RouteDeps {
   readonly service: LedgerService;
@@ -53,6 +55,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get(WS_FEED_PATH, async () => {
     throw new ChainError('bad_request', `${WS_FEED_PATH} is a WebSocket endpoint: connect with a WebSocket upgrade`, { path: WS_FEED_PATH });
   });
+  const metrics = service.metrics?.bind(service);
+  if (metrics !== undefined) {
+    app.get(METRICS_PATH, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics()));
+  }
 }
 
 function registerTransactionRoutes(app: FastifyInstance, deps: RouteDeps): void {

@@ -6,6 +6,7 @@
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChainError } from '../core/errors.js';
+import { registerEnergyRoutes } from './energy-routes.js';
 import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
 import type { ReportError } from './tx-final-hub.js';
@@ -102,6 +103,7 @@ export async function createApiServer(service: LedgerService, opts: ApiServerOpt
     void reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${path}`, details: { method: req.method, path } } });
   });
   registerRoutes(app, { service, hub, batchMax: cfg.batchMax, waitTimeoutMs: cfg.waitTimeoutMs });
+  registerEnergyRoutes(app, service);
   registerValidanaRest(app, validana, cfg.waitTimeoutMs);
 
   const ws = attachWebSockets(app, {

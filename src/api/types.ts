@@ -71,6 +71,32 @@ export interface ChainInfo {
   readonly head: { readonly height: number; readonly hash: string; readonly processedMs: number } | null;
   /** The time the chain uses for valid-till: the next block's time on a processor, the head's on a node. */
   readonly chainTimeMs: number | null;
+  /** Mirror nodes only: null while every block checked out, else why the node stopped applying blocks. */
+  readonly alarm?: ChainAlarm | null;
+}
+
+/**
+ * A mirror node's alarm: the first block (and transaction) whose check failed, and what differed.
+ * The node keeps every block before it and applies nothing after it (docs/node.md).
+ */
+export interface ChainAlarm {
+  /** The catalogue code of the failed check, e.g. `state_digest_mismatch`, `signature_invalid`. */
+  readonly code: string;
+  readonly message: string;
+  /** Height of the block that failed (the height the node expected when the block names another). */
+  readonly height: number;
+  /** Hash of that block as received, null when it could not be decoded. */
+  readonly blockHash: string | null;
+  /** The transaction that failed, null for a block-level check. */
+  readonly txId: string | null;
+  /** What differed, e.g. `stateDigest`, `outcome.message`, `previousHash`, `signature`. */
+  readonly field: string;
+  /** What the node expected (its own result or the chain so far), and what the block or upstream said. */
+  readonly expected: unknown;
+  readonly got: unknown;
+  /** Where the block came from. */
+  readonly upstream: string;
+  readonly raisedMs: number;
 }
 
 export type SubmitResult =
@@ -95,4 +121,9 @@ export interface LedgerService {
    * Callers only read. Absent on services without a database (test fakes): those routes answer 404.
    */
   querySql?(): Sql;
+  /**
+   * Prometheus text exposition served at `GET /metrics` (a mirror node's head, lag and alarm).
+   * Absent: the route answers 404.
+   */
+  metrics?(): Promise<string>;
 }

@@ -12,24 +12,10 @@
 // promise rejects, the CLI prints the error as JSON on stderr and exits with code 1 (a ChainError's
 // code is kept).
 
-export interface ProcessorStartOptions {
-  /** TCP port of the HTTP/WebSocket API (--port, HANZENET_PORT; default 8080). */
-  readonly port: number;
-  /** Interface to listen on (--host; default 127.0.0.1). */
-  readonly host: string;
-  /** Absolute path of the data directory: PGlite files, key file (--data-dir, HANZENET_DATA_DIR; default ./data). */
-  readonly dataDir: string;
-  /** PostgreSQL connection URL (--database-url, DATABASE_URL); absent = embedded PGlite in dataDir. */
-  readonly databaseUrl?: string;
-  /** Block interval in ms (--block-interval-ms, HANZENET_BLOCK_INTERVAL_MS; default 1000). */
-  readonly blockIntervalMs: number;
-  /** Chain id for a new chain (--chain-id); absent = the processor's default. Ignored for an existing chain. */
-  readonly chainId?: string;
-  /** Absolute path of the processor key file (--key-file; default <dataDir>/processor.key). */
-  readonly keyFile: string;
-  /** Install the energy contracts when creating a new chain (false with --no-energy). */
-  readonly energy: boolean;
-}
+// The processor's options are defined where they are used; the type import is erased at run time,
+// so the CLI still loads no processor code until `processor start` runs.
+import type { ProcessorStartOptions } from '../processor/main.js';
+export type { ProcessorStartOptions };
 
 export interface NodeStartOptions {
   /** Base URL of the processor to mirror (--follow, HANZENET_FOLLOW; default http://127.0.0.1:8080). */
@@ -42,6 +28,13 @@ export interface NodeStartOptions {
   readonly dataDir: string;
   /** PostgreSQL connection URL (--database-url, DATABASE_URL); absent = embedded PGlite in dataDir. */
   readonly databaseUrl?: string;
+  /**
+   * The processor address block 0 must name (--processor-address, HANZENET_PROCESSOR_ADDRESS);
+   * absent = the address block 0 names is pinned on first start.
+   */
+  readonly processorAddress?: string;
+  /** Exit (code 3) as soon as an alarm is raised (--exit-on-alarm); default: keep serving reads. */
+  readonly exitOnAlarm?: boolean;
 }
 
 export type RunProcessor = (options: ProcessorStartOptions) => Promise<unknown>;

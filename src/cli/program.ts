@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import * as block from './commands/block.js';
 import * as contract from './commands/contract.js';
+import * as energy from './commands/energy.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
 import * as meter from './commands/meter.js';
@@ -18,7 +19,7 @@ export interface CommandGroup {
   register(program: Command): void;
 }
 
-export const COMMAND_GROUPS: readonly CommandGroup[] = [key, contract, transaction, block, info, service, meter];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [key, contract, transaction, block, info, service, meter, energy];
 
 export function buildProgram(groups: readonly CommandGroup[] = COMMAND_GROUPS): Command {
   const program = new Command('hanzenet')

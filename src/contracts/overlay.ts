@@ -12,6 +12,9 @@ import type { DbHost } from './sandbox.js';
 import { encodeTagged } from './wire.js';
 import { CONTRACT_LIMITS } from './types.js';
 
+/** Store find results kept between transactions and blocks (see StateOverlay.storedFinds). */
+const STORED_FINDS_MAX = 10_000;
+
 /** The most rows one StateReader.findRows call may be asked for. */
 export const READER_FIND_LIMIT_MAX = 100_000;
 export const DEFAULT_CACHE_ROWS = 200_000;
@@ -98,9 +101,39 @@ export class StateOverlay {
   private readonly block = new ChangeSet();
   private readonly tx = new ChangeSet();
   private source: SyncStateSource | null = null;
+  /**
+   * Results of store finds (committed state only), so that a find repeated in every transaction
+   * (Energy's current-period lookup) costs no round trip. An entry is valid while its table's
+   * generation is unchanged: a committed block that changed the table, or a block whose commit
+   * may have landed, bumps it.
+   */
+  private readonly storedFinds: LruCache<{ generation: number; rows: Row[] }>;
+  private readonly tableGeneration = new Map<string, number>();
 
   constructor(cacheRows: number = DEFAULT_CACHE_ROWS) {
     this.cache = new LruCache(cacheRows);
+    this.storedFinds = new LruCache(STORED_FINDS_MAX);
+  }
+
+  private generationOf(table: string): number {
+    return this.tableGeneration.get(table) ?? 0;
+  }
+
+  private bumpGeneration(table: string): void {
+    this.tableGeneration.set(table, this.generationOf(table) + 1);
+  }
+
+  /** The store's rows for a find, from the find cache when the table did not change since. */
+  private storedFind(table: string, def: TableDef, where: Readonly<Row>, storeLimit: number): Row[] {
+    const id = `${table}\u0000${storeLimit}\u0000${encodeTagged(where)}`;
+    const generation = this.generationOf(table);
+    const hit = this.storedFinds.get(id);
+    if (hit !== undefined && hit.generation === generation) return hit.rows;
+    const rows = this.reader().findRows(table, def, where, storeLimit);
+    if (rows === null) return [];
+    const canonical = rows.map((raw) => canonicalStoredRow(table, def, raw));
+    this.storedFinds.set(id, { generation, rows: canonical });
+    return canonical;
   }
 
   /** Starts a block: reads that miss go to `source` until the block ends. */
@@ -158,10 +191,9 @@ export class StateOverlay {
     for (const [id, e] of this.block.byTable.get(table) ?? []) changed.set(id, e);
     for (const [id, e] of this.tx.byTable.get(table) ?? []) changed.set(id, e);
     const storeLimit = limit + this.maskingCount(table, def, where, changed);
-    const stored = this.reader().findRows(table, def, where, storeLimit) ?? [];
+    const stored = this.storedFind(table, def, where, storeLimit);
     const merged: { key: RowValue[]; row: Row }[] = [];
-    for (const raw of stored) {
-      const row = canonicalStoredRow(table, def, raw);
+    for (const row of stored) {
       const key = keyValuesOf(def, row);
       const id = keyId(key);
       if (changed.has(id)) continue;
@@ -222,7 +254,10 @@ export class StateOverlay {
 
   /** The block was committed: its changes are now committed values. */
   commitBlock(): void {
-    for (const [table, entries] of this.block.byTable) for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
+    for (const [table, entries] of this.block.byTable) {
+      if (entries.size > 0) this.bumpGeneration(table);
+      for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
+    }
     this.endBlock();
   }
 
@@ -233,7 +268,12 @@ export class StateOverlay {
    */
   endBlock(evict = false): void {
     if (evict) {
-      for (const changes of [this.block, this.tx]) for (const [table, entries] of changes.byTable) for (const id of entries.keys()) this.cache.delete(cacheId(table, id));
+      for (const changes of [this.block, this.tx]) {
+        for (const [table, entries] of changes.byTable) {
+          this.bumpGeneration(table);
+          for (const id of entries.keys()) this.cache.delete(cacheId(table, id));
+        }
+      }
     }
     this.block.clear();
     this.tx.clear();

@@ -50,6 +50,11 @@ export const ERROR_CATALOGUE = {
   block_link_mismatch: { http: 500, summary: 'A block does not link to the hash of the block before it.' },
   block_signature_invalid: { http: 500, summary: 'A block is not signed by the processor key.' },
   chain_mismatch: { http: 500, summary: 'Stored chain data contradicts itself or the configuration.' },
+  block_out_of_order: { http: 500, summary: 'A block does not carry the next height: its source skipped, repeated or reordered blocks (mirror node alarm).' },
+  block_time_not_increasing: { http: 500, summary: "A block's processedMs is not later than the previous block's (mirror node alarm)." },
+  outcome_mismatch: { http: 500, summary: 'Re-executing a block gave a transaction another outcome (status, code or message) than the block records (mirror node alarm).' },
+  state_digest_mismatch: { http: 500, summary: 'Re-executing a block gave another state digest than the block records (mirror node alarm).' },
+  history_mismatch: { http: 500, summary: 'The upstream serves a different block at a height the mirror node already verified, or a processor serves a shorter chain (mirror node alarm).' },
   internal: { http: 500, summary: 'An unexpected internal error.' },
   // Client and CLI side (reported by the client library or the `hanzenet` command, never by the server).
   unreachable: { http: 503, summary: 'The client could not reach the server (connection refused, reset, DNS failure or no answer in time).' },
@@ -63,6 +68,15 @@ export const ERROR_CATALOGUE = {
   telegram_unknown_format: { http: 400, summary: 'The input is not a DSMR telegram (no "/XXX5" header) or names an unsupported DSMR version.' },
   telegram_missing_register: { http: 400, summary: 'A DSMR telegram lacks one of the energy registers 1-0:1.8.1, 1-0:1.8.2, 1-0:2.8.1, 1-0:2.8.2; it is not used.' },
   grid_csv_invalid: { http: 400, summary: 'The grid operator CSV cannot be read exactly (details: line, field); no row of it is used.' },
+  meter_equipment_changed: { http: 400, summary: 'A telegram names another equipment id than the one its meter is bound to in the gateway config; it is not used.' },
+  meter_time_in_future: { http: 400, summary: 'A telegram is dated further ahead of the gateway clock than maxClockSkewMs allows; it is not used.' },
+  meter_time_too_old: { http: 400, summary: 'A telegram is dated further in the past than maxAgeMs allows; it is not used.' },
+  meter_time_not_increasing: { http: 400, summary: "A telegram is not dated after the meter's last accepted telegram (a repeat, or a clock that went back); it is not used." },
+  meter_counter_backwards: { http: 400, summary: 'An energy register of a telegram is lower than in the last accepted telegram; it is not used.' },
+  meter_jump_too_large: { http: 400, summary: 'The registers advanced more than the connection can deliver at maxKw in the elapsed time; the telegram is not used.' },
+  gateway_config_invalid: { http: 400, summary: 'The P1 gateway or reconciliation meters config is not valid (details: field); nothing was started.' },
+  gateway_state_invalid: { http: 500, summary: "The P1 gateway's state file cannot be read; it is never reset silently (move it away only when the chain is the record)." },
+  gateway_chain_incompatible: { http: 502, summary: "The chain's Energy contract does not take meter readings (register, readingMs); install the current energy contracts." },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

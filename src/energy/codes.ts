@@ -87,6 +87,26 @@ export const ENERGY_REJECT_CODES = {
     summary: 'The resulting balance would exceed 10^15 Wh (10^12 kWh) in magnitude.',
     contracts: ['Energy', 'Transfer', 'Reduce', 'Mutate'],
   },
+  meter_reading_invalid: {
+    summary: 'A meter reading needs both register and readingMs; the register must not be negative and sinceMs must be before readingMs.',
+    contracts: ['Energy'],
+  },
+  register_required: {
+    summary: 'The device has recorded meter readings in this direction, so every later Energy call of it there must carry register and readingMs.',
+    contracts: ['Energy'],
+  },
+  reading_in_future: {
+    summary: 'The meter reading is dated more than one hour after the block time.',
+    contracts: ['Energy'],
+  },
+  reading_not_newer: {
+    summary: "The meter reading is not after the device's last reading in this direction (or its sinceMs is before it): a resubmitted or out-of-order reading.",
+    contracts: ['Energy'],
+  },
+  register_mismatch: {
+    summary: "The register does not advance by exactly |amount| from the device's last reading (the first reading may claim at most its register); details in the message: expected and got.",
+    contracts: ['Energy'],
+  },
   period_length_invalid: {
     summary: 'periodSeconds must be 0 (every block is its own period) or a divisor of 86400 (one day).',
     contracts: ['SettlementPeriod'],
@@ -97,6 +117,9 @@ export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;
 
 /** The limit on the magnitude of one balance, in Wh (contracts write it as a literal). */
 export const ENERGY_BALANCE_WH_MAX = 10n ** 15n;
+
+/** How far a meter reading may be dated after the block time, in ms (Energy writes it as a literal). */
+export const ENERGY_READING_AHEAD_MS_MAX = 3_600_000;
 
 /** The longest description Transfer and Mutate accept, in UTF-16 code units. */
 export const ENERGY_DESCRIPTION_CHARS_MAX = 256;

@@ -12,15 +12,30 @@
 // with P = 0 at the block time itself. When the length changed inside the latest period, that
 // period is cut short and the new one starts just after the previous block (every block booked
 // into the latest period came before this one), so periods never overlap.
+//
+// Meter readings (docs/energy.md, "Meter readings"): a call may also carry the meter's cumulative
+// register after the reading (`register`, kWh: returned energy for production, delivered for
+// consumption), the meter's time of the reading (`readingMs`) and optionally the time since which
+// the register stood at its previous value (`sinceMs`). energy_meter_readings keeps the last
+// register and time per (context, device, direction). The first reading sets the baseline and
+// may claim at most its register; every later one must advance the register by exactly |amount|
+// at a later time. So a resubmitted or double-counted reading can never be booked, whatever the
+// gateway remembers. Once a device has a reading in a direction, it must always send one there.
 
 import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, SandboxRow } from '../contracts/define.js';
+import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/define.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
   readonly context: string;
   /** Wh (the template turns kWh with at most 3 decimals into an exact integer). */
   readonly amount: bigint;
+  /** The meter register after this reading, Wh (returned for production, delivered for consumption). */
+  readonly register?: bigint;
+  /** The meter's time of the reading, ms since the Unix epoch. */
+  readonly readingMs?: number;
+  /** Since when the register stood at register - |amount| (the meter's previous reading), ms. */
+  readonly sinceMs?: number;
 }
 
 export default defineContract<EnergyPayload>({
@@ -30,13 +45,17 @@ export default defineContract<EnergyPayload>({
   template: {
     context: { type: 'addr', name: 'context', desc: 'The context address' },
     amount: { type: 'kwh', name: 'amount', desc: 'kWh (at most 3 decimals): positive production, negative consumption' },
+    register: { type: 'kwh?', name: 'register', desc: 'Optional: the meter register after this reading, kWh (returned for production, delivered for consumption)' },
+    readingMs: { type: 'uint?', name: 'readingMs', desc: 'Optional, with register: the meter time of the reading, ms since the Unix epoch' },
+    sinceMs: { type: 'uint?', name: 'sinceMs', desc: 'Optional, with register: since when the register stood at register - |amount|, ms' },
   },
   manifest: energyManifest(
-    ['energy_balances', 'energy_periods', 'energy_history'],
+    ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings'],
     ['energy_producers', 'energy_consumers', 'energy_settings'],
   ),
   execute: function execute(payload: EnergyPayload, ctx: ContractContext): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
+    const READING_AHEAD_MS_MAX = 3600000n;
     const context = payload.context;
     const amountWh = payload.amount;
     const height = BigInt(ctx.block.height);
@@ -78,6 +97,60 @@ export default defineContract<EnergyPayload>({
       return { block: height, startMs };
     }
 
+    /**
+     * The meter reading's row to store, a reason to reject, or null for a call without a reading
+     * (see the comment at the top of this file). Runs after the device check: `producing` decides
+     * the direction, so a key that is both producer and consumer keeps two readings.
+     */
+    function checkReading(): { row: SandboxRow } | { rejected: RejectResult } | null {
+      const direction = producing ? 'returned' : 'delivered';
+      const readingKey = { context, address: ctx.sender, direction };
+      const register = payload.register;
+      const readingMs = payload.readingMs;
+      const sinceMs = payload.sinceMs;
+      const who = `${producing ? 'producer' : 'consumer'} ${ctx.sender} in context ${context}`;
+      if (register === undefined && readingMs === undefined && sinceMs === undefined) {
+        if (ctx.db.get('energy_meter_readings', readingKey) === null) return null;
+        return { rejected: ctx.reject('register_required', `${who} has recorded meter readings of its ${direction} register, so every reading must carry register and readingMs`) };
+      }
+      if (register === undefined || readingMs === undefined) {
+        return { rejected: ctx.reject('meter_reading_invalid', `a meter reading needs both register and readingMs (and optionally sinceMs); ${who} sent ${register === undefined ? 'no register' : 'no readingMs'}`) };
+      }
+      if (register < 0n) return { rejected: ctx.reject('meter_reading_invalid', `the register of ${who} must not be negative, got ${kwh(register)}`) };
+      if (sinceMs !== undefined && sinceMs >= readingMs) {
+        return { rejected: ctx.reject('meter_reading_invalid', `sinceMs ${sinceMs} of ${who} must be before readingMs ${readingMs}`) };
+      }
+      if (BigInt(readingMs) > nowMs + READING_AHEAD_MS_MAX) {
+        return { rejected: ctx.reject('reading_in_future', `the reading of ${who} is dated ${readingMs}, more than ${READING_AHEAD_MS_MAX} ms after the block time ${nowMs}`) };
+      }
+      const advanceWh = producing ? amountWh : -amountWh;
+      const last = ctx.db.get('energy_meter_readings', readingKey);
+      if (last === null) {
+        if (advanceWh > register) {
+          return { rejected: ctx.reject('register_mismatch', `the first reading of ${who} claims ${kwh(advanceWh)}, more than its ${direction} register of ${kwh(register)}: expected at most the register, got ${kwh(advanceWh)}`) };
+        }
+      } else {
+        const lastRegisterWh = last['register_wh'] as bigint;
+        const lastMs = last['reading_ms'] as bigint;
+        if (BigInt(readingMs) <= lastMs) {
+          return { rejected: ctx.reject('reading_not_newer', `the reading of ${who} at ${readingMs} is not after its last reading at ${lastMs}`) };
+        }
+        if (sinceMs !== undefined && BigInt(sinceMs) < lastMs) {
+          return { rejected: ctx.reject('reading_not_newer', `the reading of ${who} says its register stood still since ${sinceMs}, before its last reading at ${lastMs}`) };
+        }
+        const expectedWh = lastRegisterWh + advanceWh;
+        if (register !== expectedWh) {
+          return {
+            rejected: ctx.reject(
+              'register_mismatch',
+              `the ${direction} register of ${who} was ${kwh(lastRegisterWh)} at ${lastMs}; with ${kwh(advanceWh)} it must become ${kwh(expectedWh)}: expected register ${kwh(expectedWh)}, got ${kwh(register)}`,
+            ),
+          };
+        }
+      }
+      return { row: { context, address: ctx.sender, direction, register_wh: register, reading_ms: BigInt(readingMs), height, tx_id: ctx.txId } };
+    }
+
     if (amountWh === 0n) {
       return ctx.reject('amount_zero', `the amount recorded in context ${context} must not be zero: positive is production, negative is consumption`);
     }
@@ -88,6 +161,8 @@ export default defineContract<EnergyPayload>({
         ? ctx.reject('sender_not_producer', `${ctx.sender} is not a producer in context ${context}, so it cannot record production of ${kwh(amountWh)}`)
         : ctx.reject('sender_not_consumer', `${ctx.sender} is not a consumer in context ${context}, so it cannot record consumption of ${kwh(amountWh)}`);
     }
+    const reading = checkReading();
+    if (reading !== null && 'rejected' in reading) return reading.rejected;
     const trader = device['trader'] as string;
     const labels = device['labels'] as string[];
     const period = currentPeriod();
@@ -100,6 +175,7 @@ export default defineContract<EnergyPayload>({
         `recording ${kwh(amountWh)} would bring the balance of trader ${trader} in period ${period.block} of context ${context} to ${kwh(afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
       );
     }
+    if (reading !== null) ctx.db.put('energy_meter_readings', reading.row);
     if (afterWh === 0n) ctx.db.delete('energy_balances', key);
     else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels, amount_wh: afterWh });
     ctx.db.put('energy_history', {

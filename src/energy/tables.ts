@@ -106,6 +106,25 @@ export const ENERGY_HISTORY: TableDef = {
   indexes: [['context', 'trader', 'height'], ['context', 'block']],
 };
 
+/**
+ * The last meter reading per device and direction (`returned` for production, `delivered` for
+ * consumption), written by Energy calls that carry a register: the register in Wh, the meter's
+ * time of the reading, and the height and id of the transaction that recorded it. The next
+ * reading must advance `register_wh` by exactly its amount at a later time (docs/energy.md).
+ */
+export const ENERGY_METER_READINGS: TableDef = {
+  columns: {
+    context: 'text',
+    address: 'text',
+    direction: 'text',
+    register_wh: 'bigint',
+    reading_ms: 'bigint',
+    height: 'bigint',
+    tx_id: 'text',
+  },
+  key: ['context', 'address', 'direction'],
+};
+
 /** Table name -> definition, for documentation and tests. */
 export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
   energy_traders: ENERGY_TRADERS,
@@ -115,6 +134,7 @@ export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
   energy_periods: ENERGY_PERIODS,
   energy_settings: ENERGY_SETTINGS,
   energy_history: ENERGY_HISTORY,
+  energy_meter_readings: ENERGY_METER_READINGS,
 };
 
 /** A manifest from table names: `defines` may be read and written, `reads` only read. */

@@ -113,3 +113,56 @@ export async function postJson<T>(url: string, body: unknown): Promise<{ status:
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as T };
 }
+
+export interface StartedNode {
+  readonly url: string;
+  readonly chainId: string;
+  readonly processorAddress: string;
+  /** The node's head when it started serving (it keeps catching up afterwards). */
+  readonly head: { height: number; hash: string } | null;
+  readonly proc: ChildProcess;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+}
+
+export interface NodeProcessOptions {
+  /** URL of the processor or node to follow. */
+  readonly follow: string;
+  readonly dataDir: string;
+  readonly databaseUrl?: string | undefined;
+  readonly extraArgs?: readonly string[];
+}
+
+/** Starts `hanzenet node start` and resolves once it prints its startup line (after block 0). */
+export async function startNodeProcess(opts: NodeProcessOptions): Promise<StartedNode> {
+  const args = [CLI, 'node', 'start', '--port', '0', '--follow', opts.follow, '--data-dir', opts.dataDir];
+  if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
+  args.push(...(opts.extraArgs ?? []));
+  const env = { ...process.env };
+  for (const name of ['DATABASE_URL', 'HANZENET_FOLLOW', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_PROCESSOR_ADDRESS', 'HANZENET_NODE_CONFIG']) delete env[name];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
+  const firstLine = await new Promise<string>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`node did not start within 60 s; stderr:\n${err}`)), 60_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        res(out.slice(0, nl));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`node exited (${code}) before starting; stderr:\n${err}`));
+    });
+  });
+  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string; head: { height: number; hash: string } | null };
+  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, head: info.head, proc, stderr: () => err, exited };
+}

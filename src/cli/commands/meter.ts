@@ -1,16 +1,25 @@
-// `hanzenet meter parse|simulate`: read DSMR P1 telegrams as JSON, and run a simulated DSMR 5.0
-// meter (see docs/meter.md).
+// `hanzenet meter parse|simulate|gateway` and `hanzenet reconcile`: read DSMR P1 telegrams as JSON,
+// run a simulated DSMR 5.0 meter, run the P1 gateway that turns telegrams into Energy
+// transactions, and reconcile the chain with the grid operator's 15-minute data (docs/meter.md).
+// `reconcile` is a top-level command, registered here with the rest of the meter tooling.
 
 import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ChainError, type ErrorCode } from '../../core/errors.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { parseAddressParam } from '../../energy/queries.js';
+import { runGateway } from '../../meter/gateway.js';
+import { parsePrice } from '../../meter/reconcile.js';
+import { readMetersFile, reconcile, reportCsv } from '../../meter/reconcile-run.js';
 import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, type SimulateOptions } from '../../meter/simulate.js';
 import { TelegramSplitter } from '../../meter/splitter.js';
 import { TELEGRAM_CHARS_MAX, parseTelegram } from '../../meter/telegram.js';
 import { telegramToJson } from '../../meter/telegram-json.js';
-import { intOption } from '../context.js';
-import { CommandFailed, EXIT_FAILED, printJson, usageError } from '../output.js';
+import { inputs, intOption, withClient } from '../context.js';
+import { parseSigningKey } from '../inputs.js';
+import { CommandFailed, EXIT_FAILED, EXIT_USAGE, printJson, usageError } from '../output.js';
 
 interface ParseCliOptions {
   readonly all: boolean;
@@ -35,7 +44,7 @@ interface SimulateCliOptions {
 const SINGLE_INPUT_BYTES_MAX = TELEGRAM_CHARS_MAX * 4;
 
 export function register(program: Command): void {
-  const meter = program.command('meter').description('DSMR P1 smart-meter telegrams: parse them, simulate a meter');
+  const meter = program.command('meter').description('DSMR P1 smart-meter telegrams: parse them, simulate a meter, run the P1 gateway');
   meter
     .command('parse')
     .description('print a DSMR telegram as JSON (registers in exact kWh, power in W, times in UTC); errors name the reason')
@@ -63,6 +72,96 @@ export function register(program: Command): void {
     .action(async (opts: SimulateCliOptions) => {
       await simulate(opts);
     });
+  meter
+    .command('gateway')
+    .description('run the P1 gateway: telegrams from file, stdin, TCP, serial or MQTT become signed Energy transactions, exactly once (reports: JSON lines on stderr)')
+    .requiredOption('--config <file>', 'the gateway config (JSON, see docs/meter.md)')
+    .action(async (opts: { config: string }) => {
+      await gateway(opts.config);
+    });
+  registerReconcile(program);
+}
+
+interface ReconcileCliOptions {
+  readonly context: string;
+  readonly csv: string;
+  readonly meters: string;
+  readonly priceEurPerKwh: string;
+  readonly out?: string;
+  readonly csvOut?: string;
+  readonly settle: boolean;
+  readonly signingKey?: string;
+  readonly signingKeyfile?: string;
+}
+
+function registerReconcile(program: Command): void {
+  program
+    .command('reconcile')
+    .description("compare the grid operator's 15-minute CSV with what the meter keys recorded on chain; report every difference with its bill, optionally settle them (once) with Mutate")
+    .requiredOption('--context <address>', 'the context address')
+    .requiredOption('--csv <file>', "the grid operator's CSV: meter id, interval start, delivered kWh, returned kWh")
+    .requiredOption('--meters <file>', 'the meters config: a gateway config, or {"meters": [...]} with equipmentId, gridId, producer and consumer')
+    .requiredOption('--price-eur-per-kwh <price>', 'the external supplier price that differences are billed at, e.g. 0.25')
+    .option('--out <file>', 'write the JSON report here (stdout then gets the summary only)')
+    .option('--csv-out <file>', 'write the differences as CSV here')
+    .option('--settle', 'book every difference on chain with a Mutate signed by the context owner (exactly once, even when run again)', false)
+    .option('--signing-key <key>', 'the context owner key for --settle: a WIF, or JSON with "privateKey"')
+    .option('--signing-keyfile <file>', 'file holding the context owner key for --settle')
+    .action(async (opts: ReconcileCliOptions, cmd: Command) => {
+      await runReconcile(opts, cmd);
+    });
+}
+
+async function runReconcile(opts: ReconcileCliOptions, cmd: Command): Promise<void> {
+  const context = parseAddressParam(opts.context, '--context');
+  const priceMicro = parsePrice(opts.priceEurPerKwh);
+  if (priceMicro === null) throw usageError(`--price-eur-per-kwh: expected a decimal like 0.25 (at most 6 decimals), got "${opts.priceEurPerKwh}"`, { option: '--price-eur-per-kwh' });
+  const csvText = await inputs.read('--csv', opts.csv);
+  const meters = await readMetersFile(opts.meters).catch(configIsUsage);
+  let settleKey: PrivateKey | undefined;
+  if (opts.settle) {
+    if ((opts.signingKey === undefined) === (opts.signingKeyfile === undefined)) throw usageError('--settle needs exactly one of --signing-key and --signing-keyfile (the context owner key)', { option: '--settle' });
+    settleKey = opts.signingKey !== undefined ? parseSigningKey(opts.signingKey, '--signing-key') : parseSigningKey(await inputs.read('--signing-keyfile', opts.signingKeyfile ?? ''), `--signing-keyfile ${opts.signingKeyfile ?? ''}`);
+    if (settleKey.address !== context) throw usageError(`--settle: the signing key is ${settleKey.address}, not the owner of context ${context}`, { option: '--signing-keyfile' });
+  }
+  const report = await withClient(cmd, (client) =>
+    reconcile({ client, context, csvText, csvName: opts.csv, meters, priceText: opts.priceEurPerKwh, priceMicro, ...(settleKey === undefined ? {} : { settleKey }) }),
+  );
+  if (opts.out !== undefined) await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (opts.csvOut !== undefined) await writeFile(opts.csvOut, reportCsv(report));
+  if (opts.out === undefined) printJson(report);
+  else printJson({ summary: report.summary, out: opts.out, csvOut: opts.csvOut ?? null, settlement: report.settlement === null ? null : { settled: report.settlement.settled, alreadySettled: report.settlement.alreadySettled, failed: report.settlement.failed } });
+  if (report.settlement !== null && report.settlement.failed > 0) {
+    const first = report.settlement.transactions.find((t) => t.status !== 'settled' && t.status !== 'already_settled');
+    throw new CommandFailed(EXIT_FAILED, {
+      code: first?.code ?? 'contract_rejected',
+      message: `${report.settlement.failed} of ${report.settlement.transactions.length} settlements did not go through; the first: ${first?.status ?? ''} ${first?.message ?? ''}`,
+      details: { failed: report.settlement.failed, txId: first?.txId ?? null },
+    });
+  }
+}
+
+/** A config that cannot be used is the command line's fault: exit code 2, nothing was started. */
+function configIsUsage(err: unknown): never {
+  if (err instanceof ChainError && err.code === 'gateway_config_invalid') throw new CommandFailed(EXIT_USAGE, { code: err.code, message: err.message, details: err.details });
+  throw err;
+}
+
+/** Runs the gateway until its input ends (file, stdin) or SIGINT / SIGTERM; exit 1 after a fatal error. */
+async function gateway(configPath: string): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await runGateway({ configPath, signal: stop.signal }).catch(configIsUsage);
+    if (result.exitCode !== 0) {
+      throw new CommandFailed(result.exitCode, { code: 'internal', message: 'the gateway stopped after a fatal error (see the "fatal" report line)', details: { outbox: result.outbox } });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 function numberOption(min: number, max: number): (value: string) => number {

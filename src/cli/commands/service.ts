@@ -1,7 +1,8 @@
 // `hanzenet processor start` and `hanzenet node start`: parse the options, then load the module
 // that runs the service (see processor-options.ts for the contract with it).
 
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { ClientError } from '../../client/errors.js';
@@ -25,6 +26,9 @@ interface NodeCliOptions {
   readonly host: string;
   readonly dataDir: string;
   readonly databaseUrl?: string;
+  readonly processorAddress?: string;
+  readonly exitOnAlarm?: boolean;
+  readonly config?: string;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -36,7 +40,69 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
 
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
   const base = { follow: o.follow, port: o.port, host: o.host, dataDir: resolve(o.dataDir) };
-  return { ...base, ...given('databaseUrl', o.databaseUrl) };
+  const exitOnAlarm = o.exitOnAlarm === true ? { exitOnAlarm: true } : {};
+  return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('processorAddress', o.processorAddress), ...exitOnAlarm };
+}
+
+/** The options of `node start` as parsed by commander, with the config file applied. */
+export function nodeStartOptionsOf(opts: NodeCliOptions, cmd: Command): NodeStartOptions {
+  return nodeStartOptions(withNodeConfig(opts, (key) => cmd.getOptionValueSource(key)));
+}
+
+/** Keys of a node config file (`--config FILE`) and the type each must have. */
+const NODE_CONFIG_KEYS = {
+  follow: 'string',
+  port: 'port',
+  host: 'string',
+  dataDir: 'string',
+  databaseUrl: 'string',
+  processorAddress: 'string',
+  exitOnAlarm: 'boolean',
+} as const;
+
+type NodeConfigKey = keyof typeof NODE_CONFIG_KEYS;
+
+/**
+ * Reads a node config file: a JSON object with any of the NODE_CONFIG_KEYS. A relative dataDir is
+ * taken relative to the file's folder. Anything else is a usage error that names the key.
+ */
+export function readNodeConfig(path: string): Partial<Record<NodeConfigKey, string | number | boolean>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ClientError('usage_error', `cannot read the node config file ${path}: ${(err as Error).message}`, { config: path }, null, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ClientError('usage_error', `the node config file ${path} must hold a JSON object`, { config: path });
+  }
+  const out: Partial<Record<NodeConfigKey, string | number | boolean>> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(NODE_CONFIG_KEYS, key)) {
+      throw new ClientError('usage_error', `the node config file ${path} has an unknown key "${key}"; known keys: ${Object.keys(NODE_CONFIG_KEYS).join(', ')}`, { config: path, key });
+    }
+    const k = key as NodeConfigKey;
+    const want = NODE_CONFIG_KEYS[k];
+    const ok = want === 'port' ? Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535 : typeof value === want;
+    if (!ok) {
+      const what = want === 'port' ? 'an integer from 0 to 65535' : `a ${want}`;
+      throw new ClientError('usage_error', `"${key}" in the node config file ${path} must be ${what}, got ${JSON.stringify(value)}`, { config: path, key });
+    }
+    out[k] = k === 'dataDir' ? resolve(dirname(path), value as string) : (value as string | number | boolean);
+  }
+  return out;
+}
+
+/** Fills every option that was left at its default from the config file: flag > env > file > default. */
+export function withNodeConfig(o: NodeCliOptions, sourceOf: (key: string) => string | undefined): NodeCliOptions {
+  if (o.config === undefined || o.config === '') return o;
+  const config = readNodeConfig(resolve(o.config));
+  const merged: Record<string, unknown> = { ...o };
+  for (const [key, value] of Object.entries(config)) {
+    const source = sourceOf(key);
+    if (source === undefined || source === 'default') merged[key] = value;
+  }
+  return merged as unknown as NodeCliOptions;
 }
 
 /** `{[name]: value}` when the value was given and is not empty, else `{}` (the field stays absent). */
@@ -86,14 +152,18 @@ export function register(program: Command): void {
     .command('node')
     .description('a mirror node')
     .command('start')
-    .description('start a mirror node that follows a processor')
-    .addOption(new Option('--follow <url>', 'URL of the processor to mirror').env('HANZENET_FOLLOW').default('http://127.0.0.1:8080'))
+    .description('start a mirror node that follows a processor (or another node) and verifies every block')
+    .addOption(new Option('--follow <url>', 'URL of the processor (or node) to mirror').env('HANZENET_FOLLOW').default('http://127.0.0.1:8080'))
     .addOption(new Option('--port <port>', 'API port of this node').env('HANZENET_PORT').argParser(portOption).default(8081))
     .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
     .addOption(new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data-node'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env('DATABASE_URL'))
-    .action(async (opts: NodeCliOptions) => {
+    .addOption(new Option('--processor-address <address>', 'the processor address block 0 must name (default: pinned from block 0)').env('HANZENET_PROCESSOR_ADDRESS'))
+    .addOption(new Option('--exit-on-alarm', 'exit (status 3) at the first alarm instead of serving reads of what was verified'))
+    .addOption(new Option('--config <file>', 'JSON config file; flags and environment variables win over it').env('HANZENET_NODE_CONFIG'))
+    .action(async (opts: NodeCliOptions, cmd: Command) => {
+      const options = nodeStartOptionsOf(opts, cmd);
       const run = await loadRunner<NodeStartOptions>('../../node/main.js', 'runNode');
-      await run(nodeStartOptions(opts));
+      await run(options);
     });
 }
