@@ -4,8 +4,8 @@
 import { toHex } from '../core/bytes.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { Block, Tx, TxOutcome } from '../core/types.js';
-import type { BlockView, TxView } from './types.js';
-import type { TxRecord } from '../store/types.js';
+import type { BlockView, ContractView, TxView } from './types.js';
+import type { ContractRecord, TxRecord } from '../store/types.js';
 import { receiverOf } from '../core/tx.js';
 
 export function contractTypeOf(contractHashHex: string, typesByHash: ReadonlyMap<string, string>): string | null {
@@ -127,5 +127,17 @@ export function blockViewOf(block: Block, typesByHash: ReadonlyMap<string, strin
           processorAddress: block.genesis.processorAddress,
         }
       : null,
+  };
+}
+
+export function contractViewOf(c: ContractRecord): ContractView {
+  return {
+    hash: c.hashHex,
+    type: c.type,
+    version: c.version,
+    description: c.description,
+    template: c.template,
+    validanaVersion: c.validanaVersion,
+    createdHeight: c.createdHeight,
   };
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { BlockView, ChainAlarm, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
-import { blockViewOf, contractTypeOf, txRecordOf, txViewOfRecord } from '../api/views.js';
+import { blockViewOf, contractTypeOf, contractViewOf, txRecordOf, txViewOfRecord } from '../api/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
 import { decodeBlock } from '../core/block.js';
@@ -460,15 +460,7 @@ export class MirrorNode implements LedgerService {
   }
 
   async listContracts(): Promise<ContractView[]> {
-    return this.executor.contracts().map((c) => ({
-      hash: c.hashHex,
-      type: c.type,
-      version: c.version,
-      description: c.description,
-      template: c.template,
-      validanaVersion: c.validanaVersion,
-      createdHeight: c.createdHeight,
-    }));
+    return this.executor.contracts().map(contractViewOf);
   }
 
   querySql(): Sql {

@@ -26,7 +26,7 @@ import type { Clock } from './clock.js';
 import { PendingQueue } from './pending-queue.js';
 import type { PendingTx } from './pending-queue.js';
 import type { VerifyPool } from './verify-pool.js';
-import { blockViewOf, contractTypeOf, pendingTxView, txRecordOf, txViewOfRecord } from '../api/views.js';
+import { blockViewOf, contractTypeOf, contractViewOf, pendingTxView, txRecordOf, txViewOfRecord } from '../api/views.js';
 
 export interface ProcessorConfig {
   /** How often a block is produced when transactions are waiting. Default 1000. */
@@ -479,15 +479,7 @@ export class Processor implements LedgerService {
   }
 
   async listContracts(): Promise<ContractView[]> {
-    return this.executor.contracts().map((c) => ({
-      hash: c.hashHex,
-      type: c.type,
-      version: c.version,
-      description: c.description,
-      template: c.template,
-      validanaVersion: c.validanaVersion,
-      createdHeight: c.createdHeight,
-    }));
+    return this.executor.contracts().map(contractViewOf);
   }
 
   querySql(): Sql {

@@ -35,30 +35,9 @@ export async function startProcessorProcess(opts: ProcessorProcessOptions): Prom
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env };
   delete env['DATABASE_URL'];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
-  const firstLine = await new Promise<string>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`processor did not start within 60 s; stderr:\n${err}`)), 60_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        res(out.slice(0, nl));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`processor exited (${code}) before starting; stderr:\n${err}`));
-    });
-  });
+  const { proc, stderr, exited, firstLine } = await spawnService('processor', args, env);
   const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string };
-  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, proc, stderr: () => err, exited };
+  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, proc, stderr, exited };
 }
 
 export async function stopProcess(p: StartedProcessor, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
@@ -141,6 +120,17 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env };
   for (const name of ['DATABASE_URL', 'HANZENET_FOLLOW', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_PROCESSOR_ADDRESS', 'HANZENET_NODE_CONFIG']) delete env[name];
+  const { proc, stderr, exited, firstLine } = await spawnService('node', args, env);
+  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string; head: { height: number; hash: string } | null };
+  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, head: info.head, proc, stderr, exited };
+}
+
+/** Spawns a service command and resolves with its first stdout line (its startup report). */
+async function spawnService(
+  what: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ proc: ChildProcess; stderr: () => string; exited: Promise<number | string>; firstLine: string }> {
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => {
@@ -149,7 +139,7 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
   const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
   const firstLine = await new Promise<string>((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`node did not start within 60 s; stderr:\n${err}`)), 60_000);
+    const timer = setTimeout(() => rej(new Error(`${what} did not start within 60 s; stderr:\n${err}`)), 60_000);
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
@@ -160,9 +150,8 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`node exited (${code}) before starting; stderr:\n${err}`));
+      rej(new Error(`${what} exited (${code}) before starting; stderr:\n${err}`));
     });
   });
-  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string; head: { height: number; hash: string } | null };
-  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, head: info.head, proc, stderr: () => err, exited };
+  return { proc, stderr: () => err, exited, firstLine };
 }
