@@ -39,6 +39,8 @@ import { ChainStore } from '../src/store/chain-store.js';
 import type { Database } from '../src/store/types.js';
 import { EnergyChain } from './helpers/energy-harness.js';
 import type { Outcome, Row } from './helpers/energy-harness.js';
+import { arbOp, pick } from './helpers/energy-ops.js';
+import type { Fields } from './helpers/energy-ops.js';
 import { testBackends } from './helpers/test-db.js';
 
 const SEED = Number(process.env['SEED'] ?? 20260315);
@@ -55,62 +57,12 @@ const PROCESSOR_KEY = key('processor');
 const TRADERS = [key('t1'), key('t2'), key('t3')] as const;
 const DEVICES = [key('d1'), key('d2'), TRADERS[0]] as const; // t1 is also a meter
 const STRANGER = key('stranger');
-const LABELS = ['local', 'solar', 'wind'] as const;
 const TABLES = Object.keys(ENERGY_TABLES).sort();
 
 // ---------------------------------------------------------------------------------------------
 // Generators (as in test/energy-properties.test.ts, with keys instead of bare addresses).
 
-type Op = { kind: 'block'; advanceMs: number } | { kind: 'call'; type: string; sender: number; ctx: number; fields: Fields };
-
-interface Fields {
-  readonly address: number;
-  readonly other: number;
-  readonly allowed: boolean;
-  readonly labels: readonly string[];
-  readonly labels2: readonly string[];
-  readonly wh: number;
-  readonly blockPick: number;
-  readonly rawBlock: boolean;
-  readonly periodSeconds: number;
-}
-
-const arbLabels = fc.oneof(fc.constantFrom<string[]>([], ['solar'], ['local', 'wind']), fc.subarray([...LABELS]));
-const arbWh = fc.oneof(
-  { weight: 30, arbitrary: fc.integer({ min: 1, max: 5000 }) },
-  { weight: 20, arbitrary: fc.integer({ min: -5000, max: -1 }) },
-  { weight: 1, arbitrary: fc.constant(0) },
-);
-const arbFields: fc.Arbitrary<Fields> = fc.record({
-  address: fc.nat(9),
-  other: fc.nat(9),
-  allowed: fc.constantFrom(true, true, true, false),
-  labels: arbLabels,
-  labels2: arbLabels,
-  wh: arbWh,
-  blockPick: fc.nat(50),
-  rawBlock: fc.constantFrom(false, false, false, true),
-  periodSeconds: fc.constantFrom(0, 0, 1, 2, 5),
-});
-const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('block' as const), advanceMs: fc.integer({ min: 1, max: 4000 }) }) },
-  {
-    weight: 12,
-    arbitrary: fc.record({
-      kind: fc.constant('call' as const),
-      type: fc.constantFrom('Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Energy', 'Energy', 'Energy', 'Transfer', 'Transfer', 'Transfer', 'Reduce', 'Reduce', 'Mutate'),
-      sender: fc.nat(40),
-      ctx: fc.nat(1),
-      fields: arbFields,
-    }),
-  },
-);
-
-function pick<T>(items: readonly T[], index: number): T {
-  const item = items[index % items.length];
-  if (item === undefined) throw new Error('empty list');
-  return item;
-}
+const arbOps = arbOp({ blockWeight: 3, senderMax: 40, periodSeconds: [0, 0, 1, 2, 5] });
 
 // ---------------------------------------------------------------------------------------------
 // The chains: one processor per backend, all fed the same transactions and the same clock.
@@ -464,7 +416,7 @@ test('random sequences of all contracts on the real platform: same chain on ever
   let total = 0;
   const kinds = new Set<string>();
   await fc.assert(
-    fc.asyncProperty(fc.array(arbOp, { minLength: 10, maxLength: 60 }), async (ops) => {
+    fc.asyncProperty(fc.array(arbOps, { minLength: 10, maxLength: 60 }), async (ops) => {
       // A failed run (while shrinking) may leave transactions behind: finish them first.
       for (const node of nodes) while (node.processor.pendingCount > 0) await node.processor.produceBlock();
       now = Math.max(now, ...nodes.map((n) => n.processor.headInfo.processedMs));

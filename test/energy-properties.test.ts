@@ -11,67 +11,16 @@ import { formatWh, parseKwh } from '../src/core/amount.js';
 import { ENERGY_REJECT_CODES } from '../src/energy/codes.js';
 import { EnergyChain, testAddress } from './helpers/energy-harness.js';
 import type { Outcome, Row } from './helpers/energy-harness.js';
+import { arbOp, LABELS, pick } from './helpers/energy-ops.js';
+import type { Fields } from './helpers/energy-ops.js';
 
 const CONTEXTS = [testAddress('context one'), testAddress('context two')] as const;
 const TRADERS = [testAddress('t1'), testAddress('t2'), testAddress('t3')] as const;
 const DEVICES = [testAddress('d1'), testAddress('d2'), testAddress('t1')] as const; // t1 is also a meter
 const STRANGER = testAddress('stranger');
-const LABELS = ['local', 'solar', 'wind'] as const;
 const KEYS = [...CONTEXTS, ...TRADERS, ...DEVICES, STRANGER];
 
-type Op =
-  | { kind: 'block'; advanceMs: number }
-  | { kind: 'call'; type: string; sender: number; ctx: number; fields: Fields };
-
-interface Fields {
-  readonly address: number;
-  readonly other: number;
-  readonly allowed: boolean;
-  readonly labels: readonly string[];
-  readonly labels2: readonly string[];
-  readonly wh: number;
-  readonly blockPick: number;
-  readonly rawBlock: boolean;
-  readonly periodSeconds: number;
-}
-
-// Label sets lean towards the ones the devices below carry, so that balances match often.
-const arbLabels = fc.oneof(fc.constantFrom<string[]>([], ['solar'], ['local', 'wind']), fc.subarray([...LABELS]));
-const arbWh = fc.oneof(
-  { weight: 30, arbitrary: fc.integer({ min: 1, max: 5000 }) },
-  { weight: 20, arbitrary: fc.integer({ min: -5000, max: -1 }) },
-  { weight: 1, arbitrary: fc.constant(0) },
-);
-const arbFields: fc.Arbitrary<Fields> = fc.record({
-  address: fc.nat(9),
-  other: fc.nat(9),
-  allowed: fc.constantFrom(true, true, true, false),
-  labels: arbLabels,
-  labels2: arbLabels,
-  wh: arbWh,
-  blockPick: fc.nat(50),
-  rawBlock: fc.constantFrom(false, false, false, true),
-  periodSeconds: fc.constantFrom(0, 0, 1, 2, 5, 7),
-});
-const arbOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('block' as const), advanceMs: fc.integer({ min: 1, max: 4000 }) }) },
-  {
-    weight: 12,
-    arbitrary: fc.record({
-      kind: fc.constant('call' as const),
-      type: fc.constantFrom('Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Energy', 'Energy', 'Energy', 'Transfer', 'Transfer', 'Transfer', 'Reduce', 'Reduce', 'Mutate'),
-      sender: fc.nat(KEYS.length * 4),
-      ctx: fc.nat(1),
-      fields: arbFields,
-    }),
-  },
-);
-
-function pick<T>(items: readonly T[], index: number): T {
-  const item = items[index % items.length];
-  if (item === undefined) throw new Error('empty list');
-  return item;
-}
+const arbOps = arbOp({ blockWeight: 2, senderMax: KEYS.length * 4, periodSeconds: [0, 0, 1, 2, 5, 7] });
 
 /** Senders lean towards the key a call needs, so that many calls are accepted. */
 function senderFor(type: string, context: string, index: number, fields: Fields): string {
@@ -242,7 +191,7 @@ test('random sequences of all contracts keep the ledger invariants', () => {
   let accepted = 0;
   let total = 0;
   fc.assert(
-    fc.property(fc.array(arbOp, { minLength: 20, maxLength: 150 }), (ops) => {
+    fc.property(fc.array(arbOps, { minLength: 20, maxLength: 150 }), (ops) => {
       const chain = bootstrap();
       for (const op of ops) {
         if (op.kind === 'block') {
@@ -268,7 +217,7 @@ test('every contract is accepted and rejected somewhere in the random runs', () 
   const seen = new Map<string, Set<string>>();
   const counts = new Map<string, number>();
   fc.assert(
-    fc.property(fc.array(arbOp, { minLength: 20, maxLength: 150 }), (ops) => {
+    fc.property(fc.array(arbOps, { minLength: 20, maxLength: 150 }), (ops) => {
       const chain = bootstrap();
       for (const op of ops) {
         if (op.kind === 'block') {

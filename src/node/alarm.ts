@@ -5,16 +5,7 @@ import type { ChainAlarm } from '../api/types.js';
 import type { ErrorCode } from '../core/errors.js';
 
 /** What a failed check knows; the node adds where the block came from and when. */
-export interface AlarmFields {
-  readonly code: ErrorCode;
-  readonly message: string;
-  readonly height: number;
-  readonly blockHash: string | null;
-  readonly txId: string | null;
-  readonly field: string;
-  readonly expected: unknown;
-  readonly got: unknown;
-}
+export type AlarmFields = Omit<ChainAlarm, 'code' | 'upstream' | 'raisedMs'> & { readonly code: ErrorCode };
 
 /** A failed check. Never retried: the same block would fail again. */
 export class AlarmError extends Error {
