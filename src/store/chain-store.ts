@@ -62,8 +62,22 @@ export interface BlockRow {
   readonly genesis: { readonly chainId: string; readonly processorPublicKey: string; readonly processorAddress: string } | null;
 }
 
-const TX_COLUMNS = `id, bytes, contract_hash, contract_type, sender, valid_till_ms, payload::text AS payload_text,
-  signature, public_key, status, code, message, create_ms, processed_ms, block_height, position, receiver`;
+const TX_COLUMN_NAMES = [
+  'id', 'bytes', 'contract_hash', 'contract_type', 'sender', 'valid_till_ms', 'payload', 'signature', 'public_key',
+  'status', 'code', 'message', 'create_ms', 'processed_ms', 'block_height', 'position', 'receiver',
+] as const;
+
+/** The transaction columns, `payload` as text, from table alias `t`. */
+function txColumns(t: string): string {
+  return TX_COLUMN_NAMES.map((c) => (c === 'payload' ? `${t}.payload::text AS payload_text` : `${t}.${c}`)).join(', ');
+}
+
+/**
+ * Ids in $1 (a bytea[] literal) as rows `w(id)`. Joining them to a table lets the planner pick an
+ * index lookup per id or one hash join; `id = ANY($1)` can end up as a scan that compares every
+ * row with every id (PGlite never analyzes, so its plans are chosen without statistics).
+ */
+const ID_LIST = `unnest($1::text::bytea[]) AS w(id)`;
 
 export class ChainStore implements StateReader {
   private defsCache: Map<string, TableDef> | null = null;
@@ -147,9 +161,9 @@ export class ChainStore implements StateReader {
     for (let i = 0; i < wanted.length; i += ROWS_PER_STATEMENT_MAX) {
       const chunk = wanted.slice(i, i + ROWS_PER_STATEMENT_MAX);
       const { rows } = await this.db.query<Record<string, unknown>>(
-        `SELECT ${TX_COLUMNS}, 0 AS source FROM chain.transactions WHERE id = ANY($1::text::bytea[])
+        `SELECT ${txColumns('t')}, 0 AS source FROM ${ID_LIST} JOIN chain.transactions t ON t.id = w.id
          UNION ALL
-         SELECT ${TX_COLUMNS}, 1 AS source FROM chain.invalid_transactions WHERE id = ANY($1::text::bytea[])
+         SELECT ${txColumns('t')}, 1 AS source FROM ${ID_LIST} JOIN chain.invalid_transactions t ON t.id = w.id
          ORDER BY source DESC`,
         [arrayLiteral(chunk.map(([, hex]) => byteaElement(hex)))],
       );
@@ -171,7 +185,7 @@ export class ChainStore implements StateReader {
     for (let i = 0; i < wanted.length; i += ROWS_PER_STATEMENT_MAX) {
       const chunk = wanted.slice(i, i + ROWS_PER_STATEMENT_MAX);
       const { rows } = await this.db.query<{ id: unknown }>(
-        `SELECT id FROM chain.transactions WHERE id = ANY($1::text::bytea[])`,
+        `SELECT t.id FROM ${ID_LIST} JOIN chain.transactions t ON t.id = w.id`,
         [arrayLiteral(chunk.map(([, hex]) => byteaElement(hex)))],
       );
       const present = new Set(rows.map((r) => bufferHex(r.id)));
