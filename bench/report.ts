@@ -85,7 +85,7 @@ export function formatReport(report: BenchReport): string {
   const m = report.machine;
   out.push(`HanzeNet benchmark ${report.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}; load average ${m.loadAverageBefore.toFixed(2)} before, ${m.loadAverageAfter.toFixed(2)} after`);
   out.push('');
-  const header = ['backend', 'submit', 'N', 'time s', 'tx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'proc CPU%', 'pg CPU%', 'client CPU%', 'peak MiB', 'DB MiB', 'blocks', 'max/block', 'node s', 'node tx/s', '÷limit', 'result'];
+  const header = ['backend', 'submit', 'N', 'time s', 'tx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'proc CPU%', 'pg CPU%', 'client CPU%', 'peak MiB', 'DB MiB', 'blocks', 'max/block', 'exec s', 'reads', 'read s', 'commit s', 'node s', 'node tx/s', '÷limit', 'result'];
   const rows = report.runs.map((r) => [
     r.backend,
     `${r.submit}×${r.connections}${r.rate === null ? '' : ` @${r.rate}/s`}`,
@@ -102,6 +102,10 @@ export function formatReport(report: BenchReport): string {
     num(r.databaseBytes === null ? null : r.databaseBytes / MiB, 1),
     String(r.blocks.count),
     String(r.blocks.maxTxs),
+    num(r.blockWork?.executeSeconds, 1),
+    num(r.blockWork?.storeReads),
+    num(r.blockWork?.storeReadSeconds, 1),
+    num(r.blockWork?.commitSeconds, 1),
     r.node.status === 'ok' ? num(r.node.seconds, 1) : r.node.status,
     r.node.status === 'ok' ? num(r.node.txPerSecond) : '-',
     r.closeness?.ratio === null || r.closeness === null ? '-' : `${r.closeness.ratio.toFixed(2)} ${r.closeness.lowerLimit ?? ''}`,

@@ -242,6 +242,7 @@ function abortedRun(backend: Backend, n: number, o: { submit: SubmitMode; blockI
     inBlocks: { acceptedOnce: 0, duplicates: 0 },
     mix: { produce: 0, consume: 0, transfer: 0, reduce: 0, mutate: 0 },
     blocks: { count: 0, maxTxs: 0, meanTxs: 0, firstHeight: null, lastHeight: null },
+    blockWork: null,
     rowsPerTx: null,
     dbTransactionsPerTx: null,
     setup: { txs: 0, warmupRounds: 0, periodBlock: null, creditedTraders: 0, seconds: 0 },

@@ -108,6 +108,11 @@ export interface RunResult {
   readonly inBlocks: { readonly acceptedOnce: number; readonly duplicates: number };
   readonly mix: MixCounts;
   readonly blocks: { readonly count: number; readonly maxTxs: number; readonly meanTxs: number; readonly firstHeight: number | null; readonly lastHeight: number | null };
+  /**
+   * The timed blocks as the processor logged them, summed: executing them, the state reads its
+   * cache missed (and the wait for them, part of executing), and committing them.
+   */
+  readonly blockWork: { readonly executeSeconds: number; readonly storeReads: number; readonly storeReadSeconds: number; readonly commitSeconds: number } | null;
   /** Rows added to chain and state tables per timed transaction (postgres only; counted). */
   readonly rowsPerTx: number | null;
   /**
@@ -141,19 +146,59 @@ interface Spawned {
   readonly pid: number;
   readonly line: Record<string, unknown>;
   readonly stderrTail: () => string;
+  /** The processor's `block committed` log lines so far. */
+  readonly blockLogs: readonly BlockLog[];
   readonly exited: Promise<number | string>;
+}
+
+/** What the processor logs for each committed block (src/processor/processor.ts). */
+export interface BlockLog {
+  readonly height: number;
+  readonly txs: number;
+  readonly executeMs: number;
+  readonly storeReads: number;
+  readonly storeReadMs: number;
+  readonly commitMs: number;
+}
+
+function blockLogOf(line: string): BlockLog | null {
+  if (!line.includes('"block committed"')) return null;
+  try {
+    const j = JSON.parse(line) as Record<string, unknown>;
+    const n = (k: string): number => (typeof j[k] === 'number' ? (j[k] as number) : 0);
+    return { height: n('height'), txs: n('txs'), executeMs: n('executeMs'), storeReads: n('storeReads'), storeReadMs: n('storeReadMs'), commitMs: n('commitMs') };
+  } catch {
+    return null;
+  }
 }
 
 /** Processes this run started and that still live: run.ts stops them when the benchmark is interrupted. */
 export const liveChildren = new Set<ChildProcess>();
+
+function blockWorkOf(logs: readonly BlockLog[], first: number | null, last: number | null): RunResult['blockWork'] {
+  if (first === null || last === null) return null;
+  const timed = logs.filter((b) => b.height >= first && b.height <= last);
+  if (timed.length === 0) return null;
+  const sum = (f: (b: BlockLog) => number): number => timed.reduce((a, b) => a + f(b), 0);
+  return { executeSeconds: sum((b) => b.executeMs) / 1000, storeReads: sum((b) => b.storeReads), storeReadSeconds: sum((b) => b.storeReadMs) / 1000, commitSeconds: sum((b) => b.commitMs) / 1000 };
+}
 
 async function spawnService(args: readonly string[], nodeArgs: readonly string[], what: string, startTimeoutMs: number): Promise<Spawned> {
   const env = { ...process.env };
   delete env['DATABASE_URL'];
   const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let tail = '';
+  let partial = '';
+  const blockLogs: BlockLog[] = [];
   proc.stderr?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-16_384);
+    const text = d.toString();
+    tail = (tail + text).slice(-16_384);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const b = blockLogOf(line);
+      if (b !== null) blockLogs.push(b);
+    }
   });
   liveChildren.add(proc);
   const exited = new Promise<number | string>((res) =>
@@ -189,7 +234,7 @@ async function spawnService(args: readonly string[], nodeArgs: readonly string[]
     throw new Error(`${what} printed a start line that is not JSON: ${first.slice(0, 300)}`);
   }
   if (proc.pid === undefined) throw new Error(`${what} has no pid`);
-  return { proc, pid: proc.pid, line, stderrTail: () => tail, exited };
+  return { proc, pid: proc.pid, line, stderrTail: () => tail, blockLogs, exited };
 }
 
 async function stopService(s: Spawned, graceMs = 60_000): Promise<void> {
@@ -816,6 +861,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         firstHeight: timedBlocks[0]?.height ?? null,
         lastHeight: timedBlocks[timedBlocks.length - 1]?.height ?? null,
       },
+      blockWork: blockWorkOf(processor.blockLogs, timedBlocks[0]?.height ?? null, timedBlocks[timedBlocks.length - 1]?.height ?? null),
       rowsPerTx,
       dbTransactionsPerTx,
       setup: { txs: traders.length + devices.length + rounds.reduce((a, r) => a + r.txs.length, 0), warmupRounds: rounds.length, periodBlock: period.periodBlock, creditedTraders: period.credited, seconds: setupSeconds },

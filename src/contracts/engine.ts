@@ -5,7 +5,7 @@
 import { ChainError } from '../core/errors.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
-import type { ContractRecord, TableDef } from '../store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
 import { checkContractCode, checkCreate, checkDelete, recordOf } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
 import { ContractDb, StateOverlay } from './overlay.js';
@@ -56,6 +56,34 @@ export function refuseCall(contracts: ReadonlyMap<string, ContractRecord>, tx: E
   return { contract, payload: checked.payload };
 }
 
+/** Counts the reads that reach the store and the time spent waiting for them. */
+class CountingSource implements SyncStateSource {
+  reads = 0;
+  readMs = 0;
+
+  constructor(private readonly inner: SyncStateSource) {}
+
+  readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Row[] | null {
+    const started = performance.now();
+    try {
+      return this.inner.readRows(table, def, keys);
+    } finally {
+      this.reads += 1;
+      this.readMs += performance.now() - started;
+    }
+  }
+
+  findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] | null {
+    const started = performance.now();
+    try {
+      return this.inner.findRows(table, def, where, limit);
+    } finally {
+      this.reads += 1;
+      this.readMs += performance.now() - started;
+    }
+  }
+}
+
 export class BlockEngine {
   private readonly known: Map<string, ContractRecord>;
   private defs: Map<string, TableDef>;
@@ -74,8 +102,10 @@ export class BlockEngine {
 
   /** Executes the block. A previous block that was neither committed nor aborted is dropped first. */
   async executeBlock(input: EngineInput, source: SyncStateSource): Promise<BlockExecutionResult> {
+    const startedMs = performance.now();
     this.abort(this.pending !== null);
-    this.overlay.beginBlock(source);
+    const counting = new CountingSource(source);
+    this.overlay.beginBlock(counting);
     const view: BlockView = { known: new Map(this.known), defs: new Map(this.defs), created: [], deleted: [] };
     const sandbox = await BlockSandbox.create(this.limits);
     try {
@@ -90,6 +120,7 @@ export class BlockEngine {
         stateDigestHex: stateDigestHex(stateChanges, view.defs, createdHashes, view.deleted),
         createdContracts: view.created,
         deletedContracts: view.deleted,
+        stats: { executeMs: performance.now() - startedMs, storeReads: counting.reads, storeReadMs: counting.readMs },
       };
     } catch (err) {
       this.overlay.endBlock();

@@ -23,6 +23,17 @@ export interface BlockExecutionResult {
   readonly stateDigestHex: string;
   readonly createdContracts: readonly ContractRecord[];
   readonly deletedContracts: readonly string[];
+  /** How the execution went (for logs and the benchmark; never part of the block). */
+  readonly stats: ExecutionStats;
+}
+
+export interface ExecutionStats {
+  /** Wall time of the block's execution, ms. */
+  readonly executeMs: number;
+  /** State reads the executor's cache could not answer and asked the store for. */
+  readonly storeReads: number;
+  /** Time spent waiting for those reads, ms. */
+  readonly storeReadMs: number;
 }
 
 export type { BlockTxOutcome };

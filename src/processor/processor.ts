@@ -10,6 +10,7 @@ import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
+import type { ExecutionStats } from '../contracts/types.js';
 import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
@@ -75,6 +76,7 @@ interface PreparedBlock {
   readonly types: Map<string, string>;
   /** Null when every transaction was invalid: then there is no block to commit. */
   readonly commit: CommitBlockInput | null;
+  readonly stats: ExecutionStats | null;
 }
 
 function isRetry(err: unknown): boolean {
@@ -292,6 +294,7 @@ export class Processor implements LedgerService {
     const items = this.pending.take(this.deps.config.txsPerBlockMax);
     for (const item of items) this.inFlight.set(item.tx.idHex, item);
     let prepared: PreparedBlock | null = null;
+    let commitMs = 0;
     try {
       prepared = await this.prepareBlock(items);
       if (!prepared.commit) {
@@ -300,7 +303,9 @@ export class Processor implements LedgerService {
         this.releaseInFlight(items);
         return null;
       }
+      const commitStarted = performance.now();
       await this.deps.store.commitBlock(prepared.commit);
+      commitMs = performance.now() - commitStarted;
     } catch (err) {
       this.executor.abort();
       this.consecutiveFailures++;
@@ -318,6 +323,16 @@ export class Processor implements LedgerService {
     this.consecutiveFailures = 0;
     const committed = { ...prepared, commit: prepared.commit };
     this.afterCommit(committed);
+    this.deps.log.info('block committed', {
+      height: committed.commit.block.height,
+      txs: committed.commit.txRecords.length,
+      invalid: committed.invalidRecords.length,
+      executeMs: Math.round(prepared.stats?.executeMs ?? 0),
+      storeReads: prepared.stats?.storeReads ?? 0,
+      storeReadMs: Math.round(prepared.stats?.storeReadMs ?? 0),
+      commitMs: Math.round(commitMs),
+      pending: this.pending.size,
+    });
     return committed.commit.block;
   }
 
@@ -389,7 +404,7 @@ export class Processor implements LedgerService {
     const invalidRecords = invalid.map(({ item, outcome }) =>
       txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
     );
-    if (included.length === 0) return { items, invalidRecords, types, commit: null };
+    if (included.length === 0) return { items, invalidRecords, types, commit: null, stats: result.stats };
     const block = buildBlock(
       {
         height,
@@ -411,6 +426,7 @@ export class Processor implements LedgerService {
       invalidRecords,
       types,
       commit: { block, txRecords, invalidRecords, stateChanges: result.stateChanges, createdContracts: result.createdContracts, deletedContracts: result.deletedContracts },
+      stats: result.stats,
     };
   }
 

@@ -1,0 +1,171 @@
+// The contract engine alone: the benchmark's energy workload executed by the real executor
+// (QuickJS sandbox, overlay, row cache; in its worker thread or in process) against an in-memory
+// store, without HTTP, signatures or a database. It measures how many transactions per second one
+// core executes: the ceiling of the processor's block loop, whatever the rest costs.
+//
+//   node dist/bench/engine.js                     (10,000 timed transactions in blocks of 2,000)
+//   node dist/bench/engine.js --n 50000 --block 5000 --in-process
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/engine.js --in-process
+
+import { parseArgs } from 'node:util';
+import { createExecutor } from '../src/contracts/executor.js';
+import type { Executor } from '../src/contracts/executor.js';
+import { packContract } from '../src/contracts/pack.js';
+import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
+import type { BlockExecutionResult, StateReader } from '../src/contracts/types.js';
+import { signTx } from '../src/core/tx.js';
+import { CREATE_CONTRACT_HASH } from '../src/core/types.js';
+import type { Tx } from '../src/core/types.js';
+import { ENERGY_CONTRACTS } from '../src/energy/index.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../src/store/types.js';
+import { SpendableModel, deriveKey, deviceTxs, mixOf, participants, timedTxs, traderTxs, warmupTxs } from './workload.js';
+import type { BenchTx, ContractHashes } from './workload.js';
+
+const CHAIN_ID = 'hanzenet-engine-bench';
+
+/** Committed rows in memory, as the store would hold them. */
+class MemoryStore implements StateReader {
+  private readonly tables = new Map<string, Map<string, { key: RowValue[]; row: Row }>>();
+  contractList: ContractRecord[] = [];
+
+  async readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
+    const t = this.tables.get(table);
+    const out: Row[] = [];
+    for (const key of keys) {
+      const found = t?.get(keyId(key));
+      if (found !== undefined) out.push(found.row);
+    }
+    void def;
+    return out;
+  }
+
+  async findRows(table: string, _def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
+    const matching = [...(this.tables.get(table)?.values() ?? [])].filter((e) => rowMatches(e.row, where));
+    matching.sort((a, b) => compareKeys(a.key, b.key));
+    return matching.slice(0, limit).map((e) => e.row);
+  }
+
+  async listContracts(): Promise<ContractRecord[]> {
+    return this.contractList;
+  }
+
+  apply(result: BlockExecutionResult, defs: ReadonlyMap<string, TableDef>): void {
+    for (const change of result.stateChanges) {
+      let t = this.tables.get(change.table);
+      if (t === undefined) {
+        t = new Map();
+        this.tables.set(change.table, t);
+      }
+      const id = keyId(change.key);
+      if (change.row === null) t.delete(id);
+      else t.set(id, { key: [...change.key], row: change.row });
+    }
+    void defs;
+    this.contractList.push(...result.createdContracts);
+  }
+}
+
+interface Options {
+  readonly n: number;
+  readonly block: number;
+  readonly traders: number;
+  readonly inProcess: boolean;
+  readonly seed: string;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string', default: '10000' },
+      block: { type: 'string', default: '2000' },
+      traders: { type: 'string', default: '1000' },
+      'in-process': { type: 'boolean', default: false },
+      seed: { type: 'string', default: 'bench' },
+    },
+  });
+  const int = (name: string, v: string, min: number): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  return { n: int('n', values.n, 1), block: int('block', values.block, 1), traders: int('traders', values.traders, 2), inProcess: values['in-process'], seed: values.seed };
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const processorKey = deriveKey(o.seed, 'processor', 0);
+  const packed = ENERGY_CONTRACTS.map((def) => packContract(def));
+  const hashes: ContractHashes = Object.fromEntries(packed.map((p) => [p.payload.type, p.hashHex]));
+  const ctx = { chainId: CHAIN_ID, hashes };
+  const people = participants(o.seed, o.traders);
+  const store = new MemoryStore();
+  const executor: Executor = await createExecutor({ reader: store, inWorker: !o.inProcess });
+  // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
+  let height = 0;
+  let processedMs = Date.UTC(2026, 0, 1, 10, 0, 30);
+  const run = async (txs: readonly Tx[]): Promise<BlockExecutionResult> => {
+    height += 1;
+    const previousProcessedMs = processedMs;
+    processedMs += 1000;
+    const result = await executor.executeBlock({
+      chainId: CHAIN_ID,
+      processorAddress: processorKey.address,
+      height,
+      processedMs,
+      previousHashHex: '00'.repeat(32),
+      previousProcessedMs,
+      txs,
+    });
+    const refused = result.outcomes.findIndex((r) => r.status !== 'accepted');
+    if (refused >= 0) {
+      const r = result.outcomes[refused];
+      throw new Error(`block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`);
+    }
+    store.apply(result, new Map());
+    executor.commit();
+    return result;
+  };
+  const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
+
+  await run(packed.map((p) => signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(p.payload) }, processorKey, CHAIN_ID)));
+  await run(txsOf(traderTxs(ctx, people)));
+  await run(txsOf(deviceTxs(ctx, people)));
+  const warmup = warmupTxs(ctx, people, 0);
+  await run(txsOf(warmup));
+  const periodBlock = height;
+  const model = new SpendableModel(o.traders);
+  for (const t of warmup) if (t.credit !== undefined) model.credit(t.credit.trader, t.credit.wh);
+  process.stderr.write(`signing ${o.n} timed transactions...\n`);
+  const timed = timedTxs(ctx, people, { n: o.n, periodBlock, model });
+  process.stderr.write(`mix ${JSON.stringify(mixOf(timed))}\n`);
+
+  const perBlock: { txs: number; ms: number; reads: number; readMs: number }[] = [];
+  const started = performance.now();
+  for (let i = 0; i < timed.length; i += o.block) {
+    const t0 = performance.now();
+    const result = await run(txsOf(timed.slice(i, i + o.block)));
+    perBlock.push({ txs: result.outcomes.length, ms: performance.now() - t0, reads: result.stats.storeReads, readMs: result.stats.storeReadMs });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await executor.close();
+  const first = perBlock[0];
+  const rest = perBlock.slice(1);
+  const restTxs = rest.reduce((a, b) => a + b.txs, 0);
+  const restMs = rest.reduce((a, b) => a + b.ms, 0);
+  const summary = {
+    mode: o.inProcess ? 'in process' : 'worker thread',
+    n: o.n,
+    blockTxs: o.block,
+    seconds: Number(seconds.toFixed(3)),
+    txPerSecond: Math.round(o.n / seconds),
+    firstBlock: first === undefined ? null : { txs: first.txs, ms: Math.round(first.ms), storeReads: first.reads, storeReadMs: Math.round(first.readMs) },
+    laterBlocksTxPerSecond: restMs > 0 ? Math.round((restTxs * 1000) / restMs) : null,
+    microsecondsPerTx: restTxs > 0 ? Number(((restMs * 1000) / restTxs).toFixed(1)) : null,
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
