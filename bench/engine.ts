@@ -8,7 +8,7 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/engine.js --in-process
 
 import { parseArgs } from 'node:util';
-import { createExecutor } from '../src/contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/executor.js';
 import type { Executor } from '../src/contracts/executor.js';
 import { packContract } from '../src/contracts/pack.js';
 import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
@@ -43,6 +43,11 @@ class MemoryStore implements StateReader {
     const matching = [...(this.tables.get(table)?.values() ?? [])].filter((e) => rowMatches(e.row, where));
     matching.sort((a, b) => compareKeys(a.key, b.key));
     return matching.slice(0, limit).map((e) => e.row);
+  }
+
+  async scanTable(table: string, _def: TableDef, limit: number): Promise<Row[] | null> {
+    const rows = [...(this.tables.get(table)?.values() ?? [])].map((e) => e.row);
+    return rows.length > limit ? null : rows;
   }
 
   async listContracts(): Promise<ContractRecord[]> {
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
   const ctx = { chainId: CHAIN_ID, hashes };
   const people = participants(o.seed, o.traders);
   const store = new MemoryStore();
-  const executor: Executor = await createExecutor({ reader: store, inWorker: !o.inProcess });
+  const executor: Executor = await createExecutor({ reader: store, inWorker: !o.inProcess, residentRows: DEFAULT_RESIDENT_ROWS });
   // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
   let height = 0;
   let processedMs = Date.UTC(2026, 0, 1, 10, 0, 30);

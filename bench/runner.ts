@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Server to create a fresh database on (postgres backend). */
   readonly baseDatabaseUrl?: string | undefined;
   readonly blockIntervalMs: number;
+  /** The processor's --block-txs-max; null: its default. */
+  readonly blockTxsMax: number | null;
   readonly submit: SubmitMode;
   /** Concurrent HTTP requests (http) or WebSocket connections (ws). */
   readonly connections: number;
@@ -664,6 +666,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     const chainId = `hanzenet-bench-${o.seed}`;
     const args = ['processor', 'start', '--port', '0', '--data-dir', dataDir, '--block-interval-ms', String(o.blockIntervalMs), '--chain-id', chainId];
+    if (o.blockTxsMax !== null) args.push('--block-txs-max', String(o.blockTxsMax));
     if (db !== null) args.push('--database-url', db.url);
     log(`starting the processor (${o.processorNodeArgs.length > 0 ? `node ${o.processorNodeArgs.join(' ')} ` : ''}data in ${dataDir}${db !== null ? `, database ${db.name}` : ''})`);
     processor = await spawnService(args, o.processorNodeArgs, 'the processor', 120_000);

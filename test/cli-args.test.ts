@@ -225,7 +225,7 @@ test('an unreachable server: code unreachable, exit 1', async () => {
 test('processor start: options, environment variables and defaults become ProcessorStartOptions', async () => {
   const parse = async (args: string[], env: Record<string, string> = {}): Promise<ProcessorStartOptions> => {
     const saved = { ...process.env };
-    for (const name of ['HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_BLOCK_INTERVAL_MS', 'DATABASE_URL']) delete process.env[name];
+    for (const name of ['HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_BLOCK_INTERVAL_MS', 'HANZENET_BLOCK_TXS_MAX', 'DATABASE_URL']) delete process.env[name];
     Object.assign(process.env, env);
     try {
       const program = buildProgram();
@@ -246,14 +246,16 @@ test('processor start: options, environment variables and defaults become Proces
     host: '127.0.0.1',
     dataDir: resolve('./data'),
     blockIntervalMs: 1000,
+    blockTxsMax: 2000,
     keyFile: resolve('./data/processor.key'),
     energy: true,
   });
-  assert.deepEqual(await parse(['--no-energy', '--chain-id', 'c1', '--key-file', '/k/p.key', '--host', '0.0.0.0'], { HANZENET_PORT: '9000', HANZENET_DATA_DIR: '/tmp/hz', HANZENET_BLOCK_INTERVAL_MS: '5000', DATABASE_URL: 'postgres://x/y' }), {
+  assert.deepEqual(await parse(['--no-energy', '--chain-id', 'c1', '--key-file', '/k/p.key', '--host', '0.0.0.0', '--block-txs-max', '500'], { HANZENET_PORT: '9000', HANZENET_DATA_DIR: '/tmp/hz', HANZENET_BLOCK_INTERVAL_MS: '5000', DATABASE_URL: 'postgres://x/y' }), {
     port: 9000,
     host: '0.0.0.0',
     dataDir: '/tmp/hz',
     blockIntervalMs: 5000,
+    blockTxsMax: 500,
     keyFile: '/k/p.key',
     energy: false,
     databaseUrl: 'postgres://x/y',

@@ -56,6 +56,12 @@ export function refuseCall(contracts: ReadonlyMap<string, ContractRecord>, tx: E
   return { contract, payload: checked.payload };
 }
 
+/** Tables to hold in memory whole from the start (StateOverlay.makeResident), and the row budget. */
+export interface ResidentState {
+  readonly rowsMax: number;
+  readonly tables: readonly { readonly table: string; readonly rows: readonly Row[] }[];
+}
+
 /** Counts the reads that reach the store and the time spent waiting for them. */
 class CountingSource implements SyncStateSource {
   reads = 0;
@@ -87,33 +93,47 @@ class CountingSource implements SyncStateSource {
 export class BlockEngine {
   private readonly known: Map<string, ContractRecord>;
   private defs: Map<string, TableDef>;
-  private pending: BlockView | null = null;
+  /** Executed blocks not yet committed or aborted, oldest first: at most a held one and the current one. */
+  private uncommitted: BlockView[] = [];
   readonly overlay: StateOverlay;
 
   constructor(
     contracts: readonly ContractRecord[],
     private readonly limits: ExecutionLimits,
     cacheRows?: number,
+    resident: ResidentState = { rowsMax: 0, tables: [] },
   ) {
     this.known = new Map(contracts.map((c) => [c.hashHex, c]));
     this.defs = tableDefsOf(contracts);
-    this.overlay = new StateOverlay(cacheRows);
+    this.overlay = new StateOverlay(cacheRows, resident.rowsMax);
+    for (const { table, rows } of resident.tables) {
+      const def = this.defs.get(table);
+      if (def !== undefined) this.overlay.makeResident(table, def, rows);
+    }
   }
 
-  /** Executes the block. A previous block that was neither committed nor aborted is dropped first. */
-  async executeBlock(input: EngineInput, source: SyncStateSource): Promise<BlockExecutionResult> {
+  /**
+   * Executes the block. A previous block that was neither committed nor aborted is dropped first,
+   * unless `onTopOfUncommitted`: then the block runs on top of it, as if it were committed (the
+   * processor commits one block while it executes the next), and commit() takes them in order.
+   */
+  async executeBlock(input: EngineInput, source: SyncStateSource, onTopOfUncommitted = false): Promise<BlockExecutionResult> {
     const startedMs = performance.now();
-    this.abort(this.pending !== null);
+    const below = onTopOfUncommitted ? this.uncommitted[this.uncommitted.length - 1] : undefined;
+    if (below === undefined) this.abort(this.uncommitted.length > 0);
+    else if (this.uncommitted.length > 1) throw new ChainError('internal', `block ${input.height}: two executed blocks already wait for their commit`);
+    else this.overlay.holdBlock();
     const counting = new CountingSource(source);
     this.overlay.beginBlock(counting);
-    const view: BlockView = { known: new Map(this.known), defs: new Map(this.defs), created: [], deleted: [] };
+    const base = below ?? { known: this.known, defs: this.defs };
+    const view: BlockView = { known: new Map(base.known), defs: new Map(base.defs), created: [], deleted: [] };
     const sandbox = await BlockSandbox.create(this.limits);
     try {
       const outcomes: TxOutcome[] = [];
       for (const tx of input.txs) outcomes.push(await this.executeTx(input, tx, view, sandbox));
       const stateChanges = sortStateChanges(this.overlay.blockChanges(), view.defs);
       const createdHashes = view.created.map((c) => c.hashHex);
-      this.pending = view;
+      this.uncommitted.push(view);
       return {
         outcomes,
         stateChanges,
@@ -123,11 +143,20 @@ export class BlockEngine {
         stats: { executeMs: performance.now() - startedMs, storeReads: counting.reads, storeReadMs: counting.readMs },
       };
     } catch (err) {
-      this.overlay.endBlock();
+      this.overlay.dropCurrent();
       throw err;
     } finally {
       sandbox.dispose();
     }
+  }
+
+  /**
+   * Forgets the block just executed (a speculative run, or one whose result will not be used);
+   * an uncommitted block below it stays as it was.
+   */
+  dropCurrent(): void {
+    if (this.uncommitted.pop() === undefined) return;
+    this.overlay.dropCurrent();
   }
 
   private async executeTx(input: EngineInput, tx: EngineTx, view: BlockView, sandbox: BlockSandbox): Promise<TxOutcome> {
@@ -182,14 +211,15 @@ export class BlockEngine {
     return OK;
   }
 
-  /** The last executed block was committed: its contracts and rows become committed state. */
+  /** The oldest uncommitted block was committed: its contracts and rows become committed state. */
   commit(): void {
-    const view = this.pending;
-    if (view === null) throw new ChainError('internal', 'commit() without an executed block');
-    this.pending = null;
+    const view = this.uncommitted.shift();
+    if (view === undefined) throw new ChainError('internal', 'commit() without an executed block');
     for (const [hash, record] of view.known) this.known.set(hash, record);
+    // A table this block created was empty before it: it can be held whole from the start.
+    for (const [table, def] of view.defs) if (!this.defs.has(table)) this.overlay.makeResident(table, def, []);
     this.defs = view.defs;
-    this.overlay.commitBlock();
+    this.overlay.commitOldest();
   }
 
   /**
@@ -198,7 +228,7 @@ export class BlockEngine {
    * rerun (executor.ts) keeps them, since nothing was ever committed.
    */
   abort(evict = true): void {
-    this.pending = null;
+    this.uncommitted = [];
     this.overlay.endBlock(evict);
   }
 

@@ -12,7 +12,7 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('executor-worker.js must run as a worker thread');
   const init = workerData as WorkerInit;
-  const engine = new BlockEngine(init.contracts, init.limits, init.cacheRows);
+  const engine = new BlockEngine(init.contracts, init.limits, init.cacheRows, init.resident);
   const source = new BlockingSource(init.requests, init.replies, init.shared);
   const send = (reply: WorkerReply): void => port.postMessage(reply);
   let queue: Promise<void> = Promise.resolve();
@@ -21,7 +21,7 @@ function main(): void {
     switch (req.kind) {
       case 'execute':
         try {
-          send({ kind: 'executed', id: req.id, ok: true, result: await engine.executeBlock(req.input, source) });
+          send({ kind: 'executed', id: req.id, ok: true, result: await engine.executeBlock(req.input, source, req.onTopOfUncommitted) });
         } catch (err) {
           const failure = blockFailure(req.input.height, err);
           send({ kind: 'executed', id: req.id, ok: false, code: failure.code, message: failure.message });
@@ -32,6 +32,9 @@ function main(): void {
         return;
       case 'abort':
         engine.abort();
+        return;
+      case 'dropLast':
+        engine.dropCurrent();
         return;
       case 'close':
         send({ kind: 'closed', id: req.id });

@@ -15,6 +15,7 @@ import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { Tx, TxOutcome } from '../core/types.js';
 import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
 import { BlockEngine, engineInputOf, refuseCall } from './engine.js';
+import type { ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
 import { DEFAULT_CACHE_ROWS } from './overlay.js';
@@ -28,11 +29,19 @@ import { blockFailure } from './worker-protocol.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export interface Executor {
-  executeBlock(input: BlockExecutionInput): Promise<BlockExecutionResult>;
-  /** The last executed block was committed: fold its changes into the cache. */
+  /**
+   * Executes a block. A block executed before and neither committed nor aborted is dropped,
+   * unless `onTopOfUncommitted`: then this block runs on top of it as if it were committed, and
+   * commit() confirms them oldest first (the processor commits one block while it executes the
+   * next). At most two blocks can be uncommitted.
+   */
+  executeBlock(input: BlockExecutionInput, opts?: { readonly onTopOfUncommitted?: boolean }): Promise<BlockExecutionResult>;
+  /** The oldest executed block was committed: fold its changes into the cache. */
   commit(): void;
-  /** The last executed block was not committed: drop its changes. */
+  /** Drop every executed block that is not committed, and the cached rows they touched. */
   abort(): void;
+  /** Drop the block executed last (it will not be committed); an older uncommitted one stays. */
+  dropLast(): void;
   /** Active contracts as the executor knows them, including ones created in committed blocks. */
   contracts(): ContractRecord[];
   close(): Promise<void>;
@@ -45,7 +54,16 @@ export interface ExecutorOptions {
   readonly limits?: Partial<ExecutionLimits>;
   /** Committed rows kept in the executor's cache (default 200,000). */
   readonly cacheRows?: number;
+  /**
+   * Rows of whole tables the executor may hold in memory (default 0: none). Tables that fit are
+   * loaded at the start; reads of keys they lack then need no store round trip. Only for an
+   * executor whose store nobody else writes to (the processor's, a node's).
+   */
+  readonly residentRows?: number;
 }
+
+/** The resident budget the processor and mirror nodes use. */
+export const DEFAULT_RESIDENT_ROWS = 100_000;
 
 /** Stack of the worker thread: far beyond what QuickJS's own stack limit lets a contract use. */
 const WORKER_STACK_MB = 64;
@@ -56,8 +74,24 @@ export async function createExecutor(opts: ExecutorOptions): Promise<Executor> {
   const limits: ExecutionLimits = { ...DEFAULT_EXECUTION_LIMITS, ...definedLimits(opts.limits) };
   const cacheRows = opts.cacheRows ?? DEFAULT_CACHE_ROWS;
   const contracts = await opts.reader.listContracts();
-  if (opts.inWorker === false) return new InProcessExecutor(opts.reader, new BlockEngine(contracts, limits, cacheRows));
-  return WorkerExecutor.start(opts.reader, contracts, limits, cacheRows);
+  const resident = await loadResident(opts.reader, contracts, opts.residentRows ?? 0);
+  if (opts.inWorker === false) return new InProcessExecutor(opts.reader, new BlockEngine(contracts, limits, cacheRows, resident));
+  return WorkerExecutor.start(opts.reader, contracts, limits, cacheRows, resident);
+}
+
+/** The tables that fit the resident budget together, with all their rows. */
+async function loadResident(reader: StateReader, contracts: readonly ContractRecord[], rowsMax: number): Promise<ResidentState> {
+  const tables: { table: string; rows: Row[] }[] = [];
+  let left = rowsMax;
+  if (rowsMax > 0) {
+    for (const [table, def] of tableDefsOf(contracts)) {
+      const rows = await reader.scanTable(table, def, left);
+      if (rows === null) continue;
+      tables.push({ table, rows });
+      left -= rows.length;
+    }
+  }
+  return { rowsMax, tables };
 }
 
 function definedLimits(l: Partial<ExecutionLimits> | undefined): Partial<ExecutionLimits> {
@@ -164,19 +198,19 @@ class InProcessExecutor implements Executor {
     private readonly engine: BlockEngine,
   ) {}
 
-  async executeBlock(input: BlockExecutionInput): Promise<BlockExecutionResult> {
+  async executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
     const engineInput = engineInputOf(input);
     const prefetch = new Prefetch();
     for (let run = 1; ; run++) {
       const source = new SpeculativeSource(prefetch);
       let result: BlockExecutionResult;
       try {
-        result = await this.engine.executeBlock(engineInput, source);
+        result = await this.engine.executeBlock(engineInput, source, opts.onTopOfUncommitted === true);
       } catch (err) {
         throw blockFailure(input.height, err);
       }
       if (!source.missed) return result;
-      this.engine.abort(false);
+      this.engine.dropCurrent();
       if (run >= SPECULATIVE_RUNS_MAX) throw new ChainError('internal', `block ${input.height}: still reading new rows after ${run} speculative runs`, { height: input.height });
       try {
         await source.fetchMissed(this.reader);
@@ -188,6 +222,10 @@ class InProcessExecutor implements Executor {
 
   commit(): void {
     this.engine.commit();
+  }
+
+  dropLast(): void {
+    this.engine.dropCurrent();
   }
 
   abort(): void {
@@ -210,7 +248,8 @@ class WorkerExecutor implements Executor {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private readonly all: Map<string, ContractRecord>;
-  private last: { height: number; result: BlockExecutionResult } | null = null;
+  /** Executed blocks not yet committed or aborted, oldest first. */
+  private uncommitted: { height: number; result: BlockExecutionResult }[] = [];
   private dead: Error | null = null;
 
   private constructor(
@@ -221,11 +260,11 @@ class WorkerExecutor implements Executor {
     this.all = new Map(contracts.map((c) => [c.hashHex, c]));
   }
 
-  static async start(reader: StateReader, contracts: readonly ContractRecord[], limits: ExecutionLimits, cacheRows: number): Promise<WorkerExecutor> {
+  static async start(reader: StateReader, contracts: readonly ContractRecord[], limits: ExecutionLimits, cacheRows: number, resident: ResidentState): Promise<WorkerExecutor> {
     const shared = new SharedArrayBuffer(8);
     const requests = new MessageChannel();
     const replies = new MessageChannel();
-    const init: WorkerInit = { contracts, limits, cacheRows, requests: requests.port1, replies: replies.port2, shared };
+    const init: WorkerInit = { contracts, limits, cacheRows, resident, requests: requests.port1, replies: replies.port2, shared };
     const worker = new Worker(new URL('./executor-worker.js', import.meta.url), {
       workerData: init,
       transferList: [requests.port1, replies.port2],
@@ -280,19 +319,19 @@ class WorkerExecutor implements Executor {
     });
   }
 
-  async executeBlock(input: BlockExecutionInput): Promise<BlockExecutionResult> {
-    this.last = null;
-    const reply = await this.ask((id) => ({ kind: 'execute', id, input: engineInputOf(input) }));
+  async executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+    const onTopOfUncommitted = opts.onTopOfUncommitted === true && this.uncommitted.length > 0;
+    if (!onTopOfUncommitted) this.uncommitted = [];
+    const reply = await this.ask((id) => ({ kind: 'execute', id, input: engineInputOf(input), onTopOfUncommitted }));
     if (reply.kind !== 'executed') throw new ChainError('internal', `executor worker answered ${reply.kind} to execute`);
     if (!reply.ok) throw new ChainError(isErrorCode(reply.code) ? reply.code : 'internal', reply.message, { height: input.height });
-    this.last = { height: input.height, result: reply.result };
+    this.uncommitted.push({ height: input.height, result: reply.result });
     return reply.result;
   }
 
   commit(): void {
-    const last = this.last;
-    if (last === null) throw new ChainError('internal', 'commit() without an executed block');
-    this.last = null;
+    const last = this.uncommitted.shift();
+    if (last === undefined) throw new ChainError('internal', 'commit() without an executed block');
     this.post({ kind: 'commit' });
     for (const c of last.result.createdContracts) this.all.set(c.hashHex, c);
     for (const hash of last.result.deletedContracts) {
@@ -301,8 +340,12 @@ class WorkerExecutor implements Executor {
     }
   }
 
+  dropLast(): void {
+    if (this.uncommitted.pop() !== undefined) this.post({ kind: 'dropLast' });
+  }
+
   abort(): void {
-    this.last = null;
+    this.uncommitted = [];
     // A dead worker holds no block to drop; the next executeBlock reports why it died.
     if (this.dead === null) this.post({ kind: 'abort' });
   }

@@ -18,6 +18,11 @@ const STORED_FINDS_MAX = 10_000;
 /** The most rows one StateReader.findRows call may be asked for. */
 export const READER_FIND_LIMIT_MAX = 100_000;
 export const DEFAULT_CACHE_ROWS = 200_000;
+/**
+ * Finds on a resident table are answered in memory up to this many rows in it (a scan of the
+ * table); on a larger one the store's index answers faster.
+ */
+export const RESIDENT_FIND_ROWS_MAX = 2_000;
 
 /**
  * Synchronous reads of committed state. null means "not known yet": only the in-process
@@ -96,9 +101,26 @@ class ChangeSet {
 
 const cacheId = (table: string, id: string): string => `${table}\u0000${id}`;
 
+/** The committed rows of a resident table, by key id. */
+type ResidentTable = Map<string, { readonly key: readonly RowValue[]; readonly row: Row }>;
+
 export class StateOverlay {
   private readonly cache: LruCache<Row | null>;
-  private readonly block = new ChangeSet();
+  /**
+   * Tables held in memory whole (committed rows): a read of a key they lack is an absent row,
+   * with no store round trip, and finds on small ones are answered here. A table stays resident
+   * while all resident tables together hold at most `residentRowsMax` rows; past that the largest
+   * is let go and read through the cache again. Changes enter only when committed, like the cache.
+   */
+  private readonly resident = new Map<string, ResidentTable>();
+  private residentRows = 0;
+  /**
+   * The changes of an executed block whose commit is still under way while the next block runs on
+   * top of it (the processor's pipeline): reads see them like committed values, but they enter the
+   * cache only when that commit is confirmed (commitOldest).
+   */
+  private held: ChangeSet | null = null;
+  private block = new ChangeSet();
   private readonly tx = new ChangeSet();
   private source: SyncStateSource | null = null;
   /**
@@ -110,9 +132,59 @@ export class StateOverlay {
   private readonly storedFinds: LruCache<{ generation: number; rows: Row[] }>;
   private readonly tableGeneration = new Map<string, number>();
 
-  constructor(cacheRows: number = DEFAULT_CACHE_ROWS) {
+  constructor(
+    cacheRows: number = DEFAULT_CACHE_ROWS,
+    private readonly residentRowsMax = 0,
+  ) {
     this.cache = new LruCache(cacheRows);
     this.storedFinds = new LruCache(STORED_FINDS_MAX);
+  }
+
+  /**
+   * Holds `table` in memory from now on: `rows` must be every committed row it has (an empty
+   * list for a table just created). Ignored when that would exceed the resident budget.
+   */
+  makeResident(table: string, def: TableDef, rows: readonly Row[]): boolean {
+    if (this.residentRowsMax <= 0 || this.resident.has(table) || this.residentRows + rows.length > this.residentRowsMax) return false;
+    const t: ResidentTable = new Map();
+    for (const raw of rows) {
+      const row = canonicalStoredRow(table, def, raw);
+      const key = keyValuesOf(def, row);
+      t.set(keyId(key), { key, row });
+    }
+    this.resident.set(table, t);
+    this.residentRows += t.size;
+    for (const id of t.keys()) this.cache.delete(cacheId(table, id));
+    return true;
+  }
+
+  /** The tables held in memory whole, and how many rows each has. */
+  residentTables(): Map<string, number> {
+    return new Map([...this.resident].map(([table, t]) => [table, t.size]));
+  }
+
+  private letGo(table: string): void {
+    const t = this.resident.get(table);
+    if (t === undefined) return;
+    this.resident.delete(table);
+    this.residentRows -= t.size;
+    this.bumpGeneration(table);
+  }
+
+  /** Lets go of the largest resident tables until the budget holds. */
+  private trimResident(): void {
+    while (this.residentRows > this.residentRowsMax) {
+      let largest: string | null = null;
+      let size = -1;
+      for (const [table, t] of this.resident) {
+        if (t.size > size) {
+          largest = table;
+          size = t.size;
+        }
+      }
+      if (largest === null) return;
+      this.letGo(largest);
+    }
   }
 
   private generationOf(table: string): number {
@@ -125,6 +197,13 @@ export class StateOverlay {
 
   /** The store's rows for a find, from the find cache when the table did not change since. */
   private storedFind(table: string, def: TableDef, where: Readonly<Row>, storeLimit: number): Row[] {
+    const resident = this.resident.get(table);
+    if (resident !== undefined && resident.size <= RESIDENT_FIND_ROWS_MAX) {
+      const matching: { key: readonly RowValue[]; row: Row }[] = [];
+      for (const e of resident.values()) if (rowMatches(e.row, where)) matching.push(e);
+      matching.sort((a, b) => compareKeys(a.key, b.key));
+      return matching.slice(0, storeLimit).map((e) => e.row);
+    }
     const id = `${table}\u0000${storeLimit}\u0000${encodeTagged(where)}`;
     const generation = this.generationOf(table);
     const hit = this.storedFinds.get(id);
@@ -143,17 +222,51 @@ export class StateOverlay {
     this.source = source;
   }
 
+  /**
+   * The executed block's changes stay visible, uncommitted, under the next block (see `held`).
+   * Only one block can be held.
+   */
+  holdBlock(): void {
+    if (this.held !== null) throw new ChainError('internal', 'a block is already held under the current one');
+    this.held = this.block;
+    this.block = new ChangeSet();
+    this.tx.clear();
+  }
+
+  /** Drops the current block's changes; a held block becomes the current (executed) block again. */
+  dropCurrent(): void {
+    this.tx.clear();
+    if (this.held !== null) {
+      this.block = this.held;
+      this.held = null;
+    } else {
+      this.block.clear();
+    }
+  }
+
+  /** The oldest uncommitted block was committed: the held one if any, else the current one. */
+  commitOldest(): void {
+    if (this.held === null) {
+      this.commitBlock();
+      return;
+    }
+    this.foldIntoCache(this.held);
+    this.held = null;
+  }
+
   private reader(): SyncStateSource {
     if (this.source === null) throw new ChainError('internal', 'state read outside a block');
     return this.source;
   }
 
   private overlayEntry(table: string, id: string): Entry | undefined {
-    return this.tx.get(table, id) ?? this.block.get(table, id);
+    return this.tx.get(table, id) ?? this.block.get(table, id) ?? this.held?.get(table, id);
   }
 
   /** The committed row (cache, then store). `undefined` when the source does not know it yet. */
   private committed(table: string, def: TableDef, key: readonly RowValue[], id: string): Row | null | undefined {
+    const resident = this.resident.get(table);
+    if (resident !== undefined) return resident.get(id)?.row ?? null;
     const cid = cacheId(table, id);
     const cached = this.cache.get(cid);
     if (cached !== undefined) return cached;
@@ -188,6 +301,7 @@ export class StateOverlay {
   find(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] {
     if (limit === 0) return [];
     const changed = new Map<string, Entry>();
+    for (const [id, e] of this.held?.byTable.get(table) ?? []) changed.set(id, e);
     for (const [id, e] of this.block.byTable.get(table) ?? []) changed.set(id, e);
     for (const [id, e] of this.tx.byTable.get(table) ?? []) changed.set(id, e);
     const storeLimit = limit + this.maskingCount(table, def, where, changed);
@@ -197,7 +311,7 @@ export class StateOverlay {
       const key = keyValuesOf(def, row);
       const id = keyId(key);
       if (changed.has(id)) continue;
-      this.cache.set(cacheId(table, id), row);
+      if (!this.resident.has(table)) this.cache.set(cacheId(table, id), row);
       merged.push({ key, row });
     }
     for (const e of changed.values()) if (e.row !== null && rowMatches(e.row, where)) merged.push({ key: [...e.key], row: e.row });
@@ -254,11 +368,30 @@ export class StateOverlay {
 
   /** The block was committed: its changes are now committed values. */
   commitBlock(): void {
-    for (const [table, entries] of this.block.byTable) {
-      if (entries.size > 0) this.bumpGeneration(table);
-      for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
-    }
+    if (this.held !== null) throw new ChainError('internal', 'the held block must be committed before the current one');
+    this.foldIntoCache(this.block);
     this.endBlock();
+  }
+
+  private foldIntoCache(changes: ChangeSet): void {
+    for (const [table, entries] of changes.byTable) {
+      if (entries.size > 0) this.bumpGeneration(table);
+      const resident = this.resident.get(table);
+      if (resident === undefined) {
+        for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
+        continue;
+      }
+      this.residentRows -= resident.size;
+      for (const [id, e] of entries) {
+        if (e.row === null) resident.delete(id);
+        else resident.set(id, { key: e.key, row: e.row });
+        // The cache may still hold what this key was before the table became resident; once the
+        // table is let go, the cache must not answer with that.
+        this.cache.delete(cacheId(table, id));
+      }
+      this.residentRows += resident.size;
+    }
+    this.trimResident();
   }
 
   /**
@@ -268,13 +401,16 @@ export class StateOverlay {
    */
   endBlock(evict = false): void {
     if (evict) {
-      for (const changes of [this.block, this.tx]) {
+      for (const changes of [this.held ?? new ChangeSet(), this.block, this.tx]) {
         for (const [table, entries] of changes.byTable) {
+          // Whether the store has these changes is unknown: read the table through the cache.
+          this.letGo(table);
           this.bumpGeneration(table);
           for (const id of entries.keys()) this.cache.delete(cacheId(table, id));
         }
       }
     }
+    this.held = null;
     this.block.clear();
     this.tx.clear();
     this.source = null;
@@ -282,6 +418,7 @@ export class StateOverlay {
 
   /** Remembers committed rows fetched for this block (in-process prefetch). */
   remember(table: string, def: TableDef, key: readonly RowValue[], row: Row | null): void {
+    if (this.resident.has(table)) return;
     this.cache.set(cacheId(table, keyId(key)), row === null ? null : canonicalStoredRow(table, def, row));
   }
 

@@ -50,6 +50,8 @@ export interface StateReader {
    * order, i.e. COLLATE "C"; bigint numerically; false before true), at most `limit`.
    */
   findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]>;
+  /** Every row of the table (any order) when it has at most `limit` rows; null when it has more. */
+  scanTable(table: string, def: TableDef, limit: number): Promise<Row[] | null>;
   /**
    * Every contract ever created, deleted ones included (deletedHeight set): their tables still
    * exist, and a hash can never be created twice.

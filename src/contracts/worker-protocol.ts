@@ -4,7 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ChainError } from '../core/errors.js';
 import type { ContractRecord } from '../store/types.js';
-import type { EngineInput } from './engine.js';
+import type { EngineInput, ResidentState } from './engine.js';
 import { ReadFailed } from './sync-read.js';
 import type { BlockExecutionResult, ExecutionLimits } from './types.js';
 
@@ -12,14 +12,16 @@ export interface WorkerInit {
   readonly contracts: readonly ContractRecord[];
   readonly limits: ExecutionLimits;
   readonly cacheRows: number;
+  readonly resident: ResidentState;
   readonly requests: MessagePort;
   readonly replies: MessagePort;
   readonly shared: SharedArrayBuffer;
 }
 
 export type WorkerRequest =
-  | { readonly kind: 'execute'; readonly id: number; readonly input: EngineInput }
+  | { readonly kind: 'execute'; readonly id: number; readonly input: EngineInput; readonly onTopOfUncommitted: boolean }
   | { readonly kind: 'commit' }
+  | { readonly kind: 'dropLast' }
   | { readonly kind: 'abort' }
   | { readonly kind: 'close'; readonly id: number };
 

@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../api/types.js';
-import { createExecutor } from '../contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
 import { ChainStore } from '../store/chain-store.js';
@@ -82,7 +82,7 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     closers.unshift(() => signatures.close());
     const node = await MirrorNode.open({
       store,
-      openExecutor: (kind) => createExecutor({ reader: store, inWorker: kind === 'worker' }),
+      openExecutor: (kind) => createExecutor({ reader: store, inWorker: kind === 'worker', residentRows: DEFAULT_RESIDENT_ROWS }),
       signatures,
       upstream,
       clock: { nowMs: () => Date.now() },

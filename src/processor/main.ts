@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { createApiServer } from '../api/server.js';
-import { createExecutor } from '../contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
@@ -23,6 +23,8 @@ export interface ProcessorStartOptions {
   readonly dataDir: string;
   readonly databaseUrl?: string | undefined;
   readonly blockIntervalMs: number;
+  /** Most transactions in one block (default DEFAULT_PROCESSOR_CONFIG.txsPerBlockMax). */
+  readonly blockTxsMax?: number | undefined;
   /** Used only when a new chain is created; default `hanzenet-` and 8 random hex digits. */
   readonly chainId?: string | undefined;
   readonly keyFile?: string | undefined;
@@ -58,12 +60,13 @@ export async function startProcessor(opts: ProcessorStartOptions, log: Logger = 
     await store.migrate();
     const verifier = await VerifyPool.start();
     closers.unshift(() => verifier.close());
-    const executor = await createExecutor({ reader: store });
+    const openExecutor = (): ReturnType<typeof createExecutor> => createExecutor({ reader: store, residentRows: DEFAULT_RESIDENT_ROWS });
+    const executor = await openExecutor();
     closers.unshift(() => executor.close());
     // A chain that never had a contract is new (also when a first start died before installing).
     const isNewChain = (await store.listContracts()).length === 0;
     const processor = await Processor.open(
-      { store, executor, reopenExecutor: () => createExecutor({ reader: store }), verifier, key, clock: systemClock, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: opts.blockIntervalMs }, log },
+      { store, executor, reopenExecutor: openExecutor, verifier, key, clock: systemClock, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: opts.blockIntervalMs, txsPerBlockMax: opts.blockTxsMax ?? DEFAULT_PROCESSOR_CONFIG.txsPerBlockMax }, log },
       chainId,
     );
     processor.start();

@@ -58,11 +58,27 @@ export class PendingQueue {
     return out;
   }
 
-  /** Puts transactions back at the front (a block could not be committed), keeping their order. */
+  /** Puts transactions back (a block could not be committed) in their arrival order among the rest. */
   putBack(items: readonly PendingTx[]): void {
-    const fresh = items.filter((item) => !this.byId.has(item.tx.idHex));
+    const fresh = items.filter((item) => !this.byId.has(item.tx.idHex)).sort((a, b) => a.seq - b.seq);
     for (const item of fresh) this.byId.set(item.tx.idHex, item);
-    this.items = [...fresh, ...this.items.slice(this.head)];
+    // Merge by sequence: two blocks given back (the pipeline's) may come back newest first.
+    const rest = this.items.slice(this.head);
+    const merged: PendingTx[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < fresh.length || j < rest.length) {
+      const a = fresh[i];
+      const b = rest[j];
+      if (b === undefined || (a !== undefined && a.seq <= b.seq)) {
+        merged.push(a as PendingTx);
+        i++;
+      } else {
+        merged.push(b);
+        j++;
+      }
+    }
+    this.items = merged;
     this.head = 0;
   }
 }

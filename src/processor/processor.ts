@@ -10,7 +10,7 @@ import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
-import type { ExecutionStats } from '../contracts/types.js';
+import type { BlockExecutionResult, ExecutionStats } from '../contracts/types.js';
 import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
@@ -24,6 +24,7 @@ import {
   refusalOfOutcome,
 } from './admission.js';
 import type { Clock } from './clock.js';
+import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from './defaults.js';
 import { PendingQueue } from './pending-queue.js';
 import type { PendingTx } from './pending-queue.js';
 import type { VerifyPool } from './verify-pool.js';
@@ -39,8 +40,8 @@ export interface ProcessorConfig {
 }
 
 export const DEFAULT_PROCESSOR_CONFIG: ProcessorConfig = {
-  blockIntervalMs: 1000,
-  txsPerBlockMax: 20_000,
+  blockIntervalMs: DEFAULT_BLOCK_INTERVAL_MS,
+  txsPerBlockMax: DEFAULT_BLOCK_TXS_MAX,
   pendingMax: 200_000,
   invalidRememberedMax: 100_000,
 };
@@ -79,6 +80,12 @@ interface PreparedBlock {
   readonly stats: ExecutionStats | null;
 }
 
+interface CommittingBlock {
+  readonly prepared: PreparedBlock & { readonly commit: CommitBlockInput };
+  /** Settles when the commit and what follows it are done: true when the block is stored. */
+  readonly done: Promise<boolean>;
+}
+
 function isRetry(err: unknown): boolean {
   return err instanceof ChainError && err.code === 'retry';
 }
@@ -103,6 +110,12 @@ export class Processor implements LedgerService {
   /** A block whose commit failed in a way that may still have stored it (connection lost at COMMIT). */
   private uncertain: PreparedBlock | null = null;
   private executor: Executor;
+  /** The block whose commit is under way while the next one executes (the block loop's pipeline). */
+  private committing: CommittingBlock | null = null;
+  /** The block the next one builds on: the one committing, else the head. */
+  private tip: HeadInfo;
+  /** Bumped whenever the executor drops uncommitted blocks: a block executed across it is void. */
+  private epoch = 0;
 
   private constructor(
     private readonly deps: ProcessorDeps,
@@ -111,6 +124,7 @@ export class Processor implements LedgerService {
   ) {
     this.pending = new PendingQueue(deps.config.pendingMax);
     this.executor = deps.executor;
+    this.tip = head;
     this.events.setMaxListeners(0);
   }
 
@@ -171,7 +185,7 @@ export class Processor implements LedgerService {
 
   /** The time a block produced now would carry: valid-till is judged against it. */
   chainTimeMs(): number {
-    return Math.max(this.deps.clock.nowMs(), this.head.processedMs + 1);
+    return Math.max(this.deps.clock.nowMs(), this.tip.processedMs + 1);
   }
 
   start(): void {
@@ -179,12 +193,21 @@ export class Processor implements LedgerService {
     this.schedule(this.deps.config.blockIntervalMs);
   }
 
-  /** Stops producing blocks after the one in progress (if any) is committed. */
+  /** Stops producing blocks after the ones in progress (if any) are committed. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.producing) await this.producing;
+    await this.settleCommitting();
+  }
+
+  /** A full block waiting while the loop sleeps: no reason to wait for the interval. */
+  private startEarlyWhenFull(): void {
+    if (this.timer === null || this.producing !== null || this.pending.size < this.deps.config.txsPerBlockMax) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.schedule(0);
   }
 
   private schedule(delayMs: number): void {
@@ -192,14 +215,15 @@ export class Processor implements LedgerService {
     this.timer = setTimeout(() => {
       this.timer = null;
       const started = this.deps.clock.nowMs();
-      this.producing = this.produceBlock()
-        .then(() => undefined)
+      this.producing = this.produceNext()
         .catch((err: unknown) => this.deps.log.error('block production failed', { error: describe(err) }))
         .finally(() => {
           this.producing = null;
           const tookMs = this.deps.clock.nowMs() - started;
           const backoffMs = this.consecutiveFailures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(this.consecutiveFailures, 7)) : 0;
-          this.schedule(Math.max(backoffMs, this.deps.config.blockIntervalMs - tookMs));
+          // A full block waiting means the processor is behind: produce the next one at once.
+          const behind = backoffMs === 0 && this.pending.size >= this.deps.config.txsPerBlockMax;
+          this.schedule(behind ? 0 : Math.max(backoffMs, this.deps.config.blockIntervalMs - tookMs));
         });
     }, delayMs);
     this.timer.unref?.();
@@ -261,6 +285,7 @@ export class Processor implements LedgerService {
         results[c.index] = { ok: true, id: tx.idHex };
       }
     });
+    this.startEarlyWhenFull();
   }
 
   private isKnownLocally(idHex: string): boolean {
@@ -287,8 +312,115 @@ export class Processor implements LedgerService {
 
   // ---- Block production -------------------------------------------------------------------
 
-  /** Produces and commits one block from the pending transactions; does nothing when none wait. */
+  /**
+   * The block loop's step: executes the next block from the pending transactions while the
+   * previous one commits (on top of its uncommitted state), then, once that commit landed, starts
+   * committing this one and returns. Commits land in order; a block whose predecessor failed to
+   * commit is dropped and its transactions go back to the queue.
+   */
+  private async produceNext(): Promise<void> {
+    if (this.committing === null) await this.resolveUncertainCommit();
+    if (this.pending.size === 0) {
+      await this.settleCommitting();
+      return;
+    }
+    const epoch = this.epoch;
+    const onTop = this.committing !== null;
+    const items = this.pending.take(this.deps.config.txsPerBlockMax);
+    for (const item of items) this.inFlight.set(item.tx.idHex, item);
+    const giveBack = (): void => {
+      this.pending.putBack(items);
+      this.releaseInFlight(items);
+    };
+    let prepared: PreparedBlock;
+    try {
+      prepared = await this.prepareBlock(items, onTop);
+    } catch (err) {
+      giveBack();
+      this.consecutiveFailures++;
+      await this.settleCommitting();
+      throw err;
+    }
+    if (!prepared.commit) {
+      if (this.epoch === epoch) this.executor.dropLast();
+      else this.dropUncommitted();
+      this.finishInvalid(prepared.invalidRecords);
+      this.releaseInFlight(items);
+      return;
+    }
+    const belowStored = await this.settleCommitting();
+    if (!belowStored || this.epoch !== epoch) {
+      this.dropUncommitted();
+      giveBack();
+      return;
+    }
+    this.startCommit({ ...prepared, commit: prepared.commit });
+  }
+
+  /** Waits for the block being committed (if any); false when its commit failed. */
+  private async settleCommitting(): Promise<boolean> {
+    const c = this.committing;
+    return c === null ? true : c.done;
+  }
+
+  private dropUncommitted(): void {
+    this.epoch++;
+    this.executor.abort();
+    this.tip = this.head;
+  }
+
+  private startCommit(prepared: PreparedBlock & { readonly commit: CommitBlockInput }): void {
+    const { block } = prepared.commit;
+    this.tip = { height: block.height, hashHex: block.hashHex, processedMs: block.processedMs };
+    const started = performance.now();
+    const entry: { prepared: typeof prepared; done: Promise<boolean> } = { prepared, done: Promise.resolve(true) };
+    entry.done = this.deps.store.commitBlock(prepared.commit).then(
+      () => {
+        if (this.committing === entry) this.committing = null;
+        this.executor.commit();
+        this.consecutiveFailures = 0;
+        this.afterCommit(prepared);
+        this.logCommitted(prepared, performance.now() - started);
+        return true;
+      },
+      (err: unknown) => {
+        if (this.committing === entry) this.committing = null;
+        this.dropUncommitted();
+        this.consecutiveFailures++;
+        if (isRetry(err)) {
+          // The connection may have died during COMMIT: the block may or may not be stored. Keep
+          // its transactions out of the queue until the stored head tells which.
+          this.uncertain = prepared;
+        } else {
+          this.pending.putBack(prepared.items);
+          this.releaseInFlight(prepared.items);
+        }
+        this.deps.log.error('block commit failed', { height: block.height, error: describe(err) });
+        return false;
+      },
+    );
+    this.committing = entry;
+  }
+
+  private logCommitted(prepared: PreparedBlock & { readonly commit: CommitBlockInput }, commitMs: number): void {
+    this.deps.log.info('block committed', {
+      height: prepared.commit.block.height,
+      txs: prepared.commit.txRecords.length,
+      invalid: prepared.invalidRecords.length,
+      executeMs: Math.round(prepared.stats?.executeMs ?? 0),
+      storeReads: prepared.stats?.storeReads ?? 0,
+      storeReadMs: Math.round(prepared.stats?.storeReadMs ?? 0),
+      commitMs: Math.round(commitMs),
+      pending: this.pending.size,
+    });
+  }
+
+  /**
+   * Produces and commits one block from the pending transactions and waits for the commit; does
+   * nothing when none wait. (The block loop pipelines instead: produceNext.)
+   */
   async produceBlock(): Promise<Block | null> {
+    await this.settleCommitting();
     await this.resolveUncertainCommit();
     if (this.pending.size === 0) return null;
     const items = this.pending.take(this.deps.config.txsPerBlockMax);
@@ -323,16 +455,7 @@ export class Processor implements LedgerService {
     this.consecutiveFailures = 0;
     const committed = { ...prepared, commit: prepared.commit };
     this.afterCommit(committed);
-    this.deps.log.info('block committed', {
-      height: committed.commit.block.height,
-      txs: committed.commit.txRecords.length,
-      invalid: committed.invalidRecords.length,
-      executeMs: Math.round(prepared.stats?.executeMs ?? 0),
-      storeReads: prepared.stats?.storeReads ?? 0,
-      storeReadMs: Math.round(prepared.stats?.storeReadMs ?? 0),
-      commitMs: Math.round(commitMs),
-      pending: this.pending.size,
-    });
+    this.logCommitted(committed, commitMs);
     return committed.commit.block;
   }
 
@@ -373,26 +496,42 @@ export class Processor implements LedgerService {
     for (const item of items) this.inFlight.delete(item.tx.idHex);
   }
 
-  private async prepareBlock(items: PendingTx[]): Promise<PreparedBlock> {
+  private async prepareBlock(items: PendingTx[], onTopOfUncommitted = false): Promise<PreparedBlock> {
     const processedMs = this.chainTimeMs();
-    const height = this.head.height + 1;
-    const known = await this.deps.store.knownTxIds(items.map((i) => i.tx.idHex));
-    const runnable: PendingTx[] = [];
+    const tip = this.tip;
+    const height = tip.height + 1;
+    // Admission already refused ids the chain holds; this re-check of the store guards the commit
+    // (a stored id would fail it for ever). It runs alongside the execution, which it does not
+    // delay (on PGlite it waits for the commit of the block below).
+    const knownLookup = this.deps.store.knownTxIds(items.map((i) => i.tx.idHex));
+    knownLookup.catch(() => undefined);
+    let runnable: PendingTx[] = [];
     const invalid: { item: PendingTx; outcome: TxOutcome }[] = [];
     for (const item of items) {
       if (isExpired(item.tx, processedMs)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_expired', message: expiredMessage(item.tx, processedMs) } });
-      else if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
       else runnable.push(item);
     }
-    const result = await this.executor.executeBlock({
-      chainId: this.chain.chainId,
-      processorAddress: this.chain.processorAddress,
-      height,
-      processedMs,
-      previousHashHex: this.head.hashHex,
-      previousProcessedMs: this.head.processedMs,
-      txs: runnable.map((i) => i.tx),
-    });
+    const execute = (txs: readonly PendingTx[]): Promise<BlockExecutionResult> =>
+      this.executor.executeBlock(
+        {
+          chainId: this.chain.chainId,
+          processorAddress: this.chain.processorAddress,
+          height,
+          processedMs,
+          previousHashHex: tip.hashHex,
+          previousProcessedMs: tip.processedMs,
+          txs: txs.map((i) => i.tx),
+        },
+        { onTopOfUncommitted },
+      );
+    let result = await execute(runnable);
+    const known = await knownLookup;
+    if (runnable.some((item) => known.has(item.tx.idHex))) {
+      this.executor.dropLast();
+      for (const item of runnable) if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
+      runnable = runnable.filter((item) => !known.has(item.tx.idHex));
+      result = await execute(runnable);
+    }
     const included: { item: PendingTx; outcome: BlockTxOutcome }[] = [];
     runnable.forEach((item, i) => {
       const outcome = result.outcomes[i];
@@ -408,7 +547,7 @@ export class Processor implements LedgerService {
     const block = buildBlock(
       {
         height,
-        previousHashHex: this.head.hashHex,
+        previousHashHex: tip.hashHex,
         processedMs,
         stateDigestHex: result.stateDigestHex,
         genesis: null,
@@ -440,6 +579,7 @@ export class Processor implements LedgerService {
   private afterCommit(prepared: PreparedBlock & { commit: CommitBlockInput }): void {
     const { block, txRecords, invalidRecords } = prepared.commit;
     this.head = { height: block.height, hashHex: block.hashHex, processedMs: block.processedMs };
+    if (this.tip.height < block.height) this.tip = this.head;
     this.typesByHash = prepared.types;
     this.commitGeneration++;
     this.recentBlockIds.push(new Set(txRecords.map((r) => r.idHex)));

@@ -4,7 +4,7 @@
 
 import { ChainError } from '../core/errors.js';
 import type { GenesisInfo, TxOutcome } from '../core/types.js';
-import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, textProblem } from './contract-tables.js';
+import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
 import { migrate } from './migrations.js';
 import {
   arrayLiteral,
@@ -207,6 +207,10 @@ export class ChainStore implements StateReader {
 
   readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
     return readRows(this.db, table, def, keys);
+  }
+
+  scanTable(table: string, def: TableDef, limit: number): Promise<Row[] | null> {
+    return scanTable(this.db, table, def, limit);
   }
 
   findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {

@@ -334,6 +334,14 @@ export async function readRows(sql: Sql, table: string, def: TableDef, keys: rea
  * Rows whose columns equal `where` (text[] by equality of the stored array, json by jsonb
  * equality, json null as SQL NULL), ordered by primary key in byte order, at most `limit`.
  */
+/** Every row of the table when it has at most `limit` rows (any order); null when it has more. */
+export async function scanTable(sql: Sql, table: string, def: TableDef, limit: number): Promise<Row[] | null> {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new ChainError('internal', `scanTable limit must be a non-negative integer, got ${limit}`, { table });
+  const result = await sql.query(`SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t LIMIT $1::text::int`, [String(limit + 1)]);
+  if (result.rows.length > limit) return null;
+  return result.rows.map((dbRow) => hostRow(table, def, dbRow));
+}
+
 export async function findRows(sql: Sql, table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
   if (!Number.isSafeInteger(limit) || limit < 0 || limit > FIND_ROWS_LIMIT_MAX) {
     throw new ChainError('internal', `findRows limit must be an integer from 0 to ${FIND_ROWS_LIMIT_MAX}, got ${limit}`, { table });

@@ -49,6 +49,7 @@ export class MemoryReader implements StateReader {
   failReads = false;
   reads = 0;
   finds = 0;
+  scans = 0;
 
   private async pause(): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
@@ -79,6 +80,13 @@ export class MemoryReader implements StateReader {
       return 0;
     });
     return rows.slice(0, limit).map((r) => structuredClone(r));
+  }
+
+  async scanTable(table: string, _def: TableDef, limit: number): Promise<Row[] | null> {
+    this.scans += 1;
+    await this.pause();
+    const rows = [...(this.tables.get(table)?.values() ?? [])];
+    return rows.length > limit ? null : rows.map((r) => structuredClone(r));
   }
 
   async listContracts(): Promise<ContractRecord[]> {

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { ClientError } from '../../client/errors.js';
+import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
 import { intOption, portOption } from '../context.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
 
@@ -15,6 +16,7 @@ interface ProcessorCliOptions {
   readonly dataDir: string;
   readonly databaseUrl?: string;
   readonly blockIntervalMs: number;
+  readonly blockTxsMax: number;
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
@@ -34,7 +36,7 @@ interface NodeCliOptions {
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
   const dataDir = resolve(o.dataDir);
   const keyFile = o.keyFile === undefined ? resolve(dataDir, 'processor.key') : resolve(o.keyFile);
-  const base = { port: o.port, host: o.host, dataDir, blockIntervalMs: o.blockIntervalMs, keyFile, energy: o.energy };
+  const base = { port: o.port, host: o.host, dataDir, blockIntervalMs: o.blockIntervalMs, blockTxsMax: o.blockTxsMax, keyFile, energy: o.energy };
   return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('chainId', o.chainId) };
 }
 
@@ -138,7 +140,13 @@ export function register(program: Command): void {
     .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
     .addOption(new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env('DATABASE_URL'))
-    .addOption(new Option('--block-interval-ms <ms>', 'block interval').env('HANZENET_BLOCK_INTERVAL_MS').argParser(intOption(1)).default(1000))
+    .addOption(new Option('--block-interval-ms <ms>', 'block interval').env('HANZENET_BLOCK_INTERVAL_MS').argParser(intOption(1)).default(DEFAULT_BLOCK_INTERVAL_MS))
+    .addOption(
+      new Option('--block-txs-max <n>', 'most transactions in one block; with more waiting, the next block starts at once')
+        .env('HANZENET_BLOCK_TXS_MAX')
+        .argParser(intOption(1))
+        .default(DEFAULT_BLOCK_TXS_MAX),
+    )
     .addOption(new Option('--chain-id <id>', 'chain id of a new chain (ignored when the chain exists)'))
     .addOption(new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'))
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
