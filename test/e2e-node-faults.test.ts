@@ -81,11 +81,22 @@ for (const backend of e2eBackends()) {
             await pause(20);
           }
         };
+        // Each cut must be noticed before the next: cuts made while the node waits to reconnect
+        // would count once.
+        const untilReconnects = async (n: number): Promise<void> => {
+          const deadline = Date.now() + 30_000;
+          while ((await metricOf(node.url, 'hanzenet_node_reconnects_total')) < n) {
+            assert.ok(Date.now() < deadline, `the node reconnected ${n} times within 30 s; stderr:\n${node.stderr().slice(-4000)}`);
+            await pause(50);
+          }
+        };
         await untilMoreConfirmed(100);
         proxy.drop();
         await untilMoreConfirmed(100);
+        await untilReconnects(1);
         proxy.drop();
         await untilMoreConfirmed(100);
+        await untilReconnects(2);
         for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
           const exit = await stopProcess(p, signal);
           assert.equal(exit, signal === 'SIGTERM' ? 0 : 'SIGKILL');

@@ -2,7 +2,7 @@
 // deterministic and read-only, then returns `makeRunner(fn)`, which wraps the contract function
 // in a runner the host calls once per transaction:
 //
-//   run(infoJson, payloadTagged) -> result JSON text
+//   run(infoJson, payloadEnvelope) -> result JSON text
 //     {"k":"ok"} | {"k":"string","message"} | {"k":"reject","code","message"}
 //     | {"k":"error","name","message"} | {"k":"bad","what"}
 //
@@ -15,8 +15,10 @@
 // - Everything reachable from globalThis and the hidden intrinsics (iterator, generator
 //   prototypes) is frozen, so one transaction cannot leave anything behind for the next one
 //   except through ctx.db.
-// Values cross the boundary as tagged JSON (wire.ts): {"$big": "..."} for BigInt, {"$bad": what}
-// for what JSON cannot hold, and one extra "$" in front of object keys that start with "$".
+// Values cross the boundary as JSON text (wire.ts). To the host they go as tagged JSON:
+// {"$big": "..."} for BigInt, {"$bad": what} for what JSON cannot hold, and one extra "$" in
+// front of object keys that start with "$". From the host they come in an envelope that names the
+// places of BigInts, or, for what is not plain data, as tagged JSON in the envelope.
 
 import { CONTRACT_LIMITS } from './types.js';
 
@@ -48,8 +50,6 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
   const SetOf = Set;
   const setHas = Set.prototype.has;
   const setAdd = Set.prototype.add;
-  const push = Array.prototype.push;
-  const pop = Array.prototype.pop;
   const regexpExec = RegExp.prototype.exec;
 
   function thrower(what, hint) {
@@ -158,19 +158,27 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
   // reachable through instances (iterator and generator prototypes).
   const seen = new SetOf();
   function deepFreeze(root) {
+    // Only objects and functions go on the stack, and n is its height: this runs for every
+    // property of the realm in every context, so it avoids a method call per value.
     const stack = [root];
-    while (stack.length > 0) {
-      const o = apply(pop, stack, []);
+    let n = 1;
+    while (n > 0) {
+      const o = stack[--n];
       if ((typeof o !== 'object' && typeof o !== 'function') || o === null || apply(setHas, seen, [o])) continue;
       apply(setAdd, seen, [o]);
       const proto = getPrototypeOf(o);
-      if (proto !== null) apply(push, stack, [proto]);
+      if (proto !== null) stack[n++] = proto;
       const names = ownKeys(o);
       for (let i = 0; i < names.length; i++) {
         const desc = getOwnPropertyDescriptor(o, names[i]);
         if (desc === undefined) continue;
-        if ('value' in desc) apply(push, stack, [desc.value]);
-        else apply(push, stack, [desc.get, desc.set]);
+        if ('value' in desc) {
+          const v = desc.value;
+          if ((typeof v === 'object' && v !== null) || typeof v === 'function') stack[n++] = v;
+        } else {
+          if (desc.get !== undefined) stack[n++] = desc.get;
+          if (desc.set !== undefined) stack[n++] = desc.set;
+        }
       }
       freeze(o);
     }
@@ -209,6 +217,7 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
   }
   function replacer(k, v) {
     switch (typeof v) {
+      case 'string': return v; // the most common case first
       case 'bigint': return { $big: apply(bigToString, v, []) };
       case 'undefined': return { $bad: 'undefined' };
       case 'function': return { $bad: 'a function' };
@@ -217,7 +226,7 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
       case 'object':
         if (v !== null && !isArray(v)) {
           const names = keys(v);
-          for (let i = 0; i < names.length; i++) if (apply(charCodeAt, names[i], [0]) === 36) return escapeKeys(v, names);
+          for (let i = 0; i < names.length; i++) if (names[i][0] === '$') return escapeKeys(v, names);
         }
         return v;
       default: return v;
@@ -240,7 +249,25 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
     return v;
   }
   function encode(v) { return stringify(v, replacer); }
-  function decode(text) { return apply(indexOf, text, ['"$']) < 0 ? parse(text) : parse(text, reviver); }
+  function decodeTagged(text) { return apply(indexOf, text, ['"$']) < 0 ? parse(text) : parse(text, reviver); }
+  // The envelope (wire.ts): a reviver would cost a call for every value, so BigInts come as
+  // decimal strings at the places "b" lists: [path length, ...path, key count, ...keys, ...].
+  function decode(text) {
+    const w = parse(text);
+    if (w.t !== undefined) return decodeTagged(w.t);
+    const b = w.b;
+    if (b !== undefined) {
+      for (let i = 0; i < b.length;) {
+        let holder = w;
+        const pathEnd = i + 1 + b[i];
+        for (i++; i < pathEnd; i++) holder = holder[b[i]];
+        const keysEnd = i + 1 + b[i];
+        // JSON.parse made holder's own data properties, so assignment cannot reach a setter.
+        for (i++; i < keysEnd; i++) holder[b[i]] = BigIntOf(holder[b[i]]);
+      }
+    }
+    return w.v;
+  }
   function tableName(table) {
     if (typeof table !== 'string') throw new TE('a table name must be a string, got ' + typeof table);
     return table;

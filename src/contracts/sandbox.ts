@@ -15,7 +15,7 @@ import { PRELUDE_SOURCE } from './prelude.js';
 import { freshQuickJS, SANDBOX_INTRINSICS } from './quickjs.js';
 import { CONTRACT_LIMITS } from './types.js';
 import type { ExecutionLimits } from './types.js';
-import { decodeTagged, encodeTagged } from './wire.js';
+import { decodeTagged, encodeForSandbox } from './wire.js';
 
 export const REJECT_CODE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -144,7 +144,7 @@ export class BlockSandbox {
     const state: CallState = { db, interrupts: 0, outOfGas: false, fault: null, hostError: null };
     const { ctx, runner } = loaded;
     const infoHandle = ctx.newString(JSON.stringify(info));
-    const payloadHandle = ctx.newString(encodeTagged(payload));
+    const payloadHandle = ctx.newString(encodeForSandbox(payload));
     try {
       if (ctx.typeof(infoHandle) !== 'string' || ctx.typeof(payloadHandle) !== 'string') {
         return rejected('contract_out_of_memory', `contract ${contract.type}: the block's ${this.limits.memoryBytesPerBlock} bytes of contract memory are used up`);
@@ -265,7 +265,7 @@ export class BlockSandbox {
   private hostFunctions(ctx: QuickJSContext): QuickJSHandle[] {
     const text = (h: QuickJSHandle): string => ctx.getString(h);
     return [
-      ctx.newFunction('get', (t, k) => this.hostCall(ctx, (db) => ctx.newString(encodeTagged(db.get(text(t), decodeTagged(text(k))))))),
+      ctx.newFunction('get', (t, k) => this.hostCall(ctx, (db) => ctx.newString(encodeForSandbox(db.get(text(t), decodeTagged(text(k))))))),
       ctx.newFunction('put', (t, r) =>
         this.hostCall(ctx, (db) => {
           db.put(text(t), decodeTagged(text(r)));
@@ -273,7 +273,7 @@ export class BlockSandbox {
         }),
       ),
       ctx.newFunction('delete', (t, k) => this.hostCall(ctx, (db) => (db.delete(text(t), decodeTagged(text(k))) ? ctx.true : ctx.false))),
-      ctx.newFunction('find', (t, w, n) => this.hostCall(ctx, (db) => ctx.newString(encodeTagged(db.find(text(t), decodeTagged(text(w)), ctx.getNumber(n)))))),
+      ctx.newFunction('find', (t, w, n) => this.hostCall(ctx, (db) => ctx.newString(encodeForSandbox(db.find(text(t), decodeTagged(text(w)), ctx.getNumber(n)))))),
     ];
   }
 

@@ -169,9 +169,23 @@ export function addressToHash160(address: unknown): Uint8Array | null {
   return payload.slice(1);
 }
 
+/**
+ * Recently checked address strings and the answer. Checking costs a base58 decode and two
+ * SHA-256, and the same few addresses come back in every block. Cleared when full: bounded.
+ */
+const checkedAddresses = new Map<string, boolean>();
+const CHECKED_ADDRESSES_MAX = 10_000;
+
 /** A mainnet P2PKH address: 25 decoded bytes, version 0x00, correct checksum. */
 export function isAddress(s: unknown): s is string {
-  return addressToHash160(s) !== null;
+  if (typeof s !== 'string') return false;
+  let valid = checkedAddresses.get(s);
+  if (valid === undefined) {
+    valid = addressToHash160(s) !== null;
+    if (checkedAddresses.size >= CHECKED_ADDRESSES_MAX) checkedAddresses.clear();
+    checkedAddresses.set(s, valid);
+  }
+  return valid;
 }
 
 /** Only 33-byte compressed keys (0x02/0x03 prefix) whose x lies on the curve. */
