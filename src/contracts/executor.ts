@@ -67,6 +67,11 @@ export const DEFAULT_RESIDENT_ROWS = 100_000;
 
 /** Stack of the worker thread: far beyond what QuickJS's own stack limit lets a contract use. */
 const WORKER_STACK_MB = 64;
+/**
+ * Young generation of the worker's heap. Executing a block allocates many short-lived strings and
+ * objects (the values crossing the sandbox boundary); a larger nursery means fewer scavenges.
+ */
+const WORKER_YOUNG_GENERATION_MB = 64;
 /** In-process speculative runs of one block before giving up (each run fetches all it missed). */
 const SPECULATIVE_RUNS_MAX = 64;
 
@@ -268,7 +273,7 @@ class WorkerExecutor implements Executor {
     const worker = new Worker(new URL('./executor-worker.js', import.meta.url), {
       workerData: init,
       transferList: [requests.port1, replies.port2],
-      resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+      resourceLimits: { stackSizeMb: WORKER_STACK_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     serveReads(reader, requests.port2, replies.port1, shared);
     const closePorts = (): void => {
