@@ -13,7 +13,8 @@ import { createApiServer } from '../src/api/server.js';
 import { SignaturePool } from '../src/node/signature-pool.js';
 import { FakeUpstream } from './helpers/node-fake-upstream.js';
 import { openDatabase } from '../src/store/database.js';
-import type { Database } from '../src/store/types.js';
+import type { CommitBlockInput, Database } from '../src/store/types.js';
+import { ChainStore } from '../src/store/chain-store.js';
 import type { MirrorNode } from '../src/node/mirror.js';
 import { recordChain, resetDatabase, resigned, startTestNode, traderTx, untilHeightOrAlarm } from './helpers/node-chain.js';
 import type { RecordedChain, TestNode, TestNodeOptions } from './helpers/node-chain.js';
@@ -328,6 +329,7 @@ test('a block the in-process executor cannot run (say, its stack ran out) is re-
         contracts: () => executor.contracts(),
         commit: () => executor.commit(),
         abort: () => executor.abort(),
+        dropLast: () => executor.dropLast(),
         close: () => executor.close(),
         executeBlock: async (input) => {
           kinds.push(`${kind}:${input.height}`);
@@ -338,4 +340,32 @@ test('a block the in-process executor cannot run (say, its stack ran out) is re-
   });
   assert.ok(kinds.length > 0, 'the catch-up batch went to the in-process executor first');
   assert.ok(warnings.some((w) => w.includes('running the block in the worker')), warnings.join('; '));
+});
+
+/** A store whose commit of one height fails once, before writing anything. */
+class FailingOnceStore extends ChainStore {
+  constructor(
+    db: Database,
+    private failHeight: number | null,
+  ) {
+    super(db);
+  }
+
+  override async commitBlock(input: CommitBlockInput): Promise<void> {
+    if (input.block.height === this.failHeight) {
+      this.failHeight = null;
+      throw new ChainError('retry', `connection refused (injected at block ${input.block.height})`);
+    }
+    await super.commitBlock(input);
+  }
+}
+
+test('a commit that fails in the middle of a batch: the blocks before it stay, the rest are applied after recovery, each once', async () => {
+  await withNode(chain.raws, async ({ node }) => {
+    await untilHeightOrAlarm(node, last);
+    assert.equal(node.alarm, null);
+    assert.equal(node.headInfo?.hashHex, blockAt(last).hashHex);
+    assert.match(await node.metrics(), new RegExp(`^hanzenet_node_blocks_verified_total ${last + 1}$`, 'm'), 'every block (genesis included) confirmed once');
+    assert.equal((await node.getBlocks(0, 100)).length, last + 1);
+  }, { store: (database) => new FailingOnceStore(database, target) });
 });

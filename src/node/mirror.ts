@@ -76,6 +76,20 @@ interface Committing {
   readonly types: Map<string, string>;
 }
 
+/**
+ * A verified block whose commit is under way while the next block executes on top of it (the
+ * same pipeline as the processor's block loop).
+ */
+interface InFlight {
+  readonly committing: Committing;
+  readonly raw: Uint8Array;
+  readonly executor: Executor;
+  /** The commit's failure, or null once it landed. */
+  readonly stored: Promise<unknown>;
+  /** finishCommit's work, once started (it must run once). */
+  finishing: Promise<void> | null;
+}
+
 /** Recent blocks remembered by height, to compare a block the upstream sends again without a read. */
 const RECENT_BLOCKS_KEPT = 1024;
 
@@ -228,28 +242,72 @@ export class MirrorNode implements LedgerService {
    */
   async apply(batch: PreparedBatch, signal?: AbortSignal, opts: { readonly catchingUp?: boolean } = {}): Promise<number> {
     if (this.alarmFields !== null) throw new AlarmError(this.alarmFields);
-    let applied = 0;
+    const verifiedBefore = this.stats.blocksVerified;
+    let inFlight: InFlight | null = null;
+    const finish = (f: InFlight): Promise<void> => this.finishCommit(f);
     try {
       const head = this.requireHead();
       const ids = batch.items.flatMap((item, i) => (batch.fromHeight + i > head.height ? (item.block?.txs ?? []).map((tx) => tx.idHex) : []));
       const known = ids.length === 0 ? new Set<string>() : await this.deps.store.knownTxIds(ids);
       const seen = new Set<string>();
+      const kind: ExecutorKind = opts.catchingUp === true ? 'inProcess' : 'worker';
       for (const [i, item] of batch.items.entries()) {
         if (signal?.aborted === true) break;
         const height = batch.fromHeight + i;
-        const current = this.requireHead();
-        if (height <= current.height) {
+        if (inFlight === null && height <= this.requireHead().height) {
           await this.compareWithStored(height, item.raw);
           continue;
         }
-        await this.applyOne(item, known, seen, opts.catchingUp === true ? 'inProcess' : 'worker');
-        applied++;
+        // A switch of executor opens a fresh one over the stored state: the block below must be stored first.
+        if (inFlight !== null && (this.executorKind !== kind || this.executorSuspect)) {
+          const below: InFlight = inFlight;
+          inFlight = null;
+          await finish(below);
+        }
+        const next = await this.executeOne(item, known, seen, kind, inFlight);
+        if (inFlight !== null) {
+          const below: InFlight = inFlight;
+          inFlight = null;
+          await finish(below);
+        }
+        inFlight = this.startCommit(next.committing, item.raw, next.executor);
+      }
+      if (inFlight !== null) {
+        const last: InFlight = inFlight;
+        inFlight = null;
+        await finish(last);
       }
     } catch (err) {
+      // A block verified before the failure is still stored (when its commit works).
+      if (inFlight !== null) await finish(inFlight).catch(() => undefined);
       if (err instanceof AlarmError) this.raise(err.fields);
       throw err;
     }
-    return applied;
+    return this.stats.blocksVerified - verifiedBefore;
+  }
+
+  private startCommit(committing: Committing, raw: Uint8Array, executor: Executor): InFlight {
+    const stored = this.deps.store.commitBlock(committing.input).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    return { committing, raw, executor, stored, finishing: null };
+  }
+
+  /** Waits for the block's commit: confirms it to the executor and listeners, or fails. Runs once. */
+  private finishCommit(f: InFlight): Promise<void> {
+    f.finishing ??= f.stored.then((err) => {
+      if (err !== null) {
+        // Drops the block and any block executed on top of it.
+        f.executor.abort();
+        // The connection may have died during COMMIT: recover() reads the head to learn which.
+        this.uncertain = f.committing;
+        throw err;
+      }
+      f.executor.commit();
+      this.afterCommit(f.committing, f.raw);
+    });
+    return f.finishing;
   }
 
   /** A block the upstream sends for a height the node holds: it must be the very same block. */
@@ -281,72 +339,75 @@ export class MirrorNode implements LedgerService {
       `the upstream ${this.deps.upstream.url} serves a different block ${height} than the one this node verified (${mine}): ${what}; the history was rewritten`);
   }
 
-  private async applyOne(item: PreparedItem, known: ReadonlySet<string>, seen: Set<string>, kind: ExecutorKind): Promise<void> {
+  /**
+   * Checks and re-executes one block, on top of `below` (verified, its commit under way) when
+   * given; returns what to commit. The block is not committed here.
+   */
+  private async executeOne(item: PreparedItem, known: ReadonlySet<string>, seen: Set<string>, kind: ExecutorKind, below: InFlight | null): Promise<{ committing: Committing; executor: Executor }> {
     if (item.failure !== null) throw item.failure;
     const block = item.block;
     if (block === null) throw new ChainError('internal', 'a prepared block without bytes or failure');
     const keys = this.requireKeys();
-    const head = this.requireHead();
-    checkHeader(block, head, keys);
+    const belowBlock = below?.committing.input.block;
+    const tip: HeadInfo = belowBlock === undefined ? this.requireHead() : { height: belowBlock.height, hashHex: belowBlock.hashHex, processedMs: belowBlock.processedMs };
+    checkHeader(block, tip, keys);
     checkTransactions(block, item.signatureOk, known, seen, keys.chainId);
     const input: BlockExecutionInput = {
       chainId: keys.chainId,
       processorAddress: keys.processorAddress,
       height: block.height,
       processedMs: block.processedMs,
-      previousHashHex: head.hashHex,
-      previousProcessedMs: head.processedMs,
+      previousHashHex: tip.hashHex,
+      previousProcessedMs: tip.processedMs,
       txs: block.txs,
     };
-    const { executor, result } = await this.execute(input, kind);
-    let committing: Committing;
+    const { executor, result } = await this.execute(input, kind, below);
     try {
       compareExecution(block, result);
-      const types = this.typesAfter(result.createdContracts);
+      const types = this.typesAfter(result.createdContracts, below?.committing.types ?? this.typesByHash);
       const txRecords = block.txs.map((tx, position) => {
         const outcome = block.outcomes[position];
         if (outcome === undefined) throw new ChainError('internal', `block ${block.height} has no outcome for position ${position}`);
         // The submission time is not in the block; the block's time stands in for it.
         return txRecordOf(tx, outcome, contractTypeOf(tx.contractHashHex, types), block.processedMs, { blockHeight: block.height, position, processedMs: block.processedMs });
       });
-      committing = {
-        types,
-        input: { block, txRecords, invalidRecords: [], stateChanges: result.stateChanges, createdContracts: result.createdContracts, deletedContracts: result.deletedContracts },
+      return {
+        executor,
+        committing: {
+          types,
+          input: { block, txRecords, invalidRecords: [], stateChanges: result.stateChanges, createdContracts: result.createdContracts, deletedContracts: result.deletedContracts },
+        },
       };
     } catch (err) {
-      executor.abort();
+      // Only this block: the one below stays executed, and is stored by the caller.
+      executor.dropLast();
       throw err;
     }
-    try {
-      await this.deps.store.commitBlock(committing.input);
-    } catch (err) {
-      executor.abort();
-      // The connection may have died during COMMIT: recover() reads the head to learn which.
-      this.uncertain = committing;
-      throw err;
-    }
-    executor.commit();
-    this.afterCommit(committing, item.raw);
   }
 
-  /** Runs the block on the executor of `kind`; a non-retry failure in process is run again in the worker. */
-  private async execute(input: BlockExecutionInput, kind: ExecutorKind): Promise<{ executor: Executor; result: BlockExecutionResult }> {
+  /**
+   * Runs the block on the executor of `kind`, on top of `below` when given; a non-retry failure
+   * in process is run again in the worker (after `below` is stored, since a fresh executor reads
+   * the stored state).
+   */
+  private async execute(input: BlockExecutionInput, kind: ExecutorKind, below: InFlight | null): Promise<{ executor: Executor; result: BlockExecutionResult }> {
+    const onTop = { onTopOfUncommitted: below !== null };
     if (kind === 'inProcess') {
       const executor = await this.useExecutor('inProcess');
       try {
-        return { executor, result: await executor.executeBlock(input) };
+        return { executor, result: await executor.executeBlock(input, onTop) };
       } catch (err) {
-        executor.abort();
         if (isRetry(err)) throw err;
         this.deps.log.warn('re-executing in process failed; running the block in the worker', { height: input.height, error: describeError(err) });
+        if (below !== null) await this.finishCommit(below);
+        executor.abort();
         this.executorSuspect = true;
       }
     }
     const executor = await this.useExecutor('worker');
     try {
-      return { executor, result: await executor.executeBlock(input) };
+      return { executor, result: await executor.executeBlock(input, onTop) };
     } catch (err) {
-      executor.abort();
       if (!isRetry(err)) this.executorSuspect = true;
       throw err;
     }
@@ -385,9 +446,9 @@ export class MirrorNode implements LedgerService {
     if (this.executorSuspect) await this.useExecutor(this.executorKind);
   }
 
-  private typesAfter(created: readonly { hashHex: string; type: string }[]): Map<string, string> {
-    if (created.length === 0) return this.typesByHash;
-    const types = new Map(this.typesByHash);
+  private typesAfter(created: readonly { hashHex: string; type: string }[], before: Map<string, string>): Map<string, string> {
+    if (created.length === 0) return before;
+    const types = new Map(before);
     for (const c of created) types.set(c.hashHex, c.type);
     return types;
   }

@@ -128,11 +128,13 @@ export interface TestNodeOptions {
   readonly db?: Database;
   /** Wraps the executors the node opens (to inject failures). */
   readonly wrapExecutor?: (kind: ExecutorKind, executor: Executor) => Executor;
+  /** The node's store over the database (to inject failures); default a ChainStore. */
+  readonly store?: (db: Database) => ChainStore;
 }
 
 export async function startTestNode(url: string, signatures: SignaturePool, opts: TestNodeOptions = {}): Promise<TestNode> {
   const db = opts.db ?? (await openDatabase({ memory: true }));
-  const store = new ChainStore(db);
+  const store = opts.store?.(db) ?? new ChainStore(db);
   await store.migrate();
   const upstream = new HttpUpstream(url, { fetchTimeoutMs: 10_000 });
   const log = opts.log ?? silentNodeLogger;
