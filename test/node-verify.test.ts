@@ -19,7 +19,6 @@ import type { MirrorNode } from '../src/node/mirror.js';
 import { recordChain, resetDatabase, resigned, startTestNode, traderTx, untilHeightOrAlarm } from './helpers/node-chain.js';
 import type { RecordedChain, TestNode, TestNodeOptions } from './helpers/node-chain.js';
 import { ChainError } from '../src/core/errors.js';
-import type { NodeLogger } from '../src/node/log.js';
 
 let chain: RecordedChain;
 let signatures: SignaturePool;
@@ -310,36 +309,6 @@ test('the read API of a node: the same routes as a processor, info with alarm nu
       await api.close();
     }
   });
-});
-
-test('a block the in-process executor cannot run (say, its stack ran out) is re-executed in the worker', async () => {
-  const kinds: string[] = [];
-  const warnings: string[] = [];
-  const log: NodeLogger = { info: () => undefined, warn: (msg) => warnings.push(msg), error: () => undefined, alarm: () => undefined };
-  await withNode(chain.raws, async ({ node }) => {
-    await untilHeightOrAlarm(node, last);
-    assert.equal(node.alarm, null);
-    assert.equal(node.headInfo?.hashHex, blockAt(last).hashHex);
-  }, {
-    log,
-    wrapExecutor: (kind, executor) => {
-      if (kind === 'worker') return executor;
-      return {
-        ...executor,
-        contracts: () => executor.contracts(),
-        commit: () => executor.commit(),
-        abort: () => executor.abort(),
-        dropLast: () => executor.dropLast(),
-        close: () => executor.close(),
-        executeBlock: async (input) => {
-          kinds.push(`${kind}:${input.height}`);
-          throw new ChainError('internal', `block ${input.height}: RangeError: Maximum call stack size exceeded`);
-        },
-      };
-    },
-  });
-  assert.ok(kinds.length > 0, 'the catch-up batch went to the in-process executor first');
-  assert.ok(warnings.some((w) => w.includes('running the block in the worker')), warnings.join('; '));
 });
 
 /** A store whose commit of one height fails once, before writing anything. */

@@ -40,9 +40,6 @@ const DEFAULTS = {
   progressLogMs: 10_000,
 };
 
-/** Batches with more blocks than this re-execute in process (when no more batches follow). */
-const CATCH_UP_BATCH_BLOCKS_MIN = 3;
-
 interface FetchedBatch {
   readonly fromHeight: number;
   readonly limit: number;
@@ -302,9 +299,7 @@ export class Follower {
         // Handled when awaited; this only keeps an abandoned fetch from being an unhandled rejection.
         next.catch(() => undefined);
       }
-      // Far behind: re-execute in process, which is faster (see ExecutorKind); near the head the
-      // worker keeps this thread free for readers.
-      const n = await this.node.apply(batch.prepared, this.signal, { catchingUp: more || batch.count > CATCH_UP_BATCH_BLOCKS_MIN });
+      const n = await this.node.apply(batch.prepared, this.signal);
       applied += n;
       this.catchUpTxs += batch.prepared.items.reduce((sum, item) => sum + (item.block?.txs.length ?? 0), 0);
       this.logProgress();

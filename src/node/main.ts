@@ -82,7 +82,7 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     closers.unshift(() => signatures.close());
     const node = await MirrorNode.open({
       store,
-      openExecutor: (kind) => createExecutor({ reader: store, inWorker: kind === 'worker', residentRows: DEFAULT_RESIDENT_ROWS }),
+      openExecutor: () => createExecutor({ reader: store, residentRows: DEFAULT_RESIDENT_ROWS }),
       signatures,
       upstream,
       clock: { nowMs: () => Date.now() },

@@ -19,7 +19,6 @@ import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';
 import type { AlarmFields } from './alarm.js';
 import { checkGenesis, checkHeader, checkTransactions, compareExecution, decodeOrAlarm } from './checks.js';
 import type { ChainKeys } from './checks.js';
-import { describeError } from './log.js';
 import type { NodeLogger } from './log.js';
 import { renderMetrics } from './metrics.js';
 import type { SignaturePool } from './signature-pool.js';
@@ -29,20 +28,14 @@ export interface NodeClock {
   nowMs(): number;
 }
 
-/**
- * Where blocks are re-executed. `worker` (the processor's way) keeps this thread free but answers
- * every state read that misses its cache with a round trip to this thread; `inProcess` runs here
- * and fetches what a block reads in a few batches (executor.ts), about twice as fast for a
- * catch-up, but it holds this thread for the whole block. Both give the same results; the one
- * exception, a contract that exhausts this thread's smaller stack, fails with an error and the
- * block is run again in the worker.
- */
-export type ExecutorKind = 'worker' | 'inProcess';
 
 export interface MirrorDeps {
   readonly store: ChainStore;
-  /** Opens an executor over the stored state (fresh: also after a failure that may have left one stale). */
-  readonly openExecutor: (kind: ExecutorKind) => Promise<Executor>;
+  /**
+   * Opens an executor over the stored state (fresh: also after a failure that may have left one
+   * stale). Blocks are re-executed in its worker thread while this thread commits the one before.
+   */
+  readonly openExecutor: () => Promise<Executor>;
   readonly signatures: SignaturePool;
   readonly upstream: Upstream;
   readonly clock: NodeClock;
@@ -99,7 +92,6 @@ export class MirrorNode implements LedgerService {
   private head: HeadInfo | null;
   private typesByHash: Map<string, string>;
   private executor: Executor;
-  private executorKind: ExecutorKind = 'worker';
   private alarmed: ChainAlarm | null = null;
   private alarmFields: AlarmFields | null = null;
   /** A block whose commit failed in a way that may still have stored it. */
@@ -138,7 +130,7 @@ export class MirrorNode implements LedgerService {
     }
     const keys = meta === null ? null : { chainId: meta.chainId, processorAddress: meta.processorAddress, processorPublicKey: Buffer.from(meta.processorPublicKeyHex, 'hex') };
     const types = new Map((await deps.store.listContracts()).map((c) => [c.hashHex, c.type]));
-    const executor = await deps.openExecutor('worker');
+    const executor = await deps.openExecutor();
     return new MirrorNode(deps, keys, head, types, executor);
   }
 
@@ -238,9 +230,8 @@ export class MirrorNode implements LedgerService {
    * Applies a prepared batch in order. Blocks at heights the node already holds must be byte for
    * byte the stored ones. Throws AlarmError (after recording the alarm) when a check fails, and
    * any other error for a failure worth retrying (call recover() first). Stops early on `signal`.
-   * `catchingUp`: more blocks are waiting, so throughput beats this thread's responsiveness.
    */
-  async apply(batch: PreparedBatch, signal?: AbortSignal, opts: { readonly catchingUp?: boolean } = {}): Promise<number> {
+  async apply(batch: PreparedBatch, signal?: AbortSignal): Promise<number> {
     if (this.alarmFields !== null) throw new AlarmError(this.alarmFields);
     const verifiedBefore = this.stats.blocksVerified;
     let inFlight: InFlight | null = null;
@@ -250,7 +241,6 @@ export class MirrorNode implements LedgerService {
       const ids = batch.items.flatMap((item, i) => (batch.fromHeight + i > head.height ? (item.block?.txs ?? []).map((tx) => tx.idHex) : []));
       const known = ids.length === 0 ? new Set<string>() : await this.deps.store.knownTxIds(ids);
       const seen = new Set<string>();
-      const kind: ExecutorKind = opts.catchingUp === true ? 'inProcess' : 'worker';
       for (const [i, item] of batch.items.entries()) {
         if (signal?.aborted === true) break;
         const height = batch.fromHeight + i;
@@ -258,13 +248,13 @@ export class MirrorNode implements LedgerService {
           await this.compareWithStored(height, item.raw);
           continue;
         }
-        // A switch of executor opens a fresh one over the stored state: the block below must be stored first.
-        if (inFlight !== null && (this.executorKind !== kind || this.executorSuspect)) {
+        // A fresh executor reads the stored state: the block below must be stored first.
+        if (inFlight !== null && this.executorSuspect) {
           const below: InFlight = inFlight;
           inFlight = null;
           await finish(below);
         }
-        const next = await this.executeOne(item, known, seen, kind, inFlight);
+        const next = await this.executeOne(item, known, seen, inFlight);
         if (inFlight !== null) {
           const below: InFlight = inFlight;
           inFlight = null;
@@ -343,7 +333,7 @@ export class MirrorNode implements LedgerService {
    * Checks and re-executes one block, on top of `below` (verified, its commit under way) when
    * given; returns what to commit. The block is not committed here.
    */
-  private async executeOne(item: PreparedItem, known: ReadonlySet<string>, seen: Set<string>, kind: ExecutorKind, below: InFlight | null): Promise<{ committing: Committing; executor: Executor }> {
+  private async executeOne(item: PreparedItem, known: ReadonlySet<string>, seen: Set<string>, below: InFlight | null): Promise<{ committing: Committing; executor: Executor }> {
     if (item.failure !== null) throw item.failure;
     const block = item.block;
     if (block === null) throw new ChainError('internal', 'a prepared block without bytes or failure');
@@ -361,7 +351,7 @@ export class MirrorNode implements LedgerService {
       previousProcessedMs: tip.processedMs,
       txs: block.txs,
     };
-    const { executor, result } = await this.execute(input, kind, below);
+    const { executor, result } = await this.execute(input, below);
     try {
       compareExecution(block, result);
       const types = this.typesAfter(result.createdContracts, below?.committing.types ?? this.typesByHash);
@@ -385,45 +375,28 @@ export class MirrorNode implements LedgerService {
     }
   }
 
-  /**
-   * Runs the block on the executor of `kind`, on top of `below` when given; a non-retry failure
-   * in process is run again in the worker (after `below` is stored, since a fresh executor reads
-   * the stored state).
-   */
-  private async execute(input: BlockExecutionInput, kind: ExecutorKind, below: InFlight | null): Promise<{ executor: Executor; result: BlockExecutionResult }> {
-    const onTop = { onTopOfUncommitted: below !== null };
-    if (kind === 'inProcess') {
-      const executor = await this.useExecutor('inProcess');
-      try {
-        return { executor, result: await executor.executeBlock(input, onTop) };
-      } catch (err) {
-        if (isRetry(err)) throw err;
-        this.deps.log.warn('re-executing in process failed; running the block in the worker', { height: input.height, error: describeError(err) });
-        if (below !== null) await this.finishCommit(below);
-        executor.abort();
-        this.executorSuspect = true;
-      }
-    }
-    const executor = await this.useExecutor('worker');
+  /** Runs the block, on top of `below` when given. */
+  private async execute(input: BlockExecutionInput, below: InFlight | null): Promise<{ executor: Executor; result: BlockExecutionResult }> {
+    const executor = await this.useExecutor();
     try {
-      return { executor, result: await executor.executeBlock(input, onTop) };
+      return { executor, result: await executor.executeBlock(input, { onTopOfUncommitted: below !== null }) };
     } catch (err) {
       if (!isRetry(err)) this.executorSuspect = true;
       throw err;
     }
   }
 
-  /** The executor of `kind`, opened fresh when switching (a fresh one reads the stored state, so it is never stale). */
-  private async useExecutor(kind: ExecutorKind): Promise<Executor> {
-    if (this.executorKind === kind && !this.executorSuspect) return this.executor;
-    const fresh = await this.deps.openExecutor(kind);
+  /** The executor, opened fresh after a failure that may have left it stale (a fresh one reads the stored state). */
+  private async useExecutor(): Promise<Executor> {
+    if (!this.executorSuspect) return this.executor;
+    const fresh = await this.deps.openExecutor();
     const old = this.executor;
     this.executor = fresh;
-    this.executorKind = kind;
     this.executorSuspect = false;
     await old.close().catch(() => undefined);
     return fresh;
   }
+
 
   /**
    * After a failed apply: learns from the stored head whether an interrupted commit landed, and
@@ -443,7 +416,7 @@ export class MirrorNode implements LedgerService {
       this.typesByHash = new Map((await this.deps.store.listContracts()).map((c) => [c.hashHex, c.type]));
       this.executorSuspect = true;
     }
-    if (this.executorSuspect) await this.useExecutor(this.executorKind);
+    if (this.executorSuspect) await this.useExecutor();
   }
 
   private typesAfter(created: readonly { hashHex: string; type: string }[], before: Map<string, string>): Map<string, string> {

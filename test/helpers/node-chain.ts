@@ -22,7 +22,6 @@ import type { FollowerOptions } from '../../src/node/follower.js';
 import { silentNodeLogger } from '../../src/node/log.js';
 import type { NodeLogger } from '../../src/node/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
-import type { ExecutorKind } from '../../src/node/mirror.js';
 import type { Executor } from '../../src/contracts/executor.js';
 import type { SignaturePool } from '../../src/node/signature-pool.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
@@ -126,8 +125,6 @@ export interface TestNodeOptions {
   readonly follower?: FollowerOptions;
   /** A shared database (emptied by the caller); default a fresh in-memory one. */
   readonly db?: Database;
-  /** Wraps the executors the node opens (to inject failures). */
-  readonly wrapExecutor?: (kind: ExecutorKind, executor: Executor) => Executor;
   /** The node's store over the database (to inject failures); default a ChainStore. */
   readonly store?: (db: Database) => ChainStore;
 }
@@ -140,10 +137,7 @@ export async function startTestNode(url: string, signatures: SignaturePool, opts
   const log = opts.log ?? silentNodeLogger;
   const node = await MirrorNode.open({
     store,
-    openExecutor: async (kind) => {
-      const executor = await createExecutor({ reader: store, inWorker: kind === 'worker' });
-      return opts.wrapExecutor === undefined ? executor : opts.wrapExecutor(kind, executor);
-    },
+    openExecutor: () => createExecutor({ reader: store }),
     signatures,
     upstream,
     clock: { nowMs: () => Date.now() },
