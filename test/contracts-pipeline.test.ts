@@ -224,13 +224,17 @@ test('resident tables: committed changes enter them, the largest is let go past 
   assert.equal(overlay.makeResident('big', GROUPED, [row('a', 1), row('b', 1)]), true);
   assert.equal(overlay.makeResident('small', GROUPED, [row('a', 1)]), true);
   assert.equal(overlay.makeResident('toolarge', GROUPED, [row('a', 1), row('b', 1)]), false, 'over the budget');
+  assert.equal(overlay.makeResident('unread', GROUPED, []), true);
   const source = new TableSource([]);
   overlay.beginBlock(source);
+  assert.equal(overlay.get('big', GROUPED, ['c', 1n]), null);
+  assert.equal(overlay.get('small', GROUPED, ['b', 1n]), null);
   overlay.put('big', GROUPED, row('c', 1));
   overlay.put('small', GROUPED, row('b', 1));
+  overlay.put('unread', GROUPED, row('a', 1));
   overlay.commitTx();
   overlay.commitBlock();
-  assert.deepEqual(overlay.residentTables(), new Map([['small', 2]]), 'big grew to 3 rows: 5 > 4, so it was let go');
+  assert.deepEqual(overlay.residentTables(), new Map([['small', 2]]), 'big grew to 3 rows: 5 > 4, so it was let go; a table written but never read is not kept');
   overlay.beginBlock(source);
   assert.deepEqual(overlay.get('small', GROUPED, ['b', 1n]), row('b', 1));
   assert.equal(overlay.get('small', GROUPED, ['zz', 1n]), null);

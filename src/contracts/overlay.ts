@@ -115,6 +115,11 @@ export class StateOverlay {
   private readonly resident = new Map<string, ResidentTable>();
   private residentRows = 0;
   /**
+   * Tables some contract read (get, find, delete) since this overlay was made. Committed rows of a
+   * table nobody reads (a history, say) are not kept: they would only fill memory.
+   */
+  private readonly readTables = new Set<string>();
+  /**
    * The changes of an executed block whose commit is still under way while the next block runs on
    * top of it (the processor's pipeline): reads see them like committed values, but they enter the
    * cache only when that commit is confirmed (commitOldest).
@@ -278,7 +283,23 @@ export class StateOverlay {
     return row;
   }
 
+  /**
+   * Notes the first read of a table. A table written but unread until now was not kept in memory;
+   * if it fits the resident budget it is loaded whole now (one query), instead of key by key.
+   */
+  private noteRead(table: string, def: TableDef): void {
+    if (this.readTables.has(table)) return;
+    this.readTables.add(table);
+    const left = this.residentRowsMax - this.residentRows;
+    if (left <= 0 || this.resident.has(table)) return;
+    // The store may or may not hold the changes of a block under way (held, or committing); they
+    // are folded in when that block commits, and folding a change twice gives the same rows.
+    const rows = this.reader().findRows(table, def, {}, Math.min(left + 1, READER_FIND_LIMIT_MAX));
+    if (rows !== null && rows.length <= left) this.makeResident(table, def, rows);
+  }
+
   get(table: string, def: TableDef, key: readonly RowValue[]): Row | null {
+    this.noteRead(table, def);
     const id = keyId(key);
     const entry = this.overlayEntry(table, id);
     if (entry !== undefined) return entry.row;
@@ -299,6 +320,7 @@ export class StateOverlay {
 
   /** Overlay rows merged with store rows, ordered by primary key, at most `limit`. */
   find(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] {
+    this.noteRead(table, def);
     if (limit === 0) return [];
     const changed = new Map<string, Entry>();
     for (const [id, e] of this.held?.byTable.get(table) ?? []) changed.set(id, e);
@@ -376,6 +398,11 @@ export class StateOverlay {
   private foldIntoCache(changes: ChangeSet): void {
     for (const [table, entries] of changes.byTable) {
       if (entries.size > 0) this.bumpGeneration(table);
+      if (!this.readTables.has(table)) {
+        this.letGo(table);
+        for (const id of entries.keys()) this.cache.delete(cacheId(table, id));
+        continue;
+      }
       const resident = this.resident.get(table);
       if (resident === undefined) {
         for (const [id, e] of entries) this.cache.set(cacheId(table, id), e.row);
