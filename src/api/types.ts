@@ -109,6 +109,11 @@ export interface LedgerService {
   submit(txs: readonly Uint8Array[], opts?: { readonly createMs?: number }): Promise<SubmitResult[]>;
   /** Pending ('new') or final; null when unknown. */
   getTransaction(idHex: string): Promise<TxView | null>;
+  /**
+   * getTransaction for many ids in one go (one database query), keyed by the ids as given;
+   * unknown ids are left out. Optional: without it, callers ask id by id.
+   */
+  getTransactions?(ids: readonly string[]): Promise<Map<string, TxView>>;
   /** Calls `listener` once with the final view (accepted, rejected or invalid) of each id, after commit. */
   onTxFinal(listener: (view: TxView) => void): () => void;
   listContracts(): Promise<ContractView[]>;

@@ -135,8 +135,9 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
       watches.set(txId, stop);
     }
     socket.sendJson({ type: 'watching', id, ids });
+    const views = await viewsOf(fresh);
     for (const txId of fresh) {
-      const view = await ctx.service.getTransaction(txId);
+      const view = views.get(txId) ?? null;
       const stop = watches.get(txId);
       if (view !== null && view.status !== 'new' && stop !== undefined) {
         stop();
@@ -144,6 +145,17 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
         pushTx(view);
       }
     }
+  }
+
+  /** The current views of `ids`: one lookup when the service offers it, else one per id. */
+  async function viewsOf(ids: readonly string[]): Promise<Map<string, TxView>> {
+    if (ctx.service.getTransactions !== undefined) return ctx.service.getTransactions(ids);
+    const out = new Map<string, TxView>();
+    for (const txId of ids) {
+      const view = await ctx.service.getTransaction(txId);
+      if (view !== null) out.set(txId, view);
+    }
+    return out;
   }
 
   async function submit(msg: JsonObject, id: unknown): Promise<void> {

@@ -116,6 +116,14 @@ export class Processor implements LedgerService {
   private tip: HeadInfo;
   /** Bumped whenever the executor drops uncommitted blocks: a block executed across it is void. */
   private epoch = 0;
+  /** Submissions waiting to be admitted together (admitQueued). */
+  private readonly admissions: {
+    readonly candidates: { index: number; tx: Tx }[];
+    readonly results: (SubmitResult | null)[];
+    readonly createMs: number | undefined;
+    readonly resolve: () => void;
+    readonly reject: (err: unknown) => void;
+  }[] = [];
 
   private constructor(
     private readonly deps: ProcessorDeps,
@@ -264,28 +272,48 @@ export class Processor implements LedgerService {
     return results.map((r, i) => r ?? refusal(null, 'internal', `submission ${i} was not decided`));
   }
 
-  private async admitVerified(candidates: { index: number; tx: Tx }[], results: (SubmitResult | null)[], createMs?: number): Promise<void> {
-    const seqBase = this.seq;
-    this.seq += candidates.length;
-    const verified = await this.deps.verifier.verify(candidates.map((c) => ({ chainId: this.chain.chainId, txBytes: c.tx.bytes })));
-    const generation = this.commitGeneration;
-    const known = await this.deps.store.knownTxIds(candidates.map((c) => c.tx.idHex));
-    const recentlyCommitted = this.idsCommittedSince(generation);
-    const now = this.deps.clock.nowMs();
-    candidates.forEach((c, i) => {
-      const { tx } = c;
-      if (!verified[i]) {
-        results[c.index] = refusal(tx.idHex, 'signature_invalid', `the signature of transaction ${tx.idHex} does not verify for chain id "${this.chain.chainId}" and public key ${Buffer.from(tx.publicKey).toString('hex')}`, { id: tx.idHex, chainId: this.chain.chainId });
-      } else if (known.has(tx.idHex) || recentlyCommitted.has(tx.idHex) || this.isKnownLocally(tx.idHex)) {
-        results[c.index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
-      } else if (this.pending.freeSlots() === 0) {
-        results[c.index] = refusal(tx.idHex, 'queue_full', `the processor holds ${this.pending.size} pending transactions, its limit; try again shortly`, { id: tx.idHex });
-      } else {
-        this.pending.add({ tx, seq: seqBase + i, createMs: createMs ?? now });
-        results[c.index] = { ok: true, id: tx.idHex };
-      }
+  /**
+   * Queues decoded candidates for signature checks and the duplicate lookup. Submissions that
+   * arrive together (one transaction per WebSocket message or HTTP request, say) are admitted
+   * together: one signature batch for the workers and one id lookup, in arrival order.
+   */
+  private admitVerified(candidates: { index: number; tx: Tx }[], results: (SubmitResult | null)[], createMs?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.admissions.push({ candidates, results, createMs, resolve, reject });
+      if (this.admissions.length === 1) setImmediate(() => void this.admitQueued());
     });
-    this.startEarlyWhenFull();
+  }
+
+  private async admitQueued(): Promise<void> {
+    const jobs = this.admissions.splice(0);
+    const all = jobs.flatMap((job) => job.candidates.map((c) => ({ job, c })));
+    try {
+      const seqBase = this.seq;
+      this.seq += all.length;
+      const verified = await this.deps.verifier.verify(all.map(({ c }) => ({ chainId: this.chain.chainId, txBytes: c.tx.bytes })));
+      const generation = this.commitGeneration;
+      const known = await this.deps.store.knownTxIds(all.map(({ c }) => c.tx.idHex));
+      const recentlyCommitted = this.idsCommittedSince(generation);
+      const now = this.deps.clock.nowMs();
+      all.forEach(({ job, c }, i) => {
+        const { tx } = c;
+        const results = job.results;
+        if (!verified[i]) {
+          results[c.index] = refusal(tx.idHex, 'signature_invalid', `the signature of transaction ${tx.idHex} does not verify for chain id "${this.chain.chainId}" and public key ${Buffer.from(tx.publicKey).toString('hex')}`, { id: tx.idHex, chainId: this.chain.chainId });
+        } else if (known.has(tx.idHex) || recentlyCommitted.has(tx.idHex) || this.isKnownLocally(tx.idHex)) {
+          results[c.index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
+        } else if (this.pending.freeSlots() === 0) {
+          results[c.index] = refusal(tx.idHex, 'queue_full', `the processor holds ${this.pending.size} pending transactions, its limit; try again shortly`, { id: tx.idHex });
+        } else {
+          this.pending.add({ tx, seq: seqBase + i, createMs: job.createMs ?? now });
+          results[c.index] = { ok: true, id: tx.idHex };
+        }
+      });
+      this.startEarlyWhenFull();
+      for (const job of jobs) job.resolve();
+    } catch (err) {
+      for (const job of jobs) job.reject(err);
+    }
   }
 
   private isKnownLocally(idHex: string): boolean {
@@ -615,13 +643,24 @@ export class Processor implements LedgerService {
   }
 
   async getTransaction(idHex: string): Promise<TxView | null> {
-    const id = idHex.toLowerCase();
-    const pending = this.pending.get(id) ?? this.inFlight.get(id);
-    if (pending) return pendingTxView(pending.tx, contractTypeOf(pending.tx.contractHashHex, this.contractTypes()), pending.createMs);
-    const stored = await this.deps.store.getTransaction(id);
-    if (stored) return txViewOfRecord(stored);
-    const invalid = this.recentInvalid.get(id);
-    return invalid ? txViewOfRecord(invalid) : null;
+    return (await this.getTransactions([idHex])).get(idHex) ?? null;
+  }
+
+  async getTransactions(ids: readonly string[]): Promise<Map<string, TxView>> {
+    const found = new Map<string, TxView>();
+    const toRead: string[] = [];
+    for (const given of ids) {
+      const id = given.toLowerCase();
+      const pending = this.pending.get(id) ?? this.inFlight.get(id);
+      if (pending) found.set(given, pendingTxView(pending.tx, contractTypeOf(pending.tx.contractHashHex, this.contractTypes()), pending.createMs));
+      else toRead.push(given);
+    }
+    const stored = toRead.length === 0 ? new Map<string, TxRecord>() : await this.deps.store.getTransactions(toRead.map((id) => id.toLowerCase()));
+    for (const given of toRead) {
+      const record = stored.get(given.toLowerCase()) ?? this.recentInvalid.get(given.toLowerCase());
+      if (record) found.set(given, txViewOfRecord(record));
+    }
+    return found;
   }
 
   onTxFinal(listener: (view: TxView) => void): () => void {
