@@ -443,12 +443,6 @@ export class StateOverlay {
     this.source = null;
   }
 
-  /** Remembers committed rows fetched for this block (in-process prefetch). */
-  remember(table: string, def: TableDef, key: readonly RowValue[], row: Row | null): void {
-    if (this.resident.has(table)) return;
-    this.cache.set(cacheId(table, keyId(key)), row === null ? null : canonicalStoredRow(table, def, row));
-  }
-
   get cachedRows(): number {
     return this.cache.size;
   }

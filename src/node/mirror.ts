@@ -235,7 +235,6 @@ export class MirrorNode implements LedgerService {
     if (this.alarmFields !== null) throw new AlarmError(this.alarmFields);
     const verifiedBefore = this.stats.blocksVerified;
     let inFlight: InFlight | null = null;
-    const finish = (f: InFlight): Promise<void> => this.finishCommit(f);
     try {
       const head = this.requireHead();
       const ids = batch.items.flatMap((item, i) => (batch.fromHeight + i > head.height ? (item.block?.txs ?? []).map((tx) => tx.idHex) : []));
@@ -252,24 +251,24 @@ export class MirrorNode implements LedgerService {
         if (inFlight !== null && this.executorSuspect) {
           const below: InFlight = inFlight;
           inFlight = null;
-          await finish(below);
+          await this.finishCommit(below);
         }
         const next = await this.executeOne(item, known, seen, inFlight);
         if (inFlight !== null) {
           const below: InFlight = inFlight;
           inFlight = null;
-          await finish(below);
+          await this.finishCommit(below);
         }
         inFlight = this.startCommit(next.committing, item.raw, next.executor);
       }
       if (inFlight !== null) {
         const last: InFlight = inFlight;
         inFlight = null;
-        await finish(last);
+        await this.finishCommit(last);
       }
     } catch (err) {
       // A block verified before the failure is still stored (when its commit works).
-      if (inFlight !== null) await finish(inFlight).catch(() => undefined);
+      if (inFlight !== null) await this.finishCommit(inFlight).catch(() => undefined);
       if (err instanceof AlarmError) this.raise(err.fields);
       throw err;
     }

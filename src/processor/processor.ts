@@ -77,13 +77,13 @@ interface PreparedBlock {
   readonly types: Map<string, string>;
   /** Null when every transaction was invalid: then there is no block to commit. */
   readonly commit: CommitBlockInput | null;
-  readonly stats: ExecutionStats | null;
+  readonly stats: ExecutionStats;
 }
 
 interface CommittingBlock {
   readonly prepared: PreparedBlock & { readonly commit: CommitBlockInput };
   /** Settles when the commit and what follows it are done: true when the block is stored. */
-  readonly done: Promise<boolean>;
+  done: Promise<boolean>;
 }
 
 function isRetry(err: unknown): boolean {
@@ -401,7 +401,7 @@ export class Processor implements LedgerService {
     const { block } = prepared.commit;
     this.tip = { height: block.height, hashHex: block.hashHex, processedMs: block.processedMs };
     const started = performance.now();
-    const entry: { prepared: typeof prepared; done: Promise<boolean> } = { prepared, done: Promise.resolve(true) };
+    const entry: CommittingBlock = { prepared, done: Promise.resolve(true) };
     entry.done = this.deps.store.commitBlock(prepared.commit).then(
       () => {
         if (this.committing === entry) this.committing = null;
@@ -435,9 +435,9 @@ export class Processor implements LedgerService {
       height: prepared.commit.block.height,
       txs: prepared.commit.txRecords.length,
       invalid: prepared.invalidRecords.length,
-      executeMs: Math.round(prepared.stats?.executeMs ?? 0),
-      storeReads: prepared.stats?.storeReads ?? 0,
-      storeReadMs: Math.round(prepared.stats?.storeReadMs ?? 0),
+      executeMs: Math.round(prepared.stats.executeMs),
+      storeReads: prepared.stats.storeReads,
+      storeReadMs: Math.round(prepared.stats.storeReadMs),
       commitMs: Math.round(commitMs),
       pending: this.pending.size,
     });
