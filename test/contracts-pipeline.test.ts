@@ -100,6 +100,48 @@ async function pipelinedRun(blocks: readonly Tx[][], opts: { inWorker: boolean; 
   return out;
 }
 
+/**
+ * Executes each block as it fills: openBlock on top of the block below, the transactions in parts
+ * (appendTxs), the block below committed after part `commitAfter[i]` (as its commit lands while
+ * the next block fills), then sealBlock.
+ */
+async function filledRun(blocks: readonly Tx[][], cuts: readonly number[], opts: { inWorker: boolean; residentRows: number }): Promise<string[]> {
+  const reader = new MemoryReader();
+  const executor = await createExecutor({ reader, ...opts });
+  const out: string[] = [];
+  try {
+    let below: BlockExecutionResult | null = null;
+    for (const [i, txs] of blocks.entries()) {
+      const { txs: _all, ...header } = input(i + 1, txs);
+      executor.openBlock(header, { onTopOfUncommitted: true });
+      const cut = cuts[i % cuts.length] ?? 0;
+      const parts = cut === 0 ? [txs] : [txs.slice(0, cut % (txs.length + 1)), txs.slice(cut % (txs.length + 1))];
+      for (const [p, part] of parts.entries()) {
+        executor.appendTxs(part);
+        if (below !== null && p === cut % parts.length) {
+          reader.apply(below, i, new Map([['cells', CELLS]]));
+          executor.commit();
+          below = null;
+        }
+      }
+      if (below !== null) {
+        reader.apply(below, i, new Map([['cells', CELLS]]));
+        executor.commit();
+      }
+      const result = await executor.sealBlock();
+      out.push(resultText(result));
+      below = result;
+    }
+    if (below !== null) {
+      reader.apply(below, blocks.length, new Map([['cells', CELLS]]));
+      executor.commit();
+    }
+  } finally {
+    await executor.close();
+  }
+  return out;
+}
+
 const blocksArb = fc.array(fc.array(callArb, { minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 6 });
 
 test('blocks executed on top of uncommitted ones, with or without resident tables, equal plain execution', async () => {
@@ -125,6 +167,56 @@ test('the worker executor pipelines the same way', async () => {
   const reference = await plainRun(blocks, { inWorker: false, residentRows: 0 });
   assert.deepEqual(await pipelinedRun(blocks, { inWorker: true, residentRows: 100 }), reference);
   assert.deepEqual(await pipelinedRun(blocks, { inWorker: true, residentRows: 0 }), reference);
+});
+
+test('blocks executed as they fill, in parts, with the block below committing in between, equal plain execution', async () => {
+  await fc.assert(
+    fc.asyncProperty(blocksArb, fc.array(fc.nat(9), { minLength: 1, maxLength: 6 }), fc.constantFrom(0, 1000), async (calls, cuts, residentRows) => {
+      const blocks = [[CELL_CONTRACT.tx], ...calls.map(txsOf)];
+      const reference = await plainRun(blocks, { inWorker: false, residentRows: 0 });
+      assert.deepEqual(await filledRun(blocks, cuts, { inWorker: false, residentRows }), reference);
+    }),
+    { numRuns: 25, seed: 777 },
+  );
+  const blocks = [[CELL_CONTRACT.tx], ...[[{ op: 'inc', k: 'a', g: 'x' }, { op: 'inc', k: 'b', g: 'x' }, { op: 'sum', k: 'a', g: 'x' }], [{ op: 'inc', k: 'a', g: 'x' }, { op: 'del', k: 'b', g: 'x' }, { op: 'sum', k: 'a', g: 'x' }]].map((c) => txsOf(c as Call[]))];
+  const reference = await plainRun(blocks, { inWorker: false, residentRows: 0 });
+  for (const cuts of [[0], [1], [2, 3], [5]]) {
+    assert.deepEqual(await filledRun(blocks, cuts, { inWorker: true, residentRows: 100 }), reference, `worker, cuts ${cuts.join(',')}`);
+    assert.deepEqual(await filledRun(blocks, cuts, { inWorker: true, residentRows: 0 }), reference, `worker without resident tables, cuts ${cuts.join(',')}`);
+  }
+});
+
+test('an open block: dropLast forgets it and keeps the block below; a failed read is reported by sealBlock and leaves the block below intact', async () => {
+  for (const inWorker of [true, false]) {
+    const reader = new MemoryReader();
+    const executor = await createExecutor({ reader, inWorker, residentRows: 0 });
+    try {
+      const create = await executor.executeBlock(input(1, [CELL_CONTRACT.tx]));
+      reader.apply(create, 1, new Map([['cells', CELLS]]));
+      executor.commit();
+      const below = await executor.executeBlock(input(2, txsOf([{ op: 'inc', k: 'a', g: 'x' }])));
+      const { txs: _none, ...header3 } = input(3, []);
+      executor.openBlock(header3, { onTopOfUncommitted: true });
+      executor.appendTxs(txsOf([{ op: 'inc', k: 'a', g: 'x' }, { op: 'inc', k: 'z', g: 'x' }]));
+      executor.dropLast();
+      executor.openBlock(header3, { onTopOfUncommitted: true });
+      reader.failReads = true;
+      executor.appendTxs(txsOf([{ op: 'inc', k: 'q', g: 'y' }]));
+      await assert.rejects(executor.sealBlock(), (err: Error & { code?: string }) => err.code === 'retry', 'the failed read fails the block with retry');
+      reader.failReads = false;
+      executor.openBlock(header3, { onTopOfUncommitted: true });
+      executor.appendTxs(txsOf([{ op: 'inc', k: 'a', g: 'x' }]));
+      const top = await executor.sealBlock();
+      assert.deepEqual(top.stateChanges, [{ table: 'cells', key: ['a'], row: { k: 'a', g: 'x', v: 2n } }], `${inWorker ? 'worker' : 'in process'}: the block on top sees the block below, and nothing of the dropped or failed ones`);
+      reader.apply(below, 2, new Map([['cells', CELLS]]));
+      executor.commit();
+      reader.apply(top, 3, new Map([['cells', CELLS]]));
+      executor.commit();
+      assert.throws(() => executor.appendTxs([]), /without an open block/);
+    } finally {
+      await executor.close();
+    }
+  }
 });
 
 test('abort drops the uncommitted block and the one on top of it; dropLast only the top one', async () => {

@@ -48,6 +48,12 @@ function recording(inner: Executor, log: boolean[]): Executor {
       log.push(opts?.onTopOfUncommitted === true);
       return inner.executeBlock(input, opts);
     },
+    openBlock: (header, opts) => {
+      log.push(opts?.onTopOfUncommitted === true);
+      inner.openBlock(header, opts);
+    },
+    appendTxs: (txs) => inner.appendTxs(txs),
+    sealBlock: () => inner.sealBlock(),
     commit: () => inner.commit(),
     abort: () => inner.abort(),
     dropLast: () => inner.dropLast(),

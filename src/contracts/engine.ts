@@ -14,25 +14,49 @@ import { BlockSandbox } from './sandbox.js';
 import type { CallInfo } from './sandbox.js';
 import { sortStateChanges, stateDigestHex } from './state-digest.js';
 import { checkPayload } from './template.js';
-import type { BlockExecutionInput, BlockExecutionResult, ExecutionLimits } from './types.js';
+import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput, ExecutionLimits } from './types.js';
 
 /** The parts of a transaction the engine uses (what crosses to the worker thread). */
 export type EngineTx = Pick<Tx, 'idHex' | 'contractHashHex' | 'payloadText' | 'sender'>;
 
-export interface EngineInput extends Omit<BlockExecutionInput, 'txs'> {
+export type EngineHeader = BlockHeaderInput;
+
+export interface EngineInput extends EngineHeader {
   readonly txs: readonly EngineTx[];
 }
 
-export function engineInputOf(input: BlockExecutionInput): EngineInput {
+/** The block being filled (openBlock, appendTxs), until sealBlock. */
+interface OpenBlock {
+  readonly header: EngineHeader;
+  readonly counting: CountingSource;
+  readonly view: BlockView;
+  /** Null until created, and after a failure. */
+  sandbox: BlockSandbox | null;
+  readonly outcomes: TxOutcome[];
+  /** Time spent executing it so far, ms. */
+  busyMs: number;
+  /** What made it fail; sealBlock reports it. */
+  failure: unknown;
+  /** Whether its changes are the overlay's current block (to drop when it fails or is dropped). */
+  layered: boolean;
+}
+
+/** The header fields alone (an input may carry more, which must not cross to the worker). */
+export function engineHeaderOf(h: BlockHeaderInput): EngineHeader {
   return {
-    chainId: input.chainId,
-    processorAddress: input.processorAddress,
-    height: input.height,
-    processedMs: input.processedMs,
-    previousHashHex: input.previousHashHex,
-    previousProcessedMs: input.previousProcessedMs,
-    txs: input.txs.map((tx) => ({ idHex: tx.idHex, contractHashHex: tx.contractHashHex, payloadText: tx.payloadText, sender: tx.sender })),
+    chainId: h.chainId,
+    processorAddress: h.processorAddress,
+    height: h.height,
+    processedMs: h.processedMs,
+    previousHashHex: h.previousHashHex,
+    previousProcessedMs: h.previousProcessedMs,
   };
+}
+
+export const engineTxOf = (tx: EngineTx): EngineTx => ({ idHex: tx.idHex, contractHashHex: tx.contractHashHex, payloadText: tx.payloadText, sender: tx.sender });
+
+export function engineInputOf(input: BlockExecutionInput): EngineInput {
+  return { ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) };
 }
 
 const invalid = (code: string, message: string): TxOutcome => ({ status: 'invalid', code, message });
@@ -95,6 +119,7 @@ export class BlockEngine {
   private defs: Map<string, TableDef>;
   /** Executed blocks not yet committed or aborted, oldest first: at most a held one and the current one. */
   private uncommitted: BlockView[] = [];
+  private open: OpenBlock | null = null;
   readonly overlay: StateOverlay;
 
   constructor(
@@ -113,53 +138,117 @@ export class BlockEngine {
   }
 
   /**
-   * Executes the block. A previous block that was neither committed nor aborted is dropped first,
-   * unless `onTopOfUncommitted`: then the block runs on top of it, as if it were committed (the
-   * processor commits one block while it executes the next), and commit() takes them in order.
+   * Executes the block: openBlock, appendTxs, sealBlock in one step. A previous block that was
+   * neither committed nor aborted is dropped first, unless `onTopOfUncommitted`: then the block
+   * runs on top of it, as if it were committed (the processor commits one block while it executes
+   * the next), and commit() takes them in order.
    */
   async executeBlock(input: EngineInput, source: SyncStateSource, onTopOfUncommitted = false): Promise<BlockExecutionResult> {
+    await this.openBlock(input, source, onTopOfUncommitted);
+    await this.appendTxs(input.txs);
+    return this.sealBlock();
+  }
+
+  /**
+   * Starts a block whose transactions arrive in parts (appendTxs) while it fills, so that they are
+   * executed by the time the block is sealed. A block still open is dropped first. Failures are
+   * kept and reported by sealBlock, so that a caller can send the parts without waiting.
+   */
+  async openBlock(header: EngineHeader, source: SyncStateSource, onTopOfUncommitted = false): Promise<void> {
+    if (this.open !== null) this.dropCurrent();
     const startedMs = performance.now();
     const below = onTopOfUncommitted ? this.uncommitted[this.uncommitted.length - 1] : undefined;
-    if (below === undefined) this.abort(this.uncommitted.length > 0);
-    else if (this.uncommitted.length > 1) throw new ChainError('internal', `block ${input.height}: two executed blocks already wait for their commit`);
-    else this.overlay.holdBlock();
     const counting = new CountingSource(source);
-    this.overlay.beginBlock(counting);
     const base = below ?? { known: this.known, defs: this.defs };
     const view: BlockView = { known: new Map(base.known), defs: new Map(base.defs), created: [], deleted: [] };
-    const sandbox = await BlockSandbox.create(this.limits);
+    const open: OpenBlock = { header, counting, view, sandbox: null, outcomes: [], busyMs: 0, failure: null, layered: false };
     try {
-      const outcomes: TxOutcome[] = [];
-      for (const tx of input.txs) outcomes.push(await this.executeTx(input, tx, view, sandbox));
+      if (below === undefined) this.abort(this.uncommitted.length > 0);
+      else if (this.uncommitted.length > 1) throw new ChainError('internal', `block ${header.height}: two executed blocks already wait for their commit`);
+      else this.overlay.holdBlock();
+      this.overlay.beginBlock(counting);
+      open.layered = true;
+      this.open = open;
+      open.sandbox = await BlockSandbox.create(this.limits);
+    } catch (err) {
+      this.open = open;
+      this.fail(open, err);
+    }
+    open.busyMs += performance.now() - startedMs;
+  }
+
+  /** Executes the next transactions of the open block, in order. */
+  async appendTxs(txs: readonly EngineTx[]): Promise<void> {
+    const open = this.open;
+    if (open === null) throw new ChainError('internal', 'appendTxs() without an open block');
+    if (open.failure !== null || open.sandbox === null) return;
+    const startedMs = performance.now();
+    try {
+      for (const tx of txs) open.outcomes.push(await this.executeTx(open.header, tx, open.view, open.sandbox));
+    } catch (err) {
+      this.fail(open, err);
+    }
+    open.busyMs += performance.now() - startedMs;
+  }
+
+  /** Ends the open block: its outcomes (one per appended transaction), state changes and digest. */
+  async sealBlock(): Promise<BlockExecutionResult> {
+    const open = this.open;
+    if (open === null) throw new ChainError('internal', 'sealBlock() without an open block');
+    this.open = null;
+    if (open.failure !== null) throw open.failure;
+    if (!open.layered) throw new ChainError('internal', `block ${open.header.height} is not open`);
+    const startedMs = performance.now();
+    const { view } = open;
+    try {
       const stateChanges = sortStateChanges(this.overlay.blockChanges(), view.defs);
       const createdHashes = view.created.map((c) => c.hashHex);
+      const stateDigest = stateDigestHex(stateChanges, view.defs, createdHashes, view.deleted);
       this.uncommitted.push(view);
       return {
-        outcomes,
+        outcomes: open.outcomes,
         stateChanges,
-        stateDigestHex: stateDigestHex(stateChanges, view.defs, createdHashes, view.deleted),
+        stateDigestHex: stateDigest,
         createdContracts: view.created,
         deletedContracts: view.deleted,
-        stats: { executeMs: performance.now() - startedMs, storeReads: counting.reads, storeReadMs: counting.readMs },
+        stats: { executeMs: open.busyMs + performance.now() - startedMs, storeReads: open.counting.reads, storeReadMs: open.counting.readMs },
       };
     } catch (err) {
       this.overlay.dropCurrent();
       throw err;
     } finally {
-      sandbox.dispose();
+      open.sandbox?.dispose();
     }
   }
 
+  /** The open block failed: its changes are dropped at once, and sealBlock reports the failure. */
+  private fail(open: OpenBlock, err: unknown): void {
+    if (open.failure !== null) return;
+    open.failure = err;
+    open.sandbox?.dispose();
+    open.sandbox = null;
+    if (open.layered) this.overlay.dropCurrent();
+    open.layered = false;
+  }
+
   /**
-   * Forgets the block just executed (a speculative run, or one whose result will not be used);
-   * an uncommitted block below it stays as it was.
+   * Forgets the open block, if any, else the block just executed (a speculative run, or one whose
+   * result will not be used); an uncommitted block below it stays as it was.
    */
   dropCurrent(): void {
+    const open = this.open;
+    if (open !== null) {
+      this.open = null;
+      open.sandbox?.dispose();
+      // A failed block dropped its changes when it failed.
+      if (open.layered) this.overlay.dropCurrent();
+      return;
+    }
     if (this.uncommitted.pop() === undefined) return;
     this.overlay.dropCurrent();
   }
 
-  private async executeTx(input: EngineInput, tx: EngineTx, view: BlockView, sandbox: BlockSandbox): Promise<TxOutcome> {
+  private async executeTx(input: EngineHeader, tx: EngineTx, view: BlockView, sandbox: BlockSandbox): Promise<TxOutcome> {
     if (tx.contractHashHex === CREATE_CONTRACT_HASH) return this.create(input, tx, view);
     if (tx.contractHashHex === DELETE_CONTRACT_HASH) return this.delete(input, tx, view);
     const refused = refuseCall(view.known, tx);
@@ -188,7 +277,7 @@ export class BlockEngine {
     return outcome;
   }
 
-  private async create(input: EngineInput, tx: EngineTx, view: BlockView): Promise<TxOutcome> {
+  private async create(input: EngineHeader, tx: EngineTx, view: BlockView): Promise<TxOutcome> {
     const checked = checkCreate(tx, input.processorAddress, view.known, view.defs);
     if (!checked.ok) return checked.outcome;
     const { draft } = checked;
@@ -201,7 +290,7 @@ export class BlockEngine {
     return OK;
   }
 
-  private delete(input: EngineInput, tx: EngineTx, view: BlockView): TxOutcome {
+  private delete(input: EngineHeader, tx: EngineTx, view: BlockView): TxOutcome {
     const checked = checkDelete(tx, input.processorAddress, view.known);
     if (!checked.ok) return checked.outcome;
     const record = view.known.get(checked.hashHex);
@@ -228,6 +317,8 @@ export class BlockEngine {
    * rerun (executor.ts) keeps them, since nothing was ever committed.
    */
   abort(evict = true): void {
+    this.open?.sandbox?.dispose();
+    this.open = null;
     this.uncommitted = [];
     this.overlay.endBlock(evict);
   }

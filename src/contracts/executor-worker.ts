@@ -19,11 +19,17 @@ function main(): void {
 
   const handle = async (req: WorkerRequest): Promise<void> => {
     switch (req.kind) {
-      case 'execute':
+      case 'open':
+        await engine.openBlock(req.header, source, req.onTopOfUncommitted);
+        return;
+      case 'append':
+        await engine.appendTxs(req.txs);
+        return;
+      case 'seal':
         try {
-          send({ kind: 'executed', id: req.id, ok: true, result: await engine.executeBlock(req.input, source, req.onTopOfUncommitted) });
+          send({ kind: 'executed', id: req.id, ok: true, result: await engine.sealBlock() });
         } catch (err) {
-          const failure = blockFailure(req.input.height, err);
+          const failure = blockFailure(req.height, err);
           send({ kind: 'executed', id: req.id, ok: false, code: failure.code, message: failure.message });
         }
         return;
@@ -47,7 +53,7 @@ function main(): void {
 
   port.on('message', (req: WorkerRequest) => {
     queue = queue.then(() => handle(req)).catch((err: unknown) => {
-      // commit() without a block is a bug in the caller: report it and keep serving.
+      // commit() or appendTxs() without a block is a bug in the caller: report it and keep serving.
       send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
     });
   });

@@ -14,8 +14,8 @@ import { ChainError, isErrorCode } from '../core/errors.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { Tx, TxOutcome } from '../core/types.js';
 import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
-import { BlockEngine, engineInputOf, refuseCall } from './engine.js';
-import type { ResidentState } from './engine.js';
+import { BlockEngine, engineHeaderOf, engineTxOf, refuseCall } from './engine.js';
+import type { EngineHeader, EngineInput, EngineTx, ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
 import { DEFAULT_CACHE_ROWS } from './overlay.js';
@@ -23,7 +23,7 @@ import type { SyncStateSource } from './overlay.js';
 import { keyId, keyValuesOf } from './rows.js';
 import { serveReads } from './sync-read.js';
 import { DEFAULT_EXECUTION_LIMITS } from './types.js';
-import type { BlockExecutionInput, BlockExecutionResult, ExecutionLimits, StateReader } from './types.js';
+import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput, ExecutionLimits, StateReader } from './types.js';
 import { encodeTagged } from './wire.js';
 import { blockFailure } from './worker-protocol.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -36,11 +36,19 @@ export interface Executor {
    * next). At most two blocks can be uncommitted.
    */
   executeBlock(input: BlockExecutionInput, opts?: { readonly onTopOfUncommitted?: boolean }): Promise<BlockExecutionResult>;
+  /**
+   * The same in parts, for a block executed while it fills: openBlock, then appendTxs as
+   * transactions arrive (in block order), then sealBlock for the result of them all. openBlock and
+   * appendTxs return at once; any failure is reported by sealBlock. dropLast() drops an open block.
+   */
+  openBlock(header: BlockHeaderInput, opts?: { readonly onTopOfUncommitted?: boolean }): void;
+  appendTxs(txs: readonly Tx[]): void;
+  sealBlock(): Promise<BlockExecutionResult>;
   /** The oldest executed block was committed: fold its changes into the cache. */
   commit(): void;
   /** Drop every executed block that is not committed, and the cached rows they touched. */
   abort(): void;
-  /** Drop the block executed last (it will not be committed); an older uncommitted one stays. */
+  /** Drop the open block, else the block executed last (it will not be committed); an older uncommitted one stays. */
   dropLast(): void;
   /** Active contracts as the executor knows them, including ones created in committed blocks. */
   contracts(): ContractRecord[];
@@ -198,19 +206,42 @@ class SpeculativeSource implements SyncStateSource {
 }
 
 class InProcessExecutor implements Executor {
+  /** A block being filled: run whole when sealed (each run may have to start over, see above). */
+  private opened: { header: EngineHeader; onTopOfUncommitted: boolean; txs: EngineTx[] } | null = null;
+
   constructor(
     private readonly reader: StateReader,
     private readonly engine: BlockEngine,
   ) {}
 
-  async executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
-    const engineInput = engineInputOf(input);
+  executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+    this.opened = null;
+    return this.run({ ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) }, opts.onTopOfUncommitted === true);
+  }
+
+  openBlock(header: BlockHeaderInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): void {
+    this.opened = { header: engineHeaderOf(header), onTopOfUncommitted: opts.onTopOfUncommitted === true, txs: [] };
+  }
+
+  appendTxs(txs: readonly Tx[]): void {
+    if (this.opened === null) throw new ChainError('internal', 'appendTxs() without an open block');
+    for (const tx of txs) this.opened.txs.push(engineTxOf(tx));
+  }
+
+  sealBlock(): Promise<BlockExecutionResult> {
+    const opened = this.opened;
+    if (opened === null) return Promise.reject(new ChainError('internal', 'sealBlock() without an open block'));
+    this.opened = null;
+    return this.run({ ...opened.header, txs: opened.txs }, opened.onTopOfUncommitted);
+  }
+
+  private async run(input: EngineInput, onTopOfUncommitted: boolean): Promise<BlockExecutionResult> {
     const prefetch = new Prefetch();
     for (let run = 1; ; run++) {
       const source = new SpeculativeSource(prefetch);
       let result: BlockExecutionResult;
       try {
-        result = await this.engine.executeBlock(engineInput, source, opts.onTopOfUncommitted === true);
+        result = await this.engine.executeBlock(input, source, onTopOfUncommitted);
       } catch (err) {
         throw blockFailure(input.height, err);
       }
@@ -230,10 +261,12 @@ class InProcessExecutor implements Executor {
   }
 
   dropLast(): void {
-    this.engine.dropCurrent();
+    if (this.opened !== null) this.opened = null;
+    else this.engine.dropCurrent();
   }
 
   abort(): void {
+    this.opened = null;
     this.engine.abort();
   }
 
@@ -242,7 +275,7 @@ class InProcessExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    this.engine.abort();
+    this.abort();
   }
 }
 
@@ -255,6 +288,8 @@ class WorkerExecutor implements Executor {
   private readonly all: Map<string, ContractRecord>;
   /** Executed blocks not yet committed or aborted, oldest first. */
   private uncommitted: { height: number; result: BlockExecutionResult }[] = [];
+  /** Height of the open block (openBlock, not yet sealed or dropped). */
+  private opened: number | null = null;
   private dead: Error | null = null;
 
   private constructor(
@@ -324,13 +359,32 @@ class WorkerExecutor implements Executor {
     });
   }
 
-  async executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+  executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+    this.openBlock(input, opts);
+    this.appendTxs(input.txs);
+    return this.sealBlock();
+  }
+
+  openBlock(header: BlockHeaderInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): void {
     const onTopOfUncommitted = opts.onTopOfUncommitted === true && this.uncommitted.length > 0;
     if (!onTopOfUncommitted) this.uncommitted = [];
-    const reply = await this.ask((id) => ({ kind: 'execute', id, input: engineInputOf(input), onTopOfUncommitted }));
-    if (reply.kind !== 'executed') throw new ChainError('internal', `executor worker answered ${reply.kind} to execute`);
-    if (!reply.ok) throw new ChainError(isErrorCode(reply.code) ? reply.code : 'internal', reply.message, { height: input.height });
-    this.uncommitted.push({ height: input.height, result: reply.result });
+    this.opened = header.height;
+    this.postUnlessDead({ kind: 'open', header: engineHeaderOf(header), onTopOfUncommitted });
+  }
+
+  appendTxs(txs: readonly Tx[]): void {
+    if (this.opened === null) throw new ChainError('internal', 'appendTxs() without an open block');
+    this.postUnlessDead({ kind: 'append', txs: txs.map(engineTxOf) });
+  }
+
+  async sealBlock(): Promise<BlockExecutionResult> {
+    const height = this.opened;
+    if (height === null) throw new ChainError('internal', 'sealBlock() without an open block');
+    this.opened = null;
+    const reply = await this.ask((id) => ({ kind: 'seal', id, height }));
+    if (reply.kind !== 'executed') throw new ChainError('internal', `executor worker answered ${reply.kind} to seal`);
+    if (!reply.ok) throw new ChainError(isErrorCode(reply.code) ? reply.code : 'internal', reply.message, { height });
+    this.uncommitted.push({ height, result: reply.result });
     return reply.result;
   }
 
@@ -346,10 +400,16 @@ class WorkerExecutor implements Executor {
   }
 
   dropLast(): void {
-    if (this.uncommitted.pop() !== undefined) this.post({ kind: 'dropLast' });
+    if (this.opened !== null) {
+      this.opened = null;
+      this.postUnlessDead({ kind: 'dropLast' });
+    } else if (this.uncommitted.pop() !== undefined) {
+      this.post({ kind: 'dropLast' });
+    }
   }
 
   abort(): void {
+    this.opened = null;
     this.uncommitted = [];
     // A dead worker holds no block to drop; the next executeBlock reports why it died.
     if (this.dead === null) this.post({ kind: 'abort' });
@@ -358,6 +418,11 @@ class WorkerExecutor implements Executor {
   private post(req: WorkerRequest): void {
     if (this.dead !== null) throw this.dead;
     this.worker.postMessage(req);
+  }
+
+  /** For the parts of an open block: a dead worker is reported by sealBlock. */
+  private postUnlessDead(req: WorkerRequest): void {
+    if (this.dead === null) this.worker.postMessage(req);
   }
 
   contracts(): ContractRecord[] {

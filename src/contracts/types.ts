@@ -3,13 +3,17 @@
 import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
 import type { ContractRecord, Row, RowValue, StateChange, TableDef } from '../store/types.js';
 
-export interface BlockExecutionInput {
+/** What a block's execution needs besides its transactions (what contracts see of the block). */
+export interface BlockHeaderInput {
   readonly chainId: string;
   readonly processorAddress: string;
   readonly height: number;
   readonly processedMs: number;
   readonly previousHashHex: string;
   readonly previousProcessedMs: number;
+}
+
+export interface BlockExecutionInput extends BlockHeaderInput {
   /** Transactions whose signature, expiry and id uniqueness were already checked, in block order. */
   readonly txs: readonly Tx[];
 }
@@ -28,7 +32,7 @@ export interface BlockExecutionResult {
 }
 
 export interface ExecutionStats {
-  /** Wall time of the block's execution, ms. */
+  /** Time the executor spent executing the block, ms (for a block executed as it filled: the sum of its parts). */
   readonly executeMs: number;
   /** State reads the executor's cache could not answer and asked the store for. */
   readonly storeReads: number;

@@ -4,7 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ChainError } from '../core/errors.js';
 import type { ContractRecord } from '../store/types.js';
-import type { EngineInput, ResidentState } from './engine.js';
+import type { EngineHeader, EngineTx, ResidentState } from './engine.js';
 import { ReadFailed } from './sync-read.js';
 import type { BlockExecutionResult, ExecutionLimits } from './types.js';
 
@@ -19,7 +19,9 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { readonly kind: 'execute'; readonly id: number; readonly input: EngineInput; readonly onTopOfUncommitted: boolean }
+  | { readonly kind: 'open'; readonly header: EngineHeader; readonly onTopOfUncommitted: boolean }
+  | { readonly kind: 'append'; readonly txs: readonly EngineTx[] }
+  | { readonly kind: 'seal'; readonly id: number; readonly height: number }
   | { readonly kind: 'commit' }
   | { readonly kind: 'dropLast' }
   | { readonly kind: 'abort' }

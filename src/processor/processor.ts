@@ -1,6 +1,7 @@
-// The processor: admits signed transactions, and every block interval takes the pending ones in
-// arrival order, executes them, produces a signed block and commits block, outcomes and state
-// changes in one database transaction. Clients hear "accepted"/"rejected" only after that commit.
+// The processor: admits signed transactions, executes them in arrival order in the open block as
+// they arrive, and every block interval seals that block, signs it and commits block, outcomes and
+// state changes in one database transaction. Clients hear "accepted"/"rejected" only after that
+// commit.
 
 import { EventEmitter } from 'node:events';
 import { buildBlock } from '../core/block.js';
@@ -10,7 +11,7 @@ import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
-import type { BlockExecutionResult, ExecutionStats } from '../contracts/types.js';
+import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
 import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
@@ -80,10 +81,41 @@ interface PreparedBlock {
   readonly stats: ExecutionStats;
 }
 
+/**
+ * The block being filled (block loop only): transactions go to the executor as they are admitted,
+ * so that by the end of the interval they are executed and sealing the block costs little.
+ */
+interface OpenBlock {
+  readonly header: BlockHeaderInput;
+  /** The epoch it was opened in: void when the executor dropped uncommitted blocks since. */
+  readonly epoch: number;
+  /** Executed on top of the block whose commit was under way when it opened. */
+  readonly onTop: boolean;
+  /** Every transaction taken into it, in order. */
+  readonly items: PendingTx[];
+  /** Those sent to the executor, in order. */
+  readonly runnable: PendingTx[];
+  /** Those that expired before the block's time. */
+  readonly invalid: { item: PendingTx; outcome: TxOutcome }[];
+  /** The store's answer, per part, to which ids it already holds (see finishBlock). */
+  readonly knownLookups: Promise<Set<string>>[];
+}
+
 interface CommittingBlock {
   readonly prepared: PreparedBlock & { readonly commit: CommitBlockInput };
   /** Settles when the commit and what follows it are done: true when the block is stored. */
   done: Promise<boolean>;
+}
+
+/** Splits transactions taken for a block into those to execute and those expired at its time. */
+function screen(items: readonly PendingTx[], processedMs: number): { runnable: PendingTx[]; invalid: { item: PendingTx; outcome: TxOutcome }[] } {
+  const runnable: PendingTx[] = [];
+  const invalid: { item: PendingTx; outcome: TxOutcome }[] = [];
+  for (const item of items) {
+    if (isExpired(item.tx, processedMs)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_expired', message: expiredMessage(item.tx, processedMs) } });
+    else runnable.push(item);
+  }
+  return { runnable, invalid };
 }
 
 function isRetry(err: unknown): boolean {
@@ -116,6 +148,13 @@ export class Processor implements LedgerService {
   private tip: HeadInfo;
   /** Bumped whenever the executor drops uncommitted blocks: a block executed across it is void. */
   private epoch = 0;
+  /** The block loop runs (start() until stop()): admitted transactions go to the open block. */
+  private looping = false;
+  /** The block being filled, if any. */
+  private open: OpenBlock | null = null;
+  /** The loop is sealing and committing a block: the next one opens when it is done. */
+  private sealing = false;
+  private feedQueued = false;
   /** Submissions waiting to be admitted together (admitQueued). */
   private readonly admissions: {
     readonly candidates: { index: number; tx: Tx }[];
@@ -198,21 +237,34 @@ export class Processor implements LedgerService {
 
   start(): void {
     this.stopped = false;
+    this.looping = true;
     this.schedule(this.deps.config.blockIntervalMs);
+    this.feedSoon();
   }
 
-  /** Stops producing blocks after the ones in progress (if any) are committed. */
+  /**
+   * Stops producing blocks after the ones in progress (if any) are committed. The transactions of
+   * a block still filling go back to the queue.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.looping = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.producing) await this.producing;
+    this.dropOpen();
     await this.settleCommitting();
+  }
+
+  /** A full block waits (filled, or in the queue): produce it now rather than after the interval. */
+  private fullBlockWaits(): boolean {
+    const max = this.deps.config.txsPerBlockMax;
+    return this.pending.size >= max || (this.open !== null && this.open.items.length >= max);
   }
 
   /** A full block waiting while the loop sleeps: no reason to wait for the interval. */
   private startEarlyWhenFull(): void {
-    if (this.timer === null || this.producing !== null || this.pending.size < this.deps.config.txsPerBlockMax) return;
+    if (this.timer === null || this.producing !== null || !this.fullBlockWaits()) return;
     clearTimeout(this.timer);
     this.timer = null;
     this.schedule(0);
@@ -230,7 +282,7 @@ export class Processor implements LedgerService {
           const tookMs = this.deps.clock.nowMs() - started;
           const backoffMs = this.consecutiveFailures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(this.consecutiveFailures, 7)) : 0;
           // A full block waiting means the processor is behind: produce the next one at once.
-          const behind = backoffMs === 0 && this.pending.size >= this.deps.config.txsPerBlockMax;
+          const behind = backoffMs === 0 && this.fullBlockWaits();
           this.schedule(behind ? 0 : Math.max(backoffMs, this.deps.config.blockIntervalMs - tookMs));
         });
     }, delayMs);
@@ -309,6 +361,7 @@ export class Processor implements LedgerService {
           results[c.index] = { ok: true, id: tx.idHex };
         }
       });
+      this.feedSoon();
       this.startEarlyWhenFull();
       for (const job of jobs) job.resolve();
     } catch (err) {
@@ -340,29 +393,109 @@ export class Processor implements LedgerService {
 
   // ---- Block production -------------------------------------------------------------------
 
+  /** Feeds the open block soon: admissions that finish together are fed together. */
+  private feedSoon(): void {
+    if (!this.looping || this.feedQueued) return;
+    this.feedQueued = true;
+    setImmediate(() => {
+      this.feedQueued = false;
+      this.feed();
+    });
+  }
+
   /**
-   * The block loop's step: executes the next block from the pending transactions while the
-   * previous one commits (on top of its uncommitted state), then, once that commit landed, starts
-   * committing this one and returns. Commits land in order; a block whose predecessor failed to
-   * commit is dropped and its transactions go back to the queue.
+   * Moves pending transactions into the open block (opening one on the tip when none is) and hands
+   * them to the executor, which runs them while the block fills. Not while a block is being sealed
+   * and committed (the executor holds at most the committing block and the next), nor while the
+   * fate of a commit is in doubt.
+   */
+  private feed(): void {
+    if (!this.looping || this.sealing || this.uncertain !== null || this.pending.size === 0) return;
+    const open = this.open ?? this.openNext();
+    const room = this.deps.config.txsPerBlockMax - open.items.length;
+    if (room <= 0) return;
+    const items = this.pending.take(room);
+    for (const item of items) this.inFlight.set(item.tx.idHex, item);
+    open.items.push(...items);
+    const { runnable, invalid } = screen(items, open.header.processedMs);
+    open.invalid.push(...invalid);
+    if (runnable.length > 0) {
+      open.runnable.push(...runnable);
+      const lookup = this.deps.store.knownTxIds(runnable.map((i) => i.tx.idHex));
+      lookup.catch(() => undefined);
+      open.knownLookups.push(lookup);
+      this.executor.appendTxs(runnable.map((i) => i.tx));
+    }
+    this.startEarlyWhenFull();
+  }
+
+  /** The header of the block after the tip, timed now. */
+  private nextHeader(): BlockHeaderInput {
+    const tip = this.tip;
+    return {
+      chainId: this.chain.chainId,
+      processorAddress: this.chain.processorAddress,
+      height: tip.height + 1,
+      processedMs: this.chainTimeMs(),
+      previousHashHex: tip.hashHex,
+      previousProcessedMs: tip.processedMs,
+    };
+  }
+
+  private openNext(): OpenBlock {
+    const header = this.nextHeader();
+    const onTop = this.committing !== null;
+    this.executor.openBlock(header, { onTopOfUncommitted: onTop });
+    const open: OpenBlock = { header, epoch: this.epoch, onTop, items: [], runnable: [], invalid: [], knownLookups: [] };
+    this.open = open;
+    return open;
+  }
+
+  /** Drops the open block (the executor's too); its transactions go back to the queue. */
+  private dropOpen(): void {
+    const open = this.open;
+    if (open === null) return;
+    this.open = null;
+    if (open.epoch === this.epoch) this.executor.dropLast();
+    this.pending.putBack(open.items);
+    this.releaseInFlight(open.items);
+  }
+
+  /**
+   * The block loop's step: seals the open block (after feeding it what is pending), then, once the
+   * block below landed, starts committing it and opens the next one on top of it. Commits land in
+   * order; a block whose predecessor failed to commit is dropped and its transactions go back to
+   * the queue.
    */
   private async produceNext(): Promise<void> {
     if (this.committing === null) await this.resolveUncertainCommit();
-    if (this.pending.size === 0) {
+    this.feed();
+    const open = this.open;
+    if (open === null) {
       await this.settleCommitting();
       return;
     }
-    const epoch = this.epoch;
-    const onTop = this.committing !== null;
-    const items = this.pending.take(this.deps.config.txsPerBlockMax);
-    for (const item of items) this.inFlight.set(item.tx.idHex, item);
+    this.open = null;
+    this.sealing = true;
+    try {
+      await this.sealAndCommit(open);
+    } finally {
+      this.sealing = false;
+    }
+    this.feed();
+  }
+
+  private async sealAndCommit(open: OpenBlock): Promise<void> {
+    const { items, epoch } = open;
     const giveBack = (): void => {
       this.pending.putBack(items);
       this.releaseInFlight(items);
     };
     let prepared: PreparedBlock;
     try {
-      prepared = await this.prepareBlock(items, onTop);
+      const known = Promise.all(open.knownLookups).then((sets) => new Set(sets.flatMap((ids) => [...ids])));
+      known.catch(() => undefined);
+      prepared = await this.finishBlock(open.header, items, open.runnable, open.invalid, this.executor.sealBlock(), known, open.onTop);
     } catch (err) {
       giveBack();
       this.consecutiveFailures++;
@@ -395,6 +528,9 @@ export class Processor implements LedgerService {
     this.epoch++;
     this.executor.abort();
     this.tip = this.head;
+    // The open block was built on what was just dropped.
+    this.dropOpen();
+    this.feedSoon();
   }
 
   private startCommit(prepared: PreparedBlock & { readonly commit: CommitBlockInput }): void {
@@ -524,41 +660,41 @@ export class Processor implements LedgerService {
     for (const item of items) this.inFlight.delete(item.tx.idHex);
   }
 
-  private async prepareBlock(items: PendingTx[], onTopOfUncommitted = false): Promise<PreparedBlock> {
-    const processedMs = this.chainTimeMs();
-    const tip = this.tip;
-    const height = tip.height + 1;
-    // Admission already refused ids the chain holds; this re-check of the store guards the commit
-    // (a stored id would fail it for ever). It runs alongside the execution, which it does not
-    // delay (on PGlite it waits for the commit of the block below).
-    const knownLookup = this.deps.store.knownTxIds(items.map((i) => i.tx.idHex));
-    knownLookup.catch(() => undefined);
-    let runnable: PendingTx[] = [];
-    const invalid: { item: PendingTx; outcome: TxOutcome }[] = [];
-    for (const item of items) {
-      if (isExpired(item.tx, processedMs)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_expired', message: expiredMessage(item.tx, processedMs) } });
-      else runnable.push(item);
-    }
-    const execute = (txs: readonly PendingTx[]): Promise<BlockExecutionResult> =>
-      this.executor.executeBlock(
-        {
-          chainId: this.chain.chainId,
-          processorAddress: this.chain.processorAddress,
-          height,
-          processedMs,
-          previousHashHex: tip.hashHex,
-          previousProcessedMs: tip.processedMs,
-          txs: txs.map((i) => i.tx),
-        },
-        { onTopOfUncommitted },
-      );
-    let result = await execute(runnable);
+  /** Executes `items` as the block after the tip, in one step (produceBlock). */
+  private prepareBlock(items: PendingTx[]): Promise<PreparedBlock> {
+    const header = this.nextHeader();
+    const { runnable, invalid } = screen(items, header.processedMs);
+    const known = this.deps.store.knownTxIds(runnable.map((i) => i.tx.idHex));
+    known.catch(() => undefined);
+    const result = this.executor.executeBlock({ ...header, txs: runnable.map((i) => i.tx) });
+    return this.finishBlock(header, items, runnable, invalid, result, known, false);
+  }
+
+  /**
+   * Builds the block from its execution. Admission already refused ids the chain holds; the
+   * store's answer for the executed ones (`knownLookup`, asked alongside the execution, which it
+   * does not delay) guards the commit, which a stored id would fail for ever: should one turn up,
+   * the block is executed again without it.
+   */
+  private async finishBlock(
+    header: BlockHeaderInput,
+    items: readonly PendingTx[],
+    executed: readonly PendingTx[],
+    invalidSoFar: readonly { item: PendingTx; outcome: TxOutcome }[],
+    execution: Promise<BlockExecutionResult>,
+    knownLookup: Promise<Set<string>>,
+    onTopOfUncommitted: boolean,
+  ): Promise<PreparedBlock> {
+    const { height, processedMs } = header;
+    const invalid = [...invalidSoFar];
+    let runnable = executed;
+    let result = await execution;
     const known = await knownLookup;
     if (runnable.some((item) => known.has(item.tx.idHex))) {
       this.executor.dropLast();
       for (const item of runnable) if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
       runnable = runnable.filter((item) => !known.has(item.tx.idHex));
-      result = await execute(runnable);
+      result = await this.executor.executeBlock({ ...header, txs: runnable.map((i) => i.tx) }, { onTopOfUncommitted });
     }
     const included: { item: PendingTx; outcome: BlockTxOutcome }[] = [];
     runnable.forEach((item, i) => {
@@ -575,7 +711,7 @@ export class Processor implements LedgerService {
     const block = buildBlock(
       {
         height,
-        previousHashHex: tip.hashHex,
+        previousHashHex: header.previousHashHex,
         processedMs,
         stateDigestHex: result.stateDigestHex,
         genesis: null,
