@@ -129,3 +129,90 @@ for (const backend of testBackends()) {
     });
   }
 }
+
+/** Records the parts of each block as the processor hands them to the executor. */
+function tracing(inner: Executor, events: string[]): Executor {
+  return {
+    executeBlock: (input, opts) => {
+      events.push(`execute ${input.height}:${input.txs.length}`);
+      return inner.executeBlock(input, opts);
+    },
+    openBlock: (header, opts) => {
+      events.push(`open ${header.height}`);
+      inner.openBlock(header, opts);
+    },
+    appendTxs: (txs) => {
+      events.push(`append ${txs.length}`);
+      inner.appendTxs(txs);
+    },
+    sealBlock: () => {
+      events.push('seal');
+      return inner.sealBlock();
+    },
+    commit: () => inner.commit(),
+    abort: () => inner.abort(),
+    dropLast: () => {
+      events.push('dropLast');
+      inner.dropLast();
+    },
+    contracts: () => inner.contracts(),
+    close: () => inner.close(),
+  };
+}
+
+for (const backend of testBackends()) {
+  test(`[${backend.name}] the block loop executes transactions as they are admitted and only seals the block at the interval; stop() puts an open block back`, async () => {
+    const db = await backend.open();
+    const store = new ChainStore(db);
+    await store.migrate();
+    const verifier = await VerifyPool.start({ workers: 1 });
+    const executor = await createExecutor({ reader: store, residentRows: 1000 });
+    const events: string[] = [];
+    const key = PrivateKey.generate();
+    const processor = await Processor.open(
+      { store, executor: tracing(executor, events), verifier, key, clock: { nowMs: () => Date.now() }, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 1500 }, log: quiet },
+      'hz-open-block-test',
+    );
+    try {
+      const packed = packContract(trader);
+      const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
+      await processor.submit([create.bytes]);
+      assert.equal((await processor.produceBlock())?.height, 1);
+      const owner = PrivateKey.generate();
+      const call = (): ReturnType<typeof signTx> =>
+        signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId);
+      const seen: TxView[] = [];
+      processor.onTxFinal((v) => seen.push(v));
+      events.length = 0;
+      processor.start();
+      const calls = Array.from({ length: 9 }, call);
+      for (let i = 0; i < calls.length; i += 3) {
+        assert.ok((await processor.submit(calls.slice(i, i + 3).map((c) => c.bytes))).every((r) => r.ok));
+        await sleep(60);
+      }
+      const deadline = Date.now() + 10_000;
+      while (seen.length < calls.length && Date.now() < deadline) await sleep(10);
+      assert.deepEqual(seen.map((v) => v.status), calls.map(() => 'accepted'));
+      const blocks = await processor.getBlocks(2, 10);
+      assert.equal(blocks.length, 1, 'one block: the interval had not passed between the submissions');
+      assert.deepEqual(blocks[0]?.transactions.map((t) => t.id), calls.map((c) => c.idHex));
+      assert.deepEqual(events.slice(0, 5), ['open 2', 'append 3', 'append 3', 'append 3', 'seal'], 'each admitted part went to the executor before the block was sealed');
+
+      // A block still filling when the loop stops goes back to the queue, whole and in order.
+      const more = Array.from({ length: 4 }, call);
+      assert.ok((await processor.submit(more.map((c) => c.bytes))).every((r) => r.ok));
+      await sleep(30);
+      assert.ok(events.includes('open 3') && events.at(-1) === 'append 4', `the next block opened and took them: ${events.join(', ')}`);
+      await processor.stop();
+      assert.equal(events.at(-1), 'dropLast');
+      const block = await processor.produceBlock();
+      assert.equal(block?.height, 3);
+      assert.deepEqual(block?.txs.map((t) => t.idHex), more.map((c) => c.idHex));
+    } finally {
+      await processor.stop();
+      await executor.close();
+      await verifier.close();
+      await db.close();
+    }
+  });
+}
