@@ -18,7 +18,7 @@ import {
   writeU64LE,
 } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
-import { PrivateKey, isAddress, isValidPublicKey, verifyDigest } from '../src/core/keys.js';
+import { PrivateKey, addressFromPublicKey, addressOfPublicKey, isAddress, isValidPublicKey, verifyDigest } from '../src/core/keys.js';
 import {
   TX_BYTES_MIN,
   TX_PAYLOAD_BYTES_MAX,
@@ -145,6 +145,29 @@ test('keys: the bytes and publicKey getters return copies', () => {
   k.publicKey.fill(0);
   assert.equal(toHex(k.bytes), toHex(key.bytes));
   assert.ok(isValidPublicKey(k.publicKey));
+});
+
+test('addressOfPublicKey: the address for valid keys (also when asked again), null for invalid ones, never remembered as valid', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (seed) => {
+      const key = PrivateKey.generateNonRandom(seed, new Uint8Array(0));
+      const pk = key.publicKey;
+      assert.equal(addressOfPublicKey(pk), addressFromPublicKey(pk));
+      assert.equal(addressOfPublicKey(Buffer.from(pk)), key.address, 'a second time, from a Buffer');
+      const flipped = Uint8Array.from(pk);
+      flipped[0] = flipped[0] === 0x02 ? 0x04 : 0x05;
+      assert.equal(addressOfPublicKey(flipped), null, 'not a compressed key');
+    }),
+    { numRuns: 50, seed: 7 },
+  );
+  // x = 5 is not on secp256k1 (5^3 + 7 = 132 has no square root mod p).
+  const offCurve = new Uint8Array(33);
+  offCurve[0] = 0x02;
+  offCurve[32] = 5;
+  assert.equal(isValidPublicKey(offCurve), false);
+  assert.equal(addressOfPublicKey(offCurve), null);
+  assert.equal(addressOfPublicKey(offCurve), null, 'asked again');
+  assert.equal(addressOfPublicKey(new Uint8Array(32)), null, 'wrong length');
 });
 
 test('signDigest: deterministic (RFC 6979), always low S, verifies', () => {

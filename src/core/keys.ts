@@ -188,6 +188,31 @@ export function isAddress(s: unknown): s is string {
   return valid;
 }
 
+/**
+ * Addresses of valid public keys seen recently, by the key's bytes. A meter signs every reading
+ * with the same key, and checking a key (a point decompression) and deriving its address (three
+ * hashes and base58) cost ~70 µs, most of decoding a transaction. Bounded: the oldest entry goes
+ * when full (a city's meter keys fit).
+ */
+const keyAddresses = new Map<string, string>();
+const KEY_ADDRESSES_MAX = 200_000;
+
+/** The address of a 33-byte compressed public key, or null when it is not a valid one (isValidPublicKey). */
+export function addressOfPublicKey(pk: Uint8Array): string | null {
+  if (!(pk instanceof Uint8Array) || pk.length !== PUBLIC_KEY_BYTES) return null;
+  const id = Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString('latin1');
+  const known = keyAddresses.get(id);
+  if (known !== undefined) return known;
+  if (!isValidPublicKey(pk)) return null;
+  const address = addressFromPublicKey(pk);
+  if (keyAddresses.size >= KEY_ADDRESSES_MAX) {
+    const oldest = keyAddresses.keys().next().value;
+    if (oldest !== undefined) keyAddresses.delete(oldest);
+  }
+  keyAddresses.set(id, address);
+  return address;
+}
+
 /** Only 33-byte compressed keys (0x02/0x03 prefix) whose x lies on the curve. */
 export function isValidPublicKey(pk: Uint8Array): boolean {
   if (!(pk instanceof Uint8Array) || pk.length !== PUBLIC_KEY_BYTES) return false;

@@ -17,7 +17,7 @@ import {
 } from './bytes.js';
 import { ChainError } from './errors.js';
 import { hash256Parts } from './hash.js';
-import { PrivateKey, addressFromPublicKey, isValidPublicKey, verifyDigest } from './keys.js';
+import { PrivateKey, addressOfPublicKey, verifyDigest } from './keys.js';
 import type { Tx } from './types.js';
 
 export const TX_VERSION = 1;
@@ -90,7 +90,8 @@ export function decodeTx(input: Uint8Array): Tx {
   }
   const idHex = toHex(bytes.subarray(OFFSET_ID, OFFSET_CONTRACT_HASH));
   const publicKey = bytes.slice(length - 33);
-  if (!isValidPublicKey(publicKey)) {
+  const sender = addressOfPublicKey(publicKey);
+  if (sender === null) {
     throw new ChainError(
       'tx_bad_public_key',
       `transaction ${idHex}: expected a compressed secp256k1 public key (0x02/0x03, x on the curve), ` +
@@ -109,7 +110,7 @@ export function decodeTx(input: Uint8Array): Tx {
     payloadText,
     signature: bytes.slice(length - TX_TAIL_BYTES, length - 33),
     publicKey,
-    sender: addressFromPublicKey(publicKey),
+    sender,
   };
 }
 
