@@ -68,6 +68,30 @@ export function closeness(run: RunResult, all: readonly RunResult[], verify: Ver
   };
 }
 
+/** CPU time per transaction of a run, and the throughput this machine's cores would allow at that cost. */
+export interface CpuBudget {
+  readonly processorUs: number;
+  /** PostgreSQL server backends (null on PGlite, which runs inside the processor). */
+  readonly postgresUs: number | null;
+  /** The benchmark client itself (it shares the machine). */
+  readonly clientUs: number;
+  readonly totalUs: number;
+  /** cores ÷ total CPU per transaction: no scheduling of this work can go faster on this machine. */
+  readonly ceilingTxPerSecond: number;
+}
+
+export function cpuBudget(run: RunResult, cores: number): CpuBudget | null {
+  const processorSeconds = run.processor.cpuSeconds;
+  const clientPercent = run.client.cpuPercentOfOneCore;
+  if (processorSeconds === null || clientPercent === null || run.seconds === null || run.n <= 0 || cores <= 0) return null;
+  const perTx = (seconds: number): number => (seconds * 1e6) / run.n;
+  const processorUs = perTx(processorSeconds);
+  const postgresUs = run.postgresBackends === null ? null : perTx(run.postgresBackends.cpuSeconds);
+  const clientUs = perTx((clientPercent / 100) * run.seconds);
+  const totalUs = processorUs + (postgresUs ?? 0) + clientUs;
+  return { processorUs, postgresUs, clientUs, totalUs, ceilingTxPerSecond: (cores * 1e6) / totalUs };
+}
+
 const MiB = 1024 * 1024;
 
 function num(v: number | null | undefined, digits = 0): string {
@@ -129,6 +153,14 @@ export function formatReport(report: BenchReport): string {
     if (c === null || c.ratio === null) continue;
     out.push(
       `${r.backend} N=${r.n}: ${num(r.txPerSecond)} tx/s = ${num(c.ratio, 2)} of the lower limit (${c.lowerLimit ?? '-'}); verify limit ${num(c.verifyLimitTxPerSecond)} tx/s, insert limit ${num(c.insertLimitTxPerSecond)} tx/s at ${c.rowsPerTx.toFixed(2)} rows/tx (${c.rowsPerTxSource})`,
+    );
+  }
+  for (const r of report.runs) {
+    const b = cpuBudget(r, m.cores);
+    if (b === null || r.rate !== null) continue;
+    const pg = b.postgresUs === null ? '' : ` + PostgreSQL ${num(b.postgresUs)}`;
+    out.push(
+      `${r.backend} N=${r.n}: CPU per transaction: processor ${num(b.processorUs)}${pg} + client ${num(b.clientUs)} = ${num(b.totalUs)} µs; ${m.cores} cores allow at most ${num(b.ceilingTxPerSecond)} tx/s at that cost (the run: ${num(r.txPerSecond)})`,
     );
   }
   return out.join('\n');

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyTxSignature } from '../src/core/tx.js';
-import { closeness, formatReport, plotReport } from '../bench/report.js';
+import { closeness, cpuBudget, formatReport, plotReport } from '../bench/report.js';
 import type { BenchReport } from '../bench/report.js';
 import type { RunResult } from '../bench/runner.js';
 import { escapeXml, svgDocument } from '../bench/svg.js';
@@ -164,4 +164,10 @@ test('the SVG writer draws well-formed SVG, escaping names', () => {
   assert.equal(c.lowerLimit, 'insert'); // 80,000 rows/s ÷ 2.5 rows/tx = 32,000 tx/s < 36,000 verifications/s
   assert.equal(Math.round(c.insertLimitTxPerSecond ?? 0), 32_000);
   assert.ok(formatReport(report).includes('FAILED'));
+  // postgres N=1,000 in 1 s: processor 1 s, PostgreSQL 1 s, client 10% of 1 s = 2.1 s of CPU for 1,000 transactions.
+  const b = cpuBudget(runs[1] as RunResult, 2);
+  assert.ok(b !== null);
+  assert.deepEqual([b.processorUs, b.postgresUs ?? -1, b.clientUs, b.totalUs].map(Math.round), [1000, 1000, 100, 2100]);
+  assert.equal(Math.round(b.ceilingTxPerSecond), 952);
+  assert.ok(formatReport(report).includes('postgres N=1000: CPU per transaction: processor 1000 + PostgreSQL 1000 + client 100 = 2100 µs; 2 cores allow at most 952 tx/s'));
 });
