@@ -14,6 +14,8 @@ import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/core/tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/core/types.js';
 import type { TxView } from '../src/api/types.js';
+import { blockViewOf } from '../src/api/views.js';
+import { decodeBlock } from '../src/core/block.js';
 import trader from '../src/energy/trader.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
 import type { Logger } from '../src/processor/processor.js';
@@ -208,6 +210,12 @@ for (const backend of testBackends()) {
       const block = await processor.produceBlock();
       assert.equal(block?.height, 3);
       assert.deepEqual(block?.txs.map((t) => t.idHex), more.map((c) => c.idHex));
+
+      // Block views come from the stored columns; they equal the views of the decoded blocks.
+      const types = new Map((await processor.listContracts()).map((c) => [c.hash, c.type]));
+      const decoded = (await processor.getRawBlocks(0, 10)).map((raw) => blockViewOf(decodeBlock(raw, processor.chainId), types));
+      assert.equal(decoded.length, 4);
+      assert.deepEqual(await processor.getBlocks(0, 10), decoded);
     } finally {
       await processor.stop();
       await executor.close();

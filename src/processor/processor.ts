@@ -15,7 +15,6 @@ import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../
 import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
-import { decodeBlock } from '../core/block.js';
 import {
   decodeSubmitted,
   duplicateMessage,
@@ -821,10 +820,9 @@ export class Processor implements LedgerService {
     return this.deps.store.getRawBlocks(fromHeight, limit);
   }
 
+  /** From the stored columns: decoding the raw blocks cost memory and time for every transaction. */
   async getBlocks(fromHeight: number, limit: number): Promise<BlockView[]> {
-    const raws = await this.deps.store.getRawBlocks(fromHeight, limit);
-    const types = this.contractTypes();
-    return raws.map((bytes) => blockViewOf(decodeBlock(bytes, this.chain.chainId), types));
+    return this.deps.store.getBlockRows(fromHeight, limit);
   }
 }
 
