@@ -56,6 +56,12 @@ function input(height: number, txs: readonly Tx[]): Parameters<Executor['execute
   return { chainId: CHAIN_ID, processorAddress: processorKey.address, height, processedMs, previousHashHex: '00'.repeat(32), previousProcessedMs: processedMs - 1000, txs };
 }
 
+/** The store committed block `height` (its result): tell the executor. */
+function land(reader: MemoryReader, executor: Executor, result: BlockExecutionResult, height: number): void {
+  reader.apply(result, height, new Map([['cells', CELLS]]));
+  executor.commit();
+}
+
 /** Executes and commits each block before the next: the reference. */
 async function plainRun(blocks: readonly Tx[][], opts: { inWorker: boolean; residentRows: number }): Promise<string[]> {
   const reader = new MemoryReader();
@@ -64,8 +70,7 @@ async function plainRun(blocks: readonly Tx[][], opts: { inWorker: boolean; resi
   try {
     for (const [i, txs] of blocks.entries()) {
       const result = await executor.executeBlock(input(i + 1, txs));
-      reader.apply(result, i + 1, new Map([['cells', CELLS]]));
-      executor.commit();
+      land(reader, executor, result, i + 1);
       out.push(resultText(result));
     }
   } finally {
@@ -83,17 +88,11 @@ async function pipelinedRun(blocks: readonly Tx[][], opts: { inWorker: boolean; 
     let below: BlockExecutionResult | null = null;
     for (const [i, txs] of blocks.entries()) {
       const result = await executor.executeBlock(input(i + 1, txs), { onTopOfUncommitted: true });
-      if (below !== null) {
-        reader.apply(below, i, new Map([['cells', CELLS]]));
-        executor.commit();
-      }
+      if (below !== null) land(reader, executor, below, i);
       out.push(resultText(result));
       below = result;
     }
-    if (below !== null) {
-      reader.apply(below, blocks.length, new Map([['cells', CELLS]]));
-      executor.commit();
-    }
+    if (below !== null) land(reader, executor, below, blocks.length);
   } finally {
     await executor.close();
   }
@@ -119,23 +118,16 @@ async function filledRun(blocks: readonly Tx[][], cuts: readonly number[], opts:
       for (const [p, part] of parts.entries()) {
         executor.appendTxs(part);
         if (below !== null && p === cut % parts.length) {
-          reader.apply(below, i, new Map([['cells', CELLS]]));
-          executor.commit();
+          land(reader, executor, below, i);
           below = null;
         }
       }
-      if (below !== null) {
-        reader.apply(below, i, new Map([['cells', CELLS]]));
-        executor.commit();
-      }
+      if (below !== null) land(reader, executor, below, i);
       const result = await executor.sealBlock();
       out.push(resultText(result));
       below = result;
     }
-    if (below !== null) {
-      reader.apply(below, blocks.length, new Map([['cells', CELLS]]));
-      executor.commit();
-    }
+    if (below !== null) land(reader, executor, below, blocks.length);
   } finally {
     await executor.close();
   }
