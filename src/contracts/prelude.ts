@@ -6,6 +6,10 @@
 //     {"k":"ok"} | {"k":"string","message"} | {"k":"reject","code","message"}
 //     | {"k":"error","name","message"} | {"k":"bad","what"}
 //
+// The host gives the prelude one function for ctx.db, host(op, table, text, n) with op from
+// HOST_OP: one function with plain arguments is what the host's fast call path handles
+// (quickjs.ts, newTextHostFunction).
+//
 // What it does to the realm, and why:
 // - Date works in UTC only: the local-time methods are the UTC ones and toString/toLocale* give ISO
 //   8601 text, because local time would follow the host's time zone. Date(), new Date() and
@@ -22,7 +26,10 @@
 
 import { CONTRACT_LIMITS } from './types.js';
 
-export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostDelete, hostFind) {
+/** The operations of the prelude's host function. */
+export const HOST_OP = { get: 0, put: 1, delete: 2, find: 3 } as const;
+
+export const PRELUDE_SOURCE = String.raw`(function setup(host) {
   'use strict';
   const G = globalThis;
   const O = Object;
@@ -270,20 +277,22 @@ export const PRELUDE_SOURCE = String.raw`(function setup(hostGet, hostPut, hostD
   }
   function tableName(table) {
     if (typeof table !== 'string') throw new TE('a table name must be a string, got ' + typeof table);
+    // The host reads names as C strings, which end at U+0000: such a name would reach it cut short.
+    if (apply(indexOf, table, ['\u0000']) >= 0) throw new TE('a table name must not contain U+0000');
     return table;
   }
 
   const db = {
-    get(table, key) { return decode(hostGet(tableName(table), encode(key))); },
-    put(table, row) { hostPut(tableName(table), encode(row)); },
-    delete(table, key) { return hostDelete(tableName(table), encode(key)); },
+    get(table, key) { return decode(host(${HOST_OP.get}, tableName(table), encode(key), 0)); },
+    put(table, row) { host(${HOST_OP.put}, tableName(table), encode(row), 0); },
+    delete(table, key) { return host(${HOST_OP.delete}, tableName(table), encode(key), 0); },
     find(table, where, limit) {
       let n = ${CONTRACT_LIMITS.findLimitDefault};
       if (limit !== undefined) {
         if (!isInteger(limit) || limit < 0 || limit > ${CONTRACT_LIMITS.findLimitMax}) throw new RE('find() limit must be an integer from 0 to ${CONTRACT_LIMITS.findLimitMax}, got ' + StringOf(limit));
         n = limit;
       }
-      return decode(hostFind(tableName(table), encode(where === undefined ? {} : where), n));
+      return decode(host(${HOST_OP.find}, tableName(table), encode(where === undefined ? {} : where), n));
     },
   };
   const reject = function reject(code, message) {

@@ -11,8 +11,9 @@ import { ChainError } from '../core/errors.js';
 import { truncateUtf8 } from '../core/bytes.js';
 import type { BlockTxOutcome } from '../core/types.js';
 import type { Row } from '../store/types.js';
-import { PRELUDE_SOURCE } from './prelude.js';
-import { freshQuickJS, SANDBOX_INTRINSICS } from './quickjs.js';
+import { HOST_OP, PRELUDE_SOURCE } from './prelude.js';
+import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from './quickjs.js';
+import type { HostCallPath, HostReply } from './quickjs.js';
 import { CONTRACT_LIMITS } from './types.js';
 import type { ExecutionLimits } from './types.js';
 import { decodeTagged, encodeForSandbox } from './wire.js';
@@ -98,18 +99,22 @@ export class BlockSandbox {
   private disposed = false;
   /** Set when freeing the runtime failed (see dispose). */
   disposeProblem: unknown = null;
+  /** How ctx.db calls reach the host in the contexts loaded so far (quickjs.ts); null before the first. */
+  hostCallPath: HostCallPath | null = null;
 
   private constructor(
     private readonly runtime: QuickJSRuntime,
     private readonly limits: ExecutionLimits,
+    private readonly wantedPath: HostCallPath,
   ) {}
 
-  static async create(limits: ExecutionLimits): Promise<BlockSandbox> {
+  /** `hostCalls: 'public'` makes ctx.db use only quickjs-emscripten's public API (tests compare both paths). */
+  static async create(limits: ExecutionLimits, options: { hostCalls?: HostCallPath } = {}): Promise<BlockSandbox> {
     const module = await freshQuickJS();
     const runtime = module.newRuntime();
     runtime.setMemoryLimit(limits.memoryBytesPerBlock);
     runtime.setMaxStackSize(CONTRACT_LIMITS.stackBytes);
-    const sandbox = new BlockSandbox(runtime, limits);
+    const sandbox = new BlockSandbox(runtime, limits, options.hostCalls ?? 'fast');
     runtime.setInterruptHandler(() => sandbox.shouldInterrupt());
     return sandbox;
   }
@@ -240,12 +245,12 @@ export class BlockSandbox {
     const temporary: QuickJSHandle[] = [];
     let runner: QuickJSHandle | null = null;
     try {
-      const host = this.hostFunctions(ctx);
-      temporary.push(...host);
+      const host = this.hostFunction(ctx);
+      temporary.push(host);
       const setup = this.unwrap(ctx, ctx.evalCode(PRELUDE_SOURCE, 'prelude.js'), contract, 'the prelude failed');
       if ('status' in setup) return setup;
       temporary.push(setup);
-      const makeRunner = this.unwrap(ctx, ctx.callFunction(setup, ctx.undefined, ...host), contract, 'the prelude failed');
+      const makeRunner = this.unwrap(ctx, ctx.callFunction(setup, ctx.undefined, host), contract, 'the prelude failed');
       if ('status' in makeRunner) return makeRunner;
       temporary.push(makeRunner);
       const fn = this.unwrap(ctx, ctx.evalCode(contractScript(contract.code), `contract-${contract.type}.js`), contract, 'its code did not load');
@@ -261,20 +266,11 @@ export class BlockSandbox {
     }
   }
 
-  /** The host side of ctx.db: get, put, delete, find (handed to the prelude, never to contract code). */
-  private hostFunctions(ctx: QuickJSContext): QuickJSHandle[] {
-    const text = (h: QuickJSHandle): string => ctx.getString(h);
-    return [
-      ctx.newFunction('get', (t, k) => this.hostCall(ctx, (db) => ctx.newString(encodeForSandbox(db.get(text(t), decodeTagged(text(k))))))),
-      ctx.newFunction('put', (t, r) =>
-        this.hostCall(ctx, (db) => {
-          db.put(text(t), decodeTagged(text(r)));
-          return ctx.undefined;
-        }),
-      ),
-      ctx.newFunction('delete', (t, k) => this.hostCall(ctx, (db) => (db.delete(text(t), decodeTagged(text(k))) ? ctx.true : ctx.false))),
-      ctx.newFunction('find', (t, w, n) => this.hostCall(ctx, (db) => ctx.newString(encodeForSandbox(db.find(text(t), decodeTagged(text(w)), ctx.getNumber(n)))))),
-    ];
+  /** The host side of ctx.db: get, put, delete, find, as one function (handed to the prelude, never to contract code). */
+  private hostFunction(ctx: QuickJSContext): QuickJSHandle {
+    const made = newTextHostFunction(ctx, (op, table, text, n) => this.hostCall(op, table, text, n), this.wantedPath);
+    this.hostCallPath = made.path;
+    return made.handle;
   }
 
   private unwrap(ctx: QuickJSContext, r: ReturnType<QuickJSContext['evalCode']>, contract: SandboxContract, what: string): QuickJSHandle | BlockTxOutcome {
@@ -286,20 +282,32 @@ export class BlockSandbox {
   }
 
   /** Runs one ctx.db operation for the call in progress; faults stop the call, host errors fail the block. */
-  private hostCall(ctx: QuickJSContext, op: (db: DbHost) => QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } {
+  private hostCall(op: number, table: string, text: string, n: number): HostReply {
     const c = this.current;
-    if (c === null) return { error: ctx.newError('ctx.db can only be used while a transaction runs') };
-    if (c.fault !== null) return { error: ctx.newError({ name: 'ContractFault', message: c.fault.message }) };
-    if (c.hostError !== null) return { error: ctx.newError('the host failed') };
+    if (c === null) return new HostThrow(undefined, 'ctx.db can only be used while a transaction runs');
+    if (c.fault !== null) return new HostThrow('ContractFault', c.fault.message);
+    if (c.hostError !== null) return new HostThrow(undefined, 'the host failed');
     try {
-      return op(c.db);
+      switch (op) {
+        case HOST_OP.get:
+          return encodeForSandbox(c.db.get(table, decodeTagged(text)));
+        case HOST_OP.put:
+          c.db.put(table, decodeTagged(text));
+          return undefined;
+        case HOST_OP.delete:
+          return c.db.delete(table, decodeTagged(text)) ? true : false;
+        case HOST_OP.find:
+          return encodeForSandbox(c.db.find(table, decodeTagged(text), n));
+        default:
+          throw new ChainError('internal', `the prelude asked the host for operation ${op}`);
+      }
     } catch (err) {
       if (err instanceof ContractFault) {
         c.fault = err;
-        return { error: ctx.newError({ name: 'ContractFault', message: err.message }) };
+        return new HostThrow('ContractFault', err.message);
       }
       c.hostError = err;
-      return { error: ctx.newError('the host failed') };
+      return new HostThrow(undefined, 'the host failed');
     }
   }
 
