@@ -109,7 +109,7 @@ export function formatReport(report: BenchReport): string {
   const m = report.machine;
   out.push(`HanzeNet benchmark ${report.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}; load average ${m.loadAverageBefore.toFixed(2)} before, ${m.loadAverageAfter.toFixed(2)} after`);
   out.push('');
-  const header = ['backend', 'submit', 'N', 'time s', 'tx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'proc CPU%', 'pg CPU%', 'client CPU%', 'peak MiB', 'DB MiB', 'blocks', 'max/block', 'exec s', 'reads', 'read s', 'commit s', 'node s', 'node tx/s', '÷limit', 'result'];
+  const header = ['backend', 'submit', 'N', 'time s', 'tx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'proc CPU%', 'pg CPU%', 'client CPU%', 'peak MiB', 'DB MiB', 'blocks', 'max/block', 'exec s', 'reads', 'read s', 'commit s', 'node s', 'node tx/s', 'verify tx/s', '÷limit', 'result'];
   const rows = report.runs.map((r) => [
     r.backend,
     `${r.submit}×${r.connections}${r.rate === null ? '' : ` @${r.rate}/s`}`,
@@ -132,6 +132,7 @@ export function formatReport(report: BenchReport): string {
     num(r.blockWork?.commitSeconds, 1),
     r.node.status === 'ok' ? num(r.node.seconds, 1) : r.node.status,
     r.node.status === 'ok' ? num(r.node.txPerSecond) : '-',
+    r.node.status === 'ok' ? num(r.node.verifyTxPerSecond) : '-',
     r.closeness?.ratio === null || r.closeness === null ? '-' : `${r.closeness.ratio.toFixed(2)} ${r.closeness.lowerLimit ?? ''}`,
     r.ok ? 'ok' : 'FAILED',
   ]);

@@ -250,7 +250,7 @@ function abortedRun(backend: Backend, n: number, o: { submit: SubmitMode; blockI
     dbTransactionsPerTx: null,
     setup: { txs: 0, warmupRounds: 0, periodBlock: null, creditedTraders: 0, seconds: 0 },
     generationSeconds: 0,
-    node: { status: 'skipped', seconds: null, txPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'the run did not complete' },
+    node: { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'the run did not complete' },
   };
 }
 

@@ -70,8 +70,12 @@ export interface LatencySummary {
 export interface NodeResult {
   readonly status: 'ok' | 'skipped' | 'failed' | 'timeout';
   readonly seconds: number | null;
-  /** Chain transactions (setup included) verified per second. */
+  /** Chain transactions (setup included) verified per second, process start included. */
   readonly txPerSecond: number | null;
+  /** From spawning it until its API listened (database opened, migrated): before it fetches any block. */
+  readonly startSeconds: number | null;
+  /** Chain transactions per second from then until it reached the head: the verifying alone. */
+  readonly verifyTxPerSecond: number | null;
   readonly chainTxs: number;
   readonly cpuSeconds: number | null;
   readonly peakRssBytes: number | null;
@@ -827,7 +831,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
 
     // ---- Mirror node ----
     let node: NodeResult;
-    if (!o.node) node = { status: 'skipped', seconds: null, txPerSecond: null, chainTxs, cpuSeconds: null, peakRssBytes: null, note: 'not asked (--no-node)' };
+    if (!o.node) node = { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs, cpuSeconds: null, peakRssBytes: null, note: 'not asked (--no-node)' };
     else node = await mirrorNodeCatchUp(url, headInfo.head, chainTxs, o, log, cleanups);
 
     await stopService(processor);
@@ -909,7 +913,7 @@ async function mirrorNodeCatchUp(
   log: (line: string) => void,
   cleanups: (() => Promise<void>)[],
 ): Promise<NodeResult> {
-  const base = { chainTxs, cpuSeconds: null, peakRssBytes: null };
+  const base = { chainTxs, cpuSeconds: null, peakRssBytes: null, startSeconds: null, verifyTxPerSecond: null };
   if (!existsSync(NODE_MODULE)) {
     return { ...base, status: 'skipped', seconds: null, txPerSecond: null, note: `this build has no mirror node (${NODE_MODULE} is missing): hanzenet node start is not available yet` };
   }
@@ -929,6 +933,7 @@ async function mirrorNodeCatchUp(
   } catch (err) {
     return { ...base, status: 'failed', seconds: null, txPerSecond: null, note: String(err instanceof Error ? err.message : err).slice(0, 500) };
   }
+  const startSeconds = (performance.now() - start) / 1000;
   try {
     const nodeUrl = String(node.line['api'] ?? node.line['url'] ?? '');
     const deadline = start + Math.max(300_000, 20 * 60_000);
@@ -949,6 +954,8 @@ async function mirrorNodeCatchUp(
             status: same ? 'ok' : 'failed',
             seconds,
             txPerSecond: chainTxs / seconds,
+            startSeconds,
+            verifyTxPerSecond: seconds > startSeconds ? chainTxs / (seconds - startSeconds) : null,
             cpuSeconds: cpu,
             peakRssBytes: rss,
             note: same ? `reached block ${head.height} with the processor's hash` : `block ${head.height} differs: node ${blocks[0]?.hash ?? 'none'}, processor ${head.hash}`,

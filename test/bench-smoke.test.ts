@@ -138,7 +138,7 @@ function fakeRun(backend: 'pglite' | 'postgres', n: number, seconds: number, ok:
     inBlocks: { acceptedOnce: n, duplicates: 0 }, mix: { produce: 1, consume: 1, transfer: 1, reduce: 1, mutate: 1 },
     blocks: { count: 3, maxTxs: 10, meanTxs: 5, firstHeight: 5, lastHeight: 7 }, blockWork: { executeSeconds: 1.5, storeReads: 12, storeReadSeconds: 0.1, commitSeconds: 0.4 }, rowsPerTx: backend === 'postgres' ? 2.5 : null, dbTransactionsPerTx: null,
     setup: { txs: 4001, warmupRounds: 1, periodBlock: 5, creditedTraders: 1000, seconds: 8 }, generationSeconds: 1,
-    node: { status: 'skipped', seconds: null, txPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'not available <yet> & "so"' },
+    node: { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'not available <yet> & "so"' },
   };
 }
 
