@@ -15,6 +15,7 @@
 //   --no-limits               skip measuring the machine's limits
 //   --limits-seconds 2        time per signature-verification measurement
 //   --processor-node-args=""  node options for the processor (note the =), e.g. --processor-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
+//   --mirror-node-args=""     the same for the mirror node
 //   --keep                    keep data directories and databases
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
         'no-limits': { type: 'boolean', default: false },
         'limits-seconds': { type: 'string' },
         'processor-node-args': { type: 'string' },
+        'mirror-node-args': { type: 'string' },
         keep: { type: 'boolean', default: false },
       },
       strict: true,
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
     limits: !values['no-limits'],
     limitsSeconds: positiveInt('limits-seconds', values['limits-seconds'], values.quick ? 1 : 2),
     processorNodeArgs: (values['processor-node-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
+    mirrorNodeArgs: (values['mirror-node-args'] ?? '').split(/\s+/).filter((a) => a !== ''),
     keep: values.keep,
     out: resolve(values.out ?? 'bench/results'),
   };
@@ -168,6 +171,7 @@ async function main(): Promise<void> {
               node: options.node,
               keep: options.keep,
               processorNodeArgs: options.processorNodeArgs,
+              mirrorNodeArgs: options.mirrorNodeArgs,
               log,
             }),
           );

@@ -56,6 +56,8 @@ export interface RunOptions {
   readonly keep: boolean;
   /** Extra node options for the processor process, e.g. --cpu-prof. */
   readonly processorNodeArgs: readonly string[];
+  /** Extra node options for the mirror node process. */
+  readonly mirrorNodeArgs: readonly string[];
   readonly log: (line: string) => void;
 }
 
@@ -929,7 +931,7 @@ async function mirrorNodeCatchUp(
   const start = performance.now();
   let node: Spawned;
   try {
-    node = await spawnService(args, [], 'the mirror node', 120_000);
+    node = await spawnService(args, o.mirrorNodeArgs, 'the mirror node', 120_000);
   } catch (err) {
     return { ...base, status: 'failed', seconds: null, txPerSecond: null, note: String(err instanceof Error ? err.message : err).slice(0, 500) };
   }

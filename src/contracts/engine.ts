@@ -166,7 +166,8 @@ export class BlockEngine {
       if (below === undefined) this.abort(this.uncommitted.length > 0);
       else if (this.uncommitted.length > 1) throw new ChainError('internal', `block ${header.height}: two executed blocks already wait for their commit`);
       else this.overlay.holdBlock();
-      this.overlay.beginBlock(counting);
+      // Tables of contracts not committed yet are not in the store: their committed rows are none.
+      this.overlay.beginBlock(counting, (table) => this.defs.has(table));
       open.layered = true;
       this.open = open;
       open.sandbox = await BlockSandbox.create(this.limits);

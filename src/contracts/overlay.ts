@@ -128,6 +128,7 @@ export class StateOverlay {
   private block = new ChangeSet();
   private readonly tx = new ChangeSet();
   private source: SyncStateSource | null = null;
+  private inStore: (table: string) => boolean = () => true;
   /**
    * Results of store finds (committed state only), so that a find repeated in every transaction
    * (Energy's current-period lookup) costs no round trip. An entry is valid while its table's
@@ -209,6 +210,7 @@ export class StateOverlay {
       matching.sort((a, b) => compareKeys(a.key, b.key));
       return matching.slice(0, storeLimit).map((e) => e.row);
     }
+    if (!this.inStore(table)) return [];
     const id = `${table}\u0000${storeLimit}\u0000${encodeTagged(where)}`;
     const generation = this.generationOf(table);
     const hit = this.storedFinds.get(id);
@@ -220,11 +222,16 @@ export class StateOverlay {
     return canonical;
   }
 
-  /** Starts a block: reads that miss go to `source` until the block ends. */
-  beginBlock(source: SyncStateSource): void {
+  /**
+   * Starts a block: reads that miss go to `source` until the block ends. `inStore(table)` says
+   * whether the store has the table yet: one created by this block, or by the uncommitted block
+   * below it, has no committed rows, and the store would fail a read of it.
+   */
+  beginBlock(source: SyncStateSource, inStore: (table: string) => boolean = () => true): void {
     this.block.clear();
     this.tx.clear();
     this.source = source;
+    this.inStore = inStore;
   }
 
   /**
@@ -275,6 +282,7 @@ export class StateOverlay {
     const cid = cacheId(table, id);
     const cached = this.cache.get(cid);
     if (cached !== undefined) return cached;
+    if (!this.inStore(table)) return null;
     const rows = this.reader().readRows(table, def, [key]);
     if (rows === null) return undefined;
     const found = rows.find((r) => keyId(keyValuesOf(def, r)) === id);
@@ -291,7 +299,8 @@ export class StateOverlay {
     if (this.readTables.has(table)) return;
     this.readTables.add(table);
     const left = this.residentRowsMax - this.residentRows;
-    if (left <= 0 || this.resident.has(table)) return;
+    // A table not in the store yet is held from its creation when that commits (BlockEngine.commit).
+    if (left <= 0 || this.resident.has(table) || !this.inStore(table)) return;
     // The store may or may not hold the changes of a block under way (held, or committing); they
     // are folded in when that block commits, and folding a change twice gives the same rows.
     const rows = this.reader().findRows(table, def, {}, Math.min(left + 1, READER_FIND_LIMIT_MAX));

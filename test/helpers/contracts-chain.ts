@@ -47,18 +47,24 @@ export class MemoryReader implements StateReader {
   contractList: ContractRecord[] = [];
   delayMs = 0;
   failReads = false;
+  /**
+   * Like the real store: reading a table that no committed contract declared (and nothing was
+   * seeded into) fails, as "relation does not exist" does in PostgreSQL.
+   */
+  strictTables = false;
   reads = 0;
   finds = 0;
   scans = 0;
 
-  private async pause(): Promise<void> {
+  private async pause(table: string): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
     if (this.failReads) throw new Error('the test store is down');
+    if (this.strictTables && !this.tables.has(table) && !this.defs().has(table)) throw new Error(`relation "state.${table}" does not exist`);
   }
 
   async readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
     this.reads += 1;
-    await this.pause();
+    await this.pause(table);
     const t = this.tables.get(table);
     const out: Row[] = [];
     for (const key of keys) {
@@ -70,7 +76,7 @@ export class MemoryReader implements StateReader {
 
   async findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
     this.finds += 1;
-    await this.pause();
+    await this.pause(table);
     const rows = [...(this.tables.get(table)?.values() ?? [])].filter((r) => Object.entries(where).every(([c, v]) => sameValue(r[c], v)));
     rows.sort((a, b) => {
       for (const c of def.key) {
@@ -84,7 +90,7 @@ export class MemoryReader implements StateReader {
 
   async scanTable(table: string, _def: TableDef, limit: number): Promise<Row[] | null> {
     this.scans += 1;
-    await this.pause();
+    await this.pause(table);
     const rows = [...(this.tables.get(table)?.values() ?? [])];
     return rows.length > limit ? null : rows.map((r) => structuredClone(r));
   }
