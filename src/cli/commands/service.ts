@@ -140,9 +140,9 @@ export function register(program: Command): void {
     .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
     .addOption(new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env('DATABASE_URL'))
-    .addOption(new Option('--block-interval-ms <ms>', 'block interval').env('HANZENET_BLOCK_INTERVAL_MS').argParser(intOption(1)).default(DEFAULT_BLOCK_INTERVAL_MS))
+    .addOption(new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed').env('HANZENET_BLOCK_INTERVAL_MS').argParser(intOption(1)).default(DEFAULT_BLOCK_INTERVAL_MS))
     .addOption(
-      new Option('--block-txs-max <n>', 'most transactions in one block; with more waiting, the next block starts at once')
+      new Option('--block-txs-max <n>', 'most transactions in one block; a full block is sealed at once')
         .env('HANZENET_BLOCK_TXS_MAX')
         .argParser(intOption(1))
         .default(DEFAULT_BLOCK_TXS_MAX),
