@@ -62,31 +62,40 @@ function land(reader: MemoryReader, executor: Executor, result: BlockExecutionRe
   executor.commit();
 }
 
-/** Executes and commits each block before the next: the reference. */
-async function plainRun(blocks: readonly Tx[][], opts: { inWorker: boolean; residentRows: number }): Promise<string[]> {
+type RunOptions = { inWorker: boolean; residentRows: number };
+
+/**
+ * Runs `blocks` through a fresh executor over a store that fails reads of tables no committed
+ * contract declared (as PostgreSQL does), and returns each block's result as text.
+ */
+async function run(opts: RunOptions, blocks: readonly Tx[][], executeAll: (reader: MemoryReader, executor: Executor, out: string[]) => Promise<void>): Promise<string[]> {
   const reader = new MemoryReader();
   reader.strictTables = true;
   const executor = await createExecutor({ reader, ...opts });
   const out: string[] = [];
   try {
+    await executeAll(reader, executor, out);
+  } finally {
+    await executor.close();
+  }
+  assert.equal(out.length, blocks.length);
+  return out;
+}
+
+/** Executes and commits each block before the next: the reference. */
+function plainRun(blocks: readonly Tx[][], opts: RunOptions): Promise<string[]> {
+  return run(opts, blocks, async (reader, executor, out) => {
     for (const [i, txs] of blocks.entries()) {
       const result = await executor.executeBlock(input(i + 1, txs));
       land(reader, executor, result, i + 1);
       out.push(resultText(result));
     }
-  } finally {
-    await executor.close();
-  }
-  return out;
+  });
 }
 
 /** Executes block i+1 on top of block i before block i is "stored" and committed. */
-async function pipelinedRun(blocks: readonly Tx[][], opts: { inWorker: boolean; residentRows: number }): Promise<string[]> {
-  const reader = new MemoryReader();
-  reader.strictTables = true;
-  const executor = await createExecutor({ reader, ...opts });
-  const out: string[] = [];
-  try {
+function pipelinedRun(blocks: readonly Tx[][], opts: RunOptions): Promise<string[]> {
+  return run(opts, blocks, async (reader, executor, out) => {
     let below: BlockExecutionResult | null = null;
     for (const [i, txs] of blocks.entries()) {
       const result = await executor.executeBlock(input(i + 1, txs), { onTopOfUncommitted: true });
@@ -95,23 +104,16 @@ async function pipelinedRun(blocks: readonly Tx[][], opts: { inWorker: boolean; 
       below = result;
     }
     if (below !== null) land(reader, executor, below, blocks.length);
-  } finally {
-    await executor.close();
-  }
-  return out;
+  });
 }
 
 /**
- * Executes each block as it fills: openBlock on top of the block below, the transactions in parts
- * (appendTxs), the block below committed after part `commitAfter[i]` (as its commit lands while
- * the next block fills), then sealBlock.
+ * Executes each block as it fills: openBlock on top of the block below, the transactions in up to
+ * two parts cut where `cuts` says (appendTxs), the block below committed after one of the parts
+ * (as its commit lands while the next block fills), then sealBlock.
  */
-async function filledRun(blocks: readonly Tx[][], cuts: readonly number[], opts: { inWorker: boolean; residentRows: number }): Promise<string[]> {
-  const reader = new MemoryReader();
-  reader.strictTables = true;
-  const executor = await createExecutor({ reader, ...opts });
-  const out: string[] = [];
-  try {
+function filledRun(blocks: readonly Tx[][], cuts: readonly number[], opts: RunOptions): Promise<string[]> {
+  return run(opts, blocks, async (reader, executor, out) => {
     let below: BlockExecutionResult | null = null;
     for (const [i, txs] of blocks.entries()) {
       const { txs: _all, ...header } = input(i + 1, txs);
@@ -131,10 +133,7 @@ async function filledRun(blocks: readonly Tx[][], cuts: readonly number[], opts:
       below = result;
     }
     if (below !== null) land(reader, executor, below, blocks.length);
-  } finally {
-    await executor.close();
-  }
-  return out;
+  });
 }
 
 const blocksArb = fc.array(fc.array(callArb, { minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 6 });
