@@ -55,6 +55,7 @@ export function engineHeaderOf(h: BlockHeaderInput): EngineHeader {
 
 export const engineTxOf = (tx: EngineTx): EngineTx => ({ idHex: tx.idHex, contractHashHex: tx.contractHashHex, payloadText: tx.payloadText, sender: tx.sender });
 
+/** What crosses to the worker of a whole block. */
 export function engineInputOf(input: BlockExecutionInput): EngineInput {
   return { ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) };
 }
@@ -144,7 +145,7 @@ export class BlockEngine {
    * the next), and commit() takes them in order.
    */
   async executeBlock(input: EngineInput, source: SyncStateSource, onTopOfUncommitted = false): Promise<BlockExecutionResult> {
-    await this.openBlock(input, source, onTopOfUncommitted);
+    await this.openBlock(engineHeaderOf(input), source, onTopOfUncommitted);
     await this.appendTxs(input.txs);
     return this.sealBlock();
   }

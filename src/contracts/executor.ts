@@ -14,7 +14,7 @@ import { ChainError, isErrorCode } from '../core/errors.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
 import type { Tx, TxOutcome } from '../core/types.js';
 import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
-import { BlockEngine, engineHeaderOf, engineTxOf, refuseCall } from './engine.js';
+import { BlockEngine, engineHeaderOf, engineInputOf, engineTxOf, refuseCall } from './engine.js';
 import type { EngineHeader, EngineInput, EngineTx, ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
@@ -216,7 +216,7 @@ class InProcessExecutor implements Executor {
 
   executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
     this.opened = null;
-    return this.run({ ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) }, opts.onTopOfUncommitted === true);
+    return this.run(engineInputOf(input), opts.onTopOfUncommitted === true);
   }
 
   openBlock(header: BlockHeaderInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): void {
