@@ -16,14 +16,14 @@ import {
   fitOutcome,
   genesisJson,
   verifyBlockSignature,
-} from '../src/core/block.js';
-import type { BlockFields } from '../src/core/block.js';
+} from '../src/chain/block.js';
+import type { BlockFields } from '../src/chain/block.js';
 import { concatBytes, fromHex, toHex, utf8Encode, writeU16LE, writeU32LE, writeU64LE } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { sha256 } from '../src/core/hash.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { decodeTx, lengthPrefixMatches, signTx, verifyTxSignature } from '../src/core/tx.js';
-import type { Block, BlockTxOutcome, GenesisInfo, Tx } from '../src/core/types.js';
+import { decodeTx, lengthPrefixMatches, signTx, verifyTxSignature } from '../src/chain/tx.js';
+import type { Block, BlockTxOutcome, GenesisInfo, Tx } from '../src/chain/types.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 const CHAIN = 'hanzenet';

@@ -5,9 +5,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBlock } from '../src/core/block.js';
+import { decodeBlock } from '../src/chain/block.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { decodeTx } from '../src/core/tx.js';
+import { decodeTx } from '../src/chain/tx.js';
 import type { ChainAlarm, TxView } from '../src/api/types.js';
 import { createApiServer } from '../src/api/server.js';
 import { SignaturePool } from '../src/node/signature-pool.js';

@@ -2,7 +2,7 @@
 // mirror node (which forwards submissions to the processor). See docs/ARCHITECTURE.md for the
 // JSON shapes (TxView, BlockView).
 
-import type { Block } from '../core/types.js';
+import type { Block } from '../chain/types.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
 

@@ -2,11 +2,11 @@
 // stored records. Pure functions.
 
 import { toHex } from '../core/bytes.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
-import type { Block, Tx, TxOutcome } from '../core/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
+import type { Block, Tx, TxOutcome } from '../chain/types.js';
 import type { BlockView, ContractView, TxView } from './types.js';
 import type { ContractRecord, TxRecord } from '../store/types.js';
-import { receiverOf } from '../core/tx.js';
+import { receiverOf } from '../chain/tx.js';
 
 export function contractTypeOf(contractHashHex: string, typesByHash: ReadonlyMap<string, string>): string | null {
   if (contractHashHex === CREATE_CONTRACT_HASH) return 'Create Contract';

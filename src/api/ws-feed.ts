@@ -3,7 +3,7 @@
 // value) that the answer echoes. See docs/api.md for the message catalogue.
 
 import { ChainError, isErrorCode } from '../core/errors.js';
-import type { Block } from '../core/types.js';
+import type { Block } from '../chain/types.js';
 import { decodeBase64Field, describeValue, isJsonObject, parseTxIdHex, toBase64 } from './input.js';
 import type { JsonObject } from './input.js';
 import type { ReportError, TxFinalHub } from './tx-final-hub.js';

@@ -5,8 +5,8 @@ import type { ApiError, BlockView, ChainInfo, ContractView, TxView } from '../ap
 import { toHex } from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../energy/queries.js';
-import { signTx } from '../core/tx.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../core/types.js';
+import { signTx } from '../chain/tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../chain/types.js';
 import { subscribeBlocks, type BlockListener, type SubscribeBlocksOptions } from './block-feed.js';
 import {
   asBlockView,

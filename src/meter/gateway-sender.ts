@@ -18,7 +18,7 @@ import { ClientError } from '../client/errors.js';
 import { formatWh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import { signTx } from '../core/tx.js';
+import { signTx } from '../chain/tx.js';
 import { lastChainReading } from './chain-readings.js';
 import type { GatewayReporter } from './gateway-report.js';
 import { readingTxId, type GatewayState, type OutboxEntry } from './gateway-state.js';

@@ -2,11 +2,11 @@
 // each returns normally when the block passes and throws an AlarmError naming the block, the
 // transaction and what differed when it does not.
 
-import { decodeBlock, verifyBlockSignature } from '../core/block.js';
+import { decodeBlock, verifyBlockSignature } from '../chain/block.js';
 import { fromHex, readU16LE, readU64LE, utf8Decode } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import { isExpiredAt } from '../core/tx.js';
-import type { Block, BlockTxOutcome, TxOutcome } from '../core/types.js';
+import { isExpiredAt } from '../chain/tx.js';
+import type { Block, BlockTxOutcome, TxOutcome } from '../chain/types.js';
 import type { BlockExecutionResult } from '../contracts/types.js';
 import type { HeadInfo } from '../store/types.js';
 import { alarmError } from './alarm.js';

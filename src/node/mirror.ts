@@ -9,10 +9,10 @@ import type { BlockView, ChainAlarm, ChainInfo, ContractView, LedgerService, Sub
 import { blockViewOf, contractTypeOf, contractViewOf, txRecordOf, txViewOfRecord } from '../api/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
-import { decodeBlock } from '../core/block.js';
+import { decodeBlock } from '../chain/block.js';
 import { equalBytes } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import type { Block } from '../core/types.js';
+import type { Block } from '../chain/types.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql } from '../store/types.js';
 import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';

@@ -4,10 +4,10 @@
 // commit.
 
 import { EventEmitter } from 'node:events';
-import { buildBlock } from '../core/block.js';
+import { buildBlock } from '../chain/block.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
+import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';

@@ -3,7 +3,7 @@
 // transaction with a handful of batched statements, whatever the number of transactions.
 
 import { ChainError } from '../core/errors.js';
-import type { GenesisInfo, TxOutcome } from '../core/types.js';
+import type { GenesisInfo, TxOutcome } from '../chain/types.js';
 import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
 import { migrate } from './migrations.js';
 import {

@@ -1,7 +1,7 @@
 // The storage interface. PostgreSQL is the system of record: the embedded PGlite and a PostgreSQL
 // server sit behind the same `Database` interface and hold the same tables (docs/storage.md).
 
-import type { Block, TxOutcome } from '../core/types.js';
+import type { Block, TxOutcome } from '../chain/types.js';
 
 export interface QueryResult<R> {
   rows: R[];

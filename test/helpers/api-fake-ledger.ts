@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ApiError, BlockTxSummary, BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../../src/api/types.js';
-import type { Block, BlockTxOutcome, Tx } from '../../src/core/types.js';
+import type { Block, BlockTxOutcome, Tx } from '../../src/chain/types.js';
 
 export interface FakeTx {
   readonly bytes: Uint8Array;

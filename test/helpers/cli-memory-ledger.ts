@@ -5,8 +5,8 @@
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../../src/api/types.js';
 import { toHex } from '../../src/core/bytes.js';
 import { ChainError } from '../../src/core/errors.js';
-import { decodeTx, verifyTxSignature } from '../../src/core/tx.js';
-import type { Block } from '../../src/core/types.js';
+import { decodeTx, verifyTxSignature } from '../../src/chain/tx.js';
+import type { Block } from '../../src/chain/types.js';
 import { PROCESSOR_ADDRESS } from './cli-fake-server.js';
 
 export class MemoryLedger implements LedgerService {

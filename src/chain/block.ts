@@ -22,10 +22,10 @@ import {
   writeU16LE,
   writeU32LE,
   writeU64LE,
-} from './bytes.js';
-import { ChainError } from './errors.js';
-import { hash256Parts } from './hash.js';
-import { type PrivateKey, addressFromPublicKey, isValidPublicKey, verifyDigest } from './keys.js';
+} from '../core/bytes.js';
+import { ChainError } from '../core/errors.js';
+import { hash256Parts } from '../core/hash.js';
+import { type PrivateKey, addressFromPublicKey, isValidPublicKey, verifyDigest } from '../core/keys.js';
 import { TX_BYTES_MIN, decodeTx, withCorrectLengthPrefix } from './tx.js';
 import type { Block, BlockTxOutcome, GenesisInfo, Tx } from './types.js';
 
