@@ -5,7 +5,7 @@
 // the diff. Keys come from test/vectors/validana.json; RFC 6979 signing makes every byte
 // reproducible.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { buildBlock } from '../dist/src/chain/block.js';
+import { buildBlock } from '../dist/src/chain/block-encode.js';
 import { toHex, utf8Encode } from '../dist/src/core/bytes.js';
 import { sha256 } from '../dist/src/core/hash.js';
 import { PrivateKey } from '../dist/src/core/keys.js';

@@ -3,7 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBlock, verifyBlockSignature } from '../src/chain/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
+import { verifyBlockSignature } from '../src/chain/block-hash.js';
 import { fromHex } from '../src/core/bytes.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';

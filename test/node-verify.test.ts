@@ -5,7 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBlock } from '../src/chain/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { decodeTx } from '../src/chain/tx.js';
 import type { ChainAlarm, TxView } from '../src/api/types.js';

@@ -15,7 +15,7 @@ import { signTx } from '../src/chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { TxView } from '../src/api/types.js';
 import { blockViewOf } from '../src/api/views.js';
-import { decodeBlock } from '../src/chain/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
 import trader from '../src/energy/trader.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
 import type { Logger } from '../src/processor/processor.js';

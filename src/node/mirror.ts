@@ -9,7 +9,7 @@ import type { BlockView, ChainAlarm, ChainInfo, ContractView, LedgerService, Sub
 import { blockViewOf, contractTypeOf, contractViewOf, txRecordOf, txViewOfRecord } from '../api/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
-import { decodeBlock } from '../chain/block.js';
+import { decodeBlock } from '../chain/block-decode.js';
 import { equalBytes } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import type { Block } from '../chain/types.js';
@@ -18,7 +18,7 @@ import type { CommitBlockInput, HeadInfo, Sql } from '../store/types.js';
 import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';
 import type { AlarmFields } from './alarm.js';
 import { checkGenesis, checkHeader, checkTransactions, compareExecution, decodeOrAlarm } from './checks.js';
-import type { ChainKeys } from './checks.js';
+import type { ChainKeys } from '../chain/genesis.js';
 import type { NodeLogger } from './log.js';
 import { renderMetrics } from './metrics.js';
 import type { SignaturePool } from './signature-pool.js';

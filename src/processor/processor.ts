@@ -4,7 +4,9 @@
 // commit.
 
 import { EventEmitter } from 'node:events';
-import { buildBlock } from '../chain/block.js';
+import { buildBlock } from '../chain/block-encode.js';
+import { genesisBlockFields } from '../chain/genesis.js';
+import { assertFollowsHead, blockTimeAfter } from '../chain/header-rules.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
@@ -12,7 +14,6 @@ import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, T
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
-import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
 import {
@@ -196,19 +197,7 @@ export class Processor implements LedgerService {
   }
 
   private static async commitGenesis(deps: ProcessorDeps, chainId: string): Promise<void> {
-    const block = buildBlock(
-      {
-        height: 0,
-        previousHashHex: '00'.repeat(32),
-        processedMs: deps.clock.nowMs(),
-        stateDigestHex: stateDigestHex([], new Map(), [], []),
-        genesis: { chainId, processorPublicKeyHex: Buffer.from(deps.key.publicKey).toString('hex'), processorAddress: deps.key.address },
-        txs: [],
-        outcomes: [],
-      },
-      deps.key,
-      chainId,
-    );
+    const block = buildBlock(genesisBlockFields(deps.key, chainId, deps.clock.nowMs()), deps.key, chainId);
     await deps.store.commitBlock({ block, txRecords: [], invalidRecords: [], stateChanges: [], createdContracts: [], deletedContracts: [] });
     deps.log.info('created a new chain', { chainId, processorAddress: deps.key.address, genesisHash: block.hashHex });
   }
@@ -231,7 +220,7 @@ export class Processor implements LedgerService {
 
   /** The time a block produced now would carry: valid-till is judged against it. */
   chainTimeMs(): number {
-    return Math.max(this.deps.clock.nowMs(), this.tip.processedMs + 1);
+    return blockTimeAfter(this.tip, this.deps.clock.nowMs());
   }
 
   start(): void {
@@ -707,6 +696,8 @@ export class Processor implements LedgerService {
       txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
     );
     if (included.length === 0) return { items, invalidRecords, types, commit: null, stats: result.stats };
+    // A header that does not follow the block below it is a bug: stop before anything is signed.
+    assertFollowsHead(header, { height: height - 1, hashHex: header.previousHashHex, processedMs: header.previousProcessedMs });
     const block = buildBlock(
       {
         height,

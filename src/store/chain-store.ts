@@ -2,6 +2,7 @@
 // contract tables in schema `state`. A block and everything it caused commit in one database
 // transaction with a handful of batched statements, whatever the number of transactions.
 
+import { headerFault } from '../chain/header-rules.js';
 import { ChainError } from '../core/errors.js';
 import type { GenesisInfo, TxOutcome } from '../chain/types.js';
 import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
@@ -36,7 +37,6 @@ import type {
 /** The most blocks one getRawBlocks/getBlockRows call returns. */
 export const BLOCKS_PER_READ_MAX = 1000;
 
-const ZERO_HASH = '00'.repeat(32);
 const META_KEYS = { chainId: 'chain_id', processorAddress: 'processor_address', processorPublicKeyHex: 'processor_public_key' } as const;
 
 /** One transaction of a block as BlockView lists it. */
@@ -276,18 +276,15 @@ function checkTexts(input: CommitBlockInput, fail: (why: string) => never): void
   if (genesis !== null) check(genesis.chainId + genesis.processorAddress, 'the genesis information');
 }
 
+/** The header rules (chain/header-rules.ts) against the stored head, in the commit's transaction. */
 async function assertLinksToHead(sql: Sql, input: CommitBlockInput): Promise<void> {
   const { block } = input;
   const head = await readHead(sql);
-  const wantHeight = head === null ? 0 : head.height + 1;
-  const wantPrevious = head === null ? ZERO_HASH : head.hashHex;
-  const gotPrevious = block.previousHashHex.toLowerCase();
-  if (block.height !== wantHeight || gotPrevious !== wantPrevious) {
-    throw new ChainError(
-      'block_link_mismatch',
-      `block ${block.height} links to ${gotPrevious}, expected height ${wantHeight} linking to ${wantPrevious}`,
-      { height: block.height, expectedHeight: wantHeight, previousHash: gotPrevious, expectedPreviousHash: wantPrevious },
-    );
+  const fault = headerFault(block, head);
+  if (fault !== null) {
+    // Whichever rule broke, the block does not extend the stored chain: one code for callers.
+    const { field, expected, got } = fault;
+    throw new ChainError('block_link_mismatch', `block ${block.height} does not follow the stored head: ${fault.message}`, { height: block.height, field, expected, got });
   }
   if (block.height === 0 && block.genesis === null) {
     throw new ChainError('block_link_mismatch', 'block 0 carries no genesis information', { height: 0 });
