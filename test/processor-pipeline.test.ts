@@ -21,7 +21,7 @@ import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.
 import type { Logger } from '../src/processor/processor.js';
 import { VerifyPool } from '../src/processor/verify-pool.js';
 import { ChainStore } from '../src/store/chain-store.js';
-import type { CommitBlockInput } from '../src/store/types.js';
+import type { CommitBlockInput } from '../src/chain/records.js';
 import { testBackends } from './helpers/test-db.js';
 
 const quiet: Logger = { info: () => undefined, error: () => undefined };

@@ -5,7 +5,8 @@ import { toHex } from '../core/bytes.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
 import type { Block, Tx, TxOutcome } from '../chain/types.js';
 import type { BlockView, ContractView, TxView } from './types.js';
-import type { ContractRecord, TxRecord } from '../store/types.js';
+import type { ContractRecord } from '../chain/contract-model.js';
+import type { TxRecord } from '../chain/records.js';
 import { receiverOf } from '../chain/tx.js';
 
 export function contractTypeOf(contractHashHex: string, typesByHash: ReadonlyMap<string, string>): string | null {

@@ -9,7 +9,7 @@ import { ChainError } from '../core/errors.js';
 export const ZERO_HASH_HEX = '00'.repeat(32);
 
 /** The last block of a chain, as far as the header of the block after it depends on it. */
-export interface ChainHead {
+export interface HeadInfo {
   readonly height: number;
   readonly hashHex: string;
   readonly processedMs: number;
@@ -37,7 +37,7 @@ export interface HeaderFault {
  * than the head's, the previous hash is the head's hash (the zero hash for block 0), and the time
  * is later than the head's.
  */
-export function headerFault(block: HeaderFields, head: ChainHead | null): HeaderFault | null {
+export function headerFault(block: HeaderFields, head: HeadInfo | null): HeaderFault | null {
   const want = head === null ? 0 : head.height + 1;
   if (block.height !== want) {
     const why = block.height > want ? `block ${want} was skipped` : `block ${block.height} is repeated or out of order`;
@@ -66,7 +66,7 @@ export function headerFault(block: HeaderFields, head: ChainHead | null): Header
 }
 
 /** Throws the fault's code as a ChainError when `block` does not follow `head`. */
-export function assertFollowsHead(block: HeaderFields, head: ChainHead | null): void {
+export function assertFollowsHead(block: HeaderFields, head: HeadInfo | null): void {
   const fault = headerFault(block, head);
   if (fault !== null) throw headerError(fault, block.height);
 }
@@ -77,7 +77,7 @@ export function headerError(fault: HeaderFault, height: number): ChainError {
 }
 
 /** The time of the block after `head` produced at `nowMs`: now, but always later than the head. */
-export function blockTimeAfter(head: ChainHead, nowMs: number): number {
+export function blockTimeAfter(head: HeadInfo, nowMs: number): number {
   return Math.max(nowMs, head.processedMs + 1);
 }
 

@@ -6,7 +6,7 @@ import { decodeBlock } from '../chain/block-decode.js';
 import { verifyBlockSignature } from '../chain/block-hash.js';
 import { announcedHeight } from '../chain/block-layout.js';
 import { type ChainKeys, checkGenesisBlock, genesisChainIdOf } from '../chain/genesis.js';
-import { type ChainHead, headerFault } from '../chain/header-rules.js';
+import { type HeadInfo, headerFault } from '../chain/header-rules.js';
 import { isExpiredAt } from '../chain/tx.js';
 import type { Block, BlockTxOutcome, TxOutcome } from '../chain/types.js';
 import { toHex } from '../core/bytes.js';
@@ -52,7 +52,7 @@ export function checkGenesis(raw: Uint8Array, pinnedAddress: string | null): { b
  * The header rules (chain/header-rules.ts) against the node's head, and the processor signature.
  * The height is checked before the signature, the link and the time after it.
  */
-export function checkHeader(block: Block, head: ChainHead, keys: ChainKeys): void {
+export function checkHeader(block: Block, head: HeadInfo, keys: ChainKeys): void {
   const fault = headerFault(block, head);
   if (fault?.field === 'height') {
     throw alarmError(fault.code, { height: head.height + 1, blockHash: block.hashHex }, fault.field, fault.expected, fault.got, fault.message);

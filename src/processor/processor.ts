@@ -15,7 +15,9 @@ import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
+import type { CommitBlockInput, TxRecord } from '../chain/records.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import type { Sql } from '../store/types.js';
 import {
   decodeSubmitted,
   duplicateMessage,
@@ -370,7 +372,7 @@ export class Processor implements LedgerService {
     return out;
   }
 
-  private activeContracts(): Map<string, import('../store/types.js').ContractRecord> {
+  private activeContracts(): Map<string, import('../chain/contract-model.js').ContractRecord> {
     return new Map(this.executor.contracts().map((c) => [c.hashHex, c]));
   }
 

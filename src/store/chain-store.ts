@@ -18,21 +18,10 @@ import {
   toNullableNumber,
   toSafeNumber,
 } from './sql-values.js';
-import type {
-  ChainMeta,
-  CommitBlockInput,
-  ContractManifest,
-  ContractRecord,
-  Database,
-  HeadInfo,
-  Row,
-  RowValue,
-  Sql,
-  StateReader,
-  TableDef,
-  Template,
-  TxRecord,
-} from './types.js';
+import type { CommitBlockInput, TxRecord } from '../chain/records.js';
+import type { ContractManifest, ContractRecord, Row, RowValue, TableDef, Template } from '../chain/contract-model.js';
+import type { Database, Sql } from './types.js';
+import type { HeadInfo } from '../chain/header-rules.js';
 
 /** The most blocks one getRawBlocks/getBlockRows call returns. */
 export const BLOCKS_PER_READ_MAX = 1000;
@@ -79,7 +68,7 @@ function txColumns(t: string): string {
  */
 const ID_LIST = `unnest($1::text::bytea[]) AS w(id)`;
 
-export class ChainStore implements StateReader {
+export class ChainStore {
   private defsCache: Map<string, TableDef> | null = null;
 
   constructor(readonly db: Database) {}
@@ -88,7 +77,7 @@ export class ChainStore implements StateReader {
     await migrate(this.db);
   }
 
-  async getMeta(): Promise<ChainMeta | null> {
+  async getMeta(): Promise<GenesisInfo | null> {
     return readMeta(this.db);
   }
 
@@ -450,7 +439,7 @@ async function readHead(sql: Sql): Promise<HeadInfo | null> {
   return { height: toSafeNumber(r['height'], 'height'), hashHex: bufferHex(r['hash']), processedMs: toSafeNumber(r['processed_ms'], 'processed_ms') };
 }
 
-async function readMeta(sql: Sql): Promise<ChainMeta | null> {
+async function readMeta(sql: Sql): Promise<GenesisInfo | null> {
   const { rows } = await sql.query<{ key: string; value: string }>(`SELECT key, value FROM chain.meta WHERE key = ANY($1::text::text[])`, [
     arrayLiteral(Object.values(META_KEYS)),
   ]);
@@ -515,7 +504,7 @@ function blockTxRow(r: Record<string, unknown>): BlockTxRow {
   };
 }
 
-function blockRow(r: Record<string, unknown>, txs: Map<number, BlockTxRow[]>, meta: ChainMeta | null): BlockRow {
+function blockRow(r: Record<string, unknown>, txs: Map<number, BlockTxRow[]>, meta: GenesisInfo | null): BlockRow {
   const height = toSafeNumber(r['height'], 'height');
   return {
     height,
