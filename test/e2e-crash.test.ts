@@ -9,7 +9,7 @@ import { fromHex } from '../src/core/bytes.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
 import type { Tx } from '../src/chain/types.js';
-import type { ChainInfo, ContractView, TxView } from '../src/api/types.js';
+import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
 interface BatchResult {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { decodeBlock } from '../src/chain/block-decode.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { decodeTx } from '../src/chain/tx.js';
-import type { ChainAlarm, TxView } from '../src/api/types.js';
+import type { ChainAlarm, TxView } from '../src/chain/views.js';
 import { createApiServer } from '../src/api/server.js';
 import { SignaturePool } from '../src/node/signature-pool.js';
 import { FakeUpstream } from './helpers/node-fake-upstream.js';

@@ -11,7 +11,7 @@ import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';
-import type { TxView } from '../src/api/types.js';
+import type { TxView } from '../src/chain/views.js';
 import trader from '../src/energy/trader.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
 import type { Logger } from '../src/processor/processor.js';

@@ -7,7 +7,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ChainError, isErrorCode } from '../core/errors.js';
 import { isJsonObject, isStrictBase64, isTxIdHex, isValidanaHex, txIdHexOfBytes } from './input.js';
 import type { ReportError, TxFinalHub, WaitOutcome } from './tx-final-hub.js';
-import type { ApiError, ContractView, LedgerService, TxView } from './types.js';
+import type { ApiError, LedgerService } from './types.js';
+import type { ContractView, TxView } from '../chain/views.js';
 import type { ApiSocket } from './ws-conn.js';
 import { rawText } from './ws-feed.js';
 

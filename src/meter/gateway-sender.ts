@@ -12,7 +12,7 @@
 //   invalid (payload, signature)           -> fatal: the outbox stays on disk for a restart.
 // A processor that cannot be reached only delays: retry with exponential backoff.
 
-import type { TxView } from '../api/types.js';
+import type { TxView } from '../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../client/client.js';
 import { ClientError } from '../client/errors.js';
 import { formatWh } from '../core/amount.js';

@@ -5,8 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { BlockView, ChainAlarm, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
-import { blockViewOf, contractTypeOf, contractViewOf, txRecordOf, txViewOfRecord } from '../api/views.js';
+import type { LedgerService, SubmitResult } from '../api/types.js';
+import type { BlockView, ChainAlarm, ChainInfo, ContractView, TxView } from '../chain/views.js';
+import { blockViewOf, contractTypeOf, contractViewOf, txRecordOf, txViewOfRecord } from '../chain/projections.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
 import { decodeBlock } from '../chain/block-decode.js';

@@ -6,7 +6,7 @@ import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import { signTx } from '../chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../chain/types.js';
-import type { TxView } from '../api/types.js';
+import type { TxView } from '../chain/views.js';
 import { ENERGY_CONTRACTS } from '../energy/index.js';
 import type { Logger, Processor } from './processor.js';
 

@@ -10,7 +10,8 @@ import { assertFollowsHead, blockTimeAfter } from '../chain/header-rules.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
-import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
+import type { LedgerService, SubmitResult } from '../api/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
@@ -31,7 +32,7 @@ import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from './defaults.js'
 import { PendingQueue } from './pending-queue.js';
 import type { PendingTx } from './pending-queue.js';
 import type { VerifyPool } from './verify-pool.js';
-import { blockViewOf, contractTypeOf, contractViewOf, pendingTxView, txRecordOf, txViewOfRecord } from '../api/views.js';
+import { blockViewOf, contractTypeOf, contractViewOf, pendingTxView, txRecordOf, txViewOfRecord } from '../chain/projections.js';
 
 export interface ProcessorConfig {
   /** How often a block is produced when transactions are waiting. Default 1000. */

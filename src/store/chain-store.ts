@@ -3,6 +3,8 @@
 // transaction with a handful of batched statements, whatever the number of transactions.
 
 import { headerFault } from '../chain/header-rules.js';
+import { genesisViewOf } from '../chain/projections.js';
+import type { BlockTxSummary, BlockView } from '../chain/views.js';
 import { ChainError } from '../core/errors.js';
 import type { GenesisInfo, TxOutcome } from '../chain/types.js';
 import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
@@ -27,29 +29,6 @@ import type { HeadInfo } from '../chain/header-rules.js';
 export const BLOCKS_PER_READ_MAX = 1000;
 
 const META_KEYS = { chainId: 'chain_id', processorAddress: 'processor_address', processorPublicKeyHex: 'processor_public_key' } as const;
-
-/** One transaction of a block as BlockView lists it. */
-export interface BlockTxRow {
-  readonly id: string;
-  readonly contractType: string | null;
-  readonly sender: string;
-  readonly status: 'accepted' | 'rejected';
-  readonly code: string | null;
-  readonly message: string;
-}
-
-/** A stored block's header and transaction summaries: the shape of the API's BlockView. */
-export interface BlockRow {
-  readonly height: number;
-  readonly hash: string;
-  readonly previousHash: string;
-  readonly processedMs: number;
-  readonly stateDigest: string;
-  readonly txCount: number;
-  readonly transactions: readonly BlockTxRow[];
-  readonly signature: string;
-  readonly genesis: { readonly chainId: string; readonly processorPublicKey: string; readonly processorAddress: string } | null;
-}
 
 const TX_COLUMN_NAMES = [
   'id', 'bytes', 'contract_hash', 'contract_type', 'sender', 'valid_till_ms', 'payload', 'signature', 'public_key',
@@ -113,7 +92,7 @@ export class ChainStore {
   }
 
   /** Headers and transaction summaries of blocks fromHeight.. (two queries, three from genesis). */
-  async getBlockRows(fromHeight: number, limit: number): Promise<BlockRow[]> {
+  async getBlockRows(fromHeight: number, limit: number): Promise<BlockView[]> {
     checkRange(fromHeight, limit);
     const params = [fromHeight, limit];
     const blocks = await this.db.query<Record<string, unknown>>(
@@ -127,15 +106,15 @@ export class ChainStore {
        WHERE block_height >= $1::bigint AND block_height < $1::bigint + $2::bigint ORDER BY block_height, position`,
       params,
     );
-    const byHeight = new Map<number, BlockTxRow[]>();
+    const byHeight = new Map<number, BlockTxSummary[]>();
     for (const r of txs.rows) {
       const height = toSafeNumber(r['block_height'], 'block_height');
       let list = byHeight.get(height);
       if (list === undefined) byHeight.set(height, (list = []));
-      list.push(blockTxRow(r));
+      list.push(blockTxSummaryOfRow(r));
     }
     const meta = fromHeight === 0 ? await this.getMeta() : null;
-    return blocks.rows.map((r) => blockRow(r, byHeight, meta));
+    return blocks.rows.map((r) => blockViewOfRow(r, byHeight, meta));
   }
 
   /** A transaction in a block, else the latest refusal of that id, else null. */
@@ -493,7 +472,7 @@ function normalIds(ids: readonly string[]): [string, string][] {
   return ids.map((id) => [id, normalHex(id, 'transaction id', 16)]);
 }
 
-function blockTxRow(r: Record<string, unknown>): BlockTxRow {
+function blockTxSummaryOfRow(r: Record<string, unknown>): BlockTxSummary {
   return {
     id: bufferHex(r['id']),
     contractType: (r['contract_type'] as string | null) ?? null,
@@ -504,7 +483,7 @@ function blockTxRow(r: Record<string, unknown>): BlockTxRow {
   };
 }
 
-function blockRow(r: Record<string, unknown>, txs: Map<number, BlockTxRow[]>, meta: GenesisInfo | null): BlockRow {
+function blockViewOfRow(r: Record<string, unknown>, txs: Map<number, BlockTxSummary[]>, meta: GenesisInfo | null): BlockView {
   const height = toSafeNumber(r['height'], 'height');
   return {
     height,
@@ -515,10 +494,7 @@ function blockRow(r: Record<string, unknown>, txs: Map<number, BlockTxRow[]>, me
     txCount: toSafeNumber(r['tx_count'], 'tx_count'),
     transactions: txs.get(height) ?? [],
     signature: bufferHex(r['signature']),
-    genesis:
-      height === 0 && meta !== null
-        ? { chainId: meta.chainId, processorPublicKey: meta.processorPublicKeyHex, processorAddress: meta.processorAddress }
-        : null,
+    genesis: height === 0 && meta !== null ? genesisViewOf(meta) : null,
   };
 }
 
