@@ -11,7 +11,8 @@ import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
 import type { ReportError } from './tx-final-hub.js';
 import type { ApiError, LedgerService } from './types.js';
-import { registerValidanaRest, ValidanaHandlers } from './validana.js';
+import { ValidanaHandlers } from './validana/handlers.js';
+import { registerValidanaRest } from './validana/rest.js';
 import { apiErrorOf, BlockFanout } from './ws-feed.js';
 import { attachWebSockets } from './ws-server.js';
 
