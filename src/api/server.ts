@@ -37,7 +37,7 @@ export interface ApiServerOptions {
   readonly wsCloseGraceMs?: number;
   /** Keepalive ping interval; a connection that misses a whole interval is closed. Default 30 s. */
   readonly pingIntervalMs?: number;
-  /** Minimum delay of a Validana push after the event (see validana.ts). Default 25 ms. */
+  /** Minimum delay of a Validana push after the event (see validana/ws.ts). Default 25 ms. */
   readonly validanaPushDelayMs?: number;
   /** Where unexpected errors go. Default: one JSON line on stderr. */
   readonly reportError?: ReportError;
