@@ -15,7 +15,7 @@ import { buildBlock, decodeBlock } from '../src/core/block.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { decodeTx } from '../src/core/tx.js';
 import type { ChainInfo } from '../src/api/types.js';
-import { parseKeyText } from '../src/processor/key-file.js';
+import { parseKeyText } from '../src/store/key-file.js';
 import { e2eBackends, getJson, startNodeProcess, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 import type { StartedNode, StartedProcessor } from './helpers/processes.js';
 import { fieldsOf } from './helpers/node-chain.js';

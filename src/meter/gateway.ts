@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path';
 import { HanzenetClient } from '../client/client.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import { parseKeyText } from '../processor/key-file.js';
+import { parseKeyText } from '../store/key-file.js';
 import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './gateway-config.js';
 import { MeterRunner } from './gateway-meter.js';
 import { GatewayReporter } from './gateway-report.js';

@@ -12,7 +12,7 @@ import type { BatchItemResult, HanzenetClient } from '../client/client.js';
 import { formatWh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import { parseKeyText } from '../processor/key-file.js';
+import { parseKeyText } from '../store/key-file.js';
 import { chainReadings, type ChainDevice } from './chain-readings.js';
 import { checkMetersFile, type MeterConfig } from './gateway-config.js';
 import { parseGridCsv } from './grid-csv.js';
