@@ -11,7 +11,7 @@ import { ReadStream as TtyReadStream, isatty } from 'node:tty';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as mqttConnect } from 'mqtt';
-import { sttyArgs, type SerialSource, type SourceConfig } from './gateway-config.js';
+import { sttyArgs, type SerialSource, type SourceConfig } from './config.js';
 
 export interface SourceSink {
   /** New bytes; the source reads on when the promise resolves. */

@@ -9,16 +9,16 @@
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { HanzenetClient } from '../client/client.js';
-import { ChainError } from '../core/errors.js';
-import type { PrivateKey } from '../core/keys.js';
-import { parseKeyText } from '../store/key-file.js';
-import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './gateway-config.js';
-import { MeterRunner } from './gateway-meter.js';
-import { GatewayReporter } from './gateway-report.js';
-import { GatewaySender } from './gateway-sender.js';
-import { createSource, type Source } from './gateway-sources.js';
-import { loadState, StateSaver, writeFileAtomic, type GatewayState } from './gateway-state.js';
+import { HanzenetClient } from '../../client/client.js';
+import { ChainError } from '../../core/errors.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { parseKeyText } from '../../store/key-file.js';
+import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './config.js';
+import { MeterRunner } from './meter.js';
+import { GatewayReporter } from './report.js';
+import { GatewaySender } from './sender.js';
+import { createSource, type Source } from './sources.js';
+import { loadState, StateSaver, writeFileAtomic, type GatewayState } from './state.js';
 
 export interface GatewayRunOptions {
   readonly configPath: string;
