@@ -13,7 +13,7 @@ import {
 } from '../shared/amsterdam-time.js';
 import { normaliseDecimal, scaleDecimal } from '../shared/decimal.js';
 import { TelegramReject } from './reject.js';
-import type { TelegramObject } from './parse.js';
+import type { TelegramObject } from './obis-line.js';
 
 /** A cumulative energy register: exact integer Wh and the same as exact kWh text. */
 export interface EnergyRegister {
