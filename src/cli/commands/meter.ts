@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ChainError, type ErrorCode } from '../../core/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
+import { systemScheduler } from '../../core/scheduler.js';
 import { parseAddressParam } from '../../energy/queries.js';
 import { runGateway } from '../../meter/gateway/run.js';
 import { parsePrice } from '../../meter/reconcile/compare.js';
@@ -154,7 +155,7 @@ async function gateway(configPath: string): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await runGateway({ configPath, signal: stop.signal }).catch(configIsUsage);
+    const result = await runGateway({ configPath, signal: stop.signal, scheduler: systemScheduler }).catch(configIsUsage);
     if (result.exitCode !== 0) {
       throw new CommandFailed(result.exitCode, { code: 'internal', message: 'the gateway stopped after a fatal error (see the "fatal" report line)', details: { outbox: result.outbox } });
     }

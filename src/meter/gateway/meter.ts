@@ -5,6 +5,7 @@
 // exact Wh, with the register, the telegram's time and the time since which the register stood
 // at its previous value. Registers only enter the outbox here; the sender confirms them on chain.
 
+import type { Scheduler } from '../../core/scheduler.js';
 import type { MeterConfig } from './config.js';
 import { checkTelegram, deliveredWh, returnedWh, type AcceptedTelegram, type LimitViolation, type RegistersWh } from './limits.js';
 import type { GatewayReporter } from './report.js';
@@ -24,6 +25,8 @@ export interface MeterRunnerOptions {
   readonly disconnectAfterMs: number;
   readonly requireCrc: boolean;
   readonly outboxMax: number;
+  /** Stamps outbox entries with the time they were made. */
+  readonly scheduler: Scheduler;
 }
 
 export interface MeterCounters {
@@ -199,7 +202,7 @@ export class MeterRunner {
       attempt: 0,
       txId: readingTxId(this.opts.context, device, direction, registerWh.toString(), t, 0),
       tx: null,
-      createdMs: Date.now(),
+      createdMs: this.opts.scheduler.nowMs(),
     };
     this.state.nextSeq += 1;
     this.state.outbox.push(entry);
