@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { formatWh } from '../src/core/amount.js';
-import type { ContractDefinition } from '../src/contracts/define.js';
+import type { ContractDefinition } from '../src/contracts/authoring/define.js';
 import { ENERGY_BALANCE_WH_MAX, ENERGY_DESCRIPTION_CHARS_MAX, ENERGY_REJECT_CODES } from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';

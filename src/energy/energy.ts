@@ -22,8 +22,8 @@
 // at a later time. So a resubmitted or double-counted reading can never be booked, whatever the
 // gateway remembers. Once a device has a reading in a direction, it must always send one there.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/authoring/define.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {

@@ -3,7 +3,7 @@
 // which breaks the Trader <-> Producer/Consumer cycle). ENERGY_TABLES and ENERGY_REJECT_CODES
 // document the tables and the reject codes.
 
-import type { ContractDefinition } from '../contracts/define.js';
+import type { ContractDefinition } from '../contracts/authoring/define.js';
 import consumer from './consumer.js';
 import energy from './energy.js';
 import mutate from './mutate.js';

@@ -2,8 +2,8 @@
 // by any non-zero amount, for settlement with external suppliers (thesis 5.3.1). Unlike Transfer
 // it may make a balance negative; with Energy it is the only way the sum of balances changes.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import { energyManifest } from './tables.js';
 
 export interface MutatePayload {

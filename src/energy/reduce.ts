@@ -3,8 +3,8 @@
 // at least that much) and joins the balance with the remaining labels, where it may cancel a
 // negative balance (thesis figure 6). Labels can only ever be removed, never added.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import { energyManifest } from './tables.js';
 
 export interface ReducePayload {

@@ -2,8 +2,8 @@
 // trader of the same context. Trading never makes a balance negative (thesis 5.2): the sender
 // must hold at least the amount in that very balance.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import { energyManifest } from './tables.js';
 
 export interface TransferPayload {

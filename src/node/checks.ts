@@ -7,7 +7,7 @@ import { fromHex, readU16LE, readU64LE, utf8Decode } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import { isExpiredAt } from '../core/tx.js';
 import type { Block, BlockTxOutcome, TxOutcome } from '../core/types.js';
-import type { BlockExecutionResult } from '../contracts/types.js';
+import type { BlockExecutionResult } from '../contracts/runtime/types.js';
 import type { HeadInfo } from '../store/types.js';
 import { alarmError } from './alarm.js';
 

@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../api/types.js';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
 import { ChainStore } from '../store/chain-store.js';

@@ -1,7 +1,7 @@
 // Installs the HanzeNet energy contracts on a chain: one processor-signed create transaction per
 // contract, submitted like any other transaction, awaited until committed.
 
-import { packContract } from '../contracts/pack.js';
+import { packContract } from '../contracts/authoring/pack.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import { signTx } from '../core/tx.js';

@@ -9,10 +9,10 @@ import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
 import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
-import { checkAdmission } from '../contracts/executor.js';
-import type { Executor } from '../contracts/executor.js';
-import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
-import { stateDigestHex } from '../contracts/state-digest.js';
+import { checkAdmission } from '../contracts/runtime/executor.js';
+import type { Executor } from '../contracts/runtime/executor.js';
+import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/runtime/types.js';
+import { stateDigestHex } from '../contracts/runtime/digest.js';
 import type { ChainStore } from '../store/chain-store.js';
 import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
 import {

@@ -5,6 +5,7 @@
 import { ChainError } from '../core/errors.js';
 import type { GenesisInfo, TxOutcome } from '../core/types.js';
 import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
+import type { StateReader } from '../contracts/runtime/ports.js';
 import { migrate } from './migrations.js';
 import {
   arrayLiteral,
@@ -27,7 +28,6 @@ import type {
   Row,
   RowValue,
   Sql,
-  StateReader,
   TableDef,
   Template,
   TxRecord,

@@ -118,11 +118,3 @@ export interface CommitBlockInput {
   /** Hashes of contracts deleted in this block. */
   readonly deletedContracts: readonly string[];
 }
-
-/** The contract executor's reads of contract tables (ChainStore implements it). */
-export interface StateReader {
-  /** The existing rows among these primary keys, in any order, in one query. */
-  readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]>;
-  /** Rows whose given columns equal `where`, ordered by primary key (text in byte order), at most `limit`. */
-  findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]>;
-}

@@ -8,9 +8,9 @@
 // template first (kwh -> bigint Wh, labels -> canonical string[]).
 
 import { createHash } from 'node:crypto';
-import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/define.js';
+import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
 import type { ColumnType, TableDef, Template } from '../../src/store/types.js';
-import { CONTRACT_LIMITS } from '../../src/contracts/types.js';
+import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';
 import { parseLabels } from '../../src/core/labels.js';

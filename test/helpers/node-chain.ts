@@ -9,7 +9,7 @@ import type { BlockFields } from '../../src/core/block.js';
 import { PrivateKey } from '../../src/core/keys.js';
 import { signTx } from '../../src/core/tx.js';
 import type { Block, Tx } from '../../src/core/types.js';
-import { createExecutor } from '../../src/contracts/executor.js';
+import { createExecutor } from '../../src/contracts/runtime/executor.js';
 import { installEnergyContracts } from '../../src/processor/install-energy.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../../src/processor/processor.js';
 import type { Logger } from '../../src/processor/processor.js';
@@ -22,7 +22,7 @@ import type { FollowerOptions } from '../../src/node/follower.js';
 import { silentNodeLogger } from '../../src/node/log.js';
 import type { NodeLogger } from '../../src/node/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
-import type { Executor } from '../../src/contracts/executor.js';
+import type { Executor } from '../../src/contracts/runtime/executor.js';
 import type { SignaturePool } from '../../src/node/signature-pool.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
 

@@ -3,7 +3,7 @@
 // so `execute` must be self-contained: no imports, no references to anything outside its own body
 // (type-only imports are fine; they vanish when compiled). Helpers go inside the function.
 
-import type { ContractManifest, Template } from '../store/types.js';
+import type { ContractManifest, Template } from '../../store/types.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
 export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };

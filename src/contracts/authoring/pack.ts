@@ -2,11 +2,11 @@
 // `execute` goes on chain, so its hash depends on nothing but that text. Deterministic: the same
 // definition always gives the same payload and hash.
 
-import { ChainError } from '../core/errors.js';
+import { ChainError } from '../../core/errors.js';
 import type { ContractDefinition } from './define.js';
-import { contractHashHex, parseCreatePayload } from './lifecycle.js';
-import { manifestJson } from './manifest.js';
-import { baseFieldType, checkTemplateDefinition, KNOWN_FIELD_TYPES } from './template.js';
+import { contractHashHex, parseCreatePayload } from '../create-payload.js';
+import { manifestJson } from '../manifest.js';
+import { baseFieldType, checkTemplateDefinition, KNOWN_FIELD_TYPES } from '../template.js';
 
 export interface PackedContract {
   /** The create payload (send JSON.stringify of it to the create hash 00..00). */

@@ -24,7 +24,7 @@
 // front of object keys that start with "$". From the host they come in an envelope that names the
 // places of BigInts, or, for what is not plain data, as tagged JSON in the envelope.
 
-import { CONTRACT_LIMITS } from './types.js';
+import { CONTRACT_LIMITS } from '../limits.js';
 
 /** The operations of the prelude's host function. */
 export const HOST_OP = { get: 0, put: 1, delete: 2, find: 3 } as const;
