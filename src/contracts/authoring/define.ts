@@ -1,9 +1,12 @@
 // How a contract is written in TypeScript. A contract module exports one ContractDefinition made
 // with defineContract(). Only the *source text* of `execute` goes on chain (docs/contract-api.md),
-// so `execute` must be self-contained: no imports, no references to anything outside its own body
-// (type-only imports are fine; they vanish when compiled). Helpers go inside the function.
+// together with the helpers it declares, so `execute` must be self-contained: no references to
+// anything outside its own body except declared helpers (type-only imports are fine; they vanish
+// when compiled). A helper used by one contract goes inside the function; one shared by several is
+// exported once and listed in `helpers` (helpers.ts), and the packer puts its source into each.
 
 import type { ContractManifest, Template } from '../../store/types.js';
+import type { ContractHelpers } from './helpers.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
 export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };
@@ -56,6 +59,8 @@ export interface ContractDefinition<P = Record<string, unknown>> {
   readonly description: string;
   readonly template: Template;
   readonly manifest: ContractManifest;
+  /** Shared helper functions execute calls, by name (helpers.ts); their source goes on chain with it. */
+  readonly helpers?: ContractHelpers;
   readonly execute: (payload: P, ctx: ContractContext) => ContractResult;
 }
 

@@ -3,10 +3,10 @@
 // delete that fails is `invalid` (Validana: it is never in a block), with code not_processor,
 // contract_create_invalid or contract_delete_invalid.
 //
-// Contract code is the text of one plain function expression (see authoring/define.ts and authoring/pack.ts). A create
-// evaluates it once in a scratch QuickJS instance (never the block's) to make sure of that: the
-// function's own source text must be the whole code, so evaluating the code can have no effect
-// other than making the function.
+// Contract code is the text of one plain function expression (authoring/pack.ts makes it from a
+// TypeScript contract). A create evaluates it once in a scratch QuickJS instance (never the
+// block's) to make sure of that: the function's own source text must be the whole code, so
+// evaluating the code can have no effect other than making the function.
 
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import type { Tx, TxOutcome } from '../../core/types.js';
