@@ -24,6 +24,7 @@
 
 import { defineContract } from '../contracts/authoring/define.js';
 import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, planBalanceChange } from './helpers.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
@@ -53,6 +54,7 @@ export default defineContract<EnergyPayload>({
     ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings'],
     ['energy_producers', 'energy_consumers', 'energy_settings'],
   ),
+  helpers: { kwh, planBalanceChange, applyBalanceChange },
   execute: function execute(payload: EnergyPayload, ctx: ContractContext): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;
@@ -60,12 +62,6 @@ export default defineContract<EnergyPayload>({
     const amountWh = payload.amount;
     const height = BigInt(ctx.block.height);
     const nowMs = BigInt(ctx.block.processedMs);
-
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
 
     /** The period of the current block (see the comment at the top of this file). */
     function currentPeriod(): { block: bigint; startMs: bigint } {
@@ -166,9 +162,8 @@ export default defineContract<EnergyPayload>({
     const trader = device['trader'] as string;
     const labels = device['labels'] as string[];
     const period = currentPeriod();
-    const key = { context, trader, block: period.block, labels_key: labels.join(',') };
-    const row = ctx.db.get('energy_balances', key);
-    const afterWh = (row === null ? 0n : (row['amount_wh'] as bigint)) + amountWh;
+    const change = planBalanceChange(ctx, context, period, trader, labels, amountWh);
+    const afterWh = change.afterWh;
     if (afterWh > BALANCE_WH_MAX || afterWh < -BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
@@ -176,23 +171,7 @@ export default defineContract<EnergyPayload>({
       );
     }
     if (reading !== null) ctx.db.put('energy_meter_readings', reading.row);
-    if (afterWh === 0n) ctx.db.delete('energy_balances', key);
-    else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels, amount_wh: afterWh });
-    ctx.db.put('energy_history', {
-      tx_id: ctx.txId,
-      seq: 0n,
-      context,
-      trader,
-      block: period.block,
-      period_start_ms: period.startMs,
-      labels,
-      delta_wh: amountWh,
-      kind: 'energy',
-      counterparty: ctx.sender,
-      description: '',
-      height,
-      processed_ms: nowMs,
-    });
+    applyBalanceChange(ctx, context, period, change, { seq: 0n, kind: 'energy', counterparty: ctx.sender, description: '' });
     return 'OK';
   },
 });

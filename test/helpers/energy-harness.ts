@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
 import type { ColumnType, TableDef, Template } from '../../src/store/types.js';
+import { packContract } from '../../src/contracts/authoring/pack.js';
 import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';
@@ -55,9 +56,12 @@ function isAddress(value: unknown): boolean {
   return payload !== null && payload.length === 21 && payload[0] === 0;
 }
 
-/** Compiles a function from its source text in the global scope, as the chain would run it. */
+/**
+ * Compiles a function from its source text in the global scope, as the chain would run it: the
+ * packed code, which holds the shared helpers the contract declares.
+ */
 function compileFromSource(def: ContractDefinition): Execute {
-  const source = def.execute.toString();
+  const source = Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
   if (!source.startsWith('function')) throw new Error(`${def.type}: execute must be a function expression, got ${source.slice(0, 40)}`);
   return new Function(`"use strict"; return (${source});`)() as Execute;
 }
