@@ -7,7 +7,7 @@ import { ChainError } from '../src/core/errors.js';
 import { defineContract } from '../src/contracts/authoring/define.js';
 import type { ContractContext, ContractDefinition, ContractResult } from '../src/contracts/authoring/define.js';
 import { packContract } from '../src/contracts/authoring/pack.js';
-import { calledNames, declaredNames, tokenize } from '../src/contracts/authoring/source-scan.js';
+import { declaredNames, tokenize, usedNames } from '../src/contracts/authoring/source-scan.js';
 import { checkContractCode } from '../src/contracts/runtime/lifecycle.js';
 import type { TableDef } from '../src/store/types.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
@@ -15,6 +15,7 @@ import { aliceKey, createTestChain, createTx, makeTx } from './helpers/contracts
 
 const NOTES = { tables: { notes: { columns: { id: 'text', body: 'text' }, key: ['id'] } as TableDef }, reads: [] };
 const TEMPLATE = { text: { type: 'str', name: 'text', desc: 'a text' } };
+const NOTES_PER_CALL = 1;
 
 function shout(text: string): string {
   return text.toUpperCase() + '!';
@@ -89,12 +90,20 @@ test('a declared helper is packed once into the code, which passes the create ch
 
 test('a helper that is called but not declared fails at pack time, naming it', () => {
   const err = packError(() => packContract(notesContract('Undeclared', { helpers: { noteRow } })));
-  assert.match(err.message, /^contract Undeclared: execute calls shout\(\), which its code does not define\./);
+  assert.match(err.message, /^contract Undeclared: execute uses shout, which its code does not define\./);
   assert.match(err.message, /defineContract\(\{ helpers: \{ shout \} \}\)/);
+  // A helper passed as a value, and a module constant, are uses too.
+  const asValue = notesContract('AsValue', {
+    helpers: {},
+    execute: function execute(p: NotePayload): ContractResult {
+      return [p.text].map(shout).join('') + String(NOTES_PER_CALL);
+    },
+  });
+  assert.match(packError(() => packContract(asValue)).message, /^contract AsValue: execute uses shout, NOTES_PER_CALL, which its code does not define\./);
 });
 
 test('unused, misnamed, non-declaration and duplicated helpers fail at pack time', () => {
-  assert.match(packError(() => packContract(notesContract('Unused', { helpers: { shout, noteRow, unusedHelper } }))).message, /helpers unusedHelper are declared but never called/);
+  assert.match(packError(() => packContract(notesContract('Unused', { helpers: { shout, noteRow, unusedHelper } }))).message, /helpers unusedHelper are declared but never used/);
   assert.match(packError(() => packContract(notesContract('Misnamed', { helpers: { shout, row: noteRow } }))).message, /helper row must be a plain function declaration named row/);
   const usesArrow = notesContract('Arrow', {
     helpers: { arrowHelper },
@@ -127,16 +136,20 @@ test('the scan skips strings, templates, comments and regular expressions, and k
     '  const o = { method(m) { return m; } };',
     '  try { ctx.db.get("t", {}); } catch (e) { return e.message; }',
     '  if (guard(p)) { while (again(1)) {} }',
+    '  outer: for (const k of [1]) { if (k) continue outer; }',
+    '  const picked = p.x ? yes : { key: no, ...spread };',
+    '  [1].map(mapper);',
     '  return local(arrow(1, 2)) + one(3) + o.method(4) + BigInt(5) + s.replace(re, "") + renamed + first;',
     '}',
   ].join('\n');
   const tokens = tokenize(source);
-  assert.deepEqual(calledNames(tokens), ['real', 'deeper', 'guard', 'again', 'local', 'arrow', 'one', 'BigInt']);
   const declared = declaredNames(tokens);
+  const free = usedNames(tokens).filter((n) => !declared.has(n));
+  assert.deepEqual(free, ['real', 'deeper', 'guard', 'again', 'yes', 'no', 'spread', 'mapper', 'BigInt']);
   for (const n of ['execute', 'p', 'ctx', 're', 's', 'a', 'renamed', 'first', 'arrow', 'x', 'y', 'one', 'z', 'local', 'q', 'method', 'm', 'e']) {
     assert.ok(declared.has(n), `${n} is declared`);
   }
-  for (const n of ['real', 'deeper', 'guard', 'again', 'b']) assert.ok(!declared.has(n), `${n} is not declared`);
+  for (const n of ['real', 'deeper', 'guard', 'again', 'b', 'key', 'outer']) assert.ok(!declared.has(n), `${n} is not declared`);
 });
 
 test('the energy contracts carry each helper they declare exactly once, and no copies of their own', () => {

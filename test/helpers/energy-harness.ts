@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
 import type { ColumnType, TableDef, Template } from '../../src/store/types.js';
 import { packContract } from '../../src/contracts/authoring/pack.js';
+import { ChainError } from '../../src/core/errors.js';
 import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';
@@ -58,12 +59,23 @@ function isAddress(value: unknown): boolean {
 
 /**
  * Compiles a function from its source text in the global scope, as the chain would run it: the
- * packed code, which holds the shared helpers the contract declares.
+ * packed code, which holds the shared helpers the contract declares. Code that packContract
+ * refuses (it uses a name defined outside execute) runs as execute's bare text, as such code
+ * would if it reached the chain some other way.
  */
 function compileFromSource(def: ContractDefinition): Execute {
-  const source = Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
+  const source = packedOrBareSource(def);
   if (!source.startsWith('function')) throw new Error(`${def.type}: execute must be a function expression, got ${source.slice(0, 40)}`);
   return new Function(`"use strict"; return (${source});`)() as Execute;
+}
+
+function packedOrBareSource(def: ContractDefinition): string {
+  try {
+    return Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
+  } catch (err) {
+    if (err instanceof ChainError && err.code === 'contract_create_invalid') return def.execute.toString();
+    throw err;
+  }
 }
 
 function keyOf(def: TableDef, row: SandboxRow): string {

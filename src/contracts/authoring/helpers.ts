@@ -6,13 +6,13 @@
 //
 // A helper is a plain, self-contained function declaration (no closure over module state, no
 // imports at run time), exported from a module the contract imports, and listed in the
-// contract's `helpers`. Calls of a name that is neither defined in the code nor a declared helper
-// nor a global of the language are refused at pack time, so a helper that was imported but not
-// declared cannot reach the chain as a ReferenceError waiting to happen.
+// contract's `helpers`. A name that the code uses but that is neither defined in it nor a declared
+// helper nor a global of the language is refused at pack time, so a helper or a module constant
+// that was imported but not declared cannot reach the chain as a ReferenceError waiting to happen.
 
 import { runInNewContext } from 'node:vm';
 import { ChainError } from '../../core/errors.js';
-import { calledNames, closingIndex, declaredNames, tokenize } from './source-scan.js';
+import { closingIndex, declaredNames, tokenize, usedNames } from './source-scan.js';
 import type { Token } from './source-scan.js';
 
 export type ContractHelper = (...args: never[]) => unknown;
@@ -72,30 +72,30 @@ function scan(contractType: string, what: string, source: string): Token[] {
 
 /**
  * The contract's code: execute's source with the declared helpers' sources at the start of its
- * body, in the order of `helpers`. Refuses calls of undefined names, unused helpers, and helpers
+ * body, in the order of `helpers`. Refuses uses of undefined names, unused helpers, and helpers
  * that execute also defines itself.
  */
 export function withHelpers(contractType: string, executeText: string, helpers: ContractHelpers = {}): string {
   const executeTokens = scan(contractType, 'execute', executeText);
   const declared = declaredNames(executeTokens);
   const sources: string[] = [];
-  const called = new Set(calledNames(executeTokens));
+  const used = new Set(usedNames(executeTokens));
   for (const [name, fn] of Object.entries(helpers)) {
     if (declared.has(name)) refuse(contractType, `execute defines ${name} itself and also declares it as a helper; keep one`);
     const source = helperSource(contractType, name, fn);
     const tokens = scan(contractType, `helper ${name}`, source);
     for (const n of declaredNames(tokens)) declared.add(n);
-    for (const n of calledNames(tokens)) called.add(n);
+    for (const n of usedNames(tokens.slice(2))) used.add(n);
     sources.push(source);
   }
   const globals = globalNames();
-  const undefinedCalls = [...called].filter((n) => !declared.has(n) && !globals.has(n));
-  if (undefinedCalls.length > 0) {
-    const list = undefinedCalls.map((n) => `${n}()`).join(', ');
-    refuse(contractType, `execute calls ${list}, which its code does not define. Only execute's text and its declared helpers go on chain: list shared helpers in defineContract({ helpers: { ${undefinedCalls.join(', ')} } }), or define the function inside execute`);
+  const undefinedNames = [...used].filter((n) => !declared.has(n) && !globals.has(n));
+  if (undefinedNames.length > 0) {
+    const list = undefinedNames.join(', ');
+    refuse(contractType, `execute uses ${list}, which its code does not define. Only execute's text and its declared helpers go on chain: list shared helpers in defineContract({ helpers: { ${list} } }), or define the function or constant inside execute`);
   }
-  const unused = Object.keys(helpers).filter((n) => !called.has(n));
-  if (unused.length > 0) refuse(contractType, `helpers ${unused.join(', ')} are declared but never called; leave them out so they do not go on chain`);
+  const unused = Object.keys(helpers).filter((n) => !used.has(n));
+  if (unused.length > 0) refuse(contractType, `helpers ${unused.join(', ')} are declared but never used; leave them out so they do not go on chain`);
   if (sources.length === 0) return executeText;
   const at = (executeTokens[bodyStart(contractType, executeTokens)] as Token).at + 1;
   return `${executeText.slice(0, at)}\n${sources.join('\n')}${executeText.slice(at)}`;

@@ -1,6 +1,6 @@
 // A small JavaScript scanner for the packer: it splits compiled contract source into tokens (so
 // that names inside strings, template text, comments and regular expressions are never taken for
-// code), and from them finds the names a function calls without defining them. It is not a
+// code), and from them finds the names a function uses and the names it defines. It is not a
 // parser: it knows just enough syntax for the code tsc emits from a contract, and is used only to
 // refuse a contract at pack time with a clear message. It never changes what goes on chain.
 
@@ -126,6 +126,8 @@ export function closingIndex(tokens: readonly Token[], open: number): number {
 const KEYWORDS = new Set([
   'if', 'for', 'while', 'switch', 'catch', 'function', 'return', 'typeof', 'instanceof', 'new', 'delete', 'void', 'throw',
   'await', 'yield', 'super', 'import', 'in', 'of', 'do', 'else', 'case', 'class', 'const', 'let', 'var', 'this',
+  'try', 'finally', 'break', 'continue', 'default', 'with', 'debugger', 'extends', 'export', 'true', 'false', 'null',
+  'async', 'get', 'set', 'static', 'enum', 'arguments',
 ]);
 
 /** Names bound anywhere in the tokens: functions, classes, variables, parameters, catch bindings. */
@@ -180,20 +182,19 @@ function openingIndex(tokens: readonly Token[], close: number): number {
 }
 
 /**
- * Names called as plain functions (`name(...)`, not `x.name(...)` and not a method definition),
- * in order of first call. A name that is also declared may still be listed: callers subtract the
- * declared names they know of.
+ * Names used as values or called (not `x.name`, not an object key `name: ...`, not a label, not a
+ * keyword), in order of first use. Declared names are included: callers subtract the ones they
+ * know of.
  */
-export function calledNames(tokens: readonly Token[]): string[] {
-  const called: string[] = [];
+export function usedNames(tokens: readonly Token[]): string[] {
+  const used: string[] = [];
   tokens.forEach((t, i) => {
-    if (t.kind !== 'name' || KEYWORDS.has(t.text) || tokens[i + 1]?.text !== '(') return;
+    if (t.kind !== 'name' || KEYWORDS.has(t.text)) return;
     const prev = tokens[i - 1];
-    if (prev !== undefined && (prev.text === '.' || prev.text === '?.' || prev.text === 'function')) return;
-    const close = closingIndex(tokens, i + 1);
-    // `name(...) {` is a method definition (or a function's own name), not a call.
-    if (close >= 0 && tokens[close + 1]?.text === '{') return;
-    if (!called.includes(t.text)) called.push(t.text);
+    if (prev !== undefined && (prev.text === '.' || prev.text === '?.' || prev.text === 'break' || prev.text === 'continue')) return;
+    // A key of an object literal or a label; after `?` or `case` the name before `:` is a value.
+    if (tokens[i + 1]?.text === ':' && (prev === undefined || ['{', ',', ';', '}'].includes(prev.text))) return;
+    if (!used.includes(t.text)) used.push(t.text);
   });
-  return called;
+  return used;
 }
