@@ -6,6 +6,12 @@
 
 import type { ContractContext } from '../contracts/authoring/define.js';
 
+/**
+ * What a helper may use of ctx: all but reject (helpers return values; the contract decides how to
+ * reject), so that any contract's ctx fits, whatever reject codes it declares.
+ */
+export type HelperContext = Omit<ContractContext, 'reject'>;
+
 /** A settlement period: its first block and its start. */
 export interface Period {
   readonly block: bigint;
@@ -43,13 +49,13 @@ export function labelText(set: readonly string[]): string {
 }
 
 /** The period whose first block is `block` in `context`, or null when no period starts there. */
-export function periodStartingAt(ctx: ContractContext, context: string, block: number): Period | null {
+export function periodStartingAt(ctx: HelperContext, context: string, block: number): Period | null {
   const row = ctx.db.get('energy_periods', { context, block: BigInt(block) });
   return row === null ? null : { block: row['block'] as bigint, startMs: row['start_ms'] as bigint };
 }
 
 /** Reads the balance and computes the change; writes nothing (applyBalanceChange does). */
-export function planBalanceChange(ctx: ContractContext, context: string, period: Period, trader: string, labels: string[], deltaWh: bigint): BalanceChange {
+export function planBalanceChange(ctx: HelperContext, context: string, period: Period, trader: string, labels: string[], deltaWh: bigint): BalanceChange {
   const row = ctx.db.get('energy_balances', { context, trader, block: period.block, labels_key: labels.join(',') });
   const beforeWh = row === null ? 0n : (row['amount_wh'] as bigint);
   return { trader, labels, deltaWh, beforeWh, afterWh: beforeWh + deltaWh };
@@ -59,7 +65,7 @@ export function planBalanceChange(ctx: ContractContext, context: string, period:
  * Writes a planned change: the balance (deleted when it reaches zero, so only non-zero balances
  * are stored) and its history row.
  */
-export function applyBalanceChange(ctx: ContractContext, context: string, period: Period, c: BalanceChange, entry: HistoryEntry): void {
+export function applyBalanceChange(ctx: HelperContext, context: string, period: Period, c: BalanceChange, entry: HistoryEntry): void {
   const key = { context, trader: c.trader, block: period.block, labels_key: c.labels.join(',') };
   if (c.afterWh === 0n) ctx.db.delete('energy_balances', key);
   else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels: c.labels, amount_wh: c.afterWh });
