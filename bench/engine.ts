@@ -14,11 +14,11 @@ import { packContract } from '../src/contracts/authoring/pack.js';
 import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/runtime/rows.js';
 import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
 import type { StateReader } from '../src/contracts/runtime/ports.js';
-import { signTx } from '../src/core/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/core/types.js';
-import type { Tx } from '../src/core/types.js';
+import { signTx } from '../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
+import type { Tx } from '../src/chain/types.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../src/store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 import { SpendableModel, deriveKey, deviceTxs, mixOf, participants, timedTxs, traderTxs, warmupTxs } from './workload.js';
 import type { BenchTx, ContractHashes } from './workload.js';
 

@@ -9,7 +9,7 @@ import type { ContractContext, ContractDefinition, ContractResult } from '../src
 import { packContract } from '../src/contracts/authoring/pack.js';
 import { declaredNames, tokenize, usedNames } from '../src/contracts/authoring/source-scan.js';
 import { checkContractCode } from '../src/contracts/runtime/lifecycle.js';
-import type { TableDef } from '../src/store/types.js';
+import type { TableDef } from '../src/chain/contract-model.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { aliceKey, createTestChain, createTx, makeTx } from './helpers/contracts-chain.js';
 

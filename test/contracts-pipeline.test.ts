@@ -11,8 +11,8 @@ import { StateOverlay } from '../src/contracts/runtime/overlay.js';
 import type { SyncStateSource } from '../src/contracts/runtime/ports.js';
 import { compareKeys, keyValuesOf, rowMatches } from '../src/contracts/runtime/rows.js';
 import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
-import type { Tx } from '../src/core/types.js';
-import type { Row, RowValue, TableDef } from '../src/store/types.js';
+import type { Tx } from '../src/chain/types.js';
+import type { Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 import { aliceKey, CHAIN_ID, makeTx, MemoryReader, processorKey, rawCreateTx, resultText } from './helpers/contracts-chain.js';
 
 const CELLS: TableDef = { columns: { k: 'text', g: 'text', v: 'bigint' }, key: ['k'] };

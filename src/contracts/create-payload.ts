@@ -5,7 +5,7 @@
 
 import { utf8Decode, utf8Encode, toHex } from '../core/bytes.js';
 import { hash256 } from '../core/hash.js';
-import type { ContractManifest, Template } from '../store/types.js';
+import type { ContractManifest, Template } from '../chain/contract-model.js';
 import { parseManifest } from './manifest.js';
 import { checkPayload, checkTemplateDefinition } from './template.js';
 

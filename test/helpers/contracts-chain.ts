@@ -4,11 +4,11 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivateKey } from '../../src/core/keys.js';
-import { signTx } from '../../src/core/tx.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../src/core/types.js';
-import type { Tx } from '../../src/core/types.js';
+import { signTx } from '../../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../src/chain/types.js';
+import type { Tx } from '../../src/chain/types.js';
 import { utf8Encode } from '../../src/core/bytes.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../../src/store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../../src/chain/contract-model.js';
 import type { ContractDefinition } from '../../src/contracts/authoring/define.js';
 import { createExecutor } from '../../src/contracts/runtime/executor.js';
 import type { Executor } from '../../src/contracts/runtime/executor.js';
@@ -23,7 +23,7 @@ export const processorKey = PrivateKey.generateNonRandom(utf8Encode('contracts t
 export const aliceKey = PrivateKey.generateNonRandom(utf8Encode('contracts test alice'), utf8Encode('salt'));
 export const bobKey = PrivateKey.generateNonRandom(utf8Encode('contracts test bob'), utf8Encode('salt'));
 
-/** Byte order of UTF-8, written independently of src/contracts/rows.ts. */
+/** Byte order of UTF-8, written independently of src/contracts/runtime/rows.ts. */
 function compareText(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

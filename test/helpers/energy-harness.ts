@@ -1,18 +1,18 @@
 // An in-memory chain for the energy contract tests. It runs each contract's `execute` in Node,
 // not in the QuickJS sandbox, but from the contract's *source text* (as the chain stores it), so a
 // contract that leans on anything outside its own body fails here too. It keeps the rules of
-// src/contracts/define.ts: tables honour their TableDef (full rows, column types, primary keys),
-// find is equality-only and ordered by primary key, the manifest decides which tables a contract
-// may read and write, the per-transaction limits on database calls and found rows hold, a
-// rejected or throwing call changes nothing, and payloads are checked and converted by the
-// template first (kwh -> bigint Wh, labels -> canonical string[]).
+// src/contracts/authoring/define.ts: tables honour their TableDef (full rows, column types,
+// primary keys), find is equality-only and ordered by primary key, the manifest decides which
+// tables a contract may read and write, the per-transaction limits on database calls and found
+// rows hold, a rejected or throwing call changes nothing, and payloads are checked and converted
+// by the template first (kwh -> bigint Wh, labels -> canonical string[]).
 
 import { createHash } from 'node:crypto';
 import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
-import type { ColumnType, TableDef, Template } from '../../src/store/types.js';
+import type { ColumnType, TableDef, Template } from '../../src/chain/contract-model.js';
 import { packContract } from '../../src/contracts/authoring/pack.js';
-import { ChainError } from '../../src/core/errors.js';
 import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
+import { ChainError } from '../../src/core/errors.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';
 import { parseLabels } from '../../src/core/labels.js';

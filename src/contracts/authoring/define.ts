@@ -5,7 +5,7 @@
 // when compiled). A helper used by one contract goes inside the function; one shared by several is
 // exported once and listed in `helpers` (helpers.ts), and the packer puts its source into each.
 
-import type { ContractManifest, Template } from '../../store/types.js';
+import type { ContractManifest, Template } from '../../chain/contract-model.js';
 import type { ContractHelpers } from './helpers.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */

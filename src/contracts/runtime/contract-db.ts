@@ -3,7 +3,7 @@
 // manifest allowed it and the row, key or filter fits its table.
 
 import { ChainError } from '../../core/errors.js';
-import type { ContractManifest, Row, RowValue, TableDef } from '../../store/types.js';
+import type { ContractManifest, Row, RowValue, TableDef } from '../../chain/contract-model.js';
 import { CONTRACT_LIMITS } from '../limits.js';
 import type { StateOverlay } from './overlay.js';
 import { checkKey, checkRow, checkWhere, utf8Length } from './rows.js';

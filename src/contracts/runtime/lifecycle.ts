@@ -8,13 +8,15 @@
 // block's) to make sure of that: the function's own source text must be the whole code, so
 // evaluating the code can have no effect other than making the function.
 
+import { utf8Decode, utf8Encode, toHex } from '../../core/bytes.js';
+import { hash256 } from '../../core/hash.js';
+import type { Tx, TxOutcome } from '../../chain/types.js';
+import type { ContractManifest, ContractRecord, TableDef, Template } from '../../chain/contract-model.js';
+import { checkManifestAgainst, parseManifest } from '../manifest.js';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
-import type { Tx, TxOutcome } from '../../core/types.js';
-import type { ContractRecord, TableDef } from '../../store/types.js';
 import { parseCreatePayload, parseDeletePayload } from '../create-payload.js';
 import type { ContractDraft } from '../create-payload.js';
 import { CONTRACT_LIMITS } from '../limits.js';
-import { checkManifestAgainst } from '../manifest.js';
 import { freshQuickJS, SANDBOX_INTRINSICS } from './quickjs.js';
 import { contractScript } from './sandbox.js';
 

@@ -2,7 +2,7 @@
 // StateReader (src/store/chain-store.ts); the composition point hands it to createExecutor. The
 // runtime never imports the store: these interfaces are the whole of what it asks of it.
 
-import type { ContractRecord, Row, RowValue, TableDef } from '../../store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../../chain/contract-model.js';
 
 /**
  * The executor's reads of committed state (ChainStore implements it). Called from the main thread;

@@ -6,7 +6,7 @@
 
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import type { Row, RowValue, TableDef } from '../../store/types.js';
+import type { Row, RowValue, TableDef } from '../../chain/contract-model.js';
 import type { StateReader, SyncStateSource } from './ports.js';
 
 /** How long the worker waits for one read before the block fails (the store is down, say). */
