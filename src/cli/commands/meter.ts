@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ChainError, type ErrorCode } from '../../core/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
-import { parseAddressParam } from '../../energy/queries.js';
+import { parseAddressParam } from '../../energy/query-params.js';
 import { runGateway } from '../../meter/gateway.js';
 import { parsePrice } from '../../meter/reconcile.js';
 import { readMetersFile, reconcile, reportCsv } from '../../meter/reconcile-run.js';
