@@ -2,7 +2,7 @@
 // contract tables in schema `state`. A block and everything it caused commit in one database
 // transaction with a handful of batched statements, whatever the number of transactions.
 
-import { ChainError } from '../core/errors.js';
+import { ChainError, isInvalidCode } from '../core/errors.js';
 import type { GenesisInfo, TxOutcome } from '../core/types.js';
 import { applyStateChanges, createContractTable, findRows, readRows, ROWS_PER_STATEMENT_MAX, scanTable, textProblem } from './contract-tables.js';
 import { migrate } from './migrations.js';
@@ -538,7 +538,9 @@ function blockRow(r: Record<string, unknown>, txs: Map<number, BlockTxRow[]>, me
 
 function txOutcomeOf(status: string, code: string | null, message: string): TxOutcome {
   if (status === 'accepted') return { status, message };
-  if (status === 'rejected' || status === 'invalid') return { status, code: code ?? '', message };
+  if (status === 'rejected') return { status, code: code ?? '', message };
+  if (status === 'invalid' && code !== null && isInvalidCode(code)) return { status, code, message };
+  if (status === 'invalid') throw new ChainError('chain_mismatch', `a stored invalid transaction has code ${JSON.stringify(code)}, which no transaction ends invalid with`);
   throw new ChainError('chain_mismatch', `a stored transaction has status ${JSON.stringify(status)}`);
 }
 
