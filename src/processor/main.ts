@@ -8,6 +8,7 @@ import { resolve, join } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
+import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
 import { systemClock } from './clock.js';
@@ -72,7 +73,7 @@ export async function startProcessor(opts: ProcessorStartOptions, log: Logger = 
     processor.start();
     closers.unshift(() => processor.stop());
     if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
-    const api = await createApiServer(processor, {});
+    const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
     const url = await api.listen(opts.port, opts.host);
     closers.unshift(() => api.close());
     return { url, processor, close: () => runClosers(closers) };
