@@ -5,6 +5,7 @@
 import { defineContract } from '../contracts/authoring/define.js';
 import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import { applyBalanceChange, kwh, periodStartingAt, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface MutatePayload {
@@ -18,7 +19,18 @@ export interface MutatePayload {
   readonly description?: string;
 }
 
-export default defineContract<MutatePayload>({
+/** The codes Mutate rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'amount_zero',
+  'description_too_long',
+  'block_not_period_start',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type MutateRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Mutate',
   version: '1.0',
   description: 'Changes a trader\'s balance of one period and label set by any amount. Only the context owner.',
@@ -31,8 +43,9 @@ export default defineContract<MutatePayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
+  rejects: REJECTS,
   helpers: { kwh, periodStartingAt, planBalanceChange, applyBalanceChange },
-  execute: function execute(payload: MutatePayload, ctx: ContractContext): ContractResult {
+  execute: function execute(payload: MutatePayload, ctx: ContractContext<MutateRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;

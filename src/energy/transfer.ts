@@ -5,6 +5,7 @@
 import { defineContract } from '../contracts/authoring/define.js';
 import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import { applyBalanceChange, kwh, labelText, periodStartingAt, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface TransferPayload {
@@ -18,7 +19,20 @@ export interface TransferPayload {
   readonly description?: string;
 }
 
-export default defineContract<TransferPayload>({
+/** The codes Transfer rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_trader',
+  'receiver_not_trader',
+  'transfer_to_self',
+  'amount_must_be_positive',
+  'description_too_long',
+  'block_not_period_start',
+  'insufficient_energy',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type TransferRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Transfer',
   version: '1.0',
   description: 'Transfers energy of one period and label set from the signing trader to another trader.',
@@ -31,8 +45,9 @@ export default defineContract<TransferPayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
+  rejects: REJECTS,
   helpers: { kwh, labelText, periodStartingAt, planBalanceChange, applyBalanceChange },
-  execute: function execute(payload: TransferPayload, ctx: ContractContext): ContractResult {
+  execute: function execute(payload: TransferPayload, ctx: ContractContext<TransferRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;

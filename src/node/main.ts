@@ -9,6 +9,7 @@ import type { ChainAlarm } from '../chain/views.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
+import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { ChainStore } from '../store/chain-store.js';
 import { openDatabase } from '../store/database.js';
 import { Follower } from './follower.js';
@@ -99,7 +100,7 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     }
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
-    const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES });
+    const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES, routes: [registerEnergyRoutes] });
     closers.unshift(() => api.close());
     const url = await api.listen(opts.port, opts.host);
     follower.start();

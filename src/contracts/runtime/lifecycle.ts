@@ -8,11 +8,10 @@
 // block's) to make sure of that: the function's own source text must be the whole code, so
 // evaluating the code can have no effect other than making the function.
 
-import { utf8Decode, utf8Encode, toHex } from '../../core/bytes.js';
-import { hash256 } from '../../core/hash.js';
+import type { InvalidCode } from '../../core/errors.js';
 import type { Tx, TxOutcome } from '../../chain/types.js';
-import type { ContractManifest, ContractRecord, TableDef, Template } from '../../chain/contract-model.js';
-import { checkManifestAgainst, parseManifest } from '../manifest.js';
+import type { ContractRecord, TableDef } from '../../chain/contract-model.js';
+import { checkManifestAgainst } from '../manifest.js';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { parseCreatePayload, parseDeletePayload } from '../create-payload.js';
 import type { ContractDraft } from '../create-payload.js';
@@ -24,7 +23,7 @@ import { contractScript } from './sandbox.js';
 const SCRATCH_INTERRUPTS_MAX = 20;
 const SCRATCH_MEMORY_BYTES = 32 * 1024 * 1024;
 
-const invalid = (code: string, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const invalid = (code: InvalidCode, message: string): TxOutcome => ({ status: 'invalid', code, message });
 
 function notProcessor(tx: Pick<Tx, 'sender' | 'idHex'>, processorAddress: string, what: string): TxOutcome {
   return invalid('not_processor', `Only the processor ${processorAddress} may ${what} contracts; transaction ${tx.idHex} is signed by ${tx.sender}.`);

@@ -5,9 +5,9 @@
 // changes enter it in commitBlock(), after the store committed them.
 
 import { ChainError } from '../../core/errors.js';
-import type { Row, RowValue, StateChange, TableDef, ContractManifest } from '../../chain/contract-model.js';
+import type { Row, RowValue, StateChange, TableDef } from '../../chain/contract-model.js';
 import { LruCache } from './lru-cache.js';
-import { canonicalStoredRow, compareKeys, keyId, keyValuesOf, rowMatches, checkKey, checkRow, checkWhere, utf8Length } from './rows.js';
+import { canonicalStoredRow, compareKeys, keyId, keyValuesOf, rowMatches } from './rows.js';
 import { ContractFault } from './sandbox.js';
 import type { SyncStateSource } from './ports.js';
 import { encodeTagged } from './wire.js';

@@ -1,24 +1,21 @@
 // The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members and
 // history of a context, answered from the chain's database through `service.querySql()` with the
 // queries of src/energy/queries.ts. A service without a database (querySql absent) answers 404.
+// The platform's API server knows nothing of the energy market: the composition root hands this
+// function to createApiServer as one of its `routes`.
 
 import type { FastifyInstance } from 'fastify';
+import { isJsonObject, queryParam } from '../api/input.js';
+import type { ApiRoutes } from '../api/server.js';
+import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
-import {
-  energyBalances,
-  energyContext,
-  energyHistory,
-  parseAddressParam,
-  parseBalanceFilter,
-  parseHistoryPage,
-} from '../energy/queries.js';
 import type { Sql } from '../store/types.js';
-import { isJsonObject, queryParam } from './input.js';
-import type { LedgerService } from './types.js';
+import { energyBalances, energyContext, energyHistory } from './queries.js';
+import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
 
 export const ENERGY_CONTEXT_PATH = '/api/energy/contexts/:context';
 
-export function registerEnergyRoutes(app: FastifyInstance, service: LedgerService): void {
+export const registerEnergyRoutes: ApiRoutes = (app: FastifyInstance, service: LedgerService): void => {
   const database = (path: string): Sql => {
     const sql = service.querySql?.();
     if (sql === undefined) {
@@ -49,7 +46,7 @@ export function registerEnergyRoutes(app: FastifyInstance, service: LedgerServic
     const page = parseHistoryPage(onlyParams(req.query, ['limit', 'before']));
     return energyHistory(database(pathOf(req.url)), context, trader, page);
   });
-}
+};
 
 function pathOf(url: string): string {
   return url.split('?')[0] ?? url;
