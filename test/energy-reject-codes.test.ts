@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { defineContract } from '../src/contracts/define.js';
 import type { ContractContext, RejectResult } from '../src/contracts/define.js';
 import type { InvalidCode, OutcomeCode, PlatformRejectCode } from '../src/core/errors.js';
-import type { TxOutcome } from '../src/core/types.js';
+import type { TxOutcome } from '../src/chain/types.js';
 import type { EnergyRejectCodeName, EnergyTxOutcome } from '../src/energy/codes.js';
 import transfer from '../src/energy/transfer.js';
 

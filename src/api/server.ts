@@ -10,7 +10,8 @@ import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
 import type { ReportError } from './tx-final-hub.js';
 import type { ApiError, LedgerService } from './types.js';
-import { registerValidanaRest, ValidanaHandlers } from './validana.js';
+import { ValidanaHandlers } from './validana/handlers.js';
+import { registerValidanaRest } from './validana/rest.js';
 import { apiErrorOf, BlockFanout } from './ws-feed.js';
 import { attachWebSockets } from './ws-server.js';
 
@@ -43,7 +44,7 @@ export interface ApiServerOptions {
   readonly wsCloseGraceMs?: number;
   /** Keepalive ping interval; a connection that misses a whole interval is closed. Default 30 s. */
   readonly pingIntervalMs?: number;
-  /** Minimum delay of a Validana push after the event (see validana.ts). Default 25 ms. */
+  /** Minimum delay of a Validana push after the event (see validana/ws.ts). Default 25 ms. */
   readonly validanaPushDelayMs?: number;
   /** Where unexpected errors go. Default: one JSON line on stderr. */
   readonly reportError?: ReportError;

@@ -1,11 +1,12 @@
 // The typed HanzeNet client: sign, submit, await and read, over the HTTP and WebSocket API of
 // docs/ARCHITECTURE.md. It runs in Node (global fetch, `ws`). Every failure is a ClientError.
 
-import type { ApiError, BlockView, ChainInfo, ContractView, TxView } from '../api/types.js';
+import type { ApiError } from '../api/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { toHex } from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';
-import { signTx } from '../core/tx.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../core/types.js';
+import { signTx } from '../chain/tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../chain/types.js';
 import { subscribeBlocks, type BlockListener, type SubscribeBlocksOptions } from './block-feed.js';
 import {
   asBlockView,

@@ -19,7 +19,8 @@ export { isFinal, normaliseTxId, normaliseContractHash } from './check.js';
 export { normaliseBaseUrl } from './http.js';
 
 export { PrivateKey, isAddress, isValidWIF } from '../core/keys.js';
-export { signTx, decodeTx, randomTxIdHex } from '../core/tx.js';
+export { signTx, decodeTx, randomTxIdHex } from '../chain/tx.js';
 export { toHex, fromHex } from '../core/bytes.js';
-export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../core/types.js';
-export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo, ApiError } from '../api/types.js';
+export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../chain/types.js';
+export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo } from '../chain/views.js';
+export type { ApiError } from '../api/types.js';

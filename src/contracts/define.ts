@@ -7,7 +7,7 @@
 // ctx.reject(code, ...) in `execute` to that list, so a misspelt code fails the build instead of
 // reaching a block; leave out defineContract's type arguments so that the list is inferred.
 
-import type { ContractManifest, Template } from '../store/types.js';
+import type { ContractManifest, Template } from '../chain/contract-model.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
 export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };

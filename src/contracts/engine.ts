@@ -4,9 +4,9 @@
 
 import { ChainError } from '../core/errors.js';
 import type { InvalidCode } from '../core/errors.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
-import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
+import type { BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
 import { checkContractCode, checkCreate, checkDelete, recordOf } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
 import { ContractDb, StateOverlay } from './overlay.js';

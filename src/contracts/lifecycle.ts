@@ -11,8 +11,8 @@
 import { utf8Decode, utf8Encode, toHex } from '../core/bytes.js';
 import { hash256 } from '../core/hash.js';
 import type { InvalidCode } from '../core/errors.js';
-import type { Tx, TxOutcome } from '../core/types.js';
-import type { ContractManifest, ContractRecord, TableDef, Template } from '../store/types.js';
+import type { Tx, TxOutcome } from '../chain/types.js';
+import type { ContractManifest, ContractRecord, TableDef, Template } from '../chain/contract-model.js';
 import { checkManifestAgainst, parseManifest } from './manifest.js';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { freshQuickJS, SANDBOX_INTRINSICS } from './quickjs.js';

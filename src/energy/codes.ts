@@ -5,7 +5,7 @@
 // chain, so contracts write their codes as string literals and import this file for types only.
 
 import type { OutcomeCode } from '../core/errors.js';
-import type { TxOutcome } from '../core/types.js';
+import type { TxOutcome } from '../chain/types.js';
 
 export interface EnergyRejectCode {
   /** One line: what was wrong. */

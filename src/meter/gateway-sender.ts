@@ -12,13 +12,13 @@
 //   invalid (payload, signature)           -> fatal: the outbox stays on disk for a restart.
 // A processor that cannot be reached only delays: retry with exponential backoff.
 
-import type { TxView } from '../api/types.js';
+import type { TxView } from '../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../client/client.js';
 import { ClientError } from '../client/errors.js';
 import { formatWh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import { signTx } from '../core/tx.js';
+import { signTx } from '../chain/tx.js';
 import { lastChainReading } from './chain-readings.js';
 import type { GatewayReporter } from './gateway-report.js';
 import { readingTxId, type GatewayState, type OutboxEntry } from './gateway-state.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { TxView } from '../api/types.js';
+import type { TxView } from '../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../client/client.js';
 import { formatWh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';

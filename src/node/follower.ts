@@ -8,7 +8,7 @@
 
 import { jittered, sleep } from '../client/timers.js';
 import { AlarmError, alarmError } from './alarm.js';
-import { announcedHeight } from './checks.js';
+import { announcedHeight } from '../chain/block-layout.js';
 import type { NodeLogger } from './log.js';
 import { describeError } from './log.js';
 import type { MirrorNode, PreparedBatch } from './mirror.js';

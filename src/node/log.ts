@@ -1,7 +1,7 @@
 // The mirror node's log: one JSON object per line on stderr (stdout carries only the startup
 // report). An alarm gets its own level so that it is easy to find and to alert on.
 
-import type { ChainAlarm } from '../api/types.js';
+import type { ChainAlarm } from '../chain/views.js';
 
 export interface NodeLogger {
   info(msg: string, fields?: Record<string, unknown>): void;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { utf8Encode } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import { verifyTxBytesSignature } from '../core/tx.js';
+import { verifyTxBytesSignature } from '../chain/tx.js';
 import type { SignatureTask, SignatureWorkerMessage } from './signature-worker.js';
 
 /** Below this many transactions a round trip to a worker costs more than verifying here. */

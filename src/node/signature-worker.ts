@@ -4,7 +4,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { utf8Encode } from '../core/bytes.js';
-import { verifyTxBytesSignature } from '../core/tx.js';
+import { verifyTxBytesSignature } from '../chain/tx.js';
 
 export interface SignatureTask {
   readonly taskId: number;

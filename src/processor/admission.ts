@@ -3,8 +3,8 @@
 // is stored: decode, duplicate id, contract and template, expiry, signature (in worker threads).
 
 import { ChainError } from '../core/errors.js';
-import { decodeTx } from '../core/tx.js';
-import type { Tx, TxOutcome } from '../core/types.js';
+import { decodeTx } from '../chain/tx.js';
+import type { Tx, TxOutcome } from '../chain/types.js';
 import type { ApiError, SubmitResult } from '../api/types.js';
 
 export interface AdmissionCandidate {
@@ -39,7 +39,7 @@ export function expiredMessage(tx: Tx, chainTimeMs: number): string {
   return `transaction ${tx.idHex} is valid till ${tx.validTillMs} (${new Date(tx.validTillMs).toISOString()}) but the chain time is already ${chainTimeMs}`;
 }
 
-export { isExpiredAt as isExpired } from '../core/tx.js';
+export { isExpiredAt as isExpired } from '../chain/tx.js';
 
 export function duplicateMessage(idHex: string): string {
   return `a transaction with id ${idHex} was already submitted; an id is accepted at most once`;

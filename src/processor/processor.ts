@@ -4,17 +4,21 @@
 // commit.
 
 import { EventEmitter } from 'node:events';
-import { buildBlock } from '../core/block.js';
+import { buildBlock } from '../chain/block-encode.js';
+import { genesisBlockFields } from '../chain/genesis.js';
+import { assertFollowsHead, blockTimeAfter } from '../chain/header-rules.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
-import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../api/types.js';
+import type { Block, BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
+import type { LedgerService, SubmitResult } from '../api/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { checkAdmission } from '../contracts/executor.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
-import { stateDigestHex } from '../contracts/state-digest.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { CommitBlockInput, HeadInfo, Sql, TxRecord } from '../store/types.js';
+import type { CommitBlockInput, TxRecord } from '../chain/records.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import type { Sql } from '../store/types.js';
 import {
   decodeSubmitted,
   duplicateMessage,
@@ -28,7 +32,7 @@ import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from './defaults.js'
 import { PendingQueue } from './pending-queue.js';
 import type { PendingTx } from './pending-queue.js';
 import type { VerifyPool } from './verify-pool.js';
-import { blockViewOf, contractTypeOf, contractViewOf, pendingTxView, txRecordOf, txViewOfRecord } from '../api/views.js';
+import { blockViewOf, contractTypeOf, contractViewOf, pendingTxView, txRecordOf, txViewOfRecord } from '../chain/projections.js';
 
 export interface ProcessorConfig {
   /** How often a block is produced when transactions are waiting. Default 1000. */
@@ -196,19 +200,7 @@ export class Processor implements LedgerService {
   }
 
   private static async commitGenesis(deps: ProcessorDeps, chainId: string): Promise<void> {
-    const block = buildBlock(
-      {
-        height: 0,
-        previousHashHex: '00'.repeat(32),
-        processedMs: deps.clock.nowMs(),
-        stateDigestHex: stateDigestHex([], new Map(), [], []),
-        genesis: { chainId, processorPublicKeyHex: Buffer.from(deps.key.publicKey).toString('hex'), processorAddress: deps.key.address },
-        txs: [],
-        outcomes: [],
-      },
-      deps.key,
-      chainId,
-    );
+    const block = buildBlock(genesisBlockFields(deps.key, chainId, deps.clock.nowMs()), deps.key, chainId);
     await deps.store.commitBlock({ block, txRecords: [], invalidRecords: [], stateChanges: [], createdContracts: [], deletedContracts: [] });
     deps.log.info('created a new chain', { chainId, processorAddress: deps.key.address, genesisHash: block.hashHex });
   }
@@ -231,7 +223,7 @@ export class Processor implements LedgerService {
 
   /** The time a block produced now would carry: valid-till is judged against it. */
   chainTimeMs(): number {
-    return Math.max(this.deps.clock.nowMs(), this.tip.processedMs + 1);
+    return blockTimeAfter(this.tip, this.deps.clock.nowMs());
   }
 
   start(): void {
@@ -381,7 +373,7 @@ export class Processor implements LedgerService {
     return out;
   }
 
-  private activeContracts(): Map<string, import('../store/types.js').ContractRecord> {
+  private activeContracts(): Map<string, import('../chain/contract-model.js').ContractRecord> {
     return new Map(this.executor.contracts().map((c) => [c.hashHex, c]));
   }
 
@@ -707,6 +699,8 @@ export class Processor implements LedgerService {
       txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
     );
     if (included.length === 0) return { items, invalidRecords, types, commit: null, stats: result.stats };
+    // A header that does not follow the block below it is a bug: stop before anything is signed.
+    assertFollowsHead(header, { height: height - 1, hashHex: header.previousHashHex, processedMs: header.previousProcessedMs });
     const block = buildBlock(
       {
         height,

@@ -2,7 +2,7 @@
 // context's members, balances and history (docs/energy.md, docs/cli.md).
 
 import { Option, type Command } from 'commander';
-import type { TxView } from '../../api/types.js';
+import type { TxView } from '../../chain/views.js';
 import { ClientError } from '../../client/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { fetchEnergyBalances, fetchEnergyContext, fetchEnergyHistory } from '../../energy/client.js';

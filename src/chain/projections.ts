@@ -1,12 +1,14 @@
-// Builds the JSON views the API returns (docs/ARCHITECTURE.md) from transactions, outcomes and
-// stored records. Pure functions.
+// Builds the wire views (views.ts) from blocks, transactions, outcomes and stored records, and the
+// record stored for a transaction. Pure functions: the processor, a mirror node and the store use
+// the same ones.
 
 import { toHex } from '../core/bytes.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
-import type { Block, Tx, TxOutcome } from '../core/types.js';
-import type { BlockView, ContractView, TxView } from './types.js';
-import type { ContractRecord, TxRecord } from '../store/types.js';
-import { receiverOf } from '../core/tx.js';
+import type { ContractRecord } from './contract-model.js';
+import type { TxRecord } from './records.js';
+import { receiverOf } from './tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from './types.js';
+import type { Block, GenesisInfo, Tx, TxOutcome } from './types.js';
+import type { BlockView, ContractView, GenesisView, TxView } from './views.js';
 
 export function contractTypeOf(contractHashHex: string, typesByHash: ReadonlyMap<string, string>): string | null {
   if (contractHashHex === CREATE_CONTRACT_HASH) return 'Create Contract';
@@ -120,13 +122,15 @@ export function blockViewOf(block: Block, typesByHash: ReadonlyMap<string, strin
       };
     }),
     signature: toHex(block.signature),
-    genesis: block.genesis
-      ? {
-          chainId: block.genesis.chainId,
-          processorPublicKey: block.genesis.processorPublicKeyHex,
-          processorAddress: block.genesis.processorAddress,
-        }
-      : null,
+    genesis: block.genesis === null ? null : genesisViewOf(block.genesis),
+  };
+}
+
+export function genesisViewOf(genesis: GenesisInfo): GenesisView {
+  return {
+    chainId: genesis.chainId,
+    processorPublicKey: genesis.processorPublicKeyHex,
+    processorAddress: genesis.processorAddress,
   };
 }
 

@@ -32,8 +32,8 @@ import {
   verifyTxBytesSignature,
   verifyTxSignature,
   withCorrectLengthPrefix,
-} from '../src/core/tx.js';
-import type { TxFields } from '../src/core/tx.js';
+} from '../src/chain/tx.js';
+import type { TxFields } from '../src/chain/tx.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 const CHAIN = 'hanzenet';

@@ -14,10 +14,10 @@ import {
   utf8Encode,
   writeU32LE,
   writeU64LE,
-} from './bytes.js';
-import { ChainError } from './errors.js';
-import { hash256Parts } from './hash.js';
-import { PrivateKey, addressOfPublicKey, verifyDigest } from './keys.js';
+} from '../core/bytes.js';
+import { ChainError } from '../core/errors.js';
+import { hash256Parts } from '../core/hash.js';
+import { PrivateKey, addressOfPublicKey, verifyDigest } from '../core/keys.js';
 import type { Tx } from './types.js';
 
 export const TX_VERSION = 1;

@@ -1,6 +1,6 @@
 // Shared value types of the ledger. Pure data: no I/O here.
 
-import type { InvalidCode, RejectCode } from './errors.js';
+import type { InvalidCode, RejectCode } from '../core/errors.js';
 
 /** A decoded Validana v1 transaction (see docs/formats.md and shared PROTOCOL.md section 2). */
 export interface Tx {

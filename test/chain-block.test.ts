@@ -6,24 +6,18 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import {
-  BLOCK_BYTES_MIN,
-  OUTCOME_MESSAGE_BYTES_MAX,
-  TXS_PER_BLOCK_MAX,
-  blockHashHex,
-  buildBlock,
-  decodeBlock,
-  fitOutcome,
-  genesisJson,
-  verifyBlockSignature,
-} from '../src/core/block.js';
-import type { BlockFields } from '../src/core/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
+import { buildBlock, fitOutcome } from '../src/chain/block-encode.js';
+import { blockHashHex, verifyBlockSignature } from '../src/chain/block-hash.js';
+import { BLOCK_BYTES_MIN, OUTCOME_MESSAGE_BYTES_MAX, TXS_PER_BLOCK_MAX } from '../src/chain/block-layout.js';
+import type { BlockFields } from '../src/chain/block-layout.js';
+import { genesisJson } from '../src/chain/genesis.js';
 import { concatBytes, fromHex, toHex, utf8Encode, writeU16LE, writeU32LE, writeU64LE } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { sha256 } from '../src/core/hash.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { decodeTx, lengthPrefixMatches, signTx, verifyTxSignature } from '../src/core/tx.js';
-import type { Block, BlockTxOutcome, GenesisInfo, Tx } from '../src/core/types.js';
+import { decodeTx, lengthPrefixMatches, signTx, verifyTxSignature } from '../src/chain/tx.js';
+import type { Block, BlockTxOutcome, GenesisInfo, Tx } from '../src/chain/types.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 const CHAIN = 'hanzenet';
