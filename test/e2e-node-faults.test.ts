@@ -16,7 +16,7 @@ import { buildBlock } from '../src/chain/block-encode.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { decodeTx } from '../src/chain/tx.js';
 import type { ChainInfo } from '../src/chain/views.js';
-import { parseKeyText } from '../src/processor/key-file.js';
+import { parseKeyText } from '../src/store/key-file.js';
 import { e2eBackends, getJson, startNodeProcess, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 import type { StartedNode, StartedProcessor } from './helpers/processes.js';
 import { fieldsOf } from './helpers/node-chain.js';

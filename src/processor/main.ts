@@ -12,7 +12,7 @@ import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
 import { systemClock } from './clock.js';
-import { loadOrCreateKeyFile } from './key-file.js';
+import { loadOrCreateKeyFile } from '../store/key-file.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from './processor.js';
 import type { Logger } from './processor.js';
 import { VerifyPool } from './verify-pool.js';

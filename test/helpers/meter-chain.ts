@@ -11,8 +11,8 @@ import { HanzenetClient } from '../../src/client/client.js';
 import { toHex } from '../../src/core/bytes.js';
 import { PrivateKey } from '../../src/core/keys.js';
 import { fetchEnergyBalances } from '../../src/energy/client.js';
-import { simulateTelegrams, type SimulatedTelegram } from '../../src/meter/simulate.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, hexOfText } from '../../src/meter/telegram-write.js';
+import { simulateTelegrams, type SimulatedTelegram } from '../../src/meter/sim/simulate.js';
+import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, hexOfText } from '../../src/meter/p1/write.js';
 import { CLI, startProcessorProcess, type StartedProcessor } from './processes.js';
 
 export const QUARTER_MS = 900_000;

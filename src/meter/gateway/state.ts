@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChainError } from '../core/errors.js';
+import { ChainError } from '../../core/errors.js';
 
 export type Direction = 'delivered' | 'returned';
 

@@ -2,9 +2,9 @@
 // separators), kWh values (decimal point or comma) as exact Wh, and interval start times (ISO with
 // an offset, or Europe/Amsterdam wall time).
 
-import { ENERGY_WH_MAX } from '../core/amount.js';
-import { isValidWallTime, type WallTime } from './amsterdam-time.js';
-import { scaleDecimal } from './decimal.js';
+import { ENERGY_WH_MAX } from '../../core/amount.js';
+import { isValidWallTime, type WallTime } from '../shared/amsterdam-time.js';
+import { scaleDecimal } from '../shared/decimal.js';
 
 export type CsvSeparator = ',' | ';' | '\t';
 export type DecimalMark = '.' | ',';

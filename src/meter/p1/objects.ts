@@ -2,7 +2,7 @@
 // four energy registers (exact Wh whatever unit the meter printed), current power, tariff and the
 // M-Bus devices (gas, water). A value the parser cannot read exactly rejects the whole telegram.
 
-import { ENERGY_WH_MAX, formatWh } from '../core/amount.js';
+import { ENERGY_WH_MAX, formatWh } from '../../core/amount.js';
 import {
   SUMMER_OFFSET_MIN,
   WINTER_OFFSET_MIN,
@@ -10,10 +10,10 @@ import {
   isValidWallTime,
   wallWithOffsetToUtcMs,
   type WallTime,
-} from './amsterdam-time.js';
-import { normaliseDecimal, scaleDecimal } from './decimal.js';
-import { TelegramReject } from './telegram-reject.js';
-import type { TelegramObject } from './telegram.js';
+} from '../shared/amsterdam-time.js';
+import { normaliseDecimal, scaleDecimal } from '../shared/decimal.js';
+import { TelegramReject } from './reject.js';
+import type { TelegramObject } from './obis-line.js';
 
 /** A cumulative energy register: exact integer Wh and the same as exact kWh text. */
 export interface EnergyRegister {

@@ -3,11 +3,11 @@
 // name the device as counterparty), and each Energy transaction's payload (GET
 // /api/transactions/:id) for the meter reading it carried (register, readingMs, sinceMs).
 
-import type { HanzenetClient } from '../client/client.js';
-import { ClientError } from '../client/errors.js';
-import { parseKwh } from '../core/amount.js';
-import { fetchEnergyContext, fetchEnergyHistory } from '../energy/client.js';
-import type { Direction } from './gateway-state.js';
+import type { HanzenetClient } from '../../client/client.js';
+import { ClientError } from '../../client/errors.js';
+import { parseKwh } from '../../core/amount.js';
+import { fetchEnergyContext, fetchEnergyHistory } from '../../energy/client.js';
+import type { Direction } from './state.js';
 
 export interface ChainDevice {
   readonly address: string;

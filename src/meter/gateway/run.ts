@@ -5,20 +5,22 @@
 // sent again with the same id until it is confirmed, and the chain's register check refuses any
 // reading it already has. Reports go out as JSON lines; a status file shows the current state.
 // With only file or stdin sources the gateway ends when the input is used up and the outbox is
-// empty; otherwise it runs until `signal` aborts.
+// empty; otherwise it runs until `signal` aborts. The clock and every timer come from the Scheduler
+// in the options (the CLI passes the system one), so a simulation can run the gateway on its own.
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { HanzenetClient } from '../client/client.js';
-import { ChainError } from '../core/errors.js';
-import type { PrivateKey } from '../core/keys.js';
-import { parseKeyText } from '../processor/key-file.js';
-import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './gateway-config.js';
-import { MeterRunner } from './gateway-meter.js';
-import { GatewayReporter } from './gateway-report.js';
-import { GatewaySender } from './gateway-sender.js';
-import { createSource, type Source } from './gateway-sources.js';
-import { loadState, StateSaver, writeFileAtomic, type GatewayState } from './gateway-state.js';
+import { HanzenetClient } from '../../client/client.js';
+import { ChainError } from '../../core/errors.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { sleepOn, type Cancel, type Scheduler } from '../../core/scheduler.js';
+import { parseKeyText } from '../../store/key-file.js';
+import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './config.js';
+import { MeterRunner } from './meter.js';
+import { GatewayReporter } from './report.js';
+import { GatewaySender } from './sender.js';
+import { createSource, type Source } from './sources.js';
+import { loadState, StateSaver, writeFileAtomic, type GatewayState } from './state.js';
 
 export interface GatewayRunOptions {
   readonly configPath: string;
@@ -26,6 +28,8 @@ export interface GatewayRunOptions {
   readonly write?: (line: string) => void;
   /** Aborting stops the gateway: sources close, the state is saved, the outbox stays on disk. */
   readonly signal?: AbortSignal;
+  /** The clock and timers of the gateway, its sender, sources and meters. */
+  readonly scheduler: Scheduler;
 }
 
 export interface GatewayResult {
@@ -45,6 +49,17 @@ interface MeterRun {
 
 const STATUS_EVERY_MS = 2_000;
 const WATCHDOG_EVERY_MS = 1_000;
+const DRAIN_POLL_MS = 50;
+
+/** Runs `fn` every `periodMs` on `scheduler` until the returned Cancel is called. */
+function every(scheduler: Scheduler, periodMs: number, fn: () => void): Cancel {
+  const tick = (): void => {
+    cancel = scheduler.after(periodMs, tick);
+    fn();
+  };
+  let cancel = scheduler.after(periodMs, tick);
+  return () => cancel();
+}
 
 /** An I/O error's code (ENOENT, EACCES, ...), else its message. */
 function reasonOf(err: unknown): string {
@@ -88,9 +103,9 @@ export async function readMeterKeys(m: MeterConfig): Promise<{ producer: Private
 
 export async function runGateway(opts: GatewayRunOptions): Promise<GatewayResult> {
   const config = await readGatewayConfig(opts.configPath);
-  const report = new GatewayReporter(opts.write ?? ((line) => process.stderr.write(line)));
+  const report = new GatewayReporter(opts.write ?? ((line) => process.stderr.write(line)), opts.scheduler);
   const state = await loadState(config.stateDir, config.context);
-  const gateway = new Gateway(config, state, report);
+  const gateway = new Gateway(config, state, report, opts.scheduler);
   await gateway.prepare();
   return gateway.run(opts.signal);
 }
@@ -109,6 +124,7 @@ class Gateway {
     private readonly config: GatewayConfig,
     private readonly state: GatewayState,
     private readonly report: GatewayReporter,
+    private readonly scheduler: Scheduler,
   ) {
     this.client = new HanzenetClient({ url: config.api });
   }
@@ -132,11 +148,12 @@ class Gateway {
           disconnectAfterMs: c.disconnectAfterMs,
           requireCrc: c.requireCrc,
           outboxMax: c.outboxMax,
+          scheduler: this.scheduler,
         },
         this.state,
         this.report,
       );
-      const source = createSource(m.source, { initialMs: c.retryInitialMs, maxMs: c.retryMaxMs });
+      const source = createSource(m.source, { initialMs: c.retryInitialMs, maxMs: c.retryMaxMs }, this.scheduler);
       this.runs.push({ config: m, runner, source, connected: false, ended: false, lastDataWallMs: null, silent: false });
     }
     const meters = new Map(this.runs.map((r) => [r.config.equipmentId, r.runner]));
@@ -151,6 +168,7 @@ class Gateway {
       save: () => this.save(),
       retryInitialMs: c.retryInitialMs,
       retryMaxMs: c.retryMaxMs,
+      scheduler: this.scheduler,
     });
     this.sender = sender;
     this.saver = new StateSaver(c.stateDir, this.state, (outbox) => sender.saved(outbox));
@@ -178,17 +196,17 @@ class Gateway {
     const meters = this.runs.map((r) => ({ equipmentId: r.config.equipmentId, source: r.source.describe }));
     this.report.emit({ event: 'started', context: this.config.context, api: this.config.api, meters, outbox: this.state.outbox.length });
     const sending = sender.run(this.stop.signal, (err) => this.fail(err));
-    const startedMs = Date.now();
+    const startedMs = this.scheduler.nowMs();
     for (const r of this.runs) r.lastDataWallMs = startedMs;
     const reading = Promise.all(this.runs.map((r) => this.runSource(r)));
-    const timers = [setInterval(() => void this.writeStatus(), STATUS_EVERY_MS), setInterval(() => this.watchdog(), WATCHDOG_EVERY_MS)];
+    const timers = [every(this.scheduler, STATUS_EVERY_MS, () => void this.writeStatus()), every(this.scheduler, WATCHDOG_EVERY_MS, () => this.watchdog())];
     try {
       await reading;
       if (this.runs.every((r) => r.source.finite)) await this.drain();
       else await new Promise<void>((resolve) => (this.stop.signal.aborted ? resolve() : this.stop.signal.addEventListener('abort', () => resolve(), { once: true })));
     } finally {
       this.stop.abort();
-      for (const t of timers) clearInterval(t);
+      for (const cancel of timers) cancel();
       external?.removeEventListener('abort', onExternal);
       await sending;
       this.client.close();
@@ -209,10 +227,10 @@ class Gateway {
     for (;;) {
       // A final cut the full outbox held back is made as soon as there is room.
       let changed = false;
-      for (const r of this.runs) if (r.ended) changed = r.runner.finish(Date.now()) || changed;
+      for (const r of this.runs) if (r.ended) changed = r.runner.finish(this.scheduler.nowMs()) || changed;
       if (changed) await this.save();
       if (this.stop.signal.aborted || this.state.outbox.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleepOn(this.scheduler, DRAIN_POLL_MS);
     }
   }
 
@@ -221,10 +239,10 @@ class Gateway {
     const sink = {
       data: async (chunk: Buffer): Promise<void> => {
         try {
-          r.lastDataWallMs = Date.now();
+          r.lastDataWallMs = this.scheduler.nowMs();
           if (r.silent) this.report.emit({ event: 'source_connected', meter: id, source: r.source.describe, resumed: true });
           r.silent = false;
-          if (r.runner.feed(chunk, Date.now())) await this.save();
+          if (r.runner.feed(chunk, this.scheduler.nowMs())) await this.save();
         } catch (err) {
           this.fail(err instanceof ChainError ? err : new ChainError('internal', `meter ${id}: ${(err as Error).message}`, { meter: id }, { cause: err }));
         }
@@ -248,7 +266,7 @@ class Gateway {
     if (!r.source.finite || this.stop.signal.aborted) return;
     r.ended = true;
     try {
-      if (r.runner.finish(Date.now())) await this.save();
+      if (r.runner.finish(this.scheduler.nowMs())) await this.save();
     } catch (err) {
       this.fail(err as ChainError);
     }
@@ -257,7 +275,7 @@ class Gateway {
 
   /** A live source that delivered nothing for disconnectAfterMs is reported once as silent. */
   private watchdog(): void {
-    const now = Date.now();
+    const now = this.scheduler.nowMs();
     for (const r of this.runs) {
       if (r.source.finite || r.silent) continue;
       const since = r.lastDataWallMs;
@@ -281,7 +299,7 @@ class Gateway {
 
   private async writeStatusOnce(): Promise<void> {
     const status = {
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.scheduler.nowMs()).toISOString(),
       context: this.config.context,
       api: this.config.api,
       processor: { reachable: this.sender?.reachable ?? null, lastError: this.sender?.lastError ?? null },

@@ -9,7 +9,7 @@
 // and the splitter waits for the next '/'. Every dropped byte is counted. Buffers are decoded as
 // latin1, so one character is one byte and CRCs are computed over the bytes as sent.
 
-import { TELEGRAM_CHARS_MAX } from './telegram.js';
+import { TELEGRAM_CHARS_MAX } from './parse.js';
 
 export interface SplitterStats {
   /** Complete telegram texts handed out (good or bad: the parser decides). */

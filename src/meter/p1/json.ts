@@ -1,8 +1,8 @@
 // The JSON form of a parsed telegram (what `hanzenet meter parse` prints): energy as exact kWh
 // decimal strings, power as whole W, times as UTC ISO strings. No bigint, so JSON.stringify works.
 
-import type { DsmrVersion, Telegram } from './telegram.js';
-import type { TelegramRegisters } from './telegram-objects.js';
+import type { DsmrVersion, Telegram } from './parse.js';
+import type { TelegramRegisters } from './objects.js';
 
 export interface TelegramJson {
   readonly version: DsmrVersion;

@@ -19,7 +19,7 @@ import {
   utcToAmsterdamWall,
   wallWithOffsetToUtcMs,
   type WallTime,
-} from './amsterdam-time.js';
+} from '../shared/amsterdam-time.js';
 import { detectSeparator, parseKwhField, parseTimeField, splitCsvLine, type CsvSeparator, type DecimalMark } from './csv-fields.js';
 
 export const INTERVAL_MS = 15 * 60_000;

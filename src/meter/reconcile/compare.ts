@@ -1,7 +1,7 @@
 // Reconciliation (thesis 4.1.2; docs/meter.md, "Reconciliation"): the grid operator's 15-minute
 // data against what each household's meter keys recorded on chain. Pure functions: the chain's
 // readings are attributed to 15-minute intervals, compared per meter and interval with the CSV
-// rows, and every difference is billed at the external price. I/O is in reconcile-run.ts.
+// rows, and every difference is billed at the external price. I/O is in run.ts.
 //
 // Attribution: an Energy call with a meter reading booked the register's advance between
 // `sinceMs` (or, without it, the device's previous reading) and `readingMs`. When that span lies
@@ -11,10 +11,10 @@
 // time, in whole Wh by largest remainder, and the intervals are marked `estimated`. An Energy call
 // without a reading is put in the interval of its block's time, also `estimated`.
 
-import { formatWh } from '../core/amount.js';
-import type { ChainDevice, ChainReading } from './chain-readings.js';
+import { formatWh } from '../../core/amount.js';
+import type { ChainDevice, ChainReading } from '../gateway/chain-readings.js';
 import { INTERVAL_MS, type GridRow } from './grid-csv.js';
-import type { Direction } from './gateway-state.js';
+import type { Direction } from '../gateway/state.js';
 
 export interface ReconcileMeter {
   /** The meter's id in the CSV. */

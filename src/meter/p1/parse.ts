@@ -9,21 +9,16 @@
 // from '/' through '!' with CRLF line ends. LF-only input is converted to CRLF before the check.
 
 import { crc16ArcOfLatin1, crcHex } from './crc16.js';
-import { extractReadings, type TelegramReadings } from './telegram-objects.js';
-import { TelegramReject, type TelegramErrorCode } from './telegram-reject.js';
+import { extractReadings, type TelegramReadings } from './objects.js';
+import type { TelegramObject } from './obis-line.js';
+import { TelegramReject, type TelegramErrorCode } from './reject.js';
 
-export type { TelegramErrorCode } from './telegram-reject.js';
-export type { EnergyRegister, GasReading, MbusReading, TelegramRegisters } from './telegram-objects.js';
+export type { TelegramErrorCode } from './reject.js';
+export type { TelegramObject } from './obis-line.js';
+export type { EnergyRegister, GasReading, MbusReading, TelegramRegisters } from './objects.js';
 
 /** '2.2' stands for every telegram without a version object (DSMR 2.2 and 3). */
 export type DsmrVersion = '2.2' | '4.x' | '5.0' | 'e-MUCS';
-
-/** One OBIS line as sent: `obis` normalised ("1-0:1.8.1"), its "(...)" values, 1-based line number. */
-export interface TelegramObject {
-  readonly obis: string;
-  readonly values: readonly string[];
-  readonly line: number;
-}
 
 export interface Telegram extends TelegramReadings {
   readonly version: DsmrVersion;

@@ -12,17 +12,18 @@
 //   invalid (payload, signature)           -> fatal: the outbox stays on disk for a restart.
 // A processor that cannot be reached only delays: retry with exponential backoff.
 
-import type { TxView } from '../chain/views.js';
-import type { BatchItemResult, HanzenetClient } from '../client/client.js';
-import { ClientError } from '../client/errors.js';
-import { formatWh } from '../core/amount.js';
-import { ChainError } from '../core/errors.js';
-import type { PrivateKey } from '../core/keys.js';
-import { signTx } from '../chain/tx.js';
+import type { TxView } from '../../chain/views.js';
+import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
+import { ClientError } from '../../client/errors.js';
+import { formatWh } from '../../core/amount.js';
+import { ChainError } from '../../core/errors.js';
+import type { PrivateKey } from '../../core/keys.js';
+import type { Scheduler } from '../../core/scheduler.js';
+import { signTx } from '../../chain/tx.js';
 import { lastChainReading } from './chain-readings.js';
-import type { GatewayReporter } from './gateway-report.js';
-import { readingTxId, type GatewayState, type OutboxEntry } from './gateway-state.js';
-import type { MeterRunner } from './gateway-meter.js';
+import type { GatewayReporter } from './report.js';
+import { readingTxId, type GatewayState, type OutboxEntry } from './state.js';
+import type { MeterRunner } from './meter.js';
 
 export interface SenderOptions {
   readonly client: HanzenetClient;
@@ -36,6 +37,8 @@ export interface SenderOptions {
   readonly save: () => Promise<void>;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
+  /** The clock for hold times and the timer for waits between rounds and during backoff. */
+  readonly scheduler: Scheduler;
 }
 
 const BATCH_MAX = 200;
@@ -103,19 +106,19 @@ export class GatewaySender {
   private sleep(ms: number, signal: AbortSignal, wakeable: boolean): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        cancel();
         signal.removeEventListener('abort', done);
         if (this.wakeUp === done) this.wakeUp = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const cancel = this.o.scheduler.after(ms, done);
       signal.addEventListener('abort', done, { once: true });
       if (wakeable) this.wakeUp = done;
     });
   }
 
   private nextHoldMs(): number {
-    const now = Date.now();
+    const now = this.o.scheduler.nowMs();
     let next = 1000;
     for (const until of this.holdUntil.values()) next = Math.min(next, Math.max(10, until - now));
     return next;
@@ -155,7 +158,7 @@ export class GatewaySender {
    * for coming before it.
    */
   private sendable(): OutboxEntry[] {
-    const now = Date.now();
+    const now = this.o.scheduler.nowMs();
     const blocked = new Set<string>();
     const out: OutboxEntry[] = [];
     for (const e of this.o.state.outbox) {
@@ -213,7 +216,7 @@ export class GatewaySender {
       return true;
     }
     this.resign(e, code, view.message ?? '');
-    this.holdUntil.set(e.seq, Date.now() + this.o.retryMaxMs);
+    this.holdUntil.set(e.seq, this.o.scheduler.nowMs() + this.o.retryMaxMs);
     return true;
   }
 
@@ -237,7 +240,7 @@ export class GatewaySender {
     if (chain === null || runner === undefined) {
       // The chain shows no reading to start from: drop nothing, try again later.
       this.resign(e, 'resync', 'the chain holds no meter reading of this device to resync from');
-      this.holdUntil.set(e.seq, Date.now() + this.o.retryMaxMs);
+      this.holdUntil.set(e.seq, this.o.scheduler.nowMs() + this.o.retryMaxMs);
       return;
     }
     const dropped = this.o.state.outbox.filter((x) => x.meter === e.meter && x.direction === e.direction);

@@ -2,8 +2,8 @@
 // daily routine (a morning and an evening peak, later at weekends) and appliances that switch on
 // at seeded random moments, more often when people are at home and awake.
 
-import { utcToAmsterdamWall } from './amsterdam-time.js';
-import { uniform } from './sim-random.js';
+import { utcToAmsterdamWall } from '../shared/amsterdam-time.js';
+import { uniform } from './random.js';
 
 interface Appliance {
   readonly name: string;

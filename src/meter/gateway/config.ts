@@ -3,8 +3,8 @@
 // The same `meters` list (equipment id and key files) is what `hanzenet reconcile --meters` reads.
 
 import { isAbsolute, join } from 'node:path';
-import { ChainError } from '../core/errors.js';
-import { isAddress } from '../core/keys.js';
+import { ChainError } from '../../core/errors.js';
+import { isAddress } from '../../core/keys.js';
 
 export type DsmrLine = '5.0' | '4.x' | '2.2';
 

@@ -4,8 +4,8 @@
 // connection can physically deliver in the elapsed time. A gap longer than disconnectAfterMs is
 // accepted but reported as a disconnect. Pure functions: the caller decides what to keep.
 
-import type { ErrorCode } from '../core/errors.js';
-import type { Telegram } from './telegram.js';
+import type { ErrorCode } from '../../core/errors.js';
+import type { Telegram } from '../p1/parse.js';
 
 /** The four energy registers of a telegram, Wh. */
 export interface RegistersWh {

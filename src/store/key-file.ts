@@ -1,5 +1,7 @@
-// The processor key lives in a file readable only by its owner (mode 0600). It is created on first
-// start; later starts load it. The file holds the same JSON that `hanzenet key generate` prints.
+// Key files. The store owns what the services keep on disk, the database and the keys: the
+// processor key lives in a file readable only by its owner (mode 0600), created on first start and
+// loaded by later starts; the gateway and `hanzenet reconcile` read meter and owner keys with
+// parseKeyText. The file holds the same JSON that `hanzenet key generate` prints.
 
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

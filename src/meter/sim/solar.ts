@@ -1,7 +1,7 @@
 // Solar production of the simulated household: the sun's position for the date, time and place,
 // a clear-sky irradiance model, a south-facing panel at 35 degrees, and seeded clouds.
 
-import { smoothNoise, uniform } from './sim-random.js';
+import { smoothNoise, uniform } from './random.js';
 
 const DEG = Math.PI / 180;
 const DAY_MS = 86_400_000;

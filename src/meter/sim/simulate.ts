@@ -7,12 +7,12 @@
 // negative a returned register, of the tariff in force (1 = low: nights 23:00-07:00 and weekends;
 // 2 = normal). Registers count whole Wh of energy accumulated exactly in W*s, so they only grow.
 
-import { formatFixed } from './decimal.js';
-import { smoothNoise, uniform } from './sim-random.js';
-import { householdLoadW } from './sim-load.js';
-import { solarPowerW } from './sim-solar.js';
-import { utcToAmsterdamWall } from './amsterdam-time.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from './telegram-write.js';
+import { formatFixed } from '../shared/decimal.js';
+import { smoothNoise, uniform } from './random.js';
+import { householdLoadW } from './load.js';
+import { solarPowerW } from './solar.js';
+import { utcToAmsterdamWall } from '../shared/amsterdam-time.js';
+import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from '../p1/write.js';
 
 export interface SimulateOptions {
   /** The electricity meter's equipment id (0-0:96.1.1, sent as hex of this text). */

@@ -1,5 +1,5 @@
 // `hanzenet reconcile`: reads the grid operator's CSV and the meters config, fetches what the
-// meter keys recorded on chain through the API, compares (reconcile.ts) and, with `settle`,
+// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`,
 // books every difference with a Mutate signed by the context owner. Each Mutate's id is derived
 // from (context, meter, interval, direction), so a second run sends the same ids, which the chain
 // refuses as tx_duplicate_id: a difference is settled exactly once however often this runs.
@@ -7,18 +7,18 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { TxView } from '../chain/views.js';
-import type { BatchItemResult, HanzenetClient } from '../client/client.js';
-import { formatWh } from '../core/amount.js';
-import { ChainError } from '../core/errors.js';
-import { fetchEnergyContext } from '../energy/client.js';
-import type { PrivateKey } from '../core/keys.js';
-import { parseKeyText } from '../processor/key-file.js';
-import { chainReadings, type ChainDevice } from './chain-readings.js';
-import { checkMetersFile, type MeterConfig } from './gateway-config.js';
+import type { TxView } from '../../chain/views.js';
+import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
+import { formatWh } from '../../core/amount.js';
+import { ChainError } from '../../core/errors.js';
+import { fetchEnergyContext } from '../../energy/client.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { parseKeyText } from '../../store/key-file.js';
+import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
+import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
 import { parseGridCsv } from './grid-csv.js';
-import { billOf, compare, differencesCsv, shareKey, type Comparison, type Difference, type MeterSummary, type ReconcileMeter } from './reconcile.js';
-import type { Direction } from './gateway-state.js';
+import { billOf, compare, differencesCsv, shareKey, type Comparison, type Difference, type MeterSummary, type ReconcileMeter } from './compare.js';
+import type { Direction } from '../gateway/state.js';
 
 export interface ReconcileOptions {
   readonly client: HanzenetClient;

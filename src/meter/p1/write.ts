@@ -1,8 +1,8 @@
 // Writing DSMR telegrams: the simulated meter uses this, and so do tests that build telegrams.
 
-import { utcToAmsterdamWall } from './amsterdam-time.js';
+import { utcToAmsterdamWall } from '../shared/amsterdam-time.js';
 import { crc16ArcOfLatin1, crcHex } from './crc16.js';
-import { formatFixed } from './decimal.js';
+import { formatFixed } from '../shared/decimal.js';
 
 /**
  * A complete DSMR 4+ telegram: `header` ("/XXX5..."), an empty line, the OBIS lines, "!" and the

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import { closeSync, constants, createReadStream, openSync } from 'node:fs';
 import { ReadStream as TtyReadStream, isatty } from 'node:tty';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as mqttConnect } from 'mqtt';
-import { sttyArgs, type SerialSource, type SourceConfig } from './gateway-config.js';
+import { sleepOn, type Scheduler } from '../../core/scheduler.js';
+import { sttyArgs, type SerialSource, type SourceConfig } from './config.js';
 
 export interface SourceSink {
   /** New bytes; the source reads on when the promise resolves. */
@@ -37,16 +37,17 @@ export interface Source {
   run(sink: SourceSink, signal: AbortSignal): Promise<void>;
 }
 
-export function createSource(config: SourceConfig, backoff: Backoff): Source {
+/** `scheduler` times the waits between reconnect attempts. */
+export function createSource(config: SourceConfig, backoff: Backoff, scheduler: Scheduler): Source {
   switch (config.type) {
     case 'file':
       return { finite: true, describe: `file ${config.path}`, run: (sink, signal) => readStream(createReadStream(config.path), sink, signal) };
     case 'stdin':
       return { finite: true, describe: 'stdin', run: (sink, signal) => readStream(process.stdin, sink, signal) };
     case 'tcp':
-      return { finite: false, describe: `tcp ${config.host}:${config.port}`, run: (sink, signal) => runTcp(config.host, config.port, backoff, sink, signal) };
+      return { finite: false, describe: `tcp ${config.host}:${config.port}`, run: (sink, signal) => runTcp(config.host, config.port, backoff, scheduler, sink, signal) };
     case 'serial':
-      return { finite: false, describe: `serial ${config.device}`, run: (sink, signal) => runSerial(config, backoff, sink, signal) };
+      return { finite: false, describe: `serial ${config.device}`, run: (sink, signal) => runSerial(config, backoff, scheduler, sink, signal) };
     case 'mqtt':
       return { finite: false, describe: `mqtt ${config.url} ${config.topic}`, run: (sink, signal) => runMqtt(config, backoff, sink, signal) };
   }
@@ -71,22 +72,15 @@ function nextDelay(delayMs: number, backoff: Backoff): number {
   return Math.min(backoff.maxMs, Math.max(backoff.initialMs, delayMs * 2));
 }
 
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch {
-    // Aborted: the caller sees signal.aborted and stops.
-  }
-}
-
-async function runTcp(host: string, port: number, backoff: Backoff, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function runTcp(host: string, port: number, backoff: Backoff, scheduler: Scheduler, sink: SourceSink, signal: AbortSignal): Promise<void> {
   let delayMs = backoff.initialMs;
   while (!signal.aborted) {
     const gotData = await tcpSession(host, port, sink, signal);
     if (signal.aborted) return;
     if (gotData.ok) delayMs = backoff.initialMs;
     sink.failed(`tcp ${host}:${port}: ${gotData.reason}`, delayMs);
-    await pause(delayMs, signal);
+    // An abort ends the wait at once; the loop then sees signal.aborted and stops.
+    await sleepOn(scheduler, delayMs, signal);
     delayMs = nextDelay(delayMs, backoff);
   }
 }
@@ -143,7 +137,7 @@ function openDevice(device: string): NodeJS.ReadableStream & { destroy(): void }
   return createReadStream(device, { highWaterMark: 4096 });
 }
 
-async function runSerial(s: SerialSource, backoff: Backoff, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function runSerial(s: SerialSource, backoff: Backoff, scheduler: Scheduler, sink: SourceSink, signal: AbortSignal): Promise<void> {
   let delayMs = backoff.initialMs;
   while (!signal.aborted) {
     let reason = 'the device closed';
@@ -159,7 +153,7 @@ async function runSerial(s: SerialSource, backoff: Backoff, sink: SourceSink, si
     }
     if (signal.aborted) return;
     sink.failed(`serial ${s.device}: ${reason}`, delayMs);
-    await pause(delayMs, signal);
+    await sleepOn(scheduler, delayMs, signal);
     delayMs = nextDelay(delayMs, backoff);
   }
 }

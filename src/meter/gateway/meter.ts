@@ -5,12 +5,13 @@
 // exact Wh, with the register, the telegram's time and the time since which the register stood
 // at its previous value. Registers only enter the outbox here; the sender confirms them on chain.
 
-import type { MeterConfig } from './gateway-config.js';
-import { checkTelegram, deliveredWh, returnedWh, type AcceptedTelegram, type LimitViolation, type RegistersWh } from './gateway-limits.js';
-import type { GatewayReporter } from './gateway-report.js';
-import { emptyMeter, readingTxId, type Direction, type GatewayState, type MeterState, type OutboxEntry, type RegistersText, type StreamState } from './gateway-state.js';
-import { TelegramSplitter } from './splitter.js';
-import { parseTelegram } from './telegram.js';
+import type { Scheduler } from '../../core/scheduler.js';
+import type { MeterConfig } from './config.js';
+import { checkTelegram, deliveredWh, returnedWh, type AcceptedTelegram, type LimitViolation, type RegistersWh } from './limits.js';
+import type { GatewayReporter } from './report.js';
+import { emptyMeter, readingTxId, type Direction, type GatewayState, type MeterState, type OutboxEntry, type RegistersText, type StreamState } from './state.js';
+import { TelegramSplitter } from '../p1/splitter.js';
+import { parseTelegram } from '../p1/parse.js';
 
 export interface MeterRunnerOptions {
   readonly config: MeterConfig;
@@ -24,6 +25,8 @@ export interface MeterRunnerOptions {
   readonly disconnectAfterMs: number;
   readonly requireCrc: boolean;
   readonly outboxMax: number;
+  /** Stamps outbox entries with the time they were made. */
+  readonly scheduler: Scheduler;
 }
 
 export interface MeterCounters {
@@ -199,7 +202,7 @@ export class MeterRunner {
       attempt: 0,
       txId: readingTxId(this.opts.context, device, direction, registerWh.toString(), t, 0),
       tx: null,
-      createdMs: Date.now(),
+      createdMs: this.opts.scheduler.nowMs(),
     };
     this.state.nextSeq += 1;
     this.state.outbox.push(entry);
