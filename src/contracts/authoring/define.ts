@@ -59,6 +59,13 @@ export interface ContractContext<C extends string = string> {
   readonly reject: (code: C, message: string) => RejectResult;
 }
 
+/**
+ * What a helper gets of ctx when it takes one: everything but reject, which stays with the
+ * contract that declares its codes. Every contract's context fits it, whatever codes it declares
+ * (a ContractContext<C> does not fit ContractContext<string>: its reject takes fewer codes).
+ */
+export type HelperContext = Omit<ContractContext, 'reject'>;
+
 /** Return undefined or 'OK' to accept; return ctx.reject(...) to reject. Any other string rejects (Validana v1 rule). */
 export type ContractResult = undefined | string | RejectResult;
 
