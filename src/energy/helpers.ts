@@ -4,13 +4,9 @@
 // plain, self-contained function declaration that reaches state only through the `ctx` it is
 // given, and calls no other function of this module (each contract would have to declare it too).
 
-import type { ContractContext } from '../contracts/authoring/define.js';
+import type { HelperContext } from '../contracts/authoring/define.js';
 
-/**
- * What a helper may use of ctx: all but reject (helpers return values; the contract decides how to
- * reject), so that any contract's ctx fits, whatever reject codes it declares.
- */
-export type HelperContext = Omit<ContractContext, 'reject'>;
+export type { HelperContext };
 
 /** A settlement period: its first block and its start. */
 export interface Period {
