@@ -73,8 +73,8 @@ export class GenesisAlarm extends ChainError {
 }
 
 export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}): Promise<RunningNode> {
-  const log = deps.log ?? jsonLogger('node');
   const scheduler = deps.scheduler ?? systemScheduler;
+  const log = deps.log ?? jsonLogger(scheduler, 'node');
   const pinned = opts.processorAddress ?? null;
   if (pinned !== null && !isAddress(pinned)) {
     throw new ChainError('bad_request', `the processor address ${JSON.stringify(pinned)} is not a valid address (base58check, starting with 1)`, { processorAddress: pinned });
@@ -140,7 +140,7 @@ async function untilGenesis(node: MirrorNode, follower: Follower, signal: AbortS
  * that raised an alarm exits with status 3.
  */
 export async function runNode(opts: NodeStartOptions): Promise<void> {
-  const log = jsonLogger('node');
+  const log = jsonLogger(systemScheduler, 'node');
   const stopping = stopOnSignals(log);
   try {
     let running: RunningNode;

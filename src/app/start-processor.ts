@@ -43,7 +43,7 @@ export interface RunningProcessor {
 
 const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export async function startProcessor(opts: ProcessorStartOptions, log: Logger = jsonLogger()): Promise<RunningProcessor> {
+export async function startProcessor(opts: ProcessorStartOptions, log: Logger = jsonLogger(systemScheduler)): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
   if (!CHAIN_ID_PATTERN.test(chainId)) {
     throw new ChainError('bad_request', `chain id ${JSON.stringify(chainId)} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'`);
@@ -81,7 +81,7 @@ export async function startProcessor(opts: ProcessorStartOptions, log: Logger = 
 
 /** The CLI entry: starts, prints where to reach it as one JSON object, and stops on signals. */
 export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
-  const log = jsonLogger();
+  const log = jsonLogger(systemScheduler);
   const running = await startProcessor(opts, log);
   const info = await running.processor.info();
   process.stdout.write(

@@ -11,13 +11,14 @@ export interface Logger {
 }
 
 /**
- * Writes `{level, time, [component], msg, ...fields}` lines to stderr. The processor's lines carry
- * no component (as they always did); the mirror node's say `"component":"node"`.
+ * Writes `{level, time, [component], msg, ...fields}` lines to stderr, timed by `clock` (the
+ * service's scheduler). The processor's lines carry no component (as they always did); the mirror
+ * node's say `"component":"node"`.
  */
-export function jsonLogger(component?: string): Logger {
+export function jsonLogger(clock: { nowMs(): number }, component?: string): Logger {
   const tag = component === undefined ? {} : { component };
   const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
-    process.stderr.write(JSON.stringify({ level, time: new Date().toISOString(), ...tag, msg, ...fields }) + '\n');
+    process.stderr.write(JSON.stringify({ level, time: new Date(clock.nowMs()).toISOString(), ...tag, msg, ...fields }) + '\n');
   };
   return {
     info: (msg, fields) => line('info', msg, fields),
