@@ -5,7 +5,7 @@
 // verified. On the first failed check it records an alarm and applies nothing more.
 
 import { createHash } from 'node:crypto';
-import type { BlockView, ChainAlarm, ChainInfo, SubmitResult, TxView } from '../api/types.js';
+import type { BlockView, ChainAlarm, ChainInfo, TxView } from '../api/types.js';
 import { contractTypeOf, txRecordOf, txViewOfRecord } from '../api/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
@@ -16,6 +16,7 @@ import { commitUnexecuted, isRetry } from '../ledger/commit-pipeline.js';
 import type { CommitResult, SealedBlock } from '../ledger/commit-pipeline.js';
 import { Ledger, loadContractTypes, typesAfter } from '../ledger/ledger.js';
 import type { LedgerDeps } from '../ledger/ledger.js';
+import type { LedgerService, SubmitResult } from '../ledger/service.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
 import type { CommitBlockInput, HeadInfo } from '../store/types.js';
 import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';
@@ -44,7 +45,7 @@ export interface MirrorDeps extends Omit<LedgerDeps, 'executor' | 'reopenExecuto
 /** Recent blocks remembered by height, to compare a block the upstream sends again without a read. */
 const RECENT_BLOCKS_KEPT = 1024;
 
-export class MirrorNode extends Ledger<SealedBlock> {
+export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   private keys: ChainKeys | null;
   private alarmed: ChainAlarm | null = null;
   private alarmFields: AlarmFields | null = null;

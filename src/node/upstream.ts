@@ -3,7 +3,8 @@
 // (POST /api/transactions/batch). Everything the upstream says is checked before it is used.
 
 import WebSocket from 'ws';
-import type { ChainInfo, SubmitResult, TxView } from '../api/types.js';
+import type { ChainInfo, TxView } from '../api/types.js';
+import type { SubmitResult } from '../ledger/service.js';
 import { HanzenetClient } from '../client/client.js';
 import type { BatchItemResult } from '../client/client.js';
 import { asChainInfo, asRawBlocks, asTxView } from '../client/check.js';

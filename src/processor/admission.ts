@@ -2,7 +2,7 @@
 // does not depend on execution runs here, so a client hears about bad input at once and nothing
 // is stored: decode, duplicate id, contract and template, expiry, signature (in worker threads).
 
-import type { ApiError, SubmitResult } from '../api/types.js';
+import type { ApiError, SubmitResult } from '../ledger/service.js';
 import { checkAdmission } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';

@@ -4,7 +4,7 @@
 // commits block, outcomes and state changes in one database transaction while the next block
 // fills. Clients hear "accepted"/"rejected" only after that commit.
 
-import type { ChainInfo, SubmitResult, TxView } from '../api/types.js';
+import type { ChainInfo, TxView } from '../api/types.js';
 import { contractTypeOf, pendingTxView, txViewOfRecord } from '../api/views.js';
 import type { BlockHeaderInput } from '../contracts/types.js';
 import { ChainError } from '../core/errors.js';
@@ -15,6 +15,7 @@ import type { CommitResult } from '../ledger/commit-pipeline.js';
 import { Ledger, loadContractTypes } from '../ledger/ledger.js';
 import type { LedgerDeps } from '../ledger/ledger.js';
 import { describeError } from '../ledger/log.js';
+import type { LedgerService, SubmitResult } from '../ledger/service.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
 import type { HeadInfo, TxRecord } from '../store/types.js';
 import { Admission } from './admission.js';
@@ -67,7 +68,7 @@ function backoffMs(consecutiveFailures: number): number {
   return consecutiveFailures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(consecutiveFailures, 7)) : 0;
 }
 
-export class Processor extends Ledger<ProducedBlock> {
+export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   private readonly pending: PendingQueue;
   private readonly admission: Admission;
   /** Taken from the queue for a block being produced (or whose commit is in doubt). */
