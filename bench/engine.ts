@@ -13,11 +13,11 @@ import type { Executor } from '../src/contracts/executor.js';
 import { packContract } from '../src/contracts/pack.js';
 import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
 import type { BlockExecutionResult, StateReader } from '../src/contracts/types.js';
-import { signTx } from '../src/core/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/core/types.js';
-import type { Tx } from '../src/core/types.js';
+import { signTx } from '../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
+import type { Tx } from '../src/chain/types.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../src/store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 import { SpendableModel, deriveKey, deviceTxs, mixOf, participants, timedTxs, traderTxs, warmupTxs } from './workload.js';
 import type { BenchTx, ContractHashes } from './workload.js';
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import type { BlockView, ContractView, TxView } from '../src/api/types.js';
+import type { BlockView, ContractView, TxView } from '../src/chain/views.js';
 import { CpuOfProcesses, cpuSeconds, diskBytes, statusBytes } from './proc.js';
 import {
   SETTLEMENT_PERIOD_MS,

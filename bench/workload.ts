@@ -17,8 +17,8 @@
 
 import { createHash } from 'node:crypto';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/core/tx.js';
-import type { Tx } from '../src/core/types.js';
+import { signTx } from '../src/chain/tx.js';
+import type { Tx } from '../src/chain/types.js';
 
 /** Contract hash (64 hex) per contract type, as GET /api/contracts lists them. */
 export type ContractHashes = Readonly<Record<string, string>>;

@@ -5,11 +5,11 @@
 // the diff. Keys come from test/vectors/validana.json; RFC 6979 signing makes every byte
 // reproducible.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { buildBlock } from '../dist/src/core/block.js';
+import { buildBlock } from '../dist/src/chain/block-encode.js';
 import { toHex, utf8Encode } from '../dist/src/core/bytes.js';
 import { sha256 } from '../dist/src/core/hash.js';
 import { PrivateKey } from '../dist/src/core/keys.js';
-import { decodeTx, signTx } from '../dist/src/core/tx.js';
+import { decodeTx, signTx } from '../dist/src/chain/tx.js';
 
 const OUT = new URL('../test/vectors/blocks.json', import.meta.url);
 if (existsSync(OUT) && !process.argv.includes('--force')) {

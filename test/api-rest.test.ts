@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ChainError } from '../src/core/errors.js';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
-import type { BlockView, ContractView, TxView } from '../src/api/types.js';
+import type { BlockView, ContractView, TxView } from '../src/chain/views.js';
 import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
 import type { FakeLedgerOptions } from './helpers/api-fake-ledger.js';
 

@@ -9,7 +9,7 @@ import { Client, Connected, Crypto, Log, PrivateKey } from '@coinversable/valida
 import { ChainError } from '../src/core/errors.js';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
-import type { ContractView } from '../src/api/types.js';
+import type { ContractView } from '../src/chain/views.js';
 import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
 import type { FakeLedgerOptions, FakeTx } from './helpers/api-fake-ledger.js';
 

@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import type { ClientOptions } from 'ws';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
-import type { ContractView } from '../src/api/types.js';
+import type { ContractView } from '../src/chain/views.js';
 import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
 import type { FakeLedgerOptions } from './helpers/api-fake-ledger.js';
 

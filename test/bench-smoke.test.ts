@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifyTxSignature } from '../src/core/tx.js';
+import { verifyTxSignature } from '../src/chain/tx.js';
 import { closeness, cpuBudget, formatReport, plotReport } from '../bench/report.js';
 import type { BenchReport } from '../bench/report.js';
 import type { RunResult } from '../bench/runner.js';

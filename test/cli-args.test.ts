@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { PrivateKey, isValidWIF } from '../src/core/keys.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/core/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
 import { buildProgram } from '../src/cli/program.js';
 import type { ProcessorStartOptions } from '../src/cli/processor-options.js';
 import { processorStartOptions } from '../src/cli/commands/service.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClientError, HanzenetClient, PrivateKey, signTx, normaliseBaseUrl } from '../src/client/index.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/core/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
 import { FakeServer, closedPortUrl, contractView } from './helpers/cli-fake-server.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalKeyBytes, sortStateChanges, stateDigestHex, stateDigestRecords } from '../src/contracts/state-digest.js';
-import type { StateChange, TableDef } from '../src/store/types.js';
+import type { StateChange, TableDef } from '../src/chain/contract-model.js';
 
 const DEFS = new Map<string, TableDef>([
   ['balances', { columns: { context: 'text', trader: 'text', block: 'bigint', labels: 'text[]', amount_wh: 'bigint', note: 'json' }, key: ['context', 'trader', 'block'] }],

@@ -10,8 +10,8 @@ import type { HostCallPath, HostReply, TextHostFunction } from '../src/contracts
 import { BlockSandbox, ContractFault } from '../src/contracts/sandbox.js';
 import type { CallInfo, DbHost } from '../src/contracts/sandbox.js';
 import { DEFAULT_EXECUTION_LIMITS } from '../src/contracts/types.js';
-import type { BlockTxOutcome } from '../src/core/types.js';
-import type { Row } from '../src/store/types.js';
+import type { BlockTxOutcome } from '../src/chain/types.js';
+import type { Row } from '../src/chain/contract-model.js';
 
 const PATHS: HostCallPath[] = ['fast', 'public'];
 

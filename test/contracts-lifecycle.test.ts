@@ -7,8 +7,8 @@ import { checkAdmission } from '../src/contracts/executor.js';
 import { checkContractCode, contractHashHex, parseCreatePayload, parseDeletePayload, recordOf } from '../src/contracts/lifecycle.js';
 import { checkManifest, checkManifestAgainst, manifestJson, parseManifest, tableDefsOf } from '../src/contracts/manifest.js';
 import { executeSource, packContract } from '../src/contracts/pack.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/core/types.js';
-import type { ContractRecord, TableDef } from '../src/store/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
+import type { ContractRecord, TableDef } from '../src/chain/contract-model.js';
 import { aliceKey, makeTx, processorKey } from './helpers/contracts-chain.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');

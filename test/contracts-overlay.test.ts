@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LruCache, StateOverlay } from '../src/contracts/overlay.js';
 import type { SyncStateSource } from '../src/contracts/overlay.js';
 import { compareUtf8 } from '../src/contracts/rows.js';
-import type { Row, RowValue, TableDef } from '../src/store/types.js';
+import type { Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 
 const DEF: TableDef = { columns: { ctx: 'text', id: 'bigint', kind: 'text' }, key: ['ctx', 'id'] };
 

@@ -11,8 +11,8 @@ import { StateOverlay } from '../src/contracts/overlay.js';
 import type { SyncStateSource } from '../src/contracts/overlay.js';
 import { compareKeys, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
 import type { BlockExecutionResult } from '../src/contracts/types.js';
-import type { Tx } from '../src/core/types.js';
-import type { Row, RowValue, TableDef } from '../src/store/types.js';
+import type { Tx } from '../src/chain/types.js';
+import type { Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 import { aliceKey, CHAIN_ID, makeTx, MemoryReader, processorKey, rawCreateTx, resultText } from './helpers/contracts-chain.js';
 
 const CELLS: TableDef = { columns: { k: 'text', g: 'text', v: 'bigint' }, key: ['k'] };

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { TxOutcome } from '../src/core/types.js';
+import type { TxOutcome } from '../src/chain/types.js';
 import { aliceKey, createTestChain, makeTx, rawCreateTx, resultText } from './helpers/contracts-chain.js';
 import type { RawContract } from './helpers/contracts-chain.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPayload, checkTemplateDefinition } from '../src/contracts/template.js';
-import type { Template } from '../src/store/types.js';
+import type { Template } from '../src/chain/contract-model.js';
 
 const ADDRESS = '1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMH';
 const f = (type: string): { type: string; name: string; desc: string } => ({ type, name: type, desc: '' });

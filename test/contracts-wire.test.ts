@@ -12,7 +12,7 @@ import { BlockSandbox } from '../src/contracts/sandbox.js';
 import type { CallInfo, DbHost } from '../src/contracts/sandbox.js';
 import { CONTRACT_LIMITS, DEFAULT_EXECUTION_LIMITS } from '../src/contracts/types.js';
 import { decodeTagged, encodeTagged } from '../src/contracts/wire.js';
-import type { Row } from '../src/store/types.js';
+import type { Row } from '../src/chain/contract-model.js';
 
 // The general forms, as wire.ts had them before its shortcuts.
 function escapeKeys(obj: Record<string, unknown>): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { fromHex, readU32LE, toHex, utf8Encode } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { hash160, hash256 } from '../src/core/hash.js';
 import { PrivateKey, addressFromPublicKey, addressToHash160, isAddress, isValidPublicKey, isValidWIF } from '../src/core/keys.js';
-import { decodeTx, encodeTx, lengthPrefixMatches, receiverOf, txDigest, txSignedMessage, verifyTxSignature } from '../src/core/tx.js';
+import { decodeTx, encodeTx, lengthPrefixMatches, receiverOf, txDigest, txSignedMessage, verifyTxSignature } from '../src/chain/tx.js';
 
 interface KeyVector {
   role: string;

@@ -3,12 +3,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBlock, verifyBlockSignature } from '../src/core/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
+import { verifyBlockSignature } from '../src/chain/block-hash.js';
 import { fromHex } from '../src/core/bytes.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/core/tx.js';
-import type { Tx } from '../src/core/types.js';
-import type { ChainInfo, ContractView, TxView } from '../src/api/types.js';
+import { signTx } from '../src/chain/tx.js';
+import type { Tx } from '../src/chain/types.js';
+import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
 interface BatchResult {

@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/core/tx.js';
-import type { ContractView, TxView } from '../src/api/types.js';
+import { signTx } from '../src/chain/tx.js';
+import type { ContractView, TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
 class ToggleProxy {

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/core/tx.js';
-import type { ContractView, TxView } from '../src/api/types.js';
+import { signTx } from '../src/chain/tx.js';
+import type { ContractView, TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
 const TOTAL = 10_000;

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
-import type { TxView } from '../src/api/types.js';
+import type { TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startNodeProcess, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 import type { StartedNode, StartedProcessor } from './helpers/processes.js';
 import { assertSameChain, infoOf, metricOf, submitAll, traderCalls, traderHashOf, untilHead } from './helpers/node-e2e.js';

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/core/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/core/types.js';
-import type { ChainInfo, ContractView, TxView } from '../src/api/types.js';
+import { signTx } from '../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
+import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
 interface ErrorBody {

@@ -20,7 +20,8 @@ import { ENERGY_TABLES } from '../src/energy/tables.js';
 import { createContractTable } from '../src/store/contract-tables.js';
 import { migrate } from '../src/store/migrations.js';
 import { arrayLiteral } from '../src/store/sql-values.js';
-import type { Database, RowValue } from '../src/store/types.js';
+import type { Database } from '../src/store/types.js';
+import type { RowValue } from '../src/chain/contract-model.js';
 import { testAddress } from './helpers/energy-harness.js';
 import { testBackends } from './helpers/test-db.js';
 

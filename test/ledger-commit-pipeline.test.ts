@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChainError } from '../src/core/errors.js';
 import { systemScheduler } from '../src/core/scheduler.js';
-import type { Block } from '../src/core/types.js';
+import type { Block } from '../src/chain/types.js';
 import { CommitPipeline } from '../src/ledger/commit-pipeline.js';
 import type { PipelineHost, SealedBlock } from '../src/ledger/commit-pipeline.js';
 import type { ChainStore } from '../src/store/chain-store.js';
-import type { CommitBlockInput, HeadInfo } from '../src/store/types.js';
+import type { HeadInfo } from '../src/chain/header-rules.js';
+import type { CommitBlockInput } from '../src/chain/records.js';
 
 interface Pending {
   readonly input: CommitBlockInput;

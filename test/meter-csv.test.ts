@@ -3,8 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGridCsv, quarterHoursInDay, type GridCsvParse, type GridRow } from '../src/meter/grid-csv.js';
-import { amsterdamOffsetMinutes, amsterdamWallToUtcCandidates, utcToAmsterdamWall } from '../src/meter/amsterdam-time.js';
+import { parseGridCsv, quarterHoursInDay, type GridCsvParse, type GridRow } from '../src/meter/reconcile/grid-csv.js';
+import { amsterdamOffsetMinutes, amsterdamWallToUtcCandidates, utcToAmsterdamWall } from '../src/meter/shared/amsterdam-time.js';
 
 type Ok = Extract<GridCsvParse, { ok: true }>;
 

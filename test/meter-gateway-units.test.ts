@@ -12,15 +12,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
-import type { ChainReading } from '../src/meter/chain-readings.js';
-import { DSMR_SERIAL, checkGatewayConfig, checkMetersFile, sttyArgs, type SerialSource } from '../src/meter/gateway-config.js';
-import { checkTelegram } from '../src/meter/gateway-limits.js';
-import { MeterRunner } from '../src/meter/gateway-meter.js';
-import { GatewayReporter } from '../src/meter/gateway-report.js';
-import { createSource } from '../src/meter/gateway-sources.js';
-import { emptyState, readingTxId } from '../src/meter/gateway-state.js';
-import { attribute, billOf, parsePrice } from '../src/meter/reconcile.js';
-import { parseTelegram } from '../src/meter/telegram.js';
+import { systemScheduler } from '../src/core/scheduler.js';
+import type { ChainReading } from '../src/meter/gateway/chain-readings.js';
+import { DSMR_SERIAL, checkGatewayConfig, checkMetersFile, sttyArgs, type SerialSource } from '../src/meter/gateway/config.js';
+import { checkTelegram } from '../src/meter/gateway/limits.js';
+import { MeterRunner } from '../src/meter/gateway/meter.js';
+import { GatewayReporter } from '../src/meter/gateway/report.js';
+import { createSource } from '../src/meter/gateway/sources.js';
+import { emptyState, readingTxId } from '../src/meter/gateway/state.js';
+import { attribute, billOf, parsePrice } from '../src/meter/reconcile/compare.js';
+import { parseTelegram } from '../src/meter/p1/parse.js';
 import { telegramAt } from './helpers/meter-chain.js';
 
 const CONTEXT = PrivateKey.generate().address;
@@ -117,9 +118,10 @@ function runnerWith(telegrams: number | null): { runner: MeterRunner; state: Ret
       disconnectAfterMs: 60_000,
       requireCrc: true,
       outboxMax: 100,
+      scheduler: systemScheduler,
     },
     state,
-    new GatewayReporter((l) => lines.push(l)),
+    new GatewayReporter((l) => lines.push(l), systemScheduler),
   );
   return { runner, state, lines };
 }
@@ -182,7 +184,7 @@ test('serial source: stty configures a pseudo-terminal, bytes arrive', { skip: s
   try {
     for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i += 1) await sleep(20);
     const config = checkGatewayConfig({ ...minimal, meters: [{ ...minimal.meters[0], source: { type: 'serial', device: a, dsmr: '5.0' } }] }, '/');
-    const source = createSource(config.meters[0]?.source ?? { type: 'stdin' }, { initialMs: 50, maxMs: 200 });
+    const source = createSource(config.meters[0]?.source ?? { type: 'stdin' }, { initialMs: 50, maxMs: 200 }, systemScheduler);
     const received: Buffer[] = [];
     const events: string[] = [];
     const running = source.run(

@@ -28,7 +28,7 @@ import {
   writeGatewayConfig,
   type MeterContext,
 } from './helpers/meter-chain.js';
-import type { SimulatedTelegram } from '../src/meter/simulate.js';
+import type { SimulatedTelegram } from '../src/meter/sim/simulate.js';
 
 const METER = 'E9900000000000001';
 

@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, simulateTelegrams, tariffAt, type SimulateOptions } from '../src/meter/simulate.js';
-import { parseTelegram, type Telegram } from '../src/meter/telegram.js';
-import { sunGeometry } from '../src/meter/sim-solar.js';
-import { utcToAmsterdamWall } from '../src/meter/amsterdam-time.js';
+import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, simulateTelegrams, tariffAt, type SimulateOptions } from '../src/meter/sim/simulate.js';
+import { parseTelegram, type Telegram } from '../src/meter/p1/parse.js';
+import { sunGeometry } from '../src/meter/sim/solar.js';
+import { utcToAmsterdamWall } from '../src/meter/shared/amsterdam-time.js';
 
 function options(over: Partial<SimulateOptions> = {}): SimulateOptions {
   return { ...SIMULATE_DEFAULTS, equipmentId: 'E0099000000000042', startMs: Date.UTC(2026, 5, 20, 22), ...over };

@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { crc16Arc, crc16ArcOfLatin1 } from '../src/meter/crc16.js';
-import { parseTelegram, type Telegram, type TelegramParse } from '../src/meter/telegram.js';
-import { telegramToJson } from '../src/meter/telegram-json.js';
-import { parseDsmrTimestamp } from '../src/meter/telegram-objects.js';
-import { TelegramSplitter } from '../src/meter/splitter.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from '../src/meter/telegram-write.js';
+import { crc16Arc, crc16ArcOfLatin1 } from '../src/meter/p1/crc16.js';
+import { parseTelegram, type Telegram, type TelegramParse } from '../src/meter/p1/parse.js';
+import { telegramToJson } from '../src/meter/p1/json.js';
+import { parseDsmrTimestamp } from '../src/meter/p1/objects.js';
+import { TelegramSplitter } from '../src/meter/p1/splitter.js';
+import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from '../src/meter/p1/write.js';
 
 const SEED = Number(process.env['SEED'] ?? 1);
 

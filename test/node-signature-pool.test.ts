@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx, verifyTxSignature } from '../src/core/tx.js';
+import { signTx, verifyTxSignature } from '../src/chain/tx.js';
 import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
 
 const CHAIN = 'hanzenet-pool-test';

@@ -5,15 +5,16 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBlock } from '../src/core/block.js';
+import { decodeBlock } from '../src/chain/block-decode.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { decodeTx } from '../src/core/tx.js';
-import type { ChainAlarm, TxView } from '../src/api/types.js';
+import { decodeTx } from '../src/chain/tx.js';
+import type { ChainAlarm, TxView } from '../src/chain/views.js';
 import { createApiServer } from '../src/api/server.js';
 import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
 import { FakeUpstream } from './helpers/node-fake-upstream.js';
 import { openDatabase } from '../src/store/database.js';
-import type { CommitBlockInput, Database } from '../src/store/types.js';
+import type { CommitBlockInput } from '../src/chain/records.js';
+import type { Database } from '../src/store/types.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { MirrorNode } from '../src/node/mirror.js';
 import { recordChain, resetDatabase, resigned, startTestNode, traderTx, untilHeightOrAlarm } from './helpers/node-chain.js';

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { ChainError } from '../src/core/errors.js';
-import type { Block, BlockTxOutcome, GenesisInfo, Tx, TxOutcome } from '../src/core/types.js';
+import type { Block, BlockTxOutcome, GenesisInfo, Tx, TxOutcome } from '../src/chain/types.js';
 import { ChainStore } from '../src/store/chain-store.js';
-import type { ContractRecord, Database, StateChange, TableDef, TxRecord } from '../src/store/types.js';
+import type { ContractRecord, StateChange, TableDef } from '../src/chain/contract-model.js';
+import type { Database } from '../src/store/types.js';
+import type { TxRecord } from '../src/chain/records.js';
 import { testBackends } from './helpers/test-db.js';
 
 // Fake blocks: the store stores the fields it is given and never decodes block bytes.

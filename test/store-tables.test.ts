@@ -12,7 +12,8 @@ import {
   validateTableDef,
 } from '../src/store/contract-tables.js';
 import { migrate } from '../src/store/migrations.js';
-import type { Database, JsonValue, Row, RowValue, StateChange, TableDef } from '../src/store/types.js';
+import type { Database } from '../src/store/types.js';
+import type { JsonValue, Row, RowValue, StateChange, TableDef } from '../src/chain/contract-model.js';
 import { testBackends } from './helpers/test-db.js';
 
 /** PostgreSQL's COLLATE "C": UTF-8 bytes, which is code point order (not UTF-16 code units). */

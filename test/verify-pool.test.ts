@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { utf8Encode } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx, verifyTxBytesSignature } from '../src/core/tx.js';
+import { signTx, verifyTxBytesSignature } from '../src/chain/tx.js';
 import { VERIFY_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
 import type { VerifyItem } from '../src/ledger/signature-pool.js';
 

@@ -18,7 +18,8 @@ import {
 } from './input.js';
 import type { JsonObject } from './input.js';
 import type { TxFinalHub, Waiter } from './tx-final-hub.js';
-import type { ApiError, LedgerService, SubmitResult, TxView } from './types.js';
+import type { ApiError, LedgerService, SubmitResult } from './types.js';
+import type { TxView } from '../chain/views.js';
 
 /** Upper bound of a client-chosen `timeoutMs`. */
 export const WAIT_TIMEOUT_MAX_MS = 300_000;

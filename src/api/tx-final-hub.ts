@@ -2,7 +2,8 @@
 // API (REST `wait`, WebSocket `watch`, Validana `wait`/`push`) registers here *before* it submits
 // or looks up the transaction, so a transaction that becomes final in between is never missed.
 
-import type { LedgerService, TxView } from './types.js';
+import type { LedgerService } from './types.js';
+import type { TxView } from '../chain/views.js';
 
 export type ReportError = (err: unknown, context: string) => void;
 

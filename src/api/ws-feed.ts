@@ -3,11 +3,12 @@
 // value) that the answer echoes. See docs/api.md for the message catalogue.
 
 import { ChainError, isErrorCode } from '../core/errors.js';
-import type { Block } from '../core/types.js';
+import type { Block } from '../chain/types.js';
 import { decodeBase64Field, describeValue, isJsonObject, parseTxIdHex, toBase64 } from './input.js';
 import type { JsonObject } from './input.js';
 import type { ReportError, TxFinalHub } from './tx-final-hub.js';
-import type { ApiError, BlockView, LedgerService, TxView } from './types.js';
+import type { ApiError, LedgerService } from './types.js';
+import type { BlockView, TxView } from '../chain/views.js';
 import type { ApiSocket } from './ws-conn.js';
 
 export interface FeedLimits {

@@ -5,9 +5,9 @@
 import { packContract } from '../contracts/pack.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import { signTx } from '../core/tx.js';
-import { CREATE_CONTRACT_HASH } from '../core/types.js';
-import type { TxView } from '../api/types.js';
+import { signTx } from '../chain/tx.js';
+import { CREATE_CONTRACT_HASH } from '../chain/types.js';
+import type { TxView } from '../chain/views.js';
 import { ENERGY_CONTRACTS } from '../energy/index.js';
 import type { Logger } from '../ledger/log.js';
 import type { Processor } from '../processor/processor.js';

@@ -6,10 +6,11 @@
 
 import { join, resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
-import type { ChainAlarm } from '../api/types.js';
+import type { ChainAlarm } from '../chain/views.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
+import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { systemScheduler } from '../core/scheduler.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
@@ -106,7 +107,7 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     }
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
-    const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES });
+    const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES, routes: [registerEnergyRoutes] });
     closers.add(() => api.close());
     const url = await api.listen(opts.port, opts.host);
     follower.start();

@@ -10,14 +10,15 @@ import { createApiServer } from '../api/server.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import { systemScheduler } from '../core/scheduler.js';
+import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
 import { jsonLogger } from '../ledger/log.js';
 import type { Logger } from '../ledger/log.js';
 import { SignaturePool } from '../ledger/signature-pool.js';
-import { loadOrCreateKeyFile } from '../processor/key-file.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
 import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
+import { loadOrCreateKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
 
 export interface ProcessorStartOptions {
@@ -72,7 +73,7 @@ export async function startProcessor(opts: ProcessorStartOptions, log: Logger = 
     processor.start();
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
-    const api = await createApiServer(processor, {});
+    const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
     const url = await api.listen(opts.port, opts.host);
     closers.add(() => api.close());
     return { url, processor, close: () => closers.closeAll() };

@@ -3,7 +3,7 @@
 // across dropped connections and missed pushes.
 
 import WebSocket from 'ws';
-import type { BlockView } from '../api/types.js';
+import type { BlockView } from '../chain/views.js';
 import { asBlockView } from './check.js';
 import { ClientError } from './errors.js';
 import { isRecord } from './http.js';

@@ -2,7 +2,7 @@
 // `bad_response` instead of a TypeError deep inside the caller's code. The full shapes are in
 // docs/ARCHITECTURE.md; only the fields the client relies on are checked here.
 
-import type { BlockView, ChainInfo, ContractView, TxView } from '../api/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { ClientError } from './errors.js';
 import { isRecord } from './http.js';
 

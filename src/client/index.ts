@@ -12,8 +12,6 @@ export {
   type ContractCallOptions,
   type ExecuteOptions,
   type SpecialCallOptions,
-  type EnergyBalancesQuery,
-  type EnergyHistoryQuery,
 } from './client.js';
 export { ClientError, isClientError, type ClientErrorJson } from './errors.js';
 export type { BlockListener, SubscribeBlocksOptions } from './block-feed.js';
@@ -21,18 +19,8 @@ export { isFinal, normaliseTxId, normaliseContractHash } from './check.js';
 export { normaliseBaseUrl } from './http.js';
 
 export { PrivateKey, isAddress, isValidWIF } from '../core/keys.js';
-export { signTx, decodeTx, randomTxIdHex } from '../core/tx.js';
+export { signTx, decodeTx, randomTxIdHex } from '../chain/tx.js';
 export { toHex, fromHex } from '../core/bytes.js';
-export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../core/types.js';
-export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo, ApiError } from '../api/types.js';
-export type {
-  EnergyBalanceView,
-  EnergyBalancesView,
-  EnergyContextView,
-  EnergyDeviceView,
-  EnergyHistoryEntry,
-  EnergyHistoryView,
-  EnergyPeriodView,
-  EnergyRole,
-  EnergyTraderTotal,
-} from '../energy/queries.js';
+export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../chain/types.js';
+export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo } from '../chain/views.js';
+export type { ApiError } from '../api/types.js';

@@ -4,7 +4,7 @@
 // drops, `status` says 'down' and the waiters poll over HTTP instead (see awaitTransaction).
 
 import WebSocket from 'ws';
-import type { TxView } from '../api/types.js';
+import type { TxView } from '../chain/views.js';
 import { isFinal, isTxView } from './check.js';
 import { isRecord } from './http.js';
 

@@ -2,8 +2,12 @@
 // with defineContract(). Only the *source text* of `execute` goes on chain (docs/contract-api.md),
 // so `execute` must be self-contained: no imports, no references to anything outside its own body
 // (type-only imports are fine; they vanish when compiled). Helpers go inside the function.
+//
+// A contract declares the codes it rejects with in `rejects`. The compiler then holds every
+// ctx.reject(code, ...) in `execute` to that list, so a misspelt code fails the build instead of
+// reaching a block; leave out defineContract's type arguments so that the list is inferred.
 
-import type { ContractManifest, Template } from '../store/types.js';
+import type { ContractManifest, Template } from '../chain/contract-model.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
 export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };
@@ -26,7 +30,8 @@ export interface ContractDb {
   find(table: string, where: SandboxRow, limit?: number): SandboxRow[];
 }
 
-export interface ContractContext {
+/** What `execute` sees of the call and the chain; C is the contract's declared reject codes. */
+export interface ContractContext<C extends string = string> {
   /** Address of the transaction's signer. */
   readonly sender: string;
   /** Transaction id, lowercase hex. */
@@ -43,22 +48,40 @@ export interface ContractContext {
     readonly previousHash: string;
   };
   readonly db: ContractDb;
-  /** Build the value to return to reject the call with a stable code and a human message. */
-  reject(code: string, message: string): RejectResult;
+  /**
+   * Build the value to return to reject the call with a stable code and a human message. A
+   * property, not a method: methods are compared bivariantly, and a context that takes fewer
+   * codes must not be accepted where `execute` asks for one that takes more.
+   */
+  readonly reject: (code: C, message: string) => RejectResult;
 }
 
 /** Return undefined or 'OK' to accept; return ctx.reject(...) to reject. Any other string rejects (Validana v1 rule). */
 export type ContractResult = undefined | string | RejectResult;
 
-export interface ContractDefinition<P = Record<string, unknown>> {
+/** A contract: P is its payload type (what the template guarantees), C its declared reject codes. */
+export interface ContractDefinition<P = Record<string, unknown>, C extends string = string> {
   readonly type: string;
   readonly version: string;
   readonly description: string;
   readonly template: Template;
   readonly manifest: ContractManifest;
-  readonly execute: (payload: P, ctx: ContractContext) => ContractResult;
+  /**
+   * Every code `execute` passes to ctx.reject. Not part of the contract on chain: it types
+   * ctx.reject and tells the catalogue which contract rejects with which code. A definition
+   * without it declares no codes, and its ctx.reject takes any (C = string).
+   */
+  readonly rejects?: readonly C[];
+  readonly execute: (payload: P, ctx: ContractContext<C>) => ContractResult;
 }
 
-export function defineContract<P>(def: ContractDefinition<P>): ContractDefinition<P> {
+/**
+ * With `rejects` and no type arguments, C is inferred as the union of the declared codes, from
+ * `rejects` alone (NoInfer): an `execute` whose ctx takes more codes does not compile. A contract
+ * without `rejects`, or with explicit type arguments, gets C = string: every code compiles.
+ */
+export function defineContract<P, const C extends string = string>(
+  def: Omit<ContractDefinition<P, C>, 'execute'> & { readonly execute: (payload: P, ctx: ContractContext<NoInfer<C>>) => ContractResult },
+): ContractDefinition<P, C> {
   return def;
 }

@@ -3,9 +3,10 @@
 // all of its state reads are synchronous through a SyncStateSource.
 
 import { ChainError } from '../core/errors.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
-import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
+import type { InvalidCode } from '../core/errors.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
+import type { BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
 import { checkContractCode, checkCreate, checkDelete, recordOf } from './lifecycle.js';
 import { tableDefsOf } from './manifest.js';
 import { ContractDb, StateOverlay } from './overlay.js';
@@ -60,7 +61,7 @@ export function engineInputOf(input: BlockExecutionInput): EngineInput {
   return { ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) };
 }
 
-const invalid = (code: string, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const invalid = (code: InvalidCode, message: string): TxOutcome => ({ status: 'invalid', code, message });
 const OK: BlockTxOutcome = { status: 'accepted', message: 'OK' };
 
 /** Contracts and tables as one block sees them: committed ones plus this block's changes. */

@@ -11,9 +11,9 @@
 
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { ChainError, isErrorCode } from '../core/errors.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../core/types.js';
-import type { Tx, TxOutcome } from '../core/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../store/types.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
+import type { Tx, TxOutcome } from '../chain/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
 import { BlockEngine, engineHeaderOf, engineInputOf, engineTxOf, refuseCall } from './engine.js';
 import type { EngineHeader, EngineInput, EngineTx, ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';

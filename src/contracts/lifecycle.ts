@@ -10,8 +10,9 @@
 
 import { utf8Decode, utf8Encode, toHex } from '../core/bytes.js';
 import { hash256 } from '../core/hash.js';
-import type { Tx, TxOutcome } from '../core/types.js';
-import type { ContractManifest, ContractRecord, TableDef, Template } from '../store/types.js';
+import type { InvalidCode } from '../core/errors.js';
+import type { Tx, TxOutcome } from '../chain/types.js';
+import type { ContractManifest, ContractRecord, TableDef, Template } from '../chain/contract-model.js';
 import { checkManifestAgainst, parseManifest } from './manifest.js';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { freshQuickJS, SANDBOX_INTRINSICS } from './quickjs.js';
@@ -123,7 +124,7 @@ export function parseDeletePayload(payloadText: string): DeleteParse {
   return { ok: true, hashHex: String(checked.payload['hash']).toLowerCase() };
 }
 
-const invalid = (code: string, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const invalid = (code: InvalidCode, message: string): TxOutcome => ({ status: 'invalid', code, message });
 
 function notProcessor(tx: Pick<Tx, 'sender' | 'idHex'>, processorAddress: string, what: string): TxOutcome {
   return invalid('not_processor', `Only the processor ${processorAddress} may ${what} contracts; transaction ${tx.idHex} is signed by ${tx.sender}.`);

@@ -3,7 +3,7 @@
 // (base64). A table may be defined by several contracts only with an identical definition, so a
 // table has exactly one shape whoever writes it.
 
-import type { ColumnType, ContractManifest, ContractRecord, TableDef } from '../store/types.js';
+import type { ColumnType, ContractManifest, ContractRecord, TableDef } from '../chain/contract-model.js';
 import { isKeyType } from './rows.js';
 
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;

@@ -5,7 +5,7 @@
 // changes enter it in commitBlock(), after the store committed them.
 
 import { ChainError } from '../core/errors.js';
-import type { ContractManifest, Row, RowValue, StateChange, TableDef } from '../store/types.js';
+import type { ContractManifest, Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
 import { canonicalStoredRow, checkKey, checkRow, checkWhere, compareKeys, keyId, keyValuesOf, rowMatches, utf8Length } from './rows.js';
 import { ContractFault } from './sandbox.js';
 import type { DbHost } from './sandbox.js';

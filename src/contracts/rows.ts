@@ -5,7 +5,7 @@
 // bigint numerically, false before true, column by column in key order. Overlay rows and store
 // rows are merged with it, so both sides must agree exactly.
 
-import type { ColumnType, JsonValue, Row, RowValue, TableDef } from '../store/types.js';
+import type { ColumnType, JsonValue, Row, RowValue, TableDef } from '../chain/contract-model.js';
 import { CONTRACT_LIMITS } from './types.js';
 
 /** A value the sandbox could not express as JSON (undefined, a function, a symbol, NaN...). */

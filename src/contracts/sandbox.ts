@@ -9,8 +9,8 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten';
 import { ChainError } from '../core/errors.js';
 import { truncateUtf8 } from '../core/bytes.js';
-import type { BlockTxOutcome } from '../core/types.js';
-import type { Row } from '../store/types.js';
+import type { BlockTxOutcome } from '../chain/types.js';
+import type { Row } from '../chain/contract-model.js';
 import { HOST_OP, PRELUDE_SOURCE } from './prelude.js';
 import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from './quickjs.js';
 import type { HostCallPath, HostReply } from './quickjs.js';

@@ -12,7 +12,7 @@
 import { toHex } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import { hash256 } from '../core/hash.js';
-import type { Row, RowValue, StateChange, TableDef } from '../store/types.js';
+import type { Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
 import { checkColumnValue, checkRow, compareUtf8 } from './rows.js';
 
 const TWO_63 = 2n ** 63n;

@@ -6,7 +6,7 @@
 
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import type { Row, RowValue, TableDef } from '../store/types.js';
+import type { Row, RowValue, TableDef } from '../chain/contract-model.js';
 import type { SyncStateSource } from './overlay.js';
 import type { StateReader } from './types.js';
 

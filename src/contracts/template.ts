@@ -9,7 +9,7 @@
 import { parseKwh } from '../core/amount.js';
 import { isAddress } from '../core/keys.js';
 import { parseLabels } from '../core/labels.js';
-import type { Template, TemplateField } from '../store/types.js';
+import type { Template, TemplateField } from '../chain/contract-model.js';
 import { CONTRACT_LIMITS } from './types.js';
 
 export type PayloadCheck = { ok: true; payload: Record<string, unknown> } | { ok: false; message: string };

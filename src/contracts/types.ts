@@ -1,7 +1,7 @@
 // The contract runtime's interface towards the processor and the mirror node.
 
-import type { BlockTxOutcome, Tx, TxOutcome } from '../core/types.js';
-import type { ContractRecord, Row, RowValue, StateChange, TableDef } from '../store/types.js';
+import type { BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
+import type { ContractRecord, Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
 
 /** What a block's execution needs besides its transactions (what contracts see of the block). */
 export interface BlockHeaderInput {

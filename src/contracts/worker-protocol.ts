@@ -3,7 +3,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { ChainError } from '../core/errors.js';
-import type { ContractRecord } from '../store/types.js';
+import type { ContractRecord } from '../chain/contract-model.js';
 import type { EngineHeader, EngineTx, ResidentState } from './engine.js';
 import { ReadFailed } from './sync-read.js';
 import type { BlockExecutionResult, ExecutionLimits } from './types.js';

@@ -24,6 +24,7 @@
 
 import { defineContract } from '../contracts/define.js';
 import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
@@ -38,7 +39,21 @@ export interface EnergyPayload {
   readonly sinceMs?: number;
 }
 
-export default defineContract<EnergyPayload>({
+/** The codes Energy rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_producer',
+  'sender_not_consumer',
+  'amount_zero',
+  'balance_limit_exceeded',
+  'meter_reading_invalid',
+  'register_required',
+  'reading_in_future',
+  'reading_not_newer',
+  'register_mismatch',
+] as const satisfies readonly EnergyRejectCodeName[];
+type EnergyRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Energy',
   version: '1.0',
   description: 'Records metered production (positive, by a producer key) or consumption (negative, by a consumer key).',
@@ -53,7 +68,8 @@ export default defineContract<EnergyPayload>({
     ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings'],
     ['energy_producers', 'energy_consumers', 'energy_settings'],
   ),
-  execute: function execute(payload: EnergyPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: EnergyPayload, ctx: ContractContext<EnergyRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;
     const context = payload.context;

@@ -4,6 +4,7 @@
 
 import { defineContract } from '../contracts/define.js';
 import type { ContractContext, ContractResult } from '../contracts/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface MutatePayload {
@@ -17,7 +18,18 @@ export interface MutatePayload {
   readonly description?: string;
 }
 
-export default defineContract<MutatePayload>({
+/** The codes Mutate rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'amount_zero',
+  'description_too_long',
+  'block_not_period_start',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type MutateRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Mutate',
   version: '1.0',
   description: 'Changes a trader\'s balance of one period and label set by any amount. Only the context owner.',
@@ -30,7 +42,8 @@ export default defineContract<MutatePayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: MutatePayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: MutatePayload, ctx: ContractContext<MutateRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;

@@ -5,6 +5,7 @@
 
 import { defineContract } from '../contracts/define.js';
 import type { ContractContext, ContractResult } from '../contracts/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface ReducePayload {
@@ -17,7 +18,19 @@ export interface ReducePayload {
   readonly labelsToRemove: readonly string[];
 }
 
-export default defineContract<ReducePayload>({
+/** The codes Reduce rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_trader',
+  'amount_must_be_positive',
+  'labels_to_remove_empty',
+  'labels_to_remove_not_subset',
+  'block_not_period_start',
+  'insufficient_energy',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type ReduceRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Reduce',
   version: '1.0',
   description: 'Removes labels from some of the signing trader\'s energy in one period.',
@@ -29,7 +42,8 @@ export default defineContract<ReducePayload>({
     labelsToRemove: { type: 'labels', name: 'labelsToRemove', desc: 'The labels to remove: a non-empty subset of originalLabels' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: ReducePayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: ReducePayload, ctx: ContractContext<ReduceRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const context = payload.context;
     const sender = ctx.sender;

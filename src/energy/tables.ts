@@ -11,7 +11,7 @@
 // '' for the empty set), which keeps the primary key scalar. A label can never hold ',', so the
 // key is unambiguous.
 
-import type { ContractManifest, TableDef } from '../store/types.js';
+import type { ContractManifest, TableDef } from '../chain/contract-model.js';
 
 /** The traders of each context: who may hold a balance, Transfer and Reduce. */
 export const ENERGY_TRADERS: TableDef = {

@@ -4,6 +4,7 @@
 
 import { defineContract } from '../contracts/define.js';
 import type { ContractContext, ContractResult } from '../contracts/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface TransferPayload {
@@ -17,7 +18,20 @@ export interface TransferPayload {
   readonly description?: string;
 }
 
-export default defineContract<TransferPayload>({
+/** The codes Transfer rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_trader',
+  'receiver_not_trader',
+  'transfer_to_self',
+  'amount_must_be_positive',
+  'description_too_long',
+  'block_not_period_start',
+  'insufficient_energy',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type TransferRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Transfer',
   version: '1.0',
   description: 'Transfers energy of one period and label set from the signing trader to another trader.',
@@ -30,7 +44,8 @@ export default defineContract<TransferPayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: TransferPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: TransferPayload, ctx: ContractContext<TransferRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;

@@ -17,7 +17,8 @@
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { CommitBlockInput, HeadInfo } from '../store/types.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import type { CommitBlockInput } from '../chain/records.js';
 
 /** The one type of a block in flight: executed and sealed (processor) or checked (node). */
 export interface SealedBlock {

@@ -4,14 +4,17 @@
 // the processor adds admission and the block loop, the node following and checking.
 
 import { EventEmitter } from 'node:events';
-import type { BlockView, ContractView, TxView } from '../api/types.js';
-import { blockViewOf, contractViewOf, txViewOfRecord } from '../api/views.js';
+import type { ContractRecord } from '../chain/contract-model.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import { blockViewOf, contractViewOf, txViewOfRecord } from '../chain/projections.js';
+import type { TxRecord } from '../chain/records.js';
+import type { Block } from '../chain/types.js';
+import type { BlockView, ContractView, TxView } from '../chain/views.js';
 import type { Executor } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
-import type { Block } from '../core/types.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { ContractRecord, HeadInfo, Sql, TxRecord } from '../store/types.js';
+import type { Sql } from '../store/types.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import type { PipelineHost, SealedBlock } from './commit-pipeline.js';
 import { describeError } from './log.js';

@@ -1,10 +1,10 @@
 // What a ledger role offers the API server: the processor implements it, and so does a mirror
 // node (which forwards submissions to the processor). The composition root hands one to the
-// server; the API's JSON shapes are in docs/ARCHITECTURE.md.
+// server; the JSON shapes are the chain's wire views (chain/views.ts, docs/ARCHITECTURE.md).
 
-import type { BlockView, ChainInfo, ContractView, TxView } from '../api/types.js';
+import type { Block } from '../chain/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { Block } from '../core/types.js';
 import type { Sql } from '../store/types.js';
 
 export interface ApiError {

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { utf8Encode } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import { TX_BYTES_MAX, TX_BYTES_MIN, verifyTxBytesSignature } from '../core/tx.js';
+import { TX_BYTES_MAX, TX_BYTES_MIN, verifyTxBytesSignature } from '../chain/tx.js';
 import type { VerifyTask, WorkerMessage } from './signature-worker.js';
 
 export interface VerifyItem {

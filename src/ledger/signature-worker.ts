@@ -3,7 +3,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { utf8Encode } from '../core/bytes.js';
-import { verifyTxBytesSignature } from '../core/tx.js';
+import { verifyTxBytesSignature } from '../chain/tx.js';
 
 /** Words per item in the index buffer: byte offset, byte length, chain id (prefix) number. */
 export const INDEX_WORDS_PER_ITEM = 3;

@@ -1,7 +1,7 @@
 // A mirror node's alarm: the first check that failed, naming the block, the transaction and what
 // differed. Raised as an AlarmError inside the apply path; the node then stops applying blocks.
 
-import type { ChainAlarm } from '../api/types.js';
+import type { ChainAlarm } from '../chain/views.js';
 import type { ErrorCode } from '../core/errors.js';
 
 /** What a failed check knows; the node adds where the block came from and when. */

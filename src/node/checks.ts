@@ -2,52 +2,17 @@
 // each returns normally when the block passes and throws an AlarmError naming the block, the
 // transaction and what differed when it does not.
 
-import { decodeBlock, verifyBlockSignature } from '../core/block.js';
-import { fromHex, readU16LE, readU64LE, utf8Decode } from '../core/bytes.js';
+import { decodeBlock } from '../chain/block-decode.js';
+import { verifyBlockSignature } from '../chain/block-hash.js';
+import { announcedHeight } from '../chain/block-layout.js';
+import { type ChainKeys, checkGenesisBlock, genesisChainIdOf } from '../chain/genesis.js';
+import { type HeadInfo, headerFault } from '../chain/header-rules.js';
+import { isExpiredAt } from '../chain/tx.js';
+import type { Block, BlockTxOutcome, TxOutcome } from '../chain/types.js';
+import { toHex } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import { isExpiredAt } from '../core/tx.js';
-import type { Block, BlockTxOutcome, TxOutcome } from '../core/types.js';
 import type { BlockExecutionResult } from '../contracts/types.js';
-import type { HeadInfo } from '../store/types.js';
 import { alarmError } from './alarm.js';
-
-/** What block 0 pins: every later block is checked against it. */
-export interface ChainKeys {
-  readonly chainId: string;
-  readonly processorAddress: string;
-  readonly processorPublicKey: Uint8Array;
-}
-
-/** hash256 of nothing: the state digest of a block that changed nothing (the genesis block). */
-export const EMPTY_STATE_DIGEST = '5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456';
-
-const HEIGHT_OFFSET = 5;
-const GENESIS_LENGTH_OFFSET = 85;
-
-/** The height a block's bytes announce, or null when they are too short to say. */
-export function announcedHeight(raw: Uint8Array): number | null {
-  if (raw.length < HEIGHT_OFFSET + 8) return null;
-  try {
-    return readU64LE(raw, HEIGHT_OFFSET);
-  } catch {
-    return null;
-  }
-}
-
-/** The chain id a genesis block names (a block's hash depends on it, so it is read first). */
-export function genesisChainIdOf(raw: Uint8Array): string | null {
-  if (raw.length < GENESIS_LENGTH_OFFSET + 2) return null;
-  const length = readU16LE(raw, GENESIS_LENGTH_OFFSET);
-  const start = GENESIS_LENGTH_OFFSET + 2;
-  if (length === 0 || raw.length < start + length) return null;
-  try {
-    const genesis = JSON.parse(utf8Decode(raw.subarray(start, start + length))) as unknown;
-    const chainId = typeof genesis === 'object' && genesis !== null ? (genesis as Record<string, unknown>)['chainId'] : undefined;
-    return typeof chainId === 'string' ? chainId : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Decodes a block for the chain; a block that does not decode is an alarm at the expected height. */
 export function decodeOrAlarm(raw: Uint8Array, chainId: string, expectedHeight: number): Block {
@@ -62,8 +27,8 @@ export function decodeOrAlarm(raw: Uint8Array, chainId: string, expectedHeight: 
 }
 
 /**
- * Block 0: its genesis pins the chain id and the processor key; it must be signed by that key,
- * carry no transactions and the empty state digest, and name the configured processor (if any).
+ * Block 0: decoded for the chain it names, then checked as a genesis (chain/genesis.ts): it pins
+ * the chain id and the processor key, and must name the configured processor (if any).
  */
 export function checkGenesis(raw: Uint8Array, pinnedAddress: string | null): { block: Block; keys: ChainKeys } {
   const height = announcedHeight(raw);
@@ -75,47 +40,29 @@ export function checkGenesis(raw: Uint8Array, pinnedAddress: string | null): { b
     throw alarmError('block_malformed', { height: 0 }, 'genesis', 'genesis JSON naming the chain id', null, 'block 0 carries no readable genesis JSON');
   }
   const block = decodeOrAlarm(raw, chainId, 0);
-  const genesis = block.genesis;
-  if (genesis === null) throw alarmError('block_malformed', { height: 0, blockHash: block.hashHex }, 'genesis', 'genesis information', null, 'block 0 carries no genesis information');
-  const at = { height: 0, blockHash: block.hashHex };
-  if (pinnedAddress !== null && genesis.processorAddress !== pinnedAddress) {
-    throw alarmError('chain_mismatch', at, 'processorAddress', pinnedAddress, genesis.processorAddress,
-      `block 0 names processor ${genesis.processorAddress}, but this node is configured to follow processor ${pinnedAddress}`);
+  const checked = checkGenesisBlock(block, pinnedAddress);
+  if (checked.fault !== null) {
+    const { code, field, expected, got, message } = checked.fault;
+    throw alarmError(code, { height: 0, blockHash: block.hashHex }, field, expected, got, message);
   }
-  const keys: ChainKeys = { chainId, processorAddress: genesis.processorAddress, processorPublicKey: fromHex(genesis.processorPublicKeyHex, 33) };
-  if (!verifyBlockSignature(block, keys.processorPublicKey)) {
-    throw alarmError('block_signature_invalid', at, 'signature', `a signature by ${keys.processorAddress}`, Buffer.from(block.signature).toString('hex'),
-      `block 0 is not signed by the processor key it names (${keys.processorAddress})`);
-  }
-  if (block.txs.length > 0) {
-    throw alarmError('block_malformed', at, 'txCount', 0, block.txs.length, `block 0 carries ${block.txs.length} transactions; a genesis block carries none`);
-  }
-  if (block.stateDigestHex !== EMPTY_STATE_DIGEST) {
-    throw alarmError('state_digest_mismatch', at, 'stateDigest', EMPTY_STATE_DIGEST, block.stateDigestHex, `block 0 claims state digest ${block.stateDigestHex}, but a genesis block changes nothing`);
-  }
-  return { block, keys };
+  return { block, keys: checked.keys };
 }
 
-/** Height, processor signature, link to the previous block and time, against the node's head. */
+/**
+ * The header rules (chain/header-rules.ts) against the node's head, and the processor signature.
+ * The height is checked before the signature, the link and the time after it.
+ */
 export function checkHeader(block: Block, head: HeadInfo, keys: ChainKeys): void {
-  const want = head.height + 1;
-  if (block.height !== want) {
-    const why = block.height > want ? `block ${want} was skipped` : `block ${block.height} is repeated or out of order`;
-    throw alarmError('block_out_of_order', { height: want, blockHash: block.hashHex }, 'height', want, block.height, `expected block ${want} after block ${head.height}, got block ${block.height}: ${why}`);
+  const fault = headerFault(block, head);
+  if (fault?.field === 'height') {
+    throw alarmError(fault.code, { height: head.height + 1, blockHash: block.hashHex }, fault.field, fault.expected, fault.got, fault.message);
   }
   const at = { height: block.height, blockHash: block.hashHex };
   if (!verifyBlockSignature(block, keys.processorPublicKey)) {
-    throw alarmError('block_signature_invalid', at, 'signature', `a signature by processor ${keys.processorAddress}`, Buffer.from(block.signature).toString('hex'),
+    throw alarmError('block_signature_invalid', at, 'signature', `a signature by processor ${keys.processorAddress}`, toHex(block.signature),
       `block ${block.height} (${block.hashHex}) is not signed by processor ${keys.processorAddress}, the key pinned by block 0`);
   }
-  if (block.previousHashHex !== head.hashHex) {
-    throw alarmError('block_link_mismatch', at, 'previousHash', head.hashHex, block.previousHashHex,
-      `block ${block.height} links to ${block.previousHashHex}, but block ${head.height} has hash ${head.hashHex}`);
-  }
-  if (block.processedMs <= head.processedMs) {
-    throw alarmError('block_time_not_increasing', at, 'processedMs', `more than ${head.processedMs}`, block.processedMs,
-      `block ${block.height} has processedMs ${block.processedMs}, not later than block ${head.height}'s ${head.processedMs}`);
-  }
+  if (fault !== null) throw alarmError(fault.code, at, fault.field, fault.expected, fault.got, fault.message);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Scheduler } from '../core/scheduler.js';
 import { describeError } from '../ledger/log.js';
 import type { Logger } from '../ledger/log.js';
 import { AlarmError, alarmError } from './alarm.js';
-import { announcedHeight } from './checks.js';
+import { announcedHeight } from '../chain/block-layout.js';
 import type { MirrorNode, PreparedBatch } from './mirror.js';
 import type { FeedConnection, Upstream } from './upstream.js';
 

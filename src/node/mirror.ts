@@ -5,11 +5,14 @@
 // verified. On the first failed check it records an alarm and applies nothing more.
 
 import { createHash } from 'node:crypto';
-import type { BlockView, ChainAlarm, ChainInfo, TxView } from '../api/types.js';
-import { contractTypeOf, txRecordOf, txViewOfRecord } from '../api/views.js';
+import { decodeBlock } from '../chain/block-decode.js';
+import type { ChainKeys } from '../chain/genesis.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import { contractTypeOf, txRecordOf, txViewOfRecord } from '../chain/projections.js';
+import type { CommitBlockInput } from '../chain/records.js';
+import type { BlockView, ChainAlarm, ChainInfo, TxView } from '../chain/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionInput, BlockExecutionResult } from '../contracts/types.js';
-import { decodeBlock } from '../core/block.js';
 import { equalBytes } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import { commitUnexecuted, isRetry } from '../ledger/commit-pipeline.js';
@@ -18,11 +21,9 @@ import { Ledger, loadContractTypes, typesAfter } from '../ledger/ledger.js';
 import type { LedgerDeps } from '../ledger/ledger.js';
 import type { LedgerService, SubmitResult } from '../ledger/service.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
-import type { CommitBlockInput, HeadInfo } from '../store/types.js';
 import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';
 import type { AlarmFields } from './alarm.js';
 import { checkGenesis, checkHeader, checkTransactions, compareExecution } from './checks.js';
-import type { ChainKeys } from './checks.js';
 import { renderMetrics } from './metrics.js';
 import { prepareBatch } from './prepare.js';
 import type { PreparedBatch, PreparedItem, RawBatch } from './prepare.js';

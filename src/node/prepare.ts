@@ -2,7 +2,7 @@
 // for the next batch while the current one is re-executed and committed: decoding, and checking
 // every transaction signature of the batch in one go on the signature pool's workers.
 
-import type { Block } from '../core/types.js';
+import type { Block } from '../chain/types.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
 import { AlarmError } from './alarm.js';
 import { decodeOrAlarm } from './checks.js';

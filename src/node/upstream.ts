@@ -3,7 +3,7 @@
 // (POST /api/transactions/batch). Everything the upstream says is checked before it is used.
 
 import WebSocket from 'ws';
-import type { ChainInfo, TxView } from '../api/types.js';
+import type { ChainInfo, TxView } from '../chain/views.js';
 import type { SubmitResult } from '../ledger/service.js';
 import { HanzenetClient } from '../client/client.js';
 import type { BatchItemResult } from '../client/client.js';

@@ -6,11 +6,11 @@ import type { ApiError, SubmitResult } from '../ledger/service.js';
 import { checkAdmission } from '../contracts/executor.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
-import { decodeTx, isExpiredAt } from '../core/tx.js';
-import type { Tx, TxOutcome } from '../core/types.js';
+import { decodeTx, isExpiredAt } from '../chain/tx.js';
+import type { Tx, TxOutcome } from '../chain/types.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
 import type { ChainStore } from '../store/chain-store.js';
-import type { ContractRecord } from '../store/types.js';
+import type { ContractRecord } from '../chain/contract-model.js';
 import type { PendingQueue } from './pending-queue.js';
 
 export interface AdmissionCandidate {
@@ -45,7 +45,7 @@ export function expiredMessage(tx: Tx, chainTimeMs: number): string {
   return `transaction ${tx.idHex} is valid till ${tx.validTillMs} (${new Date(tx.validTillMs).toISOString()}) but the chain time is already ${chainTimeMs}`;
 }
 
-export { isExpiredAt as isExpired } from '../core/tx.js';
+export { isExpiredAt as isExpired } from '../chain/tx.js';
 
 export function duplicateMessage(idHex: string): string {
   return `a transaction with id ${idHex} was already submitted; an id is accepted at most once`;

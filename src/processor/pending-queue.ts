@@ -1,7 +1,7 @@
 // Transactions admitted but not yet in a block, in arrival order. Bounded: when full, admission
 // answers `queue_full` and the client tries again, rather than the processor growing without limit.
 
-import type { Tx } from '../core/types.js';
+import type { Tx } from '../chain/types.js';
 
 export interface PendingTx {
   readonly tx: Tx;

@@ -4,20 +4,22 @@
 // commits block, outcomes and state changes in one database transaction while the next block
 // fills. Clients hear "accepted"/"rejected" only after that commit.
 
-import type { ChainInfo, TxView } from '../api/types.js';
-import { contractTypeOf, pendingTxView, txViewOfRecord } from '../api/views.js';
+import { blockTimeAfter } from '../chain/header-rules.js';
+import type { HeadInfo } from '../chain/header-rules.js';
+import { contractTypeOf, pendingTxView, txViewOfRecord } from '../chain/projections.js';
+import type { TxRecord } from '../chain/records.js';
+import type { Block } from '../chain/types.js';
+import type { ChainInfo, TxView } from '../chain/views.js';
 import type { BlockHeaderInput } from '../contracts/types.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Cancel } from '../core/scheduler.js';
-import type { Block } from '../core/types.js';
 import type { CommitResult } from '../ledger/commit-pipeline.js';
 import { Ledger, loadContractTypes } from '../ledger/ledger.js';
 import type { LedgerDeps } from '../ledger/ledger.js';
 import { describeError } from '../ledger/log.js';
 import type { LedgerService, SubmitResult } from '../ledger/service.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
-import type { HeadInfo, TxRecord } from '../store/types.js';
 import { Admission } from './admission.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from './defaults.js';
 import { commitGenesis } from './genesis.js';
@@ -141,7 +143,7 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
 
   /** The time a block produced now would carry: valid-till is judged against it. */
   chainTimeMs(): number {
-    return Math.max(this.scheduler.nowMs(), (this.pipeline.tip() ?? this.headInfo).processedMs + 1);
+    return blockTimeAfter(this.pipeline.tip() ?? this.headInfo, this.scheduler.nowMs());
   }
 
   // ---- The block loop --------------------------------------------------------------------------

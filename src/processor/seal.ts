@@ -2,16 +2,17 @@
 // signed block with its records, ready for the commit pipeline. Transactions that turned out
 // invalid stay out of the block; when all did, there is no block, only their records.
 
-import { contractTypeOf, txRecordOf } from '../api/views.js';
 import type { Executor } from '../contracts/executor.js';
 import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
-import { buildBlock } from '../core/block.js';
+import { buildBlock } from '../chain/block-encode.js';
+import { assertFollowsHead } from '../chain/header-rules.js';
+import { contractTypeOf, txRecordOf } from '../chain/projections.js';
+import type { TxRecord } from '../chain/records.js';
+import type { BlockTxOutcome, TxOutcome } from '../chain/types.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
-import type { BlockTxOutcome, TxOutcome } from '../core/types.js';
 import type { SealedBlock } from '../ledger/commit-pipeline.js';
 import { typesAfter } from '../ledger/ledger.js';
-import type { TxRecord } from '../store/types.js';
 import { duplicateMessage, expiredMessage, isExpired } from './admission.js';
 import type { PendingTx } from './pending-queue.js';
 
@@ -113,6 +114,8 @@ function buildProduced(
     txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
   );
   if (included.length === 0) return { kind: 'no_block', items, invalidRecords };
+  // A header that does not follow the block below it is a bug: stop before anything is signed.
+  assertFollowsHead(header, { height: height - 1, hashHex: header.previousHashHex, processedMs: header.previousProcessedMs });
   const block = buildBlock(
     {
       height,

@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { ChainError } from '../core/errors.js';
 import { arrayLiteral } from './sql-values.js';
-import type { ColumnType, JsonValue, Row, RowValue, Sql, StateChange, TableDef } from './types.js';
+import type { ColumnType, JsonValue, Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
+import type { Sql } from './types.js';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 export const COLUMNS_PER_TABLE_MAX = 64;

@@ -4,8 +4,9 @@
 // signatures and runs no contracts: each outcome is chosen by the test (program() or decide()).
 
 import { createHash } from 'node:crypto';
-import type { ApiError, BlockTxSummary, BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../../src/api/types.js';
-import type { Block, BlockTxOutcome, Tx } from '../../src/core/types.js';
+import type { ApiError, LedgerService, SubmitResult } from '../../src/api/types.js';
+import type { BlockTxSummary, BlockView, ChainInfo, ContractView, TxView } from '../../src/chain/views.js';
+import type { Block, BlockTxOutcome, Tx } from '../../src/chain/types.js';
 
 export interface FakeTx {
   readonly bytes: Uint8Array;

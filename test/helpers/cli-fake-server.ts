@@ -8,11 +8,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { BlockView, ContractView, TxView } from '../../src/api/types.js';
+import type { BlockView, ContractView, TxView } from '../../src/chain/views.js';
 import { toHex } from '../../src/core/bytes.js';
 import { ChainError } from '../../src/core/errors.js';
-import { decodeTx, verifyTxSignature } from '../../src/core/tx.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../../src/core/types.js';
+import { decodeTx, verifyTxSignature } from '../../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../../src/chain/types.js';
 
 export interface Outcome {
   readonly status: 'accepted' | 'rejected' | 'invalid';

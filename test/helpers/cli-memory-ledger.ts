@@ -2,11 +2,12 @@
 // without a processor: admission decodes and verifies transactions for the chain id, and
 // `settle()` makes every pending transaction final in a new block, as a block commit would.
 
-import type { BlockView, ChainInfo, ContractView, LedgerService, SubmitResult, TxView } from '../../src/api/types.js';
+import type { LedgerService, SubmitResult } from '../../src/api/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../../src/chain/views.js';
 import { toHex } from '../../src/core/bytes.js';
 import { ChainError } from '../../src/core/errors.js';
-import { decodeTx, verifyTxSignature } from '../../src/core/tx.js';
-import type { Block } from '../../src/core/types.js';
+import { decodeTx, verifyTxSignature } from '../../src/chain/tx.js';
+import type { Block } from '../../src/chain/types.js';
 import { PROCESSOR_ADDRESS } from './cli-fake-server.js';
 
 export class MemoryLedger implements LedgerService {

@@ -4,11 +4,11 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivateKey } from '../../src/core/keys.js';
-import { signTx } from '../../src/core/tx.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../src/core/types.js';
-import type { Tx } from '../../src/core/types.js';
+import { signTx } from '../../src/chain/tx.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../src/chain/types.js';
+import type { Tx } from '../../src/chain/types.js';
 import { utf8Encode } from '../../src/core/bytes.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../../src/store/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../../src/chain/contract-model.js';
 import type { ContractDefinition } from '../../src/contracts/define.js';
 import { createExecutor } from '../../src/contracts/executor.js';
 import type { Executor } from '../../src/contracts/executor.js';

@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/define.js';
-import type { ColumnType, TableDef, Template } from '../../src/store/types.js';
+import type { ColumnType, TableDef, Template } from '../../src/chain/contract-model.js';
 import { CONTRACT_LIMITS } from '../../src/contracts/types.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';

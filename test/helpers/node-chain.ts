@@ -3,12 +3,13 @@
 // Also the tools to tamper with its blocks (re-signing with the processor's key or another one),
 // and an in-process mirror node over an in-memory database.
 
-import { buildBlock, decodeBlock } from '../../src/core/block.js';
+import { decodeBlock } from '../../src/chain/block-decode.js';
+import { buildBlock } from '../../src/chain/block-encode.js';
 import { utf8Encode } from '../../src/core/bytes.js';
-import type { BlockFields } from '../../src/core/block.js';
+import type { BlockFields } from '../../src/chain/block-layout.js';
 import { PrivateKey } from '../../src/core/keys.js';
-import { signTx } from '../../src/core/tx.js';
-import type { Block, Tx } from '../../src/core/types.js';
+import { signTx } from '../../src/chain/tx.js';
+import type { Block, Tx } from '../../src/chain/types.js';
 import { createExecutor } from '../../src/contracts/executor.js';
 import { installEnergyContracts } from '../../src/app/install-energy.js';
 import { systemScheduler } from '../../src/core/scheduler.js';

@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../../src/core/keys.js';
-import { signTx } from '../../src/core/tx.js';
-import type { Tx } from '../../src/core/types.js';
-import type { BlockView, ChainInfo, ContractView, TxView } from '../../src/api/types.js';
+import { signTx } from '../../src/chain/tx.js';
+import type { Tx } from '../../src/chain/types.js';
+import type { BlockView, ChainInfo, ContractView, TxView } from '../../src/chain/views.js';
 import { getJson, postJson } from './processes.js';
 
 export async function traderHashOf(url: string): Promise<string> {

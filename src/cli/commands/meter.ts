@@ -9,14 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ChainError, type ErrorCode } from '../../core/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
-import { parseAddressParam } from '../../energy/queries.js';
-import { runGateway } from '../../meter/gateway.js';
-import { parsePrice } from '../../meter/reconcile.js';
-import { readMetersFile, reconcile, reportCsv } from '../../meter/reconcile-run.js';
-import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, type SimulateOptions } from '../../meter/simulate.js';
-import { TelegramSplitter } from '../../meter/splitter.js';
-import { TELEGRAM_CHARS_MAX, parseTelegram } from '../../meter/telegram.js';
-import { telegramToJson } from '../../meter/telegram-json.js';
+import { systemScheduler } from '../../core/scheduler.js';
+import { parseAddressParam } from '../../energy/query-params.js';
+import { runGateway } from '../../meter/gateway/run.js';
+import { parsePrice } from '../../meter/reconcile/compare.js';
+import { readMetersFile, reconcile, reportCsv } from '../../meter/reconcile/run.js';
+import { MeterSimulator, SIMULATE_DEFAULTS, checkSimulateOptions, type SimulateOptions } from '../../meter/sim/simulate.js';
+import { TelegramSplitter } from '../../meter/p1/splitter.js';
+import { TELEGRAM_CHARS_MAX, parseTelegram } from '../../meter/p1/parse.js';
+import { telegramToJson } from '../../meter/p1/json.js';
 import { inputs, intOption, withClient } from '../context.js';
 import { parseSigningKey } from '../inputs.js';
 import { CommandFailed, EXIT_FAILED, EXIT_USAGE, printJson, usageError } from '../output.js';
@@ -154,7 +155,7 @@ async function gateway(configPath: string): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await runGateway({ configPath, signal: stop.signal }).catch(configIsUsage);
+    const result = await runGateway({ configPath, signal: stop.signal, scheduler: systemScheduler }).catch(configIsUsage);
     if (result.exitCode !== 0) {
       throw new CommandFailed(result.exitCode, { code: 'internal', message: 'the gateway stopped after a fatal error (see the "fatal" report line)', details: { outbox: result.outbox } });
     }

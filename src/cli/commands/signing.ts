@@ -2,7 +2,7 @@
 // execute), and how their result is reported.
 
 import { Option, type Command } from 'commander';
-import type { TxView } from '../../api/types.js';
+import type { TxView } from '../../chain/views.js';
 import type { SubmittedTx } from '../../client/client.js';
 import { normaliseTxId } from '../../client/check.js';
 import type { PrivateKey } from '../../core/keys.js';

@@ -1,0 +1,304 @@
+// `hanzenet reconcile`: reads the grid operator's CSV and the meters config, fetches what the
+// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`,
+// books every difference with a Mutate signed by the context owner. Each Mutate's id is derived
+// from (context, meter, interval, direction), so a second run sends the same ids, which the chain
+// refuses as tx_duplicate_id: a difference is settled exactly once however often this runs.
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { TxView } from '../../chain/views.js';
+import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
+import { formatWh } from '../../core/amount.js';
+import { ChainError } from '../../core/errors.js';
+import { fetchEnergyContext } from '../../energy/client.js';
+import type { PrivateKey } from '../../core/keys.js';
+import { parseKeyText } from '../../store/key-file.js';
+import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
+import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
+import { parseGridCsv } from './grid-csv.js';
+import { billOf, compare, differencesCsv, shareKey, type Comparison, type Difference, type MeterSummary, type ReconcileMeter } from './compare.js';
+import type { Direction } from '../gateway/state.js';
+
+export interface ReconcileOptions {
+  readonly client: HanzenetClient;
+  readonly context: string;
+  readonly csvText: string;
+  readonly csvName: string;
+  readonly meters: readonly MeterConfig[];
+  readonly priceText: string;
+  readonly priceMicro: bigint;
+  /** The context owner's key: settle the differences with Mutate transactions. */
+  readonly settleKey?: PrivateKey;
+}
+
+export type SettleStatus = 'settled' | 'already_settled' | 'rejected' | 'previously_rejected' | 'pending' | 'failed' | 'not_settleable';
+
+export interface Settlement {
+  readonly meterId: string;
+  readonly intervalStartUtc: string;
+  readonly direction: Direction;
+  readonly txId: string;
+  readonly amountKwh: string;
+  readonly trader: string | null;
+  readonly block: number | null;
+  readonly description: string;
+  status: SettleStatus;
+  code: string | null;
+  message: string | null;
+}
+
+export interface ReconcileReport {
+  readonly context: string;
+  readonly csv: {
+    readonly file: string;
+    readonly rows: number;
+    readonly meters: number;
+    readonly fromUtc: string | null;
+    readonly toUtc: string | null;
+    readonly separator: string;
+    readonly decimalMark: string | null;
+  };
+  readonly priceEurPerKwh: string;
+  readonly summary: { readonly meters: number; readonly intervals: number; readonly differences: number; readonly deliveredDiffKwh: string; readonly returnedDiffKwh: string; readonly billEur: string; readonly disconnectedIntervals: number };
+  readonly meters: readonly MeterSummary[];
+  readonly differences: readonly Omit<Difference, 'deliveredDiffWh' | 'returnedDiffWh'>[];
+  readonly disconnects: Comparison['disconnects'];
+  /** Meter ids in the CSV that the meters config does not name, and configured meters without rows. */
+  readonly unknownMeters: readonly string[];
+  readonly metersWithoutRows: readonly string[];
+  readonly settlement: { readonly settled: number; readonly alreadySettled: number; readonly failed: number; readonly transactions: readonly Settlement[] } | null;
+}
+
+const SETTLE_BATCH = 500;
+const SETTLE_WAIT_MS = 120_000;
+/** A reading booked before the CSV's first interval may still end in it (at most 1 h late, see Energy). */
+const LOOKBACK_MS = 2 * 3_600_000;
+const DESCRIPTION_CHARS_MAX = 256;
+
+/** The meters config (a gateway config, or {"meters": [...]}) of a file. */
+export async function readMetersFile(path: string): Promise<MeterConfig[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ChainError('gateway_config_invalid', `cannot read the meters config ${path}: ${(err as Error).message}`, { field: '(file)', path }, { cause: err });
+  }
+  return checkMetersFile(raw, dirname(path));
+}
+
+async function addressOf(m: MeterConfig, direction: Direction): Promise<string> {
+  const given = direction === 'returned' ? m.producerAddress : m.consumerAddress;
+  if (given !== null) return given;
+  const file = (direction === 'returned' ? m.producerKeyFile : m.consumerKeyFile) ?? '';
+  try {
+    return parseKeyText((await readFile(file, 'utf8')).trim(), file).address;
+  } catch (err) {
+    throw new ChainError('gateway_config_invalid', `meter ${m.equipmentId}: cannot read a key from ${file}: ${(err as Error).message}`, { field: direction === 'returned' ? 'producerKeyFile' : 'consumerKeyFile', path: file }, { cause: err });
+  }
+}
+
+/** The id of the Mutate that settles one difference: the same on every run. */
+export function settleTxId(context: string, meterId: string, intervalStartMs: number, direction: Direction): string {
+  return createHash('sha256').update(`hanzenet reconcile|${context}|${meterId}|${intervalStartMs}|${direction}`).digest('hex').slice(0, 32);
+}
+
+export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
+  const parsed = parseGridCsv(o.csvText);
+  if (!parsed.ok) throw new ChainError(parsed.code, parsed.message, parsed.details);
+  const view = await fetchEnergyContext(o.client, o.context);
+  const csvIds = new Set(parsed.rows.map((r) => r.meterId));
+  const meters: ReconcileMeter[] = [];
+  for (const m of o.meters) {
+    const producer = await addressOf(m, 'returned');
+    const consumer = await addressOf(m, 'delivered');
+    const p = view.producers.find((d) => d.address === producer);
+    const c = view.consumers.find((d) => d.address === consumer);
+    meters.push({
+      meterId: m.gridId,
+      equipmentId: m.equipmentId,
+      producer,
+      consumer,
+      producerDevice: p === undefined ? null : { address: producer, direction: 'returned', trader: p.trader, labels: p.labels },
+      consumerDevice: c === undefined ? null : { address: consumer, direction: 'delivered', trader: c.trader, labels: c.labels },
+    });
+  }
+  const active = meters.filter((m) => csvIds.has(m.meterId));
+  const devices = active.flatMap((m) => [m.producerDevice, m.consumerDevice]).filter((d): d is ChainDevice => d !== null);
+  const starts = parsed.rows.map((r) => r.intervalStartMs);
+  const fromMs = starts.length === 0 ? 0 : Math.min(...starts) - LOOKBACK_MS;
+  const readings = devices.length === 0 ? [] : await chainReadings(o.client, o.context, devices, fromMs);
+  const comparison = compare(active, parsed.rows, readings, o.priceMicro);
+  const settlement = o.settleKey === undefined ? null : await settle(o, o.settleKey, active, comparison);
+  return buildReport(o, parsed, meters, active, comparison, settlement);
+}
+
+function buildReport(
+  o: ReconcileOptions,
+  parsed: Extract<ReturnType<typeof parseGridCsv>, { ok: true }>,
+  meters: readonly ReconcileMeter[],
+  active: readonly ReconcileMeter[],
+  comparison: Comparison,
+  settlement: Settlement[] | null,
+): ReconcileReport {
+  const configured = new Set(meters.map((m) => m.meterId));
+  const starts = parsed.rows.map((r) => r.intervalStartMs);
+  const sum = (pick: (d: Difference) => bigint): bigint => comparison.differences.reduce((s, d) => s + pick(d), 0n);
+  const deliveredDiff = sum((d) => d.deliveredDiffWh);
+  const returnedDiff = sum((d) => d.returnedDiffWh);
+  const billWh = deliveredDiff - returnedDiff;
+  return {
+    context: o.context,
+    csv: {
+      file: o.csvName,
+      rows: parsed.rows.length,
+      meters: parsed.meters.length,
+      fromUtc: starts.length === 0 ? null : new Date(Math.min(...starts)).toISOString(),
+      toUtc: starts.length === 0 ? null : new Date(Math.max(...starts) + 15 * 60_000).toISOString(),
+      separator: parsed.format.separator,
+      decimalMark: parsed.format.decimalMark,
+    },
+    priceEurPerKwh: o.priceText,
+    summary: {
+      meters: active.length,
+      intervals: comparison.meters.reduce((s, m) => s + m.intervals, 0),
+      differences: comparison.differences.length,
+      deliveredDiffKwh: formatWh(deliveredDiff),
+      returnedDiffKwh: formatWh(returnedDiff),
+      billEur: billOf(billWh, o.priceMicro),
+      disconnectedIntervals: comparison.meters.reduce((s, m) => s + m.disconnectedIntervals, 0),
+    },
+    meters: comparison.meters,
+    differences: comparison.differences.map(({ deliveredDiffWh: _d, returnedDiffWh: _r, ...rest }) => rest),
+    disconnects: comparison.disconnects,
+    unknownMeters: [...new Set(parsed.rows.map((r) => r.meterId))].filter((id) => !configured.has(id)),
+    metersWithoutRows: meters.filter((m) => !active.includes(m)).map((m) => m.meterId),
+    settlement:
+      settlement === null
+        ? null
+        : {
+            settled: settlement.filter((s) => s.status === 'settled').length,
+            alreadySettled: settlement.filter((s) => s.status === 'already_settled').length,
+            failed: settlement.filter((s) => s.status !== 'settled' && s.status !== 'already_settled').length,
+            transactions: settlement,
+          },
+  };
+}
+
+/** The report's differences as CSV, with each difference's settlement status when settled. */
+export function reportCsv(report: ReconcileReport): string {
+  const settled = new Map<string, string>();
+  for (const s of report.settlement?.transactions ?? []) {
+    const key = `${s.meterId}|${Date.parse(s.intervalStartUtc)}`;
+    settled.set(key, [settled.get(key), `${s.direction}:${s.status}`].filter((x) => x !== undefined).join(' '));
+  }
+  return differencesCsv(report.differences, settled);
+}
+
+/** One Mutate per difference and direction (see the top of this file). */
+function plan(o: ReconcileOptions, meters: readonly ReconcileMeter[], c: Comparison): { s: Settlement; payload: Record<string, unknown> | null }[] {
+  const out: { s: Settlement; payload: Record<string, unknown> | null }[] = [];
+  for (const d of c.differences) {
+    const meter = meters.find((m) => m.meterId === d.meterId);
+    if (meter === undefined) continue;
+    for (const direction of ['delivered', 'returned'] as const) {
+      const diff = direction === 'delivered' ? d.deliveredDiffWh : d.returnedDiffWh;
+      if (diff === 0n) continue;
+      // The ledger is corrected to what the grid measured: more consumption lowers the balance.
+      const amountWh = direction === 'delivered' ? -diff : diff;
+      const device = direction === 'delivered' ? meter.consumerDevice : meter.producerDevice;
+      const block = periodFor(c, meter.meterId, direction, d.intervalStartMs);
+      const grid = direction === 'delivered' ? d.gridDeliveredKwh : d.gridReturnedKwh;
+      const chain = direction === 'delivered' ? d.chainDeliveredKwh : d.chainReturnedKwh;
+      const description = `Reconciliation meter ${meter.meterId} interval ${d.intervalStartUtc} ${direction}: grid ${grid} kWh, chain ${chain} kWh`.slice(0, DESCRIPTION_CHARS_MAX);
+      const s: Settlement = {
+        meterId: meter.meterId,
+        intervalStartUtc: d.intervalStartUtc,
+        direction,
+        txId: settleTxId(o.context, meter.meterId, d.intervalStartMs, direction),
+        amountKwh: formatWh(amountWh),
+        trader: device?.trader ?? null,
+        block,
+        description,
+        status: 'pending',
+        code: null,
+        message: null,
+      };
+      if (device === null || block === null) {
+        s.status = 'not_settleable';
+        s.message = device === null ? `the ${direction === 'delivered' ? 'consumer' : 'producer'} key is not registered in the context` : 'no settlement period of this device is known (no energy of it on chain)';
+        out.push({ s, payload: null });
+        continue;
+      }
+      out.push({ s, payload: { context: o.context, trader: device.trader, block, labels: device.labels, amount: formatWh(amountWh), description } });
+    }
+  }
+  return out;
+}
+
+/** The period to book a difference in: that of the device's energy in the interval, else the nearest. */
+function periodFor(c: Comparison, meterId: string, direction: Direction, startMs: number): number | null {
+  const own = c.shares.get(shareKey(meterId, direction));
+  const other = c.shares.get(shareKey(meterId, direction === 'delivered' ? 'returned' : 'delivered'));
+  for (const map of [own, other]) {
+    if (map === undefined || map.size === 0) continue;
+    const exact = map.get(startMs);
+    if (exact !== undefined) return exact.block;
+    let best: { distance: number; block: number } | null = null;
+    for (const [k, share] of map) {
+      const distance = Math.abs(k - startMs);
+      if (best === null || distance < best.distance) best = { distance, block: share.block };
+    }
+    if (best !== null) return best.block;
+  }
+  return null;
+}
+
+async function settle(o: ReconcileOptions, key: PrivateKey, meters: readonly ReconcileMeter[], c: Comparison): Promise<Settlement[]> {
+  const planned = plan(o, meters, c);
+  const todo = planned.filter((p) => p.payload !== null);
+  if (todo.length === 0) return planned.map((p) => p.s);
+  const contractHash = await o.client.contractHashOfType('Mutate');
+  for (let i = 0; i < todo.length; i += SETTLE_BATCH) {
+    const chunk = todo.slice(i, i + SETTLE_BATCH);
+    const txs = [];
+    for (const p of chunk) txs.push(await o.client.signContractCall({ contractHash, payload: p.payload ?? {}, key, idHex: p.s.txId, validTillMs: 0 }));
+    const results = await o.client.submitBatch(txs, { wait: true, timeoutMs: SETTLE_WAIT_MS });
+    for (let j = 0; j < chunk.length; j += 1) await record(o.client, (chunk[j] as (typeof chunk)[number]).s, results[j]);
+  }
+  return planned.map((p) => p.s);
+}
+
+async function record(client: HanzenetClient, s: Settlement, r: BatchItemResult | undefined): Promise<void> {
+  if (r === undefined) {
+    s.status = 'failed';
+    s.message = 'no answer for this transaction';
+    return;
+  }
+  if ('error' in r) {
+    if (r.error.code !== 'tx_duplicate_id') {
+      s.status = 'failed';
+      s.code = r.error.code;
+      s.message = r.error.message;
+      return;
+    }
+    // Sent before, by an earlier run: its outcome decides.
+    const view = await client.getTransaction(s.txId, { wait: true, timeoutMs: 30_000 });
+    apply(s, view, true);
+    return;
+  }
+  if (r.status === 'new') {
+    s.status = 'pending';
+    s.message = 'not final within the wait; run again to learn the outcome (the same id cannot be booked twice)';
+    return;
+  }
+  apply(s, r as TxView, false);
+}
+
+function apply(s: Settlement, view: TxView, earlier: boolean): void {
+  s.code = view.code;
+  s.message = view.message;
+  if (view.status === 'accepted') s.status = earlier ? 'already_settled' : 'settled';
+  else if (view.status === 'new') s.status = 'pending';
+  else s.status = earlier ? 'previously_rejected' : view.status === 'rejected' ? 'rejected' : 'failed';
+}
