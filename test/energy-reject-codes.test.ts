@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineContract } from '../src/contracts/define.js';
-import type { ContractContext, RejectResult } from '../src/contracts/define.js';
+import { defineContract } from '../src/contracts/authoring/define.js';
+import type { ContractContext, HelperContext, RejectResult } from '../src/contracts/authoring/define.js';
 import type { InvalidCode, OutcomeCode, PlatformRejectCode } from '../src/core/errors.js';
 import type { TxOutcome } from '../src/chain/types.js';
 import type { EnergyRejectCodeName, EnergyTxOutcome } from '../src/energy/codes.js';
@@ -54,6 +54,11 @@ test("an energy contract's ctx.reject takes its own catalogued codes only", () =
   assert.equal(ctx.reject('insufficient_energy', 'too little').code, 'insufficient_energy');
   // @ts-expect-error a catalogued code that Transfer does not declare
   assert.equal(ctx.reject('trader_has_producers', 'not Transfer').code, 'trader_has_producers');
+  const txIdOf = (helperCtx: HelperContext): string => helperCtx.txId;
+  assert.equal(txIdOf(ctx), '00'.repeat(16));
+  const rejectsAnything = (anyCtx: ContractContext): string => anyCtx.txId;
+  // @ts-expect-error a helper that may reject with any code cannot take Transfer's context
+  assert.equal(rejectsAnything(ctx), '00'.repeat(16));
   // @ts-expect-error a code missing from the catalogue
   const declared: readonly EnergyRejectCodeName[] = ['insufficient_energy', 'insufficent_energy'];
   assert.equal(declared.length, 2);

@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createExecutor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';

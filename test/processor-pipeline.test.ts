@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createExecutor } from '../src/contracts/executor.js';
-import type { Executor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import type { Executor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';

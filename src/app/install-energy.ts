@@ -2,7 +2,7 @@
 // contract, submitted like any other transaction, awaited until committed. The composition root
 // does this on a new chain; the platform below it knows nothing of the energy application.
 
-import { packContract } from '../contracts/pack.js';
+import { packContract } from '../contracts/authoring/pack.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import { signTx } from '../chain/tx.js';

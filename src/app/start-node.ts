@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../chain/views.js';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';

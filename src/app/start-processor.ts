@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { createApiServer } from '../api/server.js';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/executor.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { systemScheduler } from '../core/scheduler.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';

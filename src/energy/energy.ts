@@ -22,8 +22,9 @@
 // at a later time. So a resubmitted or double-counted reading can never be booked, whatever the
 // gateway remembers. Once a device has a reading in a direction, it must always send one there.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, planBalanceChange } from './helpers.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
@@ -69,6 +70,7 @@ export default defineContract({
     ['energy_producers', 'energy_consumers', 'energy_settings'],
   ),
   rejects: REJECTS,
+  helpers: { kwh, planBalanceChange, applyBalanceChange },
   execute: function execute(payload: EnergyPayload, ctx: ContractContext<EnergyRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;
@@ -76,12 +78,6 @@ export default defineContract({
     const amountWh = payload.amount;
     const height = BigInt(ctx.block.height);
     const nowMs = BigInt(ctx.block.processedMs);
-
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
 
     /** The period of the current block (see the comment at the top of this file). */
     function currentPeriod(): { block: bigint; startMs: bigint } {
@@ -182,9 +178,8 @@ export default defineContract({
     const trader = device['trader'] as string;
     const labels = device['labels'] as string[];
     const period = currentPeriod();
-    const key = { context, trader, block: period.block, labels_key: labels.join(',') };
-    const row = ctx.db.get('energy_balances', key);
-    const afterWh = (row === null ? 0n : (row['amount_wh'] as bigint)) + amountWh;
+    const change = planBalanceChange(ctx, context, period, trader, labels, amountWh);
+    const afterWh = change.afterWh;
     if (afterWh > BALANCE_WH_MAX || afterWh < -BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
@@ -192,23 +187,7 @@ export default defineContract({
       );
     }
     if (reading !== null) ctx.db.put('energy_meter_readings', reading.row);
-    if (afterWh === 0n) ctx.db.delete('energy_balances', key);
-    else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels, amount_wh: afterWh });
-    ctx.db.put('energy_history', {
-      tx_id: ctx.txId,
-      seq: 0n,
-      context,
-      trader,
-      block: period.block,
-      period_start_ms: period.startMs,
-      labels,
-      delta_wh: amountWh,
-      kind: 'energy',
-      counterparty: ctx.sender,
-      description: '',
-      height,
-      processed_ms: nowMs,
-    });
+    applyBalanceChange(ctx, context, period, change, { seq: 0n, kind: 'energy', counterparty: ctx.sender, description: '' });
     return 'OK';
   },
 });

@@ -3,7 +3,7 @@
 // which breaks the Trader <-> Producer/Consumer cycle). ENERGY_TABLES and ENERGY_REJECT_CODES
 // document the tables and the reject codes; each contract's `rejects` says which codes it uses.
 
-import type { ContractDefinition } from '../contracts/define.js';
+import type { ContractDefinition } from '../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import consumer from './consumer.js';
 import energy from './energy.js';

@@ -2,8 +2,8 @@
 // trader that receives its energy, with the label set applied to that energy (5.4.2: labels are
 // set per device by the owner, never by users), or removes it.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 

@@ -4,8 +4,8 @@
 // The length must divide a day, so periods line up with the clock (UTC). A new length applies
 // from the next block on, so the energy of one block is always booked in one period.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 

@@ -3,8 +3,8 @@
 // `removal`, so the history still adds up to the balances). A trader with more than 1000
 // balances takes several calls to remove: each removes 1000, the last one the trader.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, SandboxRow } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult, SandboxRow } from '../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 

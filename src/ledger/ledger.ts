@@ -10,7 +10,7 @@ import { blockViewOf, contractViewOf, txViewOfRecord } from '../chain/projection
 import type { TxRecord } from '../chain/records.js';
 import type { Block } from '../chain/types.js';
 import type { BlockView, ContractView, TxView } from '../chain/views.js';
-import type { Executor } from '../contracts/executor.js';
+import type { Executor } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
 import type { ChainStore } from '../store/chain-store.js';

@@ -3,7 +3,7 @@
 // is stored: decode, duplicate id, contract and template, expiry, signature (in worker threads).
 
 import type { ApiError, SubmitResult } from '../ledger/service.js';
-import { checkAdmission } from '../contracts/executor.js';
+import { checkAdmission } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { decodeTx, isExpiredAt } from '../chain/tx.js';

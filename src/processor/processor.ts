@@ -10,7 +10,7 @@ import { contractTypeOf, pendingTxView, txViewOfRecord } from '../chain/projecti
 import type { TxRecord } from '../chain/records.js';
 import type { Block } from '../chain/types.js';
 import type { ChainInfo, TxView } from '../chain/views.js';
-import type { BlockHeaderInput } from '../contracts/types.js';
+import type { BlockHeaderInput } from '../contracts/runtime/types.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Cancel } from '../core/scheduler.js';

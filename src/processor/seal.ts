@@ -2,8 +2,8 @@
 // signed block with its records, ready for the commit pipeline. Transactions that turned out
 // invalid stay out of the block; when all did, there is no block, only their records.
 
-import type { Executor } from '../contracts/executor.js';
-import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/types.js';
+import type { Executor } from '../contracts/runtime/executor.js';
+import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/runtime/types.js';
 import { buildBlock } from '../chain/block-encode.js';
 import { assertFollowsHead } from '../chain/header-rules.js';
 import { contractTypeOf, txRecordOf } from '../chain/projections.js';

@@ -10,7 +10,7 @@ import type { BlockFields } from '../../src/chain/block-layout.js';
 import { PrivateKey } from '../../src/core/keys.js';
 import { signTx } from '../../src/chain/tx.js';
 import type { Block, Tx } from '../../src/chain/types.js';
-import { createExecutor } from '../../src/contracts/executor.js';
+import { createExecutor } from '../../src/contracts/runtime/executor.js';
 import { installEnergyContracts } from '../../src/app/install-energy.js';
 import { systemScheduler } from '../../src/core/scheduler.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../../src/processor/processor.js';
@@ -23,7 +23,7 @@ import type { FollowerOptions } from '../../src/node/follower.js';
 import { silentLogger } from '../../src/ledger/log.js';
 import type { Logger } from '../../src/ledger/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
-import type { Executor } from '../../src/contracts/executor.js';
+import type { Executor } from '../../src/contracts/runtime/executor.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
 
 export const NODE_TEST_CHAIN_ID = 'hanzenet-node-test';

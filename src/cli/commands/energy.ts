@@ -117,7 +117,7 @@ type Client = Parameters<Parameters<typeof withClient>[1]>[0];
  */
 async function install(client: Client, key: PrivateKey, timeoutMs: number): Promise<{ created: (InstalledContract & { transactionId: string; blockId: number | null })[]; alreadyActive: InstalledContract[] }> {
   // Loaded only here: packing a contract checks it with the contract runtime.
-  const [{ packContract }, { ENERGY_CONTRACTS }] = await Promise.all([import('../../contracts/pack.js'), import('../../energy/index.js')]);
+  const [{ packContract }, { ENERGY_CONTRACTS }] = await Promise.all([import('../../contracts/authoring/pack.js'), import('../../energy/index.js')]);
   const active = new Set((await client.contracts()).map((c) => c.hash));
   const alreadyActive: InstalledContract[] = [];
   const submitted: (InstalledContract & { transactionId: string })[] = [];

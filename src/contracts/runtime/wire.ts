@@ -16,7 +16,7 @@
 //   {"t": "tagged text"}         any value that is not plain data, tagged as above
 // The prelude (prelude.ts) holds the sandbox side of both encodings.
 
-import { CONTRACT_LIMITS } from './types.js';
+import { CONTRACT_LIMITS } from '../limits.js';
 import { UnstorableValue } from './rows.js';
 
 const DOLLAR = 36;

@@ -2,11 +2,12 @@
 // Kept apart from the worker's entry module, which starts serving as soon as it is imported.
 
 import type { MessagePort } from 'node:worker_threads';
-import { ChainError } from '../core/errors.js';
-import type { ContractRecord } from '../chain/contract-model.js';
+import { ChainError } from '../../core/errors.js';
+import type { ContractRecord } from '../../chain/contract-model.js';
 import type { EngineHeader, EngineTx, ResidentState } from './engine.js';
 import { ReadFailed } from './sync-read.js';
-import type { BlockExecutionResult, ExecutionLimits } from './types.js';
+import type { ExecutionLimits } from '../limits.js';
+import type { BlockExecutionResult } from './types.js';
 
 export interface WorkerInit {
   readonly contracts: readonly ContractRecord[];

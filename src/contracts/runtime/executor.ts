@@ -10,20 +10,21 @@
 // the worker would do, so both modes give the same outcomes.
 
 import { Worker, MessageChannel } from 'node:worker_threads';
-import { ChainError, isErrorCode } from '../core/errors.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
-import type { Tx, TxOutcome } from '../chain/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
+import { ChainError, isErrorCode } from '../../core/errors.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../chain/types.js';
+import type { Tx, TxOutcome } from '../../chain/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../../chain/contract-model.js';
 import { BlockEngine, engineHeaderOf, engineInputOf, engineTxOf, refuseCall } from './engine.js';
 import type { EngineHeader, EngineInput, EngineTx, ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';
-import { tableDefsOf } from './manifest.js';
+import { tableDefsOf } from '../manifest.js';
 import { DEFAULT_CACHE_ROWS } from './overlay.js';
-import type { SyncStateSource } from './overlay.js';
 import { keyId, keyValuesOf } from './rows.js';
 import { serveReads } from './sync-read.js';
-import { DEFAULT_EXECUTION_LIMITS } from './types.js';
-import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput, ExecutionLimits, StateReader } from './types.js';
+import { DEFAULT_EXECUTION_LIMITS } from '../limits.js';
+import type { ExecutionLimits } from '../limits.js';
+import type { StateReader, SyncStateSource } from './ports.js';
+import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput } from './types.js';
 import { encodeTagged } from './wire.js';
 import { blockFailure } from './worker-protocol.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';

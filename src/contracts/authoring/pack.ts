@@ -1,12 +1,14 @@
 // Packing a TypeScript contract (define.ts) into a create payload: only the source text of
-// `execute` goes on chain, so its hash depends on nothing but that text. Deterministic: the same
+// `execute`, with the declared helpers put into its body (helpers.ts), goes on chain, so its hash
+// depends on nothing but that text. Deterministic: the same
 // definition always gives the same payload and hash.
 
-import { ChainError } from '../core/errors.js';
+import { ChainError } from '../../core/errors.js';
 import type { ContractDefinition } from './define.js';
-import { contractHashHex, parseCreatePayload } from './lifecycle.js';
-import { manifestJson } from './manifest.js';
-import { baseFieldType, checkTemplateDefinition, KNOWN_FIELD_TYPES } from './template.js';
+import { withHelpers } from './helpers.js';
+import { contractHashHex, parseCreatePayload } from '../create-payload.js';
+import { manifestJson } from '../manifest.js';
+import { baseFieldType, checkTemplateDefinition, KNOWN_FIELD_TYPES } from '../template.js';
 
 export interface PackedContract {
   /** The create payload (send JSON.stringify of it to the create hash 00..00). */
@@ -52,7 +54,7 @@ export function packContract<P>(def: ContractDefinition<P>): PackedContract {
   const templateCheck = checkTemplateDefinition(def.template);
   if (!templateCheck.ok) throw new ChainError('contract_create_invalid', `contract ${def.type}: ${templateCheck.message}`);
   checkKnownTypes(def);
-  const code = executeSource(def.execute as (...args: never[]) => unknown);
+  const code = withHelpers(def.type, executeSource(def.execute as (...args: never[]) => unknown), def.helpers);
   const payload = {
     type: def.type,
     version: def.version,

@@ -4,13 +4,14 @@
 // one's are merged into the block's. The cache only ever holds committed values: the block's
 // changes enter it in commitBlock(), after the store committed them.
 
-import { ChainError } from '../core/errors.js';
-import type { ContractManifest, Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
-import { canonicalStoredRow, checkKey, checkRow, checkWhere, compareKeys, keyId, keyValuesOf, rowMatches, utf8Length } from './rows.js';
+import { ChainError } from '../../core/errors.js';
+import type { Row, RowValue, StateChange, TableDef } from '../../chain/contract-model.js';
+import { LruCache } from './lru-cache.js';
+import { canonicalStoredRow, compareKeys, keyId, keyValuesOf, rowMatches } from './rows.js';
 import { ContractFault } from './sandbox.js';
-import type { DbHost } from './sandbox.js';
+import type { SyncStateSource } from './ports.js';
 import { encodeTagged } from './wire.js';
-import { CONTRACT_LIMITS } from './types.js';
+import { CONTRACT_LIMITS } from '../limits.js';
 
 /** Store find results kept between transactions and blocks (see StateOverlay.storedFinds). */
 const STORED_FINDS_MAX = 10_000;
@@ -24,57 +25,11 @@ export const DEFAULT_CACHE_ROWS = 200_000;
  */
 export const RESIDENT_FIND_ROWS_MAX = 2_000;
 
-/**
- * Synchronous reads of committed state. null means "not known yet": only the in-process
- * executor's speculative runs answer that (executor.ts), and such an answer is never cached.
- */
-export interface SyncStateSource {
-  readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Row[] | null;
-  findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] | null;
-}
 
 interface Entry {
   readonly table: string;
   readonly key: readonly RowValue[];
   readonly row: Row | null;
-}
-
-/** A Map that forgets its least recently used entries beyond `capacity`. */
-export class LruCache<V> {
-  private readonly map = new Map<string, V>();
-  constructor(readonly capacity: number) {}
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(id: string): V | undefined {
-    const v = this.map.get(id);
-    if (v !== undefined) {
-      this.map.delete(id);
-      this.map.set(id, v);
-    }
-    return v;
-  }
-
-  delete(id: string): void {
-    this.map.delete(id);
-  }
-
-  /** The value without making it the most recently used. */
-  peek(id: string): V | undefined {
-    return this.map.get(id);
-  }
-
-  set(id: string, v: V): void {
-    this.map.delete(id);
-    this.map.set(id, v);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next();
-      if (oldest.done === true) break;
-      this.map.delete(oldest.value);
-    }
-  }
 }
 
 /** Changes keyed by table then key id. */
@@ -454,77 +409,5 @@ export class StateOverlay {
 
   get cachedRows(): number {
     return this.cache.size;
-  }
-}
-
-/**
- * ctx.db for one transaction: access control from the contract's manifest, row checks against
- * the TableDef, and per-transaction limits. Every breach is a ContractFault, which decides the
- * outcome whatever the contract returns.
- */
-export class ContractDb implements DbHost {
-  private calls = 0;
-  private foundRows = 0;
-
-  constructor(
-    private readonly overlay: StateOverlay,
-    private readonly contractType: string,
-    private readonly manifest: ContractManifest,
-    private readonly defs: ReadonlyMap<string, TableDef>,
-  ) {}
-
-  private table(name: string, write: boolean): TableDef {
-    this.calls += 1;
-    if (this.calls > CONTRACT_LIMITS.dbCallsPerTx) {
-      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`);
-    }
-    const own = Object.prototype.hasOwnProperty.call(this.manifest.tables, name);
-    if (!own && (write || !this.manifest.reads.includes(name))) {
-      const why = this.manifest.reads.includes(name) ? 'its manifest lists it under reads only' : 'its manifest does not list it';
-      throw new ContractFault('contract_access_denied', `contract ${this.contractType} may not ${write ? 'write' : 'read'} table ${name}: ${why}`);
-    }
-    const def = this.defs.get(name);
-    if (def === undefined) throw new ChainError('internal', `table ${name} is granted to contract ${this.contractType} but has no definition`);
-    return def;
-  }
-
-  private key(table: string, def: TableDef, key: unknown): RowValue[] {
-    const k = checkKey(table, def, key);
-    if (!k.ok) throw new ContractFault('contract_bad_row', k.message);
-    return k.value;
-  }
-
-  get(table: string, key: unknown): Row | null {
-    const def = this.table(table, false);
-    return this.overlay.get(table, def, this.key(table, def, key));
-  }
-
-  put(table: string, row: unknown): void {
-    const def = this.table(table, true);
-    const r = checkRow(table, def, row);
-    if (!r.ok) throw new ContractFault('contract_bad_row', r.message);
-    const bytes = utf8Length(encodeTagged(r.value));
-    if (bytes > CONTRACT_LIMITS.rowBytesMax) throw new ContractFault('contract_bad_row', `table ${table}: the row is ${bytes} bytes as JSON, more than ${CONTRACT_LIMITS.rowBytesMax}`);
-    this.overlay.put(table, def, r.value);
-  }
-
-  delete(table: string, key: unknown): boolean {
-    const def = this.table(table, true);
-    return this.overlay.delete(table, def, this.key(table, def, key));
-  }
-
-  find(table: string, where: unknown, limit: number): Row[] {
-    const def = this.table(table, false);
-    if (!Number.isSafeInteger(limit) || limit < 0 || limit > CONTRACT_LIMITS.findLimitMax) {
-      throw new ContractFault('contract_bad_row', `find() limit must be an integer from 0 to ${CONTRACT_LIMITS.findLimitMax}, got ${limit}`);
-    }
-    const w = checkWhere(table, def, where);
-    if (!w.ok) throw new ContractFault('contract_bad_row', w.message);
-    const rows = this.overlay.find(table, def, w.value, limit);
-    this.foundRows += rows.length;
-    if (this.foundRows > CONTRACT_LIMITS.findRowsPerTx) {
-      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} read more than ${CONTRACT_LIMITS.findRowsPerTx} rows with find() in one transaction`);
-    }
-    return rows;
   }
 }

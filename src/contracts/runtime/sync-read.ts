@@ -6,9 +6,8 @@
 
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import type { Row, RowValue, TableDef } from '../chain/contract-model.js';
-import type { SyncStateSource } from './overlay.js';
-import type { StateReader } from './types.js';
+import type { Row, RowValue, TableDef } from '../../chain/contract-model.js';
+import type { StateReader, SyncStateSource } from './ports.js';
 
 /** How long the worker waits for one read before the block fails (the store is down, say). */
 export const READ_TIMEOUT_MS = 60_000;

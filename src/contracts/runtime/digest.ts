@@ -9,10 +9,10 @@
 //   order    rows sorted by (table UTF-8 bytes, canonical key bytes), then created, then deleted
 //   digest   hash256(record || record || ...), lowercase hex
 
-import { toHex } from '../core/bytes.js';
-import { ChainError } from '../core/errors.js';
-import { hash256 } from '../core/hash.js';
-import type { Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
+import { toHex } from '../../core/bytes.js';
+import { ChainError } from '../../core/errors.js';
+import { hash256 } from '../../core/hash.js';
+import type { Row, RowValue, StateChange, TableDef } from '../../chain/contract-model.js';
 import { checkColumnValue, checkRow, compareUtf8 } from './rows.js';
 
 const TWO_63 = 2n ** 63n;

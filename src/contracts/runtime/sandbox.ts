@@ -7,15 +7,16 @@
 // transaction's budget. Nothing here reads a clock: the same block gives the same outcomes.
 
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten';
-import { ChainError } from '../core/errors.js';
-import { truncateUtf8 } from '../core/bytes.js';
-import type { BlockTxOutcome } from '../chain/types.js';
-import type { Row } from '../chain/contract-model.js';
-import { HOST_OP, PRELUDE_SOURCE } from './prelude.js';
+import { ChainError } from '../../core/errors.js';
+import { truncateUtf8 } from '../../core/bytes.js';
+import type { BlockTxOutcome } from '../../chain/types.js';
+import type { Row } from '../../chain/contract-model.js';
+import { HOST_OP } from './prelude.js';
+import { PRELUDE_SOURCE } from './prelude-source.js';
 import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from './quickjs.js';
 import type { HostCallPath, HostReply } from './quickjs.js';
-import { CONTRACT_LIMITS } from './types.js';
-import type { ExecutionLimits } from './types.js';
+import { CONTRACT_LIMITS } from '../limits.js';
+import type { ExecutionLimits } from '../limits.js';
 import { decodeTagged, encodeForSandbox } from './wire.js';
 
 export const REJECT_CODE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;

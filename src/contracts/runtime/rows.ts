@@ -5,8 +5,8 @@
 // bigint numerically, false before true, column by column in key order. Overlay rows and store
 // rows are merged with it, so both sides must agree exactly.
 
-import type { ColumnType, JsonValue, Row, RowValue, TableDef } from '../chain/contract-model.js';
-import { CONTRACT_LIMITS } from './types.js';
+import type { ColumnType, JsonValue, Row, RowValue, TableDef } from '../../chain/contract-model.js';
+import { CONTRACT_LIMITS } from '../limits.js';
 
 /** A value the sandbox could not express as JSON (undefined, a function, a symbol, NaN...). */
 export class UnstorableValue {
@@ -21,7 +21,6 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const KEY_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['text', 'bigint', 'boolean']);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof UnstorableValue);
@@ -224,10 +223,6 @@ export function compareKeys(a: readonly RowValue[], b: readonly RowValue[]): num
     if (c !== 0) return c;
   }
   return 0;
-}
-
-export function isKeyType(type: ColumnType | undefined): boolean {
-  return type !== undefined && KEY_TYPES.has(type);
 }
 
 function equalValues(a: RowValue | undefined, b: RowValue | undefined): boolean {

@@ -2,20 +2,22 @@
 // fresh BlockSandbox. It runs wherever the executor puts it (its worker thread, or in process);
 // all of its state reads are synchronous through a SyncStateSource.
 
-import { ChainError } from '../core/errors.js';
-import type { InvalidCode } from '../core/errors.js';
-import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../chain/types.js';
-import type { BlockTxOutcome, Tx, TxOutcome } from '../chain/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
+import { ChainError } from '../../core/errors.js';
+import type { InvalidCode } from '../../core/errors.js';
+import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../chain/types.js';
+import type { BlockTxOutcome, Tx, TxOutcome } from '../../chain/types.js';
+import type { ContractRecord, Row, RowValue, TableDef } from '../../chain/contract-model.js';
 import { checkContractCode, checkCreate, checkDelete, recordOf } from './lifecycle.js';
-import { tableDefsOf } from './manifest.js';
-import { ContractDb, StateOverlay } from './overlay.js';
-import type { SyncStateSource } from './overlay.js';
+import { tableDefsOf } from '../manifest.js';
+import { ContractDb } from './contract-db.js';
+import { StateOverlay } from './overlay.js';
+import type { SyncStateSource } from './ports.js';
 import { BlockSandbox } from './sandbox.js';
 import type { CallInfo } from './sandbox.js';
-import { sortStateChanges, stateDigestHex } from './state-digest.js';
-import { checkPayload } from './template.js';
-import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput, ExecutionLimits } from './types.js';
+import { sortStateChanges, stateDigestHex } from './digest.js';
+import { checkPayload } from '../template.js';
+import type { ExecutionLimits } from '../limits.js';
+import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput } from './types.js';
 
 /** The parts of a transaction the engine uses (what crosses to the worker thread). */
 export type EngineTx = Pick<Tx, 'idHex' | 'contractHashHex' | 'payloadText' | 'sender'>;

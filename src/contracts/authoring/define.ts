@@ -1,13 +1,16 @@
 // How a contract is written in TypeScript. A contract module exports one ContractDefinition made
 // with defineContract(). Only the *source text* of `execute` goes on chain (docs/contract-api.md),
-// so `execute` must be self-contained: no imports, no references to anything outside its own body
-// (type-only imports are fine; they vanish when compiled). Helpers go inside the function.
+// together with the helpers it declares, so `execute` must be self-contained: no references to
+// anything outside its own body except declared helpers (type-only imports are fine; they vanish
+// when compiled). A helper used by one contract goes inside the function; one shared by several is
+// exported once and listed in `helpers` (helpers.ts), and the packer puts its source into each.
 //
 // A contract declares the codes it rejects with in `rejects`. The compiler then holds every
 // ctx.reject(code, ...) in `execute` to that list, so a misspelt code fails the build instead of
 // reaching a block; leave out defineContract's type arguments so that the list is inferred.
 
-import type { ContractManifest, Template } from '../chain/contract-model.js';
+import type { ContractManifest, Template } from '../../chain/contract-model.js';
+import type { ContractHelpers } from './helpers.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
 export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };
@@ -56,6 +59,13 @@ export interface ContractContext<C extends string = string> {
   readonly reject: (code: C, message: string) => RejectResult;
 }
 
+/**
+ * What a helper gets of ctx when it takes one: everything but reject, which stays with the
+ * contract that declares its codes. Every contract's context fits it, whatever codes it declares
+ * (a ContractContext<C> does not fit ContractContext<string>: its reject takes fewer codes).
+ */
+export type HelperContext = Omit<ContractContext, 'reject'>;
+
 /** Return undefined or 'OK' to accept; return ctx.reject(...) to reject. Any other string rejects (Validana v1 rule). */
 export type ContractResult = undefined | string | RejectResult;
 
@@ -72,6 +82,8 @@ export interface ContractDefinition<P = Record<string, unknown>, C extends strin
    * without it declares no codes, and its ctx.reject takes any (C = string).
    */
   readonly rejects?: readonly C[];
+  /** Shared helper functions execute calls, by name (helpers.ts); their source goes on chain with it. */
+  readonly helpers?: ContractHelpers;
   readonly execute: (payload: P, ctx: ContractContext<C>) => ContractResult;
 }
 
