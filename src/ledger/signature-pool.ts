@@ -1,27 +1,35 @@
-// Transaction signature verification over worker threads, the processor's hottest path: about
-// 18,000 verifications per second per core with libsecp256k1, so one worker per core. A batch is
-// copied once into shared memory and split into ranges; idle workers take ranges from one queue.
+// Transaction signature verification over worker threads, for both roles: the processor's hottest
+// path (admission), and a mirror node's catch-up batches of tens of thousands of transactions.
+// libsecp256k1 verifies about 18,000 per second per core, so one worker per core. A batch is copied
+// once into shared memory and split into ranges; idle workers take ranges from one queue. A range
+// whose worker dies is tried once more on a fresh worker.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { utf8Encode } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import { TX_BYTES_MAX, TX_BYTES_MIN, verifyTxBytesSignature } from '../chain/tx.js';
-import type { VerifyTask, WorkerMessage } from './verify-worker.js';
+import type { VerifyTask, WorkerMessage } from './signature-worker.js';
 
 export interface VerifyItem {
   readonly chainId: string;
   readonly txBytes: Uint8Array;
 }
 
-export interface VerifyPoolOptions {
+export interface SignaturePoolOptions {
   /** Worker threads; default os.availableParallelism(). */
   readonly workers?: number;
   /** The worker script; tests pass another one to simulate crashes. */
   readonly workerUrl?: URL;
+  /**
+   * Batches smaller than this are verified in the calling thread. Default VERIFY_INLINE_BELOW
+   * (the processor: admission batches are small and latency counts); a mirror node passes
+   * SIGNATURES_INLINE_BELOW, since it verifies whole blocks and its thread is busy committing.
+   */
+  readonly inlineBelow?: number;
 }
 
-export interface VerifyPoolStats {
+export interface SignaturePoolStats {
   readonly workers: number;
   /** Workers that died and were replaced since start. */
   readonly restarts: number;
@@ -30,9 +38,11 @@ export interface VerifyPoolStats {
 
 /** Below this many items a round trip to a worker costs more than verifying in this thread. */
 export const VERIFY_INLINE_BELOW = 16;
+/** The mirror node's threshold (see SignaturePoolOptions.inlineBelow). */
+export const SIGNATURES_INLINE_BELOW = 64;
 export const VERIFY_BATCH_MAX = 100_000;
 export const VERIFY_WORKERS_MAX = 256;
-/** Must match INDEX_WORDS_PER_ITEM in verify-worker.ts (imported there as a value, here not). */
+/** Must match INDEX_WORDS_PER_ITEM in signature-worker.ts (imported there as a value, here not). */
 const INDEX_WORDS_PER_ITEM = 3;
 /** A range is tried on a fresh worker once more if its worker dies; twice means a real bug. */
 const TASK_ATTEMPTS_MAX = 2;
@@ -50,27 +60,31 @@ interface Slot {
   lastError: Error | null;
 }
 
-export class VerifyPool {
+export class SignaturePool {
   readonly #slots: Slot[] = [];
   readonly #queue: Task[] = [];
   readonly #workerUrl: URL;
+  readonly #inlineBelow: number;
   #closed = false;
   #restarts = 0;
   #respawning = 0;
   #nextTaskId = 1;
 
-  private constructor(workerUrl: URL) {
+  private constructor(workerUrl: URL, inlineBelow: number) {
     this.#workerUrl = workerUrl;
+    this.#inlineBelow = inlineBelow;
   }
 
   /** Starts the workers and resolves once every one has loaded its code. */
-  static async start(opts: VerifyPoolOptions = {}): Promise<VerifyPool> {
+  static async start(opts: SignaturePoolOptions = {}): Promise<SignaturePool> {
     const count = opts.workers ?? availableParallelism();
     if (!Number.isSafeInteger(count) || count < 1 || count > VERIFY_WORKERS_MAX) {
       const max = VERIFY_WORKERS_MAX;
       throw new RangeError(`workers must be an integer from 1 to ${max}, got ${String(count)}`);
     }
-    const pool = new VerifyPool(opts.workerUrl ?? new URL('./verify-worker.js', import.meta.url));
+    const inlineBelow = opts.inlineBelow ?? VERIFY_INLINE_BELOW;
+    if (!Number.isSafeInteger(inlineBelow) || inlineBelow < 1) throw new RangeError(`inlineBelow must be a positive integer, got ${String(inlineBelow)}`);
+    const pool = new SignaturePool(opts.workerUrl ?? new URL('./signature-worker.js', import.meta.url), inlineBelow);
     try {
       for (let i = 0; i < count; i++) pool.#slots.push(await pool.#spawn());
     } catch (err) {
@@ -80,7 +94,7 @@ export class VerifyPool {
     return pool;
   }
 
-  stats(): VerifyPoolStats {
+  stats(): SignaturePoolStats {
     return { workers: this.#slots.length, restarts: this.#restarts, queuedTasks: this.#queue.length };
   }
 
@@ -96,7 +110,7 @@ export class VerifyPool {
         `at most ${VERIFY_BATCH_MAX} transactions per verification batch, got ${items.length}`,
       );
     }
-    if (items.length < VERIFY_INLINE_BELOW) return verifyInline(items);
+    if (items.length < this.#inlineBelow) return verifyInline(items);
     if (this.#slots.length === 0 && this.#respawning === 0) {
       throw new ChainError(
         'internal',
@@ -105,7 +119,7 @@ export class VerifyPool {
     }
     const batch = packBatch(items);
     const workers = Math.max(1, this.#slots.length);
-    const chunk = Math.max(VERIFY_INLINE_BELOW, Math.ceil(items.length / (workers * 4)));
+    const chunk = Math.max(this.#inlineBelow, Math.ceil(items.length / (workers * 4)));
     const parts: Promise<Uint8Array>[] = [];
     for (let from = 0; from < items.length; from += chunk) {
       const to = Math.min(items.length, from + chunk);
@@ -115,6 +129,11 @@ export class VerifyPool {
     const out: boolean[] = [];
     for (const r of results) for (const v of r) out.push(v === 1);
     return out;
+  }
+
+  /** verify() for transactions that are all of one chain (a mirror node's blocks). */
+  verifyOnChain(chainId: string, txs: readonly Uint8Array[]): Promise<boolean[]> {
+    return this.verify(txs.map((txBytes) => ({ chainId, txBytes })));
   }
 
   /** Stops every worker; pending and later verify calls fail with `shutting_down`. */

@@ -1,7 +1,8 @@
 // `hanzenet node start`: a mirror node. Opens its own database (embedded PGlite in the data
 // directory, or the PostgreSQL server of DATABASE_URL), verifies the upstream's genesis block on
 // first start, serves the same read API as the processor over what it verified, and follows the
-// upstream until SIGINT/SIGTERM. See docs/node.md.
+// upstream until SIGINT/SIGTERM. See docs/node.md. The composition root of the follower role: the
+// only place that picks the real clock, the real network and the real store.
 
 import { join, resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
@@ -10,16 +11,19 @@ import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/exec
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';
+import { systemScheduler } from '../core/scheduler.js';
+import type { Scheduler } from '../core/scheduler.js';
+import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
+import { jsonLogger } from '../ledger/log.js';
+import type { Logger } from '../ledger/log.js';
+import { SignaturePool, SIGNATURES_INLINE_BELOW } from '../ledger/signature-pool.js';
+import { Follower } from '../node/follower.js';
+import type { FollowerOptions } from '../node/follower.js';
+import { MirrorNode } from '../node/mirror.js';
+import { HttpUpstream } from '../node/upstream.js';
+import type { Upstream } from '../node/upstream.js';
 import { ChainStore } from '../store/chain-store.js';
 import { openDatabase } from '../store/database.js';
-import { Follower } from './follower.js';
-import type { FollowerOptions } from './follower.js';
-import { describeError, jsonNodeLogger } from './log.js';
-import type { NodeLogger } from './log.js';
-import { MirrorNode } from './mirror.js';
-import { SignaturePool } from './signature-pool.js';
-import { HttpUpstream } from './upstream.js';
-import type { Upstream } from './upstream.js';
 
 /** What `hanzenet node start` hands over (the CLI's NodeStartOptions in src/cli/processor-options.ts). */
 export interface NodeStartOptions {
@@ -52,7 +56,9 @@ export interface RunningNode {
 }
 
 export interface StartNodeDeps {
-  readonly log?: NodeLogger;
+  readonly log?: Logger;
+  /** Default the real clock and timers. */
+  readonly scheduler?: Scheduler;
   /** Aborting it while the node waits for the genesis block gives up starting (shutting_down). */
   readonly signal?: AbortSignal;
   /** Another upstream than HTTP to opts.follow (tests). */
@@ -68,31 +74,32 @@ export class GenesisAlarm extends ChainError {
 }
 
 export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}): Promise<RunningNode> {
-  const log = deps.log ?? jsonNodeLogger;
+  const scheduler = deps.scheduler ?? systemScheduler;
+  const log = deps.log ?? jsonLogger(scheduler, 'node');
   const pinned = opts.processorAddress ?? null;
   if (pinned !== null && !isAddress(pinned)) {
     throw new ChainError('bad_request', `the processor address ${JSON.stringify(pinned)} is not a valid address (base58check, starting with 1)`, { processorAddress: pinned });
   }
-  const upstream = deps.upstream ?? new HttpUpstream(opts.follow);
+  const upstream = deps.upstream ?? new HttpUpstream(opts.follow, scheduler);
   const db = await openDatabase(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(resolve(opts.dataDir), 'pgdata') });
-  const closers: (() => Promise<void>)[] = [() => db.close()];
-  try {
+  return startWithClosers(log, async (closers) => {
+    closers.add(() => db.close());
     const store = new ChainStore(db);
     await store.migrate();
-    const signatures = await SignaturePool.start();
-    closers.unshift(() => signatures.close());
+    const signatures = await SignaturePool.start({ inlineBelow: SIGNATURES_INLINE_BELOW });
+    closers.add(() => signatures.close());
     const node = await MirrorNode.open({
       store,
       openExecutor: () => createExecutor({ reader: store, residentRows: DEFAULT_RESIDENT_ROWS }),
       signatures,
       upstream,
-      clock: { nowMs: () => Date.now() },
+      scheduler,
       log,
       processorAddress: pinned,
     });
-    closers.unshift(() => node.close());
-    const follower = new Follower(node, upstream, log, deps.follower);
-    closers.unshift(() => follower.stop());
+    closers.add(() => node.close());
+    const follower = new Follower(node, upstream, log, scheduler, deps.follower);
+    closers.add(() => follower.stop());
     // A first start needs block 0 before it can serve anything; a restart serves what it has at once.
     if (node.headInfo === null) {
       follower.start();
@@ -101,14 +108,11 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
     const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES, routes: [registerEnergyRoutes] });
-    closers.unshift(() => api.close());
+    closers.add(() => api.close());
     const url = await api.listen(opts.port, opts.host);
     follower.start();
-    return { url, startHead, node, follower, close: () => runClosers(closers, log) };
-  } catch (err) {
-    await runClosers(closers, log);
-    throw err;
-  }
+    return { url, startHead, node, follower, close: () => closers.closeAll() };
+  });
 }
 
 /** Waits until block 0 is verified; a genesis alarm or an abort ends the wait with an error. */
@@ -131,33 +135,14 @@ async function untilGenesis(node: MirrorNode, follower: Follower, signal: AbortS
   }
 }
 
-async function runClosers(closers: (() => Promise<void>)[], log: NodeLogger): Promise<void> {
-  for (const close of closers.splice(0)) {
-    try {
-      await close();
-    } catch (err) {
-      log.error('error while shutting down', { error: describeError(err) });
-    }
-  }
-}
-
 /**
  * The CLI entry: starts, prints one JSON line {api, follow, chainId, processorAddress, head, ...}
  * once it serves, and stops on SIGINT/SIGTERM (or at the first alarm with exitOnAlarm). A node
  * that raised an alarm exits with status 3.
  */
 export async function runNode(opts: NodeStartOptions): Promise<void> {
-  const log = jsonNodeLogger;
-  const stopping = new AbortController();
-  const onSignal = (signal: string): void => {
-    if (stopping.signal.aborted) return;
-    log.info('shutting down', { signal });
-    stopping.abort();
-  };
-  const onSigint = (): void => onSignal('SIGINT');
-  const onSigterm = (): void => onSignal('SIGTERM');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+  const log = jsonLogger(systemScheduler, 'node');
+  const stopping = stopOnSignals(log);
   try {
     let running: RunningNode;
     try {
@@ -184,19 +169,15 @@ export async function runNode(opts: NodeStartOptions): Promise<void> {
       }) + '\n',
     );
     const offAlarm = node.onAlarm(() => {
-      if (opts.exitOnAlarm === true) onSignal('alarm');
+      if (opts.exitOnAlarm === true) stopping.stop('alarm');
     });
-    if (node.alarm !== null && opts.exitOnAlarm === true) onSignal('alarm');
-    await new Promise<void>((resolveStop) => {
-      if (stopping.signal.aborted) resolveStop();
-      else stopping.signal.addEventListener('abort', () => resolveStop(), { once: true });
-    });
+    if (node.alarm !== null && opts.exitOnAlarm === true) stopping.stop('alarm');
+    await untilAborted(stopping.signal);
     offAlarm();
     await running.close();
     if (node.alarm !== null) exitWithAlarmStatus();
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    stopping.dispose();
   }
 }
 

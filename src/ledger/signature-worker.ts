@@ -1,4 +1,4 @@
-// Signature verification worker thread (one per core, started by VerifyPool). It never decodes
+// Signature verification worker thread (one per core, started by SignaturePool). It never decodes
 // payloads: hash256(chainId || bytes[4 .. L-97)) and one libsecp256k1 verify per transaction.
 
 import { parentPort } from 'node:worker_threads';

@@ -1,5 +1,6 @@
 // Installs the HanzeNet energy contracts on a chain: one processor-signed create transaction per
-// contract, submitted like any other transaction, awaited until committed.
+// contract, submitted like any other transaction, awaited until committed. The composition root
+// does this on a new chain; the platform below it knows nothing of the energy application.
 
 import { packContract } from '../contracts/authoring/pack.js';
 import { ChainError } from '../core/errors.js';
@@ -8,7 +9,8 @@ import { signTx } from '../chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../chain/types.js';
 import type { TxView } from '../chain/views.js';
 import { ENERGY_CONTRACTS } from '../energy/index.js';
-import type { Logger, Processor } from './processor.js';
+import type { Logger } from '../ledger/log.js';
+import type { Processor } from '../processor/processor.js';
 
 export async function installEnergyContracts(processor: Processor, key: PrivateKey, log: Logger): Promise<TxView[]> {
   const existing = new Set((await processor.listContracts()).map((c) => c.hash));
