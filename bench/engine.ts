@@ -8,11 +8,12 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/engine.js --in-process
 
 import { parseArgs } from 'node:util';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/executor.js';
-import type { Executor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
-import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
-import type { BlockExecutionResult, StateReader } from '../src/contracts/types.js';
+import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/runtime/executor.js';
+import type { Executor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
+import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/runtime/rows.js';
+import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
+import type { StateReader } from '../src/contracts/runtime/ports.js';
 import { signTx } from '../src/chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';

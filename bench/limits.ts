@@ -3,7 +3,7 @@
 //
 // - signature verifications per second with the binding the processor uses (verifyTxBytesSignature:
 //   hash256 of the signed bytes + one secp256k1 verify), inline on one core, through the processor's
-//   VerifyPool with one worker, and with one worker per core;
+//   SignaturePool with one worker, and with one worker per core;
 // - batched row inserts per second: INSERT ... SELECT FROM unnest() of 10,000-row batches into a
 //   scratch table shaped like energy_history, with every column sent as one array-literal text
 //   parameter exactly as the processor's block commit does; and, for contrast, single-row INSERTs
@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { utf8Encode } from '../src/core/bytes.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx, verifyTxBytesSignature } from '../src/chain/tx.js';
-import { VerifyPool } from '../src/processor/verify-pool.js';
+import { SignaturePool } from '../src/ledger/signature-pool.js';
 import { arrayLiteral } from '../src/store/sql-values.js';
 import type { Database } from '../src/store/types.js';
 import { deriveKey } from './workload.js';
@@ -82,7 +82,7 @@ export async function measureVerify(seconds: number): Promise<VerifyLimits> {
   });
   const items = txs.map((txBytes) => ({ chainId: LIMIT_CHAIN_ID, txBytes }));
   const viaPool = async (workers: number): Promise<number> => {
-    const pool = await VerifyPool.start({ workers });
+    const pool = await SignaturePool.start({ workers });
     try {
       return await rate(seconds, async () => {
         check(await pool.verify(items));

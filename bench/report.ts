@@ -144,7 +144,7 @@ export function formatReport(report: BenchReport): string {
   out.push('');
   const v = report.limits.verify;
   if (v !== null) {
-    out.push(`signature verification (${v.binding}): ${num(v.inlinePerSecond)}/s inline on one core, ${num(v.pool1PerSecond)}/s with VerifyPool(1 worker), ${num(v.poolAllPerSecond)}/s with VerifyPool(${v.poolAllWorkers} workers)`);
+    out.push(`signature verification (${v.binding}): ${num(v.inlinePerSecond)}/s inline on one core, ${num(v.pool1PerSecond)}/s with SignaturePool(1 worker), ${num(v.poolAllPerSecond)}/s with SignaturePool(${v.poolAllWorkers} workers)`);
   }
   for (const l of report.limits.inserts) {
     out.push(`${l.backend} inserts: ${num(l.batchedRowsPerSecond)} rows/s batched (INSERT ... SELECT FROM unnest, ${l.batchRows} rows per statement), ${num(l.singleRowPerSecond)} rows/s one row per round trip (in one transaction)`);

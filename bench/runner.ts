@@ -135,7 +135,7 @@ export interface RunResult {
 }
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const NODE_MODULE = fileURLToPath(new URL('../src/node/main.js', import.meta.url));
+const NODE_MODULE = fileURLToPath(new URL('../src/app/start-node.js', import.meta.url));
 const SERVER_WAIT_MS = 240_000;
 /** No confirmation for this long while transactions are outstanding: the rest counts as lost. */
 const STALL_MS = 120_000;
@@ -159,7 +159,7 @@ interface Spawned {
   readonly exited: Promise<number | string>;
 }
 
-/** What the processor logs for each committed block (src/processor/processor.ts). */
+/** What the processor logs for each committed block (src/processor/processor.ts, onCommitted). */
 export interface BlockLog {
   readonly height: number;
   readonly txs: number;

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Writes docs/errors.md from the error catalogue (src/core/errors.ts) and the energy contracts'
-// reject codes (src/energy/codes.ts). Run after a build: `node scripts/gen-errors-doc.mjs`.
+// reject codes (src/energy/codes.ts, with the contracts that declare each in their `rejects`).
+// Run after a build: `node scripts/gen-errors-doc.mjs`.
 // test/docs-errors.test.ts fails when the document and the code disagree.
 import { writeFileSync } from 'node:fs';
 
 const { ERROR_CATALOGUE } = await import('../dist/src/core/errors.js');
 const { ENERGY_REJECT_CODES } = await import('../dist/src/energy/codes.js');
+const { contractsByRejectCode } = await import('../dist/src/energy/index.js');
+const contractsOf = contractsByRejectCode();
 
 const lines = [
   '# Error codes',
@@ -32,7 +35,7 @@ const lines = [
   '',
   '| code | contracts | meaning |',
   '|---|---|---|',
-  ...Object.entries(ENERGY_REJECT_CODES).map(([code, info]) => `| \`${code}\` | ${info.contracts.join(', ')} | ${info.summary} |`),
+  ...Object.entries(ENERGY_REJECT_CODES).map(([code, info]) => `| \`${code}\` | ${(contractsOf.get(code) ?? []).join(', ')} | ${info.summary} |`),
   '',
 ];
 writeFileSync('docs/errors.md', lines.join('\n'));

@@ -18,7 +18,7 @@ const checks = [
       '  npm run format      rewrites the formatting of every file\n' +
       '  npm run lint:fix    also applies the safe fixes of the lint rules\n' +
       '  What a rule wants: https://biomejs.dev/linter/rules/ ; why some are off: ' +
-      'docs/decisions/0005-formatter-and-import-rules.md',
+      'docs/decisions/0006-formatter-and-import-rules.md',
   },
   {
     title: 'import rules (dependency-cruiser, .dependency-cruiser.cjs)',

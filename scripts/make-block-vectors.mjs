@@ -22,7 +22,7 @@ const CHAIN_ID = 'hanzenet';
 const keyOf = (role) => PrivateKey.fromWIF(validana.keys.find((k) => k.role === role).wif);
 const processor = keyOf('processor');
 const trader = keyOf('trader');
-// The state digest's encoding belongs to src/contracts/state-digest.ts; for the block format it
+// The state digest's encoding belongs to src/contracts/runtime/digest.ts; for the block format it
 // is 32 opaque bytes, so fixed labelled values keep these vectors independent of it.
 const digestOf = (label) => toHex(sha256(utf8Encode(label)));
 

@@ -1,4 +1,4 @@
-// The energy read routes (src/api/energy-routes.ts) and the client methods behind them, over a
+// The energy read routes (src/energy/http-routes.ts) and the client reads behind them, over a
 // database holding the thesis' example as the contracts left it (run in the energy harness, its
 // rows copied into the real state tables): the JSON shapes, every kind of bad input with its code,
 // 404 when the service keeps no database or the chain has no energy tables, and the client.
@@ -9,7 +9,9 @@ import { createApiServer } from '../src/api/server.js';
 import type { ApiServer } from '../src/api/server.js';
 import { HanzenetClient } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/queries.js';
+import { fetchEnergyBalances, fetchEnergyContext, fetchEnergyHistory } from '../src/energy/client.js';
+import { registerEnergyRoutes } from '../src/energy/http-routes.js';
+import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/views.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
 import { createContractTable } from '../src/store/contract-tables.js';
 import { openDatabase } from '../src/store/database.js';
@@ -84,7 +86,7 @@ let ledger: LedgerWithDatabase;
 before(async () => {
   db = await databaseWith(thesisChain());
   ledger = new LedgerWithDatabase(db);
-  api = await createApiServer(ledger, { reportError: () => undefined });
+  api = await createApiServer(ledger, { reportError: () => undefined, routes: [registerEnergyRoutes] });
   url = await api.listen(0);
 });
 
@@ -192,7 +194,7 @@ test('bad input is 400 bad_request naming the parameter', async () => {
 });
 
 test('404 not_found without a database, or without the energy tables', async () => {
-  const plain = await createApiServer(new FakeLedger(), { reportError: () => undefined });
+  const plain = await createApiServer(new FakeLedger(), { reportError: () => undefined, routes: [registerEnergyRoutes] });
   try {
     for (const path of [`/api/energy/contexts/${CTX}`, `/api/energy/contexts/${CTX}/balances`, `/api/energy/contexts/${CTX}/traders/${A}/history`]) {
       const res = await plain.app.inject({ method: 'GET', url: path });
@@ -204,7 +206,7 @@ test('404 not_found without a database, or without the energy tables', async () 
   }
   const empty = await openDatabase({ memory: true });
   const bare = new LedgerWithDatabase(empty);
-  const server = await createApiServer(bare, { reportError: () => undefined });
+  const server = await createApiServer(bare, { reportError: () => undefined, routes: [registerEnergyRoutes] });
   try {
     await migrate(empty);
     const res = await server.app.inject({ method: 'GET', url: `/api/energy/contexts/${CTX}/balances` });
@@ -217,22 +219,22 @@ test('404 not_found without a database, or without the energy tables', async () 
   }
 });
 
-test('the client: energyContext, energyBalances and energyHistory', async () => {
+test('the client: fetchEnergyContext, fetchEnergyBalances and fetchEnergyHistory', async () => {
   const client = new HanzenetClient({ url });
   try {
-    const context = await client.energyContext(CTX);
+    const context = await fetchEnergyContext(client, CTX);
     assert.equal(context.traders.length, 2);
-    const balances = await client.energyBalances(CTX, { trader: B, label: ['solar'], block: 102 });
+    const balances = await fetchEnergyBalances(client, CTX, { trader: B, label: ['solar'], block: 102 });
     assert.deepEqual(balances.balances.map((b) => b.amount), ['0.125']);
-    assert.deepEqual((await client.energyBalances(CTX, { label: 'solar' })).totals.map((t) => t.amount).sort(), ['0.125', '2']);
-    const page = await client.energyHistory(CTX, B, { limit: 2 });
+    assert.deepEqual((await fetchEnergyBalances(client, CTX, { label: 'solar' })).totals.map((t) => t.amount).sort(), ['0.125', '2']);
+    const page = await fetchEnergyHistory(client, CTX, B, { limit: 2 });
     assert.equal(page.entries.length, 2);
-    const next = await client.energyHistory(CTX, B, { limit: 10, before: page.next ?? '' });
+    const next = await fetchEnergyHistory(client, CTX, B, { limit: 10, before: page.next ?? '' });
     assert.equal(next.entries.length, 4);
-    assert.equal((await client.energyHistory(CTX, B, { before: 101 })).entries.length, 1);
-    await assert.rejects(client.energyBalances('nope'), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === 400);
-    await assert.rejects(client.energyBalances(CTX, { block: -1 }), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === null);
-    await assert.rejects(client.energyContext(''), (err: unknown) => err instanceof ClientError && err.code === 'bad_request');
+    assert.equal((await fetchEnergyHistory(client, CTX, B, { before: 101 })).entries.length, 1);
+    await assert.rejects(fetchEnergyBalances(client, 'nope'), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === 400);
+    await assert.rejects(fetchEnergyBalances(client, CTX, { block: -1 }), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === null);
+    await assert.rejects(fetchEnergyContext(client, ''), (err: unknown) => err instanceof ClientError && err.code === 'bad_request');
   } finally {
     client.close();
   }

@@ -16,7 +16,7 @@ import {
 } from '../src/chain/header-rules.js';
 import type { HeadInfo } from '../src/chain/header-rules.js';
 import { signTx } from '../src/chain/tx.js';
-import { stateDigestHex } from '../src/contracts/state-digest.js';
+import { stateDigestHex } from '../src/contracts/runtime/digest.js';
 import { toHex } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { hash256 } from '../src/core/hash.js';

@@ -71,7 +71,8 @@ test('subscribeBlocks rejects with the listener error and closes its socket', as
     const done = client.subscribeBlocks(() => {
       throw new Error('listener broke');
     });
-    await waitFor(() => server.socketCount === 1);
+    // The block must be pushed after the subscribe message arrived: an open socket is not enough.
+    await waitFor(() => server.subscriberCount === 1);
     server.addBlock();
     await assert.rejects(done, /listener broke/);
     await waitFor(() => server.socketCount === 0);

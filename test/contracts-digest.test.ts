@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalKeyBytes, sortStateChanges, stateDigestHex, stateDigestRecords } from '../src/contracts/state-digest.js';
+import { canonicalKeyBytes, sortStateChanges, stateDigestHex, stateDigestRecords } from '../src/contracts/runtime/digest.js';
 import type { StateChange, TableDef } from '../src/chain/contract-model.js';
 
 const DEFS = new Map<string, TableDef>([

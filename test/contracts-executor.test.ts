@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ChainError } from '../src/core/errors.js';
 import type { TxOutcome } from '../src/chain/types.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { BlockExecutionResult } from '../src/contracts/types.js';
+import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
 import { aliceKey, bobKey, createTestChain, createTx, deleteTx, makeTx, MemoryReader, processorKey, rawCreateTx, resultText } from './helpers/contracts-chain.js';
 import type { TestChain } from './helpers/contracts-chain.js';
 

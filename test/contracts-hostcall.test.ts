@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QuickJSContext } from 'quickjs-emscripten';
-import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from '../src/contracts/quickjs.js';
-import type { HostCallPath, HostReply, TextHostFunction } from '../src/contracts/quickjs.js';
-import { BlockSandbox, ContractFault } from '../src/contracts/sandbox.js';
-import type { CallInfo, DbHost } from '../src/contracts/sandbox.js';
-import { DEFAULT_EXECUTION_LIMITS } from '../src/contracts/types.js';
+import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from '../src/contracts/runtime/quickjs.js';
+import type { HostCallPath, HostReply, TextHostFunction } from '../src/contracts/runtime/quickjs.js';
+import { BlockSandbox, ContractFault } from '../src/contracts/runtime/sandbox.js';
+import type { CallInfo, DbHost } from '../src/contracts/runtime/sandbox.js';
+import { DEFAULT_EXECUTION_LIMITS } from '../src/contracts/limits.js';
 import type { BlockTxOutcome } from '../src/chain/types.js';
 import type { Row } from '../src/chain/contract-model.js';
 

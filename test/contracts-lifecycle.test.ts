@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { defineContract } from '../src/contracts/define.js';
-import type { ContractContext, ContractResult } from '../src/contracts/define.js';
-import { checkAdmission } from '../src/contracts/executor.js';
-import { checkContractCode, contractHashHex, parseCreatePayload, parseDeletePayload, recordOf } from '../src/contracts/lifecycle.js';
+import { defineContract } from '../src/contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../src/contracts/authoring/define.js';
+import { checkAdmission } from '../src/contracts/runtime/executor.js';
+import { checkContractCode, recordOf } from '../src/contracts/runtime/lifecycle.js';
+import { contractHashHex, parseCreatePayload, parseDeletePayload } from '../src/contracts/create-payload.js';
 import { checkManifest, checkManifestAgainst, manifestJson, parseManifest, tableDefsOf } from '../src/contracts/manifest.js';
-import { executeSource, packContract } from '../src/contracts/pack.js';
+import { executeSource, packContract } from '../src/contracts/authoring/pack.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { ContractRecord, TableDef } from '../src/chain/contract-model.js';
 import { aliceKey, makeTx, processorKey } from './helpers/contracts-chain.js';

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LruCache, StateOverlay } from '../src/contracts/overlay.js';
-import type { SyncStateSource } from '../src/contracts/overlay.js';
-import { compareUtf8 } from '../src/contracts/rows.js';
+import { LruCache } from '../src/contracts/runtime/lru-cache.js';
+import { StateOverlay } from '../src/contracts/runtime/overlay.js';
+import type { SyncStateSource } from '../src/contracts/runtime/ports.js';
+import { compareUtf8 } from '../src/contracts/runtime/rows.js';
 import type { Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 
 const DEF: TableDef = { columns: { ctx: 'text', id: 'bigint', kind: 'text' }, key: ['ctx', 'id'] };

@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createExecutor } from '../src/contracts/executor.js';
-import type { Executor } from '../src/contracts/executor.js';
-import { StateOverlay } from '../src/contracts/overlay.js';
-import type { SyncStateSource } from '../src/contracts/overlay.js';
-import { compareKeys, keyValuesOf, rowMatches } from '../src/contracts/rows.js';
-import type { BlockExecutionResult } from '../src/contracts/types.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import type { Executor } from '../src/contracts/runtime/executor.js';
+import { StateOverlay } from '../src/contracts/runtime/overlay.js';
+import type { SyncStateSource } from '../src/contracts/runtime/ports.js';
+import { compareKeys, keyValuesOf, rowMatches } from '../src/contracts/runtime/rows.js';
+import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
 import type { Tx } from '../src/chain/types.js';
 import type { Row, RowValue, TableDef } from '../src/chain/contract-model.js';
 import { aliceKey, CHAIN_ID, makeTx, MemoryReader, processorKey, rawCreateTx, resultText } from './helpers/contracts-chain.js';

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { UnstorableValue } from '../src/contracts/rows.js';
-import { BlockSandbox } from '../src/contracts/sandbox.js';
-import type { CallInfo, DbHost } from '../src/contracts/sandbox.js';
-import { CONTRACT_LIMITS, DEFAULT_EXECUTION_LIMITS } from '../src/contracts/types.js';
-import { decodeTagged, encodeTagged } from '../src/contracts/wire.js';
+import { UnstorableValue } from '../src/contracts/runtime/rows.js';
+import { BlockSandbox } from '../src/contracts/runtime/sandbox.js';
+import type { CallInfo, DbHost } from '../src/contracts/runtime/sandbox.js';
+import { CONTRACT_LIMITS, DEFAULT_EXECUTION_LIMITS } from '../src/contracts/limits.js';
+import { decodeTagged, encodeTagged } from '../src/contracts/runtime/wire.js';
 import type { Row } from '../src/chain/contract-model.js';
 
 // The general forms, as wire.ts had them before its shortcuts.

@@ -27,3 +27,11 @@ test('every energy reject code is documented in docs/errors.md', async () => {
   const missing = Object.keys(ENERGY_REJECT_CODES).filter((code) => !documented.has(code));
   assert.deepEqual(missing, []);
 });
+
+test('the energy table names the contracts that declare each code in their `rejects`', async () => {
+  const { contractsByRejectCode } = await import('../src/energy/index.js');
+  const section = doc.split(/^## /m).find((s) => s.startsWith('Energy contract codes')) ?? '';
+  const listed = new Map([...section.matchAll(/^\|\s*`([a-z][a-z0-9_]*)`\s*\|([^|]*)\|/gm)].map((m) => [m[1] ?? '', (m[2] ?? '').trim()]));
+  const declared = new Map([...contractsByRejectCode()].map(([code, types]) => [code as string, types.join(', ')]));
+  assert.deepEqual(listed, declared, 'run `node scripts/gen-errors-doc.mjs` after a build');
+});

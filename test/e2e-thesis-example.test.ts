@@ -13,7 +13,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/queries.js';
+import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/views.js';
 import { errorOf, runCli, runShell } from './helpers/cli-run.js';
 import type { CliResult } from './helpers/cli-run.js';
 import { e2eBackends, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';

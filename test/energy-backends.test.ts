@@ -1,6 +1,6 @@
 // The energy contracts on the real platform: random sequences of all eight contracts, signed by
 // several keys in two contexts, submitted to real processors (Processor with ChainStore, the
-// QuickJS executor and the verification pool, a fake clock, blocks made with produceBlock) on the
+// QuickJS executor and the verification pool, a fake clock, blocks made with produceNow) on the
 // embedded database and, when DATABASE_URL is set, on the PostgreSQL server. Checked:
 //
 //   - every backend ends in the same chain (head hash, every block's state digest) and the same
@@ -27,14 +27,16 @@ import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';
-import { createExecutor } from '../src/contracts/executor.js';
-import type { Executor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
-import { stateDigestHex } from '../src/contracts/state-digest.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import type { Executor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
+import { stateDigestHex } from '../src/contracts/runtime/digest.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
-import { VerifyPool } from '../src/processor/verify-pool.js';
+import { SignaturePool } from '../src/ledger/signature-pool.js';
+import { silentLogger } from '../src/ledger/log.js';
+import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { Database } from '../src/store/types.js';
 import { EnergyChain } from './helpers/energy-harness.js';
@@ -75,10 +77,10 @@ interface Node {
   readonly processor: Processor;
 }
 
-const silent = { info: () => undefined, error: () => undefined };
+const silent = silentLogger;
 let now = T0;
-const clock = { nowMs: () => now };
-let verifier: VerifyPool;
+const scheduler = { ...systemScheduler, nowMs: () => now };
+let verifier: SignaturePool;
 const nodes: Node[] = [];
 let txCounter = 0;
 
@@ -93,7 +95,7 @@ async function makeBlock(txs: readonly Tx[]): Promise<number> {
   for (const node of nodes) {
     const results = await node.processor.submit(txs.map((t) => t.bytes));
     for (const r of results) assert.ok(r.ok, `${node.name}: refused at admission: ${JSON.stringify(r)}`);
-    const block = await node.processor.produceBlock();
+    const block = await node.processor.produceNow();
     assert.ok(block !== null, `${node.name}: no block produced`);
     heights.push(block.height);
   }
@@ -102,13 +104,13 @@ async function makeBlock(txs: readonly Tx[]): Promise<number> {
 }
 
 before(async () => {
-  verifier = await VerifyPool.start({ workers: 1 });
+  verifier = await SignaturePool.start({ workers: 1 });
   for (const backend of testBackends()) {
     const db = await backend.open();
     const store = new ChainStore(db);
     await store.migrate();
     const executor = await createExecutor({ reader: store });
-    const processor = await Processor.open({ store, executor, verifier, key: PROCESSOR_KEY, clock, config: DEFAULT_PROCESSOR_CONFIG, log: silent }, CHAIN_ID);
+    const processor = await Processor.open({ store, executor, verifier, key: PROCESSOR_KEY, scheduler, config: DEFAULT_PROCESSOR_CONFIG, log: silent }, CHAIN_ID);
     nodes.push({ name: backend.name, db, store, executor, processor });
   }
   now += 1000;
@@ -418,7 +420,7 @@ test('random sequences of all contracts on the real platform: same chain on ever
   await fc.assert(
     fc.asyncProperty(fc.array(arbOps, { minLength: 10, maxLength: 60 }), async (ops) => {
       // A failed run (while shrinking) may leave transactions behind: finish them first.
-      for (const node of nodes) while (node.processor.pendingCount > 0) await node.processor.produceBlock();
+      for (const node of nodes) while (node.processor.pendingCount > 0) await node.processor.produceNow();
       now = Math.max(now, ...nodes.map((n) => n.processor.headInfo.processedMs));
       const run = new Run();
       run.bootstrap();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx, verifyTxSignature } from '../src/chain/tx.js';
-import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/node/signature-pool.js';
+import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
 
 const CHAIN = 'hanzenet-pool-test';
 
@@ -20,11 +20,11 @@ function batch(count: number): Uint8Array[] {
 }
 
 test('large and small batches: one answer per transaction, as a one-by-one check gives', async () => {
-  const pool = await SignaturePool.start({ workers: 2 });
+  const pool = await SignaturePool.start({ workers: 2, inlineBelow: SIGNATURES_INLINE_BELOW });
   try {
     for (const size of [0, 5, SIGNATURES_INLINE_BELOW + 1, 1000]) {
       const txs = batch(size);
-      const got = await pool.verify(CHAIN, txs);
+      const got = await pool.verifyOnChain(CHAIN, txs);
       assert.equal(got.length, size);
       got.forEach((ok, i) => {
         const expected = i % 11 !== 5 && i % 7 !== 3;
@@ -34,9 +34,9 @@ test('large and small batches: one answer per transaction, as a one-by-one check
     const signed = signTx({ contractHashHex: 'ab'.repeat(32), validTillMs: 0, payloadText: '{}' }, PrivateKey.generate(), CHAIN);
     assert.ok(verifyTxSignature(signed, CHAIN));
     const many = Array.from({ length: 100 }, () => signed.bytes);
-    assert.deepEqual(await pool.verify('another-chain', many), many.map(() => false), 'the chain id is part of what is signed');
+    assert.deepEqual(await pool.verifyOnChain('another-chain', many), many.map(() => false), 'the chain id is part of what is signed');
   } finally {
     await pool.close();
   }
-  await assert.rejects(pool.verify(CHAIN, batch(100)), /closed/);
+  await assert.rejects(pool.verifyOnChain(CHAIN, batch(100)), /closed/);
 });

@@ -10,7 +10,7 @@ import { PrivateKey } from '../src/core/keys.js';
 import { decodeTx } from '../src/chain/tx.js';
 import type { ChainAlarm, TxView } from '../src/chain/views.js';
 import { createApiServer } from '../src/api/server.js';
-import { SignaturePool } from '../src/node/signature-pool.js';
+import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
 import { FakeUpstream } from './helpers/node-fake-upstream.js';
 import { openDatabase } from '../src/store/database.js';
 import type { CommitBlockInput } from '../src/chain/records.js';
@@ -32,7 +32,7 @@ let target: number;
 before(async () => {
   db = await openDatabase({ memory: true });
   chain = await recordChain({ blocks: 6, txsPerBlock: 5, db });
-  signatures = await SignaturePool.start({ workers: 2 });
+  signatures = await SignaturePool.start({ workers: 2, inlineBelow: SIGNATURES_INLINE_BELOW });
   last = chain.raws.length - 1;
   target = last - 2;
 });

@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createExecutor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
@@ -14,13 +14,14 @@ import type { Tx } from '../src/chain/types.js';
 import type { TxView } from '../src/chain/views.js';
 import trader from '../src/energy/trader.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
-import type { Logger } from '../src/processor/processor.js';
-import { VerifyPool } from '../src/processor/verify-pool.js';
+import { silentLogger } from '../src/ledger/log.js';
+import { SignaturePool } from '../src/ledger/signature-pool.js';
+import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { CommitBlockInput } from '../src/chain/records.js';
 import { testBackends } from './helpers/test-db.js';
 
-const quiet: Logger = { info: () => undefined, error: () => undefined };
+const quiet = silentLogger;
 
 /** A store whose next commits can be made to fail before or after the data is written. */
 class FlakyStore extends ChainStore {
@@ -39,7 +40,7 @@ async function setup(dbOpen: () => ReturnType<ReturnType<typeof testBackends>[nu
   const db = await dbOpen();
   const store = new FlakyStore(db);
   await store.migrate();
-  const verifier = await VerifyPool.start({ workers: 1 });
+  const verifier = await SignaturePool.start({ workers: 1 });
   const executor = await createExecutor({ reader: store, inWorker: false });
   let now = 1_800_000_000_000;
   const key = PrivateKey.generate();
@@ -50,7 +51,7 @@ async function setup(dbOpen: () => ReturnType<ReturnType<typeof testBackends>[nu
       reopenExecutor: () => createExecutor({ reader: store, inWorker: false }),
       verifier,
       key,
-      clock: { nowMs: () => (now += 10) },
+      scheduler: { ...systemScheduler, nowMs: () => (now += 10) },
       config: DEFAULT_PROCESSOR_CONFIG,
       log: quiet,
     },
@@ -78,13 +79,13 @@ for (const backend of testBackends()) {
       const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
       assert.deepEqual(await processor.submit([create.bytes]), [{ ok: true, id: create.idHex }]);
       store.failNext = 'after';
-      await assert.rejects(processor.produceBlock(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
+      await assert.rejects(processor.produceNow(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
       assert.equal(seen.length, 0, 'nobody is told anything while the outcome is unknown');
       assert.equal((await processor.getTransaction(create.idHex))?.status, 'new');
       const resubmit = await processor.submit([create.bytes]);
       assert.equal(resubmit[0]?.ok, false, 'the id stays taken while its block is in doubt');
 
-      assert.equal(await processor.produceBlock(), null, 'nothing left to put in a block');
+      assert.equal(await processor.produceNow(), null, 'nothing left to put in a block');
       assert.deepEqual(seen.map((v) => [v.id, v.status]), [[create.idHex, 'accepted']]);
       assert.equal(processor.headInfo.height, 1);
       assert.ok((await processor.listContracts()).some((c) => c.hash === packed.hashHex), 'the reopened executor knows the created contract');
@@ -92,7 +93,7 @@ for (const backend of testBackends()) {
       const owner = PrivateKey.generate();
       const call: Tx = signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId);
       assert.equal((await processor.submit([call.bytes]))[0]?.ok, true);
-      const block = await processor.produceBlock();
+      const block = await processor.produceNow();
       assert.equal(block?.height, 2);
       assert.equal(seen.at(-1)?.status, 'accepted');
       assert.equal((await store.head())?.height, 2);
@@ -112,13 +113,13 @@ for (const backend of testBackends()) {
         signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId),
       );
       await processor.submit([create.bytes]);
-      await processor.produceBlock();
+      await processor.produceNow();
       await processor.submit(calls.map((c) => c.bytes));
       store.failNext = 'before';
-      await assert.rejects(processor.produceBlock(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
+      await assert.rejects(processor.produceNow(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
       assert.equal((await store.head())?.height, 1, 'nothing was written');
       for (const c of calls) assert.equal((await processor.getTransaction(c.idHex))?.status, 'new', 'held while the commit is in doubt');
-      const block = await processor.produceBlock();
+      const block = await processor.produceNow();
       assert.deepEqual(block?.txs.map((t) => t.idHex), calls.map((c) => c.idHex), 'same transactions, same order');
       assert.deepEqual(seen.slice(-3).map((v) => v.status), ['accepted', 'accepted', 'accepted']);
     } finally {

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createExecutor } from '../src/contracts/executor.js';
-import type { Executor } from '../src/contracts/executor.js';
-import { packContract } from '../src/contracts/pack.js';
+import { createExecutor } from '../src/contracts/runtime/executor.js';
+import type { Executor } from '../src/contracts/runtime/executor.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
@@ -18,13 +18,14 @@ import { blockViewOf } from '../src/chain/projections.js';
 import { decodeBlock } from '../src/chain/block-decode.js';
 import trader from '../src/energy/trader.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../src/processor/processor.js';
-import type { Logger } from '../src/processor/processor.js';
-import { VerifyPool } from '../src/processor/verify-pool.js';
+import { silentLogger } from '../src/ledger/log.js';
+import { SignaturePool } from '../src/ledger/signature-pool.js';
+import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { CommitBlockInput } from '../src/chain/records.js';
 import { testBackends } from './helpers/test-db.js';
 
-const quiet: Logger = { info: () => undefined, error: () => undefined };
+const quiet = silentLogger;
 
 type Failure = 'before' | 'after';
 
@@ -70,7 +71,7 @@ for (const backend of testBackends()) {
       const db = await backend.open();
       const store = new SlowFlakyStore(db);
       await store.migrate();
-      const verifier = await VerifyPool.start({ workers: 1 });
+      const verifier = await SignaturePool.start({ workers: 1 });
       const onTop: boolean[] = [];
       const opened: Executor[] = [];
       const open = async (): Promise<Executor> => {
@@ -86,7 +87,7 @@ for (const backend of testBackends()) {
           reopenExecutor: open,
           verifier,
           key,
-          clock: { nowMs: () => Date.now() },
+          scheduler: systemScheduler,
           config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 10, txsPerBlockMax: 4 },
           log: quiet,
         },
@@ -96,7 +97,7 @@ for (const backend of testBackends()) {
         const packed = packContract(trader);
         const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
         await processor.submit([create.bytes]);
-        assert.equal((await processor.produceBlock())?.height, 1);
+        assert.equal((await processor.produceNow())?.height, 1);
 
         const seen: TxView[] = [];
         processor.onTxFinal((v) => seen.push(v));
@@ -167,19 +168,19 @@ for (const backend of testBackends()) {
     const db = await backend.open();
     const store = new ChainStore(db);
     await store.migrate();
-    const verifier = await VerifyPool.start({ workers: 1 });
+    const verifier = await SignaturePool.start({ workers: 1 });
     const executor = await createExecutor({ reader: store, residentRows: 1000 });
     const events: string[] = [];
     const key = PrivateKey.generate();
     const processor = await Processor.open(
-      { store, executor: tracing(executor, events), verifier, key, clock: { nowMs: () => Date.now() }, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 1500 }, log: quiet },
+      { store, executor: tracing(executor, events), verifier, key, scheduler: systemScheduler, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 1500 }, log: quiet },
       'hz-open-block-test',
     );
     try {
       const packed = packContract(trader);
       const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
       await processor.submit([create.bytes]);
-      assert.equal((await processor.produceBlock())?.height, 1);
+      assert.equal((await processor.produceNow())?.height, 1);
       const owner = PrivateKey.generate();
       const call = (): ReturnType<typeof signTx> =>
         signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId);
@@ -207,7 +208,7 @@ for (const backend of testBackends()) {
       assert.ok(events.includes('open 3') && events.at(-1) === 'append 4', `the next block opened and took them: ${events.join(', ')}`);
       await processor.stop();
       assert.equal(events.at(-1), 'dropLast');
-      const block = await processor.produceBlock();
+      const block = await processor.produceNow();
       assert.equal(block?.height, 3);
       assert.deepEqual(block?.txs.map((t) => t.idHex), more.map((c) => c.idHex));
 

@@ -1,4 +1,4 @@
-// VerifyPool: signature verification over worker threads gives exactly the answers of the
+// SignaturePool: signature verification over worker threads gives exactly the answers of the
 // in-thread check, survives a dying worker, and shuts down cleanly.
 
 import { test } from 'node:test';
@@ -12,12 +12,12 @@ import { utf8Encode } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx, verifyTxBytesSignature } from '../src/chain/tx.js';
-import { VERIFY_INLINE_BELOW, VerifyPool } from '../src/processor/verify-pool.js';
-import type { VerifyItem } from '../src/processor/verify-pool.js';
+import { VERIFY_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
+import type { VerifyItem } from '../src/ledger/signature-pool.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 const CHAIN = 'hanzenet';
-const REAL_WORKER = new URL('../src/processor/verify-worker.js', import.meta.url);
+const REAL_WORKER = new URL('../src/ledger/signature-worker.js', import.meta.url);
 
 interface Case {
   readonly item: VerifyItem;
@@ -91,7 +91,7 @@ test('a mixed batch of 2000 is verified correctly over the workers', async () =>
   const cases = mixedBatch(2000, SEED);
   const kinds = new Set(cases.map((c) => c.kind));
   assert.equal(kinds.size, 6, `all kinds present: ${[...kinds].join(', ')}`);
-  const pool = await VerifyPool.start({ workers: 2 });
+  const pool = await SignaturePool.start({ workers: 2 });
   try {
     const results = await pool.verify(cases.map((c) => c.item));
     assert.equal(results.length, cases.length);
@@ -107,7 +107,7 @@ test('a mixed batch of 2000 is verified correctly over the workers', async () =>
 
 test('small batches, empty batches and concurrent batches', async () => {
   const cases = mixedBatch(300, SEED + 1);
-  const pool = await VerifyPool.start({ workers: 2 });
+  const pool = await SignaturePool.start({ workers: 2 });
   try {
     assert.deepEqual(await pool.verify([]), []);
     const small = cases.slice(0, VERIFY_INLINE_BELOW - 1);
@@ -122,7 +122,7 @@ test('small batches, empty batches and concurrent batches', async () => {
 
 test('a worker that dies is replaced and its range is retried once', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hanzenet-verify-'));
-  const pool = await VerifyPool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'once') });
+  const pool = await SignaturePool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'once') });
   try {
     const cases = mixedBatch(200, SEED + 2);
     const results = await pool.verify(cases.map((c) => c.item));
@@ -137,7 +137,7 @@ test('a worker that dies is replaced and its range is retried once', async () =>
 
 test('a range whose worker dies twice fails with internal; the pool keeps replacing workers', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hanzenet-verify-'));
-  const pool = await VerifyPool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'always') });
+  const pool = await SignaturePool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'always') });
   try {
     const cases = mixedBatch(20, SEED + 3);
     await assert.rejects(pool.verify(cases.map((c) => c.item)), (err: unknown) => {
@@ -154,16 +154,16 @@ test('a range whose worker dies twice fails with internal; the pool keeps replac
 });
 
 test('close: later batches fail with shutting_down; closing twice is harmless', async () => {
-  const pool = await VerifyPool.start({ workers: 1 });
+  const pool = await SignaturePool.start({ workers: 1 });
   await pool.close();
   await pool.close();
   await assert.rejects(pool.verify([]), (err: unknown) => err instanceof ChainError && err.code === 'shutting_down');
 });
 
 test('start: refuses a bad worker count and reports a worker that cannot load', async () => {
-  await assert.rejects(VerifyPool.start({ workers: 0 }), RangeError);
+  await assert.rejects(SignaturePool.start({ workers: 0 }), RangeError);
   await assert.rejects(
-    VerifyPool.start({ workers: 1, workerUrl: new URL('./no-such-worker.js', REAL_WORKER) }),
+    SignaturePool.start({ workers: 1, workerUrl: new URL('./no-such-worker.js', REAL_WORKER) }),
     (err: unknown) => err instanceof ChainError && err.code === 'internal',
   );
 });

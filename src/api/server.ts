@@ -6,7 +6,6 @@
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChainError } from '../core/errors.js';
-import { registerEnergyRoutes } from './energy-routes.js';
 import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
 import type { ReportError } from './tx-final-hub.js';
@@ -18,7 +17,15 @@ import { attachWebSockets } from './ws-server.js';
 
 export { BLOCKS_LIMIT_DEFAULT, BLOCKS_LIMIT_MAX, WAIT_TIMEOUT_MAX_MS } from './routes.js';
 
+/**
+ * Registers an application's routes (e.g. the energy market's reads) next to the platform's. The
+ * caller that composes the process passes them in, so the API itself depends on no application.
+ */
+export type ApiRoutes = (app: FastifyInstance, service: LedgerService) => void;
+
 export interface ApiServerOptions {
+  /** Application routes to register besides the platform's. Default none. */
+  readonly routes?: readonly ApiRoutes[];
   /** Fastify request logging (pino, JSON on stdout). Default false. */
   readonly logger?: boolean;
   /** Transactions one batch may hold. Default 1000. */
@@ -104,7 +111,7 @@ export async function createApiServer(service: LedgerService, opts: ApiServerOpt
     void reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${path}`, details: { method: req.method, path } } });
   });
   registerRoutes(app, { service, hub, batchMax: cfg.batchMax, waitTimeoutMs: cfg.waitTimeoutMs });
-  registerEnergyRoutes(app, service);
+  for (const register of opts.routes ?? []) register(app, service);
   registerValidanaRest(app, validana, cfg.waitTimeoutMs);
 
   const ws = attachWebSockets(app, {

@@ -1,5 +1,7 @@
 // Shared value types of the ledger. Pure data: no I/O here.
 
+import type { InvalidCode, RejectCode } from '../core/errors.js';
+
 /** A decoded Validana v1 transaction (see docs/formats.md and shared PROTOCOL.md section 2). */
 export interface Tx {
   /** The full encoding including the 4-byte length prefix, exactly as received. */
@@ -23,14 +25,17 @@ export interface Tx {
 
 export type TxStatus = 'new' | 'accepted' | 'rejected' | 'invalid';
 
-/** Outcome of one transaction after the processor handled it. */
-export type TxOutcome =
+/**
+ * Outcome of one transaction after the processor handled it. C is the contract's reject codes
+ * where they are known (TxOutcome<EnergyRejectCodeName>); otherwise any contract code.
+ */
+export type TxOutcome<C extends string = string> =
   | { status: 'accepted'; message: string }
-  | { status: 'rejected'; code: string; message: string }
-  | { status: 'invalid'; code: string; message: string };
+  | { status: 'rejected'; code: RejectCode<C>; message: string }
+  | { status: 'invalid'; code: InvalidCode; message: string };
 
 /** The outcome stored in a block: only accepted or rejected transactions are in blocks. */
-export type BlockTxOutcome = Extract<TxOutcome, { status: 'accepted' | 'rejected' }>;
+export type BlockTxOutcome<C extends string = string> = Extract<TxOutcome<C>, { status: 'accepted' | 'rejected' }>;
 
 /** Genesis information, carried by block 0 only. */
 export interface GenesisInfo {

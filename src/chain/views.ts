@@ -2,8 +2,13 @@
 // CLI, meter gateway and mirror nodes read (docs/ARCHITECTURE.md). Built from blocks and stored
 // records by projections.ts, and by the store's block reads, which fill the same types.
 
-/** Validana's TxResponse plus `code`. */
-export interface TxView {
+import type { ErrorCode, OutcomeCode, RejectCode } from '../core/errors.js';
+
+/**
+ * Validana's TxResponse plus `code`. C is the contract's reject codes where they are known
+ * (TxView<EnergyRejectCodeName>); otherwise a rejected code may be any contract's.
+ */
+export interface TxView<C extends string = string> {
   readonly id: string;
   readonly version: number;
   readonly contractHash: string;
@@ -12,7 +17,7 @@ export interface TxView {
   readonly publicKey: string;
   readonly signature: string;
   readonly status: 'new' | 'accepted' | 'rejected' | 'invalid';
-  readonly code: string | null;
+  readonly code: OutcomeCode<C> | null;
   readonly message: string | null;
   readonly createTs: number;
   readonly sender: string | null;
@@ -23,12 +28,12 @@ export interface TxView {
   readonly receiver: string | null;
 }
 
-export interface BlockTxSummary {
+export interface BlockTxSummary<C extends string = string> {
   readonly id: string;
   readonly contractType: string | null;
   readonly sender: string;
   readonly status: 'accepted' | 'rejected';
-  readonly code: string | null;
+  readonly code: RejectCode<C> | null;
   readonly message: string;
 }
 
@@ -78,7 +83,7 @@ export interface ChainInfo {
  */
 export interface ChainAlarm {
   /** The catalogue code of the failed check, e.g. `state_digest_mismatch`, `signature_invalid`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** Height of the block that failed (the height the node expected when the block names another). */
   readonly height: number;

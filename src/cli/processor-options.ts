@@ -2,8 +2,8 @@
 // them. The CLI imports those modules only when the command runs (so `hanzenet key generate` does
 // not load PGlite or QuickJS):
 //
-//   processor start -> import('../processor/main.js'), then `await runProcessor(options)`
-//   node start      -> import('../node/main.js'),      then `await runNode(options)`
+//   processor start -> import('../app/start-processor.js'), then `await runProcessor(options)`
+//   node start      -> import('../app/start-node.js'),      then `await runNode(options)`
 //
 // Contract with those modules: the function starts the service and resolves once it is serving
 // (or when it has stopped); it prints its own startup report (JSON on stdout) and handles
@@ -14,7 +14,7 @@
 
 // The processor's options are defined where they are used; the type import is erased at run time,
 // so the CLI still loads no processor code until `processor start` runs.
-import type { ProcessorStartOptions } from '../processor/main.js';
+import type { ProcessorStartOptions } from '../app/start-processor.js';
 export type { ProcessorStartOptions };
 
 export interface NodeStartOptions {

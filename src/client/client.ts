@@ -5,7 +5,6 @@ import type { ApiError } from '../api/types.js';
 import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { toHex } from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../energy/queries.js';
 import { signTx } from '../chain/tx.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../chain/types.js';
 import { subscribeBlocks, type BlockListener, type SubscribeBlocksOptions } from './block-feed.js';
@@ -72,26 +71,6 @@ export interface ExecuteOptions extends ContractCallOptions, WaitOptions {}
 export interface SpecialCallOptions extends WaitOptions {
   readonly validTillMs?: number;
   readonly idHex?: string;
-}
-
-/** Which balances `energyBalances` lists (every filter is optional; see docs/api.md "Energy"). */
-export interface EnergyBalancesQuery {
-  /** Only this trader's balances. */
-  readonly trader?: string;
-  /** Only balances carrying this label (an array or "a,b": carrying all of them). */
-  readonly label?: string | readonly string[];
-  /** Only the settlement period with this first block. */
-  readonly block?: number;
-  /** Most balances listed (server default 1000, at most 10000); the totals cover every match. */
-  readonly limit?: number;
-}
-
-/** Which page of a trader's history `energyHistory` returns. */
-export interface EnergyHistoryQuery {
-  /** Entries per page (server default 100, at most 1000). */
-  readonly limit?: number;
-  /** A block height (entries of earlier blocks), or the `next` cursor of the previous page. */
-  readonly before?: string | number;
 }
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
@@ -287,31 +266,13 @@ export class HanzenetClient {
     return subscribeBlocks(source, onBlock, opts);
   }
 
-  /** The members of an energy context and their roles, and its settlement period. */
-  async energyContext(context: string): Promise<EnergyContextView> {
-    const body = await this.get(`/api/energy/contexts/${pathSegment('context', context)}`);
-    return isRecord(body) && Array.isArray(body['members']) ? (body as unknown as EnergyContextView) : badEnergyAnswer('an energy context view', body);
-  }
-
-  /** The balances of an energy context per trader, period and label set, with totals per trader. */
-  async energyBalances(context: string, query: EnergyBalancesQuery = {}): Promise<EnergyBalancesView> {
-    const params: Record<string, string | number> = {};
-    if (query.trader !== undefined) params['trader'] = query.trader;
-    if (query.label !== undefined) params['label'] = typeof query.label === 'string' ? query.label : query.label.join(',');
-    if (query.block !== undefined) params['block'] = checkHeight('block', query.block);
-    if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
-    const body = await this.get(`/api/energy/contexts/${pathSegment('context', context)}/balances`, params);
-    return isRecord(body) && Array.isArray(body['balances']) ? (body as unknown as EnergyBalancesView) : badEnergyAnswer('an energy balances view', body);
-  }
-
-  /** A trader's balance changes in a context, newest first; pass `next` as `before` for the next page. */
-  async energyHistory(context: string, trader: string, query: EnergyHistoryQuery = {}): Promise<EnergyHistoryView> {
-    const params: Record<string, string | number> = {};
-    if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
-    if (query.before !== undefined) params['before'] = String(query.before);
-    const path = `/api/energy/contexts/${pathSegment('context', context)}/traders/${pathSegment('trader', trader)}/history`;
-    const body = await this.get(path, params);
-    return isRecord(body) && Array.isArray(body['entries']) ? (body as unknown as EnergyHistoryView) : badEnergyAnswer('an energy history view', body);
+  /**
+   * GETs a JSON route this client has no typed method for, such as an application's reads (the
+   * energy market's are typed in src/energy/client.ts). Failures are ClientErrors, as for every call.
+   */
+  getJson(path: string, query?: HttpRequest['query']): Promise<unknown> {
+    if (!path.startsWith('/')) throw new ClientError('bad_request', `a route path starts with "/", got ${JSON.stringify(path)}`, { field: 'path' });
+    return this.get(path, query);
   }
 
   /** Signs a call of a contract (looked up by type, or given by hash) without submitting it. */
@@ -415,17 +376,6 @@ export function payloadTextOf(payload: object | string): string {
     throw new ClientError('tx_too_large', `the payload is ${bytes} bytes, at most ${PAYLOAD_BYTES_MAX} are allowed`, details);
   }
   return text;
-}
-
-/** A URL path segment; an empty one would change the route, so it is refused here. */
-function pathSegment(name: string, value: string): string {
-  if (typeof value !== 'string' || value === '') throw new ClientError('bad_request', `${name} must be a non-empty string (an address)`, { field: name });
-  return encodeURIComponent(value);
-}
-
-function badEnergyAnswer(what: string, body: unknown): never {
-  const excerpt = JSON.stringify(body)?.slice(0, 200) ?? String(body);
-  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, { expected: what });
 }
 
 function toBase64(bytes: Uint8Array): string {

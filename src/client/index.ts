@@ -12,8 +12,6 @@ export {
   type ContractCallOptions,
   type ExecuteOptions,
   type SpecialCallOptions,
-  type EnergyBalancesQuery,
-  type EnergyHistoryQuery,
 } from './client.js';
 export { ClientError, isClientError, type ClientErrorJson } from './errors.js';
 export type { BlockListener, SubscribeBlocksOptions } from './block-feed.js';
@@ -26,14 +24,3 @@ export { toHex, fromHex } from '../core/bytes.js';
 export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../chain/types.js';
 export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo } from '../chain/views.js';
 export type { ApiError } from '../api/types.js';
-export type {
-  EnergyBalanceView,
-  EnergyBalancesView,
-  EnergyContextView,
-  EnergyDeviceView,
-  EnergyHistoryEntry,
-  EnergyHistoryView,
-  EnergyPeriodView,
-  EnergyRole,
-  EnergyTraderTotal,
-} from '../energy/queries.js';

@@ -4,7 +4,6 @@
 // table has exactly one shape whoever writes it.
 
 import type { ColumnType, ContractManifest, ContractRecord, TableDef } from '../chain/contract-model.js';
-import { isKeyType } from './rows.js';
 
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 export const TABLES_PER_CONTRACT_MAX = 16;
@@ -16,6 +15,12 @@ export const READS_PER_CONTRACT_MAX = 32;
 export const EMPTY_MANIFEST: ContractManifest = { tables: {}, reads: [] };
 
 const COLUMN_TYPES: ReadonlySet<string> = new Set<ColumnType>(['text', 'bigint', 'boolean', 'text[]', 'json']);
+const KEY_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['text', 'bigint', 'boolean']);
+
+/** Whether a column of this type may be part of a primary key (scalars with a total order). */
+export function isKeyType(type: ColumnType | undefined): boolean {
+  return type !== undefined && KEY_TYPES.has(type);
+}
 
 export type ManifestCheck = { ok: true; manifest: ContractManifest } | { ok: false; message: string };
 

@@ -10,7 +10,7 @@ import { parseKwh } from '../core/amount.js';
 import { isAddress } from '../core/keys.js';
 import { parseLabels } from '../core/labels.js';
 import type { Template, TemplateField } from '../chain/contract-model.js';
-import { CONTRACT_LIMITS } from './types.js';
+import { CONTRACT_LIMITS } from './limits.js';
 
 export type PayloadCheck = { ok: true; payload: Record<string, unknown> } | { ok: false; message: string };
 export type TemplateCheck = { ok: true; template: Template } | { ok: false; message: string };

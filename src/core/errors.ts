@@ -1,10 +1,13 @@
 // The catalogue of every error code the system can report. Codes are stable sentences: never
 // reuse, rename or renumber one. Every code here must also be listed in docs/errors.md (a test
 // checks this). `http` is the status the HTTP API answers with when the code is the reason a
-// request failed.
+// request failed; `outcome` marks the codes a transaction can end with, and with which status.
+// The code types below are derived from this object: there is no second list to keep in step.
 
 export interface ErrorInfo {
   readonly http: number;
+  /** The status of a transaction that ends with this code; absent for codes no transaction ends with. */
+  readonly outcome?: 'invalid' | 'rejected';
   readonly summary: string;
 }
 
@@ -26,20 +29,20 @@ export const ERROR_CATALOGUE = {
   tx_bad_valid_till: { http: 400, summary: 'valid_till is larger than 2^53-1.' },
   tx_payload_not_json: { http: 400, summary: 'The payload is not UTF-8 JSON text of an object.' },
   signature_invalid: { http: 400, summary: 'The signature does not verify for this chain id and public key (tampered, or signed for another chain).' },
-  tx_expired: { http: 400, summary: 'valid_till has passed: the transaction can no longer be included in a block.' },
-  tx_duplicate_id: { http: 409, summary: 'A transaction with this id was already submitted or processed; an id is accepted at most once.' },
-  contract_unknown: { http: 400, summary: 'No active contract has this hash.' },
-  payload_invalid: { http: 400, summary: 'The payload does not match the contract template.' },
-  not_processor: { http: 403, summary: 'Only the processor key may create or delete contracts.' },
-  contract_create_invalid: { http: 400, summary: 'A contract create payload is invalid (fields, code, manifest or an existing hash).' },
-  contract_delete_invalid: { http: 400, summary: 'A contract delete names a contract that does not exist or was already deleted.' },
+  tx_expired: { http: 400, outcome: 'invalid', summary: 'valid_till has passed: the transaction can no longer be included in a block.' },
+  tx_duplicate_id: { http: 409, outcome: 'invalid', summary: 'A transaction with this id was already submitted or processed; an id is accepted at most once.' },
+  contract_unknown: { http: 400, outcome: 'invalid', summary: 'No active contract has this hash.' },
+  payload_invalid: { http: 400, outcome: 'invalid', summary: 'The payload does not match the contract template.' },
+  not_processor: { http: 403, outcome: 'invalid', summary: 'Only the processor key may create or delete contracts.' },
+  contract_create_invalid: { http: 400, outcome: 'invalid', summary: 'A contract create payload is invalid (fields, code, manifest or an existing hash).' },
+  contract_delete_invalid: { http: 400, outcome: 'invalid', summary: 'A contract delete names a contract that does not exist or was already deleted.' },
   // Contract execution outcomes (status `rejected`: recorded in the block, no state change).
-  contract_rejected: { http: 422, summary: 'The contract rejected the call (its message says why).' },
-  contract_error: { http: 422, summary: 'The contract code threw an error; the call changed nothing.' },
-  contract_out_of_gas: { http: 422, summary: 'The contract exceeded its deterministic operation budget.' },
-  contract_out_of_memory: { http: 422, summary: 'The contract exceeded its memory budget.' },
-  contract_access_denied: { http: 422, summary: 'The contract touched a table its manifest does not grant.' },
-  contract_bad_row: { http: 422, summary: 'The contract wrote a row that does not fit the table definition.' },
+  contract_rejected: { http: 422, outcome: 'rejected', summary: 'The contract rejected the call (its message says why).' },
+  contract_error: { http: 422, outcome: 'rejected', summary: 'The contract code threw an error; the call changed nothing.' },
+  contract_out_of_gas: { http: 422, outcome: 'rejected', summary: 'The contract exceeded its deterministic operation budget.' },
+  contract_out_of_memory: { http: 422, outcome: 'rejected', summary: 'The contract exceeded its memory budget.' },
+  contract_access_denied: { http: 422, outcome: 'rejected', summary: 'The contract touched a table its manifest does not grant.' },
+  contract_bad_row: { http: 422, outcome: 'rejected', summary: 'The contract wrote a row that does not fit the table definition.' },
   key_file_insecure: { http: 500, summary: 'The processor key file is readable by other users; it must be mode 0600.' },
   // Service state.
   retry: { http: 503, summary: 'Temporary failure on our side (database down, queue full): nothing was stored, try again.' },
@@ -80,6 +83,30 @@ export const ERROR_CATALOGUE = {
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+type CodeWithOutcome<S extends ErrorInfo['outcome']> = {
+  [K in ErrorCode]: (typeof ERROR_CATALOGUE)[K] extends { readonly outcome: S } ? K : never;
+}[ErrorCode];
+
+/** A code a transaction can end `invalid` with (never in a block). */
+export type InvalidCode = CodeWithOutcome<'invalid'>;
+
+/** A code the platform itself ends a contract call `rejected` with (it threw, ran out of gas, ...). */
+export type PlatformRejectCode = CodeWithOutcome<'rejected'>;
+
+/**
+ * The code of a `rejected` outcome: the platform's, or one the contract chose. C is the contract's
+ * declared codes where the contract is known (e.g. the energy contracts' EnergyRejectCodeName);
+ * without it any code is possible, since contracts are installed on a running chain.
+ */
+export type RejectCode<C extends string = string> = PlatformRejectCode | C;
+
+/** Any code a transaction outcome can carry. */
+export type OutcomeCode<C extends string = string> = InvalidCode | RejectCode<C>;
+
+export function isInvalidCode(code: string): code is InvalidCode {
+  return isErrorCode(code) && (ERROR_CATALOGUE[code] as ErrorInfo).outcome === 'invalid';
+}
 
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);

@@ -2,8 +2,9 @@
 // trader whose balance its consumption comes from, with the label set of that energy (5.4.2:
 // labels are set per device by the owner, never by users), or removes it.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface ConsumerPayload {
@@ -14,7 +15,15 @@ export interface ConsumerPayload {
   readonly labels: readonly string[];
 }
 
-export default defineContract<ConsumerPayload>({
+/** The codes Consumer rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'consumer_not_found',
+] as const satisfies readonly EnergyRejectCodeName[];
+type ConsumerRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Consumer',
   version: '1.0',
   description: 'Adds, updates (allowed true) or removes (allowed false) a consumer of a context. Only the context owner.',
@@ -26,7 +35,8 @@ export default defineContract<ConsumerPayload>({
     labels: { type: 'labels', name: 'labels', desc: 'The labels of the consumed energy, usually [] (ignored when removing)' },
   },
   manifest: energyManifest(['energy_consumers'], ['energy_traders']),
-  execute: function execute(payload: ConsumerPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: ConsumerPayload, ctx: ContractContext<ConsumerRejectCode>): ContractResult {
     const context = payload.context;
     const address = payload.address;
     if (ctx.sender !== context) {

@@ -22,8 +22,10 @@
 // at a later time. So a resubmitted or double-counted reading can never be booked, whatever the
 // gateway remembers. Once a device has a reading in a direction, it must always send one there.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
@@ -38,7 +40,21 @@ export interface EnergyPayload {
   readonly sinceMs?: number;
 }
 
-export default defineContract<EnergyPayload>({
+/** The codes Energy rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_producer',
+  'sender_not_consumer',
+  'amount_zero',
+  'balance_limit_exceeded',
+  'meter_reading_invalid',
+  'register_required',
+  'reading_in_future',
+  'reading_not_newer',
+  'register_mismatch',
+] as const satisfies readonly EnergyRejectCodeName[];
+type EnergyRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Energy',
   version: '1.0',
   description: 'Records metered production (positive, by a producer key) or consumption (negative, by a consumer key).',
@@ -53,19 +69,15 @@ export default defineContract<EnergyPayload>({
     ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings'],
     ['energy_producers', 'energy_consumers', 'energy_settings'],
   ),
-  execute: function execute(payload: EnergyPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  helpers: { kwh, planBalanceChange, applyBalanceChange },
+  execute: function execute(payload: EnergyPayload, ctx: ContractContext<EnergyRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;
     const context = payload.context;
     const amountWh = payload.amount;
     const height = BigInt(ctx.block.height);
     const nowMs = BigInt(ctx.block.processedMs);
-
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
 
     /** The period of the current block (see the comment at the top of this file). */
     function currentPeriod(): { block: bigint; startMs: bigint } {
@@ -166,9 +178,8 @@ export default defineContract<EnergyPayload>({
     const trader = device['trader'] as string;
     const labels = device['labels'] as string[];
     const period = currentPeriod();
-    const key = { context, trader, block: period.block, labels_key: labels.join(',') };
-    const row = ctx.db.get('energy_balances', key);
-    const afterWh = (row === null ? 0n : (row['amount_wh'] as bigint)) + amountWh;
+    const change = planBalanceChange(ctx, context, period, trader, labels, amountWh);
+    const afterWh = change.afterWh;
     if (afterWh > BALANCE_WH_MAX || afterWh < -BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
@@ -176,23 +187,7 @@ export default defineContract<EnergyPayload>({
       );
     }
     if (reading !== null) ctx.db.put('energy_meter_readings', reading.row);
-    if (afterWh === 0n) ctx.db.delete('energy_balances', key);
-    else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels, amount_wh: afterWh });
-    ctx.db.put('energy_history', {
-      tx_id: ctx.txId,
-      seq: 0n,
-      context,
-      trader,
-      block: period.block,
-      period_start_ms: period.startMs,
-      labels,
-      delta_wh: amountWh,
-      kind: 'energy',
-      counterparty: ctx.sender,
-      description: '',
-      height,
-      processed_ms: nowMs,
-    });
+    applyBalanceChange(ctx, context, period, change, { seq: 0n, kind: 'energy', counterparty: ctx.sender, description: '' });
     return 'OK';
   },
 });

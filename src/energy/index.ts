@@ -1,9 +1,10 @@
 // The HanzeNet energy contracts, in installation order: every table a contract only reads is
 // defined by a contract before it (Trader also defines the producer and consumer tables it reads,
 // which breaks the Trader <-> Producer/Consumer cycle). ENERGY_TABLES and ENERGY_REJECT_CODES
-// document the tables and the reject codes.
+// document the tables and the reject codes; each contract's `rejects` says which codes it uses.
 
-import type { ContractDefinition } from '../contracts/define.js';
+import type { ContractDefinition } from '../contracts/authoring/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import consumer from './consumer.js';
 import energy from './energy.js';
 import mutate from './mutate.js';
@@ -14,7 +15,7 @@ import trader from './trader.js';
 import transfer from './transfer.js';
 
 export { ENERGY_REJECT_CODES } from './codes.js';
-export type { EnergyRejectCode, EnergyRejectCodeName } from './codes.js';
+export type { EnergyOutcomeCode, EnergyRejectCode, EnergyRejectCodeName, EnergyTxOutcome } from './codes.js';
 export { ENERGY_TABLES } from './tables.js';
 export { consumer, energy, mutate, producer, reduce, settlementPeriod, trader, transfer };
 
@@ -22,11 +23,14 @@ export { consumer, energy, mutate, producer, reduce, settlementPeriod, trader, t
  * Forgets a definition's concrete payload type. Safe because the platform checks every payload
  * against the contract's template before `execute` runs, which guarantees that type.
  */
-function erasePayloadType<P>(def: ContractDefinition<P>): ContractDefinition {
-  return def as unknown as ContractDefinition;
+function erasePayloadType<P>(def: ContractDefinition<P, EnergyRejectCodeName>): EnergyContractDefinition {
+  return def as unknown as EnergyContractDefinition;
 }
 
-export const ENERGY_CONTRACTS: readonly ContractDefinition[] = [
+/** An energy contract: its payload type forgotten, its reject codes those of the catalogue. */
+export type EnergyContractDefinition = ContractDefinition<Record<string, unknown>, EnergyRejectCodeName>;
+
+export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   trader,
   producer,
   consumer,
@@ -36,3 +40,15 @@ export const ENERGY_CONTRACTS: readonly ContractDefinition[] = [
   reduce,
   mutate,
 ].map((def) => erasePayloadType<never>(def));
+
+/**
+ * The contract types that declare each reject code, in installation order: the "contracts"
+ * column of docs/errors.md. Derived from the declarations, so it cannot drift from the code.
+ */
+export function contractsByRejectCode(): Map<EnergyRejectCodeName, string[]> {
+  const out = new Map<EnergyRejectCodeName, string[]>();
+  for (const def of ENERGY_CONTRACTS) {
+    for (const code of def.rejects ?? []) out.set(code, [...(out.get(code) ?? []), def.type]);
+  }
+  return out;
+}

@@ -2,8 +2,10 @@
 // by any non-zero amount, for settlement with external suppliers (thesis 5.3.1). Unlike Transfer
 // it may make a balance negative; with Energy it is the only way the sum of balances changes.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, periodStartingAt, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface MutatePayload {
@@ -17,7 +19,18 @@ export interface MutatePayload {
   readonly description?: string;
 }
 
-export default defineContract<MutatePayload>({
+/** The codes Mutate rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'amount_zero',
+  'description_too_long',
+  'block_not_period_start',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type MutateRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Mutate',
   version: '1.0',
   description: 'Changes a trader\'s balance of one period and label set by any amount. Only the context owner.',
@@ -30,7 +43,9 @@ export default defineContract<MutatePayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: MutatePayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  helpers: { kwh, periodStartingAt, planBalanceChange, applyBalanceChange },
+  execute: function execute(payload: MutatePayload, ctx: ContractContext<MutateRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;
@@ -38,12 +53,6 @@ export default defineContract<MutatePayload>({
     const amountWh = payload.amount;
     const labels = [...new Set(payload.labels)].sort();
     const description = payload.description ?? '';
-
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
 
     if (ctx.sender !== context) {
       return ctx.reject('not_context_owner', `only the owner of context ${context} may mutate balances; the sender is ${ctx.sender}`);
@@ -55,41 +64,22 @@ export default defineContract<MutatePayload>({
     if (description.length > DESCRIPTION_CHARS_MAX) {
       return ctx.reject('description_too_long', `the description holds ${description.length} characters; at most ${DESCRIPTION_CHARS_MAX} are allowed`);
     }
-    const periodRow = ctx.db.get('energy_periods', { context, block: BigInt(payload.block) });
-    if (periodRow === null) {
+    const period = periodStartingAt(ctx, context, payload.block);
+    if (period === null) {
       return ctx.reject(
         'block_not_period_start',
         `block ${payload.block} is not the first block of a settlement period in context ${context}; name a period by its first block`,
       );
     }
-    const block = periodRow['block'] as bigint;
-    const startMs = periodRow['start_ms'] as bigint;
-    const key = { context, trader, block, labels_key: labels.join(',') };
-    const row = ctx.db.get('energy_balances', key);
-    const afterWh = (row === null ? 0n : (row['amount_wh'] as bigint)) + amountWh;
+    const change = planBalanceChange(ctx, context, period, trader, labels, amountWh);
+    const afterWh = change.afterWh;
     if (afterWh > BALANCE_WH_MAX || afterWh < -BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
         `mutating by ${kwh(amountWh)} would bring the balance of ${trader} in period ${payload.block} of context ${context} to ${kwh(afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
       );
     }
-    if (afterWh === 0n) ctx.db.delete('energy_balances', key);
-    else ctx.db.put('energy_balances', { ...key, period_start_ms: startMs, labels, amount_wh: afterWh });
-    ctx.db.put('energy_history', {
-      tx_id: ctx.txId,
-      seq: 0n,
-      context,
-      trader,
-      block,
-      period_start_ms: startMs,
-      labels,
-      delta_wh: amountWh,
-      kind: 'mutate',
-      counterparty: context,
-      description,
-      height: BigInt(ctx.block.height),
-      processed_ms: BigInt(ctx.block.processedMs),
-    });
+    applyBalanceChange(ctx, context, period, change, { seq: 0n, kind: 'mutate', counterparty: context, description });
     return 'OK';
   },
 });

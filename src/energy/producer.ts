@@ -2,8 +2,9 @@
 // trader that receives its energy, with the label set applied to that energy (5.4.2: labels are
 // set per device by the owner, never by users), or removes it.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface ProducerPayload {
@@ -14,7 +15,15 @@ export interface ProducerPayload {
   readonly labels: readonly string[];
 }
 
-export default defineContract<ProducerPayload>({
+/** The codes Producer rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'producer_not_found',
+] as const satisfies readonly EnergyRejectCodeName[];
+type ProducerRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Producer',
   version: '1.0',
   description: 'Adds, updates (allowed true) or removes (allowed false) a producer of a context. Only the context owner.',
@@ -26,7 +35,8 @@ export default defineContract<ProducerPayload>({
     labels: { type: 'labels', name: 'labels', desc: 'The labels of the produced energy, e.g. ["solar"] (ignored when removing)' },
   },
   manifest: energyManifest(['energy_producers'], ['energy_traders']),
-  execute: function execute(payload: ProducerPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: ProducerPayload, ctx: ContractContext<ProducerRejectCode>): ContractResult {
     const context = payload.context;
     const address = payload.address;
     if (ctx.sender !== context) {

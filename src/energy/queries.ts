@@ -10,251 +10,41 @@
 //
 // Amounts leave as exact kWh strings (formatWh), never as floating point numbers. Results are
 // ordered deterministically (text in byte order, as the tables' COLLATE "C" columns sort).
-// Parameters are checked first (parse* below); a bad one is ChainError('bad_request') naming the
+// Parameters are checked first (src/energy/query-params.ts); a bad one is ChainError('bad_request') naming the
 // parameter. Only reads: nothing here writes.
 
 import { formatWh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';
-import { isAddress } from '../core/keys.js';
-import { parseLabels } from '../core/labels.js';
 import { arrayLiteral } from '../store/sql-values.js';
 import type { Sql } from '../store/types.js';
+import {
+  BALANCES_LIMIT_DEFAULT,
+  HISTORY_LIMIT_DEFAULT,
+  canonicalLabels,
+  checkBalanceFilter,
+  checkHistoryPage,
+  formatHistoryCursor,
+  parseAddressParam,
+} from './query-params.js';
+import { bigintOf, compareBytes, iso, jsonArray, jsonRows, read, safeNumber, stringArray, textOf } from './query-rows.js';
+import type {
+  EnergyBalanceFilter,
+  EnergyBalancesView,
+  EnergyBalanceView,
+  EnergyContextView,
+  EnergyDeviceView,
+  EnergyHistoryEntry,
+  EnergyHistoryPage,
+  EnergyHistoryView,
+  EnergyPeriodView,
+  EnergyRole,
+  EnergyTraderTotal,
+} from './views.js';
 
-export const BALANCES_LIMIT_DEFAULT = 1000;
-export const BALANCES_LIMIT_MAX = 10_000;
-export const HISTORY_LIMIT_DEFAULT = 100;
-export const HISTORY_LIMIT_MAX = 1000;
-
-// ---------------------------------------------------------------------------------------------
-// Result shapes (the JSON the API sends).
-
-/** One balance: a trader's energy of one settlement period with exactly one label set. */
-export interface EnergyBalanceView {
-  readonly trader: string;
-  /** The period's first block: what Transfer, Reduce and Mutate name as `block`. */
-  readonly block: number;
-  /** The period's start, ISO 8601 UTC. */
-  readonly periodStart: string;
-  readonly periodStartMs: number;
-  /** The canonical label set ([] is unlabelled energy). */
-  readonly labels: string[];
-  /** Exact kWh, e.g. "10", "-0.125"; never "0" (a balance of zero does not exist). */
-  readonly amount: string;
-}
-
-export interface EnergyTraderTotal {
-  readonly trader: string;
-  /** The sum of the trader's matching balances, exact kWh. */
-  readonly amount: string;
-  /** How many balances make up the sum. */
-  readonly balances: number;
-}
-
-export interface EnergyBalanceFilter {
-  readonly trader?: string;
-  /** Balances carrying every one of these labels (canonical, non-empty). */
-  readonly labels?: readonly string[];
-  /** The period, by its first block. */
-  readonly block?: number;
-  /** Most balances listed (default 1000, at most 10000); totals always cover every match. */
-  readonly limit?: number;
-}
-
-export interface EnergyBalancesView {
-  readonly context: string;
-  readonly filter: { readonly trader: string | null; readonly labels: string[] | null; readonly block: number | null };
-  /** Ordered by trader, block, label set. */
-  readonly balances: EnergyBalanceView[];
-  /** True when more balances match than `limit` allowed to list (the totals still count them all). */
-  readonly truncated: boolean;
-  /** Per trader, ordered by trader, over every matching balance. */
-  readonly totals: EnergyTraderTotal[];
-  /** The sum of every matching balance, exact kWh. */
-  readonly total: string;
-}
-
-export type EnergyRole = 'owner' | 'trader' | 'producer' | 'consumer';
-
-export interface EnergyDeviceView {
-  readonly address: string;
-  /** The trader whose balance the device's energy goes to (or comes from). */
-  readonly trader: string;
-  /** The labels the owner gave the device. */
-  readonly labels: string[];
-}
-
-export interface EnergyPeriodView {
-  /** The period's first block. */
-  readonly block: number;
-  readonly start: string;
-  readonly startMs: number;
-  /** Exclusive. For a per-block period (periodSeconds 0) it is the block time + 1 ms. */
-  readonly end: string;
-  readonly endMs: number;
-  readonly periodSeconds: number;
-}
-
-export interface EnergyContextView {
-  readonly context: string;
-  /** The holder of the context address key: the context address itself. */
-  readonly owner: string;
-  readonly settlementPeriod: {
-    /** The length set last (0: every block is its own period, the default). */
-    readonly periodSeconds: number;
-    /** The block from which `periodSeconds` applies (null: never set). */
-    readonly fromHeight: number | null;
-    /** The length that applied before `fromHeight`. */
-    readonly previousPeriodSeconds: number;
-  };
-  /** The most recently opened period, in which energy of the next blocks may still land; null before any energy. */
-  readonly latestPeriod: EnergyPeriodView | null;
-  /** Ordered by address. */
-  readonly traders: { readonly address: string; readonly addedHeight: number }[];
-  readonly producers: EnergyDeviceView[];
-  readonly consumers: EnergyDeviceView[];
-  /** Every address with a role in the context, ordered by address (the owner included). */
-  readonly members: { readonly address: string; readonly roles: EnergyRole[] }[];
-}
-
-export type EnergyHistoryKind = 'energy' | 'transfer' | 'reduce' | 'mutate' | 'removal';
-
-export interface EnergyHistoryEntry {
-  readonly txId: string;
-  /** The entry's number within its transaction (a Reduce changes two balances of the trader). */
-  readonly seq: number;
-  /** The block the transaction is in, and its time. */
-  readonly height: number;
-  readonly processedAt: string;
-  readonly processedMs: number;
-  /** energy, transfer, reduce, mutate or removal (EnergyHistoryKind). */
-  readonly kind: string;
-  /** The period of the balance that changed, by its first block, and its start. */
-  readonly block: number;
-  readonly periodStart: string;
-  readonly periodStartMs: number;
-  readonly labels: string[];
-  /** The change, exact kWh (negative: energy left the balance). */
-  readonly amount: string;
-  /** The device (energy), the other trader (transfer) or the owner (mutate); null otherwise. */
-  readonly counterparty: string | null;
-  readonly description: string | null;
-}
-
-export interface EnergyHistoryPage {
-  readonly limit?: number;
-  /** A cursor: a block height (entries of earlier blocks), or the `next` of a previous page. */
-  readonly before?: HistoryCursor;
-}
-
-export interface HistoryCursor {
-  readonly height: number;
-  /** With txId and seq: the last entry of the previous page (the page goes on after it). */
-  readonly txId?: string;
-  readonly seq?: number;
-}
-
-export interface EnergyHistoryView {
-  readonly context: string;
-  readonly trader: string;
-  /** Newest first: by block height descending, then transaction id and seq ascending. */
-  readonly entries: EnergyHistoryEntry[];
-  /** Pass as `before` for the next page; null when there is none. */
-  readonly next: string | null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parameters. Each parser takes what arrived (a URL segment, a query string value, a CLI option)
-// and throws ChainError('bad_request') with details.field naming the parameter.
-
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
-const CURSOR = /^(0|[1-9][0-9]*)(?::([0-9a-f]{32}):(0|[1-9][0-9]*))?$/;
-
-function badRequest(field: string, message: string, details: Record<string, unknown> = {}): ChainError {
-  return new ChainError('bad_request', message, { field, ...details });
-}
-
-function excerpt(value: unknown): string {
-  if (typeof value !== 'string') return value === undefined ? 'nothing' : typeof value;
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-}
-
-/** An address (context, trader); `field` names it in the error. */
-export function parseAddressParam(value: unknown, field: string): string {
-  if (!isAddress(value)) {
-    throw badRequest(field, `${field} must be an address (base58check, like 1BoatSLRHtKNngkdXEeobR76b53LETtpyT), got ${excerpt(value)}`);
-  }
-  return value;
-}
-
-/** A decimal integer from `min` to `max`. */
-export function parseIntegerParam(value: unknown, field: string, min: number, max: number): number {
-  const n = typeof value === 'string' && DECIMAL.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw badRequest(field, `${field} must be an integer from ${min} to ${max}, got ${excerpt(value)}`, { min, max });
-  }
-  return n;
-}
-
-/** One label, or several separated by commas (balances carrying all of them). */
-export function parseLabelFilter(value: unknown, field = 'label'): string[] {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw badRequest(field, `${field} must name a label such as "solar" (or several, separated by commas), got ${excerpt(value)}`);
-  }
-  const parsed = parseLabels(value);
-  if (!parsed.ok) throw badRequest(field, `${field}: ${parsed.reason}`);
-  return parsed.labels;
-}
-
-/** `<height>` or `<height>:<txId>:<seq>` (the `next` of a history page). */
-export function parseHistoryCursor(value: unknown, field = 'before'): HistoryCursor {
-  const m = typeof value === 'string' ? CURSOR.exec(value) : null;
-  const height = m?.[1] === undefined ? Number.NaN : Number(m[1]);
-  const seq = m?.[3] === undefined ? undefined : Number(m[3]);
-  if (m === null || !Number.isSafeInteger(height) || (seq !== undefined && !Number.isSafeInteger(seq))) {
-    throw badRequest(field, `${field} must be a block height or the "next" cursor of a previous page (<height>:<txId>:<seq>), got ${excerpt(value)}`);
-  }
-  return m[2] === undefined || seq === undefined ? { height } : { height, txId: m[2], seq };
-}
-
-export function formatHistoryCursor(cursor: HistoryCursor): string {
-  return cursor.txId === undefined || cursor.seq === undefined ? String(cursor.height) : `${cursor.height}:${cursor.txId}:${cursor.seq}`;
-}
-
-/** The balance filter from string parameters (query string or CLI options); absent ones stay absent. */
-export function parseBalanceFilter(params: { readonly trader?: unknown; readonly label?: unknown; readonly block?: unknown; readonly limit?: unknown }): EnergyBalanceFilter {
-  const out: { trader?: string; labels?: string[]; block?: number; limit?: number } = {};
-  if (params.trader !== undefined) out.trader = parseAddressParam(params.trader, 'trader');
-  if (params.label !== undefined) out.labels = parseLabelFilter(params.label, 'label');
-  if (params.block !== undefined) out.block = parseIntegerParam(params.block, 'block', 0, Number.MAX_SAFE_INTEGER);
-  if (params.limit !== undefined) out.limit = parseIntegerParam(params.limit, 'limit', 1, BALANCES_LIMIT_MAX);
-  return out;
-}
-
-/** The history page from string parameters. */
-export function parseHistoryPage(params: { readonly limit?: unknown; readonly before?: unknown }): EnergyHistoryPage {
-  const out: { limit?: number; before?: HistoryCursor } = {};
-  if (params.limit !== undefined) out.limit = parseIntegerParam(params.limit, 'limit', 1, HISTORY_LIMIT_MAX);
-  if (params.before !== undefined) out.before = parseHistoryCursor(params.before, 'before');
-  return out;
-}
-
-function checkFilter(filter: EnergyBalanceFilter): void {
-  if (filter.trader !== undefined) parseAddressParam(filter.trader, 'trader');
-  if (filter.labels !== undefined) {
-    const parsed = parseLabels([...filter.labels]);
-    if (!parsed.ok) throw badRequest('label', `label: ${parsed.reason}`);
-    if (parsed.labels.length === 0) throw badRequest('label', 'label must name at least one label');
-  }
-  if (filter.block !== undefined && (!Number.isSafeInteger(filter.block) || filter.block < 0)) {
-    throw badRequest('block', `block must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${filter.block}`);
-  }
-  if (filter.limit !== undefined && (!Number.isSafeInteger(filter.limit) || filter.limit < 1 || filter.limit > BALANCES_LIMIT_MAX)) {
-    throw badRequest('limit', `limit must be an integer from 1 to ${BALANCES_LIMIT_MAX}, got ${filter.limit}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Queries.
+// The views and the parameter parsers are part of the read side's interface: callers that run the
+// queries (the HTTP routes, tests) find them here too.
+export * from './query-params.js';
+export type * from './views.js';
 
 /** The statement behind energyBalances (exported so tests can EXPLAIN it). */
 export function balancesQuery(context: string, filter: EnergyBalanceFilter): { text: string; params: string[] } {
@@ -290,8 +80,8 @@ SELECT
 /** Balances of a context (see EnergyBalancesView). */
 export async function energyBalances(sql: Sql, context: string, filter: EnergyBalanceFilter = {}): Promise<EnergyBalancesView> {
   parseAddressParam(context, 'context');
-  checkFilter(filter);
-  const labels = filter.labels === undefined ? undefined : canonical(filter.labels);
+  checkBalanceFilter(filter);
+  const labels = filter.labels === undefined ? undefined : canonicalLabels(filter.labels);
   const normal: EnergyBalanceFilter = { ...filter, ...(labels === undefined ? {} : { labels }) };
   const { text, params } = balancesQuery(context, normal);
   const rows = await read<{ balances: unknown; totals: unknown }>(sql, text, params);
@@ -427,11 +217,8 @@ interface HistoryRow {
 export async function energyHistory(sql: Sql, context: string, trader: string, page: EnergyHistoryPage = {}): Promise<EnergyHistoryView> {
   parseAddressParam(context, 'context');
   parseAddressParam(trader, 'trader');
+  checkHistoryPage(page);
   const limit = page.limit ?? HISTORY_LIMIT_DEFAULT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
-    throw badRequest('limit', `limit must be an integer from 1 to ${HISTORY_LIMIT_MAX}, got ${limit}`);
-  }
-  if (page.before !== undefined) parseHistoryCursor(formatHistoryCursor(page.before), 'before');
   const { text: statement, params } = historyQuery(context, trader, page);
   const rows = await read<HistoryRow>(sql, statement, params);
   const entries = rows.slice(0, limit).map((r): EnergyHistoryEntry => {
@@ -456,67 +243,4 @@ export async function energyHistory(sql: Sql, context: string, trader: string, p
   const last = entries[entries.length - 1];
   const next = rows.length > limit && last !== undefined ? formatHistoryCursor({ height: last.height, txId: last.txId, seq: last.seq }) : null;
   return { context, trader, entries, next };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers.
-
-/** Runs a read; a chain without the energy contracts (no tables yet) is not_found. */
-async function read<R>(sql: Sql, text: string, params: unknown[]): Promise<R[]> {
-  try {
-    return (await sql.query<R>(text, params)).rows;
-  } catch (err) {
-    if ((err as { code?: unknown }).code === '42P01') {
-      throw new ChainError('not_found', 'the energy contracts are not installed on this chain (no energy tables in schema state); install them with `hanzenet energy install`', {}, { cause: err });
-    }
-    throw err;
-  }
-}
-
-function canonical(labels: readonly string[]): string[] {
-  const parsed = parseLabels([...labels]);
-  if (!parsed.ok) throw badRequest('label', `label: ${parsed.reason}`);
-  return parsed.labels;
-}
-
-function jsonArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new ChainError('internal', `expected a JSON array for ${what}, got ${typeof value}`);
-  return value;
-}
-
-function jsonRows(value: unknown, what: string): unknown[][] {
-  return jsonArray(value, what).map((r) => jsonArray(r, what));
-}
-
-function textOf(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new ChainError('internal', `expected text for ${what}, got ${typeof value}`);
-  return value;
-}
-
-function stringArray(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ChainError('internal', `expected text[] for ${what}`);
-  return value as string[];
-}
-
-/** A bigint from the driver (bigint) or from JSON text of one. */
-function bigintOf(value: unknown, what: string): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) return BigInt(value);
-  throw new ChainError('internal', `expected an integer for ${what}, got ${String(value)}`);
-}
-
-function safeNumber(value: unknown, what: string): number {
-  const n = Number(bigintOf(value, what));
-  if (!Number.isSafeInteger(n)) throw new ChainError('internal', `${what} is not a safe integer: ${String(value)}`);
-  return n;
-}
-
-function iso(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
-}
-
-/** UTF-8 byte order, the order of the tables' COLLATE "C" text. */
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

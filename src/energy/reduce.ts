@@ -3,8 +3,10 @@
 // at least that much) and joins the balance with the remaining labels, where it may cancel a
 // negative balance (thesis figure 6). Labels can only ever be removed, never added.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, labelText, periodStartingAt, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface ReducePayload {
@@ -17,7 +19,19 @@ export interface ReducePayload {
   readonly labelsToRemove: readonly string[];
 }
 
-export default defineContract<ReducePayload>({
+/** The codes Reduce rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_trader',
+  'amount_must_be_positive',
+  'labels_to_remove_empty',
+  'labels_to_remove_not_subset',
+  'block_not_period_start',
+  'insufficient_energy',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type ReduceRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Reduce',
   version: '1.0',
   description: 'Removes labels from some of the signing trader\'s energy in one period.',
@@ -29,58 +43,15 @@ export default defineContract<ReducePayload>({
     labelsToRemove: { type: 'labels', name: 'labelsToRemove', desc: 'The labels to remove: a non-empty subset of originalLabels' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: ReducePayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  helpers: { kwh, labelText, periodStartingAt, planBalanceChange, applyBalanceChange },
+  execute: function execute(payload: ReducePayload, ctx: ContractContext<ReduceRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const context = payload.context;
     const sender = ctx.sender;
     const amountWh = payload.amount;
     const original = [...new Set(payload.originalLabels)].sort();
     const toRemove = [...new Set(payload.labelsToRemove)].sort();
-    const description = '';
-    let seq = 0n;
-
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
-    function labelText(set: readonly string[]): string {
-      return set.length === 0 ? 'no labels' : `labels [${set.join(', ')}]`;
-    }
-    interface Change {
-      readonly trader: string;
-      readonly labels: string[];
-      readonly deltaWh: bigint;
-      readonly beforeWh: bigint;
-      readonly afterWh: bigint;
-    }
-    function planChange(period: { block: bigint }, trader: string, set: string[], deltaWh: bigint): Change {
-      const row = ctx.db.get('energy_balances', { context, trader, block: period.block, labels_key: set.join(',') });
-      const beforeWh = row === null ? 0n : (row['amount_wh'] as bigint);
-      return { trader, labels: set, deltaWh, beforeWh, afterWh: beforeWh + deltaWh };
-    }
-    function applyChange(period: { block: bigint; startMs: bigint }, c: Change, kind: string, counterparty: string): void {
-      const key = { context, trader: c.trader, block: period.block, labels_key: c.labels.join(',') };
-      if (c.afterWh === 0n) ctx.db.delete('energy_balances', key);
-      else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels: c.labels, amount_wh: c.afterWh });
-      ctx.db.put('energy_history', {
-        tx_id: ctx.txId,
-        seq,
-        context,
-        trader: c.trader,
-        block: period.block,
-        period_start_ms: period.startMs,
-        labels: c.labels,
-        delta_wh: c.deltaWh,
-        kind,
-        counterparty,
-        description,
-        height: BigInt(ctx.block.height),
-        processed_ms: BigInt(ctx.block.processedMs),
-      });
-      seq += 1n;
-    }
-
     if (ctx.db.get('energy_traders', { context, address: sender }) === null) {
       return ctx.reject('sender_not_trader', `sender ${sender} is not a trader in context ${context}`);
     }
@@ -95,15 +66,14 @@ export default defineContract<ReducePayload>({
         `cannot remove [${missing.join(', ')}]: not in originalLabels [${original.join(', ')}]; labels can only be removed from energy that carries them`,
       );
     }
-    const periodRow = ctx.db.get('energy_periods', { context, block: BigInt(payload.block) });
-    if (periodRow === null) {
+    const period = periodStartingAt(ctx, context, payload.block);
+    if (period === null) {
       return ctx.reject(
         'block_not_period_start',
         `block ${payload.block} is not the first block of a settlement period in context ${context}; name a period by its first block`,
       );
     }
-    const period = { block: periodRow['block'] as bigint, startMs: periodRow['start_ms'] as bigint };
-    const from = planChange(period, sender, original, -amountWh);
+    const from = planBalanceChange(ctx, context, period, sender, original, -amountWh);
     if (from.beforeWh < amountWh) {
       return ctx.reject(
         'insufficient_energy',
@@ -111,15 +81,15 @@ export default defineContract<ReducePayload>({
       );
     }
     const remaining = original.filter((label) => !toRemove.includes(label));
-    const to = planChange(period, sender, remaining, amountWh);
+    const to = planBalanceChange(ctx, context, period, sender, remaining, amountWh);
     if (to.afterWh > BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
         `reducing ${kwh(amountWh)} would bring the balance of ${sender} with ${labelText(remaining)} in period ${payload.block} of context ${context} to ${kwh(to.afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
       );
     }
-    applyChange(period, from, 'reduce', '');
-    applyChange(period, to, 'reduce', '');
+    applyBalanceChange(ctx, context, period, from, { seq: 0n, kind: 'reduce', counterparty: '', description: '' });
+    applyBalanceChange(ctx, context, period, to, { seq: 1n, kind: 'reduce', counterparty: '', description: '' });
     return 'OK';
   },
 });

@@ -4,8 +4,9 @@
 // The length must divide a day, so periods line up with the clock (UTC). A new length applies
 // from the next block on, so the energy of one block is always booked in one period.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface SettlementPeriodPayload {
@@ -13,7 +14,14 @@ export interface SettlementPeriodPayload {
   readonly periodSeconds: number;
 }
 
-export default defineContract<SettlementPeriodPayload>({
+/** The codes SettlementPeriod rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'period_length_invalid',
+] as const satisfies readonly EnergyRejectCodeName[];
+type SettlementPeriodRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'SettlementPeriod',
   version: '1.0',
   description: 'Sets the settlement period length of a context (0: every block is its own period). Only the context owner.',
@@ -22,7 +30,8 @@ export default defineContract<SettlementPeriodPayload>({
     periodSeconds: { type: 'uint', name: 'periodSeconds', desc: 'Seconds per period, a divisor of 86400 such as 900; 0 makes every block a period' },
   },
   manifest: energyManifest(['energy_settings'], []),
-  execute: function execute(payload: SettlementPeriodPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: SettlementPeriodPayload, ctx: ContractContext<SettlementPeriodRejectCode>): ContractResult {
     const DAY_SECONDS = 86400;
     const context = payload.context;
     const seconds = payload.periodSeconds;

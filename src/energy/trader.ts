@@ -3,8 +3,9 @@
 // `removal`, so the history still adds up to the balances). A trader with more than 1000
 // balances takes several calls to remove: each removes 1000, the last one the trader.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult, SandboxRow } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult, SandboxRow } from '../contracts/authoring/define.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface TraderPayload {
@@ -13,7 +14,16 @@ export interface TraderPayload {
   readonly allowed: boolean;
 }
 
-export default defineContract<TraderPayload>({
+/** The codes Trader rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'not_context_owner',
+  'trader_not_found',
+  'trader_has_producers',
+  'trader_has_consumers',
+] as const satisfies readonly EnergyRejectCodeName[];
+type TraderRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Trader',
   version: '1.0',
   description: 'Adds (allowed true) or removes (allowed false) a trader of a context. Only the context owner.',
@@ -28,7 +38,8 @@ export default defineContract<TraderPayload>({
     ['energy_traders', 'energy_producers', 'energy_consumers', 'energy_balances', 'energy_history'],
     [],
   ),
-  execute: function execute(payload: TraderPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  execute: function execute(payload: TraderPayload, ctx: ContractContext<TraderRejectCode>): ContractResult {
     const BALANCES_PER_CALL = 1000;
     const context = payload.context;
     const address = payload.address;

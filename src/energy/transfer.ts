@@ -2,8 +2,10 @@
 // trader of the same context. Trading never makes a balance negative (thesis 5.2): the sender
 // must hold at least the amount in that very balance.
 
-import { defineContract } from '../contracts/define.js';
-import type { ContractContext, ContractResult } from '../contracts/define.js';
+import { defineContract } from '../contracts/authoring/define.js';
+import type { ContractContext, ContractResult } from '../contracts/authoring/define.js';
+import { applyBalanceChange, kwh, labelText, periodStartingAt, planBalanceChange } from './helpers.js';
+import type { EnergyRejectCodeName } from './codes.js';
 import { energyManifest } from './tables.js';
 
 export interface TransferPayload {
@@ -17,7 +19,20 @@ export interface TransferPayload {
   readonly description?: string;
 }
 
-export default defineContract<TransferPayload>({
+/** The codes Transfer rejects with (src/energy/codes.ts says what each means). */
+const REJECTS = [
+  'sender_not_trader',
+  'receiver_not_trader',
+  'transfer_to_self',
+  'amount_must_be_positive',
+  'description_too_long',
+  'block_not_period_start',
+  'insufficient_energy',
+  'balance_limit_exceeded',
+] as const satisfies readonly EnergyRejectCodeName[];
+type TransferRejectCode = (typeof REJECTS)[number];
+
+export default defineContract({
   type: 'Transfer',
   version: '1.0',
   description: 'Transfers energy of one period and label set from the signing trader to another trader.',
@@ -30,7 +45,9 @@ export default defineContract<TransferPayload>({
     description: { type: 'str?', name: 'description', desc: 'An optional description (at most 256 characters)' },
   },
   manifest: energyManifest(['energy_balances', 'energy_history'], ['energy_traders', 'energy_periods']),
-  execute: function execute(payload: TransferPayload, ctx: ContractContext): ContractResult {
+  rejects: REJECTS,
+  helpers: { kwh, labelText, periodStartingAt, planBalanceChange, applyBalanceChange },
+  execute: function execute(payload: TransferPayload, ctx: ContractContext<TransferRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const DESCRIPTION_CHARS_MAX = 256;
     const context = payload.context;
@@ -39,51 +56,9 @@ export default defineContract<TransferPayload>({
     const amountWh = payload.amount;
     const labels = [...new Set(payload.labels)].sort();
     const description = payload.description ?? '';
-    let seq = 0n;
 
-    function kwh(wh: bigint): string {
-      const abs = wh < 0n ? -wh : wh;
-      const frac = (abs % 1000n).toString().padStart(3, '0').replace(/0+$/, '');
-      return `${wh < 0n ? '-' : ''}${abs / 1000n}${frac === '' ? '' : '.' + frac} kWh`;
-    }
-    function labelText(set: readonly string[]): string {
-      return set.length === 0 ? 'no labels' : `labels [${set.join(', ')}]`;
-    }
     function isTrader(address: string): boolean {
       return ctx.db.get('energy_traders', { context, address }) !== null;
-    }
-    interface Change {
-      readonly trader: string;
-      readonly labels: string[];
-      readonly deltaWh: bigint;
-      readonly beforeWh: bigint;
-      readonly afterWh: bigint;
-    }
-    function planChange(period: { block: bigint }, trader: string, set: string[], deltaWh: bigint): Change {
-      const row = ctx.db.get('energy_balances', { context, trader, block: period.block, labels_key: set.join(',') });
-      const beforeWh = row === null ? 0n : (row['amount_wh'] as bigint);
-      return { trader, labels: set, deltaWh, beforeWh, afterWh: beforeWh + deltaWh };
-    }
-    function applyChange(period: { block: bigint; startMs: bigint }, c: Change, kind: string, counterparty: string): void {
-      const key = { context, trader: c.trader, block: period.block, labels_key: c.labels.join(',') };
-      if (c.afterWh === 0n) ctx.db.delete('energy_balances', key);
-      else ctx.db.put('energy_balances', { ...key, period_start_ms: period.startMs, labels: c.labels, amount_wh: c.afterWh });
-      ctx.db.put('energy_history', {
-        tx_id: ctx.txId,
-        seq,
-        context,
-        trader: c.trader,
-        block: period.block,
-        period_start_ms: period.startMs,
-        labels: c.labels,
-        delta_wh: c.deltaWh,
-        kind,
-        counterparty,
-        description,
-        height: BigInt(ctx.block.height),
-        processed_ms: BigInt(ctx.block.processedMs),
-      });
-      seq += 1n;
     }
 
     if (!isTrader(sender)) return ctx.reject('sender_not_trader', `sender ${sender} is not a trader in context ${context}`);
@@ -93,30 +68,29 @@ export default defineContract<TransferPayload>({
     if (description.length > DESCRIPTION_CHARS_MAX) {
       return ctx.reject('description_too_long', `the description holds ${description.length} characters; at most ${DESCRIPTION_CHARS_MAX} are allowed`);
     }
-    const periodRow = ctx.db.get('energy_periods', { context, block: BigInt(payload.block) });
-    if (periodRow === null) {
+    const period = periodStartingAt(ctx, context, payload.block);
+    if (period === null) {
       return ctx.reject(
         'block_not_period_start',
         `block ${payload.block} is not the first block of a settlement period in context ${context}; name a period by its first block`,
       );
     }
-    const period = { block: periodRow['block'] as bigint, startMs: periodRow['start_ms'] as bigint };
-    const from = planChange(period, sender, labels, -amountWh);
+    const from = planBalanceChange(ctx, context, period, sender, labels, -amountWh);
     if (from.beforeWh < amountWh) {
       return ctx.reject(
         'insufficient_energy',
         `sender ${sender} holds ${kwh(from.beforeWh)} with ${labelText(labels)} in period ${payload.block} of context ${context}, less than the ${kwh(amountWh)} to transfer`,
       );
     }
-    const to = planChange(period, receiver, labels, amountWh);
+    const to = planBalanceChange(ctx, context, period, receiver, labels, amountWh);
     if (to.afterWh > BALANCE_WH_MAX) {
       return ctx.reject(
         'balance_limit_exceeded',
         `receiving ${kwh(amountWh)} would bring the balance of ${receiver} in period ${payload.block} of context ${context} to ${kwh(to.afterWh)}, beyond the limit of ${kwh(BALANCE_WH_MAX)}`,
       );
     }
-    applyChange(period, from, 'transfer', receiver);
-    applyChange(period, to, 'transfer', sender);
+    applyBalanceChange(ctx, context, period, from, { seq: 0n, kind: 'transfer', counterparty: receiver, description });
+    applyBalanceChange(ctx, context, period, to, { seq: 1n, kind: 'transfer', counterparty: sender, description });
     return 'OK';
   },
 });

@@ -11,7 +11,7 @@ import { isExpiredAt } from '../chain/tx.js';
 import type { Block, BlockTxOutcome, TxOutcome } from '../chain/types.js';
 import { toHex } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
-import type { BlockExecutionResult } from '../contracts/types.js';
+import type { BlockExecutionResult } from '../contracts/runtime/types.js';
 import { alarmError } from './alarm.js';
 
 /** Decodes a block for the chain; a block that does not decode is an alarm at the expected height. */

@@ -6,11 +6,13 @@
 // exponential backoff with jitter and fetches whatever was missed. Blocks are applied strictly in
 // height order, each once; the first failed check raises the alarm and ends the follower.
 
-import { jittered, sleep } from '../client/timers.js';
+import { jittered } from '../client/timers.js';
+import { sleepOn } from '../core/scheduler.js';
+import type { Scheduler } from '../core/scheduler.js';
+import { describeError } from '../ledger/log.js';
+import type { Logger } from '../ledger/log.js';
 import { AlarmError, alarmError } from './alarm.js';
 import { announcedHeight } from '../chain/block-layout.js';
-import type { NodeLogger } from './log.js';
-import { describeError } from './log.js';
 import type { MirrorNode, PreparedBatch } from './mirror.js';
 import type { FeedConnection, Upstream } from './upstream.js';
 
@@ -128,13 +130,14 @@ export class Follower {
   private done: Promise<void> | null = null;
   private feed: FeedConnection | null = null;
   private limit: number;
-  private lastProgressLog = { ms: 0, height: 0, txs: 0 };
+  private lastProgressLog: { ms: number; height: number; txs: number } | null = null;
   private catchUpTxs = 0;
 
   constructor(
     private readonly node: MirrorNode,
     private readonly upstream: Upstream,
-    private readonly log: NodeLogger,
+    private readonly log: Logger,
+    private readonly scheduler: Scheduler,
     opts: FollowerOptions = {},
   ) {
     this.opts = { ...DEFAULTS, ...definedOnly(opts) };
@@ -174,7 +177,7 @@ export class Follower {
       }
       if (this.signal.aborted || this.node.alarm !== null) break;
       if (progressed) delayMs = this.opts.reconnectMinMs;
-      await sleep(jittered(delayMs), this.signal);
+      await sleepOn(this.scheduler, jittered(delayMs), this.signal);
       if (!progressed) delayMs = Math.min(delayMs * 2, this.opts.reconnectMaxMs);
     }
   }
@@ -344,11 +347,11 @@ export class Follower {
   }
 
   private logProgress(): void {
-    const now = Date.now();
+    const now = this.scheduler.monotonicMs();
     const head = this.node.headInfo;
     if (head === null) return;
     const last = this.lastProgressLog;
-    if (last.ms === 0) {
+    if (last === null) {
       this.lastProgressLog = { ms: now, height: head.height, txs: this.catchUpTxs };
       return;
     }

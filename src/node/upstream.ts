@@ -3,14 +3,15 @@
 // (POST /api/transactions/batch). Everything the upstream says is checked before it is used.
 
 import WebSocket from 'ws';
-import type { SubmitResult } from '../api/types.js';
 import type { ChainInfo, TxView } from '../chain/views.js';
+import type { SubmitResult } from '../ledger/service.js';
 import { HanzenetClient } from '../client/client.js';
 import type { BatchItemResult } from '../client/client.js';
 import { asChainInfo, asRawBlocks, asTxView } from '../client/check.js';
 import { ClientError } from '../client/errors.js';
 import { isRecord, normaliseBaseUrl, requestJson, webSocketUrl } from '../client/http.js';
 import { ChainError, isErrorCode } from '../core/errors.js';
+import type { Cancel, Scheduler } from '../core/scheduler.js';
 
 export interface FeedHandlers {
   /** The connection is open and the block subscription was sent. */
@@ -54,7 +55,11 @@ export class HttpUpstream implements Upstream {
   private readonly fetchTimeoutMs: number;
   private readonly pingIntervalMs: number;
 
-  constructor(url: string, opts: HttpUpstreamOptions = {}) {
+  constructor(
+    url: string,
+    private readonly scheduler: Scheduler,
+    opts: HttpUpstreamOptions = {},
+  ) {
     this.url = normaliseBaseUrl(url);
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 60_000;
     this.pingIntervalMs = opts.pingIntervalMs ?? 15_000;
@@ -98,17 +103,27 @@ export class HttpUpstream implements Upstream {
     let alive = true;
     let ended = false;
     let reason = 'closed';
-    const ping = setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      if (!alive) {
-        reason = `no answer to a ping within ${this.pingIntervalMs} ms`;
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, this.pingIntervalMs);
-    ping.unref();
+    let pinging = true;
+    let cancelPing: Cancel = () => undefined;
+    const stopPing = (): void => {
+      pinging = false;
+      cancelPing();
+    };
+    const ping = (): void => {
+      if (!pinging) return;
+      cancelPing = this.scheduler.after(this.pingIntervalMs, () => {
+        ping();
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (!alive) {
+          reason = `no answer to a ping within ${this.pingIntervalMs} ms`;
+          ws.terminate();
+          return;
+        }
+        alive = false;
+        ws.ping();
+      });
+    };
+    ping();
     ws.on('open', () => {
       opened = true;
       ws.send(JSON.stringify({ type: 'subscribe', blocks: true }));
@@ -126,7 +141,7 @@ export class HttpUpstream implements Upstream {
       reason = err.message;
     });
     ws.on('close', (code, why) => {
-      clearInterval(ping);
+      stopPing();
       if (ended) return;
       ended = true;
       const text = why.toString();
@@ -134,7 +149,7 @@ export class HttpUpstream implements Upstream {
     });
     return {
       close: () => {
-        clearInterval(ping);
+        stopPing();
         if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.terminate();
       },
     };

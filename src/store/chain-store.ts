@@ -3,6 +3,7 @@
 // transaction (the steps in chain/commit.ts); reads are in chain/reads.ts.
 
 import type { ContractRecord, Row, RowValue, TableDef } from '../chain/contract-model.js';
+import type { StateReader } from '../contracts/runtime/ports.js';
 import type { HeadInfo } from '../chain/header-rules.js';
 import type { CommitBlockInput, TxRecord } from '../chain/records.js';
 import type { GenesisInfo } from '../chain/types.js';
@@ -14,7 +15,7 @@ import { migrate } from './migrations.js';
 import { toSafeNumber } from './sql-values.js';
 import type { Database } from './types.js';
 
-export class ChainStore {
+export class ChainStore implements StateReader {
   private defsCache: Map<string, TableDef> | null = null;
 
   constructor(readonly db: Database) {}

@@ -114,6 +114,11 @@ export class FakeServer {
     return this.wss.clients.size;
   }
 
+  /** Connections whose subscribe message has arrived (a push reaches only these). */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
   /** Makes a pending transaction final now, with the decided outcome. */
   finalize(idHex: string): TxView {
     const stored = this.txs.get(idHex);

@@ -9,19 +9,21 @@ import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../src/chain/type
 import type { Tx } from '../../src/chain/types.js';
 import { utf8Encode } from '../../src/core/bytes.js';
 import type { ContractRecord, Row, RowValue, TableDef } from '../../src/chain/contract-model.js';
-import type { ContractDefinition } from '../../src/contracts/define.js';
-import { createExecutor } from '../../src/contracts/executor.js';
-import type { Executor } from '../../src/contracts/executor.js';
-import { packContract } from '../../src/contracts/pack.js';
-import { contractHashHex } from '../../src/contracts/lifecycle.js';
-import type { BlockExecutionResult, ExecutionLimits, StateReader } from '../../src/contracts/types.js';
+import type { ContractDefinition } from '../../src/contracts/authoring/define.js';
+import { createExecutor } from '../../src/contracts/runtime/executor.js';
+import type { Executor } from '../../src/contracts/runtime/executor.js';
+import { packContract } from '../../src/contracts/authoring/pack.js';
+import { contractHashHex } from '../../src/contracts/create-payload.js';
+import type { BlockExecutionResult } from '../../src/contracts/runtime/types.js';
+import type { ExecutionLimits } from '../../src/contracts/limits.js';
+import type { StateReader } from '../../src/contracts/runtime/ports.js';
 
 export const CHAIN_ID = 'hanzenet-test';
 export const processorKey = PrivateKey.generateNonRandom(utf8Encode('contracts test processor'), utf8Encode('salt'));
 export const aliceKey = PrivateKey.generateNonRandom(utf8Encode('contracts test alice'), utf8Encode('salt'));
 export const bobKey = PrivateKey.generateNonRandom(utf8Encode('contracts test bob'), utf8Encode('salt'));
 
-/** Byte order of UTF-8, written independently of src/contracts/rows.ts. */
+/** Byte order of UTF-8, written independently of src/contracts/runtime/rows.ts. */
 function compareText(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

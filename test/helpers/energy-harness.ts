@@ -1,16 +1,18 @@
 // An in-memory chain for the energy contract tests. It runs each contract's `execute` in Node,
 // not in the QuickJS sandbox, but from the contract's *source text* (as the chain stores it), so a
 // contract that leans on anything outside its own body fails here too. It keeps the rules of
-// src/contracts/define.ts: tables honour their TableDef (full rows, column types, primary keys),
-// find is equality-only and ordered by primary key, the manifest decides which tables a contract
-// may read and write, the per-transaction limits on database calls and found rows hold, a
-// rejected or throwing call changes nothing, and payloads are checked and converted by the
-// template first (kwh -> bigint Wh, labels -> canonical string[]).
+// src/contracts/authoring/define.ts: tables honour their TableDef (full rows, column types,
+// primary keys), find is equality-only and ordered by primary key, the manifest decides which
+// tables a contract may read and write, the per-transaction limits on database calls and found
+// rows hold, a rejected or throwing call changes nothing, and payloads are checked and converted
+// by the template first (kwh -> bigint Wh, labels -> canonical string[]).
 
 import { createHash } from 'node:crypto';
-import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/define.js';
+import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
 import type { ColumnType, TableDef, Template } from '../../src/chain/contract-model.js';
-import { CONTRACT_LIMITS } from '../../src/contracts/types.js';
+import { packContract } from '../../src/contracts/authoring/pack.js';
+import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
+import { ChainError } from '../../src/core/errors.js';
 import { parseKwh } from '../../src/core/amount.js';
 import { base58CheckDecode, base58CheckEncode } from '../../src/core/base58.js';
 import { parseLabels } from '../../src/core/labels.js';
@@ -55,11 +57,25 @@ function isAddress(value: unknown): boolean {
   return payload !== null && payload.length === 21 && payload[0] === 0;
 }
 
-/** Compiles a function from its source text in the global scope, as the chain would run it. */
+/**
+ * Compiles a function from its source text in the global scope, as the chain would run it: the
+ * packed code, which holds the shared helpers the contract declares. Code that packContract
+ * refuses (it uses a name defined outside execute) runs as execute's bare text, as such code
+ * would if it reached the chain some other way.
+ */
 function compileFromSource(def: ContractDefinition): Execute {
-  const source = def.execute.toString();
+  const source = packedOrBareSource(def);
   if (!source.startsWith('function')) throw new Error(`${def.type}: execute must be a function expression, got ${source.slice(0, 40)}`);
   return new Function(`"use strict"; return (${source});`)() as Execute;
+}
+
+function packedOrBareSource(def: ContractDefinition): string {
+  try {
+    return Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
+  } catch (err) {
+    if (err instanceof ChainError && err.code === 'contract_create_invalid') return def.execute.toString();
+    throw err;
+  }
 }
 
 function keyOf(def: TableDef, row: SandboxRow): string {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { HanzenetClient } from '../../src/client/client.js';
 import { toHex } from '../../src/core/bytes.js';
 import { PrivateKey } from '../../src/core/keys.js';
+import { fetchEnergyBalances } from '../../src/energy/client.js';
 import { simulateTelegrams, type SimulatedTelegram } from '../../src/meter/sim/simulate.js';
 import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, hexOfText } from '../../src/meter/p1/write.js';
 import { CLI, startProcessorProcess, type StartedProcessor } from './processes.js';
@@ -88,7 +89,7 @@ export async function setUpContext(url: string, dir: string): Promise<MeterConte
 
 /** The trader's total over all its balances, Wh. */
 export async function traderTotalWh(client: HanzenetClient, context: string, trader: string): Promise<bigint> {
-  const view = await client.energyBalances(context, { trader });
+  const view = await fetchEnergyBalances(client, context, { trader });
   const total = view.totals.find((t) => t.trader === trader)?.amount ?? '0';
   const [whole = '0', frac = ''] = total.replace('-', '').split('.');
   const wh = BigInt(whole) * 1000n + BigInt(frac.padEnd(3, '0'));

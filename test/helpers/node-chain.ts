@@ -10,21 +10,20 @@ import type { BlockFields } from '../../src/chain/block-layout.js';
 import { PrivateKey } from '../../src/core/keys.js';
 import { signTx } from '../../src/chain/tx.js';
 import type { Block, Tx } from '../../src/chain/types.js';
-import { createExecutor } from '../../src/contracts/executor.js';
-import { installEnergyContracts } from '../../src/processor/install-energy.js';
+import { createExecutor } from '../../src/contracts/runtime/executor.js';
+import { installEnergyContracts } from '../../src/app/install-energy.js';
+import { systemScheduler } from '../../src/core/scheduler.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../../src/processor/processor.js';
-import type { Logger } from '../../src/processor/processor.js';
-import { VerifyPool } from '../../src/processor/verify-pool.js';
+import { SignaturePool } from '../../src/ledger/signature-pool.js';
 import { ChainStore } from '../../src/store/chain-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { Database } from '../../src/store/types.js';
 import { Follower } from '../../src/node/follower.js';
 import type { FollowerOptions } from '../../src/node/follower.js';
-import { silentNodeLogger } from '../../src/node/log.js';
-import type { NodeLogger } from '../../src/node/log.js';
+import { silentLogger } from '../../src/ledger/log.js';
+import type { Logger } from '../../src/ledger/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
-import type { Executor } from '../../src/contracts/executor.js';
-import type { SignaturePool } from '../../src/node/signature-pool.js';
+import type { Executor } from '../../src/contracts/runtime/executor.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
 
 export const NODE_TEST_CHAIN_ID = 'hanzenet-node-test';
@@ -39,7 +38,7 @@ export interface RecordedChain {
   readonly traderHash: string;
 }
 
-const silentLog: Logger = { info: () => undefined, error: () => undefined };
+const silentLog = silentLogger;
 
 /** A Trader call by the context owner (accepted), or by a stranger for the owner's context (rejected). */
 export function traderTx(traderHash: string, chainId: string, opts: { stranger?: boolean; validTillMs?: number } = {}): Tx {
@@ -56,10 +55,10 @@ export async function recordChain(opts: { blocks?: number; txsPerBlock?: number;
   const db = opts.db ?? (await openDatabase({ memory: true }));
   const store = new ChainStore(db);
   await store.migrate();
-  const verifier = await VerifyPool.start({ workers: 1 });
+  const verifier = await SignaturePool.start({ workers: 1 });
   const executor = await createExecutor({ reader: store });
   const processor = await Processor.open(
-    { store, executor, verifier, key: nodeTestProcessorKey, clock: { nowMs: () => Date.now() }, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 5 }, log: silentLog },
+    { store, executor, verifier, key: nodeTestProcessorKey, scheduler: systemScheduler, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 5 }, log: silentLog },
     NODE_TEST_CHAIN_ID,
   );
   try {
@@ -75,7 +74,7 @@ export async function recordChain(opts: { blocks?: number; txsPerBlock?: number;
       const results = await processor.submit(txs.map((t) => t.bytes));
       if (results.some((r) => !r.ok)) throw new Error(`a test transaction was refused: ${JSON.stringify(results)}`);
       await new Promise((resolve) => setTimeout(resolve, 2));
-      if ((await processor.produceBlock()) === null) throw new Error('no block was produced');
+      if ((await processor.produceNow()) === null) throw new Error('no block was produced');
     }
     return { chainId: NODE_TEST_CHAIN_ID, key: nodeTestProcessorKey, raws: await store.getRawBlocks(0, 1000), traderHash };
   } finally {
@@ -122,7 +121,7 @@ export interface TestNode {
 /** A mirror node over an in-memory database following `url` (not serving HTTP). */
 export interface TestNodeOptions {
   readonly processorAddress?: string;
-  readonly log?: NodeLogger;
+  readonly log?: Logger;
   readonly follower?: FollowerOptions;
   /** A shared database (emptied by the caller); default a fresh in-memory one. */
   readonly db?: Database;
@@ -134,18 +133,18 @@ export async function startTestNode(url: string, signatures: SignaturePool, opts
   const db = opts.db ?? (await openDatabase({ memory: true }));
   const store = opts.store?.(db) ?? new ChainStore(db);
   await store.migrate();
-  const upstream = new HttpUpstream(url, { fetchTimeoutMs: 10_000 });
-  const log = opts.log ?? silentNodeLogger;
+  const upstream = new HttpUpstream(url, systemScheduler, { fetchTimeoutMs: 10_000 });
+  const log = opts.log ?? silentLogger;
   const node = await MirrorNode.open({
     store,
     openExecutor: () => createExecutor({ reader: store }),
     signatures,
     upstream,
-    clock: { nowMs: () => Date.now() },
+    scheduler: systemScheduler,
     log,
     processorAddress: opts.processorAddress ?? null,
   });
-  const follower = new Follower(node, upstream, log, { reconnectMinMs: 20, reconnectMaxMs: 200, ...opts.follower });
+  const follower = new Follower(node, upstream, log, systemScheduler, { reconnectMinMs: 20, reconnectMaxMs: 200, ...opts.follower });
   follower.start();
   return {
     node,

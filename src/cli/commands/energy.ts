@@ -5,7 +5,8 @@ import { Option, type Command } from 'commander';
 import type { TxView } from '../../chain/views.js';
 import { ClientError } from '../../client/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
-import { BALANCES_LIMIT_MAX, HISTORY_LIMIT_MAX, parseAddressParam, parseBalanceFilter, parseHistoryPage } from '../../energy/queries.js';
+import { fetchEnergyBalances, fetchEnergyContext, fetchEnergyHistory } from '../../energy/client.js';
+import { BALANCES_LIMIT_MAX, HISTORY_LIMIT_MAX, parseAddressParam, parseBalanceFilter, parseHistoryPage } from '../../energy/query-params.js';
 import { inputs, intOption, withClient } from '../context.js';
 import { exactlyOne, parseSigningKey } from '../inputs.js';
 import { CommandFailed, EXIT_FAILED, printJson } from '../output.js';
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .requiredOption('--context <address>', 'the context address')
     .action(async (opts: { context: string }, cmd: Command) => {
       const context = parseAddressParam(opts.context, '--context');
-      printJson(await withClient(cmd, (client) => client.energyContext(context)));
+      printJson(await withClient(cmd, (client) => fetchEnergyContext(client, context)));
     });
 
   energy
@@ -73,7 +74,7 @@ export function register(program: Command): void {
         ...(filter.block === undefined ? {} : { block: filter.block }),
         ...(filter.limit === undefined ? {} : { limit: filter.limit }),
       };
-      printJson(await withClient(cmd, (client) => client.energyBalances(context, query)));
+      printJson(await withClient(cmd, (client) => fetchEnergyBalances(client, context, query)));
     });
 
   energy
@@ -91,7 +92,7 @@ export function register(program: Command): void {
         ...(page.limit === undefined ? {} : { limit: page.limit }),
         ...(opts.before === undefined ? {} : { before: opts.before }),
       };
-      printJson(await withClient(cmd, (client) => client.energyHistory(context, trader, query)));
+      printJson(await withClient(cmd, (client) => fetchEnergyHistory(client, context, trader, query)));
     });
 }
 
@@ -116,7 +117,7 @@ type Client = Parameters<Parameters<typeof withClient>[1]>[0];
  */
 async function install(client: Client, key: PrivateKey, timeoutMs: number): Promise<{ created: (InstalledContract & { transactionId: string; blockId: number | null })[]; alreadyActive: InstalledContract[] }> {
   // Loaded only here: packing a contract checks it with the contract runtime.
-  const [{ packContract }, { ENERGY_CONTRACTS }] = await Promise.all([import('../../contracts/pack.js'), import('../../energy/index.js')]);
+  const [{ packContract }, { ENERGY_CONTRACTS }] = await Promise.all([import('../../contracts/authoring/pack.js'), import('../../energy/index.js')]);
   const active = new Set((await client.contracts()).map((c) => c.hash));
   const alreadyActive: InstalledContract[] = [];
   const submitted: (InstalledContract & { transactionId: string })[] = [];

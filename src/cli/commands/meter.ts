@@ -10,7 +10,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ChainError, type ErrorCode } from '../../core/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { systemScheduler } from '../../core/scheduler.js';
-import { parseAddressParam } from '../../energy/queries.js';
+import { parseAddressParam } from '../../energy/query-params.js';
 import { runGateway } from '../../meter/gateway/run.js';
 import { parsePrice } from '../../meter/reconcile/compare.js';
 import { readMetersFile, reconcile, reportCsv } from '../../meter/reconcile/run.js';

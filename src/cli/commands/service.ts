@@ -152,7 +152,7 @@ export function register(program: Command): void {
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
     .action(async (opts: ProcessorCliOptions) => {
       // Loaded only now, so that other commands do not load the database and the sandbox.
-      const { runProcessor } = await import('../../processor/main.js');
+      const { runProcessor } = await import('../../app/start-processor.js');
       await runProcessor(processorStartOptions(opts));
     });
 
@@ -171,7 +171,7 @@ export function register(program: Command): void {
     .addOption(new Option('--config <file>', 'JSON config file; flags and environment variables win over it').env('HANZENET_NODE_CONFIG'))
     .action(async (opts: NodeCliOptions, cmd: Command) => {
       const options = nodeStartOptionsOf(opts, cmd);
-      const run = await loadRunner<NodeStartOptions>('../../node/main.js', 'runNode');
+      const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
       await run(options);
     });
 }

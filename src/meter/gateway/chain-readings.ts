@@ -6,6 +6,7 @@
 import type { HanzenetClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import { parseKwh } from '../../core/amount.js';
+import { fetchEnergyContext, fetchEnergyHistory } from '../../energy/client.js';
 import type { Direction } from './state.js';
 
 export interface ChainDevice {
@@ -38,7 +39,7 @@ const LOOKUPS_IN_PARALLEL = 8;
 
 /** The producer (returned) or consumer (delivered) registration of `address`, or null. */
 export async function chainDevice(client: HanzenetClient, context: string, address: string, direction: Direction): Promise<ChainDevice | null> {
-  const view = await client.energyContext(context);
+  const view = await fetchEnergyContext(client, context);
   const list = direction === 'returned' ? view.producers : view.consumers;
   const found = list.find((d) => d.address === address);
   return found === undefined ? null : { address, direction, trader: found.trader, labels: found.labels };
@@ -56,7 +57,7 @@ async function historyEntries(client: HanzenetClient, context: string, devices: 
     const mine = devices.filter((d) => d.trader === trader);
     let before: string | undefined;
     for (;;) {
-      const page = await client.energyHistory(context, trader, before === undefined ? { limit: HISTORY_PAGE } : { limit: HISTORY_PAGE, before });
+      const page = await fetchEnergyHistory(client, context, trader, before === undefined ? { limit: HISTORY_PAGE } : { limit: HISTORY_PAGE, before });
       let older = false;
       for (const e of page.entries) {
         if (fromMs !== null && e.processedMs < fromMs) older = true;

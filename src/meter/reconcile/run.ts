@@ -11,6 +11,7 @@ import type { TxView } from '../../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
 import { formatWh } from '../../core/amount.js';
 import { ChainError } from '../../core/errors.js';
+import { fetchEnergyContext } from '../../energy/client.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { parseKeyText } from '../../store/key-file.js';
 import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
@@ -105,7 +106,7 @@ export function settleTxId(context: string, meterId: string, intervalStartMs: nu
 export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
   const parsed = parseGridCsv(o.csvText);
   if (!parsed.ok) throw new ChainError(parsed.code, parsed.message, parsed.details);
-  const view = await o.client.energyContext(o.context);
+  const view = await fetchEnergyContext(o.client, o.context);
   const csvIds = new Set(parsed.rows.map((r) => r.meterId));
   const meters: ReconcileMeter[] = [];
   for (const m of o.meters) {

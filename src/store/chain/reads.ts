@@ -7,7 +7,7 @@ import type { HeadInfo } from '../../chain/header-rules.js';
 import type { TxRecord } from '../../chain/records.js';
 import type { GenesisInfo, TxOutcome } from '../../chain/types.js';
 import type { BlockTxSummary, BlockView } from '../../chain/views.js';
-import { ChainError } from '../../core/errors.js';
+import { ChainError, isInvalidCode } from '../../core/errors.js';
 import { ROWS_PER_STATEMENT_MAX } from '../contract-tables.js';
 import { arrayLiteral, asBuffer, bufferHex, byteaElement, normalHex, toNullableNumber, toSafeNumber } from '../sql-values.js';
 import type { Sql } from '../types.js';
@@ -202,7 +202,9 @@ function blockViewOfRow(r: Record<string, unknown>, txs: Map<number, BlockTxSumm
 
 function txOutcomeOf(status: string, code: string | null, message: string): TxOutcome {
   if (status === 'accepted') return { status, message };
-  if (status === 'rejected' || status === 'invalid') return { status, code: code ?? '', message };
+  if (status === 'rejected') return { status, code: code ?? '', message };
+  if (status === 'invalid' && code !== null && isInvalidCode(code)) return { status, code, message };
+  if (status === 'invalid') throw new ChainError('chain_mismatch', `a stored invalid transaction has code ${JSON.stringify(code)}, which no transaction ends invalid with`);
   throw new ChainError('chain_mismatch', `a stored transaction has status ${JSON.stringify(status)}`);
 }
 

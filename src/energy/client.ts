@@ -1,0 +1,70 @@
+// The energy market's reads through the generic HanzeNet client (docs/energy.md "Reading"): typed
+// views of GET /api/energy/contexts/... (src/energy/http-routes.ts). The client library itself
+// knows no application; these functions add the energy routes on top of its `getJson`.
+
+import type { HanzenetClient } from '../client/client.js';
+import { checkHeight } from '../client/check.js';
+import { ClientError } from '../client/errors.js';
+import { isRecord } from '../client/http.js';
+import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from './views.js';
+
+/** What the energy reads need of a client: one JSON GET. */
+export type JsonGetter = Pick<HanzenetClient, 'getJson'>;
+
+/** Which balances `fetchEnergyBalances` lists (every filter is optional; see docs/api.md "Energy"). */
+export interface EnergyBalancesQuery {
+  /** Only this trader's balances. */
+  readonly trader?: string;
+  /** Only balances carrying this label (an array or "a,b": carrying all of them). */
+  readonly label?: string | readonly string[];
+  /** Only the settlement period with this first block. */
+  readonly block?: number;
+  /** Most balances listed (server default 1000, at most 10000); the totals cover every match. */
+  readonly limit?: number;
+}
+
+/** Which page of a trader's history `fetchEnergyHistory` returns. */
+export interface EnergyHistoryQuery {
+  /** Entries per page (server default 100, at most 1000). */
+  readonly limit?: number;
+  /** A block height (entries of earlier blocks), or the `next` cursor of the previous page. */
+  readonly before?: string | number;
+}
+
+/** The members of an energy context and their roles, and its settlement period. */
+export async function fetchEnergyContext(client: JsonGetter, context: string): Promise<EnergyContextView> {
+  const body = await client.getJson(`/api/energy/contexts/${pathSegment('context', context)}`);
+  return isRecord(body) && Array.isArray(body['members']) ? (body as unknown as EnergyContextView) : badEnergyAnswer('an energy context view', body);
+}
+
+/** The balances of an energy context per trader, period and label set, with totals per trader. */
+export async function fetchEnergyBalances(client: JsonGetter, context: string, query: EnergyBalancesQuery = {}): Promise<EnergyBalancesView> {
+  const params: Record<string, string | number> = {};
+  if (query.trader !== undefined) params['trader'] = query.trader;
+  if (query.label !== undefined) params['label'] = typeof query.label === 'string' ? query.label : query.label.join(',');
+  if (query.block !== undefined) params['block'] = checkHeight('block', query.block);
+  if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
+  const body = await client.getJson(`/api/energy/contexts/${pathSegment('context', context)}/balances`, params);
+  return isRecord(body) && Array.isArray(body['balances']) ? (body as unknown as EnergyBalancesView) : badEnergyAnswer('an energy balances view', body);
+}
+
+/** A trader's balance changes in a context, newest first; pass `next` as `before` for the next page. */
+export async function fetchEnergyHistory(client: JsonGetter, context: string, trader: string, query: EnergyHistoryQuery = {}): Promise<EnergyHistoryView> {
+  const params: Record<string, string | number> = {};
+  if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
+  if (query.before !== undefined) params['before'] = String(query.before);
+  const path = `/api/energy/contexts/${pathSegment('context', context)}/traders/${pathSegment('trader', trader)}/history`;
+  const body = await client.getJson(path, params);
+  return isRecord(body) && Array.isArray(body['entries']) ? (body as unknown as EnergyHistoryView) : badEnergyAnswer('an energy history view', body);
+}
+
+/** A URL path segment; an empty one would change the route, so it is refused here. */
+function pathSegment(name: string, value: string): string {
+  if (typeof value !== 'string' || value === '') throw new ClientError('bad_request', `${name} must be a non-empty string (an address)`, { field: name });
+  return encodeURIComponent(value);
+}
+
+function badEnergyAnswer(what: string, body: unknown): never {
+  const excerpt = JSON.stringify(body)?.slice(0, 200) ?? String(body);
+  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, { expected: what });
+}

@@ -1,0 +1,68 @@
+// The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members and
+// history of a context, answered from the chain's database through `service.querySql()` with the
+// queries of src/energy/queries.ts. A service without a database (querySql absent) answers 404.
+// The platform's API server knows nothing of the energy market: the composition root hands this
+// function to createApiServer as one of its `routes`.
+
+import type { FastifyInstance } from 'fastify';
+import { isJsonObject, queryParam } from '../api/input.js';
+import type { ApiRoutes } from '../api/server.js';
+import type { LedgerService } from '../api/types.js';
+import { ChainError } from '../core/errors.js';
+import type { Sql } from '../store/types.js';
+import { energyBalances, energyContext, energyHistory } from './queries.js';
+import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
+
+export const ENERGY_CONTEXT_PATH = '/api/energy/contexts/:context';
+
+export const registerEnergyRoutes: ApiRoutes = (app: FastifyInstance, service: LedgerService): void => {
+  const database = (path: string): Sql => {
+    const sql = service.querySql?.();
+    if (sql === undefined) {
+      throw new ChainError('not_found', `this server keeps no database to answer ${path} from`, { path });
+    }
+    return sql;
+  };
+
+  app.get(ENERGY_CONTEXT_PATH, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    onlyParams(req.query, []);
+    return energyContext(database(pathOf(req.url)), context);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/balances`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const query = onlyParams(req.query, ['trader', 'label', 'block', 'limit']);
+    const filter = parseBalanceFilter(query);
+    return energyBalances(database(pathOf(req.url)), context, filter);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const trader = parseAddressParam(params['trader'], 'trader');
+    const page = parseHistoryPage(onlyParams(req.query, ['limit', 'before']));
+    return energyHistory(database(pathOf(req.url)), context, trader, page);
+  });
+};
+
+function pathOf(url: string): string {
+  return url.split('?')[0] ?? url;
+}
+
+/** The named query parameters (each at most once); any other parameter is a bad_request. */
+function onlyParams(query: unknown, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isJsonObject(query)) return out;
+  for (const name of Object.keys(query)) {
+    if (!names.includes(name)) {
+      const allowed = names.length === 0 ? 'none are taken' : `expected ${names.join(', ')}`;
+      throw new ChainError('bad_request', `unknown query parameter "${name}": ${allowed}`, { field: name, allowed: [...names] });
+    }
+    const value = queryParam(query, name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
