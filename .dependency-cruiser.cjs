@@ -2,7 +2,7 @@
 //
 // LAYERS lists the folders of src/ from the top down. A folder imports only itself and folders
 // above it: the arrows of the architecture point down the list and never back up. Folders on one
-// line of the architecture's list (api, client, cli; energy, market, meter) are taken left to
+// line of the architecture's list (energy, market, meter) are taken left to
 // right, and so are the subfolders of contracts/ and meter/. Files directly in contracts/ or
 // meter/, and meter/shared/, are shared by those subfolders and sit just above them.
 //
@@ -15,6 +15,7 @@
 const LAYERS = [
   ['core', '^src/core/'],
   ['chain', '^src/chain/'],
+  ['client', '^src/client/'],
   ['contracts', '^src/contracts/[^/]+$'],
   ['contracts/authoring', '^src/contracts/authoring/'],
   ['contracts/runtime', '^src/contracts/runtime/'],
@@ -23,9 +24,6 @@ const LAYERS = [
   ['processor', '^src/processor/'],
   ['node', '^src/node/'],
   ['api', '^src/api/'],
-  ['client', '^src/client/'],
-  ['cli', '^src/cli/'],
-  ['app', '^src/app/'],
   ['energy', '^src/energy/'],
   ['market', '^src/market/'],
   ['meter', '^src/meter/[^/]+$'],
@@ -34,6 +32,8 @@ const LAYERS = [
   ['meter/gateway', '^src/meter/gateway/'],
   ['meter/sim', '^src/meter/sim/'],
   ['meter/reconcile', '^src/meter/reconcile/'],
+  ['app', '^src/app/'],
+  ['cli', '^src/cli/'],
   ['sim', '^src/sim/'],
 ];
 

@@ -100,3 +100,10 @@ export interface ChainAlarm {
   readonly upstream: string;
   readonly raisedMs: number;
 }
+
+/** The error body of every failed request: `{"error": ApiError}` over HTTP, inside a WebSocket message. */
+export interface ApiError {
+  readonly code: ErrorCode | string;
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+}

@@ -1,7 +1,7 @@
 // The typed HanzeNet client: sign, submit, await and read, over the HTTP and WebSocket API of
 // docs/ARCHITECTURE.md. It runs in Node (global fetch, `ws`). Every failure is a ClientError.
 
-import type { ApiError } from '../api/types.js';
+import type { ApiError } from '../chain/views.js';
 import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import { toHex } from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';

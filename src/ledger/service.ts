@@ -3,15 +3,10 @@
 // server; the JSON shapes are the chain's wire views (chain/views.ts, docs/ARCHITECTURE.md).
 
 import type { Block } from '../chain/types.js';
-import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
-import type { ErrorCode } from '../core/errors.js';
+import type { ApiError, BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
 import type { Sql } from '../store/types.js';
 
-export interface ApiError {
-  readonly code: ErrorCode | string;
-  readonly message: string;
-  readonly details: Record<string, unknown>;
-}
+export type { ApiError };
 
 export type SubmitResult =
   | { readonly ok: true; readonly id: string }
