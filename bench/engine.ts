@@ -19,7 +19,16 @@ import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import type { ContractRecord, Row, RowValue, TableDef } from '../src/chain/contract-model.js';
-import { SpendableModel, deriveKey, deviceTxs, mixOf, participants, timedTxs, traderTxs, warmupTxs } from './workload.js';
+import {
+  SpendableModel,
+  deriveKey,
+  deviceTxs,
+  mixOf,
+  participants,
+  timedTxs,
+  traderTxs,
+  warmupTxs,
+} from './workload.js';
 import type { BenchTx, ContractHashes } from './workload.js';
 
 const CHAIN_ID = 'hanzenet-engine-bench';
@@ -29,7 +38,11 @@ class MemoryStore implements StateReader {
   private readonly tables = new Map<string, Map<string, { key: RowValue[]; row: Row }>>();
   contractList: ContractRecord[] = [];
 
-  async readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
+  async readRows(
+    table: string,
+    def: TableDef,
+    keys: readonly (readonly RowValue[])[],
+  ): Promise<Row[]> {
     const t = this.tables.get(table);
     const out: Row[] = [];
     for (const key of keys) {
@@ -40,8 +53,15 @@ class MemoryStore implements StateReader {
     return out;
   }
 
-  async findRows(table: string, _def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
-    const matching = [...(this.tables.get(table)?.values() ?? [])].filter((e) => rowMatches(e.row, where));
+  async findRows(
+    table: string,
+    _def: TableDef,
+    where: Readonly<Row>,
+    limit: number,
+  ): Promise<Row[]> {
+    const matching = [...(this.tables.get(table)?.values() ?? [])].filter((e) =>
+      rowMatches(e.row, where),
+    );
     matching.sort((a, b) => compareKeys(a.key, b.key));
     return matching.slice(0, limit).map((e) => e.row);
   }
@@ -91,10 +111,17 @@ function options(): Options {
   });
   const int = (name: string, v: string, min: number): number => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${v}`);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new RangeError(`--${name} must be an integer >= ${min}, got ${v}`);
     return n;
   };
-  return { n: int('n', values.n, 1), block: int('block', values.block, 1), traders: int('traders', values.traders, 2), inProcess: values['in-process'], seed: values.seed };
+  return {
+    n: int('n', values.n, 1),
+    block: int('block', values.block, 1),
+    traders: int('traders', values.traders, 2),
+    inProcess: values['in-process'],
+    seed: values.seed,
+  };
 }
 
 async function main(): Promise<void> {
@@ -105,7 +132,11 @@ async function main(): Promise<void> {
   const ctx = { chainId: CHAIN_ID, hashes };
   const people = participants(o.seed, o.traders);
   const store = new MemoryStore();
-  const executor: Executor = await createExecutor({ reader: store, inWorker: !o.inProcess, residentRows: DEFAULT_RESIDENT_ROWS });
+  const executor: Executor = await createExecutor({
+    reader: store,
+    inWorker: !o.inProcess,
+    residentRows: DEFAULT_RESIDENT_ROWS,
+  });
   // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
   let height = 0;
   let processedMs = Date.UTC(2026, 0, 1, 10, 0, 30);
@@ -125,7 +156,9 @@ async function main(): Promise<void> {
     const refused = result.outcomes.findIndex((r) => r.status !== 'accepted');
     if (refused >= 0) {
       const r = result.outcomes[refused];
-      throw new Error(`block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`);
+      throw new Error(
+        `block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`,
+      );
     }
     store.apply(result, new Map());
     executor.commit();
@@ -133,7 +166,19 @@ async function main(): Promise<void> {
   };
   const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
 
-  await run(packed.map((p) => signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(p.payload) }, processorKey, CHAIN_ID)));
+  await run(
+    packed.map((p) =>
+      signTx(
+        {
+          contractHashHex: CREATE_CONTRACT_HASH,
+          validTillMs: 0,
+          payloadText: JSON.stringify(p.payload),
+        },
+        processorKey,
+        CHAIN_ID,
+      ),
+    ),
+  );
   await run(txsOf(traderTxs(ctx, people)));
   await run(txsOf(deviceTxs(ctx, people)));
   const warmup = warmupTxs(ctx, people, 0);
@@ -150,7 +195,12 @@ async function main(): Promise<void> {
   for (let i = 0; i < timed.length; i += o.block) {
     const t0 = performance.now();
     const result = await run(txsOf(timed.slice(i, i + o.block)));
-    perBlock.push({ txs: result.outcomes.length, ms: performance.now() - t0, reads: result.stats.storeReads, readMs: result.stats.storeReadMs });
+    perBlock.push({
+      txs: result.outcomes.length,
+      ms: performance.now() - t0,
+      reads: result.stats.storeReads,
+      readMs: result.stats.storeReadMs,
+    });
   }
   const seconds = (performance.now() - started) / 1000;
   await executor.close();
@@ -164,7 +214,15 @@ async function main(): Promise<void> {
     blockTxs: o.block,
     seconds: Number(seconds.toFixed(3)),
     txPerSecond: Math.round(o.n / seconds),
-    firstBlock: first === undefined ? null : { txs: first.txs, ms: Math.round(first.ms), storeReads: first.reads, storeReadMs: Math.round(first.readMs) },
+    firstBlock:
+      first === undefined
+        ? null
+        : {
+            txs: first.txs,
+            ms: Math.round(first.ms),
+            storeReads: first.reads,
+            storeReadMs: Math.round(first.readMs),
+          },
     laterBlocksTxPerSecond: restMs > 0 ? Math.round((restTxs * 1000) / restMs) : null,
     microsecondsPerTx: restTxs > 0 ? Number(((restMs * 1000) / restTxs).toFixed(1)) : null,
   };

@@ -56,7 +56,8 @@ function sampleTxs(count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => {
     const key = keys[i % keys.length] as PrivateKey;
     const payloadText = JSON.stringify({ context: keys[0]?.address, amount: `0.00${(i % 9) + 1}` });
-    return signTx({ contractHashHex: hash, validTillMs: 0, payloadText }, key, LIMIT_CHAIN_ID).bytes;
+    return signTx({ contractHashHex: hash, validTillMs: 0, payloadText }, key, LIMIT_CHAIN_ID)
+      .bytes;
   });
 }
 
@@ -95,12 +96,22 @@ export async function measureVerify(seconds: number): Promise<VerifyLimits> {
   const cores = availableParallelism();
   const pool1 = await viaPool(1);
   const poolAll = await viaPool(cores);
-  return { binding: secp256k1Binding(), cores, inlinePerSecond: inline, pool1PerSecond: pool1, poolAllPerSecond: poolAll, poolAllWorkers: cores };
+  return {
+    binding: secp256k1Binding(),
+    cores,
+    inlinePerSecond: inline,
+    pool1PerSecond: pool1,
+    poolAllPerSecond: poolAll,
+    poolAllWorkers: cores,
+  };
 }
 
 const SCRATCH = 'public.hanzenet_bench_scratch';
 
-export async function measureInserts(db: Database, opts: { batches: number; batchRows: number; singleRows: number }): Promise<InsertLimits> {
+export async function measureInserts(
+  db: Database,
+  opts: { batches: number; batchRows: number; singleRows: number },
+): Promise<InsertLimits> {
   await db.query(`DROP TABLE IF EXISTS ${SCRATCH}`);
   await db.query(
     `CREATE TABLE ${SCRATCH} (tx_id text COLLATE "C" NOT NULL, seq bigint NOT NULL, context text COLLATE "C" NOT NULL,
@@ -129,7 +140,16 @@ export async function measureInserts(db: Database, opts: { batches: number; batc
            SELECT u.c0, u.c1, u.c2, u.c3, u.c4, ARRAY(SELECT jsonb_array_elements_text(u.c5::jsonb)), u.c6, u.c7
            FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[], $4::text::text[], $5::text::bigint[],
                        $6::text::text[], $7::text::bigint[], $8::text::text[]) AS u(c0, c1, c2, c3, c4, c5, c6, c7)`,
-          [arrayLiteral(ids), arrayLiteral(seqs), same(context), same(trader), same('1'), arrayLiteral(labels), arrayLiteral(deltas), same('energy')],
+          [
+            arrayLiteral(ids),
+            arrayLiteral(seqs),
+            same(context),
+            same(trader),
+            same('1'),
+            arrayLiteral(labels),
+            arrayLiteral(deltas),
+            same('energy'),
+          ],
         ),
       );
       return opts.batchRows;
@@ -144,12 +164,25 @@ export async function measureInserts(db: Database, opts: { batches: number; batc
       for (let i = 0; i < opts.singleRows; i++) {
         await sql.query(
           `INSERT INTO ${SCRATCH} (tx_id, seq, context, trader, block, labels, delta_wh, kind) VALUES ($1, 0, $2, $3, 1, $4::text::text[], $5::text::bigint, 'energy')`,
-          [(serial++).toString(16).padStart(32, '0'), context, trader, '{solar}', String((i % 12) + 1)],
+          [
+            (serial++).toString(16).padStart(32, '0'),
+            context,
+            trader,
+            '{solar}',
+            String((i % 12) + 1),
+          ],
         );
       }
     });
     const single = opts.singleRows / ((performance.now() - singleStart) / 1000);
-    return { backend: db.kind, batchRows: opts.batchRows, batches: opts.batches, batchedRowsPerSecond: batched, singleRows: opts.singleRows, singleRowPerSecond: single };
+    return {
+      backend: db.kind,
+      batchRows: opts.batchRows,
+      batches: opts.batches,
+      batchedRowsPerSecond: batched,
+      singleRows: opts.singleRows,
+      singleRowPerSecond: single,
+    };
   } finally {
     await db.query(`DROP TABLE IF EXISTS ${SCRATCH}`);
   }

@@ -14,7 +14,11 @@ import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
 }
 
 interface CpuProfile {
@@ -73,26 +77,50 @@ export function summarise(profile: CpuProfile, top: number): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, share: total === 0 ? 0 : us / total }));
-  return { totalMs: total / 1000, busyMs: (total - idle) / 1000, functions: list(fn), files: list(file) };
+  return {
+    totalMs: total / 1000,
+    busyMs: (total - idle) / 1000,
+    functions: list(fn),
+    files: list(file),
+  };
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { top: { type: 'string', default: '25' } },
+    allowPositionals: true,
+  });
   const top = Number(values.top);
   const files = positionals.flatMap((p) =>
-    statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => join(p, f)) : [p],
+    statSync(p).isDirectory()
+      ? readdirSync(p)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .sort()
+          .map((f) => join(p, f))
+      : [p],
   );
   if (files.length === 0) {
-    process.stderr.write('usage: node dist/bench/profile.js <file.cpuprofile | folder> ... [--top 25]\n');
+    process.stderr.write(
+      'usage: node dist/bench/profile.js <file.cpuprofile | folder> ... [--top 25]\n',
+    );
     process.exitCode = 2;
     return;
   }
   for (const path of files) {
     const s = summarise(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile, top);
-    const lines = [`== ${path}: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(s.busyMs / 1000).toFixed(1)} s busy`, '  self ms   share  function'];
-    for (const f of s.functions) lines.push(`  ${f.ms.toFixed(0).padStart(7)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
+    const lines = [
+      `== ${path}: ${(s.totalMs / 1000).toFixed(1)} s sampled, ${(s.busyMs / 1000).toFixed(1)} s busy`,
+      '  self ms   share  function',
+    ];
+    for (const f of s.functions)
+      lines.push(
+        `  ${f.ms.toFixed(0).padStart(7)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`,
+      );
     lines.push('  self ms   share  file');
-    for (const f of s.files.slice(0, 12)) lines.push(`  ${f.ms.toFixed(0).padStart(7)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
+    for (const f of s.files.slice(0, 12))
+      lines.push(
+        `  ${f.ms.toFixed(0).padStart(7)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`,
+      );
     process.stdout.write(lines.join('\n') + '\n\n');
   }
 }

@@ -25,7 +25,10 @@ export interface BenchReport {
   readonly command: string;
   readonly machine: MachineInfo;
   readonly options: Readonly<Record<string, unknown>>;
-  readonly limits: { readonly verify: VerifyLimits | null; readonly inserts: readonly InsertLimits[] };
+  readonly limits: {
+    readonly verify: VerifyLimits | null;
+    readonly inserts: readonly InsertLimits[];
+  };
   readonly runs: readonly (RunResult & { readonly closeness: Closeness | null })[];
 }
 
@@ -45,11 +48,19 @@ export interface Closeness {
 /** Rows a timed transaction writes at least: its transaction row and one history row. */
 export const NOMINAL_ROWS_PER_TX = 2;
 
-export function closeness(run: RunResult, all: readonly RunResult[], verify: VerifyLimits | null, inserts: readonly InsertLimits[]): Closeness | null {
+export function closeness(
+  run: RunResult,
+  all: readonly RunResult[],
+  verify: VerifyLimits | null,
+  inserts: readonly InsertLimits[],
+): Closeness | null {
   if (run.txPerSecond === null) return null;
-  const twin = all.find((r) => r.backend === 'postgres' && r.n === run.n && r.rowsPerTx !== null) ?? all.find((r) => r.rowsPerTx !== null);
+  const twin =
+    all.find((r) => r.backend === 'postgres' && r.n === run.n && r.rowsPerTx !== null) ??
+    all.find((r) => r.rowsPerTx !== null);
   const rowsPerTx = run.rowsPerTx ?? twin?.rowsPerTx ?? NOMINAL_ROWS_PER_TX;
-  const rowsPerTxSource = run.rowsPerTx !== null ? 'measured' : twin !== undefined ? 'measured on postgres' : 'nominal';
+  const rowsPerTxSource =
+    run.rowsPerTx !== null ? 'measured' : twin !== undefined ? 'measured on postgres' : 'nominal';
   const insert = inserts.find((l) => l.backend === run.backend);
   const verifyLimit = verify === null ? null : verify.poolAllPerSecond;
   const insertLimit = insert === undefined ? null : insert.batchedRowsPerSecond / rowsPerTx;
@@ -83,13 +94,26 @@ export interface CpuBudget {
 export function cpuBudget(run: RunResult, cores: number): CpuBudget | null {
   const processorSeconds = run.processor.cpuSeconds;
   const clientPercent = run.client.cpuPercentOfOneCore;
-  if (processorSeconds === null || clientPercent === null || run.seconds === null || run.n <= 0 || cores <= 0) return null;
+  if (
+    processorSeconds === null ||
+    clientPercent === null ||
+    run.seconds === null ||
+    run.n <= 0 ||
+    cores <= 0
+  )
+    return null;
   const perTx = (seconds: number): number => (seconds * 1e6) / run.n;
   const processorUs = perTx(processorSeconds);
   const postgresUs = run.postgresBackends === null ? null : perTx(run.postgresBackends.cpuSeconds);
   const clientUs = perTx((clientPercent / 100) * run.seconds);
   const totalUs = processorUs + (postgresUs ?? 0) + clientUs;
-  return { processorUs, postgresUs, clientUs, totalUs, ceilingTxPerSecond: (cores * 1e6) / totalUs };
+  return {
+    processorUs,
+    postgresUs,
+    clientUs,
+    totalUs,
+    ceilingTxPerSecond: (cores * 1e6) / totalUs,
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -100,16 +124,44 @@ function num(v: number | null | undefined, digits = 0): string {
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   const m = report.machine;
-  out.push(`HanzeNet benchmark ${report.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}; load average ${m.loadAverageBefore.toFixed(2)} before, ${m.loadAverageAfter.toFixed(2)} after`);
+  out.push(
+    `HanzeNet benchmark ${report.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}; load average ${m.loadAverageBefore.toFixed(2)} before, ${m.loadAverageAfter.toFixed(2)} after`,
+  );
   out.push('');
-  const header = ['backend', 'submit', 'N', 'time s', 'tx/s', 'p50 ms', 'p95 ms', 'p99 ms', 'proc CPU%', 'pg CPU%', 'client CPU%', 'peak MiB', 'DB MiB', 'blocks', 'max/block', 'exec s', 'reads', 'read s', 'commit s', 'node s', 'node tx/s', 'verify tx/s', '÷limit', 'result'];
+  const header = [
+    'backend',
+    'submit',
+    'N',
+    'time s',
+    'tx/s',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'proc CPU%',
+    'pg CPU%',
+    'client CPU%',
+    'peak MiB',
+    'DB MiB',
+    'blocks',
+    'max/block',
+    'exec s',
+    'reads',
+    'read s',
+    'commit s',
+    'node s',
+    'node tx/s',
+    'verify tx/s',
+    '÷limit',
+    'result',
+  ];
   const rows = report.runs.map((r) => [
     r.backend,
     `${r.submit}×${r.connections}${r.rate === null ? '' : ` @${r.rate}/s`}`,
@@ -133,21 +185,30 @@ export function formatReport(report: BenchReport): string {
     r.node.status === 'ok' ? num(r.node.seconds, 1) : r.node.status,
     r.node.status === 'ok' ? num(r.node.txPerSecond) : '-',
     r.node.status === 'ok' ? num(r.node.verifyTxPerSecond) : '-',
-    r.closeness?.ratio === null || r.closeness === null ? '-' : `${r.closeness.ratio.toFixed(2)} ${r.closeness.lowerLimit ?? ''}`,
+    r.closeness?.ratio === null || r.closeness === null
+      ? '-'
+      : `${r.closeness.ratio.toFixed(2)} ${r.closeness.lowerLimit ?? ''}`,
     r.ok ? 'ok' : 'FAILED',
   ]);
   out.push(table(header, rows));
   const failed = report.runs.filter((r) => !r.ok);
-  for (const r of failed) out.push(`\nFAILED ${r.backend} N=${r.n}: ${r.failures.slice(0, 5).join('\n  ')}`);
-  const notes = [...new Set(report.runs.filter((r) => r.node.status !== 'ok').map((r) => r.node.note))];
+  for (const r of failed)
+    out.push(`\nFAILED ${r.backend} N=${r.n}: ${r.failures.slice(0, 5).join('\n  ')}`);
+  const notes = [
+    ...new Set(report.runs.filter((r) => r.node.status !== 'ok').map((r) => r.node.note)),
+  ];
   for (const note of notes) out.push(`mirror node: ${note}`);
   out.push('');
   const v = report.limits.verify;
   if (v !== null) {
-    out.push(`signature verification (${v.binding}): ${num(v.inlinePerSecond)}/s inline on one core, ${num(v.pool1PerSecond)}/s with SignaturePool(1 worker), ${num(v.poolAllPerSecond)}/s with SignaturePool(${v.poolAllWorkers} workers)`);
+    out.push(
+      `signature verification (${v.binding}): ${num(v.inlinePerSecond)}/s inline on one core, ${num(v.pool1PerSecond)}/s with SignaturePool(1 worker), ${num(v.poolAllPerSecond)}/s with SignaturePool(${v.poolAllWorkers} workers)`,
+    );
   }
   for (const l of report.limits.inserts) {
-    out.push(`${l.backend} inserts: ${num(l.batchedRowsPerSecond)} rows/s batched (INSERT ... SELECT FROM unnest, ${l.batchRows} rows per statement), ${num(l.singleRowPerSecond)} rows/s one row per round trip (in one transaction)`);
+    out.push(
+      `${l.backend} inserts: ${num(l.batchedRowsPerSecond)} rows/s batched (INSERT ... SELECT FROM unnest, ${l.batchRows} rows per statement), ${num(l.singleRowPerSecond)} rows/s one row per round trip (in one transaction)`,
+    );
   }
   for (const r of report.runs) {
     const c = r.closeness;
@@ -180,17 +241,25 @@ export function plotReport(report: BenchReport): string {
     const backend = key.split(' ')[0] ?? '';
     const base = COLORS[backend];
     const firstOfBackend = keys.findIndex((k) => k.startsWith(backend)) === i;
-    return base !== undefined && firstOfBackend ? base : (EXTRA_COLORS[i % EXTRA_COLORS.length] as string);
+    return base !== undefined && firstOfBackend
+      ? base
+      : (EXTRA_COLORS[i % EXTRA_COLORS.length] as string);
   };
   /** With repeated runs, the median per N. */
   const median = (values: number[]): number => {
     values.sort((a, b) => a - b);
     const mid = Math.floor(values.length / 2);
-    return values.length % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+    return values.length % 2 === 1
+      ? (values[mid] as number)
+      : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
   };
-  const pointsOf = (key: string, value: (r: RunResult) => number | null): { x: number; y: number; bad: boolean }[] => {
+  const pointsOf = (
+    key: string,
+    value: (r: RunResult) => number | null,
+  ): { x: number; y: number; bad: boolean }[] => {
     const byN = new Map<number, RunResult[]>();
-    for (const r of report.runs) if (seriesKey(r) === key) byN.set(r.n, [...(byN.get(r.n) ?? []), r]);
+    for (const r of report.runs)
+      if (seriesKey(r) === key) byN.set(r.n, [...(byN.get(r.n) ?? []), r]);
     const out: { x: number; y: number; bad: boolean }[] = [];
     for (const [n, runs] of byN) {
       const ys = runs.map(value).filter((y): y is number => y !== null && Number.isFinite(y));
@@ -198,7 +267,11 @@ export function plotReport(report: BenchReport): string {
     }
     return out;
   };
-  const timeSeries: Series[] = keys.map((key, i) => ({ name: key, color: color(key, i), points: pointsOf(key, (r) => r.seconds) }));
+  const timeSeries: Series[] = keys.map((key, i) => ({
+    name: key,
+    color: color(key, i),
+    points: pointsOf(key, (r) => r.seconds),
+  }));
   const ns = report.runs.map((r) => r.n);
   const nMin = Math.min(...ns);
   const nMax = Math.max(...ns);
@@ -207,18 +280,48 @@ export function plotReport(report: BenchReport): string {
     const x0 = 10 ** Math.floor(Math.log10(nMin));
     let x1 = 10 ** Math.ceil(Math.log10(nMax));
     if (x1 <= x0) x1 = x0 * 10;
-    const ref = (rate: number): { x: number; y: number }[] => [{ x: x0, y: x0 / rate }, { x: x1, y: x1 / rate }];
-    timeSeries.push({ name: 'thesis: 37.86 tx/s', color: '#999', dashed: true, points: ref(37.86) });
-    timeSeries.push({ name: 'target: 10,000 tx/s', color: '#d62728', dashed: true, points: ref(10_000) });
+    const ref = (rate: number): { x: number; y: number }[] => [
+      { x: x0, y: x0 / rate },
+      { x: x1, y: x1 / rate },
+    ];
+    timeSeries.push({
+      name: 'thesis: 37.86 tx/s',
+      color: '#999',
+      dashed: true,
+      points: ref(37.86),
+    });
+    timeSeries.push({
+      name: 'target: 10,000 tx/s',
+      color: '#d62728',
+      dashed: true,
+      points: ref(10_000),
+    });
   }
   const memSeries: Series[] = keys.map((key, i) => ({
     name: key,
     color: color(key, i),
-    points: pointsOf(key, (r) => (r.processor.peakRssBytes === null ? null : r.processor.peakRssBytes / MiB)),
+    points: pointsOf(key, (r) =>
+      r.processor.peakRssBytes === null ? null : r.processor.peakRssBytes / MiB,
+    ),
   }));
   const panels: PanelSpec[] = [
-    { title: 'Time to process N transactions', xLabel: 'transactions (N)', yLabel: 'seconds, first send to last final', xLog: true, yLog: true, series: timeSeries },
-    { title: 'Processor peak memory', xLabel: 'transactions (N)', yLabel: 'MiB (VmHWM)', xLog: true, yLog: false, yFromZero: true, series: memSeries },
+    {
+      title: 'Time to process N transactions',
+      xLabel: 'transactions (N)',
+      yLabel: 'seconds, first send to last final',
+      xLog: true,
+      yLog: true,
+      series: timeSeries,
+    },
+    {
+      title: 'Processor peak memory',
+      xLabel: 'transactions (N)',
+      yLabel: 'MiB (VmHWM)',
+      xLog: true,
+      yLog: false,
+      yFromZero: true,
+      series: memSeries,
+    },
   ];
   const m = report.machine;
   const caption = `${report.startedAt} · ${m.cores} cores · node ${m.node} · block interval ${String(report.options['blockIntervalMs'])} ms · a red cross marks a FAILED run`;

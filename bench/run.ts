@@ -35,14 +35,17 @@ const log = (line: string): void => {
 };
 
 function usage(message: string): never {
-  process.stderr.write(`npm run bench: ${message}\nsee the options at the top of bench/run.ts or docs/benchmark.md\n`);
+  process.stderr.write(
+    `npm run bench: ${message}\nsee the options at the top of bench/run.ts or docs/benchmark.md\n`,
+  );
   process.exit(2);
 }
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    usage(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -79,18 +82,29 @@ async function main(): Promise<void> {
   }
   const { values } = parsed;
   const databaseUrl = process.env['DATABASE_URL'] === '' ? undefined : process.env['DATABASE_URL'];
-  const ns = values.n !== undefined ? values.n.split(',').map((s) => positiveInt('n', s.trim(), 0)) : values.quick ? [1000] : [1000, 10_000, 100_000];
+  const ns =
+    values.n !== undefined
+      ? values.n.split(',').map((s) => positiveInt('n', s.trim(), 0))
+      : values.quick
+        ? [1000]
+        : [1000, 10_000, 100_000];
   const dbChoice = values.db ?? (databaseUrl !== undefined ? 'both' : 'pglite');
-  if (!['pglite', 'postgres', 'both'].includes(dbChoice)) usage(`--db must be pglite, postgres or both, got ${JSON.stringify(dbChoice)}`);
+  if (!['pglite', 'postgres', 'both'].includes(dbChoice))
+    usage(`--db must be pglite, postgres or both, got ${JSON.stringify(dbChoice)}`);
   const backends: Backend[] = dbChoice === 'both' ? ['pglite', 'postgres'] : [dbChoice as Backend];
-  if (backends.includes('postgres') && databaseUrl === undefined) usage('--db postgres needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
+  if (backends.includes('postgres') && databaseUrl === undefined)
+    usage('--db postgres needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
   const submit = (values.submit ?? 'http') as SubmitMode;
-  if (submit !== 'http' && submit !== 'ws') usage(`--submit must be http or ws, got ${JSON.stringify(values.submit)}`);
+  if (submit !== 'http' && submit !== 'ws')
+    usage(`--submit must be http or ws, got ${JSON.stringify(values.submit)}`);
   const options = {
     ns,
     backends,
     blockIntervalMs: positiveInt('block-interval-ms', values['block-interval-ms'], 1000),
-    blockTxsMax: values['block-txs-max'] === undefined ? null : positiveInt('block-txs-max', values['block-txs-max'], 1),
+    blockTxsMax:
+      values['block-txs-max'] === undefined
+        ? null
+        : positiveInt('block-txs-max', values['block-txs-max'], 1),
     submit,
     connections: positiveInt('connections', values.connections, submit === 'http' ? 32 : 8),
     batchSize: positiveInt('batch', values.batch, 500),
@@ -106,14 +120,18 @@ async function main(): Promise<void> {
     keep: values.keep,
     out: resolve(values.out ?? 'bench/results'),
   };
-  if (options.batchSize > 1000) usage('--batch must be at most 1000 (the server\'s batch limit)');
-  if (options.traders < 1000) log(`note: ${options.traders} traders; the issue asks for 1,000 or more`);
-  if (!/^[A-Za-z0-9._:-]{1,40}$/.test(options.seed)) usage('--seed must be 1-40 characters of letters, digits, ".", "_", ":" or "-"');
+  if (options.batchSize > 1000) usage("--batch must be at most 1000 (the server's batch limit)");
+  if (options.traders < 1000)
+    log(`note: ${options.traders} traders; the issue asks for 1,000 or more`);
+  if (!/^[A-Za-z0-9._:-]{1,40}$/.test(options.seed))
+    usage('--seed must be 1-40 characters of letters, digits, ".", "_", ":" or "-"');
 
   const startedAt = new Date();
   const loadBefore = loadavg()[0] ?? 0;
   if (options.rate !== null && submit !== 'http') usage('--rate works with --submit http');
-  log(`N = ${ns.join(', ')} on ${backends.join(' and ')}, ${submit} × ${options.connections}, batches of ${options.batchSize}${options.rate === null ? '' : `, paced to ${options.rate} tx/s`}, ${options.blockIntervalMs} ms blocks`);
+  log(
+    `N = ${ns.join(', ')} on ${backends.join(' and ')}, ${submit} × ${options.connections}, batches of ${options.batchSize}${options.rate === null ? '' : `, paced to ${options.rate} tx/s`}, ${options.blockIntervalMs} ms blocks`,
+  );
 
   // ---- The machine's limits ----
   let verify: VerifyLimits | null = null;
@@ -121,7 +139,9 @@ async function main(): Promise<void> {
   if (options.limits) {
     log(`limits: signature verification (${options.limitsSeconds} s per measurement)`);
     verify = await measureVerify(options.limitsSeconds);
-    log(`limits: ${verify.inlinePerSecond.toFixed(0)}/s inline, ${verify.pool1PerSecond.toFixed(0)}/s 1 worker, ${verify.poolAllPerSecond.toFixed(0)}/s ${verify.poolAllWorkers} workers`);
+    log(
+      `limits: ${verify.inlinePerSecond.toFixed(0)}/s inline, ${verify.pool1PerSecond.toFixed(0)}/s 1 worker, ${verify.poolAllPerSecond.toFixed(0)}/s ${verify.poolAllWorkers} workers`,
+    );
     const insertOpts = { batches: 10, batchRows: 10_000, singleRows: 2000 };
     for (const backend of backends) {
       log(`limits: batched inserts on ${backend}`);
@@ -145,7 +165,10 @@ async function main(): Promise<void> {
         }
       }
       const l = inserts[inserts.length - 1];
-      if (l !== undefined) log(`limits: ${backend} ${l.batchedRowsPerSecond.toFixed(0)} rows/s batched, ${l.singleRowPerSecond.toFixed(0)} rows/s single`);
+      if (l !== undefined)
+        log(
+          `limits: ${backend} ${l.batchedRowsPerSecond.toFixed(0)} rows/s batched, ${l.singleRowPerSecond.toFixed(0)} rows/s single`,
+        );
     }
   }
 
@@ -176,7 +199,9 @@ async function main(): Promise<void> {
             }),
           );
         } catch (err) {
-          log(`run ${backend} N=${n} could not complete: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          log(
+            `run ${backend} N=${n} could not complete: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+          );
           runs.push(abortedRun(backend, n, options, err));
         }
       }
@@ -225,7 +250,20 @@ function redact(url: string): string {
   }
 }
 
-function abortedRun(backend: Backend, n: number, o: { submit: SubmitMode; blockIntervalMs: number; connections: number; batchSize: number; rate: number | null; traders: number; seed: string }, err: unknown): RunResult {
+function abortedRun(
+  backend: Backend,
+  n: number,
+  o: {
+    submit: SubmitMode;
+    blockIntervalMs: number;
+    connections: number;
+    batchSize: number;
+    rate: number | null;
+    traders: number;
+    seed: string;
+  },
+  err: unknown,
+): RunResult {
   return {
     backend,
     n,
@@ -241,7 +279,13 @@ function abortedRun(backend: Backend, n: number, o: { submit: SubmitMode; blockI
     seconds: null,
     txPerSecond: null,
     latencyMs: null,
-    processor: { pid: 0, cpuSeconds: null, cpuPercentOfOneCore: null, peakRssBytes: null, maxRssDuringRunBytes: null },
+    processor: {
+      pid: 0,
+      cpuSeconds: null,
+      cpuPercentOfOneCore: null,
+      peakRssBytes: null,
+      maxRssDuringRunBytes: null,
+    },
     postgresBackends: null,
     client: { cpuPercentOfOneCore: null },
     databaseBytes: null,
@@ -254,13 +298,25 @@ function abortedRun(backend: Backend, n: number, o: { submit: SubmitMode; blockI
     dbTransactionsPerTx: null,
     setup: { txs: 0, warmupRounds: 0, periodBlock: null, creditedTraders: 0, seconds: 0 },
     generationSeconds: 0,
-    node: { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'the run did not complete' },
+    node: {
+      status: 'skipped',
+      seconds: null,
+      txPerSecond: null,
+      startSeconds: null,
+      verifyTxPerSecond: null,
+      chainTxs: 0,
+      cpuSeconds: null,
+      peakRssBytes: null,
+      note: 'the run did not complete',
+    },
   };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    log(`${signal}: stopping ${liveChildren.size} child process(es); temporary folders and databases of the current run stay behind`);
+    log(
+      `${signal}: stopping ${liveChildren.size} child process(es); temporary folders and databases of the current run stay behind`,
+    );
     for (const child of liveChildren) child.kill('SIGTERM');
     process.exit(130);
   });

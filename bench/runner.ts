@@ -109,18 +109,39 @@ export interface RunResult {
     readonly maxRssDuringRunBytes: number | null;
   };
   /** CPU of the PostgreSQL backends serving the processor's database (postgres only). */
-  readonly postgresBackends: { readonly cpuSeconds: number; readonly cpuPercentOfOneCore: number } | null;
+  readonly postgresBackends: {
+    readonly cpuSeconds: number;
+    readonly cpuPercentOfOneCore: number;
+  } | null;
   readonly client: { readonly cpuPercentOfOneCore: number | null };
   readonly databaseBytes: number | null;
-  readonly statuses: { accepted: number; rejected: number; invalid: number; missing: number; admissionErrors: number; retried: number };
+  readonly statuses: {
+    accepted: number;
+    rejected: number;
+    invalid: number;
+    missing: number;
+    admissionErrors: number;
+    retried: number;
+  };
   readonly inBlocks: { readonly acceptedOnce: number; readonly duplicates: number };
   readonly mix: MixCounts;
-  readonly blocks: { readonly count: number; readonly maxTxs: number; readonly meanTxs: number; readonly firstHeight: number | null; readonly lastHeight: number | null };
+  readonly blocks: {
+    readonly count: number;
+    readonly maxTxs: number;
+    readonly meanTxs: number;
+    readonly firstHeight: number | null;
+    readonly lastHeight: number | null;
+  };
   /**
    * The timed blocks as the processor logged them, summed: executing them, the state reads its
    * cache missed (and the wait for them, part of executing), and committing them.
    */
-  readonly blockWork: { readonly executeSeconds: number; readonly storeReads: number; readonly storeReadSeconds: number; readonly commitSeconds: number } | null;
+  readonly blockWork: {
+    readonly executeSeconds: number;
+    readonly storeReads: number;
+    readonly storeReadSeconds: number;
+    readonly commitSeconds: number;
+  } | null;
   /** Rows added to chain and state tables per timed transaction (postgres only; counted). */
   readonly rowsPerTx: number | null;
   /**
@@ -129,7 +150,13 @@ export interface RunResult {
    * this counts the processor's SQL round trips (state reads) plus one per block commit.
    */
   readonly dbTransactionsPerTx: number | null;
-  readonly setup: { readonly txs: number; readonly warmupRounds: number; readonly periodBlock: number | null; readonly creditedTraders: number; readonly seconds: number };
+  readonly setup: {
+    readonly txs: number;
+    readonly warmupRounds: number;
+    readonly periodBlock: number | null;
+    readonly creditedTraders: number;
+    readonly seconds: number;
+  };
   readonly generationSeconds: number;
   readonly node: NodeResult;
 }
@@ -174,7 +201,14 @@ function blockLogOf(line: string): BlockLog | null {
   try {
     const j = JSON.parse(line) as Record<string, unknown>;
     const n = (k: string): number => (typeof j[k] === 'number' ? (j[k] as number) : 0);
-    return { height: n('height'), txs: n('txs'), executeMs: n('executeMs'), storeReads: n('storeReads'), storeReadMs: n('storeReadMs'), commitMs: n('commitMs') };
+    return {
+      height: n('height'),
+      txs: n('txs'),
+      executeMs: n('executeMs'),
+      storeReads: n('storeReads'),
+      storeReadMs: n('storeReadMs'),
+      commitMs: n('commitMs'),
+    };
   } catch {
     return null;
   }
@@ -183,18 +217,35 @@ function blockLogOf(line: string): BlockLog | null {
 /** Processes this run started and that still live: run.ts stops them when the benchmark is interrupted. */
 export const liveChildren = new Set<ChildProcess>();
 
-function blockWorkOf(logs: readonly BlockLog[], first: number | null, last: number | null): RunResult['blockWork'] {
+function blockWorkOf(
+  logs: readonly BlockLog[],
+  first: number | null,
+  last: number | null,
+): RunResult['blockWork'] {
   if (first === null || last === null) return null;
   const timed = logs.filter((b) => b.height >= first && b.height <= last);
   if (timed.length === 0) return null;
   const sum = (f: (b: BlockLog) => number): number => timed.reduce((a, b) => a + f(b), 0);
-  return { executeSeconds: sum((b) => b.executeMs) / 1000, storeReads: sum((b) => b.storeReads), storeReadSeconds: sum((b) => b.storeReadMs) / 1000, commitSeconds: sum((b) => b.commitMs) / 1000 };
+  return {
+    executeSeconds: sum((b) => b.executeMs) / 1000,
+    storeReads: sum((b) => b.storeReads),
+    storeReadSeconds: sum((b) => b.storeReadMs) / 1000,
+    commitSeconds: sum((b) => b.commitMs) / 1000,
+  };
 }
 
-async function spawnService(args: readonly string[], nodeArgs: readonly string[], what: string, startTimeoutMs: number): Promise<Spawned> {
+async function spawnService(
+  args: readonly string[],
+  nodeArgs: readonly string[],
+  what: string,
+  startTimeoutMs: number,
+): Promise<Spawned> {
   const env = { ...process.env };
   delete env['DATABASE_URL'];
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let tail = '';
   let partial = '';
   const blockLogs: BlockLog[] = [];
@@ -217,7 +268,15 @@ async function spawnService(args: readonly string[], nodeArgs: readonly string[]
   );
   const first = await new Promise<string>((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what} did not print its start line within ${startTimeoutMs / 1000} s; stderr: ${tail.slice(-2000)}`)), startTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        rej(
+          new Error(
+            `${what} did not print its start line within ${startTimeoutMs / 1000} s; stderr: ${tail.slice(-2000)}`,
+          ),
+        ),
+      startTimeoutMs,
+    );
     const onData = (d: Buffer): void => {
       out += d.toString();
       const nl = out.indexOf('\n');
@@ -231,7 +290,9 @@ async function spawnService(args: readonly string[], nodeArgs: readonly string[]
     proc.stdout?.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before it was serving; stderr: ${tail.slice(-2000)}`));
+      rej(
+        new Error(`${what} exited (${code}) before it was serving; stderr: ${tail.slice(-2000)}`),
+      );
     });
   });
   let line: Record<string, unknown>;
@@ -249,7 +310,10 @@ async function stopService(s: Spawned, graceMs = 60_000): Promise<void> {
   if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
   s.proc.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([s.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+  const done = await Promise.race([
+    s.exited.then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
+  ]);
   clearTimeout(timer);
   if (!done) {
     s.proc.kill('SIGKILL');
@@ -300,7 +364,11 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 async function postJson(url: string, body: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -311,14 +379,26 @@ async function postJson(url: string, body: string): Promise<{ status: number; bo
   return { status: res.status, body: parsed };
 }
 
-type BatchEntry = TxView | { readonly id: string | null; readonly status?: undefined; readonly error: { code: string; message: string } };
+type BatchEntry =
+  | TxView
+  | {
+      readonly id: string | null;
+      readonly status?: undefined;
+      readonly error: { code: string; message: string };
+    };
 
 function isErrorEntry(e: BatchEntry): e is Extract<BatchEntry, { error: unknown }> {
   return 'error' in e && e.error !== undefined;
 }
 
 /** Submits with wait in batches over `lanes` requests at a time; throws unless every one is accepted. */
-async function submitAccepted(url: string, txs: readonly BenchTx[], what: string, lanes = 2, batchSize = 500): Promise<Map<string, TxView>> {
+async function submitAccepted(
+  url: string,
+  txs: readonly BenchTx[],
+  what: string,
+  lanes = 2,
+  batchSize = 500,
+): Promise<Map<string, TxView>> {
   const views = new Map<string, TxView>();
   const batches: BenchTx[][] = [];
   for (let i = 0; i < txs.length; i += batchSize) batches.push(txs.slice(i, i + batchSize));
@@ -327,17 +407,31 @@ async function submitAccepted(url: string, txs: readonly BenchTx[], what: string
     for (let b = next++; b < batches.length; b = next++) {
       const batch = batches[b] as BenchTx[];
       for (let attempt = 0; ; attempt++) {
-        const res = await postJson(`${url}/api/transactions/batch`, JSON.stringify({ transactions: batch.map((t) => t.base64), wait: true, timeoutMs: SERVER_WAIT_MS }));
+        const res = await postJson(
+          `${url}/api/transactions/batch`,
+          JSON.stringify({
+            transactions: batch.map((t) => t.base64),
+            wait: true,
+            timeoutMs: SERVER_WAIT_MS,
+          }),
+        );
         if (res.status === 503 && attempt < 20) {
           await sleep(250);
           continue;
         }
-        if (res.status !== 200) throw new Error(`${what}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+        if (res.status !== 200)
+          throw new Error(`${what}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
         const results = (res.body as { results: BatchEntry[] }).results;
         results.forEach((r, i) => {
           const t = batch[i] as BenchTx;
-          if (isErrorEntry(r)) throw new Error(`${what}: ${t.contractType} ${t.tx.idHex} refused: ${r.error.code}: ${r.error.message}`);
-          if (r.status !== 'accepted') throw new Error(`${what}: ${t.contractType} ${t.tx.idHex} ended ${r.status}: ${r.code ?? ''}: ${r.message ?? ''}`);
+          if (isErrorEntry(r))
+            throw new Error(
+              `${what}: ${t.contractType} ${t.tx.idHex} refused: ${r.error.code}: ${r.error.message}`,
+            );
+          if (r.status !== 'accepted')
+            throw new Error(
+              `${what}: ${t.contractType} ${t.tx.idHex} ended ${r.status}: ${r.code ?? ''}: ${r.message ?? ''}`,
+            );
           views.set(r.id, r);
         });
         break;
@@ -354,7 +448,9 @@ const BLOCKS_PER_PAGE = 20;
 async function fetchBlocks(url: string, from: number, to: number): Promise<BlockView[]> {
   const out: BlockView[] = [];
   for (let h = from; h <= to; h += BLOCKS_PER_PAGE) {
-    const page = await getJson<BlockView[]>(`${url}/api/blocks?from=${h}&limit=${Math.min(BLOCKS_PER_PAGE, to - h + 1)}`);
+    const page = await getJson<BlockView[]>(
+      `${url}/api/blocks?from=${h}&limit=${Math.min(BLOCKS_PER_PAGE, to - h + 1)}`,
+    );
     out.push(...page);
     if (page.length === 0) break;
   }
@@ -412,14 +508,25 @@ class TimedState {
     this.finalAt[i] = at;
     this.progress.final++;
     this.progress.lastFinalMs = at;
-    if (status !== 'accepted' && this.failureSamples.length < 10) this.failureSamples.push(`${this.txs[i]?.contractType ?? '?'} ${this.txs[i]?.tx.idHex ?? '?'}: ${status}: ${detail}`);
+    if (status !== 'accepted' && this.failureSamples.length < 10)
+      this.failureSamples.push(
+        `${this.txs[i]?.contractType ?? '?'} ${this.txs[i]?.tx.idHex ?? '?'}: ${status}: ${detail}`,
+      );
     return true;
   }
 
   outcome(startMs: number): TimedOutcome {
     let endMs = startMs;
     for (const t of this.finalAt) if (!Number.isNaN(t) && t > endMs) endMs = t;
-    return { startMs, endMs, sentAt: this.sentAt, finalAt: this.finalAt, status: this.status, retried: this.retried, failureSamples: this.failureSamples };
+    return {
+      startMs,
+      endMs,
+      sentAt: this.sentAt,
+      finalAt: this.finalAt,
+      status: this.status,
+      retried: this.retried,
+      failureSamples: this.failureSamples,
+    };
   }
 
   stalled(): boolean {
@@ -433,13 +540,20 @@ async function awaitFinal(url: string, state: TimedState, i: number): Promise<vo
   while (!state.stalled()) {
     let view: TxView | null = null;
     try {
-      const res = await fetch(`${url}/api/transactions/${t.tx.idHex}?wait=true&timeoutMs=${SERVER_WAIT_MS}`);
+      const res = await fetch(
+        `${url}/api/transactions/${t.tx.idHex}?wait=true&timeoutMs=${SERVER_WAIT_MS}`,
+      );
       if (res.ok) view = (await res.json()) as TxView;
     } catch {
       // The server is busy or restarting: ask again.
     }
     if (view !== null && FINAL.has(view.status)) {
-      state.markFinal(i, view.status, performance.now(), `${view.code ?? ''} ${view.message ?? ''}`);
+      state.markFinal(
+        i,
+        view.status,
+        performance.now(),
+        `${view.code ?? ''} ${view.message ?? ''}`,
+      );
       return;
     }
     if (view === null) await sleep(500);
@@ -451,10 +565,17 @@ async function awaitFinal(url: string, state: TimedState, i: number): Promise<vo
  * connection sends its next batch when the previous one is final). With `rate`, batches are also
  * paced to at most `rate` transactions per second (an open loop, for latency at a given load).
  */
-async function timedHttp(url: string, state: TimedState, connections: number, batchSize: number, rate: number | null): Promise<number> {
+async function timedHttp(
+  url: string,
+  state: TimedState,
+  connections: number,
+  batchSize: number,
+  rate: number | null,
+): Promise<number> {
   const n = state.txs.length;
   const queue: number[][] = [];
-  for (let i = 0; i < n; i += batchSize) queue.push(Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k));
+  for (let i = 0; i < n; i += batchSize)
+    queue.push(Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k));
   let outstanding = 0;
   let scheduled = 0;
   const startMs = performance.now();
@@ -474,7 +595,11 @@ async function timedHttp(url: string, state: TimedState, connections: number, ba
           const wait = due - performance.now();
           if (wait > 0) await sleep(wait);
         }
-        const body = JSON.stringify({ transactions: batch.map((i) => (state.txs[i] as BenchTx).base64), wait: true, timeoutMs: SERVER_WAIT_MS });
+        const body = JSON.stringify({
+          transactions: batch.map((i) => (state.txs[i] as BenchTx).base64),
+          wait: true,
+          timeoutMs: SERVER_WAIT_MS,
+        });
         const sent = performance.now();
         for (const i of batch) state.markSent(i, sent);
         let res: { status: number; body: unknown };
@@ -491,7 +616,13 @@ async function timedHttp(url: string, state: TimedState, connections: number, ba
           continue;
         }
         if (res.status !== 200) {
-          for (const i of batch) state.markFinal(i, `error:http_${res.status}`, at, JSON.stringify(res.body).slice(0, 300));
+          for (const i of batch)
+            state.markFinal(
+              i,
+              `error:http_${res.status}`,
+              at,
+              JSON.stringify(res.body).slice(0, 300),
+            );
           continue;
         }
         const results = (res.body as { results: BatchEntry[] }).results;
@@ -509,7 +640,8 @@ async function timedHttp(url: string, state: TimedState, connections: number, ba
           }
         });
         // The server's wait ran out first: keep waiting, 16 long polls at a time.
-        for (let k = 0; k < pending.length; k += 16) await Promise.all(pending.slice(k, k + 16).map((i) => awaitFinal(url, state, i)));
+        for (let k = 0; k < pending.length; k += 16)
+          await Promise.all(pending.slice(k, k + 16).map((i) => awaitFinal(url, state, i)));
         if (retry.length > 0) {
           state.retried += retry.length;
           await sleep(200);
@@ -525,18 +657,28 @@ async function timedHttp(url: string, state: TimedState, connections: number, ba
 }
 
 /** WebSocket `watch` + `submit` on `connections` connections, each keeping < 9,000 watches open. */
-async function timedWs(url: string, state: TimedState, connections: number, batchSize: number): Promise<number> {
+async function timedWs(
+  url: string,
+  state: TimedState,
+  connections: number,
+  batchSize: number,
+): Promise<number> {
   const n = state.txs.length;
   const wsUrl = `${url.replace(/^http/, 'ws')}/api/ws`;
   const chunkSize = Math.min(batchSize, 1000);
   const chunks: number[][] = [];
-  for (let i = 0; i < n; i += chunkSize) chunks.push(Array.from({ length: Math.min(chunkSize, n - i) }, (_, k) => i + k));
+  for (let i = 0; i < n; i += chunkSize)
+    chunks.push(Array.from({ length: Math.min(chunkSize, n - i) }, (_, k) => i + k));
   const sockets = await Promise.all(
-    Array.from({ length: connections }, () => new Promise<WebSocket>((res, rej) => {
-      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
-      ws.once('open', () => res(ws));
-      ws.once('error', rej);
-    })),
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<WebSocket>((res, rej) => {
+          const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+          ws.once('open', () => res(ws));
+          ws.once('error', rej);
+        }),
+    ),
   );
   let next = 0;
   const startMs = performance.now();
@@ -546,21 +688,38 @@ async function timedWs(url: string, state: TimedState, connections: number, batc
     const acks = new Map<string, () => void>();
     const retryLater = (i: number): void => {
       state.retried++;
-      setTimeout(() => ws.send(JSON.stringify({ type: 'submit', id: i, base64tx: (state.txs[i] as BenchTx).base64 })), 200);
+      setTimeout(
+        () =>
+          ws.send(
+            JSON.stringify({ type: 'submit', id: i, base64tx: (state.txs[i] as BenchTx).base64 }),
+          ),
+        200,
+      );
     };
     ws.on('message', (data: Buffer) => {
       const at = performance.now();
-      const msg = JSON.parse(data.toString()) as { type: string; id?: unknown; tx?: TxView; error?: { code: string; message: string } };
+      const msg = JSON.parse(data.toString()) as {
+        type: string;
+        id?: unknown;
+        tx?: TxView;
+        error?: { code: string; message: string };
+      };
       if (msg.type === 'tx' && msg.tx !== undefined) {
         const i = state.indexOf.get(msg.tx.id);
-        if (i !== undefined && FINAL.has(msg.tx.status) && state.markFinal(i, msg.tx.status, at, `${msg.tx.code ?? ''} ${msg.tx.message ?? ''}`)) unconfirmed--;
+        if (
+          i !== undefined &&
+          FINAL.has(msg.tx.status) &&
+          state.markFinal(i, msg.tx.status, at, `${msg.tx.code ?? ''} ${msg.tx.message ?? ''}`)
+        )
+          unconfirmed--;
       } else if (msg.type === 'watching' && typeof msg.id === 'string') {
         acks.get(msg.id)?.();
       } else if (msg.type === 'error') {
         if (typeof msg.id === 'number') {
           const code = msg.error?.code ?? 'unknown';
           if (RETRYABLE.has(code)) retryLater(msg.id);
-          else if (state.markFinal(msg.id, `error:${code}`, at, msg.error?.message ?? '')) unconfirmed--;
+          else if (state.markFinal(msg.id, `error:${code}`, at, msg.error?.message ?? ''))
+            unconfirmed--;
         } else {
           state.failureSamples.push(`WebSocket error: ${JSON.stringify(msg).slice(0, 300)}`);
           if (typeof msg.id === 'string') acks.get(msg.id)?.();
@@ -573,10 +732,11 @@ async function timedWs(url: string, state: TimedState, connections: number, batc
       }
     });
     const waitFor = async (ok: () => boolean): Promise<void> => {
-      while (!ok() && !state.stalled()) await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 1000);
-      });
+      while (!ok() && !state.stalled())
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 1000);
+        });
     };
     for (let c = next++; c < chunks.length; c = next++) {
       const chunk = chunks[c] as number[];
@@ -584,14 +744,22 @@ async function timedWs(url: string, state: TimedState, connections: number, batc
       if (state.stalled()) break;
       const ackId = `w${c}`;
       const acked = new Promise<void>((r) => acks.set(ackId, r));
-      ws.send(JSON.stringify({ type: 'watch', id: ackId, ids: chunk.map((i) => (state.txs[i] as BenchTx).tx.idHex) }));
+      ws.send(
+        JSON.stringify({
+          type: 'watch',
+          id: ackId,
+          ids: chunk.map((i) => (state.txs[i] as BenchTx).tx.idHex),
+        }),
+      );
       await acked;
       acks.delete(ackId);
       unconfirmed += chunk.length;
       const sent = performance.now();
       for (const i of chunk) {
         state.markSent(i, sent);
-        ws.send(JSON.stringify({ type: 'submit', id: i, base64tx: (state.txs[i] as BenchTx).base64 }));
+        ws.send(
+          JSON.stringify({ type: 'submit', id: i, base64tx: (state.txs[i] as BenchTx).base64 }),
+        );
       }
     }
     await waitFor(() => unconfirmed <= 0);
@@ -604,15 +772,26 @@ async function timedWs(url: string, state: TimedState, connections: number, batc
   return startMs;
 }
 
-function latencySummary(sentAt: Float64Array, finalAt: Float64Array, status: readonly (string | undefined)[]): LatencySummary | null {
+function latencySummary(
+  sentAt: Float64Array,
+  finalAt: Float64Array,
+  status: readonly (string | undefined)[],
+): LatencySummary | null {
   const values: number[] = [];
   for (let i = 0; i < sentAt.length; i++) {
     if (status[i] === 'accepted') values.push((finalAt[i] as number) - (sentAt[i] as number));
   }
   if (values.length === 0) return null;
   values.sort((a, b) => a - b);
-  const at = (q: number): number => values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))] as number;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: values[values.length - 1] as number, mean: values.reduce((a, b) => a + b, 0) / values.length };
+  const at = (q: number): number =>
+    values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))] as number;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: values[values.length - 1] as number,
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,21 +807,32 @@ interface PeriodInfo {
  * it. A period is the 15-minute UTC window of the block time; the first block in that window
  * holding energy of this (fresh) context is the period's first block.
  */
-function creditWarmup(rounds: readonly { txs: readonly BenchTx[]; views: Map<string, TxView> }[], blockMs: Map<number, number>, model: SpendableModel): PeriodInfo {
+function creditWarmup(
+  rounds: readonly { txs: readonly BenchTx[]; views: Map<string, TxView> }[],
+  blockMs: Map<number, number>,
+  model: SpendableModel,
+): PeriodInfo {
   const windowOf = (height: number): number => {
     const ms = blockMs.get(height);
     if (ms === undefined) throw new Error(`no time for block ${height}`);
     return Math.floor(ms / SETTLEMENT_PERIOD_MS);
   };
   let lastHeight = -1;
-  for (const r of rounds) for (const v of r.views.values()) lastHeight = Math.max(lastHeight, v.blockId ?? -1);
+  for (const r of rounds)
+    for (const v of r.views.values()) lastHeight = Math.max(lastHeight, v.blockId ?? -1);
   const lastWindow = windowOf(lastHeight);
   let periodBlock = Number.POSITIVE_INFINITY;
   const credited = new Set<number>();
   for (const r of rounds) {
     for (const t of r.txs) {
       const height = r.views.get(t.tx.idHex)?.blockId;
-      if (height === undefined || height === null || t.credit === undefined || windowOf(height) !== lastWindow) continue;
+      if (
+        height === undefined ||
+        height === null ||
+        t.credit === undefined ||
+        windowOf(height) !== lastWindow
+      )
+        continue;
       periodBlock = Math.min(periodBlock, height);
       model.credit(t.credit.trader, t.credit.wh);
       credited.add(t.credit.trader);
@@ -666,7 +856,8 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   let processor: Spawned | null = null;
   try {
     if (o.backend === 'postgres') {
-      if (o.baseDatabaseUrl === undefined) throw new Error('the postgres backend needs DATABASE_URL');
+      if (o.baseDatabaseUrl === undefined)
+        throw new Error('the postgres backend needs DATABASE_URL');
       db = await createDatabase(o.baseDatabaseUrl, 'hz_bench');
       const fresh = db;
       if (!o.keep) cleanups.push(() => fresh.drop());
@@ -674,10 +865,23 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       await pgClient.connect();
     }
     const chainId = `hanzenet-bench-${o.seed}`;
-    const args = ['processor', 'start', '--port', '0', '--data-dir', dataDir, '--block-interval-ms', String(o.blockIntervalMs), '--chain-id', chainId];
+    const args = [
+      'processor',
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--block-interval-ms',
+      String(o.blockIntervalMs),
+      '--chain-id',
+      chainId,
+    ];
     if (o.blockTxsMax !== null) args.push('--block-txs-max', String(o.blockTxsMax));
     if (db !== null) args.push('--database-url', db.url);
-    log(`starting the processor (${o.processorNodeArgs.length > 0 ? `node ${o.processorNodeArgs.join(' ')} ` : ''}data in ${dataDir}${db !== null ? `, database ${db.name}` : ''})`);
+    log(
+      `starting the processor (${o.processorNodeArgs.length > 0 ? `node ${o.processorNodeArgs.join(' ')} ` : ''}data in ${dataDir}${db !== null ? `, database ${db.name}` : ''})`,
+    );
     processor = await spawnService(args, o.processorNodeArgs, 'the processor', 120_000);
     const url = String(processor.line['api']);
     const info = await getJson<{ chainId: string }>(`${url}/api/info`);
@@ -692,13 +896,19 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const traders = traderTxs(ctx, people);
     const devices = deviceTxs(ctx, people);
     let generationMs = performance.now() - genStart;
-    log(`setup: ${traders.length} traders, ${devices.length - 1} meters and the 15-minute settlement period`);
+    log(
+      `setup: ${traders.length} traders, ${devices.length - 1} meters and the 15-minute settlement period`,
+    );
     await submitAccepted(url, traders, 'setup (traders)');
     await submitAccepted(url, devices, 'setup (meters and period)');
     const model = new SpendableModel(o.traders);
     const rounds: { txs: BenchTx[]; views: Map<string, TxView> }[] = [];
     let period: PeriodInfo | null = null;
-    for (let round = 0; round < 3 && (period === null || period.credited < o.traders / 2); round++) {
+    for (
+      let round = 0;
+      round < 3 && (period === null || period.credited < o.traders / 2);
+      round++
+    ) {
       const g = performance.now();
       const txs = warmupTxs(ctx, people, round);
       generationMs += performance.now() - g;
@@ -707,24 +917,40 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       const heights = rounds.flatMap((r) => [...r.views.values()].map((v) => v.blockId ?? 0));
       const from = Math.min(...heights);
       const to = Math.max(...heights);
-      const blockMs = new Map((await fetchBlocks(url, from, to)).map((b) => [b.height, b.processedMs]));
+      const blockMs = new Map(
+        (await fetchBlocks(url, from, to)).map((b) => [b.height, b.processedMs]),
+      );
       const fresh = new SpendableModel(o.traders);
       period = creditWarmup(rounds, blockMs, fresh);
-      if (period.credited >= o.traders / 2) for (let t = 0; t < o.traders; t++) model.credit(t, fresh.available(t));
+      if (period.credited >= o.traders / 2)
+        for (let t = 0; t < o.traders; t++) model.credit(t, fresh.available(t));
     }
-    if (period === null || period.credited < o.traders / 2) throw new Error('the warm-up energy did not land in one settlement period three times in a row');
+    if (period === null || period.credited < o.traders / 2)
+      throw new Error(
+        'the warm-up energy did not land in one settlement period three times in a row',
+      );
     const setupSeconds = (performance.now() - setupStart) / 1000;
-    log(`period ${period.periodBlock}: ${period.credited} traders hold ${(model.total() / 1000).toFixed(3)} kWh to trade; setup took ${setupSeconds.toFixed(1)} s`);
+    log(
+      `period ${period.periodBlock}: ${period.credited} traders hold ${(model.total() / 1000).toFixed(3)} kWh to trade; setup took ${setupSeconds.toFixed(1)} s`,
+    );
 
     // ---- Generate and sign the timed load (not timed) ----
     const g = performance.now();
-    const timed = timedTxs(ctx, people, { n: o.n, periodBlock: period.periodBlock, model, onProgress: (done) => log(`signed ${done}/${o.n}`) });
+    const timed = timedTxs(ctx, people, {
+      n: o.n,
+      periodBlock: period.periodBlock,
+      model,
+      onProgress: (done) => log(`signed ${done}/${o.n}`),
+    });
     generationMs += performance.now() - g;
     const mix = mixOf(timed);
-    log(`signed ${o.n} transactions in ${((performance.now() - g) / 1000).toFixed(1)} s: ${JSON.stringify(mix)}`);
+    log(
+      `signed ${o.n} transactions in ${((performance.now() - g) / 1000).toFixed(1)} s: ${JSON.stringify(mix)}`,
+    );
 
     // ---- Timed phase ----
-    const head0 = (await getJson<{ head: { height: number } | null }>(`${url}/api/info`)).head?.height ?? 0;
+    const head0 =
+      (await getJson<{ head: { height: number } | null }>(`${url}/api/info`)).head?.height ?? 0;
     const rowsBefore = pgClient === null ? null : await countRows(pgClient);
     const xactsBefore = pgClient === null ? null : await committedXacts(pgClient);
     const state = new TimedState(timed);
@@ -733,7 +959,10 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const client0 = process.cpuUsage();
     const pgPids = async (): Promise<number[]> => {
       if (pgClient === null || db === null) return [];
-      const { rows } = await pgClient.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+      const { rows } = await pgClient.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [db.name],
+      );
       return rows.map((r) => r.pid);
     };
     const pgCpu = pgClient === null ? null : new CpuOfProcesses(await pgPids());
@@ -743,9 +972,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       maxRss = Math.max(maxRss, statusBytes(pid, 'VmRSS') ?? 0);
       if (pgCpu !== null && !sampling) {
         sampling = true;
-        pgPids().then((pids) => pgCpu.observe(pids), () => undefined).finally(() => {
-          sampling = false;
-        });
+        pgPids()
+          .then(
+            (pids) => pgCpu.observe(pids),
+            () => undefined,
+          )
+          .finally(() => {
+            sampling = false;
+          });
       }
     }, 250);
     let lastProgress = { at: performance.now(), final: 0 };
@@ -759,7 +993,10 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const wallStart = performance.now();
     let startMs: number;
     try {
-      startMs = o.submit === 'http' ? await timedHttp(url, state, o.connections, o.batchSize, o.rate) : await timedWs(url, state, o.connections, o.batchSize);
+      startMs =
+        o.submit === 'http'
+          ? await timedHttp(url, state, o.connections, o.batchSize, o.rate)
+          : await timedWs(url, state, o.connections, o.batchSize);
     } finally {
       clearInterval(progress);
       clearInterval(sampler);
@@ -775,7 +1012,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const seconds = (outcome.endMs - outcome.startMs) / 1000;
 
     // ---- Checks ----
-    const statuses = { accepted: 0, rejected: 0, invalid: 0, missing: 0, admissionErrors: 0, retried: outcome.retried };
+    const statuses = {
+      accepted: 0,
+      rejected: 0,
+      invalid: 0,
+      missing: 0,
+      admissionErrors: 0,
+      retried: outcome.retried,
+    };
     for (const s of outcome.status) {
       if (s === 'accepted') statuses.accepted++;
       else if (s === 'rejected') statuses.rejected++;
@@ -785,10 +1029,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     failures.push(...outcome.failureSamples);
     if (statuses.missing > 0) {
-      const lost = timed.filter((_, i) => outcome.status[i] === undefined || outcome.status[i] === 'timeout').slice(0, 5);
+      const lost = timed
+        .filter((_, i) => outcome.status[i] === undefined || outcome.status[i] === 'timeout')
+        .slice(0, 5);
       for (const t of lost) {
         const res = await fetch(`${url}/api/transactions/${t.tx.idHex}`);
-        failures.push(`no final report for ${t.contractType} ${t.tx.idHex}; the server says HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        failures.push(
+          `no final report for ${t.contractType} ${t.tx.idHex}; the server says HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`,
+        );
       }
     }
     const headInfo = await getJson<{ head: { height: number; hash: string } }>(`${url}/api/info`);
@@ -811,12 +1059,19 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       }
       if (mine > 0 || b.height > head0) timedBlocks.push(b);
     }
-    if (statuses.accepted !== o.n) failures.push(`${o.n - statuses.accepted} of ${o.n} timed transactions were not reported accepted (${JSON.stringify(statuses)})`);
-    if (acceptedOnce !== o.n || duplicates > 0) failures.push(`the blocks hold ${acceptedOnce} of the ${o.n} timed transactions as accepted, ${duplicates} twice`);
+    if (statuses.accepted !== o.n)
+      failures.push(
+        `${o.n - statuses.accepted} of ${o.n} timed transactions were not reported accepted (${JSON.stringify(statuses)})`,
+      );
+    if (acceptedOnce !== o.n || duplicates > 0)
+      failures.push(
+        `the blocks hold ${acceptedOnce} of the ${o.n} timed transactions as accepted, ${duplicates} twice`,
+      );
     const blockSizes = timedBlocks.map((b) => b.txCount);
 
     const rowsAfter = pgClient === null ? null : await countRows(pgClient);
-    const rowsPerTx = rowsBefore === null || rowsAfter === null ? null : (rowsAfter - rowsBefore) / o.n;
+    const rowsPerTx =
+      rowsBefore === null || rowsAfter === null ? null : (rowsAfter - rowsBefore) / o.n;
     let dbTransactionsPerTx: number | null = null;
     if (pgClient !== null && xactsBefore !== null) {
       // Idle backends report their statistics within PGSTAT_IDLE_INTERVAL (10 s) of going idle.
@@ -827,13 +1082,26 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     let databaseBytes: number | null = null;
     if (pgClient !== null) {
-      const { rows } = await pgClient.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
+      const { rows } = await pgClient.query<{ size: string }>(
+        'SELECT pg_database_size(current_database())::text AS size',
+      );
       databaseBytes = Number(rows[0]?.size ?? Number.NaN);
     }
 
     // ---- Mirror node ----
     let node: NodeResult;
-    if (!o.node) node = { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs, cpuSeconds: null, peakRssBytes: null, note: 'not asked (--no-node)' };
+    if (!o.node)
+      node = {
+        status: 'skipped',
+        seconds: null,
+        txPerSecond: null,
+        startSeconds: null,
+        verifyTxPerSecond: null,
+        chainTxs,
+        cpuSeconds: null,
+        peakRssBytes: null,
+        note: 'not asked (--no-node)',
+      };
     else node = await mirrorNodeCatchUp(url, headInfo.head, chainTxs, o, log, cleanups);
 
     await stopService(processor);
@@ -862,8 +1130,16 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         peakRssBytes: peakRss,
         maxRssDuringRunBytes: maxRss,
       },
-      postgresBackends: pgCpu === null ? null : { cpuSeconds: pgCpu.seconds(), cpuPercentOfOneCore: (100 * pgCpu.seconds()) / wallSeconds },
-      client: { cpuPercentOfOneCore: (100 * (clientUsage.user + clientUsage.system)) / 1e6 / wallSeconds },
+      postgresBackends:
+        pgCpu === null
+          ? null
+          : {
+              cpuSeconds: pgCpu.seconds(),
+              cpuPercentOfOneCore: (100 * pgCpu.seconds()) / wallSeconds,
+            },
+      client: {
+        cpuPercentOfOneCore: (100 * (clientUsage.user + clientUsage.system)) / 1e6 / wallSeconds,
+      },
       databaseBytes,
       statuses,
       inBlocks: { acceptedOnce, duplicates },
@@ -871,28 +1147,46 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       blocks: {
         count: blockSizes.length,
         maxTxs: blockSizes.length === 0 ? 0 : Math.max(...blockSizes),
-        meanTxs: blockSizes.length === 0 ? 0 : blockSizes.reduce((a, b) => a + b, 0) / blockSizes.length,
+        meanTxs:
+          blockSizes.length === 0 ? 0 : blockSizes.reduce((a, b) => a + b, 0) / blockSizes.length,
         firstHeight: timedBlocks[0]?.height ?? null,
         lastHeight: timedBlocks[timedBlocks.length - 1]?.height ?? null,
       },
-      blockWork: blockWorkOf(processor.blockLogs, timedBlocks[0]?.height ?? null, timedBlocks[timedBlocks.length - 1]?.height ?? null),
+      blockWork: blockWorkOf(
+        processor.blockLogs,
+        timedBlocks[0]?.height ?? null,
+        timedBlocks[timedBlocks.length - 1]?.height ?? null,
+      ),
       rowsPerTx,
       dbTransactionsPerTx,
-      setup: { txs: traders.length + devices.length + rounds.reduce((a, r) => a + r.txs.length, 0), warmupRounds: rounds.length, periodBlock: period.periodBlock, creditedTraders: period.credited, seconds: setupSeconds },
+      setup: {
+        txs: traders.length + devices.length + rounds.reduce((a, r) => a + r.txs.length, 0),
+        warmupRounds: rounds.length,
+        periodBlock: period.periodBlock,
+        creditedTraders: period.credited,
+        seconds: setupSeconds,
+      },
       generationSeconds: generationMs / 1000,
       node,
     };
-    log(result.ok ? `done: ${o.n} accepted in ${seconds.toFixed(2)} s = ${(o.n / seconds).toFixed(0)} tx/s` : `FAILED: ${failures[0] ?? ''}`);
+    log(
+      result.ok
+        ? `done: ${o.n} accepted in ${seconds.toFixed(2)} s = ${(o.n / seconds).toFixed(0)} tx/s`
+        : `FAILED: ${failures[0] ?? ''}`,
+    );
     return result;
   } finally {
     if (processor !== null) await stopService(processor).catch(() => undefined);
     if (pgClient !== null) await pgClient.end().catch(() => undefined);
-    for (const c of cleanups.reverse()) await c().catch((err: unknown) => o.log(`cleanup failed: ${String(err)}`));
+    for (const c of cleanups.reverse())
+      await c().catch((err: unknown) => o.log(`cleanup failed: ${String(err)}`));
   }
 }
 
 async function committedXacts(c: pg.Client): Promise<number> {
-  const { rows } = await c.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()');
+  const { rows } = await c.query<{ n: string }>(
+    'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
   return Number(rows[0]?.n ?? Number.NaN);
 }
 
@@ -903,7 +1197,9 @@ async function countRows(c: pg.Client): Promise<number> {
      WHERE table_schema IN ('chain', 'state') AND table_type = 'BASE TABLE' ORDER BY 1`,
   );
   if (tables.length === 0) return 0;
-  const { rows } = await c.query<{ n: string }>(`SELECT (${tables.map((t) => `(SELECT count(*) FROM ${t.t})`).join(' + ')})::text AS n`);
+  const { rows } = await c.query<{ n: string }>(
+    `SELECT (${tables.map((t) => `(SELECT count(*) FROM ${t.t})`).join(' + ')})::text AS n`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -915,9 +1211,21 @@ async function mirrorNodeCatchUp(
   log: (line: string) => void,
   cleanups: (() => Promise<void>)[],
 ): Promise<NodeResult> {
-  const base = { chainTxs, cpuSeconds: null, peakRssBytes: null, startSeconds: null, verifyTxPerSecond: null };
+  const base = {
+    chainTxs,
+    cpuSeconds: null,
+    peakRssBytes: null,
+    startSeconds: null,
+    verifyTxPerSecond: null,
+  };
   if (!existsSync(NODE_MODULE)) {
-    return { ...base, status: 'skipped', seconds: null, txPerSecond: null, note: `this build has no mirror node (${NODE_MODULE} is missing): hanzenet node start is not available yet` };
+    return {
+      ...base,
+      status: 'skipped',
+      seconds: null,
+      txPerSecond: null,
+      note: `this build has no mirror node (${NODE_MODULE} is missing): hanzenet node start is not available yet`,
+    };
   }
   const dir = await mkdtemp(join(tmpdir(), 'hz-bench-node-'));
   if (!o.keep) cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -933,7 +1241,13 @@ async function mirrorNodeCatchUp(
   try {
     node = await spawnService(args, o.mirrorNodeArgs, 'the mirror node', 120_000);
   } catch (err) {
-    return { ...base, status: 'failed', seconds: null, txPerSecond: null, note: String(err instanceof Error ? err.message : err).slice(0, 500) };
+    return {
+      ...base,
+      status: 'failed',
+      seconds: null,
+      txPerSecond: null,
+      note: String(err instanceof Error ? err.message : err).slice(0, 500),
+    };
   }
   const startSeconds = (performance.now() - start) / 1000;
   try {
@@ -943,13 +1257,17 @@ async function mirrorNodeCatchUp(
     for (;;) {
       let height = -1;
       try {
-        const info = await getJson<{ head: { height: number; hash: string } | null }>(`${nodeUrl}/api/info`);
+        const info = await getJson<{ head: { height: number; hash: string } | null }>(
+          `${nodeUrl}/api/info`,
+        );
         height = info.head?.height ?? -1;
         if (info.head !== null && info.head.height >= head.height) {
           const seconds = (performance.now() - start) / 1000;
           const cpu = cpuSeconds(node.pid);
           const rss = statusBytes(node.pid, 'VmHWM');
-          const blocks = await getJson<BlockView[]>(`${nodeUrl}/api/blocks?from=${head.height}&limit=1`);
+          const blocks = await getJson<BlockView[]>(
+            `${nodeUrl}/api/blocks?from=${head.height}&limit=1`,
+          );
           const same = blocks[0]?.hash === head.hash;
           return {
             chainTxs,
@@ -960,14 +1278,30 @@ async function mirrorNodeCatchUp(
             verifyTxPerSecond: seconds > startSeconds ? chainTxs / (seconds - startSeconds) : null,
             cpuSeconds: cpu,
             peakRssBytes: rss,
-            note: same ? `reached block ${head.height} with the processor's hash` : `block ${head.height} differs: node ${blocks[0]?.hash ?? 'none'}, processor ${head.hash}`,
+            note: same
+              ? `reached block ${head.height} with the processor's hash`
+              : `block ${head.height} differs: node ${blocks[0]?.hash ?? 'none'}, processor ${head.hash}`,
           };
         }
       } catch {
         // Not answering yet: keep polling until the deadline.
       }
-      if (node.proc.exitCode !== null) return { ...base, status: 'failed', seconds: null, txPerSecond: null, note: `the node exited (${node.proc.exitCode}): ${node.stderrTail().slice(-500)}` };
-      if (performance.now() > deadline) return { ...base, status: 'timeout', seconds: null, txPerSecond: null, note: `not at block ${head.height} after ${((performance.now() - start) / 1000).toFixed(0)} s (at ${height})` };
+      if (node.proc.exitCode !== null)
+        return {
+          ...base,
+          status: 'failed',
+          seconds: null,
+          txPerSecond: null,
+          note: `the node exited (${node.proc.exitCode}): ${node.stderrTail().slice(-500)}`,
+        };
+      if (performance.now() > deadline)
+        return {
+          ...base,
+          status: 'timeout',
+          seconds: null,
+          txPerSecond: null,
+          note: `not at block ${head.height} after ${((performance.now() - start) / 1000).toFixed(0)} s (at ${height})`,
+        };
       if (performance.now() - lastLog > 5000) {
         lastLog = performance.now();
         log(`mirror node at block ${height} of ${head.height}`);

@@ -28,7 +28,10 @@ export interface PanelSpec {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 }
 
 function fmt(n: number): string {
@@ -89,12 +92,17 @@ function makeAxis(values: readonly number[], log: boolean, fromZero: boolean): A
 }
 
 function scale(axis: Axis, v: number, from: number, to: number): number {
-  const t = axis.log ? (Math.log10(v) - Math.log10(axis.min)) / (Math.log10(axis.max) - Math.log10(axis.min)) : (v - axis.min) / (axis.max - axis.min);
+  const t = axis.log
+    ? (Math.log10(v) - Math.log10(axis.min)) / (Math.log10(axis.max) - Math.log10(axis.min))
+    : (v - axis.min) / (axis.max - axis.min);
   return from + t * (to - from);
 }
 
 /** One panel as an SVG group, drawn into the box (x, y, width, height). */
-export function panel(spec: PanelSpec, box: { x: number; y: number; width: number; height: number }): string {
+export function panel(
+  spec: PanelSpec,
+  box: { x: number; y: number; width: number; height: number },
+): string {
   const left = box.x + 64;
   const right = box.x + box.width - 16;
   const top = box.y + 36;
@@ -107,36 +115,62 @@ export function panel(spec: PanelSpec, box: { x: number; y: number; width: numbe
   const py = (v: number): number => scale(yAxis, v, bottom, top);
   const out: string[] = [];
   out.push(`<g font-family="sans-serif" font-size="12" fill="#222">`);
-  out.push(`<text x="${box.x + box.width / 2}" y="${box.y + 20}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`);
+  out.push(
+    `<text x="${box.x + box.width / 2}" y="${box.y + 20}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
+  );
   for (const t of xAxis.ticks) {
     const x = px(t).toFixed(1);
     out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e4e4e4"/>`);
-    out.push(`<text x="${x}" y="${bottom + 16}" text-anchor="middle">${escapeXml(tickLabel(t))}</text>`);
+    out.push(
+      `<text x="${x}" y="${bottom + 16}" text-anchor="middle">${escapeXml(tickLabel(t))}</text>`,
+    );
   }
   for (const t of yAxis.ticks) {
     const y = py(t).toFixed(1);
     out.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e4e4e4"/>`);
-    out.push(`<text x="${left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${escapeXml(tickLabel(t))}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${escapeXml(tickLabel(t))}</text>`,
+    );
   }
-  out.push(`<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#666"/>`);
-  out.push(`<text x="${(left + right) / 2}" y="${bottom + 36}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text transform="translate(${box.x + 16} ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#666"/>`,
+  );
+  out.push(
+    `<text x="${(left + right) / 2}" y="${bottom + 36}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
+  );
+  out.push(
+    `<text transform="translate(${box.x + 16} ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
+  );
   const inRange = (p: Point): boolean =>
-    Number.isFinite(p.x) && Number.isFinite(p.y) && (!xAxis.log || p.x > 0) && (!yAxis.log || p.y > 0);
+    Number.isFinite(p.x) &&
+    Number.isFinite(p.y) &&
+    (!xAxis.log || p.x > 0) &&
+    (!yAxis.log || p.y > 0);
   for (const s of spec.series) {
-    const pts = s.points.filter(inRange).slice().sort((a, b) => a.x - b.x);
+    const pts = s.points
+      .filter(inRange)
+      .slice()
+      .sort((a, b) => a.x - b.x);
     if (pts.length === 0) continue;
-    const path = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+    const path = pts
+      .map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`)
+      .join(' ');
     const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
-    out.push(`<path d="${path}" fill="none" stroke="${escapeXml(s.color)}" stroke-width="${s.dashed === true ? 1.5 : 2.5}"${dash}/>`);
+    out.push(
+      `<path d="${path}" fill="none" stroke="${escapeXml(s.color)}" stroke-width="${s.dashed === true ? 1.5 : 2.5}"${dash}/>`,
+    );
     if (s.dashed === true) continue;
     for (const p of pts) {
       const x = px(p.x);
       const y = py(p.y);
       if (p.bad === true) {
-        out.push(`<path d="M${(x - 5).toFixed(1)},${(y - 5).toFixed(1)} L${(x + 5).toFixed(1)},${(y + 5).toFixed(1)} M${(x - 5).toFixed(1)},${(y + 5).toFixed(1)} L${(x + 5).toFixed(1)},${(y - 5).toFixed(1)}" stroke="#d00" stroke-width="2.5"/>`);
+        out.push(
+          `<path d="M${(x - 5).toFixed(1)},${(y - 5).toFixed(1)} L${(x + 5).toFixed(1)},${(y + 5).toFixed(1)} M${(x - 5).toFixed(1)},${(y + 5).toFixed(1)} L${(x + 5).toFixed(1)},${(y - 5).toFixed(1)}" stroke="#d00" stroke-width="2.5"/>`,
+        );
       } else {
-        out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${escapeXml(s.color)}"/>`);
+        out.push(
+          `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${escapeXml(s.color)}"/>`,
+        );
       }
     }
   }
@@ -145,7 +179,9 @@ export function panel(spec: PanelSpec, box: { x: number; y: number; width: numbe
     const lx = left + (i % 2) * ((right - left) / 2);
     const ly = bottom + 54 + Math.floor(i / 2) * 16;
     const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
-    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${escapeXml(s.color)}" stroke-width="2.5"${dash}/>`);
+    out.push(
+      `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 22}" y2="${ly - 4}" stroke="${escapeXml(s.color)}" stroke-width="2.5"${dash}/>`,
+    );
     out.push(`<text x="${lx + 28}" y="${ly}">${escapeXml(s.name)}</text>`);
   });
   out.push('</g>');
@@ -153,7 +189,10 @@ export function panel(spec: PanelSpec, box: { x: number; y: number; width: numbe
 }
 
 /** A whole document: panels side by side, a caption line at the bottom. */
-export function svgDocument(panels: readonly PanelSpec[], opts: { panelWidth?: number; panelHeight?: number; caption?: string } = {}): string {
+export function svgDocument(
+  panels: readonly PanelSpec[],
+  opts: { panelWidth?: number; panelHeight?: number; caption?: string } = {},
+): string {
   const w = opts.panelWidth ?? 520;
   const h = opts.panelHeight ?? 420;
   const captionHeight = opts.caption === undefined ? 0 : 24;
@@ -161,7 +200,9 @@ export function svgDocument(panels: readonly PanelSpec[], opts: { panelWidth?: n
   const height = h + captionHeight;
   const body = panels.map((p, i) => panel(p, { x: i * w, y: 0, width: w, height: h }));
   if (opts.caption !== undefined) {
-    body.push(`<text x="${width / 2}" y="${h + 16}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="#555">${escapeXml(opts.caption)}</text>`);
+    body.push(
+      `<text x="${width / 2}" y="${h + 16}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="#555">${escapeXml(opts.caption)}</text>`,
+    );
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -53,7 +53,11 @@ export interface BenchTx {
 }
 
 /** The label sets the owner gives producers, in turn; consumers carry none. */
-export const PRODUCER_LABEL_SETS: readonly (readonly string[])[] = [['solar'], ['local', 'solar'], ['wind']];
+export const PRODUCER_LABEL_SETS: readonly (readonly string[])[] = [
+  ['solar'],
+  ['local', 'solar'],
+  ['wind'],
+];
 
 /** Shares of the timed load (the rest is Energy). */
 export const MIX = { transfer: 0.05, reduce: 0.02, mutate: 0.01 } as const;
@@ -116,9 +120,17 @@ export function deriveKey(seed: string, role: string, index: number): PrivateKey
 }
 
 export function participants(seed: string, traders: number): Participants {
-  if (!Number.isSafeInteger(traders) || traders < 2) throw new RangeError(`traders must be an integer >= 2, got ${traders}`);
-  const range = (role: string): PrivateKey[] => Array.from({ length: traders }, (_, i) => deriveKey(seed, role, i));
-  return { seed, owner: deriveKey(seed, 'owner', 0), traders: range('trader'), producers: range('producer'), consumers: range('consumer') };
+  if (!Number.isSafeInteger(traders) || traders < 2)
+    throw new RangeError(`traders must be an integer >= 2, got ${traders}`);
+  const range = (role: string): PrivateKey[] =>
+    Array.from({ length: traders }, (_, i) => deriveKey(seed, role, i));
+  return {
+    seed,
+    owner: deriveKey(seed, 'owner', 0),
+    traders: range('trader'),
+    producers: range('producer'),
+    consumers: range('consumer'),
+  };
 }
 
 export function producerLabels(index: number): readonly string[] {
@@ -132,12 +144,29 @@ export function kwhText(wh: number): string {
   return `${wh < 0 ? '-' : ''}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
 }
 
-function sign(ctx: SignContext, p: Participants, kind: TxKind, index: number, contractType: string, key: PrivateKey, payload: Record<string, unknown>, credit?: BenchTx['credit']): BenchTx {
+function sign(
+  ctx: SignContext,
+  p: Participants,
+  kind: TxKind,
+  index: number,
+  contractType: string,
+  key: PrivateKey,
+  payload: Record<string, unknown>,
+  credit?: BenchTx['credit'],
+): BenchTx {
   const contractHashHex = ctx.hashes[contractType];
   if (contractHashHex === undefined) throw new Error(`the chain has no contract ${contractType}`);
-  const idHex = digest(`hanzenet-bench|${p.seed}|tx|${kind}|${index}`).subarray(0, 16).toString('hex');
-  const tx = signTx({ idHex, contractHashHex, validTillMs: 0, payloadText: JSON.stringify(payload) }, key, ctx.chainId);
-  const base64 = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength).toString('base64');
+  const idHex = digest(`hanzenet-bench|${p.seed}|tx|${kind}|${index}`)
+    .subarray(0, 16)
+    .toString('hex');
+  const tx = signTx(
+    { idHex, contractHashHex, validTillMs: 0, payloadText: JSON.stringify(payload) },
+    key,
+    ctx.chainId,
+  );
+  const base64 = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength).toString(
+    'base64',
+  );
   const out: BenchTx = { kind, contractType, sender: key.address, payload, tx, base64 };
   return credit === undefined ? out : { ...out, credit };
 }
@@ -147,7 +176,9 @@ function sign(ctx: SignContext, p: Participants, kind: TxKind, index: number, co
 
 export function traderTxs(ctx: SignContext, p: Participants): BenchTx[] {
   const context = p.owner.address;
-  return p.traders.map((t, i) => sign(ctx, p, 'trader', i, 'Trader', p.owner, { context, address: t.address, allowed: true }));
+  return p.traders.map((t, i) =>
+    sign(ctx, p, 'trader', i, 'Trader', p.owner, { context, address: t.address, allowed: true }),
+  );
 }
 
 export function deviceTxs(ctx: SignContext, p: Participants): BenchTx[] {
@@ -156,11 +187,33 @@ export function deviceTxs(ctx: SignContext, p: Participants): BenchTx[] {
   p.traders.forEach((t, i) => {
     const producer = p.producers[i];
     const consumer = p.consumers[i];
-    if (producer === undefined || consumer === undefined) throw new Error(`trader ${i} has no meters`);
-    out.push(sign(ctx, p, 'producer', i, 'Producer', p.owner, { context, address: producer.address, allowed: true, trader: t.address, labels: [...producerLabels(i)] }));
-    out.push(sign(ctx, p, 'consumer', i, 'Consumer', p.owner, { context, address: consumer.address, allowed: true, trader: t.address, labels: [] }));
+    if (producer === undefined || consumer === undefined)
+      throw new Error(`trader ${i} has no meters`);
+    out.push(
+      sign(ctx, p, 'producer', i, 'Producer', p.owner, {
+        context,
+        address: producer.address,
+        allowed: true,
+        trader: t.address,
+        labels: [...producerLabels(i)],
+      }),
+    );
+    out.push(
+      sign(ctx, p, 'consumer', i, 'Consumer', p.owner, {
+        context,
+        address: consumer.address,
+        allowed: true,
+        trader: t.address,
+        labels: [],
+      }),
+    );
   });
-  out.push(sign(ctx, p, 'period', 0, 'SettlementPeriod', p.owner, { context, periodSeconds: SETTLEMENT_PERIOD_SECONDS }));
+  out.push(
+    sign(ctx, p, 'period', 0, 'SettlementPeriod', p.owner, {
+      context,
+      periodSeconds: SETTLEMENT_PERIOD_SECONDS,
+    }),
+  );
   return out;
 }
 
@@ -170,7 +223,16 @@ export function warmupTxs(ctx: SignContext, p: Participants, round: number): Ben
   const rng = new Prng(p.seed, `warmup-${round}`);
   return p.producers.map((producer, i) => {
     const wh = rng.int(500, 2000);
-    return sign(ctx, p, 'warmup', round * p.producers.length + i, 'Energy', producer, { context, amount: kwhText(wh) }, { trader: i, wh });
+    return sign(
+      ctx,
+      p,
+      'warmup',
+      round * p.producers.length + i,
+      'Energy',
+      producer,
+      { context, amount: kwhText(wh) },
+      { trader: i, wh },
+    );
   });
 }
 
@@ -250,12 +312,18 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
   const production = (i: number): BenchTx => {
     const m = rng.int(0, traders - 1);
     const producer = p.producers[m] as PrivateKey;
-    return sign(ctx, p, 'produce', i, 'Energy', producer, { context, amount: kwhText(rng.int(1, 12)) });
+    return sign(ctx, p, 'produce', i, 'Energy', producer, {
+      context,
+      amount: kwhText(rng.int(1, 12)),
+    });
   };
   const consumption = (i: number): BenchTx => {
     const m = rng.int(0, traders - 1);
     const consumer = p.consumers[m] as PrivateKey;
-    return sign(ctx, p, 'consume', i, 'Energy', consumer, { context, amount: kwhText(-rng.int(1, 9)) });
+    return sign(ctx, p, 'consume', i, 'Energy', consumer, {
+      context,
+      amount: kwhText(-rng.int(1, 9)),
+    });
   };
   /** A trader that can certainly spend `wh`, or null after a bounded search. */
   const spender = (wh: number): number | null => {
@@ -275,7 +343,13 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
       if (from !== null && model.spend(from, wh)) {
         let to = rng.int(0, traders - 2);
         if (to >= from) to += 1;
-        const payload: Record<string, unknown> = { context, receiver: (p.traders[to] as PrivateKey).address, block: periodBlock, labels: [...producerLabels(from)], amount: kwhText(wh) };
+        const payload: Record<string, unknown> = {
+          context,
+          receiver: (p.traders[to] as PrivateKey).address,
+          block: periodBlock,
+          labels: [...producerLabels(from)],
+          amount: kwhText(wh),
+        };
         if (rng.next() < 0.5) payload['description'] = 'peer-to-peer sale';
         made = sign(ctx, p, 'transfer', i, 'Transfer', p.traders[from] as PrivateKey, payload);
       }
@@ -285,13 +359,28 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
       if (from !== null && model.spend(from, wh)) {
         const original = producerLabels(from);
         // Remove one label, or (half the time, when there are several) all of them.
-        const toRemove = original.length > 1 && rng.next() < 0.5 ? [...original] : [original[rng.int(0, original.length - 1)] as string];
-        made = sign(ctx, p, 'reduce', i, 'Reduce', p.traders[from] as PrivateKey, { context, block: periodBlock, originalLabels: [...original], amount: kwhText(wh), labelsToRemove: toRemove });
+        const toRemove =
+          original.length > 1 && rng.next() < 0.5
+            ? [...original]
+            : [original[rng.int(0, original.length - 1)] as string];
+        made = sign(ctx, p, 'reduce', i, 'Reduce', p.traders[from] as PrivateKey, {
+          context,
+          block: periodBlock,
+          originalLabels: [...original],
+          amount: kwhText(wh),
+          labelsToRemove: toRemove,
+        });
       }
     } else if (r < MIX.transfer + MIX.reduce + MIX.mutate) {
       const trader = rng.int(0, traders - 1);
       const magnitude = rng.int(1, 500);
-      const payload: Record<string, unknown> = { context, trader: (p.traders[trader] as PrivateKey).address, block: periodBlock, labels: [], amount: kwhText(rng.next() < 0.5 ? magnitude : -magnitude) };
+      const payload: Record<string, unknown> = {
+        context,
+        trader: (p.traders[trader] as PrivateKey).address,
+        block: periodBlock,
+        labels: [],
+        amount: kwhText(rng.next() < 0.5 ? magnitude : -magnitude),
+      };
       if (rng.next() < 0.5) payload['description'] = 'settlement with the external supplier';
       made = sign(ctx, p, 'mutate', i, 'Mutate', p.owner, payload);
     } else {

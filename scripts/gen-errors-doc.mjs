@@ -26,7 +26,9 @@ const lines = [
   '',
   '| code | HTTP | meaning |',
   '|---|---|---|',
-  ...Object.entries(ERROR_CATALOGUE).map(([code, info]) => `| \`${code}\` | ${info.http} | ${info.summary} |`),
+  ...Object.entries(ERROR_CATALOGUE).map(
+    ([code, info]) => `| \`${code}\` | ${info.http} | ${info.summary} |`,
+  ),
   '',
   '## Energy contract codes',
   '',
@@ -35,8 +37,13 @@ const lines = [
   '',
   '| code | contracts | meaning |',
   '|---|---|---|',
-  ...Object.entries(ENERGY_REJECT_CODES).map(([code, info]) => `| \`${code}\` | ${(contractsOf.get(code) ?? []).join(', ')} | ${info.summary} |`),
+  ...Object.entries(ENERGY_REJECT_CODES).map(
+    ([code, info]) =>
+      `| \`${code}\` | ${(contractsOf.get(code) ?? []).join(', ')} | ${info.summary} |`,
+  ),
   '',
 ];
 writeFileSync('docs/errors.md', lines.join('\n'));
-console.error(`docs/errors.md: ${Object.keys(ERROR_CATALOGUE).length} platform codes, ${Object.keys(ENERGY_REJECT_CODES).length} energy codes`);
+console.error(
+  `docs/errors.md: ${Object.keys(ERROR_CATALOGUE).length} platform codes, ${Object.keys(ENERGY_REJECT_CODES).length} energy codes`,
+);

@@ -13,11 +13,15 @@ import { decodeTx, signTx } from '../dist/src/chain/tx.js';
 
 const OUT = new URL('../test/vectors/blocks.json', import.meta.url);
 if (existsSync(OUT) && !process.argv.includes('--force')) {
-  console.error(`${OUT.pathname} exists; golden vectors change only on purpose (pass --force and review the diff)`);
+  console.error(
+    `${OUT.pathname} exists; golden vectors change only on purpose (pass --force and review the diff)`,
+  );
   process.exit(1);
 }
 
-const validana = JSON.parse(readFileSync(new URL('../test/vectors/validana.json', import.meta.url), 'utf8'));
+const validana = JSON.parse(
+  readFileSync(new URL('../test/vectors/validana.json', import.meta.url), 'utf8'),
+);
 const CHAIN_ID = 'hanzenet';
 const keyOf = (role) => PrivateKey.fromWIF(validana.keys.find((k) => k.role === role).wif);
 const processor = keyOf('processor');
@@ -32,7 +36,11 @@ const genesis = buildBlock(
     previousHashHex: '00'.repeat(32),
     processedMs: 1767225600000,
     stateDigestHex: digestOf('golden state digest 0'),
-    genesis: { chainId: CHAIN_ID, processorPublicKeyHex: toHex(processor.publicKey), processorAddress: processor.address },
+    genesis: {
+      chainId: CHAIN_ID,
+      processorPublicKeyHex: toHex(processor.publicKey),
+      processorAddress: processor.address,
+    },
     txs: [],
     outcomes: [],
   },
@@ -41,7 +49,9 @@ const genesis = buildBlock(
 );
 
 // One transaction signed by the Validana client (random nonce, high S) and one signed by us.
-const validanaTx = decodeTx(Buffer.from(validana.transactions.find((t) => t.name === 'Trader allow').base64tx, 'base64'));
+const validanaTx = decodeTx(
+  Buffer.from(validana.transactions.find((t) => t.name === 'Trader allow').base64tx, 'base64'),
+);
 const signedInput = {
   idHex: 'c0c1c2c3c4c5c6c7c8c9cacbcccdcecf',
   contractHashHex: validana.contracts.find((c) => c.type === 'Transfer').contractHash,
@@ -58,7 +68,11 @@ const signedInput = {
 const ourTx = signTx(signedInput, trader, CHAIN_ID);
 const outcomes = [
   { status: 'accepted', message: 'OK' },
-  { status: 'rejected', code: 'contract_rejected', message: 'niet genoeg energie: 0 Wh, nodig 1500 Wh ☀' },
+  {
+    status: 'rejected',
+    code: 'contract_rejected',
+    message: 'niet genoeg energie: 0 Wh, nodig 1500 Wh ☀',
+  },
 ];
 const block1 = buildBlock(
   {
@@ -91,14 +105,23 @@ const view = (block) => ({
 });
 
 const out = {
-  description: 'Golden HanzeNet block format v1 vectors (docs/formats.md). Generated once by scripts/make-block-vectors.mjs; change only on purpose.',
+  description:
+    'Golden HanzeNet block format v1 vectors (docs/formats.md). Generated once by scripts/make-block-vectors.mjs; change only on purpose.',
   chainId: CHAIN_ID,
   processorKeyRole: 'processor',
   processorPublicKeyHex: toHex(processor.publicKey),
-  signedTx: { signerRole: 'trader', input: signedInput, hex: toHex(ourTx.bytes), signatureHex: toHex(ourTx.signature) },
+  signedTx: {
+    signerRole: 'trader',
+    input: signedInput,
+    hex: toHex(ourTx.bytes),
+    signatureHex: toHex(ourTx.signature),
+  },
   blocks: [
     { name: 'genesis', ...view(genesis) },
-    { name: 'two transactions: one accepted (Validana-signed), one rejected (signed by signTx)', ...view(block1) },
+    {
+      name: 'two transactions: one accepted (Validana-signed), one rejected (signed by signTx)',
+      ...view(block1),
+    },
   ],
 };
 writeFileSync(OUT, `${JSON.stringify(out, null, 1)}\n`);

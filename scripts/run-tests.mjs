@@ -17,7 +17,13 @@ if (files.length === 0) {
   console.error(`no test files match ${JSON.stringify(filters)} in ${dir}`);
   process.exit(1);
 }
-console.error(`running ${files.length} test files${process.env.DATABASE_URL ? ' (PGlite and PostgreSQL at DATABASE_URL)' : ' (PGlite only; set DATABASE_URL to also test PostgreSQL)'}`);
+console.error(
+  `running ${files.length} test files${process.env.DATABASE_URL ? ' (PGlite and PostgreSQL at DATABASE_URL)' : ' (PGlite only; set DATABASE_URL to also test PostgreSQL)'}`,
+);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
+const result = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

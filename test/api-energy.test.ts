@@ -9,9 +9,17 @@ import { createApiServer } from '../src/api/server.js';
 import type { ApiServer } from '../src/api/server.js';
 import { HanzenetClient } from '../src/client/client.js';
 import { ClientError } from '../src/client/errors.js';
-import { fetchEnergyBalances, fetchEnergyContext, fetchEnergyHistory } from '../src/energy/client.js';
+import {
+  fetchEnergyBalances,
+  fetchEnergyContext,
+  fetchEnergyHistory,
+} from '../src/energy/client.js';
 import { registerEnergyRoutes } from '../src/energy/http-routes.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/views.js';
+import type {
+  EnergyBalancesView,
+  EnergyContextView,
+  EnergyHistoryView,
+} from '../src/energy/views.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
 import { createContractTable } from '../src/store/contract-tables.js';
 import { openDatabase } from '../src/store/database.js';
@@ -27,7 +35,8 @@ const B = testAddress('api trader b');
 const PRODUCER = testAddress('api producer');
 const CONSUMER = testAddress('api consumer');
 const STRANGER = testAddress('api stranger');
-const DESCRIPTION = 'Energy supplied by external party, you will be billed for this at the end of the month';
+const DESCRIPTION =
+  'Energy supplied by external party, you will be billed for this at the end of the month';
 
 /** A fake ledger that also answers queries from a database. */
 class LedgerWithDatabase extends FakeLedger {
@@ -43,7 +52,8 @@ class LedgerWithDatabase extends FakeLedger {
 /** The thesis' example up to the Reduce (B holds -5 unlabelled in block 100), plus a solar sale. */
 function thesisChain(): EnergyChain {
   const chain = new EnergyChain();
-  const run = (type: string, sender: string, payload: Record<string, unknown>): void => mustAccept(chain.execute(type, sender, { context: CTX, ...payload }), type);
+  const run = (type: string, sender: string, payload: Record<string, unknown>): void =>
+    mustAccept(chain.execute(type, sender, { context: CTX, ...payload }), type);
   run('Trader', CTX, { address: A, allowed: true });
   run('Trader', CTX, { address: B, allowed: true });
   run('Producer', CTX, { address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
@@ -52,10 +62,21 @@ function thesisChain(): EnergyChain {
   run('Energy', CONSUMER, { amount: -15 });
   chain.nextBlock();
   run('Transfer', A, { receiver: B, block: 100, labels: ['solar'], amount: 10 });
-  run('Reduce', B, { block: 100, originalLabels: ['solar'], amount: 10, labelsToRemove: ['solar'] });
+  run('Reduce', B, {
+    block: 100,
+    originalLabels: ['solar'],
+    amount: 10,
+    labelsToRemove: ['solar'],
+  });
   chain.nextBlock();
   run('Energy', PRODUCER, { amount: '2.125' });
-  run('Transfer', A, { receiver: B, block: 102, labels: ['solar'], amount: '0.125', description: 'a small sale' });
+  run('Transfer', A, {
+    receiver: B,
+    block: 102,
+    labels: ['solar'],
+    amount: '0.125',
+    description: 'a small sale',
+  });
   run('Mutate', CTX, { trader: B, block: 100, labels: [], amount: 2, description: DESCRIPTION });
   return chain;
 }
@@ -67,12 +88,17 @@ async function databaseWith(chain: EnergyChain): Promise<Database> {
     await createContractTable(db, table, def);
     const columns = Object.keys(def.columns);
     for (const row of chain.rows(table)) {
-      const casts = columns.map((c, i) => (def.columns[c] === 'text' ? `$${i + 1}` : `$${i + 1}::text::${def.columns[c]}`));
+      const casts = columns.map((c, i) =>
+        def.columns[c] === 'text' ? `$${i + 1}` : `$${i + 1}::text::${def.columns[c]}`,
+      );
       const params = columns.map((c) => {
         const v = row[c];
         return Array.isArray(v) ? arrayLiteral(v as string[]) : String(v);
       });
-      await db.query(`INSERT INTO state.${table} (${columns.join(', ')}) VALUES (${casts.join(', ')})`, params);
+      await db.query(
+        `INSERT INTO state.${table} (${columns.join(', ')}) VALUES (${casts.join(', ')})`,
+        params,
+      );
     }
   }
   return db;
@@ -86,7 +112,10 @@ let ledger: LedgerWithDatabase;
 before(async () => {
   db = await databaseWith(thesisChain());
   ledger = new LedgerWithDatabase(db);
-  api = await createApiServer(ledger, { reportError: () => undefined, routes: [registerEnergyRoutes] });
+  api = await createApiServer(ledger, {
+    reportError: () => undefined,
+    routes: [registerEnergyRoutes],
+  });
   url = await api.listen(0);
 });
 
@@ -107,21 +136,45 @@ test('GET /api/energy/contexts/:context/balances lists balances with periods, ex
   const view = res.body as EnergyBalancesView;
   const start = Date.UTC(2026, 0, 1, 10, 0, 0);
   assert.deepEqual(
-    view.balances.map((b) => [b.trader === A ? 'A' : 'B', b.block, b.labels, b.amount, b.periodStartMs, b.periodStart]).sort(),
+    view.balances
+      .map((b) => [
+        b.trader === A ? 'A' : 'B',
+        b.block,
+        b.labels,
+        b.amount,
+        b.periodStartMs,
+        b.periodStart,
+      ])
+      .sort(),
     [
       ['A', 102, ['solar'], '2', start + 2000, '2026-01-01T10:00:02.000Z'],
       ['B', 100, [], '-3', start, '2026-01-01T10:00:00.000Z'],
       ['B', 102, ['solar'], '0.125', start + 2000, '2026-01-01T10:00:02.000Z'],
     ].sort(),
   );
-  assert.deepEqual(view.totals.map((t) => [t.trader === A ? 'A' : 'B', t.amount, t.balances]).sort(), [['A', '2', 1], ['B', '-2.875', 2]]);
+  assert.deepEqual(
+    view.totals.map((t) => [t.trader === A ? 'A' : 'B', t.amount, t.balances]).sort(),
+    [
+      ['A', '2', 1],
+      ['B', '-2.875', 2],
+    ],
+  );
   assert.equal(view.total, '-0.875');
-  const solar = (await get(`/api/energy/contexts/${CTX}/balances?label=solar&trader=${B}`)).body as EnergyBalancesView;
-  assert.deepEqual(solar.balances.map((b) => b.amount), ['0.125']);
+  const solar = (await get(`/api/energy/contexts/${CTX}/balances?label=solar&trader=${B}`))
+    .body as EnergyBalancesView;
+  assert.deepEqual(
+    solar.balances.map((b) => b.amount),
+    ['0.125'],
+  );
   assert.deepEqual(solar.filter, { trader: B, labels: ['solar'], block: null });
-  const period = (await get(`/api/energy/contexts/${CTX}/balances?block=100`)).body as EnergyBalancesView;
-  assert.deepEqual(period.balances.map((b) => [b.trader, b.amount]), [[B, '-3']]);
-  const limited = (await get(`/api/energy/contexts/${CTX}/balances?limit=1`)).body as EnergyBalancesView;
+  const period = (await get(`/api/energy/contexts/${CTX}/balances?block=100`))
+    .body as EnergyBalancesView;
+  assert.deepEqual(
+    period.balances.map((b) => [b.trader, b.amount]),
+    [[B, '-3']],
+  );
+  const limited = (await get(`/api/energy/contexts/${CTX}/balances?limit=1`))
+    .body as EnergyBalancesView;
   assert.equal(limited.balances.length, 1);
   assert.equal(limited.truncated, true);
   assert.equal(limited.total, '-0.875');
@@ -132,12 +185,29 @@ test('GET /api/energy/contexts/:context shows members, roles and the settlement 
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const view = res.body as EnergyContextView;
   assert.equal(view.owner, CTX);
-  assert.deepEqual(view.settlementPeriod, { periodSeconds: 0, fromHeight: null, previousPeriodSeconds: 0 });
-  assert.deepEqual(view.latestPeriod && [view.latestPeriod.block, view.latestPeriod.periodSeconds, view.latestPeriod.endMs - view.latestPeriod.startMs], [102, 0, 1]);
+  assert.deepEqual(view.settlementPeriod, {
+    periodSeconds: 0,
+    fromHeight: null,
+    previousPeriodSeconds: 0,
+  });
+  assert.deepEqual(
+    view.latestPeriod && [
+      view.latestPeriod.block,
+      view.latestPeriod.periodSeconds,
+      view.latestPeriod.endMs - view.latestPeriod.startMs,
+    ],
+    [102, 0, 1],
+  );
   assert.deepEqual(view.producers, [{ address: PRODUCER, trader: A, labels: ['solar'] }]);
   assert.deepEqual(view.consumers, [{ address: CONSUMER, trader: B, labels: [] }]);
   const roles = Object.fromEntries(view.members.map((m) => [m.address, m.roles.join(',')]));
-  assert.deepEqual(roles, { [CTX]: 'owner', [A]: 'trader', [B]: 'trader', [PRODUCER]: 'producer', [CONSUMER]: 'consumer' });
+  assert.deepEqual(roles, {
+    [CTX]: 'owner',
+    [A]: 'trader',
+    [B]: 'trader',
+    [PRODUCER]: 'producer',
+    [CONSUMER]: 'consumer',
+  });
   const other = (await get(`/api/energy/contexts/${STRANGER}`)).body as EnergyContextView;
   assert.deepEqual(other.members, [{ address: STRANGER, roles: ['owner'] }]);
 });
@@ -147,7 +217,15 @@ test("GET /api/energy/contexts/:context/traders/:trader/history pages through a 
   assert.equal(res.status, 200, JSON.stringify(res.body));
   const view = res.body as EnergyHistoryView;
   assert.deepEqual(
-    view.entries.map((e) => [e.height, e.kind, e.block, e.labels, e.amount, e.counterparty, e.description]),
+    view.entries.map((e) => [
+      e.height,
+      e.kind,
+      e.block,
+      e.labels,
+      e.amount,
+      e.counterparty,
+      e.description,
+    ]),
     [
       [102, 'transfer', 102, ['solar'], '0.125', A, 'a small sale'],
       [102, 'mutate', 100, [], '2', CTX, DESCRIPTION],
@@ -157,14 +235,21 @@ test("GET /api/energy/contexts/:context/traders/:trader/history pages through a 
       [100, 'energy', 100, [], '-15', CONSUMER, null],
     ],
   );
-  const first = (await get(`/api/energy/contexts/${CTX}/traders/${B}/history?limit=4`)).body as EnergyHistoryView;
+  const first = (await get(`/api/energy/contexts/${CTX}/traders/${B}/history?limit=4`))
+    .body as EnergyHistoryView;
   assert.equal(first.entries.length, 4);
   assert.ok(first.next !== null);
-  const rest = (await get(`/api/energy/contexts/${CTX}/traders/${B}/history?limit=4&before=${first.next}`)).body as EnergyHistoryView;
+  const rest = (
+    await get(`/api/energy/contexts/${CTX}/traders/${B}/history?limit=4&before=${first.next}`)
+  ).body as EnergyHistoryView;
   assert.deepEqual([...first.entries, ...rest.entries], view.entries);
   assert.equal(rest.next, null);
-  const older = (await get(`/api/energy/contexts/${CTX}/traders/${B}/history?before=101`)).body as EnergyHistoryView;
-  assert.deepEqual(older.entries.map((e) => e.kind), ['energy']);
+  const older = (await get(`/api/energy/contexts/${CTX}/traders/${B}/history?before=101`))
+    .body as EnergyHistoryView;
+  assert.deepEqual(
+    older.entries.map((e) => e.kind),
+    ['energy'],
+  );
 });
 
 test('bad input is 400 bad_request naming the parameter', async () => {
@@ -194,9 +279,16 @@ test('bad input is 400 bad_request naming the parameter', async () => {
 });
 
 test('404 not_found without a database, or without the energy tables', async () => {
-  const plain = await createApiServer(new FakeLedger(), { reportError: () => undefined, routes: [registerEnergyRoutes] });
+  const plain = await createApiServer(new FakeLedger(), {
+    reportError: () => undefined,
+    routes: [registerEnergyRoutes],
+  });
   try {
-    for (const path of [`/api/energy/contexts/${CTX}`, `/api/energy/contexts/${CTX}/balances`, `/api/energy/contexts/${CTX}/traders/${A}/history`]) {
+    for (const path of [
+      `/api/energy/contexts/${CTX}`,
+      `/api/energy/contexts/${CTX}/balances`,
+      `/api/energy/contexts/${CTX}/traders/${A}/history`,
+    ]) {
       const res = await plain.app.inject({ method: 'GET', url: path });
       assert.equal(res.statusCode, 404, path);
       assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'not_found');
@@ -206,12 +298,21 @@ test('404 not_found without a database, or without the energy tables', async () 
   }
   const empty = await openDatabase({ memory: true });
   const bare = new LedgerWithDatabase(empty);
-  const server = await createApiServer(bare, { reportError: () => undefined, routes: [registerEnergyRoutes] });
+  const server = await createApiServer(bare, {
+    reportError: () => undefined,
+    routes: [registerEnergyRoutes],
+  });
   try {
     await migrate(empty);
-    const res = await server.app.inject({ method: 'GET', url: `/api/energy/contexts/${CTX}/balances` });
+    const res = await server.app.inject({
+      method: 'GET',
+      url: `/api/energy/contexts/${CTX}/balances`,
+    });
     assert.equal(res.statusCode, 404);
-    assert.match((JSON.parse(res.body) as { error: { message: string } }).error.message, /energy contracts are not installed/);
+    assert.match(
+      (JSON.parse(res.body) as { error: { message: string } }).error.message,
+      /energy contracts are not installed/,
+    );
   } finally {
     await server.close();
     bare.close();
@@ -224,17 +325,40 @@ test('the client: fetchEnergyContext, fetchEnergyBalances and fetchEnergyHistory
   try {
     const context = await fetchEnergyContext(client, CTX);
     assert.equal(context.traders.length, 2);
-    const balances = await fetchEnergyBalances(client, CTX, { trader: B, label: ['solar'], block: 102 });
-    assert.deepEqual(balances.balances.map((b) => b.amount), ['0.125']);
-    assert.deepEqual((await fetchEnergyBalances(client, CTX, { label: 'solar' })).totals.map((t) => t.amount).sort(), ['0.125', '2']);
+    const balances = await fetchEnergyBalances(client, CTX, {
+      trader: B,
+      label: ['solar'],
+      block: 102,
+    });
+    assert.deepEqual(
+      balances.balances.map((b) => b.amount),
+      ['0.125'],
+    );
+    assert.deepEqual(
+      (await fetchEnergyBalances(client, CTX, { label: 'solar' })).totals
+        .map((t) => t.amount)
+        .sort(),
+      ['0.125', '2'],
+    );
     const page = await fetchEnergyHistory(client, CTX, B, { limit: 2 });
     assert.equal(page.entries.length, 2);
     const next = await fetchEnergyHistory(client, CTX, B, { limit: 10, before: page.next ?? '' });
     assert.equal(next.entries.length, 4);
     assert.equal((await fetchEnergyHistory(client, CTX, B, { before: 101 })).entries.length, 1);
-    await assert.rejects(fetchEnergyBalances(client, 'nope'), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === 400);
-    await assert.rejects(fetchEnergyBalances(client, CTX, { block: -1 }), (err: unknown) => err instanceof ClientError && err.code === 'bad_request' && err.status === null);
-    await assert.rejects(fetchEnergyContext(client, ''), (err: unknown) => err instanceof ClientError && err.code === 'bad_request');
+    await assert.rejects(
+      fetchEnergyBalances(client, 'nope'),
+      (err: unknown) =>
+        err instanceof ClientError && err.code === 'bad_request' && err.status === 400,
+    );
+    await assert.rejects(
+      fetchEnergyBalances(client, CTX, { block: -1 }),
+      (err: unknown) =>
+        err instanceof ClientError && err.code === 'bad_request' && err.status === null,
+    );
+    await assert.rejects(
+      fetchEnergyContext(client, ''),
+      (err: unknown) => err instanceof ClientError && err.code === 'bad_request',
+    );
   } finally {
     client.close();
   }

@@ -16,15 +16,27 @@ export const TRADER: ContractView = {
   version: '1.0',
   description: 'Manages the trader addresses for a given context address.',
   template: {
-    context: { type: 'addr', desc: 'The context address for which to modify the trader addresses', name: 'context' },
+    context: {
+      type: 'addr',
+      desc: 'The context address for which to modify the trader addresses',
+      name: 'context',
+    },
     address: { type: 'addr', desc: 'The trader address to allow or deny', name: 'address' },
-    allowed: { type: 'bool', desc: 'Whether to allow (true) or deny (false) the trader address', name: 'allowed' },
+    allowed: {
+      type: 'bool',
+      desc: 'Whether to allow (true) or deny (false) the trader address',
+      name: 'allowed',
+    },
   },
   validanaVersion: 1,
   createdHeight: 0,
 };
 
-const PAYLOAD = { context: '1FxFE3b5ifm4ByN3xb5ku1AcpcLZsJGRH4', address: '1ArvKVy4agSYWxCawFU8o146bVtTGE7AiN', allowed: true };
+const PAYLOAD = {
+  context: '1FxFE3b5ifm4ByN3xb5ku1AcpcLZsJGRH4',
+  address: '1ArvKVy4agSYWxCawFU8o146bVtTGE7AiN',
+  allowed: true,
+};
 let idCounter = 0;
 
 function nextId(): string {
@@ -42,10 +54,17 @@ interface Ctx {
   reported: { err: unknown; context: string }[];
 }
 
-async function withServer(fn: (c: Ctx) => Promise<void>, ledgerOpts: FakeLedgerOptions = {}, serverOpts: ApiServerOptions = {}): Promise<void> {
+async function withServer(
+  fn: (c: Ctx) => Promise<void>,
+  ledgerOpts: FakeLedgerOptions = {},
+  serverOpts: ApiServerOptions = {},
+): Promise<void> {
   const ledger = new FakeLedger({ contracts: [TRADER], ...ledgerOpts });
   const reported: { err: unknown; context: string }[] = [];
-  const api = await createApiServer(ledger, { reportError: (err, context) => reported.push({ err, context }), ...serverOpts });
+  const api = await createApiServer(ledger, {
+    reportError: (err, context) => reported.push({ err, context }),
+    ...serverOpts,
+  });
   try {
     await fn({ ledger, api, reported });
   } finally {
@@ -60,11 +79,21 @@ interface Res {
   text: string;
 }
 
-async function req(api: ApiServer, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<Res> {
+async function req(
+  api: ApiServer,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: unknown,
+): Promise<Res> {
   const r = await api.app.inject({
     method,
     url,
-    ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json' } }),
+    ...(payload === undefined
+      ? {}
+      : {
+          payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+          headers: { 'content-type': 'application/json' },
+        }),
   });
   let body: unknown = null;
   try {
@@ -80,7 +109,11 @@ function assertError(res: Res, status: number, code: string, messagePart?: strin
   assert.equal(res.body?.error?.code, code, res.text);
   assert.equal(typeof res.body.error.message, 'string');
   assert.equal(typeof res.body.error.details, 'object');
-  if (messagePart !== undefined) assert.ok(res.body.error.message.includes(messagePart), `"${res.body.error.message}" should mention "${messagePart}"`);
+  if (messagePart !== undefined)
+    assert.ok(
+      res.body.error.message.includes(messagePart),
+      `"${res.body.error.message}" should mention "${messagePart}"`,
+    );
 }
 
 test('GET /api/info and /api/contracts', async () => {
@@ -105,7 +138,10 @@ test('POST /api/transactions: 202 without wait, 200 with the final view when wai
     assert.deepEqual(res.body, { id, status: 'new' });
 
     const id2 = nextId();
-    const waited = await req(api, 'POST', '/api/transactions', { base64tx: txB64(id2), wait: true });
+    const waited = await req(api, 'POST', '/api/transactions', {
+      base64tx: txB64(id2),
+      wait: true,
+    });
     assert.equal(waited.status, 200, waited.text);
     const view = waited.body as TxView;
     assert.equal(view.id, id2);
@@ -117,15 +153,25 @@ test('POST /api/transactions: 202 without wait, 200 with the final view when wai
     assert.equal(typeof view.blockId, 'number');
 
     const id3 = nextId();
-    ledger.program(id3, { kind: 'reject', code: 'contract_rejected', message: 'Only the context owner can allow or deny trader addresses.' });
-    const rejected = await req(api, 'POST', '/api/transactions', { base64tx: txB64(id3), wait: true });
+    ledger.program(id3, {
+      kind: 'reject',
+      code: 'contract_rejected',
+      message: 'Only the context owner can allow or deny trader addresses.',
+    });
+    const rejected = await req(api, 'POST', '/api/transactions', {
+      base64tx: txB64(id3),
+      wait: true,
+    });
     assert.equal(rejected.status, 200);
     assert.equal(rejected.body.status, 'rejected');
     assert.equal(rejected.body.code, 'contract_rejected');
 
     const id4 = nextId();
     ledger.program(id4, { kind: 'invalid', code: 'contract_error', message: 'the contract threw' });
-    const invalid = await req(api, 'POST', '/api/transactions', { base64tx: txB64(id4), wait: true });
+    const invalid = await req(api, 'POST', '/api/transactions', {
+      base64tx: txB64(id4),
+      wait: true,
+    });
     assert.equal(invalid.status, 200);
     assert.equal(invalid.body.status, 'invalid');
     assert.equal(invalid.body.blockId, null);
@@ -137,7 +183,11 @@ test('POST /api/transactions with wait answers 202 and the pending view when the
   await withServer(
     async ({ api }) => {
       const id = nextId();
-      const res = await req(api, 'POST', '/api/transactions', { base64tx: txB64(id), wait: true, timeoutMs: 30 });
+      const res = await req(api, 'POST', '/api/transactions', {
+        base64tx: txB64(id),
+        wait: true,
+        timeoutMs: 30,
+      });
       assert.equal(res.status, 202);
       assert.equal(res.body.id, id);
       assert.equal(res.body.status, 'new');
@@ -158,10 +208,28 @@ test('POST /api/transactions: every kind of bad input has its own code', async (
       assertError(await post({ base64tx: '!!!!' }), 400, 'bad_base64', 'outside A-Z');
       assertError(await post({ base64tx: 'abc' }), 400, 'bad_base64', 'not a multiple of 4');
       assertError(await post({ base64tx: 'ab=c' }), 400, 'bad_base64');
-      assertError(await post({ base64tx: txB64(nextId()), wait: 'yes' }), 400, 'bad_request', '"wait"');
-      assertError(await post({ base64tx: txB64(nextId()), wait: true, timeoutMs: -1 }), 400, 'bad_request', '"timeoutMs"');
-      assertError(await post({ base64tx: Buffer.alloc(40).toString('base64') }), 400, 'tx_malformed');
-      assertError(await post({ base64tx: txB64(nextId(), 'ab'.repeat(32)) }), 400, 'contract_unknown');
+      assertError(
+        await post({ base64tx: txB64(nextId()), wait: 'yes' }),
+        400,
+        'bad_request',
+        '"wait"',
+      );
+      assertError(
+        await post({ base64tx: txB64(nextId()), wait: true, timeoutMs: -1 }),
+        400,
+        'bad_request',
+        '"timeoutMs"',
+      );
+      assertError(
+        await post({ base64tx: Buffer.alloc(40).toString('base64') }),
+        400,
+        'tx_malformed',
+      );
+      assertError(
+        await post({ base64tx: txB64(nextId(), 'ab'.repeat(32)) }),
+        400,
+        'contract_unknown',
+      );
       const id = nextId();
       assert.equal((await post({ base64tx: txB64(id) })).status, 202);
       assertError(await post({ base64tx: txB64(id) }), 409, 'tx_duplicate_id');
@@ -188,7 +256,9 @@ test('POST /api/transactions/batch: per-item results, limits and waiting', async
   await withServer(
     async ({ api }) => {
       const [a, b] = [nextId(), nextId()];
-      const res = await req(api, 'POST', '/api/transactions/batch', { transactions: [txB64(a), '!!!!', 5, txB64(a), txB64(b, 'cd'.repeat(32))] });
+      const res = await req(api, 'POST', '/api/transactions/batch', {
+        transactions: [txB64(a), '!!!!', 5, txB64(a), txB64(b, 'cd'.repeat(32))],
+      });
       assert.equal(res.status, 200, res.text);
       const results = res.body.results as any[];
       assert.equal(results.length, 5);
@@ -202,7 +272,10 @@ test('POST /api/transactions/batch: per-item results, limits and waiting', async
       assert.equal(results[4].error.code, 'contract_unknown');
 
       const [c, d] = [nextId(), nextId()];
-      const waited = await req(api, 'POST', '/api/transactions/batch', { transactions: [txB64(c), txB64(d)], wait: true });
+      const waited = await req(api, 'POST', '/api/transactions/batch', {
+        transactions: [txB64(c), txB64(d)],
+        wait: true,
+      });
       assert.equal(waited.status, 200);
       assert.deepEqual(
         waited.body.results.map((v: TxView) => [v.id, v.status]),
@@ -212,11 +285,34 @@ test('POST /api/transactions/batch: per-item results, limits and waiting', async
         ],
       );
 
-      assert.deepEqual((await req(api, 'POST', '/api/transactions/batch', { transactions: [] })).body, { results: [] });
-      assertError(await req(api, 'POST', '/api/transactions/batch', { transactions: [1, 2, 3, 4, 5, 6] }), 413, 'batch_too_large', 'at most 5');
-      assertError(await req(api, 'POST', '/api/transactions/batch', { transactions: 'x' }), 400, 'bad_request', '"transactions"');
-      assertError(await req(api, 'POST', '/api/transactions/batch', { transactions: [], wait: 1 }), 400, 'bad_request', '"wait"');
-      assertError(await req(api, 'POST', '/api/transactions/batch', 'nope'), 400, 'bad_request', 'not valid JSON');
+      assert.deepEqual(
+        (await req(api, 'POST', '/api/transactions/batch', { transactions: [] })).body,
+        { results: [] },
+      );
+      assertError(
+        await req(api, 'POST', '/api/transactions/batch', { transactions: [1, 2, 3, 4, 5, 6] }),
+        413,
+        'batch_too_large',
+        'at most 5',
+      );
+      assertError(
+        await req(api, 'POST', '/api/transactions/batch', { transactions: 'x' }),
+        400,
+        'bad_request',
+        '"transactions"',
+      );
+      assertError(
+        await req(api, 'POST', '/api/transactions/batch', { transactions: [], wait: 1 }),
+        400,
+        'bad_request',
+        '"wait"',
+      );
+      assertError(
+        await req(api, 'POST', '/api/transactions/batch', 'nope'),
+        400,
+        'bad_request',
+        'not valid JSON',
+      );
     },
     {},
     { batchMax: 5 },
@@ -247,12 +343,31 @@ test('GET /api/transactions/:id: pending, final, waiting, unknown and malformed 
       assert.equal(again.body.status, 'accepted', 'a final transaction answers at once');
 
       assertError(await req(api, 'GET', `/api/transactions/${nextId()}`), 404, 'not_found');
-      assertError(await req(api, 'GET', `/api/transactions/${nextId()}?wait=true`), 404, 'not_found');
+      assertError(
+        await req(api, 'GET', `/api/transactions/${nextId()}?wait=true`),
+        404,
+        'not_found',
+      );
       assertError(await req(api, 'GET', '/api/transactions/xyz'), 400, 'bad_hex', '32 hex');
       assertError(await req(api, 'GET', `/api/transactions/${'a'.repeat(200)}`), 400, 'bad_hex');
-      assertError(await req(api, 'GET', `/api/transactions/${id}?wait=maybe`), 400, 'bad_request', '"wait"');
-      assertError(await req(api, 'GET', `/api/transactions/${id}?wait=true&timeoutMs=abc`), 400, 'bad_request', 'timeoutMs');
-      assertError(await req(api, 'GET', `/api/transactions/${id}?wait=true&wait=false`), 400, 'bad_request', 'once');
+      assertError(
+        await req(api, 'GET', `/api/transactions/${id}?wait=maybe`),
+        400,
+        'bad_request',
+        '"wait"',
+      );
+      assertError(
+        await req(api, 'GET', `/api/transactions/${id}?wait=true&timeoutMs=abc`),
+        400,
+        'bad_request',
+        'timeoutMs',
+      );
+      assertError(
+        await req(api, 'GET', `/api/transactions/${id}?wait=true&wait=false`),
+        400,
+        'bad_request',
+        'once',
+      );
       ledger.failNext(new ChainError('retry', 'store unavailable'));
       assertError(await req(api, 'GET', `/api/transactions/${id}`), 503, 'retry');
       assert.equal(ledger.listenerCounts().tx, 1);
@@ -272,7 +387,11 @@ test('a pending wait ends with 503 shutting_down when the server closes', async 
   assertError(await req(api, 'GET', '/api/info'), 503, 'shutting_down');
   await closing;
   assertError(await waiting, 503, 'shutting_down');
-  assert.deepEqual(ledger.listenerCounts(), { tx: 0, block: 0 }, 'the server unsubscribed from the ledger');
+  assert.deepEqual(
+    ledger.listenerCounts(),
+    { tx: 0, block: 0 },
+    'the server unsubscribed from the ledger',
+  );
   ledger.close();
 });
 
@@ -304,13 +423,20 @@ test('GET /api/blocks, /api/blocks/:height and /api/blocks/raw', async () => {
       assert.equal(one.body.height, 2);
       const raw = await req(api, 'GET', '/api/blocks/raw?from=0&limit=2');
       assert.equal(raw.status, 200);
-      const expected = (await ledger.getRawBlocks(0, 2)).map((b) => Buffer.from(b).toString('base64'));
+      const expected = (await ledger.getRawBlocks(0, 2)).map((b) =>
+        Buffer.from(b).toString('base64'),
+      );
       assert.deepEqual(raw.body, { blocks: expected });
 
       assertError(await req(api, 'GET', '/api/blocks/3'), 404, 'not_found', 'height 3');
       assertError(await req(api, 'GET', '/api/blocks/abc'), 400, 'bad_request', 'block height');
       assertError(await req(api, 'GET', '/api/blocks/-1'), 400, 'bad_request');
-      assertError(await req(api, 'GET', '/api/blocks?limit=1001'), 400, 'bad_request', 'limit must be an integer from 1 to 1000');
+      assertError(
+        await req(api, 'GET', '/api/blocks?limit=1001'),
+        400,
+        'bad_request',
+        'limit must be an integer from 1 to 1000',
+      );
       assertError(await req(api, 'GET', '/api/blocks?limit=0'), 400, 'bad_request', 'limit');
       assertError(await req(api, 'GET', '/api/blocks?from=-1'), 400, 'bad_request', 'from');
       assertError(await req(api, 'GET', '/api/blocks?from=1.5'), 400, 'bad_request', 'from');
@@ -326,6 +452,11 @@ test('unknown routes are not_found; /api/ws without an upgrade is bad_request', 
     assertError(await req(api, 'GET', '/api/nothing'), 404, 'not_found', 'GET /api/nothing');
     assertError(await req(api, 'POST', '/api/info', {}), 404, 'not_found');
     assertError(await req(api, 'GET', '/api/ws'), 400, 'bad_request', 'WebSocket');
-    assertError(await req(api, 'GET', '/api/transactions/%E0%A4%A'), 400, 'bad_request', 'not a valid url');
+    assertError(
+      await req(api, 'GET', '/api/transactions/%E0%A4%A'),
+      400,
+      'bad_request',
+      'not a valid url',
+    );
   });
 });

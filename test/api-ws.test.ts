@@ -50,7 +50,9 @@ export class TestClient {
     ws.on('ping', () => {
       this.pings += 1;
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static async open(url: string, opts: ClientOptions = {}): Promise<TestClient> {
@@ -80,7 +82,11 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(entry), 1);
-        reject(new Error(`no matching message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`));
+        reject(
+          new Error(
+            `no matching message within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`,
+          ),
+        );
       }, timeoutMs);
       this.waiting.push(entry);
     });
@@ -98,9 +104,16 @@ export class TestClient {
   }
 }
 
-async function withListening(fn: (c: { ledger: FakeLedger; api: ApiServer; wsUrl: string }) => Promise<void>, ledgerOpts: FakeLedgerOptions = {}, serverOpts: ApiServerOptions = {}): Promise<void> {
+async function withListening(
+  fn: (c: { ledger: FakeLedger; api: ApiServer; wsUrl: string }) => Promise<void>,
+  ledgerOpts: FakeLedgerOptions = {},
+  serverOpts: ApiServerOptions = {},
+): Promise<void> {
   const ledger = new FakeLedger({ contracts: [TRADER], finalDelayMs: null, ...ledgerOpts });
-  const api = await createApiServer(ledger, { reportError: (err) => assert.fail(`unexpected error reported: ${String(err)}`), ...serverOpts });
+  const api = await createApiServer(ledger, {
+    reportError: (err) => assert.fail(`unexpected error reported: ${String(err)}`),
+    ...serverOpts,
+  });
   const url = await api.listen(0, '127.0.0.1');
   try {
     await fn({ ledger, api, wsUrl: `${url.replace(/^http/, 'ws')}/api/ws` });
@@ -178,8 +191,17 @@ test('feed errors: bad JSON, unknown type, bad fields, limits', async () => {
       await expectError({ type: 'subscribe', blocks: 'yes', id: 3 }, 'bad_request', 3, '"blocks"');
       await expectError({ type: 'watch', ids: [], id: 4 }, 'bad_request', 4, '"ids"');
       await expectError({ type: 'watch', ids: ['xyz'], id: 5 }, 'bad_hex', 5, 'ids[0]');
-      await expectError({ type: 'watch', ids: Array.from({ length: 1001 }, () => nextId()), id: 6 }, 'batch_too_large', 6);
-      await expectError({ type: 'watch', ids: [nextId(), nextId(), nextId()], id: 7 }, 'limit_exceeded', 7, 'limit of 2');
+      await expectError(
+        { type: 'watch', ids: Array.from({ length: 1001 }, () => nextId()), id: 6 },
+        'batch_too_large',
+        6,
+      );
+      await expectError(
+        { type: 'watch', ids: [nextId(), nextId(), nextId()], id: 7 },
+        'limit_exceeded',
+        7,
+        'limit of 2',
+      );
       await expectError({ type: 'submit', id: 8 }, 'bad_request', 8, '"base64tx"');
       await expectError({ type: 'submit', id: 9, base64tx: '!!!!' }, 'bad_base64', 9);
       await expectError({ type: 'submit', id: 10, base64tx: 'AAAA' }, 'tx_malformed', 10);
@@ -225,7 +247,8 @@ test('a slow consumer is dropped with close code 1013 instead of buffering witho
       assert.equal(closed.code, 1013);
       assert.match(closed.reason, /reads too slowly/);
       const deadline = Date.now() + 3000;
-      while (fastBlocks < blocks && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (fastBlocks < blocks && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       assert.equal(fastBlocks, blocks, 'a client that keeps up gets every block');
       assert.equal(fast.ws.readyState, WebSocket.OPEN);
       await fast.close();
@@ -261,7 +284,11 @@ test('a message larger than wsMessageMaxBytes closes the connection with 1009', 
       assert.equal((await c.closed).code, 1009);
       const d = await TestClient.open(wsUrl);
       d.send({ type: 'subscribe', blocks: true });
-      assert.equal((await d.next()).type, 'subscribed', 'the server keeps serving other connections');
+      assert.equal(
+        (await d.next()).type,
+        'subscribed',
+        'the server keeps serving other connections',
+      );
       await d.close();
     },
     {},

@@ -25,7 +25,16 @@ import { EnergyChain } from './helpers/energy-harness.js';
 
 const CHAIN_ID = 'bench-smoke';
 const HASHES: ContractHashes = Object.fromEntries(
-  ['Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Transfer', 'Reduce', 'Mutate'].map((type, i) => [type, String(i + 1).repeat(64)]),
+  [
+    'Trader',
+    'Producer',
+    'Consumer',
+    'SettlementPeriod',
+    'Energy',
+    'Transfer',
+    'Reduce',
+    'Mutate',
+  ].map((type, i) => [type, String(i + 1).repeat(64)]),
 );
 const CTX = { chainId: CHAIN_ID, hashes: HASHES };
 const TRADERS = 40;
@@ -34,12 +43,19 @@ const N = 600;
 function executeAll(chain: EnergyChain, txs: readonly BenchTx[], what: string): void {
   for (const t of txs) {
     const outcome = chain.execute(t.contractType, t.sender, { ...t.payload });
-    if (outcome.status !== 'accepted') assert.fail(`${what}: ${t.kind} ${JSON.stringify(t.payload)} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`);
+    if (outcome.status !== 'accepted')
+      assert.fail(
+        `${what}: ${t.kind} ${JSON.stringify(t.payload)} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`,
+      );
   }
 }
 
 /** A chain with the context set up and the warm-up booked in period 102; returns the model. */
-function preparedChain(): { chain: EnergyChain; model: SpendableModel; people: ReturnType<typeof participants> } {
+function preparedChain(): {
+  chain: EnergyChain;
+  model: SpendableModel;
+  people: ReturnType<typeof participants>;
+} {
   const people = participants('smoke', TRADERS);
   // 10:00:30 UTC: the warm-up block and the first timed blocks share the 10:00-10:15 period.
   const chain = new EnergyChain({ height: 100, processedMs: Date.UTC(2026, 0, 1, 10, 0, 30) });
@@ -60,7 +76,10 @@ test('the timed load is accepted by the real energy contracts in any order, acro
   const timed = timedTxs(CTX, people, { n: N, periodBlock: 102, model });
   assert.equal(timed.length, N);
   const mix = mixOf(timed);
-  assert.ok(mix.transfer > 0 && mix.reduce > 0 && mix.mutate > 0 && mix.produce > 0 && mix.consume > 0, JSON.stringify(mix));
+  assert.ok(
+    mix.transfer > 0 && mix.reduce > 0 && mix.mutate > 0 && mix.produce > 0 && mix.consume > 0,
+    JSON.stringify(mix),
+  );
   assert.ok(mix.produce + mix.consume > N * 0.85, `mostly Energy: ${JSON.stringify(mix)}`);
 
   // In order, 100 per block, the second half in the next settlement period.
@@ -72,9 +91,14 @@ test('the timed load is accepted by the real energy contracts in any order, acro
   // Adversarial: every spend first (largest first), then settlement, then the readings.
   const { chain: spendsFirst } = preparedChain();
   spendsFirst.nextBlock();
-  const rank = (t: BenchTx): number => (t.kind === 'transfer' || t.kind === 'reduce' ? 0 : t.kind === 'mutate' ? 1 : 2);
+  const rank = (t: BenchTx): number =>
+    t.kind === 'transfer' || t.kind === 'reduce' ? 0 : t.kind === 'mutate' ? 1 : 2;
   const amount = (t: BenchTx): number => Math.abs(Number(t.payload['amount']));
-  executeAll(spendsFirst, [...timed].sort((a, b) => rank(a) - rank(b) || amount(b) - amount(a)), 'spends first');
+  executeAll(
+    spendsFirst,
+    [...timed].sort((a, b) => rank(a) - rank(b) || amount(b) - amount(a)),
+    'spends first',
+  );
 
   // Reversed, one block.
   const { chain: reversed } = preparedChain();
@@ -86,8 +110,14 @@ test('generated transactions are signed for the chain, deterministic, and carry 
   const people = participants('smoke', 4);
   const a = traderTxs(CTX, people);
   const b = traderTxs(CTX, participants('smoke', 4));
-  assert.deepEqual(a.map((t) => t.tx.idHex), b.map((t) => t.tx.idHex));
-  assert.notDeepEqual(a.map((t) => t.tx.idHex), traderTxs(CTX, participants('other', 4)).map((t) => t.tx.idHex));
+  assert.deepEqual(
+    a.map((t) => t.tx.idHex),
+    b.map((t) => t.tx.idHex),
+  );
+  assert.notDeepEqual(
+    a.map((t) => t.tx.idHex),
+    traderTxs(CTX, participants('other', 4)).map((t) => t.tx.idHex),
+  );
   const all = [...a, ...deviceTxs(CTX, people), ...warmupTxs(CTX, people, 0)];
   for (const t of all) {
     assert.ok(verifyTxSignature(t.tx, CHAIN_ID), `${t.kind} verifies`);
@@ -108,8 +138,14 @@ function assertWellFormedXml(xml: string): void {
   let last = 0;
   for (const m of body.matchAll(/<[^<>]*>/g)) {
     const text = body.slice(last, m.index);
-    assert.ok(!/[<>]/.test(text), `raw angle bracket in text near ${JSON.stringify(text.slice(0, 60))}`);
-    assert.ok(!/&(?!(lt|gt|amp|apos|quot|#\d+);)/.test(text), `bare & in text ${JSON.stringify(text.slice(0, 60))}`);
+    assert.ok(
+      !/[<>]/.test(text),
+      `raw angle bracket in text near ${JSON.stringify(text.slice(0, 60))}`,
+    );
+    assert.ok(
+      !/&(?!(lt|gt|amp|apos|quot|#\d+);)/.test(text),
+      `bare & in text ${JSON.stringify(text.slice(0, 60))}`,
+    );
     last = m.index + m[0].length;
     const tag = m[0];
     const close = /^<\/([A-Za-z][\w:-]*)\s*>$/.exec(tag);
@@ -126,39 +162,138 @@ function assertWellFormedXml(xml: string): void {
   assert.ok(body.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
 }
 
-function fakeRun(backend: 'pglite' | 'postgres', n: number, seconds: number, ok: boolean): RunResult {
+function fakeRun(
+  backend: 'pglite' | 'postgres',
+  n: number,
+  seconds: number,
+  ok: boolean,
+): RunResult {
   return {
-    backend, n, submit: 'http', blockIntervalMs: 1000, connections: 32, batchSize: 500, rate: null, traders: 1000, seed: 's',
-    ok, failures: ok ? [] : ['1 rejected'], seconds, txPerSecond: ok ? n / seconds : null,
+    backend,
+    n,
+    submit: 'http',
+    blockIntervalMs: 1000,
+    connections: 32,
+    batchSize: 500,
+    rate: null,
+    traders: 1000,
+    seed: 's',
+    ok,
+    failures: ok ? [] : ['1 rejected'],
+    seconds,
+    txPerSecond: ok ? n / seconds : null,
     latencyMs: { p50: 500, p95: 900, p99: 1000, max: 1100, mean: 520 },
-    processor: { pid: 1, cpuSeconds: 1, cpuPercentOfOneCore: 90, peakRssBytes: 300 * 2 ** 20, maxRssDuringRunBytes: 290 * 2 ** 20 },
+    processor: {
+      pid: 1,
+      cpuSeconds: 1,
+      cpuPercentOfOneCore: 90,
+      peakRssBytes: 300 * 2 ** 20,
+      maxRssDuringRunBytes: 290 * 2 ** 20,
+    },
     postgresBackends: backend === 'postgres' ? { cpuSeconds: 1, cpuPercentOfOneCore: 20 } : null,
-    client: { cpuPercentOfOneCore: 10 }, databaseBytes: 50 * 2 ** 20,
+    client: { cpuPercentOfOneCore: 10 },
+    databaseBytes: 50 * 2 ** 20,
     statuses: { accepted: n, rejected: 0, invalid: 0, missing: 0, admissionErrors: 0, retried: 0 },
-    inBlocks: { acceptedOnce: n, duplicates: 0 }, mix: { produce: 1, consume: 1, transfer: 1, reduce: 1, mutate: 1 },
-    blocks: { count: 3, maxTxs: 10, meanTxs: 5, firstHeight: 5, lastHeight: 7 }, blockWork: { executeSeconds: 1.5, storeReads: 12, storeReadSeconds: 0.1, commitSeconds: 0.4 }, rowsPerTx: backend === 'postgres' ? 2.5 : null, dbTransactionsPerTx: null,
-    setup: { txs: 4001, warmupRounds: 1, periodBlock: 5, creditedTraders: 1000, seconds: 8 }, generationSeconds: 1,
-    node: { status: 'skipped', seconds: null, txPerSecond: null, startSeconds: null, verifyTxPerSecond: null, chainTxs: 0, cpuSeconds: null, peakRssBytes: null, note: 'not available <yet> & "so"' },
+    inBlocks: { acceptedOnce: n, duplicates: 0 },
+    mix: { produce: 1, consume: 1, transfer: 1, reduce: 1, mutate: 1 },
+    blocks: { count: 3, maxTxs: 10, meanTxs: 5, firstHeight: 5, lastHeight: 7 },
+    blockWork: { executeSeconds: 1.5, storeReads: 12, storeReadSeconds: 0.1, commitSeconds: 0.4 },
+    rowsPerTx: backend === 'postgres' ? 2.5 : null,
+    dbTransactionsPerTx: null,
+    setup: { txs: 4001, warmupRounds: 1, periodBlock: 5, creditedTraders: 1000, seconds: 8 },
+    generationSeconds: 1,
+    node: {
+      status: 'skipped',
+      seconds: null,
+      txPerSecond: null,
+      startSeconds: null,
+      verifyTxPerSecond: null,
+      chainTxs: 0,
+      cpuSeconds: null,
+      peakRssBytes: null,
+      note: 'not available <yet> & "so"',
+    },
   };
 }
 
 test('the SVG writer draws well-formed SVG, escaping names', () => {
-  const plain = svgDocument([{ title: 'A <b> & "c"', xLabel: 'x', yLabel: 'y', xLog: true, yLog: false, series: [{ name: "it's <odd> & fine", color: '#123456', points: [{ x: 10, y: 1 }, { x: 1000, y: 3, bad: true }] }] }], { caption: '1 < 2 & 3 > 2' });
+  const plain = svgDocument(
+    [
+      {
+        title: 'A <b> & "c"',
+        xLabel: 'x',
+        yLabel: 'y',
+        xLog: true,
+        yLog: false,
+        series: [
+          {
+            name: "it's <odd> & fine",
+            color: '#123456',
+            points: [
+              { x: 10, y: 1 },
+              { x: 1000, y: 3, bad: true },
+            ],
+          },
+        ],
+      },
+    ],
+    { caption: '1 < 2 & 3 > 2' },
+  );
   assertWellFormedXml(plain);
   assert.ok(plain.includes('A &lt;b&gt; &amp; &quot;c&quot;'));
   assert.equal(escapeXml(`<&>'"`), '&lt;&amp;&gt;&apos;&quot;');
 
-  const runs = [fakeRun('pglite', 1000, 2, true), fakeRun('postgres', 1000, 1, true), fakeRun('pglite', 10_000, 20, false), fakeRun('postgres', 10_000, 5, true)];
+  const runs = [
+    fakeRun('pglite', 1000, 2, true),
+    fakeRun('postgres', 1000, 1, true),
+    fakeRun('pglite', 10_000, 20, false),
+    fakeRun('postgres', 10_000, 5, true),
+  ];
   const report: BenchReport = {
-    tool: 'hanzenet-bench', version: 1, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z', command: 'npm run bench',
-    machine: { cpuModel: 'test', cores: 2, memoryBytes: 2 ** 34, node: 'v20', platform: 'linux x64', loadAverageBefore: 0, loadAverageAfter: 0 },
+    tool: 'hanzenet-bench',
+    version: 1,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+    command: 'npm run bench',
+    machine: {
+      cpuModel: 'test',
+      cores: 2,
+      memoryBytes: 2 ** 34,
+      node: 'v20',
+      platform: 'linux x64',
+      loadAverageBefore: 0,
+      loadAverageAfter: 0,
+    },
     options: { blockIntervalMs: 1000 },
-    limits: { verify: { binding: 'test', cores: 2, inlinePerSecond: 20_000, pool1PerSecond: 19_000, poolAllPerSecond: 36_000, poolAllWorkers: 2 }, inserts: [{ backend: 'postgres', batchRows: 10_000, batches: 10, batchedRowsPerSecond: 80_000, singleRowPerSecond: 5000, singleRows: 2000 }] },
+    limits: {
+      verify: {
+        binding: 'test',
+        cores: 2,
+        inlinePerSecond: 20_000,
+        pool1PerSecond: 19_000,
+        poolAllPerSecond: 36_000,
+        poolAllWorkers: 2,
+      },
+      inserts: [
+        {
+          backend: 'postgres',
+          batchRows: 10_000,
+          batches: 10,
+          batchedRowsPerSecond: 80_000,
+          singleRowPerSecond: 5000,
+          singleRows: 2000,
+        },
+      ],
+    },
     runs: runs.map((r) => ({ ...r, closeness: closeness(r, runs, null, []) })),
   };
   const svg = plotReport(report);
   assertWellFormedXml(svg);
-  assert.ok(svg.includes('pglite (http)') && svg.includes('postgres (http)') && svg.includes('thesis: 37.86 tx/s'));
+  assert.ok(
+    svg.includes('pglite (http)') &&
+      svg.includes('postgres (http)') &&
+      svg.includes('thesis: 37.86 tx/s'),
+  );
   const c = closeness(runs[1] as RunResult, runs, report.limits.verify, report.limits.inserts);
   assert.ok(c !== null);
   assert.equal(c.lowerLimit, 'insert'); // 80,000 rows/s ÷ 2.5 rows/tx = 32,000 tx/s < 36,000 verifications/s
@@ -167,7 +302,14 @@ test('the SVG writer draws well-formed SVG, escaping names', () => {
   // postgres N=1,000 in 1 s: processor 1 s, PostgreSQL 1 s, client 10% of 1 s = 2.1 s of CPU for 1,000 transactions.
   const b = cpuBudget(runs[1] as RunResult, 2);
   assert.ok(b !== null);
-  assert.deepEqual([b.processorUs, b.postgresUs ?? -1, b.clientUs, b.totalUs].map(Math.round), [1000, 1000, 100, 2100]);
+  assert.deepEqual(
+    [b.processorUs, b.postgresUs ?? -1, b.clientUs, b.totalUs].map(Math.round),
+    [1000, 1000, 100, 2100],
+  );
   assert.equal(Math.round(b.ceilingTxPerSecond), 952);
-  assert.ok(formatReport(report).includes('postgres N=1000: CPU per transaction: processor 1000 + PostgreSQL 1000 + client 100 = 2100 µs; 2 cores allow at most 952 tx/s'));
+  assert.ok(
+    formatReport(report).includes(
+      'postgres N=1000: CPU per transaction: processor 1000 + PostgreSQL 1000 + client 100 = 2100 µs; 2 cores allow at most 952 tx/s',
+    ),
+  );
 });

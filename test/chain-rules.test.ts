@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { decodeBlock } from '../src/chain/block-decode.js';
 import { buildBlock } from '../src/chain/block-encode.js';
 import { announcedHeight } from '../src/chain/block-layout.js';
-import { EMPTY_STATE_DIGEST_HEX, checkGenesisBlock, genesisBlockFields, genesisChainIdOf } from '../src/chain/genesis.js';
+import {
+  EMPTY_STATE_DIGEST_HEX,
+  checkGenesisBlock,
+  genesisBlockFields,
+  genesisChainIdOf,
+} from '../src/chain/genesis.js';
 import {
   ZERO_HASH_HEX,
   assertFollowsHead,
@@ -42,7 +47,10 @@ test('a header that follows the head breaks no rule', () => {
   assert.equal(headerFault(next, head), null);
   assert.equal(headerFault({ ...next, previousHashHex: head.hashHex.toUpperCase() }, head), null);
   assert.doesNotThrow(() => assertFollowsHead(next, head));
-  assert.equal(headerFault({ height: 0, previousHashHex: ZERO_HASH_HEX, processedMs: 0 }, null), null);
+  assert.equal(
+    headerFault({ height: 0, previousHashHex: ZERO_HASH_HEX, processedMs: 0 }, null),
+    null,
+  );
 });
 
 test('height: a skipped or repeated block is block_out_of_order', () => {
@@ -51,12 +59,21 @@ test('height: a skipped or repeated block is block_out_of_order', () => {
   assert.equal(skipped?.field, 'height');
   assert.equal(skipped?.expected, 8);
   assert.equal(skipped?.got, 9);
-  assert.match(skipped?.message ?? '', /expected block 8 after block 7, got block 9: block 8 was skipped/);
+  assert.match(
+    skipped?.message ?? '',
+    /expected block 8 after block 7, got block 9: block 8 was skipped/,
+  );
   const repeated = headerFault({ ...next, height: 7 }, head);
   assert.equal(repeated?.code, 'block_out_of_order');
   assert.match(repeated?.message ?? '', /block 7 is repeated or out of order/);
-  assert.equal(headerFault({ ...next, height: 1, previousHashHex: ZERO_HASH_HEX }, null)?.code, 'block_out_of_order');
-  assert.equal(errorOf(() => assertFollowsHead({ ...next, height: 9 }, head)).code, 'block_out_of_order');
+  assert.equal(
+    headerFault({ ...next, height: 1, previousHashHex: ZERO_HASH_HEX }, null)?.code,
+    'block_out_of_order',
+  );
+  assert.equal(
+    errorOf(() => assertFollowsHead({ ...next, height: 9 }, head)).code,
+    'block_out_of_order',
+  );
 });
 
 test('previous hash: a block that does not link to the head is block_link_mismatch', () => {
@@ -65,12 +82,20 @@ test('previous hash: a block that does not link to the head is block_link_mismat
   assert.equal(fault?.field, 'previousHash');
   assert.equal(fault?.expected, head.hashHex);
   assert.equal(fault?.got, 'cd'.repeat(32));
-  const genesis = headerFault({ height: 0, previousHashHex: 'cd'.repeat(32), processedMs: 0 }, null);
+  const genesis = headerFault(
+    { height: 0, previousHashHex: 'cd'.repeat(32), processedMs: 0 },
+    null,
+  );
   assert.equal(genesis?.code, 'block_link_mismatch');
   assert.equal(genesis?.expected, ZERO_HASH_HEX);
   const err = errorOf(() => assertFollowsHead({ ...next, previousHashHex: 'cd'.repeat(32) }, head));
   assert.equal(err.code, 'block_link_mismatch');
-  assert.deepEqual(err.details, { height: 8, field: 'previousHash', expected: head.hashHex, got: 'cd'.repeat(32) });
+  assert.deepEqual(err.details, {
+    height: 8,
+    field: 'previousHash',
+    expected: head.hashHex,
+    got: 'cd'.repeat(32),
+  });
 });
 
 test('time: a block not later than the head is block_time_not_increasing', () => {
@@ -80,12 +105,21 @@ test('time: a block not later than the head is block_time_not_increasing', () =>
     assert.equal(fault?.field, 'processedMs');
     assert.equal(fault?.got, processedMs);
   }
-  assert.equal(errorOf(() => assertFollowsHead({ ...next, processedMs: head.processedMs }, head)).code, 'block_time_not_increasing');
+  assert.equal(
+    errorOf(() => assertFollowsHead({ ...next, processedMs: head.processedMs }, head)).code,
+    'block_time_not_increasing',
+  );
 });
 
 test('rules are checked in order: height, then link, then time', () => {
-  assert.equal(headerFault({ height: 9, previousHashHex: 'cd'.repeat(32), processedMs: 0 }, head)?.field, 'height');
-  assert.equal(headerFault({ ...next, previousHashHex: 'cd'.repeat(32), processedMs: 0 }, head)?.field, 'previousHash');
+  assert.equal(
+    headerFault({ height: 9, previousHashHex: 'cd'.repeat(32), processedMs: 0 }, head)?.field,
+    'height',
+  );
+  assert.equal(
+    headerFault({ ...next, previousHashHex: 'cd'.repeat(32), processedMs: 0 }, head)?.field,
+    'previousHash',
+  );
 });
 
 test('blockTimeAfter: now, but always later than the head', () => {
@@ -98,9 +132,18 @@ test('blockTimeAfter: now, but always later than the head', () => {
 test('genesis placement: block 0 links to the zero hash and carries the genesis, no other block does', () => {
   assert.equal(genesisPlacementProblem(0, ZERO_HASH_HEX, true), null);
   assert.equal(genesisPlacementProblem(3, 'ab'.repeat(32), false), null);
-  assert.match(genesisPlacementProblem(0, 'ab'.repeat(32), true) ?? '', /block 0 must link to the zero hash/);
-  assert.match(genesisPlacementProblem(0, ZERO_HASH_HEX, false) ?? '', /block 0 carries no genesis information/);
-  assert.match(genesisPlacementProblem(3, 'ab'.repeat(32), true) ?? '', /block 3 carries genesis information/);
+  assert.match(
+    genesisPlacementProblem(0, 'ab'.repeat(32), true) ?? '',
+    /block 0 must link to the zero hash/,
+  );
+  assert.match(
+    genesisPlacementProblem(0, ZERO_HASH_HEX, false) ?? '',
+    /block 0 carries no genesis information/,
+  );
+  assert.match(
+    genesisPlacementProblem(3, 'ab'.repeat(32), true) ?? '',
+    /block 3 carries genesis information/,
+  );
 });
 
 test('the empty state digest is hash256 of nothing, the digest of a block that changed nothing', () => {
@@ -129,20 +172,38 @@ test('genesis check failures, each with its code', () => {
   assert.equal(pinnedElsewhere?.code, 'chain_mismatch');
   assert.equal(pinnedElsewhere?.field, 'processorAddress');
 
-  const forged = { ...genesis, signature: buildBlock({ ...fields, processedMs: 2000 }, processor, CHAIN).signature };
+  const forged = {
+    ...genesis,
+    signature: buildBlock({ ...fields, processedMs: 2000 }, processor, CHAIN).signature,
+  };
   assert.equal(checkGenesisBlock(forged, null).fault?.code, 'block_signature_invalid');
 
-  const tx = signTx({ contractHashHex: '11'.repeat(32), validTillMs: 0, payloadText: '{}' }, stranger, CHAIN);
-  const withTx = buildBlock({ ...fields, txs: [tx], outcomes: [{ status: 'accepted', message: '' }] }, processor, CHAIN);
+  const tx = signTx(
+    { contractHashHex: '11'.repeat(32), validTillMs: 0, payloadText: '{}' },
+    stranger,
+    CHAIN,
+  );
+  const withTx = buildBlock(
+    { ...fields, txs: [tx], outcomes: [{ status: 'accepted', message: '' }] },
+    processor,
+    CHAIN,
+  );
   const txFault = checkGenesisBlock(withTx, null).fault;
   assert.equal(txFault?.code, 'block_malformed');
   assert.equal(txFault?.field, 'txCount');
 
-  const digest = checkGenesisBlock(buildBlock({ ...fields, stateDigestHex: '01'.repeat(32) }, processor, CHAIN), null).fault;
+  const digest = checkGenesisBlock(
+    buildBlock({ ...fields, stateDigestHex: '01'.repeat(32) }, processor, CHAIN),
+    null,
+  ).fault;
   assert.equal(digest?.code, 'state_digest_mismatch');
   assert.equal(digest?.expected, EMPTY_STATE_DIGEST_HEX);
 
-  const later = buildBlock({ ...fields, height: 1, previousHashHex: genesis.hashHex, genesis: null }, processor, CHAIN);
+  const later = buildBlock(
+    { ...fields, height: 1, previousHashHex: genesis.hashHex, genesis: null },
+    processor,
+    CHAIN,
+  );
   assert.equal(checkGenesisBlock(later, null).fault?.code, 'block_malformed');
 });
 
@@ -150,7 +211,16 @@ test('genesisChainIdOf and announcedHeight read raw bytes without decoding, null
   const genesis = buildBlock(genesisBlockFields(processor, CHAIN, 1000), processor, CHAIN);
   assert.equal(genesisChainIdOf(genesis.bytes.subarray(0, 90)), null);
   assert.equal(announcedHeight(genesis.bytes.subarray(0, 12)), null);
-  const later = buildBlock({ ...genesisBlockFields(processor, CHAIN, 1000), height: 5, previousHashHex: genesis.hashHex, genesis: null }, processor, CHAIN);
+  const later = buildBlock(
+    {
+      ...genesisBlockFields(processor, CHAIN, 1000),
+      height: 5,
+      previousHashHex: genesis.hashHex,
+      genesis: null,
+    },
+    processor,
+    CHAIN,
+  );
   assert.equal(genesisChainIdOf(later.bytes), null);
   assert.equal(announcedHeight(later.bytes), 5);
 });

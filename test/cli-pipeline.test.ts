@@ -15,7 +15,13 @@ let server: FakeServer;
 
 before(async () => {
   const decide = (_tx: unknown, payload: Record<string, unknown>) =>
-    payload['amount'] === 0 ? { status: 'rejected' as const, code: 'amount_must_be_positive', message: 'amount must be positive' } : { status: 'accepted' as const, code: null, message: 'OK' };
+    payload['amount'] === 0
+      ? {
+          status: 'rejected' as const,
+          code: 'amount_must_be_positive',
+          message: 'amount must be positive',
+        }
+      : { status: 'accepted' as const, code: null, message: 'OK' };
   server = await FakeServer.start({ contracts: [contractView('Trader', TRADER)], decide });
 });
 
@@ -35,17 +41,29 @@ test('key generate > a.json; contract execute --signing-keyfile a.json | transac
   const r = await runShell(script, { cwd: dir, env: { HANZENET_URL: server.url } });
   assert.equal(r.code, 0, r.stderr);
   const key = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as { address: string };
-  const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { status: string; sender: string; payload: unknown };
+  const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as {
+    status: string;
+    sender: string;
+    payload: unknown;
+  };
   assert.equal(result.status, 'accepted');
   assert.equal(result.sender, key.address);
   assert.deepEqual(result.payload, { amount: 1 });
-  const second = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')) as { status: string; payload: unknown };
+  const second = JSON.parse(readFileSync(join(dir, 'second.json'), 'utf8')) as {
+    status: string;
+    payload: unknown;
+  };
   assert.equal(second.status, 'accepted');
   assert.deepEqual(second.payload, { amount: 2 });
 });
 
 test('a rejection stops a `set -e` script with the error JSON on stderr', async () => {
-  const script = ['set -e', 'hanzenet key generate > b.json', `hanzenet contract execute --contract-type Trader --payload '{"amount": 0}' --signing-keyfile b.json`, 'echo not reached'].join('\n');
+  const script = [
+    'set -e',
+    'hanzenet key generate > b.json',
+    `hanzenet contract execute --contract-type Trader --payload '{"amount": 0}' --signing-keyfile b.json`,
+    'echo not reached',
+  ].join('\n');
   const r = await runShell(script, { cwd: dir, env: { HANZENET_URL: server.url } });
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');

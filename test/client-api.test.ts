@@ -4,7 +4,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApiServer, type ApiServer } from '../src/api/server.js';
-import { ClientError, HanzenetClient, PrivateKey, signTx, type BlockView } from '../src/client/index.js';
+import {
+  ClientError,
+  HanzenetClient,
+  PrivateKey,
+  signTx,
+  type BlockView,
+} from '../src/client/index.js';
 import { contractView } from './helpers/cli-fake-server.js';
 import { MemoryLedger } from './helpers/cli-memory-ledger.js';
 import { errorOf, runCli } from './helpers/cli-run.js';
@@ -34,26 +40,60 @@ test('info, contracts, execute (waiting), submit then await, get with wait, batc
   const client = new HanzenetClient({ url });
   try {
     assert.equal(await client.chainId(), 'hanzenet-api-test');
-    assert.deepEqual((await client.contracts()).map((c) => c.hash), [TRADER]);
+    assert.deepEqual(
+      (await client.contracts()).map((c) => c.hash),
+      [TRADER],
+    );
     const view = await client.executeContract({ contractType: 'Trader', payload: { a: 1 }, key });
     assert.equal(view.status, 'accepted');
-    const rejected = await client.executeContract({ contractType: 'Trader', payload: { reject: true }, key });
+    const rejected = await client.executeContract({
+      contractType: 'Trader',
+      payload: { reject: true },
+      key,
+    });
     assert.equal(rejected.code, 'contract_rejected');
-    const tx = signTx({ contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":2}' }, key, ledger.chainId);
+    const tx = signTx(
+      { contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":2}' },
+      key,
+      ledger.chainId,
+    );
     assert.deepEqual(await client.submit(tx), { id: tx.idHex, status: 'new' });
     assert.equal((await client.awaitTransaction(tx.idHex, 5_000)).status, 'accepted');
-    const tx2 = signTx({ contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":3}' }, key, ledger.chainId);
+    const tx2 = signTx(
+      { contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":3}' },
+      key,
+      ledger.chainId,
+    );
     await client.submit(tx2);
-    assert.equal((await client.getTransaction(tx2.idHex, { wait: true, timeoutMs: 5_000 })).status, 'accepted');
-    const tx3 = signTx({ contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":4}' }, key, 'other-chain');
-    const tx4 = signTx({ contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":5}' }, key, ledger.chainId);
+    assert.equal(
+      (await client.getTransaction(tx2.idHex, { wait: true, timeoutMs: 5_000 })).status,
+      'accepted',
+    );
+    const tx3 = signTx(
+      { contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":4}' },
+      key,
+      'other-chain',
+    );
+    const tx4 = signTx(
+      { contractHashHex: TRADER, validTillMs: 0, payloadText: '{"b":5}' },
+      key,
+      ledger.chainId,
+    );
     const results = await client.submitBatch([tx3, tx4], { wait: true, timeoutMs: 5_000 });
     assert.equal((results[0] as { error: { code: string } }).error.code, 'signature_invalid');
     assert.equal((results[1] as { status: string }).status, 'accepted');
-    const dup = await client.submit(tx).then(() => null, (e: unknown) => e);
+    const dup = await client.submit(tx).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(dup instanceof ClientError && dup.code === 'tx_duplicate_id');
-    const missing = await client.getTransaction('00'.repeat(16)).then(() => null, (e: unknown) => e);
-    assert.ok(missing instanceof ClientError && missing.code === 'not_found' && missing.status === 404);
+    const missing = await client.getTransaction('00'.repeat(16)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(
+      missing instanceof ClientError && missing.code === 'not_found' && missing.status === 404,
+    );
   } finally {
     client.close();
   }
@@ -70,12 +110,18 @@ test('blocks, raw blocks and the live feed', async () => {
     const raws = await client.rawBlocks(0, 2);
     assert.equal(views.length, raws.length);
     const seen: BlockView[] = [];
-    const feed = client.subscribeBlocks((b) => void seen.push(b), { signal: stop.signal, fromHeight: 0 });
+    const feed = client.subscribeBlocks((b) => void seen.push(b), {
+      signal: stop.signal,
+      fromHeight: 0,
+    });
     await waitFor(() => seen.length >= views.length);
     await client.executeContract({ contractType: 'Trader', payload: { c: 1 }, key });
     const head = (await client.info()).head?.height ?? -1;
     await waitFor(() => seen.at(-1)?.height === head);
-    assert.deepEqual(seen.map((b) => b.height), Array.from({ length: head + 1 }, (_, i) => i));
+    assert.deepEqual(
+      seen.map((b) => b.height),
+      Array.from({ length: head + 1 }, (_, i) => i),
+    );
     stop.abort();
     await feed;
   } finally {
@@ -85,9 +131,23 @@ test('blocks, raw blocks and the live feed', async () => {
 });
 
 test('the CLI against the real server: execute | await, and a JSON error with the server code', async () => {
-  const sent = await runCli(['--url', url, 'contract', 'execute', '--contract-type', 'Trader', '--payload', '{"d": 1}', '--signing-key', key.toWIF(), '--no-wait']);
+  const sent = await runCli([
+    '--url',
+    url,
+    'contract',
+    'execute',
+    '--contract-type',
+    'Trader',
+    '--payload',
+    '{"d": 1}',
+    '--signing-key',
+    key.toWIF(),
+    '--no-wait',
+  ]);
   assert.equal(sent.code, 0, sent.stderr);
-  const awaited = await runCli(['--url', url, 'transaction', 'await', '--id-file', '-'], { stdin: sent.stdout });
+  const awaited = await runCli(['--url', url, 'transaction', 'await', '--id-file', '-'], {
+    stdin: sent.stdout,
+  });
   assert.equal(awaited.code, 0, awaited.stderr);
   assert.equal((JSON.parse(awaited.stdout) as { status: string }).status, 'accepted');
   const badBlock = await runCli(['--url', url, 'block', 'get', '999']);

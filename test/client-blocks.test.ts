@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { ClientError, HanzenetClient, type BlockView } from '../src/client/index.js';
 import { FakeServer, closedPortUrl } from './helpers/cli-fake-server.js';
 
-async function withServer(fn: (server: FakeServer, client: HanzenetClient) => Promise<void>): Promise<void> {
+async function withServer(
+  fn: (server: FakeServer, client: HanzenetClient) => Promise<void>,
+): Promise<void> {
   const server = await FakeServer.start();
   const client = new HanzenetClient({ url: server.url, fetchTimeoutMs: 2_000 });
   try {
@@ -20,13 +22,27 @@ async function withServer(fn: (server: FakeServer, client: HanzenetClient) => Pr
 test('blocks, block and rawBlocks read the API', async () => {
   await withServer(async (server, client) => {
     for (let i = 0; i < 5; i++) server.addBlock();
-    assert.deepEqual((await client.blocks(1, 3)).map((b) => b.height), [1, 2, 3]);
+    assert.deepEqual(
+      (await client.blocks(1, 3)).map((b) => b.height),
+      [1, 2, 3],
+    );
     assert.equal((await client.block(0)).genesis?.chainId, server.chainId);
     const raws = await client.rawBlocks(3, 10);
-    assert.deepEqual(raws.map((r) => new DataView(r.buffer, r.byteOffset).getUint32(0, true)), [3, 4]);
-    const missing = await client.block(99).then(() => null, (e: unknown) => e);
-    assert.ok(missing instanceof ClientError && missing.code === 'not_found' && missing.status === 404);
-    await assert.rejects(client.blocks(-1, 2), (e: unknown) => e instanceof ClientError && e.code === 'bad_request');
+    assert.deepEqual(
+      raws.map((r) => new DataView(r.buffer, r.byteOffset).getUint32(0, true)),
+      [3, 4],
+    );
+    const missing = await client.block(99).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(
+      missing instanceof ClientError && missing.code === 'not_found' && missing.status === 404,
+    );
+    await assert.rejects(
+      client.blocks(-1, 2),
+      (e: unknown) => e instanceof ClientError && e.code === 'bad_request',
+    );
   });
 });
 
@@ -43,7 +59,13 @@ test('subscribeBlocks: catches up from fromHeight, survives drops and missed pus
         seen.push(block.height);
         raws.push(new DataView(raw.buffer, raw.byteOffset).getUint32(0, true));
       },
-      { signal: stop.signal, fromHeight: 1, reconnectMinMs: 20, reconnectMaxMs: 100, onError: (e) => errors.push(e.code) },
+      {
+        signal: stop.signal,
+        fromHeight: 1,
+        reconnectMinMs: 20,
+        reconnectMaxMs: 100,
+        onError: (e) => errors.push(e.code),
+      },
     );
     await waitFor(() => seen.length === 1 && server.socketCount === 1);
     server.addBlock(); // 2, pushed
@@ -83,7 +105,12 @@ test('subscribeBlocks keeps retrying an unreachable server until aborted', async
   const client = new HanzenetClient({ url: await closedPortUrl() });
   const stop = new AbortController();
   const errors: string[] = [];
-  const done = client.subscribeBlocks(() => undefined, { signal: stop.signal, reconnectMinMs: 10, reconnectMaxMs: 20, onError: (e) => errors.push(e.code) });
+  const done = client.subscribeBlocks(() => undefined, {
+    signal: stop.signal,
+    reconnectMinMs: 10,
+    reconnectMaxMs: 20,
+    onError: (e) => errors.push(e.code),
+  });
   await waitFor(() => errors.length >= 3);
   stop.abort();
   await done;

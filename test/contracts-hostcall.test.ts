@@ -5,8 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QuickJSContext } from 'quickjs-emscripten';
-import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from '../src/contracts/runtime/quickjs.js';
-import type { HostCallPath, HostReply, TextHostFunction } from '../src/contracts/runtime/quickjs.js';
+import {
+  freshQuickJS,
+  HostThrow,
+  newTextHostFunction,
+  SANDBOX_INTRINSICS,
+} from '../src/contracts/runtime/quickjs.js';
+import type {
+  HostCallPath,
+  HostReply,
+  TextHostFunction,
+} from '../src/contracts/runtime/quickjs.js';
 import { BlockSandbox, ContractFault } from '../src/contracts/runtime/sandbox.js';
 import type { CallInfo, DbHost } from '../src/contracts/runtime/sandbox.js';
 import { DEFAULT_EXECUTION_LIMITS } from '../src/contracts/limits.js';
@@ -17,10 +26,27 @@ const PATHS: HostCallPath[] = ['fast', 'public'];
 
 // Strings that stress the UTF-8 conversions both ways: empty, short and long, non-ASCII, astral,
 // U+0000, lone surrogates, a byte order mark.
-const ODD_STRINGS = ['', 'a', 'ascii only and longer than sixteen bytes', 'h\u00e9llo w\u00f6rld \u20ac', '\ud83d\ude00 astral \ud83c\udf1e', 'nul\u0000inside', '\u0000', 'lone \ud800 high', 'lone \udc00 low', '\ud800', '\ufeffbom first', 'end high \ud83d'];
+const ODD_STRINGS = [
+  '',
+  'a',
+  'ascii only and longer than sixteen bytes',
+  'h\u00e9llo w\u00f6rld \u20ac',
+  '\ud83d\ude00 astral \ud83c\udf1e',
+  'nul\u0000inside',
+  '\u0000',
+  'lone \ud800 high',
+  'lone \udc00 low',
+  '\ud800',
+  '\ufeffbom first',
+  'end high \ud83d',
+];
 
 /** Runs `source` (a function of host) in a fresh context with the host function on `path`. */
-async function runRaw(path: HostCallPath, fn: TextHostFunction, source: string): Promise<{ path: HostCallPath; result: unknown; disposeProblem: unknown }> {
+async function runRaw(
+  path: HostCallPath,
+  fn: TextHostFunction,
+  source: string,
+): Promise<{ path: HostCallPath; result: unknown; disposeProblem: unknown }> {
   const module = await freshQuickJS();
   const runtime = module.newRuntime();
   const ctx: QuickJSContext = runtime.newContext({ intrinsics: SANDBOX_INTRINSICS });
@@ -63,7 +89,16 @@ test('the fast path is used with quickjs-emscripten 0.32.0, the public one on re
   for (const path of PATHS) {
     const sandbox = await BlockSandbox.create(DEFAULT_EXECUTION_LIMITS, { hostCalls: path });
     assert.equal(sandbox.hostCallPath, null);
-    const out = sandbox.call({ hashHex: 'a'.repeat(64), type: 'Ok', code: 'function (p, ctx) { return typeof ctx.db.get; }' }, {}, INFO, emptyDb());
+    const out = sandbox.call(
+      {
+        hashHex: 'a'.repeat(64),
+        type: 'Ok',
+        code: 'function (p, ctx) { return typeof ctx.db.get; }',
+      },
+      {},
+      INFO,
+      emptyDb(),
+    );
     assert.deepEqual(out, { status: 'rejected', code: 'contract_rejected', message: 'function' });
     assert.equal(sandbox.hostCallPath, path);
     sandbox.dispose();
@@ -100,12 +135,23 @@ test('arguments reach the host alike on both paths, whatever the text', async ()
   assert.ok(Array.isArray(seen));
   // Well-formed text arrives as it was; a lone surrogate becomes U+FFFD (one per byte of
   // QuickJS's UTF-8 for it), and text ends at U+0000, as quickjs-emscripten's getString has it.
-  assert.deepEqual(JSON.parse((seen as string[])[3] as string), [3, ODD_STRINGS[3], 'lone \ufffd\ufffd\ufffd low', 4.5]);
+  assert.deepEqual(JSON.parse((seen as string[])[3] as string), [
+    3,
+    ODD_STRINGS[3],
+    'lone \ufffd\ufffd\ufffd low',
+    4.5,
+  ]);
   assert.deepEqual(JSON.parse((seen as string[])[5] as string), [5, 'nul', '', 7.5]);
 });
 
 test('replies reach QuickJS alike on both paths: strings, booleans, undefined', async () => {
-  const replies: HostReply[] = [...ODD_STRINGS, 'x'.repeat(100_000) + '\u00e9', true, false, undefined];
+  const replies: HostReply[] = [
+    ...ODD_STRINGS,
+    'x'.repeat(100_000) + '\u00e9',
+    true,
+    false,
+    undefined,
+  ];
   const got = await bothRaw(
     () => (op) => replies[op],
     `const out = [];
@@ -113,13 +159,17 @@ test('replies reach QuickJS alike on both paths: strings, booleans, undefined', 
      return out;`,
   );
   assert.deepEqual((got as unknown[]).slice(-3), [true, false, 'undefined']);
-  assert.equal((got as unknown[])[2], JSON.stringify(ODD_STRINGS[2]) + '#' + String(ODD_STRINGS[2]?.length));
+  assert.equal(
+    (got as unknown[])[2],
+    JSON.stringify(ODD_STRINGS[2]) + '#' + String(ODD_STRINGS[2]?.length),
+  );
 });
 
 test('errors the host throws into QuickJS are alike on both paths, and catchable', async () => {
   const got = await bothRaw(
     () => (op) => {
-      if (op === 0) return new HostThrow('ContractFault', 'table "x" is not in the manifest \u00e9');
+      if (op === 0)
+        return new HostThrow('ContractFault', 'table "x" is not in the manifest \u00e9');
       if (op === 1) return new HostThrow(undefined, 'the host failed');
       throw new RangeError('unexpected');
     },
@@ -164,9 +214,16 @@ const INFO: CallInfo = {
 /** A DbHost on a Map that records every operation, so the two paths can be compared. */
 function memoryDb(log: unknown[], opts: { deny?: string; failOn?: string } = {}): DbHost {
   const rows = new Map<string, unknown>();
-  const keyOf = (table: string, key: unknown): string => table + '\u0001' + JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  const keyOf = (table: string, key: unknown): string =>
+    table +
+    '\u0001' +
+    JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
   const check = (table: string): void => {
-    if (table === opts.deny) throw new ContractFault('contract_access_denied', `table ${JSON.stringify(table)} is not yours`);
+    if (table === opts.deny)
+      throw new ContractFault(
+        'contract_access_denied',
+        `table ${JSON.stringify(table)} is not yours`,
+      );
     if (table === opts.failOn) throw new Error('the database is down');
   };
   return {
@@ -202,7 +259,11 @@ interface SandboxCase {
 }
 
 /** Outcome (or the thrown host error) and the log of db operations, on one path. */
-async function runCase(path: HostCallPath, c: SandboxCase, calls = 2): Promise<{ outcomes: unknown[]; log: unknown[] }> {
+async function runCase(
+  path: HostCallPath,
+  c: SandboxCase,
+  calls = 2,
+): Promise<{ outcomes: unknown[]; log: unknown[] }> {
   const sandbox = await BlockSandbox.create(DEFAULT_EXECUTION_LIMITS, { hostCalls: path });
   const log: unknown[] = [];
   const db = memoryDb(log, c);
@@ -216,7 +277,12 @@ async function runCase(path: HostCallPath, c: SandboxCase, calls = 2): Promise<{
     }
   }
   // The sandbox still works for a plain call after whatever happened.
-  const after: BlockTxOutcome = sandbox.call({ hashHex: 'e'.repeat(64), type: 'After', code: 'function () {}' }, {}, INFO, db);
+  const after: BlockTxOutcome = sandbox.call(
+    { hashHex: 'e'.repeat(64), type: 'After', code: 'function () {}' },
+    {},
+    INFO,
+    db,
+  );
   assert.deepEqual(after, { status: 'accepted', message: 'OK' });
   assert.equal(sandbox.hostCallPath, path);
   sandbox.dispose();
@@ -247,8 +313,16 @@ test('values with BigInts, "$" keys, unicode, U+0000 and lone surrogates go thro
     }`,
   });
   assert.deepEqual(outcomes, [
-    { status: 'rejected', code: 'contract_rejected', message: 'true|1|true|false|lone \ufffd high|bigint' },
-    { status: 'rejected', code: 'contract_rejected', message: 'true|1|true|false|lone \ufffd high|bigint' },
+    {
+      status: 'rejected',
+      code: 'contract_rejected',
+      message: 'true|1|true|false|lone \ufffd high|bigint',
+    },
+    {
+      status: 'rejected',
+      code: 'contract_rejected',
+      message: 'true|1|true|false|lone \ufffd high|bigint',
+    },
   ]);
   const put = log[0] as [string, string, Record<string, unknown>];
   assert.equal(put[0], 'put');
@@ -268,8 +342,16 @@ test('table names with odd text reach the host alike on both paths; a name with 
   const nul = await sameOnBothPaths({ code: `function (p, ctx) { ctx.db.get('t\\u0000x', 1); }` });
   assert.deepEqual(nul.log, [], 'the host never saw it');
   assert.deepEqual(nul.outcomes, [
-    { status: 'rejected', code: 'contract_error', message: 'TypeError: a table name must not contain U+0000' },
-    { status: 'rejected', code: 'contract_error', message: 'TypeError: a table name must not contain U+0000' },
+    {
+      status: 'rejected',
+      code: 'contract_error',
+      message: 'TypeError: a table name must not contain U+0000',
+    },
+    {
+      status: 'rejected',
+      code: 'contract_error',
+      message: 'TypeError: a table name must not contain U+0000',
+    },
   ]);
 });
 
@@ -294,7 +376,10 @@ test('a failure of the host fails the call, even when the contract catches it', 
     failOn: 'down',
     code: `function (p, ctx) { try { ctx.db.find('down', {}); } catch (e) { return 'caught ' + e.message; } }`,
   });
-  assert.deepEqual(outcomes, [{ hostError: 'Error: the database is down' }, { hostError: 'Error: the database is down' }]);
+  assert.deepEqual(outcomes, [
+    { hostError: 'Error: the database is down' },
+    { hostError: 'Error: the database is down' },
+  ]);
 });
 
 test('running out of gas between host calls is the same on both paths', async () => {
@@ -309,8 +394,20 @@ test('running out of gas between host calls is the same on both paths', async ()
 });
 
 test('results other than OK are read alike on both paths', async () => {
-  for (const result of ["'OK'", 'undefined', "'no luck \\u00e9'", "ctx.reject('some_code', 'why')", "ctx.reject('Bad Code')", '0', "''", 'null', '5n']) {
-    const { outcomes } = await sameOnBothPaths({ code: `function (p, ctx) { ctx.db.get('t', 1); return ${result}; }` });
+  for (const result of [
+    "'OK'",
+    'undefined',
+    "'no luck \\u00e9'",
+    "ctx.reject('some_code', 'why')",
+    "ctx.reject('Bad Code')",
+    '0',
+    "''",
+    'null',
+    '5n',
+  ]) {
+    const { outcomes } = await sameOnBothPaths({
+      code: `function (p, ctx) { ctx.db.get('t', 1); return ${result}; }`,
+    });
     assert.equal(outcomes.length, 2);
   }
 });
@@ -329,5 +426,9 @@ test('host calls stay right when the WebAssembly memory grows under them', async
       return String(sum + keep.length);
     }`,
   });
-  assert.deepEqual(outcomes[0], { status: 'rejected', code: 'contract_rejected', message: String(10 * 50001 + 2 * 50002 + 12) });
+  assert.deepEqual(outcomes[0], {
+    status: 'rejected',
+    code: 'contract_rejected',
+    message: String(10 * 50001 + 2 * 50002 + 12),
+  });
 });

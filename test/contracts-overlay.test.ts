@@ -22,7 +22,11 @@ class FakeSource implements SyncStateSource {
     this.asked.push({ method: 'findRows', limit });
     return this.rows
       .filter((r) => Object.entries(where).every(([c, v]) => r[c] === v))
-      .sort((a, b) => compareUtf8(a['ctx'] as string, b['ctx'] as string) || Number((a['id'] as bigint) - (b['id'] as bigint)))
+      .sort(
+        (a, b) =>
+          compareUtf8(a['ctx'] as string, b['ctx'] as string) ||
+          Number((a['id'] as bigint) - (b['id'] as bigint)),
+      )
       .slice(0, limit);
   }
 }
@@ -31,7 +35,10 @@ const row = (ctx: string, id: number, kind = 'a'): Row => ({ ctx, id: BigInt(id)
 const ids = (rows: Row[]): string => rows.map((r) => `${r['ctx']}${r['id']}${r['kind']}`).join(' ');
 
 test('find merges the block and transaction changes with the store and honours the limit', () => {
-  const store = [...Array.from({ length: 10 }, (_, i) => row('x', i + 1)), ...Array.from({ length: 5 }, (_, i) => row('y', i + 1))];
+  const store = [
+    ...Array.from({ length: 10 }, (_, i) => row('x', i + 1)),
+    ...Array.from({ length: 5 }, (_, i) => row('y', i + 1)),
+  ];
   const source = new FakeSource(store);
   const overlay = new StateOverlay(100);
   overlay.beginBlock(source);
@@ -43,7 +50,10 @@ test('find merges the block and transaction changes with the store and honours t
   overlay.put('t', DEF, row('x', 11));
   overlay.put('t', DEF, row('y', 1, 'b'));
   assert.equal(ids(overlay.find('t', DEF, { ctx: 'x', kind: 'a' }, 3)), 'x4a x5a x6a');
-  assert.equal(ids(overlay.find('t', DEF, { ctx: 'x', kind: 'a' }, 100)), 'x4a x5a x6a x7a x8a x9a x10a x11a');
+  assert.equal(
+    ids(overlay.find('t', DEF, { ctx: 'x', kind: 'a' }, 100)),
+    'x4a x5a x6a x7a x8a x9a x10a x11a',
+  );
   assert.equal(ids(overlay.find('t', DEF, { kind: 'b' }, 10)), 'x3b y1b');
   assert.equal(ids(overlay.find('t', DEF, {}, 4)), 'x3b x4a x5a x6a');
   // The store is asked for the limit plus the changed rows that may hide a match: x1 and x2 (read
@@ -56,7 +66,11 @@ test('find merges the block and transaction changes with the store and honours t
   overlay.commitBlock();
   overlay.beginBlock(new FakeSource([]));
   assert.equal(overlay.get('t', DEF, ['x', 1n]), null, 'the committed delete is cached');
-  assert.deepEqual(overlay.get('t', DEF, ['x', 2n]), row('x', 2), 'rows read during the block are cached');
+  assert.deepEqual(
+    overlay.get('t', DEF, ['x', 2n]),
+    row('x', 2),
+    'rows read during the block are cached',
+  );
 });
 
 test('abort drops the touched rows from the cache; the LRU forgets the oldest rows', () => {
@@ -70,7 +84,11 @@ test('abort drops the touched rows from the cache; the LRU forgets the oldest ro
   overlay.endBlock(true);
   const later = new FakeSource([row('x', 1, 'c'), row('x', 2)]);
   overlay.beginBlock(later);
-  assert.deepEqual(overlay.get('t', DEF, ['x', 1n]), row('x', 1, 'c'), 'a touched row is read again');
+  assert.deepEqual(
+    overlay.get('t', DEF, ['x', 1n]),
+    row('x', 1, 'c'),
+    'a touched row is read again',
+  );
   assert.deepEqual(overlay.get('t', DEF, ['x', 2n]), row('x', 2), 'an untouched row stays cached');
   assert.equal(later.asked.length, 1);
 

@@ -33,7 +33,9 @@ test('the prelude evaluates in QuickJS to the setup function', async () => {
   const runtime = module.newRuntime();
   const ctx = runtime.newContext({ intrinsics: SANDBOX_INTRINSICS });
   try {
-    const result = ctx.evalCode(`const setup = ${PRELUDE_SOURCE}; [typeof setup, setup.name, setup.length]`);
+    const result = ctx.evalCode(
+      `const setup = ${PRELUDE_SOURCE}; [typeof setup, setup.name, setup.length]`,
+    );
     if (result.error !== undefined) {
       const err: unknown = ctx.dump(result.error);
       result.error.dispose();

@@ -6,11 +6,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { PrivateKey } from '../src/core/keys.js';
-import { aliceKey, bobKey, createTestChain, makeTx, rawCreateTx, resultText } from './helpers/contracts-chain.js';
+import {
+  aliceKey,
+  bobKey,
+  createTestChain,
+  makeTx,
+  rawCreateTx,
+  resultText,
+} from './helpers/contracts-chain.js';
 
 const LEDGER = rawCreateTx({
   type: 'Ledger',
-  template: { to: { type: 'str', name: 'to', desc: '' }, amount: { type: 'kwh', name: 'amount', desc: '' } },
+  template: {
+    to: { type: 'str', name: 'to', desc: '' },
+    amount: { type: 'kwh', name: 'amount', desc: '' },
+  },
   manifest: { tables: { balances: { columns: { who: 'text', wh: 'bigint' }, key: ['who'] } } },
   code: `function (p, ctx) {
     if (p.amount <= 0n) return ctx.reject('amount_must_be_positive', 'got ' + p.amount);
@@ -25,8 +35,15 @@ const LEDGER = rawCreateTx({
 
 const CHAOS = rawCreateTx({
   type: 'Chaos',
-  template: { op: { type: 'uint', name: 'op', desc: '' }, n: { type: 'uint', name: 'n', desc: '' }, key: { type: 'str', name: 'key', desc: '' } },
-  manifest: { tables: { notes: { columns: { id: 'text', v: 'bigint', seen: 'text[]' }, key: ['id'] } }, reads: ['balances'] },
+  template: {
+    op: { type: 'uint', name: 'op', desc: '' },
+    n: { type: 'uint', name: 'n', desc: '' },
+    key: { type: 'str', name: 'key', desc: '' },
+  },
+  manifest: {
+    tables: { notes: { columns: { id: 'text', v: 'bigint', seen: 'text[]' }, key: ['id'] } },
+    reads: ['balances'],
+  },
   code: `function (p, ctx) {
     const put = (id, v) => ctx.db.put('notes', { id, v: BigInt(v), seen: [ctx.txId.slice(0, 4)] });
     switch (p.op) {
@@ -50,15 +67,38 @@ const KEYS: PrivateKey[] = [aliceKey, bobKey];
 const NAMES = ['a', 'b', 'c', 'é', '😀', aliceKey.address, bobKey.address];
 
 const arbTx = fc.oneof(
-  fc.record({ kind: fc.constant('ledger' as const), signer: fc.nat(1), to: fc.constantFrom(...NAMES), amount: fc.oneof(fc.integer({ min: -2, max: 6 }).map(String), fc.constantFrom('0.5', '1.25', '4.999')) }),
-  fc.record({ kind: fc.constant('chaos' as const), signer: fc.nat(1), op: fc.nat(11), n: fc.nat(12), key: fc.constantFrom(...NAMES) }),
+  fc.record({
+    kind: fc.constant('ledger' as const),
+    signer: fc.nat(1),
+    to: fc.constantFrom(...NAMES),
+    amount: fc.oneof(
+      fc.integer({ min: -2, max: 6 }).map(String),
+      fc.constantFrom('0.5', '1.25', '4.999'),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('chaos' as const),
+    signer: fc.nat(1),
+    op: fc.nat(11),
+    n: fc.nat(12),
+    key: fc.constantFrom(...NAMES),
+  }),
 );
-const arbBlocks = fc.array(fc.array(arbTx, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 });
+const arbBlocks = fc.array(fc.array(arbTx, { minLength: 1, maxLength: 12 }), {
+  minLength: 1,
+  maxLength: 3,
+});
 
 type GenTx = typeof arbTx extends fc.Arbitrary<infer T> ? T : never;
 
-async function execute(blocks: readonly (readonly GenTx[])[], inWorker: boolean): Promise<string[]> {
-  const chain = await createTestChain({ inWorker, limits: { gasInterruptsPerTx: 40, memoryBytesPerBlock: 16 * 1024 * 1024 } });
+async function execute(
+  blocks: readonly (readonly GenTx[])[],
+  inWorker: boolean,
+): Promise<string[]> {
+  const chain = await createTestChain({
+    inWorker,
+    limits: { gasInterruptsPerTx: 40, memoryBytesPerBlock: 16 * 1024 * 1024 },
+  });
   try {
     const out = [resultText(await chain.run([LEDGER.tx, CHAOS.tx]))];
     let n = 0;
@@ -66,7 +106,9 @@ async function execute(blocks: readonly (readonly GenTx[])[], inWorker: boolean)
       const txs = block.map((t) => {
         const id = (++n).toString(16).padStart(32, '0');
         const key = KEYS[t.signer] ?? aliceKey;
-        return t.kind === 'ledger' ? makeTx(key, LEDGER.hashHex, { to: t.to, amount: t.amount }, id) : makeTx(key, CHAOS.hashHex, { op: t.op, n: t.n, key: t.key }, id);
+        return t.kind === 'ledger'
+          ? makeTx(key, LEDGER.hashHex, { to: t.to, amount: t.amount }, id)
+          : makeTx(key, CHAOS.hashHex, { op: t.op, n: t.n, key: t.key }, id);
       });
       out.push(resultText(await chain.run(txs)));
     }

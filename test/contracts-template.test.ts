@@ -4,7 +4,11 @@ import { checkPayload, checkTemplateDefinition } from '../src/contracts/template
 import type { Template } from '../src/chain/contract-model.js';
 
 const ADDRESS = '1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMH';
-const f = (type: string): { type: string; name: string; desc: string } => ({ type, name: type, desc: '' });
+const f = (type: string): { type: string; name: string; desc: string } => ({
+  type,
+  name: type,
+  desc: '',
+});
 const one = (type: string): Template => ({ v: f(type) });
 
 function ok(template: Template, payload: unknown, validanaVersion = 1): Record<string, unknown> {
@@ -14,7 +18,11 @@ function ok(template: Template, payload: unknown, validanaVersion = 1): Record<s
 }
 
 function fails(template: Template, payload: unknown, message: string, validanaVersion = 1): void {
-  const r = checkPayload(template, typeof payload === 'string' ? payload : JSON.stringify(payload), { validanaVersion });
+  const r = checkPayload(
+    template,
+    typeof payload === 'string' ? payload : JSON.stringify(payload),
+    { validanaVersion },
+  );
   assert.equal(r.ok, false, `expected a failure for ${JSON.stringify(payload)}`);
   if (!r.ok) assert.equal(r.message, message);
 }
@@ -33,7 +41,8 @@ test('Validana scalar types accept their values and name the field when they do 
     ['whatever', ['x'], [5], 'string'],
   ];
   for (const [type, good, bad, word] of cases) {
-    for (const v of good) assert.deepEqual(ok(one(type), { v }), { v }, `${type} accepts ${JSON.stringify(v)}`);
+    for (const v of good)
+      assert.deepEqual(ok(one(type), { v }), { v }, `${type} accepts ${JSON.stringify(v)}`);
     for (const v of bad) fails(one(type), { v }, `Payload has invalid or missing ${word} type: v`);
     fails(one(type), {}, `Payload has invalid or missing ${word} type: v`);
   }
@@ -75,14 +84,28 @@ test('kwh becomes exact Wh and labels a canonical set', () => {
   assert.deepEqual(ok(one('kwh'), { v: 1.5 }), { v: 1500n });
   assert.deepEqual(ok(one('kwh'), { v: '-2' }), { v: -2000n });
   assert.deepEqual(ok(one('kwh'), { v: 0.1 }), { v: 100n });
-  fails(one('kwh'), { v: 0.0001 }, 'Payload has invalid or missing kwh type: v (amount must be kWh with at most 3 decimals, got 0.0001)');
-  fails(one('kwh'), { v: true }, 'Payload has invalid or missing kwh type: v (amount must be a number or a decimal string, got boolean)');
-  assert.deepEqual(ok(one('labels'), { v: ['solar', 'local', 'solar'] }), { v: ['local', 'solar'] });
+  fails(
+    one('kwh'),
+    { v: 0.0001 },
+    'Payload has invalid or missing kwh type: v (amount must be kWh with at most 3 decimals, got 0.0001)',
+  );
+  fails(
+    one('kwh'),
+    { v: true },
+    'Payload has invalid or missing kwh type: v (amount must be a number or a decimal string, got boolean)',
+  );
+  assert.deepEqual(ok(one('labels'), { v: ['solar', 'local', 'solar'] }), {
+    v: ['local', 'solar'],
+  });
   assert.deepEqual(ok(one('labels'), { v: 'wind,local' }), { v: ['local', 'wind'] });
   assert.deepEqual(ok(one('labels'), { v: [] }), { v: [] });
   const bad = checkPayload(one('labels'), JSON.stringify({ v: ['Solar'] }), { validanaVersion: 1 });
   assert.equal(bad.ok, false);
-  if (!bad.ok) assert.match(bad.message, /^Payload has invalid or missing labels type: v \(label "Solar" is not allowed/);
+  if (!bad.ok)
+    assert.match(
+      bad.message,
+      /^Payload has invalid or missing labels type: v \(label "Solar" is not allowed/,
+    );
 });
 
 test('extra keys, non-objects and deep nesting are refused', () => {
@@ -106,7 +129,10 @@ test('the converted payload keeps a "__proto__" field as data', () => {
 });
 
 test('template definitions follow Validana rules', () => {
-  assert.deepEqual(checkTemplateDefinition({ a: { type: 'str', name: 'a', desc: 'x' } }), { ok: true, template: { a: { type: 'str', name: 'a', desc: 'x' } } });
+  assert.deepEqual(checkTemplateDefinition({ a: { type: 'str', name: 'a', desc: 'x' } }), {
+    ok: true,
+    template: { a: { type: 'str', name: 'a', desc: 'x' } },
+  });
   const bad: [unknown, RegExp][] = [
     [[], /must be a JSON object/],
     [null, /must be a JSON object/],
@@ -115,7 +141,10 @@ test('template definitions follow Validana rules', () => {
     [{ a: { type: 'str', name: 'a', desc: '', x: 1 } }, /exactly the keys type, name and desc/],
     [{ a: { type: 5, name: 'a', desc: '' } }, /type must be a string/],
     [{ a: { type: 'str', name: 'n'.repeat(65), desc: '' } }, /name must be a string of at most 64/],
-    [{ a: { type: 'str', name: 'a', desc: 'd'.repeat(257) } }, /desc must be a string of at most 256/],
+    [
+      { a: { type: 'str', name: 'a', desc: 'd'.repeat(257) } },
+      /desc must be a string of at most 256/,
+    ],
     [{ a: 'str' }, /must be an object/],
   ];
   for (const [t, message] of bad) {

@@ -18,13 +18,23 @@ import type { Row } from '../src/chain/contract-model.js';
 function escapeKeys(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
-    Object.defineProperty(out, k.startsWith('$') ? '$' + k : k, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k.startsWith('$') ? '$' + k : k, {
+      value: obj[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $big: value.toString() };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).some((k) => k.startsWith('$'))) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).some((k) => k.startsWith('$'))
+  ) {
     return escapeKeys(value as Record<string, unknown>);
   }
   return value;
@@ -34,18 +44,27 @@ function referenceEncode(value: unknown): string {
 }
 function referenceRevive(v: unknown, depth: number): unknown {
   if (typeof v !== 'object' || v === null) return v;
-  if (depth > CONTRACT_LIMITS.jsonDepthMax + 2) return new UnstorableValue(`a value nested deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
+  if (depth > CONTRACT_LIMITS.jsonDepthMax + 2)
+    return new UnstorableValue(`a value nested deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
   if (Array.isArray(v)) return v.map((x) => referenceRevive(x, depth + 1));
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
   if (keys.length === 1) {
     const tagValue = obj[keys[0] ?? ''];
-    if (keys[0] === '$big' && typeof tagValue === 'string') return /^-?[0-9]{1,40}$/.test(tagValue) ? BigInt(tagValue) : new UnstorableValue('a malformed BigInt');
+    if (keys[0] === '$big' && typeof tagValue === 'string')
+      return /^-?[0-9]{1,40}$/.test(tagValue)
+        ? BigInt(tagValue)
+        : new UnstorableValue('a malformed BigInt');
     if (keys[0] === '$bad' && typeof tagValue === 'string') return new UnstorableValue(tagValue);
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {
-    Object.defineProperty(out, k.startsWith('$') ? k.slice(1) : k, { value: referenceRevive(obj[k], depth + 1), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k.startsWith('$') ? k.slice(1) : k, {
+      value: referenceRevive(obj[k], depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -55,21 +74,55 @@ function dump(v: unknown): string {
   if (v instanceof UnstorableValue) return `unstorable(${JSON.stringify(v.what)})`;
   if (typeof v === 'bigint') return `${v}n`;
   if (Array.isArray(v)) return `[${v.map(dump).join(',')}]`;
-  if (typeof v === 'object' && v !== null) return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${dump((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (typeof v === 'object' && v !== null)
+    return `{${Object.keys(v)
+      .map((k) => `${JSON.stringify(k)}:${dump((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return `${typeof v}:${String(v)}`;
 }
 
 /** Objects built with defineProperty, so "__proto__" stays an own key. */
 function objectOf(entries: readonly (readonly [string, unknown])[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of entries)
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   return o;
 }
-const arbKey = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('$', '$big', '$bad', '$$big', '$x', '__proto__', 'toJSON', '0', '7', 'v', 'b', 't', 'k'.repeat(70)));
-const arbLeaf = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('\ud800', '"$big"', '', 'é'), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.bigInt());
+const arbKey = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.constantFrom(
+    '$',
+    '$big',
+    '$bad',
+    '$$big',
+    '$x',
+    '__proto__',
+    'toJSON',
+    '0',
+    '7',
+    'v',
+    'b',
+    't',
+    'k'.repeat(70),
+  ),
+);
+const arbLeaf = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom('\ud800', '"$big"', '', 'é'),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.bigInt(),
+);
 /** What the host holds: JSON values and BigInt in plain objects and arrays. */
 const arbPlain = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, arbLeaf, fc.array(tie('value'), { maxLength: 4 }), fc.array(fc.tuple(arbKey, tie('value')), { maxLength: 4 }).map(objectOf)),
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    arbLeaf,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.array(fc.tuple(arbKey, tie('value')), { maxLength: 4 }).map(objectOf),
+  ),
 })).value;
 
 class Reading {
@@ -77,9 +130,26 @@ class Reading {
 }
 /** Values the shortcuts must leave to the general form. */
 const arbOdd = fc.oneof(
-  fc.constantFrom(undefined, () => 1, Symbol('s'), new Date(0), new Reading(5n), new Map([[1, 2]]), { toJSON: () => ({ $big: 1n }) }, [1, , 3], Object.create(null) as unknown, NaN, -0),
+  fc.constantFrom(
+    undefined,
+    () => 1,
+    Symbol('s'),
+    new Date(0),
+    new Reading(5n),
+    new Map([[1, 2]]),
+    { toJSON: () => ({ $big: 1n }) },
+    [1, , 3],
+    Object.create(null) as unknown,
+    NaN,
+    -0,
+  ),
   arbPlain.map((v) => [v, undefined]),
-  arbPlain.map((v) => objectOf([['at', new Date(86_400_000)], ['v', v]])),
+  arbPlain.map((v) =>
+    objectOf([
+      ['at', new Date(86_400_000)],
+      ['v', v],
+    ]),
+  ),
 );
 
 test('encodeTagged equals JSON.stringify with the tagging replacer', () => {
@@ -97,9 +167,20 @@ test('encodeTagged equals JSON.stringify with the tagging replacer', () => {
 /** Texts the sandbox could send: tagged values, and tag look-alikes, bad tags and deep nesting. */
 const arbSandboxText = fc.oneof(
   fc.oneof(arbPlain, arbOdd).map(referenceEncode),
-  arbPlain.map((v) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? { $big: x.toString() } : x))),
-  fc.constantFrom('{"$big":"12x"}', '{"$big":5}', '{"$bad":"undefined"}', '[{"$bad":"a function"},{"$$bad":1}]', '{"a":"$","$":{"$big":"-1"},"__proto__":{"$big":"2"}}', '{"$a":1,"a":2}'),
-  fc.integer({ min: 60, max: 75 }).map((depth) => '['.repeat(depth) + '{"$big":"1"}' + ']'.repeat(depth)),
+  arbPlain.map((v) =>
+    JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? { $big: x.toString() } : x)),
+  ),
+  fc.constantFrom(
+    '{"$big":"12x"}',
+    '{"$big":5}',
+    '{"$bad":"undefined"}',
+    '[{"$bad":"a function"},{"$$bad":1}]',
+    '{"a":"$","$":{"$big":"-1"},"__proto__":{"$big":"2"}}',
+    '{"$a":1,"a":2}',
+  ),
+  fc
+    .integer({ min: 60, max: 75 })
+    .map((depth) => '['.repeat(depth) + '{"$big":"1"}' + ']'.repeat(depth)),
 );
 
 test('decodeTagged equals the full revive', () => {
@@ -115,7 +196,17 @@ test('decodeTagged equals the full revive', () => {
 });
 
 test('contract code receives exactly the value the host sends (payload, get and find)', async () => {
-  const info: CallInfo = { sender: 's', txId: 't', contractHash: 'h', contractType: 'Echo', processor: 'p', height: 1, processedMs: 0, previousProcessedMs: 0, previousHash: '00' };
+  const info: CallInfo = {
+    sender: 's',
+    txId: 't',
+    contractHash: 'h',
+    contractType: 'Echo',
+    processor: 'p',
+    height: 1,
+    processedMs: 0,
+    previousProcessedMs: 0,
+    previousHash: '00',
+  };
   // The contract sends back what it got (tagged by the prelude's own encoder) and whether every
   // object and array it got is a plain one, as JSON.parse makes them.
   const contract = {
@@ -138,7 +229,14 @@ test('contract code receives exactly the value the host sends (payload, get and 
       if (typeof x !== 'object' || x === null || Array.isArray(x)) return x;
       const keys = Object.keys(x);
       if (keys.length === 1 && keys[0] === '$big') return BigInt((x as { $big: string }).$big);
-      return keys.some((k) => k.startsWith('$')) ? objectOf(keys.map((k) => [k.startsWith('$') ? k.slice(1) : k, (x as Record<string, unknown>)[k]])) : x;
+      return keys.some((k) => k.startsWith('$'))
+        ? objectOf(
+            keys.map((k) => [
+              k.startsWith('$') ? k.slice(1) : k,
+              (x as Record<string, unknown>)[k],
+            ]),
+          )
+        : x;
     }) as unknown;
   const sandbox = await BlockSandbox.create(DEFAULT_EXECUTION_LIMITS);
   try {
@@ -153,12 +251,26 @@ test('contract code receives exactly the value the host sends (payload, get and 
           delete: () => false,
           find: () => [value as Row],
         };
-        const payload = objectOf([['field', field], ['$big', '1']]);
-        assert.deepEqual(sandbox.call(contract, payload, info, db), { status: 'accepted', message: 'OK' });
+        const payload = objectOf([
+          ['field', field],
+          ['$big', '1'],
+        ]);
+        assert.deepEqual(sandbox.call(contract, payload, info, db), {
+          status: 'accepted',
+          message: 'OK',
+        });
         const got = received(value);
         const seen = out as Record<string, unknown> | null;
         assert.ok(seen !== null);
-        assert.equal(dump({ payload: seen['payload'], got: seen['got'], found: seen['found'] }), dump(referenceRevive(JSON.parse(referenceEncode({ payload: received(payload), got, found: [got] })), 0)));
+        assert.equal(
+          dump({ payload: seen['payload'], got: seen['got'], found: seen['found'] }),
+          dump(
+            referenceRevive(
+              JSON.parse(referenceEncode({ payload: received(payload), got, found: [got] })),
+              0,
+            ),
+          ),
+        );
         assert.ok((seen['plain'] as unknown[]).every((p) => p === true));
       }),
       { numRuns: 400 },

@@ -8,8 +8,23 @@ import { readFileSync } from 'node:fs';
 import { fromHex, readU32LE, toHex, utf8Encode } from '../src/core/bytes.js';
 import { ChainError } from '../src/core/errors.js';
 import { hash160, hash256 } from '../src/core/hash.js';
-import { PrivateKey, addressFromPublicKey, addressToHash160, isAddress, isValidPublicKey, isValidWIF } from '../src/core/keys.js';
-import { decodeTx, encodeTx, lengthPrefixMatches, receiverOf, txDigest, txSignedMessage, verifyTxSignature } from '../src/chain/tx.js';
+import {
+  PrivateKey,
+  addressFromPublicKey,
+  addressToHash160,
+  isAddress,
+  isValidPublicKey,
+  isValidWIF,
+} from '../src/core/keys.js';
+import {
+  decodeTx,
+  encodeTx,
+  lengthPrefixMatches,
+  receiverOf,
+  txDigest,
+  txSignedMessage,
+  verifyTxSignature,
+} from '../src/chain/tx.js';
 
 interface KeyVector {
   role: string;
@@ -59,13 +74,24 @@ interface Vectors {
   rejectedWifs: { why: string; wif: string; coreIsValidWIF: boolean }[];
   rejectedAddresses: { why: string; address: string; coreIsValidAddress: boolean }[];
   rejectedPublicKeys: { why: string; hex: string; coreIsValidPublic: boolean }[];
-  contracts: { type: string; contractHash: string; contractHashIfCreatedAsValidanaVersion2: string }[];
+  contracts: {
+    type: string;
+    contractHash: string;
+    contractHashIfCreatedAsValidanaVersion2: string;
+  }[];
   transactions: TxVector[];
-  tampered: { name: string; base64tx: string; signedWithPrefix?: string; fields?: TxVectorFields }[];
+  tampered: {
+    name: string;
+    base64tx: string;
+    signedWithPrefix?: string;
+    fields?: TxVectorFields;
+  }[];
   malleability: { name: string; base64tx: string; originalSIsHigh: boolean }[];
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../../test/vectors/validana.json', import.meta.url), 'utf8')) as Vectors;
+const vectors = JSON.parse(
+  readFileSync(new URL('../../test/vectors/validana.json', import.meta.url), 'utf8'),
+) as Vectors;
 const PREFIX = vectors.signPrefix;
 const CURVE_ORDER = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
 
@@ -99,8 +125,13 @@ test('every key reproduces its WIF, public key, address and hash160', () => {
     assert.equal(toHex(key.publicKey), k.publicKeyHex, k.role);
     assert.equal(key.address, k.address, k.role);
     assert.equal(addressFromPublicKey(fromHex(k.publicKeyHex)), k.address, k.role);
-    assert.equal(toHex(addressToHash160(k.address) ?? new Uint8Array()), toHex(hash160(key.publicKey)), k.role);
-    if (k.addressHash160Hex !== undefined) assert.equal(toHex(hash160(key.publicKey)), k.addressHash160Hex, k.role);
+    assert.equal(
+      toHex(addressToHash160(k.address) ?? new Uint8Array()),
+      toHex(hash160(key.publicKey)),
+      k.role,
+    );
+    if (k.addressHash160Hex !== undefined)
+      assert.equal(toHex(hash160(key.publicKey)), k.addressHash160Hex, k.role);
     assert.equal(PrivateKey.fromBytes(fromHex(k.privateKeyHex)).toWIF(), k.wif, k.role);
     assert.ok(isValidWIF(k.wif), k.role);
     assert.ok(isAddress(k.address), k.role);
@@ -119,17 +150,23 @@ test('every rejected WIF is refused with key_invalid', () => {
   for (const r of vectors.rejectedWifs) {
     assert.equal(r.coreIsValidWIF, false, r.why);
     assert.equal(isValidWIF(r.wif), false, r.why);
-    assert.equal(codeOf(() => PrivateKey.fromWIF(r.wif)), 'key_invalid', r.why);
+    assert.equal(
+      codeOf(() => PrivateKey.fromWIF(r.wif)),
+      'key_invalid',
+      r.why,
+    );
   }
 });
 
 test('addresses are accepted exactly when Validana core accepts them', () => {
-  for (const r of vectors.rejectedAddresses) assert.equal(isAddress(r.address), r.coreIsValidAddress, r.why);
+  for (const r of vectors.rejectedAddresses)
+    assert.equal(isAddress(r.address), r.coreIsValidAddress, r.why);
   assert.ok(vectors.rejectedAddresses.filter((r) => !r.coreIsValidAddress).length >= 4);
 });
 
 test('public keys are accepted exactly when Validana core accepts them', () => {
-  for (const r of vectors.rejectedPublicKeys) assert.equal(isValidPublicKey(fromHex(r.hex)), r.coreIsValidPublic, r.why);
+  for (const r of vectors.rejectedPublicKeys)
+    assert.equal(isValidPublicKey(fromHex(r.hex)), r.coreIsValidPublic, r.why);
   assert.ok(vectors.rejectedPublicKeys.filter((r) => !r.coreIsValidPublic).length >= 3);
 });
 
@@ -184,18 +221,33 @@ test('signed data and its hash256 match, and the signature verifies for hanzenet
 
 test('high-S signatures occur in the vectors and are marked correctly', () => {
   for (const v of vectors.transactions) {
-    assert.equal(toHex(decodeTx(txBytesOf(v.base64tx)).signature), v.signatureR + v.signatureS, v.name);
+    assert.equal(
+      toHex(decodeTx(txBytesOf(v.base64tx)).signature),
+      v.signatureR + v.signatureS,
+      v.name,
+    );
     assert.equal(BigInt(`0x${v.signatureS}`) > CURVE_ORDER / 2n, v.sIsHigh, v.name);
   }
-  assert.ok(vectors.transactions.some((v) => v.sIsHigh), 'at least one high-S vector');
-  assert.ok(vectors.transactions.some((v) => !v.sIsHigh), 'at least one low-S vector');
+  assert.ok(
+    vectors.transactions.some((v) => v.sIsHigh),
+    'at least one high-S vector',
+  );
+  assert.ok(
+    vectors.transactions.some((v) => !v.sIsHigh),
+    'at least one low-S vector',
+  );
 });
 
 test('every tampered transaction decodes but fails verification', () => {
   for (const t of vectors.tampered) {
     const tx = decodeTx(txBytesOf(t.base64tx));
     assert.equal(verifyTxSignature(tx, PREFIX), false, t.name);
-    if (t.signedWithPrefix !== undefined) assert.equal(verifyTxSignature(tx, t.signedWithPrefix), true, `${t.name}: control with its own prefix`);
+    if (t.signedWithPrefix !== undefined)
+      assert.equal(
+        verifyTxSignature(tx, t.signedWithPrefix),
+        true,
+        `${t.name}: control with its own prefix`,
+      );
   }
 });
 
@@ -215,16 +267,24 @@ test('the other S half of a signature also verifies (no low-S rule for transacti
 test('contract hashes: the create vector reproduces its hash from its code text (v1 and v2)', () => {
   const create = vectors.transactions.find((v) => v.createdContractHashWouldBe !== undefined);
   assert.ok(create);
-  const code = Buffer.from((create.inputPayloadObject as { code: string }).code, 'base64').toString('utf8');
+  const code = Buffer.from((create.inputPayloadObject as { code: string }).code, 'base64').toString(
+    'utf8',
+  );
   assert.equal(toHex(hash256(utf8Encode(code))), create.createdContractHashWouldBe);
-  assert.equal(toHex(hash256(utf8Encode(`"use strict";${code}`))), create.createdContractHashIfValidanaVersion2);
+  assert.equal(
+    toHex(hash256(utf8Encode(`"use strict";${code}`))),
+    create.createdContractHashIfValidanaVersion2,
+  );
 });
 
 test('contract hashes: the HanzeNet contract hashes agree with every transaction that names them', () => {
   // The vectors hold the HanzeNet contracts' hashes but not their code text, so the hashes are
   // checked against the transactions that call or delete them, and the known Trader hash.
   const byType = new Map(vectors.contracts.map((c) => [c.type, c.contractHash]));
-  assert.equal(byType.get('Trader'), 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a');
+  assert.equal(
+    byType.get('Trader'),
+    'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a',
+  );
   let checked = 0;
   for (const v of vectors.transactions) {
     const hash = byType.get(v.contractType);
@@ -233,7 +293,9 @@ test('contract hashes: the HanzeNet contract hashes agree with every transaction
     checked++;
   }
   assert.ok(checked >= 6, `checked ${checked} transactions against contract hashes`);
-  const del = vectors.transactions.find((v) => v.contractType === '__delete__' || v.fields.contractHash === 'ff'.repeat(32));
+  const del = vectors.transactions.find(
+    (v) => v.contractType === '__delete__' || v.fields.contractHash === 'ff'.repeat(32),
+  );
   assert.ok(del);
   assert.equal((JSON.parse(del.fields.payload) as { hash: string }).hash, byType.get('Trader'));
   for (const c of vectors.contracts) {

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { ERROR_CATALOGUE } from '../src/core/errors.js';
 
 const doc = readFileSync('docs/errors.md', 'utf8');
-const documented = new Set([...doc.matchAll(/^\|\s*`([a-z][a-z0-9_]*)`\s*\|/gm)].map((m) => m[1] ?? ''));
+const documented = new Set(
+  [...doc.matchAll(/^\|\s*`([a-z][a-z0-9_]*)`\s*\|/gm)].map((m) => m[1] ?? ''),
+);
 
 test('every platform error code is documented in docs/errors.md', () => {
   const missing = Object.keys(ERROR_CATALOGUE).filter((code) => !documented.has(code));
@@ -31,7 +33,14 @@ test('every energy reject code is documented in docs/errors.md', async () => {
 test('the energy table names the contracts that declare each code in their `rejects`', async () => {
   const { contractsByRejectCode } = await import('../src/energy/index.js');
   const section = doc.split(/^## /m).find((s) => s.startsWith('Energy contract codes')) ?? '';
-  const listed = new Map([...section.matchAll(/^\|\s*`([a-z][a-z0-9_]*)`\s*\|([^|]*)\|/gm)].map((m) => [m[1] ?? '', (m[2] ?? '').trim()]));
-  const declared = new Map([...contractsByRejectCode()].map(([code, types]) => [code as string, types.join(', ')]));
+  const listed = new Map(
+    [...section.matchAll(/^\|\s*`([a-z][a-z0-9_]*)`\s*\|([^|]*)\|/gm)].map((m) => [
+      m[1] ?? '',
+      (m[2] ?? '').trim(),
+    ]),
+  );
+  const declared = new Map(
+    [...contractsByRejectCode()].map(([code, types]) => [code as string, types.join(', ')]),
+  );
   assert.deepEqual(listed, declared, 'run `node scripts/gen-errors-doc.mjs` after a build');
 });

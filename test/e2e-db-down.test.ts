@@ -10,14 +10,24 @@ import { connect } from 'node:net';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
 import type { ContractView, TxView } from '../src/chain/views.js';
-import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
+import {
+  e2eBackends,
+  getJson,
+  postJson,
+  startProcessorProcess,
+  stopProcess,
+  tempDir,
+} from './helpers/processes.js';
 
 class ToggleProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   async up(): Promise<void> {
     const server = createServer((client) => {
@@ -45,7 +55,9 @@ class ToggleProxy {
 
 const postgres = e2eBackends().find((b) => b.name === 'postgres');
 
-test('a database outage answers retry, writes nothing half, and the processor recovers', { skip: postgres ? false : 'DATABASE_URL is not set' }, async () => {
+test('a database outage answers retry, writes nothing half, and the processor recovers', {
+  skip: postgres ? false : 'DATABASE_URL is not set',
+}, async () => {
   assert.ok(postgres);
   const db = await postgres.databaseUrl();
   const dir = await tempDir('dbdown');
@@ -55,25 +67,52 @@ test('a database outage answers retry, writes nothing half, and the processor re
   const viaProxy = new URL(target.toString());
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  const p = await startProcessorProcess({ dataDir: dir.path, databaseUrl: viaProxy.toString(), blockIntervalMs: 100 });
+  const p = await startProcessorProcess({
+    dataDir: dir.path,
+    databaseUrl: viaProxy.toString(),
+    blockIntervalMs: 100,
+  });
   try {
-    const trader = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body.find((c) => c.type === 'Trader');
+    const trader = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body.find(
+      (c) => c.type === 'Trader',
+    );
     assert.ok(trader);
     const owner = PrivateKey.generate();
-    const make = () => signTx({ contractHashHex: trader.hash, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, p.chainId);
-    const first = await postJson<TxView>(`${p.url}/api/transactions`, { base64tx: Buffer.from(make().bytes).toString('base64'), wait: true });
+    const make = () =>
+      signTx(
+        {
+          contractHashHex: trader.hash,
+          validTillMs: 0,
+          payloadText: JSON.stringify({
+            context: owner.address,
+            address: PrivateKey.generate().address,
+            allowed: true,
+          }),
+        },
+        owner,
+        p.chainId,
+      );
+    const first = await postJson<TxView>(`${p.url}/api/transactions`, {
+      base64tx: Buffer.from(make().bytes).toString('base64'),
+      wait: true,
+    });
     assert.equal(first.body.status, 'accepted');
 
     await proxy.down();
     const during = make();
-    const refused = await postJson<{ error: { code: string } }>(`${p.url}/api/transactions`, { base64tx: Buffer.from(during.bytes).toString('base64') });
+    const refused = await postJson<{ error: { code: string } }>(`${p.url}/api/transactions`, {
+      base64tx: Buffer.from(during.bytes).toString('base64'),
+    });
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'retry');
 
     await proxy.up();
     let after: { status: number; body: TxView } | null = null;
     for (let attempt = 0; attempt < 50; attempt++) {
-      after = await postJson<TxView>(`${p.url}/api/transactions`, { base64tx: Buffer.from(during.bytes).toString('base64'), wait: true });
+      after = await postJson<TxView>(`${p.url}/api/transactions`, {
+        base64tx: Buffer.from(during.bytes).toString('base64'),
+        wait: true,
+      });
       if (after.status !== 503) break;
       await new Promise((r) => setTimeout(r, 200));
     }

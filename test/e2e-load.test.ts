@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
 import type { ContractView, TxView } from '../src/chain/views.js';
-import { e2eBackends, getJson, postJson, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
+import {
+  e2eBackends,
+  getJson,
+  postJson,
+  startProcessorProcess,
+  stopProcess,
+  tempDir,
+} from './helpers/processes.js';
 
 const TOTAL = 10_000;
 const BATCH = 500;
@@ -15,16 +22,36 @@ for (const backend of e2eBackends()) {
   test(`[${backend.name}] 10,000 signed transactions through the API are all accepted and counted`, async () => {
     const dir = await tempDir('load');
     const db = await backend.databaseUrl();
-    const p = await startProcessorProcess({ dataDir: dir.path, databaseUrl: db.url, blockIntervalMs: 250 });
+    const p = await startProcessorProcess({
+      dataDir: dir.path,
+      databaseUrl: db.url,
+      blockIntervalMs: 250,
+    });
     try {
-      const trader = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body.find((c) => c.type === 'Trader');
+      const trader = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body.find(
+        (c) => c.type === 'Trader',
+      );
       assert.ok(trader);
       const owner = PrivateKey.generate();
       const txs = Array.from({ length: TOTAL }, () =>
-        signTx({ contractHashHex: trader.hash, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, p.chainId),
+        signTx(
+          {
+            contractHashHex: trader.hash,
+            validTillMs: 0,
+            payloadText: JSON.stringify({
+              context: owner.address,
+              address: PrivateKey.generate().address,
+              allowed: true,
+            }),
+          },
+          owner,
+          p.chainId,
+        ),
       );
       const statuses = new Map<string, string>();
-      const batches = Array.from({ length: TOTAL / BATCH }, (_, i) => txs.slice(i * BATCH, (i + 1) * BATCH));
+      const batches = Array.from({ length: TOTAL / BATCH }, (_, i) =>
+        txs.slice(i * BATCH, (i + 1) * BATCH),
+      );
       await Promise.all(
         [0, 1, 2, 3].map(async (lane) => {
           for (let b = lane; b < batches.length; b += 4) {
@@ -42,9 +69,13 @@ for (const backend of e2eBackends()) {
       assert.deepEqual(notAccepted.slice(0, 5), [], `${notAccepted.length} not accepted`);
       let counted = 0;
       for (let from = 0; ; from += 1000) {
-        const { body } = await getJson<{ txCount: number; transactions: { id: string; status: string }[] }[]>(`${p.url}/api/blocks?from=${from}&limit=1000`);
+        const { body } = await getJson<
+          { txCount: number; transactions: { id: string; status: string }[] }[]
+        >(`${p.url}/api/blocks?from=${from}&limit=1000`);
         if (body.length === 0) break;
-        for (const block of body) for (const t of block.transactions) if (statuses.has(t.id) && t.status === 'accepted') counted++;
+        for (const block of body)
+          for (const t of block.transactions)
+            if (statuses.has(t.id) && t.status === 'accepted') counted++;
       }
       assert.equal(counted, TOTAL, 'every transaction is in exactly one block');
     } finally {

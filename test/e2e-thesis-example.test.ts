@@ -13,12 +13,17 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from '../src/energy/views.js';
+import type {
+  EnergyBalancesView,
+  EnergyContextView,
+  EnergyHistoryView,
+} from '../src/energy/views.js';
 import { errorOf, runCli, runShell } from './helpers/cli-run.js';
 import type { CliResult } from './helpers/cli-run.js';
 import { e2eBackends, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
 
-const DESCRIPTION = 'Energy supplied by external party, you will be billed for this at the end of the month';
+const DESCRIPTION =
+  'Energy supplied by external party, you will be billed for this at the end of the month';
 const QUARTER_HOUR_MS = 900_000;
 
 /** A balance row as the thesis prints it: trader name, labels, kWh (the block is checked apart). */
@@ -46,10 +51,24 @@ const SESSION: readonly Step[] = [
   { cmd: 'hanzenet key generate > b.json' },
   { cmd: 'hanzenet key generate > producer.json' },
   { cmd: 'hanzenet key generate > consumer.json' },
-  { cmd: 'CTX=$(jq -r .address owner.json); A=$(jq -r .address a.json); B=$(jq -r .address b.json)' },
+  {
+    cmd: 'CTX=$(jq -r .address owner.json); A=$(jq -r .address a.json); B=$(jq -r .address b.json)',
+  },
   { cmd: 'PRODUCER=$(jq -r .address producer.json); CONSUMER=$(jq -r .address consumer.json)' },
-  { cmd: execute('Trader', 'owner.json', String.raw`{\"context\":\"$CTX\",\"address\":\"$A\",\"allowed\":true}`) },
-  { cmd: execute('Trader', 'owner.json', String.raw`{\"context\":\"$CTX\",\"address\":\"$B\",\"allowed\":true}`) },
+  {
+    cmd: execute(
+      'Trader',
+      'owner.json',
+      String.raw`{\"context\":\"$CTX\",\"address\":\"$A\",\"allowed\":true}`,
+    ),
+  },
+  {
+    cmd: execute(
+      'Trader',
+      'owner.json',
+      String.raw`{\"context\":\"$CTX\",\"address\":\"$B\",\"allowed\":true}`,
+    ),
+  },
   {
     cmd: execute(
       'Producer',
@@ -58,35 +77,92 @@ const SESSION: readonly Step[] = [
     ),
   },
   {
-    cmd: execute('Consumer', 'owner.json', String.raw`{\"context\":\"$CTX\",\"address\":\"$CONSUMER\",\"allowed\":true,\"trader\":\"$B\",\"labels\":[]}`),
+    cmd: execute(
+      'Consumer',
+      'owner.json',
+      String.raw`{\"context\":\"$CTX\",\"address\":\"$CONSUMER\",\"allowed\":true,\"trader\":\"$B\",\"labels\":[]}`,
+    ),
   },
-  { cmd: execute('SettlementPeriod', 'owner.json', String.raw`{\"context\":\"$CTX\",\"periodSeconds\":900}`) },
-  { cmd: execute('Trader', 'a.json', String.raw`{\"context\":\"$CTX\",\"address\":\"$B\",\"allowed\":false}`), rejected: 'not_context_owner' },
-  { cmd: 'hanzenet energy context --context "$CTX"', check: checkContext },
-  { cmd: execute('Energy', 'producer.json', String.raw`{\"context\":\"$CTX\",\"amount\":10}`), samePeriodAsNext: true },
-  { cmd: execute('Energy', 'consumer.json', String.raw`{\"context\":\"$CTX\",\"amount\":-15}`) },
-  { cmd: execute('Energy', 'consumer.json', String.raw`{\"context\":\"$CTX\",\"amount\":5}`), rejected: 'sender_not_producer' },
-  { cmd: 'hanzenet energy balance --context "$CTX"', balances: [['A', ['solar'], '10'], ['B', [], '-15']] },
-  { cmd: `BLOCK=$(hanzenet energy balance --context "$CTX" --trader "$A" | jq '.balances[0].block')` },
   {
-    cmd: execute('Transfer', 'a.json', String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$BLOCK,\"labels\":[\"solar\"],\"amount\":11}`),
+    cmd: execute(
+      'SettlementPeriod',
+      'owner.json',
+      String.raw`{\"context\":\"$CTX\",\"periodSeconds\":900}`,
+    ),
+  },
+  {
+    cmd: execute(
+      'Trader',
+      'a.json',
+      String.raw`{\"context\":\"$CTX\",\"address\":\"$B\",\"allowed\":false}`,
+    ),
+    rejected: 'not_context_owner',
+  },
+  { cmd: 'hanzenet energy context --context "$CTX"', check: checkContext },
+  {
+    cmd: execute('Energy', 'producer.json', String.raw`{\"context\":\"$CTX\",\"amount\":10}`),
+    samePeriodAsNext: true,
+  },
+  { cmd: execute('Energy', 'consumer.json', String.raw`{\"context\":\"$CTX\",\"amount\":-15}`) },
+  {
+    cmd: execute('Energy', 'consumer.json', String.raw`{\"context\":\"$CTX\",\"amount\":5}`),
+    rejected: 'sender_not_producer',
+  },
+  {
+    cmd: 'hanzenet energy balance --context "$CTX"',
+    balances: [
+      ['A', ['solar'], '10'],
+      ['B', [], '-15'],
+    ],
+  },
+  {
+    cmd: `BLOCK=$(hanzenet energy balance --context "$CTX" --trader "$A" | jq '.balances[0].block')`,
+  },
+  {
+    cmd: execute(
+      'Transfer',
+      'a.json',
+      String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$BLOCK,\"labels\":[\"solar\"],\"amount\":11}`,
+    ),
     rejected: 'insufficient_energy',
   },
   {
-    cmd: execute('Transfer', 'a.json', String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$((BLOCK + 1)),\"labels\":[\"solar\"],\"amount\":10}`),
+    cmd: execute(
+      'Transfer',
+      'a.json',
+      String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$((BLOCK + 1)),\"labels\":[\"solar\"],\"amount\":10}`,
+    ),
     rejected: 'block_not_period_start',
   },
-  { cmd: execute('Transfer', 'a.json', String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$BLOCK,\"labels\":[\"solar\"],\"amount\":10}`) },
-  { cmd: 'hanzenet energy balance --context "$CTX"', balances: [['B', [], '-15'], ['B', ['solar'], '10']] },
   {
-    cmd: execute('Reduce', 'b.json', String.raw`{\"context\":\"$CTX\",\"block\":$BLOCK,\"originalLabels\":[\"solar\"],\"amount\":10,\"labelsToRemove\":[\"solar\"]}`),
+    cmd: execute(
+      'Transfer',
+      'a.json',
+      String.raw`{\"context\":\"$CTX\",\"receiver\":\"$B\",\"block\":$BLOCK,\"labels\":[\"solar\"],\"amount\":10}`,
+    ),
+  },
+  {
+    cmd: 'hanzenet energy balance --context "$CTX"',
+    balances: [
+      ['B', [], '-15'],
+      ['B', ['solar'], '10'],
+    ],
+  },
+  {
+    cmd: execute(
+      'Reduce',
+      'b.json',
+      String.raw`{\"context\":\"$CTX\",\"block\":$BLOCK,\"originalLabels\":[\"solar\"],\"amount\":10,\"labelsToRemove\":[\"solar\"]}`,
+    ),
   },
   { cmd: 'hanzenet energy balance --context "$CTX"', balances: [['B', [], '-5']] },
   {
     cmd: execute(
       'Mutate',
       'owner.json',
-      String.raw`{\"context\":\"$CTX\",\"trader\":\"$B\",\"block\":$BLOCK,\"labels\":[],\"amount\":5,\"description\":\"` + DESCRIPTION + String.raw`\"}`,
+      String.raw`{\"context\":\"$CTX\",\"trader\":\"$B\",\"block\":$BLOCK,\"labels\":[],\"amount\":5,\"description\":\"` +
+        DESCRIPTION +
+        String.raw`\"}`,
     ),
   },
   { cmd: 'hanzenet energy balance --context "$CTX"', balances: [] },
@@ -100,7 +176,10 @@ const SESSION: readonly Step[] = [
 async function documentedSession(): Promise<string[]> {
   const doc = await readFile(new URL('../../docs/energy.md', import.meta.url), 'utf8');
   const start = doc.indexOf("## The thesis' example (6.3) as a shell session");
-  assert.ok(start >= 0, 'docs/energy.md has the section "The thesis\' example (6.3) as a shell session"');
+  assert.ok(
+    start >= 0,
+    'docs/energy.md has the section "The thesis\' example (6.3) as a shell session"',
+  );
   const end = doc.indexOf('\n## ', start + 1);
   const section = doc.slice(start, end < 0 ? undefined : end);
   const lines: string[] = [];
@@ -115,7 +194,10 @@ async function documentedSession(): Promise<string[]> {
 }
 
 test('docs/energy.md shows exactly the session this test runs', async () => {
-  assert.deepEqual(await documentedSession(), SESSION.map((s) => s.cmd));
+  assert.deepEqual(
+    await documentedSession(),
+    SESSION.map((s) => s.cmd),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +226,11 @@ class Session {
   ) {}
 
   async sh(cmd: string): Promise<CliResult> {
-    return runShell(cmd, { cwd: this.cwd, env: { HANZENET_URL: this.url, ...this.vars }, timeoutMs: 60_000 });
+    return runShell(cmd, {
+      cwd: this.cwd,
+      env: { HANZENET_URL: this.url, ...this.vars },
+      timeoutMs: 60_000,
+    });
   }
 
   /** Runs one documented line; assignments set `vars` the way the shell would. */
@@ -170,7 +256,10 @@ class Session {
   }
 
   nameOf(address: string): string {
-    const names: Record<string, string> = { [this.vars['A'] ?? '']: 'A', [this.vars['B'] ?? '']: 'B' };
+    const names: Record<string, string> = {
+      [this.vars['A'] ?? '']: 'A',
+      [this.vars['B'] ?? '']: 'B',
+    };
     return names[address] ?? address;
   }
 }
@@ -190,7 +279,9 @@ function checkBalances(session: Session, stdout: string, table: readonly Balance
     Buffer.compare(Buffer.from(session.vars[x[0]] ?? ''), Buffer.from(session.vars[y[0]] ?? '')) ||
     Buffer.compare(Buffer.from(x[1].join(',')), Buffer.from(y[1].join(',')));
   expected = [...table].sort(byAddress);
-  const shown = view.balances.map((b): BalanceRow => [session.nameOf(b.trader), b.labels, b.amount]);
+  const shown = view.balances.map(
+    (b): BalanceRow => [session.nameOf(b.trader), b.labels, b.amount],
+  );
   assert.deepEqual(shown, expected, `balance table, got ${stdout}`);
   for (const b of view.balances) {
     assert.equal(b.block, block, 'every balance is in the period of the first reading');
@@ -199,7 +290,8 @@ function checkBalances(session: Session, stdout: string, table: readonly Balance
   }
   // Totals per trader (in trader order) and the grand total, exact kWh.
   const totals = new Map<string, bigint>();
-  for (const [name, , kwh] of expected) totals.set(name, (totals.get(name) ?? 0n) + BigInt(Number(kwh) * 1000));
+  for (const [name, , kwh] of expected)
+    totals.set(name, (totals.get(name) ?? 0n) + BigInt(Number(kwh) * 1000));
   assert.deepEqual(
     view.totals.map((t) => [session.nameOf(t.trader), t.amount]),
     [...totals].map(([name, wh]) => [name, String(Number(wh) / 1000)]),
@@ -210,7 +302,13 @@ function checkBalances(session: Session, stdout: string, table: readonly Balance
 
 function checkContext(stdout: string, vars: Readonly<Record<string, string>>): void {
   const view = JSON.parse(stdout) as EnergyContextView;
-  const [ctx, a, b, producer, consumer] = [vars['CTX'], vars['A'], vars['B'], vars['PRODUCER'], vars['CONSUMER']];
+  const [ctx, a, b, producer, consumer] = [
+    vars['CTX'],
+    vars['A'],
+    vars['B'],
+    vars['PRODUCER'],
+    vars['CONSUMER'],
+  ];
   assert.equal(view.context, ctx);
   assert.equal(view.owner, ctx);
   assert.equal(view.settlementPeriod.periodSeconds, 900);
@@ -219,14 +317,26 @@ function checkContext(stdout: string, vars: Readonly<Record<string, string>>): v
   assert.deepEqual(view.producers, [{ address: producer, trader: a, labels: ['solar'] }]);
   assert.deepEqual(view.consumers, [{ address: consumer, trader: b, labels: [] }]);
   const roles = Object.fromEntries(view.members.map((m) => [m.address, m.roles]));
-  assert.deepEqual(roles, { [ctx ?? '']: ['owner'], [a ?? '']: ['trader'], [b ?? '']: ['trader'], [producer ?? '']: ['producer'], [consumer ?? '']: ['consumer'] });
+  assert.deepEqual(roles, {
+    [ctx ?? '']: ['owner'],
+    [a ?? '']: ['trader'],
+    [b ?? '']: ['trader'],
+    [producer ?? '']: ['producer'],
+    [consumer ?? '']: ['consumer'],
+  });
 }
 
 function checkHistoryOfB(stdout: string, vars: Readonly<Record<string, string>>): void {
   const view = JSON.parse(stdout) as EnergyHistoryView;
   const block = Number(vars['BLOCK']);
   assert.equal(view.next, null);
-  const shown = view.entries.map((e) => [e.kind, e.labels, e.amount, e.counterparty, e.description]);
+  const shown = view.entries.map((e) => [
+    e.kind,
+    e.labels,
+    e.amount,
+    e.counterparty,
+    e.description,
+  ]);
   assert.deepEqual(shown, [
     ['mutate', [], '5', vars['CTX'], DESCRIPTION],
     ['reduce', ['solar'], '-10', null, null],
@@ -234,38 +344,72 @@ function checkHistoryOfB(stdout: string, vars: Readonly<Record<string, string>>)
     ['transfer', ['solar'], '10', vars['A'], null],
     ['energy', [], '-15', vars['CONSUMER'], null],
   ]);
-  for (const e of view.entries) assert.equal(e.block, block, 'every change is booked in the period of the first reading');
+  for (const e of view.entries)
+    assert.equal(e.block, block, 'every change is booked in the period of the first reading');
   const consumption = view.entries[view.entries.length - 1];
   assert.ok(consumption !== undefined);
   // The consumer's reading landed in the block after the producer's, inside the period it opened.
   assert.equal(consumption.height, block + 1);
-  assert.ok(consumption.processedMs >= consumption.periodStartMs && consumption.processedMs < consumption.periodStartMs + QUARTER_HOUR_MS);
+  assert.ok(
+    consumption.processedMs >= consumption.periodStartMs &&
+      consumption.processedMs < consumption.periodStartMs + QUARTER_HOUR_MS,
+  );
   const heights = view.entries.map((e) => e.height);
-  assert.deepEqual(heights, [...heights].sort((x, y) => y - x), 'newest first');
+  assert.deepEqual(
+    heights,
+    [...heights].sort((x, y) => y - x),
+    'newest first',
+  );
 }
 
 for (const backend of e2eBackends()) {
   test(`[${backend.name}] the thesis' example (6.3) through the CLI`, async () => {
     const dir = await tempDir('thesis');
     const db = await backend.databaseUrl();
-    const p = await startProcessorProcess({ dataDir: join(dir.path, 'data'), databaseUrl: db.url, blockIntervalMs: 100, extraArgs: ['--no-energy'] });
+    const p = await startProcessorProcess({
+      dataDir: join(dir.path, 'data'),
+      databaseUrl: db.url,
+      blockIntervalMs: 100,
+      extraArgs: ['--no-energy'],
+    });
     try {
       // The chain was started without the energy contracts: `energy install` adds them, once.
       const keyFile = join(dir.path, 'data', 'processor.key');
       const stranger = (await runCli(['key', 'generate'])).stdout;
-      const refused = await runCli(['--url', p.url, 'energy', 'install', '--signing-key', stranger], { timeoutMs: 60_000 });
+      const refused = await runCli(
+        ['--url', p.url, 'energy', 'install', '--signing-key', stranger],
+        { timeoutMs: 60_000 },
+      );
       assert.equal(refused.code, 1, refused.stderr);
       assert.equal(errorOf(refused).code, 'not_processor');
-      const first = await runCli(['--url', p.url, 'energy', 'install', '--signing-keyfile', keyFile], { timeoutMs: 60_000 });
+      const first = await runCli(
+        ['--url', p.url, 'energy', 'install', '--signing-keyfile', keyFile],
+        { timeoutMs: 60_000 },
+      );
       assert.equal(first.code, 0, first.stderr);
-      const installed = JSON.parse(first.stdout) as { created: { type: string }[]; alreadyActive: unknown[] };
-      assert.deepEqual(installed.created.map((c) => c.type), ENERGY_CONTRACTS.map((d) => d.type));
+      const installed = JSON.parse(first.stdout) as {
+        created: { type: string }[];
+        alreadyActive: unknown[];
+      };
+      assert.deepEqual(
+        installed.created.map((c) => c.type),
+        ENERGY_CONTRACTS.map((d) => d.type),
+      );
       assert.deepEqual(installed.alreadyActive, []);
-      const again = await runCli(['--url', p.url, 'energy', 'install', '--signing-keyfile', keyFile], { timeoutMs: 60_000 });
+      const again = await runCli(
+        ['--url', p.url, 'energy', 'install', '--signing-keyfile', keyFile],
+        { timeoutMs: 60_000 },
+      );
       assert.equal(again.code, 0, again.stderr);
-      const second = JSON.parse(again.stdout) as { created: unknown[]; alreadyActive: { type: string }[] };
+      const second = JSON.parse(again.stdout) as {
+        created: unknown[];
+        alreadyActive: { type: string }[];
+      };
       assert.deepEqual(second.created, []);
-      assert.deepEqual(second.alreadyActive.map((c) => c.type), ENERGY_CONTRACTS.map((d) => d.type));
+      assert.deepEqual(
+        second.alreadyActive.map((c) => c.type),
+        ENERGY_CONTRACTS.map((d) => d.type),
+      );
 
       const cwd = join(dir.path, 'session');
       await mkdir(cwd);
@@ -281,7 +425,10 @@ for (const backend of e2eBackends()) {
           const error = errorOf(result);
           assert.equal(error.code, step.rejected, what);
           assert.equal(error.details['status'], 'rejected', what);
-          assert.ok(error.message.includes(session.vars['CTX'] ?? '?'), `the message names the context: ${error.message}`);
+          assert.ok(
+            error.message.includes(session.vars['CTX'] ?? '?'),
+            `the message names the context: ${error.message}`,
+          );
           continue;
         }
         assert.equal(result.code, 0, what);

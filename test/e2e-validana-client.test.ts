@@ -18,7 +18,11 @@ interface ValidanaKey {
 }
 interface ValidanaClient {
   init(signPrefix: string, serviceURL: string): Promise<void>;
-  processTx(key: ValidanaKey, contractName: string, payload: Record<string, unknown>): Promise<{ status: string; message: string; id: string; blockId: number | null }>;
+  processTx(
+    key: ValidanaKey,
+    contractName: string,
+    payload: Record<string, unknown>,
+  ): Promise<{ status: string; message: string; id: string; blockId: number | null }>;
   query(type: string, data?: unknown): Promise<unknown>;
   closeWebsocket(): void;
 }
@@ -29,12 +33,23 @@ test('the real Validana client lists contracts, processes transactions and await
   const client = validana.Client.get(true);
   try {
     await client.init(p.chainId, `${p.url.replace(/^http/, 'ws')}/api/v1/`);
-    const contracts = (await client.query('contracts')) as { type: string; hash: string; template: Record<string, unknown> }[];
-    assert.ok(contracts.some((c) => c.type === 'Trader' && typeof c.template === 'object'), JSON.stringify(contracts).slice(0, 300));
+    const contracts = (await client.query('contracts')) as {
+      type: string;
+      hash: string;
+      template: Record<string, unknown>;
+    }[];
+    assert.ok(
+      contracts.some((c) => c.type === 'Trader' && typeof c.template === 'object'),
+      JSON.stringify(contracts).slice(0, 300),
+    );
 
     const owner = validana.PrivateKey.generate();
     const trader = validana.PrivateKey.generate();
-    const accepted = await client.processTx(owner, 'Trader', { context: owner.getAddress(), address: trader.getAddress(), allowed: true });
+    const accepted = await client.processTx(owner, 'Trader', {
+      context: owner.getAddress(),
+      address: trader.getAddress(),
+      allowed: true,
+    });
     assert.equal(accepted.status, 'accepted');
     assert.equal(typeof accepted.blockId, 'number');
     const status = await client.query('txStatus', { txId: accepted.id });
@@ -44,7 +59,11 @@ test('the real Validana client lists contracts, processes transactions and await
     const stranger = validana.PrivateKey.generate();
     let outcome: unknown;
     try {
-      outcome = await client.processTx(stranger, 'Trader', { context: owner.getAddress(), address: trader.getAddress(), allowed: false });
+      outcome = await client.processTx(stranger, 'Trader', {
+        context: owner.getAddress(),
+        address: trader.getAddress(),
+        allowed: false,
+      });
     } catch (err) {
       outcome = err;
     }

@@ -7,7 +7,11 @@ import { describe, test } from 'node:test';
 import { formatWh } from '../src/core/amount.js';
 import type { ContractDefinition } from '../src/contracts/authoring/define.js';
 import { packContract } from '../src/contracts/authoring/pack.js';
-import { ENERGY_BALANCE_WH_MAX, ENERGY_DESCRIPTION_CHARS_MAX, ENERGY_REJECT_CODES } from '../src/energy/codes.js';
+import {
+  ENERGY_BALANCE_WH_MAX,
+  ENERGY_DESCRIPTION_CHARS_MAX,
+  ENERGY_REJECT_CODES,
+} from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
 import { EnergyChain, balanceTable, mustAccept, testAddress } from './helpers/energy-harness.js';
@@ -28,31 +32,52 @@ const NAMES = new Map([
   [PRODUCER, 'Producer'],
   [CONSUMER, 'Consumer'],
 ]);
-const THESIS_DESCRIPTION = 'Energy supplied by external party, you will be billed for this at the end of the month';
+const THESIS_DESCRIPTION =
+  'Energy supplied by external party, you will be billed for this at the end of the month';
 const MINUTE_MS = 60_000;
 
 /** The balance overview of a context, one "trader block labels kWh" line each, as in thesis 6.3. */
 function overview(chain: EnergyChain, context = OWNER): string[] {
   return balanceTable(chain, context)
-    .map((r) => `${NAMES.get(r.trader) ?? r.trader} ${r.block} ${r.labels.length === 0 ? '(none)' : r.labels.join(',')} ${formatWh(r.wh)}`)
+    .map(
+      (r) =>
+        `${NAMES.get(r.trader) ?? r.trader} ${r.block} ${r.labels.length === 0 ? '(none)' : r.labels.join(',')} ${formatWh(r.wh)}`,
+    )
     .sort();
 }
 
-function assertRejected(outcome: Outcome, code: string, messageParts: readonly string[] = []): void {
+function assertRejected(
+  outcome: Outcome,
+  code: string,
+  messageParts: readonly string[] = [],
+): void {
   assert.equal(outcome.status, 'rejected', `expected ${code}, got ${JSON.stringify(outcome)}`);
   if (outcome.status !== 'rejected') return;
   assert.equal(outcome.code, code, outcome.message);
-  for (const part of messageParts) assert.ok(outcome.message.includes(part), `message "${outcome.message}" lacks "${part}"`);
+  for (const part of messageParts)
+    assert.ok(outcome.message.includes(part), `message "${outcome.message}" lacks "${part}"`);
 }
 
 /** Runs a call that must be rejected with `code` and checks that no table changed. */
-function assertRejectedNoChange(chain: EnergyChain, type: string, sender: string, payload: Record<string, unknown>, code: string, parts: readonly string[] = []): void {
+function assertRejectedNoChange(
+  chain: EnergyChain,
+  type: string,
+  sender: string,
+  payload: Record<string, unknown>,
+  code: string,
+  parts: readonly string[] = [],
+): void {
   const before = chain.snapshot();
   assertRejected(chain.execute(type, sender, payload), code, parts);
   assert.equal(chain.snapshot(), before, `${type} rejected with ${code} but changed the state`);
 }
 
-function ok(chain: EnergyChain, type: string, sender: string, payload: Record<string, unknown>): void {
+function ok(
+  chain: EnergyChain,
+  type: string,
+  sender: string,
+  payload: Record<string, unknown>,
+): void {
   mustAccept(chain.execute(type, sender, payload), `${type} by ${NAMES.get(sender) ?? sender}`);
 }
 
@@ -61,8 +86,20 @@ function market(options: { height?: number; processedMs?: number } = {}): Energy
   const chain = new EnergyChain(options);
   ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
   ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
-  ok(chain, 'Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
-  ok(chain, 'Consumer', OWNER, { context: OWNER, address: CONSUMER, allowed: true, trader: B, labels: [] });
+  ok(chain, 'Producer', OWNER, {
+    context: OWNER,
+    address: PRODUCER,
+    allowed: true,
+    trader: A,
+    labels: ['solar'],
+  });
+  ok(chain, 'Consumer', OWNER, {
+    context: OWNER,
+    address: CONSUMER,
+    allowed: true,
+    trader: B,
+    labels: [],
+  });
   return chain;
 }
 
@@ -75,7 +112,16 @@ describe('contract definitions', () => {
   test('eight contracts in installation order, each defined once', () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
-      ['Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Transfer', 'Reduce', 'Mutate'],
+      [
+        'Trader',
+        'Producer',
+        'Consumer',
+        'SettlementPeriod',
+        'Energy',
+        'Transfer',
+        'Reduce',
+        'Mutate',
+      ],
     );
   });
 
@@ -83,7 +129,17 @@ describe('contract definitions', () => {
     for (const def of ENERGY_CONTRACTS) {
       const source = packedCode(def);
       assert.match(source, /^function execute\(payload, ctx\) \{/, def.type);
-      for (const banned of [/\bDate\b/, /\bMath\.random\b/, /\brequire\s*\(/, /\bimport\b/, /\bglobalThis\b/, /\bprocess\b/, /\beval\b/, /\bFunction\s*\(/, /\btry\b/]) {
+      for (const banned of [
+        /\bDate\b/,
+        /\bMath\.random\b/,
+        /\brequire\s*\(/,
+        /\bimport\b/,
+        /\bglobalThis\b/,
+        /\bprocess\b/,
+        /\beval\b/,
+        /\bFunction\s*\(/,
+        /\btry\b/,
+      ]) {
         assert.doesNotMatch(source, banned, `${def.type} execute uses ${String(banned)}`);
       }
     }
@@ -106,15 +162,21 @@ describe('contract definitions', () => {
         if (m !== null) copies.set(def.type, m[0]);
       }
       assert.deepEqual([...copies.keys()], types, name);
-      assert.equal(new Set(copies.values()).size, 1, `${name} differs between ${[...copies.keys()].join(', ')}`);
+      assert.equal(
+        new Set(copies.values()).size,
+        1,
+        `${name} differs between ${[...copies.keys()].join(', ')}`,
+      );
     }
   });
 
   test('limits written as literals in the contracts match codes.ts', () => {
     for (const def of ENERGY_CONTRACTS) {
       const source = def.execute.toString();
-      for (const m of source.matchAll(/BALANCE_WH_MAX = (\d+)n;/g)) assert.equal(BigInt(m[1] ?? ''), ENERGY_BALANCE_WH_MAX, def.type);
-      for (const m of source.matchAll(/DESCRIPTION_CHARS_MAX = (\d+);/g)) assert.equal(Number(m[1]), ENERGY_DESCRIPTION_CHARS_MAX, def.type);
+      for (const m of source.matchAll(/BALANCE_WH_MAX = (\d+)n;/g))
+        assert.equal(BigInt(m[1] ?? ''), ENERGY_BALANCE_WH_MAX, def.type);
+      for (const m of source.matchAll(/DESCRIPTION_CHARS_MAX = (\d+);/g))
+        assert.equal(Number(m[1]), ENERGY_DESCRIPTION_CHARS_MAX, def.type);
     }
   });
 
@@ -125,7 +187,8 @@ describe('contract definitions', () => {
         assert.equal(table, ENERGY_TABLES[name], `${def.type} ${name}`);
         defined.add(name);
       }
-      for (const name of def.manifest.reads) assert.ok(defined.has(name), `${def.type} reads ${name} before it is defined`);
+      for (const name of def.manifest.reads)
+        assert.ok(defined.has(name), `${def.type} reads ${name} before it is defined`);
     }
     assert.deepEqual([...defined].sort(), Object.keys(ENERGY_TABLES).sort());
     for (const name of Object.keys(ENERGY_TABLES)) assert.match(name, /^energy_[a-z_]+$/);
@@ -148,16 +211,24 @@ describe('contract definitions', () => {
   test('every catalogued reject code is declared by a contract that uses it, and documented', () => {
     const declared = new Set<string>();
     for (const def of ENERGY_CONTRACTS) {
-      assert.ok(def.rejects !== undefined && def.rejects.length > 0, `${def.type} declares no reject codes`);
+      assert.ok(
+        def.rejects !== undefined && def.rejects.length > 0,
+        `${def.type} declares no reject codes`,
+      );
       for (const code of def.rejects) {
         declared.add(code);
-        assert.ok(def.execute.toString().includes(`'${code}'`), `${def.type} declares ${code} but its execute never uses it`);
+        assert.ok(
+          def.execute.toString().includes(`'${code}'`),
+          `${def.type} declares ${code} but its execute never uses it`,
+        );
       }
     }
     assert.deepEqual([...declared].sort(), Object.keys(ENERGY_REJECT_CODES).sort());
     const docs = readFileSync(new URL('../../docs/energy.md', import.meta.url), 'utf8');
-    for (const code of Object.keys(ENERGY_REJECT_CODES)) assert.ok(docs.includes(`\`${code}\``), `docs/energy.md lacks ${code}`);
-    for (const table of Object.keys(ENERGY_TABLES)) assert.ok(docs.includes(table), `docs/energy.md lacks ${table}`);
+    for (const code of Object.keys(ENERGY_REJECT_CODES))
+      assert.ok(docs.includes(`\`${code}\``), `docs/energy.md lacks ${code}`);
+    for (const table of Object.keys(ENERGY_TABLES))
+      assert.ok(docs.includes(table), `docs/energy.md lacks ${table}`);
   });
 });
 
@@ -168,8 +239,20 @@ describe('the thesis example (6.3), step by step', () => {
     ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
     ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
     chain.nextBlock();
-    ok(chain, 'Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
-    ok(chain, 'Consumer', OWNER, { context: OWNER, address: CONSUMER, allowed: true, trader: B, labels: [] });
+    ok(chain, 'Producer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: A,
+      labels: ['solar'],
+    });
+    ok(chain, 'Consumer', OWNER, {
+      context: OWNER,
+      address: CONSUMER,
+      allowed: true,
+      trader: B,
+      labels: [],
+    });
     assert.deepEqual(overview(chain), []);
 
     // The producer and consumer record energy in block 100.
@@ -181,41 +264,101 @@ describe('the thesis example (6.3), step by step', () => {
 
     // A transfers its 10 solar to B: A's balance is zero and disappears from the overview.
     chain.nextBlock();
-    ok(chain, 'Transfer', A, { context: OWNER, receiver: B, block: 100, labels: ['solar'], amount: 10 });
+    ok(chain, 'Transfer', A, {
+      context: OWNER,
+      receiver: B,
+      block: 100,
+      labels: ['solar'],
+      amount: 10,
+    });
     assert.deepEqual(overview(chain), ['B 100 (none) -15', 'B 100 solar 10']);
 
     // B removes the "solar" label: the 10 join its unlabelled -15.
     chain.nextBlock();
-    ok(chain, 'Reduce', B, { context: OWNER, block: 100, originalLabels: ['solar'], amount: 10, labelsToRemove: ['solar'] });
+    ok(chain, 'Reduce', B, {
+      context: OWNER,
+      block: 100,
+      originalLabels: ['solar'],
+      amount: 10,
+      labelsToRemove: ['solar'],
+    });
     assert.deepEqual(overview(chain), ['B 100 (none) -5']);
 
     // The owner settles B's deficit with energy from an external supplier.
     chain.nextBlock();
-    ok(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 100, labels: [], amount: 5, description: THESIS_DESCRIPTION });
+    ok(chain, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: [],
+      amount: 5,
+      description: THESIS_DESCRIPTION,
+    });
     assert.deepEqual(overview(chain), []);
 
     // The history shows every movement, with the description, and adds up to the balances (0).
-    const history = chain.rows('energy_history').sort((x, y) => Number((x['height'] as bigint) - (y['height'] as bigint)) || Number((x['seq'] as bigint) - (y['seq'] as bigint)));
+    const history = chain
+      .rows('energy_history')
+      .sort(
+        (x, y) =>
+          Number((x['height'] as bigint) - (y['height'] as bigint)) ||
+          Number((x['seq'] as bigint) - (y['seq'] as bigint)),
+      );
     assert.deepEqual(
-      history.map((r) => `${r['height']} ${NAMES.get(r['trader'] as string)} ${r['kind']} ${(r['labels'] as string[]).join(',') || '(none)'} ${formatWh(r['delta_wh'] as bigint)} ${NAMES.get(r['counterparty'] as string) ?? '-'}`).slice(2),
-      ['101 A transfer solar -10 B', '101 B transfer solar 10 A', '102 B reduce solar -10 -', '102 B reduce (none) 10 -', '103 B mutate (none) 5 Owner'],
+      history
+        .map(
+          (r) =>
+            `${r['height']} ${NAMES.get(r['trader'] as string)} ${r['kind']} ${(r['labels'] as string[]).join(',') || '(none)'} ${formatWh(r['delta_wh'] as bigint)} ${NAMES.get(r['counterparty'] as string) ?? '-'}`,
+        )
+        .slice(2),
+      [
+        '101 A transfer solar -10 B',
+        '101 B transfer solar 10 A',
+        '102 B reduce solar -10 -',
+        '102 B reduce (none) 10 -',
+        '103 B mutate (none) 5 Owner',
+      ],
     );
-    assert.equal(history.reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n), 0n);
+    assert.equal(
+      history.reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n),
+      0n,
+    );
     assert.equal(history.at(-1)?.['description'], THESIS_DESCRIPTION);
   });
 
   test('every balance row carries the block and the period start time', () => {
     const chain = market({ height: 100, processedMs: Date.UTC(2026, 5, 1, 12, 0, 7, 250) });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '0.001' });
-    assert.deepEqual(balanceTable(chain, OWNER), [{ trader: A, block: 100, labels: ['solar'], wh: 1n, startMs: Date.UTC(2026, 5, 1, 12, 0, 7, 250) }]);
+    assert.deepEqual(balanceTable(chain, OWNER), [
+      {
+        trader: A,
+        block: 100,
+        labels: ['solar'],
+        wh: 1n,
+        startMs: Date.UTC(2026, 5, 1, 12, 0, 7, 250),
+      },
+    ]);
   });
 });
 
 describe('Trader', () => {
   test('only the context owner adds and removes traders', () => {
     const chain = market();
-    assertRejectedNoChange(chain, 'Trader', A, { context: OWNER, address: C, allowed: true }, 'not_context_owner', [OWNER, A]);
-    assertRejectedNoChange(chain, 'Trader', A, { context: OWNER, address: B, allowed: false }, 'not_context_owner');
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      A,
+      { context: OWNER, address: C, allowed: true },
+      'not_context_owner',
+      [OWNER, A],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      A,
+      { context: OWNER, address: B, allowed: false },
+      'not_context_owner',
+    );
   });
 
   test('adding is idempotent; removing an unknown trader is rejected', () => {
@@ -223,31 +366,76 @@ describe('Trader', () => {
     const before = chain.rows('energy_traders');
     ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
     assert.deepEqual(chain.rows('energy_traders'), before);
-    assertRejectedNoChange(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: false }, 'trader_not_found', [C, OWNER]);
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      OWNER,
+      { context: OWNER, address: C, allowed: false },
+      'trader_not_found',
+      [C, OWNER],
+    );
   });
 
   test('a trader with linked producers or consumers cannot be removed', () => {
     const chain = market();
-    assertRejectedNoChange(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false }, 'trader_has_producers', [A, PRODUCER]);
-    assertRejectedNoChange(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false }, 'trader_has_consumers', [B, CONSUMER]);
-    ok(chain, 'Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: B, labels: ['solar'] });
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      OWNER,
+      { context: OWNER, address: A, allowed: false },
+      'trader_has_producers',
+      [A, PRODUCER],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      OWNER,
+      { context: OWNER, address: B, allowed: false },
+      'trader_has_consumers',
+      [B, CONSUMER],
+    );
+    ok(chain, 'Producer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: B,
+      labels: ['solar'],
+    });
     ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
-    assert.deepEqual(chain.rows('energy_traders').map((r) => r['address']), [B]);
+    assert.deepEqual(
+      chain.rows('energy_traders').map((r) => r['address']),
+      [B],
+    );
   });
 
   test('removing a trader removes its balances and records them in the history', () => {
     const chain = market();
     ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 4 });
-    ok(chain, 'Transfer', A, { context: OWNER, receiver: C, block: 100, labels: ['solar'], amount: 3 });
+    ok(chain, 'Transfer', A, {
+      context: OWNER,
+      receiver: C,
+      block: 100,
+      labels: ['solar'],
+      amount: 3,
+    });
     chain.nextBlock();
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
-    ok(chain, 'Transfer', A, { context: OWNER, receiver: C, block: 101, labels: ['solar'], amount: 2 });
+    ok(chain, 'Transfer', A, {
+      context: OWNER,
+      receiver: C,
+      block: 101,
+      labels: ['solar'],
+      amount: 2,
+    });
     assert.deepEqual(overview(chain), ['A 100 solar 1', 'C 100 solar 3', 'C 101 solar 2']);
     ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: false });
     assert.deepEqual(overview(chain), ['A 100 solar 1']);
     const removals = chain.rows('energy_history').filter((r) => r['kind'] === 'removal');
-    assert.deepEqual(removals.map((r) => [r['block'], r['delta_wh']]).sort(), [[100n, -3000n], [101n, -2000n]]);
+    assert.deepEqual(removals.map((r) => [r['block'], r['delta_wh']]).sort(), [
+      [100n, -3000n],
+      [101n, -2000n],
+    ]);
     // Re-adding the address starts from nothing.
     ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
     assert.deepEqual(overview(chain), ['A 100 solar 1']);
@@ -259,7 +447,13 @@ describe('Trader', () => {
       ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -1 });
       chain.nextBlock();
     }
-    ok(chain, 'Consumer', OWNER, { context: OWNER, address: CONSUMER, allowed: false, trader: B, labels: [] });
+    ok(chain, 'Consumer', OWNER, {
+      context: OWNER,
+      address: CONSUMER,
+      allowed: false,
+      trader: B,
+      labels: [],
+    });
     const traderB = (): boolean => chain.rows('energy_traders').some((r) => r['address'] === B);
     ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
     assert.equal(chain.rows('energy_balances').length, 1100);
@@ -271,7 +465,10 @@ describe('Trader', () => {
     ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
     assert.equal(chain.rows('energy_balances').length, 0);
     assert.ok(!traderB());
-    assert.equal(chain.rows('energy_history').reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n), 0n);
+    assert.equal(
+      chain.rows('energy_history').reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n),
+      0n,
+    );
   });
 });
 
@@ -283,33 +480,72 @@ describe('Producer and Consumer', () => {
 
     test(`${type}: only the owner, only for a trader of the context`, () => {
       const chain = market();
-      assertRejectedNoChange(chain, type, A, { context: OWNER, address: device, allowed: true, trader: A, labels: [] }, 'not_context_owner', [OWNER, A]);
-      assertRejectedNoChange(chain, type, OWNER, { context: OWNER, address: device, allowed: true, trader: C, labels: [] }, 'trader_not_found', [C, OWNER]);
+      assertRejectedNoChange(
+        chain,
+        type,
+        A,
+        { context: OWNER, address: device, allowed: true, trader: A, labels: [] },
+        'not_context_owner',
+        [OWNER, A],
+      );
+      assertRejectedNoChange(
+        chain,
+        type,
+        OWNER,
+        { context: OWNER, address: device, allowed: true, trader: C, labels: [] },
+        'trader_not_found',
+        [C, OWNER],
+      );
     });
 
     test(`${type}: update relinks and relabels (labels canonical); remove; removing again is rejected`, () => {
       const chain = market();
-      ok(chain, type, OWNER, { context: OWNER, address: device, allowed: true, trader: A, labels: ['wind', 'local', 'wind'] });
+      ok(chain, type, OWNER, {
+        context: OWNER,
+        address: device,
+        allowed: true,
+        trader: A,
+        labels: ['wind', 'local', 'wind'],
+      });
       assert.deepEqual(
         chain.rows(table).map((r) => [r['address'], r['trader'], r['labels']]),
         [[device, A, ['local', 'wind']]],
       );
-      ok(chain, type, OWNER, { context: OWNER, address: device, allowed: false, trader: A, labels: [] });
+      ok(chain, type, OWNER, {
+        context: OWNER,
+        address: device,
+        allowed: false,
+        trader: A,
+        labels: [],
+      });
       assert.deepEqual(chain.rows(table), []);
-      assertRejectedNoChange(chain, type, OWNER, { context: OWNER, address: device, allowed: false, trader: A, labels: [] }, missing, [device, OWNER]);
+      assertRejectedNoChange(
+        chain,
+        type,
+        OWNER,
+        { context: OWNER, address: device, allowed: false, trader: A, labels: [] },
+        missing,
+        [device, OWNER],
+      );
     });
   }
 
   test('labels are checked by the template', () => {
     const chain = market();
-    const outcome = chain.execute('Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: ['Solar'] });
+    const outcome = chain.execute('Producer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: A,
+      labels: ['Solar'],
+    });
     assert.equal(outcome.status, 'invalid');
     assert.equal(outcome.status === 'invalid' ? outcome.code : '', 'payload_invalid');
   });
 });
 
 describe('Energy', () => {
-  test('production goes to the producer\'s trader with its labels; consumption comes from the consumer\'s', () => {
+  test("production goes to the producer's trader with its labels; consumption comes from the consumer's", () => {
     const chain = market();
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '1.25' });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 0.75 });
@@ -319,15 +555,48 @@ describe('Energy', () => {
 
   test('zero is rejected; the sign decides the role', () => {
     const chain = market();
-    assertRejectedNoChange(chain, 'Energy', PRODUCER, { context: OWNER, amount: 0 }, 'amount_zero', [OWNER]);
-    assertRejectedNoChange(chain, 'Energy', PRODUCER, { context: OWNER, amount: -1 }, 'sender_not_consumer', [PRODUCER, OWNER, '-1 kWh']);
-    assertRejectedNoChange(chain, 'Energy', CONSUMER, { context: OWNER, amount: 1 }, 'sender_not_producer', [CONSUMER, OWNER, '1 kWh']);
-    assertRejectedNoChange(chain, 'Energy', A, { context: OWNER, amount: 1 }, 'sender_not_producer');
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      PRODUCER,
+      { context: OWNER, amount: 0 },
+      'amount_zero',
+      [OWNER],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      PRODUCER,
+      { context: OWNER, amount: -1 },
+      'sender_not_consumer',
+      [PRODUCER, OWNER, '-1 kWh'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      CONSUMER,
+      { context: OWNER, amount: 1 },
+      'sender_not_producer',
+      [CONSUMER, OWNER, '1 kWh'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      A,
+      { context: OWNER, amount: 1 },
+      'sender_not_producer',
+    );
   });
 
   test('one key may be both producer and consumer (a two-way meter)', () => {
     const chain = market();
-    ok(chain, 'Consumer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: [] });
+    ok(chain, 'Consumer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: A,
+      labels: [],
+    });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -1 });
     assert.deepEqual(overview(chain), ['A 100 (none) -1', 'A 100 solar 3']);
@@ -335,7 +604,13 @@ describe('Energy', () => {
 
   test('a balance that reaches zero is deleted', () => {
     const chain = market();
-    ok(chain, 'Consumer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
+    ok(chain, 'Consumer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: A,
+      labels: ['solar'],
+    });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -3 });
     assert.deepEqual(overview(chain), []);
@@ -346,15 +621,27 @@ describe('Energy', () => {
     const chain = market();
     for (const amount of [0.0001, '1e3', 'NaN', '1000000000.001', Number.POSITIVE_INFINITY, '']) {
       const outcome = chain.execute('Energy', PRODUCER, { context: OWNER, amount });
-      assert.equal(outcome.status === 'invalid' ? outcome.code : outcome.status, 'payload_invalid', String(amount));
+      assert.equal(
+        outcome.status === 'invalid' ? outcome.code : outcome.status,
+        'payload_invalid',
+        String(amount),
+      );
     }
   });
 
   test('a balance cannot pass 10^15 Wh', () => {
     const chain = market();
-    for (let i = 0; i < 1000; i += 1) ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
+    for (let i = 0; i < 1000; i += 1)
+      ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
     assert.deepEqual(overview(chain), ['A 100 solar 1000000000000']);
-    assertRejectedNoChange(chain, 'Energy', PRODUCER, { context: OWNER, amount: 0.001 }, 'balance_limit_exceeded', [A]);
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      PRODUCER,
+      { context: OWNER, amount: 0.001 },
+      'balance_limit_exceeded',
+      [A],
+    );
   });
 });
 
@@ -371,34 +658,106 @@ describe('Transfer', () => {
 
   test('every rule, with its code', () => {
     const chain = funded();
-    assertRejectedNoChange(chain, 'Transfer', STRANGER, base, 'sender_not_trader', [STRANGER, OWNER]);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, receiver: STRANGER }, 'receiver_not_trader', [STRANGER, OWNER]);
+    assertRejectedNoChange(chain, 'Transfer', STRANGER, base, 'sender_not_trader', [
+      STRANGER,
+      OWNER,
+    ]);
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, receiver: STRANGER },
+      'receiver_not_trader',
+      [STRANGER, OWNER],
+    );
     assertRejectedNoChange(chain, 'Transfer', A, { ...base, receiver: A }, 'transfer_to_self', [A]);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, amount: 0 }, 'amount_must_be_positive', ['0 kWh']);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, amount: -4 }, 'amount_must_be_positive', ['-4 kWh']);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, description: 'x'.repeat(257) }, 'description_too_long', ['257']);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, block: 99 }, 'block_not_period_start', ['99', OWNER]);
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, amount: 0 },
+      'amount_must_be_positive',
+      ['0 kWh'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, amount: -4 },
+      'amount_must_be_positive',
+      ['-4 kWh'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, description: 'x'.repeat(257) },
+      'description_too_long',
+      ['257'],
+    );
+    assertRejectedNoChange(chain, 'Transfer', A, { ...base, block: 99 }, 'block_not_period_start', [
+      '99',
+      OWNER,
+    ]);
     assertRejectedNoChange(chain, 'Transfer', A, { ...base, block: 101 }, 'block_not_period_start');
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, amount: '10.001' }, 'insufficient_energy', ['10 kWh', '10.001 kWh', 'labels [solar]']);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, labels: [] }, 'insufficient_energy', ['0 kWh', 'no labels']);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, labels: ['solar', 'local'] }, 'insufficient_energy');
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, amount: '10.001' },
+      'insufficient_energy',
+      ['10 kWh', '10.001 kWh', 'labels [solar]'],
+    );
+    assertRejectedNoChange(chain, 'Transfer', A, { ...base, labels: [] }, 'insufficient_energy', [
+      '0 kWh',
+      'no labels',
+    ]);
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, labels: ['solar', 'local'] },
+      'insufficient_energy',
+    );
     // B's balance is negative: trading cannot make it more negative.
-    assertRejectedNoChange(chain, 'Transfer', B, { ...base, receiver: A, labels: [] }, 'insufficient_energy', ['-15 kWh']);
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      B,
+      { ...base, receiver: A, labels: [] },
+      'insufficient_energy',
+      ['-15 kWh'],
+    );
   });
 
   test('moves exactly the amount; a description up to 256 characters is kept in the history', () => {
     const chain = funded();
     ok(chain, 'Transfer', A, { ...base, amount: '3.333', description: 'd'.repeat(256) });
     ok(chain, 'Transfer', A, { ...base, receiver: C, amount: '6.667' });
-    assert.deepEqual(overview(chain), ['B 100 (none) -15', 'B 100 solar 3.333', 'C 100 solar 6.667']);
+    assert.deepEqual(overview(chain), [
+      'B 100 (none) -15',
+      'B 100 solar 3.333',
+      'C 100 solar 6.667',
+    ]);
     const rows = chain.rows('energy_history').filter((r) => r['kind'] === 'transfer');
     assert.equal(rows.length, 4);
-    assert.ok(rows.some((r) => r['description'] === 'd'.repeat(256) && r['trader'] === B && r['counterparty'] === A));
+    assert.ok(
+      rows.some(
+        (r) => r['description'] === 'd'.repeat(256) && r['trader'] === B && r['counterparty'] === A,
+      ),
+    );
   });
 
-  test('the receiver\'s balance cannot pass 10^15 Wh', () => {
+  test("the receiver's balance cannot pass 10^15 Wh", () => {
     const chain = funded();
-    for (let i = 0; i < 1000; i += 1) ok(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 100, labels: ['solar'], amount: 1_000_000_000 });
+    for (let i = 0; i < 1000; i += 1)
+      ok(chain, 'Mutate', OWNER, {
+        context: OWNER,
+        trader: B,
+        block: 100,
+        labels: ['solar'],
+        amount: 1_000_000_000,
+      });
     assertRejectedNoChange(chain, 'Transfer', A, base, 'balance_limit_exceeded', [B]);
   });
 });
@@ -406,25 +765,69 @@ describe('Transfer', () => {
 describe('Reduce', () => {
   function funded(): EnergyChain {
     const chain = market();
-    ok(chain, 'Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: B, labels: ['local', 'solar'] });
+    ok(chain, 'Producer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: B,
+      labels: ['local', 'solar'],
+    });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
     ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -4 });
     chain.nextBlock();
     return chain;
   }
-  const base = { context: OWNER, block: 100, originalLabels: ['local', 'solar'], amount: 6, labelsToRemove: ['solar'] };
+  const base = {
+    context: OWNER,
+    block: 100,
+    originalLabels: ['local', 'solar'],
+    amount: 6,
+    labelsToRemove: ['solar'],
+  };
 
   test('every rule, with its code', () => {
     const chain = funded();
     assertRejectedNoChange(chain, 'Reduce', STRANGER, base, 'sender_not_trader', [STRANGER, OWNER]);
     assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: 0 }, 'amount_must_be_positive');
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: -1 }, 'amount_must_be_positive', ['-1 kWh']);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, labelsToRemove: [] }, 'labels_to_remove_empty');
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, labelsToRemove: ['solar', 'wind'] }, 'labels_to_remove_not_subset', ['wind']);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, originalLabels: [], labelsToRemove: ['solar'] }, 'labels_to_remove_not_subset');
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, block: 101 }, 'block_not_period_start', ['101']);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: 11 }, 'insufficient_energy', ['10 kWh', '11 kWh']);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, originalLabels: ['solar'] }, 'insufficient_energy');
+    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: -1 }, 'amount_must_be_positive', [
+      '-1 kWh',
+    ]);
+    assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, labelsToRemove: [] },
+      'labels_to_remove_empty',
+    );
+    assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, labelsToRemove: ['solar', 'wind'] },
+      'labels_to_remove_not_subset',
+      ['wind'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, originalLabels: [], labelsToRemove: ['solar'] },
+      'labels_to_remove_not_subset',
+    );
+    assertRejectedNoChange(chain, 'Reduce', B, { ...base, block: 101 }, 'block_not_period_start', [
+      '101',
+    ]);
+    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: 11 }, 'insufficient_energy', [
+      '10 kWh',
+      '11 kWh',
+    ]);
+    assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, originalLabels: ['solar'] },
+      'insufficient_energy',
+    );
     assertRejectedNoChange(chain, 'Reduce', A, base, 'insufficient_energy');
   });
 
@@ -434,25 +837,49 @@ describe('Reduce', () => {
     assert.deepEqual(overview(chain), ['B 100 (none) -4', 'B 100 local 6', 'B 100 local,solar 4']);
     ok(chain, 'Reduce', B, { ...base, amount: 4, labelsToRemove: ['solar', 'local'] });
     assert.deepEqual(overview(chain), ['B 100 local 6']);
-    ok(chain, 'Reduce', B, { ...base, originalLabels: ['local'], amount: 1, labelsToRemove: ['local'] });
+    ok(chain, 'Reduce', B, {
+      ...base,
+      originalLabels: ['local'],
+      amount: 1,
+      labelsToRemove: ['local'],
+    });
     assert.deepEqual(overview(chain), ['B 100 (none) 1', 'B 100 local 5']);
   });
 
   test('figure 6: reducing in one block leaves other blocks alone', () => {
     const chain = market();
-    ok(chain, 'Consumer', OWNER, { context: OWNER, address: CONSUMER, allowed: true, trader: A, labels: [] });
+    ok(chain, 'Consumer', OWNER, {
+      context: OWNER,
+      address: CONSUMER,
+      allowed: true,
+      trader: A,
+      labels: [],
+    });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
     ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -3 });
     chain.nextBlock();
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
     ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -5 });
-    ok(chain, 'Reduce', A, { context: OWNER, block: 101, originalLabels: ['solar'], amount: 5, labelsToRemove: ['solar'] });
+    ok(chain, 'Reduce', A, {
+      context: OWNER,
+      block: 101,
+      originalLabels: ['solar'],
+      amount: 5,
+      labelsToRemove: ['solar'],
+    });
     assert.deepEqual(overview(chain), ['A 100 (none) -3', 'A 100 solar 5']);
   });
 
   test('the remaining balance cannot pass 10^15 Wh', () => {
     const chain = funded();
-    for (let i = 0; i < 1000; i += 1) ok(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 100, labels: ['local'], amount: 1_000_000_000 });
+    for (let i = 0; i < 1000; i += 1)
+      ok(chain, 'Mutate', OWNER, {
+        context: OWNER,
+        trader: B,
+        block: 100,
+        labels: ['local'],
+        amount: 1_000_000_000,
+      });
     assertRejectedNoChange(chain, 'Reduce', B, base, 'balance_limit_exceeded', ['local']);
   });
 });
@@ -466,10 +893,31 @@ describe('Mutate', () => {
     assertRejectedNoChange(chain, 'Mutate', A, base, 'not_context_owner', [OWNER, A]);
     assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, trader: C }, 'trader_not_found', [C]);
     assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, amount: 0 }, 'amount_zero');
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, description: 'x'.repeat(257) }, 'description_too_long');
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, block: 101 }, 'block_not_period_start', ['101']);
-    for (let i = 0; i < 1000; i += 1) ok(chain, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -0.001 }, 'balance_limit_exceeded', ['-1000000000000.001 kWh']);
+    assertRejectedNoChange(
+      chain,
+      'Mutate',
+      OWNER,
+      { ...base, description: 'x'.repeat(257) },
+      'description_too_long',
+    );
+    assertRejectedNoChange(
+      chain,
+      'Mutate',
+      OWNER,
+      { ...base, block: 101 },
+      'block_not_period_start',
+      ['101'],
+    );
+    for (let i = 0; i < 1000; i += 1)
+      ok(chain, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
+    assertRejectedNoChange(
+      chain,
+      'Mutate',
+      OWNER,
+      { ...base, labels: ['x'], amount: -0.001 },
+      'balance_limit_exceeded',
+      ['-1000000000000.001 kWh'],
+    );
   });
 
   test('any amount, any label set, also below zero; the history names the owner', () => {
@@ -490,18 +938,40 @@ describe('SettlementPeriod and settlement periods', () => {
 
   test('only the owner; the length must be 0 or divide a day', () => {
     const chain = market();
-    assertRejectedNoChange(chain, 'SettlementPeriod', A, { context: OWNER, periodSeconds: 900 }, 'not_context_owner', [OWNER, A]);
+    assertRejectedNoChange(
+      chain,
+      'SettlementPeriod',
+      A,
+      { context: OWNER, periodSeconds: 900 },
+      'not_context_owner',
+      [OWNER, A],
+    );
     for (const periodSeconds of [7, 1000, 86401, 172800]) {
-      assertRejectedNoChange(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds }, 'period_length_invalid', [String(periodSeconds)]);
+      assertRejectedNoChange(
+        chain,
+        'SettlementPeriod',
+        OWNER,
+        { context: OWNER, periodSeconds },
+        'period_length_invalid',
+        [String(periodSeconds)],
+      );
     }
-    for (const periodSeconds of [1, 60, 300, 900, 3600, 86400, 0]) ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds });
-    assert.equal(chain.execute('SettlementPeriod', OWNER, { context: OWNER, periodSeconds: -900 }).status, 'invalid');
+    for (const periodSeconds of [1, 60, 300, 900, 3600, 86400, 0])
+      ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds });
+    assert.equal(
+      chain.execute('SettlementPeriod', OWNER, { context: OWNER, periodSeconds: -900 }).status,
+      'invalid',
+    );
   });
 
   test('the length in force in a block stays in force for the whole block', () => {
     const chain = market({ height: 100, processedMs: T0 });
-    const settings = (): unknown[] => chain.rows('energy_settings').map((r) => [r['period_ms'], r['previous_period_ms'], r['from_height']]);
-    const periodMsOfLatest = (): unknown => chain.rows('energy_periods').find((r) => r['latest'] === true)?.['period_ms'];
+    const settings = (): unknown[] =>
+      chain
+        .rows('energy_settings')
+        .map((r) => [r['period_ms'], r['previous_period_ms'], r['from_height']]);
+    const periodMsOfLatest = (): unknown =>
+      chain.rows('energy_periods').find((r) => r['latest'] === true)?.['period_ms'];
     ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
     assert.deepEqual(settings(), []);
     ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
@@ -529,8 +999,13 @@ describe('SettlementPeriod and settlement periods', () => {
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     assert.deepEqual(overview(chain), ['A 100 solar 1', 'A 101 solar 2']);
     assert.deepEqual(
-      chain.rows('energy_periods').map((r) => [r['block'], r['start_ms'], r['end_ms'], r['period_ms'], r['latest']]),
-      [[100n, BigInt(T0), BigInt(T0 + 1), 0n, false], [101n, BigInt(T0 + 1000), BigInt(T0 + 1001), 0n, true]],
+      chain
+        .rows('energy_periods')
+        .map((r) => [r['block'], r['start_ms'], r['end_ms'], r['period_ms'], r['latest']]),
+      [
+        [100n, BigInt(T0), BigInt(T0 + 1), 0n, false],
+        [101n, BigInt(T0 + 1000), BigInt(T0 + 1001), 0n, true],
+      ],
     );
   });
 
@@ -548,7 +1023,10 @@ describe('SettlementPeriod and settlement periods', () => {
     assert.equal(chain.height, 190);
     assert.equal(chain.processedMs, T0 + QUARTER_MS + 5000);
     assert.deepEqual(overview(chain), ['A 100 solar 0.99', 'B 100 (none) -0.63']);
-    assert.deepEqual(balanceTable(chain, OWNER).map((r) => r.startMs), [T0, T0]);
+    assert.deepEqual(
+      balanceTable(chain, OWNER).map((r) => r.startMs),
+      [T0, T0],
+    );
     assert.equal(chain.rows('energy_history').length, 180);
 
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
@@ -556,20 +1034,73 @@ describe('SettlementPeriod and settlement periods', () => {
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     assert.deepEqual(overview(chain), ['A 100 solar 0.99', 'A 190 solar 2', 'B 100 (none) -0.63']);
     assert.deepEqual(
-      chain.rows('energy_periods').map((r) => [r['block'], r['start_ms'], r['end_ms'], r['latest']]),
-      [[100n, BigInt(T0), BigInt(T0 + QUARTER_MS), false], [190n, BigInt(T0 + QUARTER_MS), BigInt(T0 + 2 * QUARTER_MS), true]],
+      chain
+        .rows('energy_periods')
+        .map((r) => [r['block'], r['start_ms'], r['end_ms'], r['latest']]),
+      [
+        [100n, BigInt(T0), BigInt(T0 + QUARTER_MS), false],
+        [190n, BigInt(T0 + QUARTER_MS), BigInt(T0 + 2 * QUARTER_MS), true],
+      ],
     );
 
     // Transfer, Reduce and Mutate name a period by its first block only.
-    assertRejectedNoChange(chain, 'Transfer', A, { context: OWNER, receiver: B, block: 150, labels: ['solar'], amount: 0.5 }, 'block_not_period_start', ['150']);
-    assertRejectedNoChange(chain, 'Transfer', A, { context: OWNER, receiver: B, block: 191, labels: ['solar'], amount: 0.5 }, 'block_not_period_start', ['191']);
-    assertRejectedNoChange(chain, 'Reduce', A, { context: OWNER, block: 101, originalLabels: ['solar'], amount: 0.5, labelsToRemove: ['solar'] }, 'block_not_period_start');
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 189, labels: [], amount: 0.63 }, 'block_not_period_start');
-    ok(chain, 'Transfer', A, { context: OWNER, receiver: B, block: 100, labels: ['solar'], amount: 0.5 });
-    ok(chain, 'Reduce', B, { context: OWNER, block: 100, originalLabels: ['solar'], amount: 0.5, labelsToRemove: ['solar'] });
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { context: OWNER, receiver: B, block: 150, labels: ['solar'], amount: 0.5 },
+      'block_not_period_start',
+      ['150'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { context: OWNER, receiver: B, block: 191, labels: ['solar'], amount: 0.5 },
+      'block_not_period_start',
+      ['191'],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Reduce',
+      A,
+      {
+        context: OWNER,
+        block: 101,
+        originalLabels: ['solar'],
+        amount: 0.5,
+        labelsToRemove: ['solar'],
+      },
+      'block_not_period_start',
+    );
+    assertRejectedNoChange(
+      chain,
+      'Mutate',
+      OWNER,
+      { context: OWNER, trader: B, block: 189, labels: [], amount: 0.63 },
+      'block_not_period_start',
+    );
+    ok(chain, 'Transfer', A, {
+      context: OWNER,
+      receiver: B,
+      block: 100,
+      labels: ['solar'],
+      amount: 0.5,
+    });
+    ok(chain, 'Reduce', B, {
+      context: OWNER,
+      block: 100,
+      originalLabels: ['solar'],
+      amount: 0.5,
+      labelsToRemove: ['solar'],
+    });
     ok(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 100, labels: [], amount: 0.13 });
     assert.deepEqual(overview(chain), ['A 100 solar 0.49', 'A 190 solar 2']);
-    assert.ok(balanceTable(chain, OWNER).every((r) => r.startMs === (r.block === 100 ? T0 : T0 + QUARTER_MS)));
+    assert.ok(
+      balanceTable(chain, OWNER).every(
+        (r) => r.startMs === (r.block === 100 ? T0 : T0 + QUARTER_MS),
+      ),
+    );
   });
 
   test('an empty quarter hour opens no period; the next reading opens one at its own quarter', () => {
@@ -579,7 +1110,13 @@ describe('SettlementPeriod and settlement periods', () => {
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     chain.gotoBlock(400, T0 + 2 * QUARTER_MS + 1);
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.deepEqual(balanceTable(chain, OWNER).map((r) => [r.block, r.startMs]), [[100, T0], [400, T0 + 2 * QUARTER_MS]]);
+    assert.deepEqual(
+      balanceTable(chain, OWNER).map((r) => [r.block, r.startMs]),
+      [
+        [100, T0],
+        [400, T0 + 2 * QUARTER_MS],
+      ],
+    );
   });
 
   test('a new length applies from the next block; a change inside a period cuts it short', () => {
@@ -605,8 +1142,16 @@ describe('SettlementPeriod and settlement periods', () => {
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     chain.gotoBlock(140, T0 + 16 * MINUTE_MS);
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.deepEqual(overview(chain), ['A 100 solar 3', 'A 120 solar 1', 'A 121 solar 1', 'A 122 solar 2', 'A 140 solar 1']);
-    const periods = chain.rows('energy_periods').map((r) => [Number(r['block']), Number(r['start_ms']) - T0, Number(r['end_ms']) - T0]);
+    assert.deepEqual(overview(chain), [
+      'A 100 solar 3',
+      'A 120 solar 1',
+      'A 121 solar 1',
+      'A 122 solar 2',
+      'A 140 solar 1',
+    ]);
+    const periods = chain
+      .rows('energy_periods')
+      .map((r) => [Number(r['block']), Number(r['start_ms']) - T0, Number(r['end_ms']) - T0]);
     assert.deepEqual(periods, [
       [100, 0, 6 * MINUTE_MS],
       [120, 6 * MINUTE_MS, 6 * MINUTE_MS + 1],
@@ -614,7 +1159,8 @@ describe('SettlementPeriod and settlement periods', () => {
       [122, 7 * MINUTE_MS + 1, 15 * MINUTE_MS],
       [140, 15 * MINUTE_MS, 30 * MINUTE_MS],
     ]);
-    for (let i = 1; i < periods.length; i += 1) assert.ok((periods[i]?.[1] ?? 0) >= (periods[i - 1]?.[2] ?? 0));
+    for (let i = 1; i < periods.length; i += 1)
+      assert.ok((periods[i]?.[1] ?? 0) >= (periods[i - 1]?.[2] ?? 0));
   });
 });
 
@@ -624,7 +1170,13 @@ describe('contexts', () => {
     const chain = market();
     ok(chain, 'Trader', other, { context: other, address: A, allowed: true });
     ok(chain, 'Trader', other, { context: other, address: C, allowed: true });
-    ok(chain, 'Producer', other, { context: other, address: PRODUCER, allowed: true, trader: C, labels: ['wind'] });
+    ok(chain, 'Producer', other, {
+      context: other,
+      address: PRODUCER,
+      allowed: true,
+      trader: C,
+      labels: ['wind'],
+    });
     ok(chain, 'SettlementPeriod', other, { context: other, periodSeconds: 900 });
     ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
     ok(chain, 'Energy', PRODUCER, { context: other, amount: 7 });
@@ -632,19 +1184,71 @@ describe('contexts', () => {
     assert.deepEqual(overview(chain, other), ['C 100 wind 7']);
 
     // Roles, owners and periods of one context mean nothing in the other.
-    assertRejectedNoChange(chain, 'Energy', CONSUMER, { context: other, amount: -1 }, 'sender_not_consumer', [other]);
-    assertRejectedNoChange(chain, 'Trader', OWNER, { context: other, address: B, allowed: true }, 'not_context_owner', [other]);
-    assertRejectedNoChange(chain, 'Mutate', other, { context: OWNER, trader: A, block: 100, labels: [], amount: 1 }, 'not_context_owner');
-    assertRejectedNoChange(chain, 'Transfer', B, { context: other, receiver: A, block: 100, labels: [], amount: 1 }, 'sender_not_trader', [other]);
-    assertRejectedNoChange(chain, 'Transfer', A, { context: other, receiver: C, block: 100, labels: ['solar'], amount: 1 }, 'insufficient_energy');
-    assertRejectedNoChange(chain, 'Transfer', A, { context: OWNER, receiver: C, block: 100, labels: ['solar'], amount: 1 }, 'receiver_not_trader', [OWNER]);
+    assertRejectedNoChange(
+      chain,
+      'Energy',
+      CONSUMER,
+      { context: other, amount: -1 },
+      'sender_not_consumer',
+      [other],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Trader',
+      OWNER,
+      { context: other, address: B, allowed: true },
+      'not_context_owner',
+      [other],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Mutate',
+      other,
+      { context: OWNER, trader: A, block: 100, labels: [], amount: 1 },
+      'not_context_owner',
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      B,
+      { context: other, receiver: A, block: 100, labels: [], amount: 1 },
+      'sender_not_trader',
+      [other],
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { context: other, receiver: C, block: 100, labels: ['solar'], amount: 1 },
+      'insufficient_energy',
+    );
+    assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { context: OWNER, receiver: C, block: 100, labels: ['solar'], amount: 1 },
+      'receiver_not_trader',
+      [OWNER],
+    );
 
     // Removing A from one context leaves its place in the other.
-    ok(chain, 'Producer', OWNER, { context: OWNER, address: PRODUCER, allowed: true, trader: B, labels: [] });
+    ok(chain, 'Producer', OWNER, {
+      context: OWNER,
+      address: PRODUCER,
+      allowed: true,
+      trader: B,
+      labels: [],
+    });
     ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
     assert.deepEqual(overview(chain, OWNER), []);
     assert.deepEqual(overview(chain, other), ['C 100 wind 7']);
-    ok(chain, 'Transfer', C, { context: other, receiver: A, block: 100, labels: ['wind'], amount: 7 });
+    ok(chain, 'Transfer', C, {
+      context: other,
+      receiver: A,
+      block: 100,
+      labels: ['wind'],
+      amount: 7,
+    });
     assert.deepEqual(overview(chain, other), ['A 100 wind 7']);
   });
 });
@@ -652,7 +1256,14 @@ describe('contexts', () => {
 describe('the harness keeps the platform rules', () => {
   const table = { columns: { context: 'text', n: 'bigint' }, key: ['context'] } as const;
   function contract(execute: ContractDefinition['execute']): ContractDefinition {
-    return { type: 'Probe', version: '1', description: 'probe', template: {}, manifest: { tables: { probe_rows: table }, reads: [] }, execute };
+    return {
+      type: 'Probe',
+      version: '1',
+      description: 'probe',
+      template: {},
+      manifest: { tables: { probe_rows: table }, reads: [] },
+      execute,
+    };
   }
 
   test('a call that throws or rejects after writing changes nothing', () => {
@@ -687,7 +1298,10 @@ describe('the harness keeps the platform rules', () => {
         }),
       ],
     });
-    assert.equal((denied.execute('Probe', OWNER, {}) as { code?: string }).code, 'contract_access_denied');
+    assert.equal(
+      (denied.execute('Probe', OWNER, {}) as { code?: string }).code,
+      'contract_access_denied',
+    );
   });
 
   test('a contract that uses anything outside execute fails here as on chain', () => {

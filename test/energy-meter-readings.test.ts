@@ -20,10 +20,17 @@ const T0 = Date.UTC(2026, 5, 1, 10, 0, 0);
 
 function market(): EnergyChain {
   const chain = new EnergyChain({ processedMs: T0 + 3_600_000 });
-  const ok = (type: string, payload: Record<string, unknown>): void => mustAccept(chain.execute(type, OWNER, payload), type);
+  const ok = (type: string, payload: Record<string, unknown>): void =>
+    mustAccept(chain.execute(type, OWNER, payload), type);
   ok('Trader', { context: OWNER, address: A, allowed: true });
   ok('Trader', { context: OWNER, address: B, allowed: true });
-  ok('Producer', { context: OWNER, address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
+  ok('Producer', {
+    context: OWNER,
+    address: PRODUCER,
+    allowed: true,
+    trader: A,
+    labels: ['solar'],
+  });
   ok('Consumer', { context: OWNER, address: CONSUMER, allowed: true, trader: B, labels: [] });
   ok('Producer', { context: OWNER, address: TWO_WAY, allowed: true, trader: A, labels: [] });
   ok('Consumer', { context: OWNER, address: TWO_WAY, allowed: true, trader: A, labels: [] });
@@ -34,18 +41,30 @@ function energy(chain: EnergyChain, sender: string, fields: Record<string, unkno
   return chain.execute('Energy', sender, { context: OWNER, ...fields });
 }
 
-function assertRejectedNoChange(chain: EnergyChain, sender: string, fields: Record<string, unknown>, code: string, parts: readonly string[] = []): void {
+function assertRejectedNoChange(
+  chain: EnergyChain,
+  sender: string,
+  fields: Record<string, unknown>,
+  code: string,
+  parts: readonly string[] = [],
+): void {
   const before = chain.snapshot();
   const outcome = energy(chain, sender, fields);
   assert.equal(outcome.status, 'rejected', JSON.stringify(outcome));
   if (outcome.status !== 'rejected') return;
   assert.equal(outcome.code, code, outcome.message);
-  for (const part of parts) assert.ok(outcome.message.includes(part), `message "${outcome.message}" lacks "${part}"`);
+  for (const part of parts)
+    assert.ok(outcome.message.includes(part), `message "${outcome.message}" lacks "${part}"`);
   assert.equal(chain.snapshot(), before, `rejected with ${code} but changed the state`);
 }
 
 function readings(chain: EnergyChain): string[] {
-  return chain.rows('energy_meter_readings').map((r) => `${r['address'] === PRODUCER ? 'P' : r['address'] === CONSUMER ? 'C' : 'W'} ${r['direction']} ${r['register_wh']} ${r['reading_ms']}`);
+  return chain
+    .rows('energy_meter_readings')
+    .map(
+      (r) =>
+        `${r['address'] === PRODUCER ? 'P' : r['address'] === CONSUMER ? 'C' : 'W'} ${r['direction']} ${r['register_wh']} ${r['reading_ms']}`,
+    );
 }
 
 function totalWh(chain: EnergyChain, trader: string): bigint {
@@ -58,24 +77,44 @@ describe('Energy with meter readings', () => {
   test('the template adds optional register, readingMs and sinceMs; the table is defined by Energy', () => {
     const def = ENERGY_CONTRACTS.find((c) => c.type === 'Energy');
     assert.ok(def);
-    assert.deepEqual(Object.fromEntries(Object.entries(def.template).map(([k, f]) => [k, f.type])), {
-      context: 'addr',
-      amount: 'kwh',
-      register: 'kwh?',
-      readingMs: 'uint?',
-      sinceMs: 'uint?',
-    });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(def.template).map(([k, f]) => [k, f.type])),
+      {
+        context: 'addr',
+        amount: 'kwh',
+        register: 'kwh?',
+        readingMs: 'uint?',
+        sinceMs: 'uint?',
+      },
+    );
     assert.ok('energy_meter_readings' in def.manifest.tables);
-    assert.match(def.execute.toString(), new RegExp(`READING_AHEAD_MS_MAX = ${ENERGY_READING_AHEAD_MS_MAX}n;`));
+    assert.match(
+      def.execute.toString(),
+      new RegExp(`READING_AHEAD_MS_MAX = ${ENERGY_READING_AHEAD_MS_MAX}n;`),
+    );
   });
 
   test('first reading sets the baseline; later readings advance by exactly the amount', () => {
     const chain = market();
     mustAccept(energy(chain, PRODUCER, { amount: '0.250', register: '1000.250', readingMs: T0 }));
-    mustAccept(energy(chain, PRODUCER, { amount: '0.125', register: '1000.375', readingMs: T0 + 900_000, sinceMs: T0 }));
-    mustAccept(energy(chain, CONSUMER, { amount: '-0.5', register: '2500.5', readingMs: T0 + 10_000 }));
-    mustAccept(energy(chain, CONSUMER, { amount: '-0.001', register: '2500.501', readingMs: T0 + 20_000 }));
-    assert.deepEqual(readings(chain), [`C delivered 2500501 ${T0 + 20_000}`, `P returned 1000375 ${T0 + 900_000}`].sort());
+    mustAccept(
+      energy(chain, PRODUCER, {
+        amount: '0.125',
+        register: '1000.375',
+        readingMs: T0 + 900_000,
+        sinceMs: T0,
+      }),
+    );
+    mustAccept(
+      energy(chain, CONSUMER, { amount: '-0.5', register: '2500.5', readingMs: T0 + 10_000 }),
+    );
+    mustAccept(
+      energy(chain, CONSUMER, { amount: '-0.001', register: '2500.501', readingMs: T0 + 20_000 }),
+    );
+    assert.deepEqual(
+      readings(chain),
+      [`C delivered 2500501 ${T0 + 20_000}`, `P returned 1000375 ${T0 + 900_000}`].sort(),
+    );
     assert.equal(totalWh(chain, A), 375n);
     assert.equal(totalWh(chain, B), -501n);
     const row = chain.rows('energy_meter_readings').find((r) => r['address'] === PRODUCER);
@@ -88,72 +127,161 @@ describe('Energy with meter readings', () => {
     const reading = { amount: 1, register: 5001, readingMs: T0 };
     mustAccept(energy(chain, PRODUCER, reading));
     chain.nextBlock();
-    assertRejectedNoChange(chain, PRODUCER, reading, 'reading_not_newer', [`at ${T0} is not after its last reading at ${T0}`]);
+    assertRejectedNoChange(chain, PRODUCER, reading, 'reading_not_newer', [
+      `at ${T0} is not after its last reading at ${T0}`,
+    ]);
     // A gateway that lost its state and counts the same advance again, at a later time:
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 5001, readingMs: T0 + 10_000 }, 'register_mismatch', ['expected register 5002 kWh, got 5001 kWh']);
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: 5001, readingMs: T0 + 10_000 },
+      'register_mismatch',
+      ['expected register 5002 kWh, got 5001 kWh'],
+    );
     assert.equal(totalWh(chain, A), 1000n);
   });
 
   test('register_mismatch names the expected and the received register', () => {
     const chain = market();
     mustAccept(energy(chain, CONSUMER, { amount: '-1', register: '100', readingMs: T0 }));
-    assertRejectedNoChange(chain, CONSUMER, { amount: '-1', register: '100.999', readingMs: T0 + 1000 }, 'register_mismatch', [
-      'was 100 kWh',
-      'expected register 101 kWh, got 100.999 kWh',
-    ]);
-    assertRejectedNoChange(chain, CONSUMER, { amount: '-2', register: '101', readingMs: T0 + 1000 }, 'register_mismatch', ['expected register 102 kWh']);
+    assertRejectedNoChange(
+      chain,
+      CONSUMER,
+      { amount: '-1', register: '100.999', readingMs: T0 + 1000 },
+      'register_mismatch',
+      ['was 100 kWh', 'expected register 101 kWh, got 100.999 kWh'],
+    );
+    assertRejectedNoChange(
+      chain,
+      CONSUMER,
+      { amount: '-2', register: '101', readingMs: T0 + 1000 },
+      'register_mismatch',
+      ['expected register 102 kWh'],
+    );
     // Skipping energy is refused as well as counting it twice.
-    assertRejectedNoChange(chain, CONSUMER, { amount: '-1', register: '102', readingMs: T0 + 1000 }, 'register_mismatch');
+    assertRejectedNoChange(
+      chain,
+      CONSUMER,
+      { amount: '-1', register: '102', readingMs: T0 + 1000 },
+      'register_mismatch',
+    );
     mustAccept(energy(chain, CONSUMER, { amount: '-2', register: '102', readingMs: T0 + 1000 }));
   });
 
   test('the first reading may claim at most its register', () => {
     const chain = market();
-    assertRejectedNoChange(chain, PRODUCER, { amount: '10.001', register: '10', readingMs: T0 }, 'register_mismatch', ['expected at most the register']);
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: '10.001', register: '10', readingMs: T0 },
+      'register_mismatch',
+      ['expected at most the register'],
+    );
     mustAccept(energy(chain, PRODUCER, { amount: '10', register: '10', readingMs: T0 }));
   });
 
   test('time: readings must be newer, sinceMs not before the last, not dated ahead of the block', () => {
     const chain = market();
     mustAccept(energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: T0 }));
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 11, readingMs: T0 - 1 }, 'reading_not_newer');
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 11, readingMs: T0 + 5000, sinceMs: T0 - 1 }, 'reading_not_newer', ['stood still since']);
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: 11, readingMs: T0 - 1 },
+      'reading_not_newer',
+    );
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: 11, readingMs: T0 + 5000, sinceMs: T0 - 1 },
+      'reading_not_newer',
+      ['stood still since'],
+    );
     const aheadMs = chain.processedMs + ENERGY_READING_AHEAD_MS_MAX;
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 11, readingMs: aheadMs + 1 }, 'reading_in_future');
-    mustAccept(energy(chain, PRODUCER, { amount: 1, register: 11, readingMs: aheadMs, sinceMs: T0 }));
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: 11, readingMs: aheadMs + 1 },
+      'reading_in_future',
+    );
+    mustAccept(
+      energy(chain, PRODUCER, { amount: 1, register: 11, readingMs: aheadMs, sinceMs: T0 }),
+    );
   });
 
   test('incomplete or inconsistent readings are meter_reading_invalid', () => {
     const chain = market();
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 10 }, 'meter_reading_invalid', ['no readingMs']);
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, readingMs: T0 }, 'meter_reading_invalid', ['no register']);
+    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 10 }, 'meter_reading_invalid', [
+      'no readingMs',
+    ]);
+    assertRejectedNoChange(chain, PRODUCER, { amount: 1, readingMs: T0 }, 'meter_reading_invalid', [
+      'no register',
+    ]);
     assertRejectedNoChange(chain, PRODUCER, { amount: 1, sinceMs: T0 }, 'meter_reading_invalid');
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: -10, readingMs: T0 }, 'meter_reading_invalid', ['must not be negative']);
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1, register: 10, readingMs: T0, sinceMs: T0 }, 'meter_reading_invalid', ['must be before readingMs']);
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: -10, readingMs: T0 },
+      'meter_reading_invalid',
+      ['must not be negative'],
+    );
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 1, register: 10, readingMs: T0, sinceMs: T0 },
+      'meter_reading_invalid',
+      ['must be before readingMs'],
+    );
     // The device checks come first.
-    assertRejectedNoChange(chain, CONSUMER, { amount: 1, register: 10, readingMs: T0 }, 'sender_not_producer');
-    assertRejectedNoChange(chain, PRODUCER, { amount: 0, register: 10, readingMs: T0 }, 'amount_zero');
+    assertRejectedNoChange(
+      chain,
+      CONSUMER,
+      { amount: 1, register: 10, readingMs: T0 },
+      'sender_not_producer',
+    );
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 0, register: 10, readingMs: T0 },
+      'amount_zero',
+    );
   });
 
   test('payload types: register is kwh with at most 3 decimals, readingMs a uint', () => {
     const chain = market();
-    assert.equal(energy(chain, PRODUCER, { amount: 1, register: '10.0001', readingMs: T0 }).status, 'invalid');
-    assert.equal(energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: -1 }).status, 'invalid');
-    assert.equal(energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: '1' }).status, 'invalid');
+    assert.equal(
+      energy(chain, PRODUCER, { amount: 1, register: '10.0001', readingMs: T0 }).status,
+      'invalid',
+    );
+    assert.equal(
+      energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: -1 }).status,
+      'invalid',
+    );
+    assert.equal(
+      energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: '1' }).status,
+      'invalid',
+    );
   });
 
   test('after a reading, the device must keep sending readings in that direction (register_required)', () => {
     const chain = market();
     mustAccept(energy(chain, PRODUCER, { amount: 1 }));
     mustAccept(energy(chain, PRODUCER, { amount: 1, register: 10, readingMs: T0 }));
-    assertRejectedNoChange(chain, PRODUCER, { amount: 1 }, 'register_required', ['returned register']);
+    assertRejectedNoChange(chain, PRODUCER, { amount: 1 }, 'register_required', [
+      'returned register',
+    ]);
     // Another device, and the other direction of a two-way key, are not affected.
     mustAccept(energy(chain, CONSUMER, { amount: -1 }));
     mustAccept(energy(chain, TWO_WAY, { amount: 3, register: 30, readingMs: T0 }));
     mustAccept(energy(chain, TWO_WAY, { amount: -4 }));
     mustAccept(energy(chain, TWO_WAY, { amount: -4, register: 4, readingMs: T0 }));
-    assertRejectedNoChange(chain, TWO_WAY, { amount: -4 }, 'register_required', ['delivered register']);
-    assert.deepEqual(readings(chain), [`P returned 10000 ${T0}`, `W delivered 4000 ${T0}`, `W returned 30000 ${T0}`]);
+    assertRejectedNoChange(chain, TWO_WAY, { amount: -4 }, 'register_required', [
+      'delivered register',
+    ]);
+    assert.deepEqual(readings(chain), [
+      `P returned 10000 ${T0}`,
+      `W delivered 4000 ${T0}`,
+      `W returned 30000 ${T0}`,
+    ]);
   });
 
   test('without the fields Energy is the thesis contract: no reading is stored', () => {
@@ -172,9 +300,23 @@ describe('Energy with meter readings', () => {
     // Bring A's solar balance of this period to the limit of 10^15 Wh with the owner's Mutate.
     for (let i = 0; i < 1000; i += 1) {
       const amount = i === 0 ? '999999999' : '1000000000';
-      mustAccept(chain.execute('Mutate', OWNER, { context: OWNER, trader: A, block: chain.height, labels: ['solar'], amount }), 'Mutate');
+      mustAccept(
+        chain.execute('Mutate', OWNER, {
+          context: OWNER,
+          trader: A,
+          block: chain.height,
+          labels: ['solar'],
+          amount,
+        }),
+        'Mutate',
+      );
     }
-    assertRejectedNoChange(chain, PRODUCER, { amount: 2, register: 102, readingMs: T0 + 1000 }, 'balance_limit_exceeded');
+    assertRejectedNoChange(
+      chain,
+      PRODUCER,
+      { amount: 2, register: 102, readingMs: T0 + 1000 },
+      'balance_limit_exceeded',
+    );
     assert.deepEqual(readings(chain), [`P returned 100000 ${T0}`]);
   });
 });

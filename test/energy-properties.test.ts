@@ -20,12 +20,17 @@ const DEVICES = [testAddress('d1'), testAddress('d2'), testAddress('t1')] as con
 const STRANGER = testAddress('stranger');
 const KEYS = [...CONTEXTS, ...TRADERS, ...DEVICES, STRANGER];
 
-const arbOps = arbOp({ blockWeight: 2, senderMax: KEYS.length * 4, periodSeconds: [0, 0, 1, 2, 5, 7] });
+const arbOps = arbOp({
+  blockWeight: 2,
+  senderMax: KEYS.length * 4,
+  periodSeconds: [0, 0, 1, 2, 5, 7],
+});
 
 /** Senders lean towards the key a call needs, so that many calls are accepted. */
 function senderFor(type: string, context: string, index: number, fields: Fields): string {
   if (index >= KEYS.length * 3) return pick(KEYS, index);
-  if (['Trader', 'Producer', 'Consumer', 'Mutate', 'SettlementPeriod'].includes(type)) return context;
+  if (['Trader', 'Producer', 'Consumer', 'Mutate', 'SettlementPeriod'].includes(type))
+    return context;
   if (type === 'Energy') return pick(DEVICES, index);
   return pick(TRADERS, index + fields.other);
 }
@@ -35,14 +40,31 @@ function senderFor(type: string, context: string, index: number, fields: Fields)
  * (its period, labels and at most its amount), so that many of them are accepted; the fields
  * still send them off course often enough to reach every rejection.
  */
-function payloadFor(chain: EnergyChain, type: string, context: string, sender: string, f: Fields): Record<string, unknown> {
-  const periods = chain.rows('energy_periods').filter((r) => r['context'] === context).map((r) => Number(r['block']));
-  let block = Math.max(0, f.rawBlock || periods.length === 0 ? chain.height - f.blockPick : pick(periods, f.blockPick));
+function payloadFor(
+  chain: EnergyChain,
+  type: string,
+  context: string,
+  sender: string,
+  f: Fields,
+): Record<string, unknown> {
+  const periods = chain
+    .rows('energy_periods')
+    .filter((r) => r['context'] === context)
+    .map((r) => Number(r['block']));
+  let block = Math.max(
+    0,
+    f.rawBlock || periods.length === 0 ? chain.height - f.blockPick : pick(periods, f.blockPick),
+  );
   let labels = [...f.labels];
   let wh = BigInt(f.wh);
   if (type === 'Transfer' || type === 'Reduce') {
     if (f.wh >= -4000 && wh < 0n) wh = -wh;
-    const held = chain.rows('energy_balances').filter((r) => r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n);
+    const held = chain
+      .rows('energy_balances')
+      .filter(
+        (r) =>
+          r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n,
+      );
     if (held.length > 0 && !f.rawBlock) {
       const balance = pick(held, f.blockPick);
       block = Number(balance['block']);
@@ -57,13 +79,25 @@ function payloadFor(chain: EnergyChain, type: string, context: string, sender: s
       return { context, address: pick(TRADERS, f.address), allowed: f.allowed };
     case 'Producer':
     case 'Consumer':
-      return { context, address: pick(DEVICES, f.address), allowed: f.allowed, trader: pick(TRADERS, f.other), labels };
+      return {
+        context,
+        address: pick(DEVICES, f.address),
+        allowed: f.allowed,
+        trader: pick(TRADERS, f.other),
+        labels,
+      };
     case 'SettlementPeriod':
       return { context, periodSeconds: f.periodSeconds };
     case 'Energy':
       return { context, amount };
     case 'Transfer': {
-      const receiver = f.address % 6 === 0 ? sender : pick(TRADERS.filter((t) => t !== sender), f.address);
+      const receiver =
+        f.address % 6 === 0
+          ? sender
+          : pick(
+              TRADERS.filter((t) => t !== sender),
+              f.address,
+            );
       return { context, receiver, block, labels, amount, description: 'p' };
     }
     case 'Reduce': {
@@ -100,7 +134,15 @@ function bootstrap(): EnergyChain {
 }
 
 function contextRows(chain: EnergyChain, context: string): string {
-  const tables = ['energy_traders', 'energy_producers', 'energy_consumers', 'energy_balances', 'energy_periods', 'energy_settings', 'energy_history'];
+  const tables = [
+    'energy_traders',
+    'energy_producers',
+    'energy_consumers',
+    'energy_balances',
+    'energy_periods',
+    'energy_settings',
+    'energy_history',
+  ];
   return JSON.stringify(
     tables.map((t) => chain.rows(t).filter((r) => r['context'] === context)),
     (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
@@ -116,12 +158,15 @@ function sumWh(rows: readonly Row[], column = 'amount_wh'): bigint {
 }
 
 function balanceMap(rows: readonly Row[]): Map<string, bigint> {
-  return new Map(rows.map((r) => [`${r['trader']}|${r['block']}|${r['labels_key']}`, r['amount_wh'] as bigint]));
+  return new Map(
+    rows.map((r) => [`${r['trader']}|${r['block']}|${r['labels_key']}`, r['amount_wh'] as bigint]),
+  );
 }
 
 function labelSums(rows: readonly Row[]): Map<string, bigint> {
   const sums = new Map<string, bigint>();
-  for (const label of LABELS) sums.set(label, sumWh(rows.filter((r) => (r['labels'] as string[]).includes(label))));
+  for (const label of LABELS)
+    sums.set(label, sumWh(rows.filter((r) => (r['labels'] as string[]).includes(label))));
   return sums;
 }
 
@@ -129,39 +174,72 @@ function labelSums(rows: readonly Row[]): Map<string, bigint> {
 function checkState(chain: EnergyChain): void {
   for (const context of CONTEXTS) {
     const rows = balances(chain, context);
-    assert.equal(sumWh(rows), sumWh(chain.rows('energy_history').filter((r) => r['context'] === context), 'delta_wh'), 'history adds up to the balances');
-    const periods = new Map(chain.rows('energy_periods').filter((r) => r['context'] === context).map((r) => [r['block'] as bigint, r]));
+    assert.equal(
+      sumWh(rows),
+      sumWh(
+        chain.rows('energy_history').filter((r) => r['context'] === context),
+        'delta_wh',
+      ),
+      'history adds up to the balances',
+    );
+    const periods = new Map(
+      chain
+        .rows('energy_periods')
+        .filter((r) => r['context'] === context)
+        .map((r) => [r['block'] as bigint, r]),
+    );
     for (const r of rows) {
       const labels = r['labels'] as string[];
       assert.notEqual(r['amount_wh'], 0n, 'zero balances are deleted');
       assert.deepEqual(labels, [...new Set(labels)].sort(), 'labels canonical');
       assert.equal(r['labels_key'], labels.join(','));
-      assert.equal(periods.get(r['block'] as bigint)?.['start_ms'], r['period_start_ms'], 'balance names a period and its start');
+      assert.equal(
+        periods.get(r['block'] as bigint)?.['start_ms'],
+        r['period_start_ms'],
+        'balance names a period and its start',
+      );
     }
     const ordered = [...periods.values()];
-    assert.ok(ordered.length === 0 || ordered.filter((p) => p['latest'] === true).length === 1, 'one latest period');
+    assert.ok(
+      ordered.length === 0 || ordered.filter((p) => p['latest'] === true).length === 1,
+      'one latest period',
+    );
     for (let i = 1; i < ordered.length; i += 1) {
       const previous = ordered[i - 1];
       const current = ordered[i];
       if (previous === undefined || current === undefined) continue;
-      assert.ok((previous['end_ms'] as bigint) <= (current['start_ms'] as bigint), 'periods never overlap');
+      assert.ok(
+        (previous['end_ms'] as bigint) <= (current['start_ms'] as bigint),
+        'periods never overlap',
+      );
       assert.ok((current['start_ms'] as bigint) < (current['end_ms'] as bigint));
     }
   }
 }
 
 /** What an accepted call may do to the sum of its context's balances. */
-function expectedDeltaWh(type: string, payload: Record<string, unknown>, before: readonly Row[]): bigint {
+function expectedDeltaWh(
+  type: string,
+  payload: Record<string, unknown>,
+  before: readonly Row[],
+): bigint {
   if (type === 'Energy' || type === 'Mutate') {
     const parsed = parseKwh(payload['amount']);
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.wh;
   }
-  if (type === 'Trader' && payload['allowed'] === false) return -sumWh(before.filter((r) => r['trader'] === payload['address']));
+  if (type === 'Trader' && payload['allowed'] === false)
+    return -sumWh(before.filter((r) => r['trader'] === payload['address']));
   return 0n;
 }
 
-function checkCall(chain: EnergyChain, type: string, context: string, payload: Record<string, unknown>, run: () => Outcome): Outcome {
+function checkCall(
+  chain: EnergyChain,
+  type: string,
+  context: string,
+  payload: Record<string, unknown>,
+  run: () => Outcome,
+): Outcome {
   const other = CONTEXTS.find((c) => c !== context) ?? '';
   const snapshot = chain.snapshot();
   const otherBefore = contextRows(chain, other);
@@ -170,18 +248,28 @@ function checkCall(chain: EnergyChain, type: string, context: string, payload: R
   assert.equal(contextRows(chain, other), otherBefore, 'a call never touches another context');
   if (outcome.status !== 'accepted') {
     assert.equal(chain.snapshot(), snapshot, `${type} ${outcome.code} changed the state`);
-    if (outcome.status === 'rejected') assert.ok(outcome.code in ENERGY_REJECT_CODES, `${type}: uncatalogued ${outcome.code}: ${outcome.message}`);
+    if (outcome.status === 'rejected')
+      assert.ok(
+        outcome.code in ENERGY_REJECT_CODES,
+        `${type}: uncatalogued ${outcome.code}: ${outcome.message}`,
+      );
     return outcome;
   }
   const after = balances(chain, context);
-  assert.equal(sumWh(after) - sumWh(before), expectedDeltaWh(type, payload, before), `${type} changed the total wrongly`);
+  assert.equal(
+    sumWh(after) - sumWh(before),
+    expectedDeltaWh(type, payload, before),
+    `${type} changed the total wrongly`,
+  );
   if (type === 'Transfer' || type === 'Reduce') {
     const was = balanceMap(before);
     for (const [key, amountWh] of balanceMap(after)) {
-      if (amountWh < (was.get(key) ?? 0n)) assert.ok(amountWh >= 0n, `${type} made ${key} negative`);
+      if (amountWh < (was.get(key) ?? 0n))
+        assert.ok(amountWh >= 0n, `${type} made ${key} negative`);
     }
     const labelsBefore = labelSums(before);
-    for (const [label, sum] of labelSums(after)) assert.ok(sum <= (labelsBefore.get(label) ?? 0n), `${type} added label ${label}`);
+    for (const [label, sum] of labelSums(after))
+      assert.ok(sum <= (labelsBefore.get(label) ?? 0n), `${type} added label ${label}`);
   }
   return outcome;
 }
@@ -201,7 +289,9 @@ test('random sequences of all contracts keep the ledger invariants', () => {
         const context = pick(CONTEXTS, op.ctx);
         const sender = senderFor(op.type, context, op.sender, op.fields);
         const payload = payloadFor(chain, op.type, context, sender, op.fields);
-        const outcome = checkCall(chain, op.type, context, payload, () => chain.execute(op.type, sender, payload));
+        const outcome = checkCall(chain, op.type, context, payload, () =>
+          chain.execute(op.type, sender, payload),
+        );
         total += 1;
         if (outcome.status === 'accepted') accepted += 1;
         checkState(chain);
@@ -236,13 +326,28 @@ test('every contract is accepted and rejected somewhere in the random runs', () 
     { seed: Number(process.env['SEED'] ?? 7), numRuns: 200, includeErrorInReport: true },
   );
   const breakdown = JSON.stringify([...counts].sort());
-  for (const type of ['Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Transfer', 'Reduce', 'Mutate']) {
+  for (const type of [
+    'Trader',
+    'Producer',
+    'Consumer',
+    'SettlementPeriod',
+    'Energy',
+    'Transfer',
+    'Reduce',
+    'Mutate',
+  ]) {
     const outcomes = seen.get(type) ?? new Set();
     assert.ok(outcomes.has('accepted'), `${type} never accepted: ${breakdown}`);
     assert.ok(outcomes.size > 1, `${type} never rejected`);
   }
   const codes = new Set([...seen.values()].flatMap((s) => [...s]));
-  for (const code of ['insufficient_energy', 'block_not_period_start', 'labels_to_remove_not_subset', 'trader_has_producers', 'sender_not_trader']) {
+  for (const code of [
+    'insufficient_energy',
+    'block_not_period_start',
+    'labels_to_remove_not_subset',
+    'trader_has_producers',
+    'sender_not_trader',
+  ]) {
     assert.ok(codes.has(code), `the random runs never produced ${code}`);
   }
 });

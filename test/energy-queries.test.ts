@@ -32,7 +32,10 @@ const T1 = testAddress('queries trader 1');
 const T2 = testAddress('queries trader 2');
 const P1 = testAddress('queries producer');
 const C1 = testAddress('queries consumer');
-const [FIRST, SECOND] = [T1, T2].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) as [string, string];
+const [FIRST, SECOND] = [T1, T2].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) as [
+  string,
+  string,
+];
 const START = Date.UTC(2026, 0, 1, 10, 0, 0);
 const Q = 900_000;
 
@@ -49,15 +52,41 @@ async function insert(db: Database, table: string, row: Record<string, RowValue>
     if (v === undefined) throw new Error(`${table}.${c} missing`);
     return Array.isArray(v) ? arrayLiteral(v as string[]) : String(v);
   });
-  await db.query(`INSERT INTO state.${table} (${columns.join(', ')}) VALUES (${casts.join(', ')})`, params);
+  await db.query(
+    `INSERT INTO state.${table} (${columns.join(', ')}) VALUES (${casts.join(', ')})`,
+    params,
+  );
 }
 
-async function balance(db: Database, context: string, trader: string, block: number, labels: string[], wh: bigint): Promise<void> {
+async function balance(
+  db: Database,
+  context: string,
+  trader: string,
+  block: number,
+  labels: string[],
+  wh: bigint,
+): Promise<void> {
   const startMs = BigInt(START + (block - 10) * Q);
-  await insert(db, 'energy_balances', { context, trader, block: BigInt(block), period_start_ms: startMs, labels, labels_key: labels.join(','), amount_wh: wh });
+  await insert(db, 'energy_balances', {
+    context,
+    trader,
+    block: BigInt(block),
+    period_start_ms: startMs,
+    labels,
+    labels_key: labels.join(','),
+    amount_wh: wh,
+  });
 }
 
-async function history(db: Database, txId: number, seq: number, height: number, kind: string, wh: bigint, extra: { counterparty?: string; description?: string; trader?: string } = {}): Promise<void> {
+async function history(
+  db: Database,
+  txId: number,
+  seq: number,
+  height: number,
+  kind: string,
+  wh: bigint,
+  extra: { counterparty?: string; description?: string; trader?: string } = {},
+): Promise<void> {
   await insert(db, 'energy_history', {
     tx_id: txId.toString(16).padStart(32, '0'),
     seq: BigInt(seq),
@@ -79,15 +108,44 @@ async function history(db: Database, txId: number, seq: number, height: number, 
 async function market(db: Database): Promise<void> {
   await migrate(db);
   for (const [name, def] of Object.entries(ENERGY_TABLES)) await createContractTable(db, name, def);
-  for (const t of [T1, T2]) await insert(db, 'energy_traders', { context: CTX, address: t, added_height: t === T1 ? 3n : 4n });
+  for (const t of [T1, T2])
+    await insert(db, 'energy_traders', {
+      context: CTX,
+      address: t,
+      added_height: t === T1 ? 3n : 4n,
+    });
   await insert(db, 'energy_traders', { context: OTHER, address: T1, added_height: 9n });
-  await insert(db, 'energy_producers', { context: CTX, address: P1, trader: T1, labels: ['local', 'solar'] });
+  await insert(db, 'energy_producers', {
+    context: CTX,
+    address: P1,
+    trader: T1,
+    labels: ['local', 'solar'],
+  });
   await insert(db, 'energy_producers', { context: CTX, address: T2, trader: T2, labels: [] });
   await insert(db, 'energy_consumers', { context: CTX, address: C1, trader: T2, labels: [] });
   await insert(db, 'energy_consumers', { context: CTX, address: P1, trader: T1, labels: ['wind'] });
-  await insert(db, 'energy_settings', { context: CTX, period_ms: 900_000n, previous_period_ms: 0n, from_height: 5n });
-  await insert(db, 'energy_periods', { context: CTX, block: 10n, start_ms: BigInt(START), end_ms: BigInt(START + Q), period_ms: 900_000n, latest: false });
-  await insert(db, 'energy_periods', { context: CTX, block: 12n, start_ms: BigInt(START + 2 * Q), end_ms: BigInt(START + 3 * Q), period_ms: 900_000n, latest: true });
+  await insert(db, 'energy_settings', {
+    context: CTX,
+    period_ms: 900_000n,
+    previous_period_ms: 0n,
+    from_height: 5n,
+  });
+  await insert(db, 'energy_periods', {
+    context: CTX,
+    block: 10n,
+    start_ms: BigInt(START),
+    end_ms: BigInt(START + Q),
+    period_ms: 900_000n,
+    latest: false,
+  });
+  await insert(db, 'energy_periods', {
+    context: CTX,
+    block: 12n,
+    start_ms: BigInt(START + 2 * Q),
+    end_ms: BigInt(START + 3 * Q),
+    period_ms: 900_000n,
+    latest: true,
+  });
   await balance(db, CTX, T1, 12, ['solar'], 1n);
   await balance(db, CTX, T1, 10, ['local', 'solar'], 10_500n);
   await balance(db, CTX, T1, 10, [], -2_000n);
@@ -97,8 +155,15 @@ async function market(db: Database): Promise<void> {
   await balance(db, OTHER, T1, 10, ['solar'], 99_000n);
 }
 
-function rowsOf(view: Awaited<ReturnType<typeof energyBalances>>): [string, number, string, string][] {
-  return view.balances.map((b) => [b.trader === T1 ? 'T1' : 'T2', b.block, b.labels.join(','), b.amount]);
+function rowsOf(
+  view: Awaited<ReturnType<typeof energyBalances>>,
+): [string, number, string, string][] {
+  return view.balances.map((b) => [
+    b.trader === T1 ? 'T1' : 'T2',
+    b.block,
+    b.labels.join(','),
+    b.amount,
+  ]);
 }
 
 const name = (a: string): string => (a === T1 ? 'T1' : 'T2');
@@ -135,7 +200,13 @@ for (const backend of testBackends()) {
       const first = view.balances.find((b) => b.block === 12 && b.trader === T1);
       assert.equal(first?.periodStartMs, START + 2 * Q);
       assert.equal(first?.periodStart, '2026-01-01T10:30:00.000Z');
-      assert.deepEqual(view.totals.map((t) => [name(t.trader), t.amount, t.balances]), [[name(FIRST), FIRST === T1 ? '11.501' : '999999999985', FIRST === T1 ? 4 : 2], [name(SECOND), SECOND === T1 ? '11.501' : '999999999985', SECOND === T1 ? 4 : 2]]);
+      assert.deepEqual(
+        view.totals.map((t) => [name(t.trader), t.amount, t.balances]),
+        [
+          [name(FIRST), FIRST === T1 ? '11.501' : '999999999985', FIRST === T1 ? 4 : 2],
+          [name(SECOND), SECOND === T1 ? '11.501' : '999999999985', SECOND === T1 ? 4 : 2],
+        ],
+      );
       assert.equal(view.total, '999999999996.501');
       assert.equal(view.truncated, false);
       assert.deepEqual(view.filter, { trader: null, labels: null, block: null });
@@ -145,17 +216,37 @@ for (const backend of testBackends()) {
   test(`balances: filters by trader, label (all of several) and block; limit keeps totals whole (${backend.name})`, async () => {
     const db = await marketDb();
     {
-      assert.deepEqual(rowsOf(await energyBalances(db, CTX, { trader: T2 })), [['T2', 10, 'solar,wind', '1000000000000'], ['T2', 12, '', '-15']]);
+      assert.deepEqual(rowsOf(await energyBalances(db, CTX, { trader: T2 })), [
+        ['T2', 10, 'solar,wind', '1000000000000'],
+        ['T2', 12, '', '-15'],
+      ]);
       const solar = await energyBalances(db, CTX, parseBalanceFilter({ label: 'solar' }));
-      assert.deepEqual(rowsOf(solar).map((r) => r.slice(0, 3).join(' ')).sort(), ['T1 10 local,solar', 'T1 10 solar', 'T1 12 solar', 'T2 10 solar,wind'].sort());
+      assert.deepEqual(
+        rowsOf(solar)
+          .map((r) => r.slice(0, 3).join(' '))
+          .sort(),
+        ['T1 10 local,solar', 'T1 10 solar', 'T1 12 solar', 'T2 10 solar,wind'].sort(),
+      );
       assert.deepEqual(solar.filter.labels, ['solar']);
-      assert.deepEqual(rowsOf(await energyBalances(db, CTX, parseBalanceFilter({ label: 'solar,local' }))), [['T1', 10, 'local,solar', '10.5']]);
+      assert.deepEqual(
+        rowsOf(await energyBalances(db, CTX, parseBalanceFilter({ label: 'solar,local' }))),
+        [['T1', 10, 'local,solar', '10.5']],
+      );
       assert.deepEqual(rowsOf(await energyBalances(db, CTX, { labels: ['wind'], trader: T1 })), []);
-      assert.deepEqual(rowsOf(await energyBalances(db, CTX, parseBalanceFilter({ block: '12', trader: T1 }))), [['T1', 12, 'solar', '0.001']]);
+      assert.deepEqual(
+        rowsOf(await energyBalances(db, CTX, parseBalanceFilter({ block: '12', trader: T1 }))),
+        [['T1', 12, 'solar', '0.001']],
+      );
       const limited = await energyBalances(db, CTX, { trader: T1, limit: 2 });
-      assert.deepEqual(rowsOf(limited), [['T1', 10, '', '-2'], ['T1', 10, 'local,solar', '10.5']]);
+      assert.deepEqual(rowsOf(limited), [
+        ['T1', 10, '', '-2'],
+        ['T1', 10, 'local,solar', '10.5'],
+      ]);
       assert.equal(limited.truncated, true);
-      assert.deepEqual(limited.totals.map((t) => [t.amount, t.balances]), [['11.501', 4]]);
+      assert.deepEqual(
+        limited.totals.map((t) => [t.amount, t.balances]),
+        [['11.501', 4]],
+      );
       assert.equal((await energyBalances(db, CTX, { trader: T1, limit: 4 })).truncated, false);
       // Another context's rows never show, and an unknown context is simply empty.
       assert.deepEqual(rowsOf(await energyBalances(db, OTHER)), [['T1', 10, 'solar', '99']]);
@@ -184,7 +275,11 @@ for (const backend of testBackends()) {
         const rows = await sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
         return rows.rows.map((r) => r['QUERY PLAN']).join('\n');
       });
-      assert.match(plan, /Bitmap Index Scan on energy_balances_\w+_ix\s+\(cost=[^)]*\)\s+Index Cond: \(labels @>/, plan);
+      assert.match(
+        plan,
+        /Bitmap Index Scan on energy_balances_\w+_ix\s+\(cost=[^)]*\)\s+Index Cond: \(labels @>/,
+        plan,
+      );
     }
   });
 
@@ -193,7 +288,11 @@ for (const backend of testBackends()) {
     {
       const view = await energyContext(db, CTX);
       assert.equal(view.owner, CTX);
-      assert.deepEqual(view.settlementPeriod, { periodSeconds: 900, fromHeight: 5, previousPeriodSeconds: 0 });
+      assert.deepEqual(view.settlementPeriod, {
+        periodSeconds: 900,
+        fromHeight: 5,
+        previousPeriodSeconds: 0,
+      });
       assert.deepEqual(view.latestPeriod, {
         block: 12,
         start: '2026-01-01T10:30:00.000Z',
@@ -202,10 +301,26 @@ for (const backend of testBackends()) {
         endMs: START + 3 * Q,
         periodSeconds: 900,
       });
-      assert.deepEqual(view.traders, [FIRST, SECOND].map((address) => ({ address, addedHeight: address === T1 ? 3 : 4 })));
-      const byAddress = <T extends { address: string }>(xs: T[]): T[] => [...xs].sort((a, b) => Buffer.compare(Buffer.from(a.address), Buffer.from(b.address)));
-      assert.deepEqual(view.producers, byAddress([{ address: P1, trader: T1, labels: ['local', 'solar'] }, { address: T2, trader: T2, labels: [] }]));
-      assert.deepEqual(view.consumers, byAddress([{ address: C1, trader: T2, labels: [] }, { address: P1, trader: T1, labels: ['wind'] }]));
+      assert.deepEqual(
+        view.traders,
+        [FIRST, SECOND].map((address) => ({ address, addedHeight: address === T1 ? 3 : 4 })),
+      );
+      const byAddress = <T extends { address: string }>(xs: T[]): T[] =>
+        [...xs].sort((a, b) => Buffer.compare(Buffer.from(a.address), Buffer.from(b.address)));
+      assert.deepEqual(
+        view.producers,
+        byAddress([
+          { address: P1, trader: T1, labels: ['local', 'solar'] },
+          { address: T2, trader: T2, labels: [] },
+        ]),
+      );
+      assert.deepEqual(
+        view.consumers,
+        byAddress([
+          { address: C1, trader: T2, labels: [] },
+          { address: P1, trader: T1, labels: ['wind'] },
+        ]),
+      );
       assert.deepEqual(
         view.members,
         byAddress([
@@ -217,10 +332,20 @@ for (const backend of testBackends()) {
         ]),
       );
       const empty = await energyContext(db, OTHER);
-      assert.deepEqual(empty.settlementPeriod, { periodSeconds: 0, fromHeight: null, previousPeriodSeconds: 0 });
+      assert.deepEqual(empty.settlementPeriod, {
+        periodSeconds: 0,
+        fromHeight: null,
+        previousPeriodSeconds: 0,
+      });
       assert.equal(empty.latestPeriod, null);
       assert.deepEqual(empty.producers, []);
-      assert.deepEqual(empty.members, byAddress([{ address: OTHER, roles: ['owner'] }, { address: T1, roles: ['trader'] }]));
+      assert.deepEqual(
+        empty.members,
+        byAddress([
+          { address: OTHER, roles: ['owner'] },
+          { address: T1, roles: ['trader'] },
+        ]),
+      );
     }
   });
 
@@ -234,15 +359,39 @@ for (const backend of testBackends()) {
       await history(db, 5, 0, 7, 'mutate', 1n, { counterparty: CTX, description: 'settled' });
       await history(db, 6, 0, 7, 'reduce', -1_000n);
       await history(db, 6, 1, 7, 'reduce', 1_000n);
-      await history(db, 9, 0, 9, 'removal', -7_501n, { description: 'trader removed from the context' });
+      await history(db, 9, 0, 9, 'removal', -7_501n, {
+        description: 'trader removed from the context',
+      });
       const all = await energyHistory(db, CTX, T1);
-      const brief = (e: EnergyHistoryEntry): string => `${e.height} ${e.txId.slice(-1)}/${e.seq} ${e.kind} ${e.amount}`;
-      assert.deepEqual(all.entries.map(brief), ['9 9/0 removal -7.501', '7 5/0 mutate 0.001', '7 6/0 reduce -1', '7 6/1 reduce 1', '6 2/0 transfer -2.5', '5 1/0 energy 10']);
+      const brief = (e: EnergyHistoryEntry): string =>
+        `${e.height} ${e.txId.slice(-1)}/${e.seq} ${e.kind} ${e.amount}`;
+      assert.deepEqual(all.entries.map(brief), [
+        '9 9/0 removal -7.501',
+        '7 5/0 mutate 0.001',
+        '7 6/0 reduce -1',
+        '7 6/1 reduce 1',
+        '6 2/0 transfer -2.5',
+        '5 1/0 energy 10',
+      ]);
       assert.equal(all.next, null);
       const mutate = all.entries[1];
       assert.deepEqual(
-        mutate && { counterparty: mutate.counterparty, description: mutate.description, processedAt: mutate.processedAt, periodStart: mutate.periodStart, block: mutate.block, labels: mutate.labels },
-        { counterparty: CTX, description: 'settled', processedAt: '2026-01-01T10:00:07.000Z', periodStart: '2026-01-01T10:00:00.000Z', block: 10, labels: [] },
+        mutate && {
+          counterparty: mutate.counterparty,
+          description: mutate.description,
+          processedAt: mutate.processedAt,
+          periodStart: mutate.periodStart,
+          block: mutate.block,
+          labels: mutate.labels,
+        },
+        {
+          counterparty: CTX,
+          description: 'settled',
+          processedAt: '2026-01-01T10:00:07.000Z',
+          periodStart: '2026-01-01T10:00:00.000Z',
+          block: 10,
+          labels: [],
+        },
       );
       assert.equal(all.entries[2]?.counterparty, null);
       assert.equal(all.entries[2]?.description, null);
@@ -251,7 +400,12 @@ for (const backend of testBackends()) {
       let before: string | null = null;
       let pages = 0;
       do {
-        const page = await energyHistory(db, CTX, T1, parseHistoryPage(before === null ? { limit: '2' } : { limit: '2', before }));
+        const page = await energyHistory(
+          db,
+          CTX,
+          T1,
+          parseHistoryPage(before === null ? { limit: '2' } : { limit: '2', before }),
+        );
         seen.push(...page.entries.map(brief));
         before = page.next;
         pages += 1;
@@ -259,8 +413,13 @@ for (const backend of testBackends()) {
       assert.deepEqual(seen, all.entries.map(brief));
       assert.equal(pages, 3);
       // A plain height: the entries of earlier blocks.
-      assert.deepEqual((await energyHistory(db, CTX, T1, { before: { height: 7 } })).entries.map(brief), ['6 2/0 transfer -2.5', '5 1/0 energy 10']);
-      assert.deepEqual((await energyHistory(db, CTX, T2)).entries.map(brief), ['6 2/1 transfer 2.5']);
+      assert.deepEqual(
+        (await energyHistory(db, CTX, T1, { before: { height: 7 } })).entries.map(brief),
+        ['6 2/0 transfer -2.5', '5 1/0 energy 10'],
+      );
+      assert.deepEqual((await energyHistory(db, CTX, T2)).entries.map(brief), [
+        '6 2/1 transfer 2.5',
+      ]);
       assert.deepEqual((await energyHistory(db, OTHER, T1)).entries, []);
     }
   });
@@ -269,8 +428,18 @@ for (const backend of testBackends()) {
     const db = await backend.open();
     try {
       await migrate(db);
-      for (const run of [() => energyBalances(db, CTX), () => energyContext(db, CTX), () => energyHistory(db, CTX, T1)]) {
-        await assert.rejects(run(), (err: unknown) => err instanceof ChainError && err.code === 'not_found' && /energy install/.test(err.message));
+      for (const run of [
+        () => energyBalances(db, CTX),
+        () => energyContext(db, CTX),
+        () => energyHistory(db, CTX, T1),
+      ]) {
+        await assert.rejects(
+          run(),
+          (err: unknown) =>
+            err instanceof ChainError &&
+            err.code === 'not_found' &&
+            /energy install/.test(err.message),
+        );
       }
     } finally {
       await db.close();
@@ -282,7 +451,11 @@ test('bad parameters are bad_request naming the parameter', async () => {
   const noDb = { query: () => Promise.reject(new Error('must not be queried')) };
   const cases: [string, () => unknown, string][] = [
     ['context not an address', () => energyBalances(noDb, 'not-an-address'), 'context'],
-    ['context with a bad checksum', () => energyContext(noDb, CTX.slice(0, -1) + (CTX.endsWith('a') ? 'b' : 'a')), 'context'],
+    [
+      'context with a bad checksum',
+      () => energyContext(noDb, CTX.slice(0, -1) + (CTX.endsWith('a') ? 'b' : 'a')),
+      'context',
+    ],
     ['trader not an address', () => parseBalanceFilter({ trader: '1abc' }), 'trader'],
     ['label with capitals', () => parseBalanceFilter({ label: 'Solar' }), 'label'],
     ['empty label', () => parseBalanceFilter({ label: '' }), 'label'],
@@ -295,7 +468,11 @@ test('bad parameters are bad_request naming the parameter', async () => {
     ['cursor garbage', () => parseHistoryCursor('7:zz:1'), 'before'],
     ['cursor with upper-case id', () => parseHistoryCursor(`7:${'A'.repeat(32)}:0`), 'before'],
     ['history trader not an address', () => energyHistory(noDb, CTX, 'x'), 'trader'],
-    ['filter object with an empty label set', () => energyBalances(noDb, CTX, { labels: [] }), 'label'],
+    [
+      'filter object with an empty label set',
+      () => energyBalances(noDb, CTX, { labels: [] }),
+      'label',
+    ],
   ];
   for (const [what, run, field] of cases) {
     let caught: unknown;
@@ -304,11 +481,20 @@ test('bad parameters are bad_request naming the parameter', async () => {
     } catch (err) {
       caught = err;
     }
-    assert.ok(caught instanceof ChainError, `${what}: expected a ChainError, got ${String(caught)}`);
+    assert.ok(
+      caught instanceof ChainError,
+      `${what}: expected a ChainError, got ${String(caught)}`,
+    );
     assert.equal(caught.code, 'bad_request', what);
     assert.equal(caught.details['field'], field, what);
   }
   assert.deepEqual(parseHistoryCursor('12'), { height: 12 });
-  assert.deepEqual(parseHistoryCursor(`12:${'ab'.repeat(16)}:3`), { height: 12, txId: 'ab'.repeat(16), seq: 3 });
-  assert.deepEqual(parseBalanceFilter({ label: 'solar,local,solar' }), { labels: ['local', 'solar'] });
+  assert.deepEqual(parseHistoryCursor(`12:${'ab'.repeat(16)}:3`), {
+    height: 12,
+    txId: 'ab'.repeat(16),
+    seq: 3,
+  });
+  assert.deepEqual(parseBalanceFilter({ label: 'solar,local,solar' }), {
+    labels: ['local', 'solar'],
+  });
 });

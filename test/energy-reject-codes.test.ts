@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineContract } from '../src/contracts/authoring/define.js';
-import type { ContractContext, HelperContext, RejectResult } from '../src/contracts/authoring/define.js';
+import type {
+  ContractContext,
+  HelperContext,
+  RejectResult,
+} from '../src/contracts/authoring/define.js';
 import type { InvalidCode, OutcomeCode, PlatformRejectCode } from '../src/core/errors.js';
 import type { TxOutcome } from '../src/chain/types.js';
 import type { EnergyRejectCodeName, EnergyTxOutcome } from '../src/energy/codes.js';
@@ -17,9 +21,23 @@ const manifest = { tables: {}, reads: [] };
 /** A context whose reject only builds the result, as the sandbox's does. */
 function fakeContext<C extends string>(): ContractContext<C> {
   const db = { get: () => null, put: () => undefined, delete: () => false, find: () => [] };
-  const block = { height: 1, processedMs: 1, previousProcessedMs: 0, previousHash: '00'.repeat(32) };
+  const block = {
+    height: 1,
+    processedMs: 1,
+    previousProcessedMs: 0,
+    previousHash: '00'.repeat(32),
+  };
   const reject = (code: C, message: string): RejectResult => ({ __reject: true, code, message });
-  return { sender: 's', txId: '00'.repeat(16), contractHash: '00'.repeat(32), contractType: 'T', processor: 'p', block, db, reject };
+  return {
+    sender: 's',
+    txId: '00'.repeat(16),
+    contractHash: '00'.repeat(32),
+    contractType: 'T',
+    processor: 'p',
+    block,
+    db,
+    reject,
+  };
 }
 
 test('ctx.reject takes only the codes the contract declares', () => {
@@ -38,13 +56,26 @@ test('ctx.reject takes only the codes the contract declares', () => {
     },
   });
   assert.deepEqual(counter.rejects, ['number_too_large']);
-  assert.deepEqual(counter.execute({ n: 11 }, fakeContext()), { __reject: true, code: 'number_too_large', message: '11 is more than 10' });
+  assert.deepEqual(counter.execute({ n: 11 }, fakeContext()), {
+    __reject: true,
+    code: 'number_too_large',
+    message: '11 is more than 10',
+  });
 });
 
 test('an execute that accepts more codes than the contract declares does not compile', () => {
-  const wide = (_p: { n: number }, ctx: ContractContext<'a_code' | 'b_code'>) => ctx.reject('b_code', 'b');
+  const wide = (_p: { n: number }, ctx: ContractContext<'a_code' | 'b_code'>) =>
+    ctx.reject('b_code', 'b');
   // @ts-expect-error `execute` may reject with b_code, which `rejects` leaves out
-  const def = defineContract({ type: 'Wide', version: '1', description: 'd', template, manifest, rejects: ['a_code'], execute: wide });
+  const def = defineContract({
+    type: 'Wide',
+    version: '1',
+    description: 'd',
+    template,
+    manifest,
+    rejects: ['a_code'],
+    execute: wide,
+  });
   assert.equal(def.type, 'Wide');
 });
 
@@ -72,16 +103,23 @@ test('outcome codes are the catalogues: a misspelt one does not compile', () => 
   // @ts-expect-error not a code a transaction ends invalid with
   const notInvalid: TxOutcome = { status: 'invalid', code: 'contract_error', message: 'm' };
   // @ts-expect-error misspelt energy code
-  const misspelt: EnergyTxOutcome = { status: 'rejected', code: 'insufficent_energy', message: 'm' };
+  const misspelt: EnergyTxOutcome = {
+    status: 'rejected',
+    code: 'insufficent_energy',
+    message: 'm',
+  };
   // @ts-expect-error a platform code that is no outcome
   const notOutcome: OutcomeCode<EnergyRejectCodeName> = 'block_link_mismatch';
-  assert.deepEqual([invalid, platform, energy.status, any.status, notInvalid.status, misspelt.status, notOutcome], [
-    'tx_expired',
-    'contract_out_of_gas',
-    'rejected',
-    'rejected',
-    'invalid',
-    'rejected',
-    'block_link_mismatch',
-  ]);
+  assert.deepEqual(
+    [invalid, platform, energy.status, any.status, notInvalid.status, misspelt.status, notOutcome],
+    [
+      'tx_expired',
+      'contract_out_of_gas',
+      'rejected',
+      'rejected',
+      'invalid',
+      'rejected',
+      'block_link_mismatch',
+    ],
+  );
 });

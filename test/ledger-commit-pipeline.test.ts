@@ -20,9 +20,26 @@ interface Pending {
 }
 
 function sealed(height: number, opts: { contracts?: boolean } = {}): SealedBlock {
-  const block = { height, hashHex: `hash-${height}`, processedMs: 1000 + height } as unknown as Block;
-  const createdContracts = opts.contracts === true ? ([{ hashHex: 'c1', type: 'C' }] as unknown as CommitBlockInput['createdContracts']) : [];
-  return { types: new Map(), commit: { block, txRecords: [], invalidRecords: [], stateChanges: [], createdContracts, deletedContracts: [] } };
+  const block = {
+    height,
+    hashHex: `hash-${height}`,
+    processedMs: 1000 + height,
+  } as unknown as Block;
+  const createdContracts =
+    opts.contracts === true
+      ? ([{ hashHex: 'c1', type: 'C' }] as unknown as CommitBlockInput['createdContracts'])
+      : [];
+  return {
+    types: new Map(),
+    commit: {
+      block,
+      txRecords: [],
+      invalidRecords: [],
+      stateChanges: [],
+      createdContracts,
+      deletedContracts: [],
+    },
+  };
 }
 
 function harness() {
@@ -31,7 +48,8 @@ function harness() {
   const events: string[] = [];
   let head: HeadInfo | null = storedHead;
   const store = {
-    commitBlock: (input: CommitBlockInput) => new Promise<void>((resolve, reject) => commits.push({ input, resolve, reject })),
+    commitBlock: (input: CommitBlockInput) =>
+      new Promise<void>((resolve, reject) => commits.push({ input, resolve, reject })),
     head: async () => storedHead,
   } as unknown as ChainStore;
   const host: PipelineHost<SealedBlock> = {
@@ -47,7 +65,8 @@ function harness() {
       head = { height, hashHex, processedMs };
       events.push(`committed ${height}${ms === null ? ' (found stored)' : ''}`);
     },
-    commitFailed: (b, _err, inDoubt) => events.push(`failed ${b.commit.block.height}${inDoubt ? ' (in doubt)' : ''}`),
+    commitFailed: (b, _err, inDoubt) =>
+      events.push(`failed ${b.commit.block.height}${inDoubt ? ' (in doubt)' : ''}`),
     notStored: (b) => events.push(`not stored ${b.commit.block.height}`),
   };
   const pipeline = new CommitPipeline(host);
@@ -87,11 +106,19 @@ test('a lost answer (retry): in doubt until the stored head tells; landed with n
   assert.equal((await stored).stored, false);
   assert.equal(pipeline.stage.name, 'in_doubt');
   assert.equal(pipeline.tip()?.height, 0, 'nothing builds on a block in doubt');
-  assert.throws(() => pipeline.seal(sealed(2)), (e: unknown) => e instanceof ChainError && e.code === 'internal');
+  assert.throws(
+    () => pipeline.seal(sealed(2)),
+    (e: unknown) => e instanceof ChainError && e.code === 'internal',
+  );
   setStoredHead({ height: 1, hashHex: 'hash-1', processedMs: 1001 });
   await pipeline.resolveInDoubt();
   assert.equal(pipeline.stage.name, 'idle');
-  assert.deepEqual(events, ['executor.abort', 'failed 1 (in doubt)', 'executor.stale', 'committed 1 (found stored)']);
+  assert.deepEqual(events, [
+    'executor.abort',
+    'failed 1 (in doubt)',
+    'executor.stale',
+    'committed 1 (found stored)',
+  ]);
 });
 
 test('a lost answer whose block did not land: given back to the role', async () => {

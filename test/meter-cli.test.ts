@@ -46,7 +46,10 @@ test('meter parse FILE prints the telegram as JSON', async () => {
 
 test('meter parse reads stdin with no argument and with "-"', async () => {
   const text = readFileSync(join(VECTORS, 'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt'), 'latin1');
-  for (const args of [['meter', 'parse'], ['meter', 'parse', '-']]) {
+  for (const args of [
+    ['meter', 'parse'],
+    ['meter', 'parse', '-'],
+  ]) {
     const r = await runCli(args, { stdin: text });
     assert.equal(r.code, 0, r.stderr);
     const t = JSON.parse(r.stdout) as TelegramOut;
@@ -81,16 +84,23 @@ test('meter parse: bad CRC, truncated, unknown format and a missing file', async
 });
 
 test('simulate | parse: one telegram, and a stream with --all', async () => {
-  const one = await runShell('hanzenet meter simulate --start 2026-06-21T10:00:00Z --seed 4 | hanzenet meter parse');
+  const one = await runShell(
+    'hanzenet meter simulate --start 2026-06-21T10:00:00Z --seed 4 | hanzenet meter parse',
+  );
   assert.equal(one.code, 0, one.stderr);
   const t = JSON.parse(one.stdout) as TelegramOut;
   assert.equal(t.version, '5.0');
   assert.equal(t.timestamp, '2026-06-21T10:00:00.000Z');
   assert.equal(t.equipmentId, 'E9900000000000004');
 
-  const many = await runShell('hanzenet meter simulate --start 2026-06-21T10:00:00Z --seed 4 --interval-s 10 --count 30 --equipment-id E1234 | hanzenet meter parse --all');
+  const many = await runShell(
+    'hanzenet meter simulate --start 2026-06-21T10:00:00Z --seed 4 --interval-s 10 --count 30 --equipment-id E1234 | hanzenet meter parse --all',
+  );
   assert.equal(many.code, 0, many.stderr);
-  const lines = many.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as TelegramOut);
+  const lines = many.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TelegramOut);
   assert.equal(lines.length, 30);
   assert.deepEqual(
     lines.map((l) => l.timestamp),
@@ -100,7 +110,23 @@ test('simulate | parse: one telegram, and a stream with --all', async () => {
 });
 
 test('simulate is deterministic, CRLF-framed, and refuses bad options', async () => {
-  const args = ['meter', 'simulate', '--start', '2026-01-10T06:00:00+01:00', '--count', '5', '--seed', '9', '--pv-kwp', '3.5', '--latitude', '52.1', '--base-load-w', '250', '--no-gas'];
+  const args = [
+    'meter',
+    'simulate',
+    '--start',
+    '2026-01-10T06:00:00+01:00',
+    '--count',
+    '5',
+    '--seed',
+    '9',
+    '--pv-kwp',
+    '3.5',
+    '--latitude',
+    '52.1',
+    '--base-load-w',
+    '250',
+    '--no-gas',
+  ];
   const a = await runCli(args);
   const b = await runCli(args);
   assert.equal(a.code, 0, a.stderr);
@@ -110,7 +136,13 @@ test('simulate is deterministic, CRLF-framed, and refuses bad options', async ()
   assert.ok(!a.stdout.includes('0-1:24.2.1'), '--no-gas');
   assert.match(a.stdout, /^0-0:1\.0\.0\(260110060000W\)\r$/m);
 
-  for (const bad of [['--start', 'tomorrow'], ['--start', '2026-01-10T06:00:00.5Z'], ['--interval-s', '0'], ['--latitude', '95'], ['--seed', 'x']]) {
+  for (const bad of [
+    ['--start', 'tomorrow'],
+    ['--start', '2026-01-10T06:00:00.5Z'],
+    ['--interval-s', '0'],
+    ['--latitude', '95'],
+    ['--seed', 'x'],
+  ]) {
     const r = await runCli(['meter', 'simulate', ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
     assert.equal(errorOf(r).code, 'usage_error');
@@ -118,19 +150,43 @@ test('simulate is deterministic, CRLF-framed, and refuses bad options', async ()
 });
 
 test('parse --all: good telegrams on stdout, rejected ones counted on stderr, exit 1', async () => {
-  const read = (n: string): string => readFileSync(join(VECTORS, n), 'latin1').trimEnd().replace(/\r?\n/g, '\r\n') + '\r\n';
-  const stream = 'noise' + read('dsmr-4.2-kfm-1.txt') + read('dsmr-5.0-ene-1.txt') + read('dsmr-5.0-isk-1.txt').slice(0, 200) + read('dsmr-5.0-isk-1.txt');
+  const read = (n: string): string =>
+    readFileSync(join(VECTORS, n), 'latin1').trimEnd().replace(/\r?\n/g, '\r\n') + '\r\n';
+  const stream =
+    'noise' +
+    read('dsmr-4.2-kfm-1.txt') +
+    read('dsmr-5.0-ene-1.txt') +
+    read('dsmr-5.0-isk-1.txt').slice(0, 200) +
+    read('dsmr-5.0-isk-1.txt');
   const file = join(dir, 'stream.txt');
   writeFileSync(file, stream, 'latin1');
   const r = await runCli(['meter', 'parse', '--all', file]);
   assert.equal(r.code, 1);
-  const good = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as TelegramOut);
-  assert.deepEqual(good.map((t) => t.equipmentId), ['E0003000002124813', 'E0034006810516416']);
-  const errors = r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('{"error"')).map((l) => (JSON.parse(l) as { error: { code: string } }).error.code);
+  const good = r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TelegramOut);
+  assert.deepEqual(
+    good.map((t) => t.equipmentId),
+    ['E0003000002124813', 'E0034006810516416'],
+  );
+  const errors = r.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l.startsWith('{"error"'))
+    .map((l) => (JSON.parse(l) as { error: { code: string } }).error.code);
   assert.deepEqual(errors, ['telegram_bad_crc']);
-  const summary = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{\n  "error"'))) as { error: { code: string; details: Record<string, unknown> } };
+  const summary = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{\n  "error"'))) as {
+    error: { code: string; details: Record<string, unknown> };
+  };
   assert.equal(summary.error.code, 'telegram_bad_crc');
-  assert.deepEqual(summary.error.details, { telegrams: 3, parsed: 2, rejected: { telegram_bad_crc: 1 }, droppedBytes: 205, droppedTelegrams: 1 });
+  assert.deepEqual(summary.error.details, {
+    telegrams: 3,
+    parsed: 2,
+    rejected: { telegram_bad_crc: 1 },
+    droppedBytes: 205,
+    droppedTelegrams: 1,
+  });
 });
 
 test('simulate --realtime waits between telegrams', async () => {

@@ -3,8 +3,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGridCsv, quarterHoursInDay, type GridCsvParse, type GridRow } from '../src/meter/reconcile/grid-csv.js';
-import { amsterdamOffsetMinutes, amsterdamWallToUtcCandidates, utcToAmsterdamWall } from '../src/meter/shared/amsterdam-time.js';
+import {
+  parseGridCsv,
+  quarterHoursInDay,
+  type GridCsvParse,
+  type GridRow,
+} from '../src/meter/reconcile/grid-csv.js';
+import {
+  amsterdamOffsetMinutes,
+  amsterdamWallToUtcCandidates,
+  utcToAmsterdamWall,
+} from '../src/meter/shared/amsterdam-time.js';
 
 type Ok = Extract<GridCsvParse, { ok: true }>;
 
@@ -23,9 +32,16 @@ const brief = (rows: readonly GridRow[]): Array<[string, string, bigint, bigint,
   rows.map((r) => [r.meterId, r.intervalStartUtc, r.deliveredWh, r.returnedWh, r.line]);
 
 /** Wall times of one Amsterdam day in 15-minute steps, as the operator lists them (repeats included). */
-function localDayRows(meterId: string, date: string, sep: string, value: (k: number) => string): string[] {
+function localDayRows(
+  meterId: string,
+  date: string,
+  sep: string,
+  value: (k: number) => string,
+): string[] {
   const [y = 0, m = 0, d = 0] = date.split('-').map(Number);
-  const start = amsterdamWallToUtcCandidates({ year: y, month: m, day: d, hour: 0, minute: 0, second: 0 })[0] ?? 0;
+  const start =
+    amsterdamWallToUtcCandidates({ year: y, month: m, day: d, hour: 0, minute: 0, second: 0 })[0] ??
+    0;
   const rows: string[] = [];
   for (let ms = start, k = 0; utcToAmsterdamWall(ms).day === d; ms += 900_000, k++) {
     const w = utcToAmsterdamWall(ms);
@@ -53,13 +69,19 @@ test('comma-separated with a header, ISO times with Z and offsets, exact Wh', ()
     ['E01', '2026-06-01T10:30:00.000Z', 12000n, 120n, 4],
   ]);
   assert.equal(r.rows[0]?.intervalStartMs, Date.UTC(2026, 5, 1, 10));
-  assert.deepEqual(r.format, { separator: ',', decimalMark: '.', header: ['meter_id', 'interval_start', 'delivered_kwh', 'returned_kwh'], columns: { meterId: 0, intervalStart: 1, delivered: 2, returned: 3 } });
+  assert.deepEqual(r.format, {
+    separator: ',',
+    decimalMark: '.',
+    header: ['meter_id', 'interval_start', 'delivered_kwh', 'returned_kwh'],
+    columns: { meterId: 0, intervalStart: 1, delivered: 2, returned: 3 },
+  });
   assert.equal(r.meters[0]?.contiguous, true);
   assert.equal(r.meters[0]?.endUtc, '2026-06-01T10:45:00.000Z');
 });
 
 test('semicolons, decimal comma, Amsterdam wall time, no header, CRLF and a BOM', () => {
-  const text = '\uFEFFE01;2026-01-15 00:00;0,250;0\r\nE01;15-01-2026 00:15;0,5;0,01\r\nE01;15/01/2026 00:30:00;1;0\r\n';
+  const text =
+    '\uFEFFE01;2026-01-15 00:00;0,250;0\r\nE01;15-01-2026 00:15;0,5;0,01\r\nE01;15/01/2026 00:30:00;1;0\r\n';
   const r = ok(parseGridCsv(text));
   assert.deepEqual(brief(r.rows), [
     ['E01', '2026-01-14T23:00:00.000Z', 250n, 0n, 1],
@@ -72,15 +94,28 @@ test('semicolons, decimal comma, Amsterdam wall time, no header, CRLF and a BOM'
 });
 
 test('tabs, quoted fields, trailing separators, and Dutch column names in another order', () => {
-  const tabbed = ok(parseGridCsv('"E 01"\t"2026-07-01 12:00"\t"0,75"\t"0"\t\n"E 01"\t2026-07-01 12:15\t0,5\t0\n'));
+  const tabbed = ok(
+    parseGridCsv('"E 01"\t"2026-07-01 12:00"\t"0,75"\t"0"\t\n"E 01"\t2026-07-01 12:15\t0,5\t0\n'),
+  );
   assert.deepEqual(brief(tabbed.rows), [
     ['E 01', '2026-07-01T10:00:00.000Z', 750n, 0n, 1],
     ['E 01', '2026-07-01T10:15:00.000Z', 500n, 0n, 2],
   ]);
   assert.equal(tabbed.format.separator, '\t');
-  const dutch = ok(parseGridCsv('EAN;Teruglevering (kWh);Van;Afname (kWh);Status\n871687400000000001;0,100;2026-07-01 12:00;0,020;"gemeten; definitief"\n'));
-  assert.deepEqual(dutch.format.columns, { meterId: 0, returned: 1, intervalStart: 2, delivered: 3 });
-  assert.deepEqual(brief(dutch.rows), [['871687400000000001', '2026-07-01T10:00:00.000Z', 20n, 100n, 2]]);
+  const dutch = ok(
+    parseGridCsv(
+      'EAN;Teruglevering (kWh);Van;Afname (kWh);Status\n871687400000000001;0,100;2026-07-01 12:00;0,020;"gemeten; definitief"\n',
+    ),
+  );
+  assert.deepEqual(dutch.format.columns, {
+    meterId: 0,
+    returned: 1,
+    intervalStart: 2,
+    delivered: 3,
+  });
+  assert.deepEqual(brief(dutch.rows), [
+    ['871687400000000001', '2026-07-01T10:00:00.000Z', 20n, 100n, 2],
+  ]);
   const quotedQuote = ok(parseGridCsv('"E""1",2026-07-01T10:00:00Z,1,2\n'));
   assert.equal(quotedQuote.rows[0]?.meterId, 'E"1');
 });
@@ -96,7 +131,9 @@ test('spring DST day: 92 quarter hours, contiguous in UTC', () => {
   assert.equal(r.rows[8]?.intervalStartUtc, '2026-03-29T01:00:00.000Z'); // 03:00 summer time
   const check = r.meters[0];
   assert.equal(check?.contiguous, true);
-  assert.deepEqual(check?.days, [{ localDate: '2026-03-29', intervals: 92, expectedIntervals: 92 }]);
+  assert.deepEqual(check?.days, [
+    { localDate: '2026-03-29', intervals: 92, expectedIntervals: 92 },
+  ]);
   assert.equal(check?.endUtc, '2026-03-29T22:00:00.000Z');
 });
 
@@ -107,18 +144,30 @@ test('autumn DST day: 100 quarter hours, the repeated hour resolved by order of 
   const r = ok(parseGridCsv(lines.join('\n')));
   assert.equal(r.rows.length, 100);
   const starts = r.rows.map((row) => row.intervalStartMs);
-  assert.deepEqual(starts, starts.map((_, k) => Date.UTC(2026, 9, 24, 22) + k * 900_000));
+  assert.deepEqual(
+    starts,
+    starts.map((_, k) => Date.UTC(2026, 9, 24, 22) + k * 900_000),
+  );
   // First 02:00 (line 9) is summer time, the second (line 13) winter time.
   assert.equal(r.rows[8]?.intervalStartUtc, '2026-10-25T00:00:00.000Z');
   assert.equal(r.rows[12]?.intervalStartUtc, '2026-10-25T01:00:00.000Z');
   assert.equal(r.rows[12]?.deliveredWh, 12n);
-  assert.deepEqual(r.meters[0]?.days, [{ localDate: '2026-10-25', intervals: 100, expectedIntervals: 100 }]);
+  assert.deepEqual(r.meters[0]?.days, [
+    { localDate: '2026-10-25', intervals: 100, expectedIntervals: 100 },
+  ]);
   assert.equal(r.meters[0]?.contiguous, true);
 });
 
 test('autumn repeated hour: two meters interleaved, explicit offsets, and a third occurrence', () => {
   const interleaved = ok(
-    parseGridCsv(['A;2026-10-25 02:00;1;0', 'B;2026-10-25 02:00;1;0', 'B;2026-10-25 02:00;2;0', 'A;2026-10-25 02:00;2;0'].join('\n')),
+    parseGridCsv(
+      [
+        'A;2026-10-25 02:00;1;0',
+        'B;2026-10-25 02:00;1;0',
+        'B;2026-10-25 02:00;2;0',
+        'A;2026-10-25 02:00;2;0',
+      ].join('\n'),
+    ),
   );
   assert.deepEqual(
     interleaved.rows.map((r) => [r.meterId, r.intervalStartUtc]),
@@ -129,15 +178,26 @@ test('autumn repeated hour: two meters interleaved, explicit offsets, and a thir
       ['A', '2026-10-25T01:00:00.000Z'],
     ],
   );
-  const explicit = ok(parseGridCsv('A,2026-10-25T02:00:00+01:00,1,0\nA,2026-10-25T02:00:00+02:00,1,0\n'));
-  assert.deepEqual(explicit.rows.map((r) => r.intervalStartUtc), ['2026-10-25T01:00:00.000Z', '2026-10-25T00:00:00.000Z']);
-  const third = fail(parseGridCsv('A;2026-10-25 02:15;1;0\nA;2026-10-25 02:15;1;0\nA;2026-10-25 02:15;1;0\n'));
+  const explicit = ok(
+    parseGridCsv('A,2026-10-25T02:00:00+01:00,1,0\nA,2026-10-25T02:00:00+02:00,1,0\n'),
+  );
+  assert.deepEqual(
+    explicit.rows.map((r) => r.intervalStartUtc),
+    ['2026-10-25T01:00:00.000Z', '2026-10-25T00:00:00.000Z'],
+  );
+  const third = fail(
+    parseGridCsv('A;2026-10-25 02:15;1;0\nA;2026-10-25 02:15;1;0\nA;2026-10-25 02:15;1;0\n'),
+  );
   assert.deepEqual([third.line, third.field], [3, 'intervalStart']);
   assert.match(third.message, /third time/);
 });
 
 test('a wall time in the spring gap is refused with its line and field', () => {
-  const e = fail(parseGridCsv('meter;start;delivered;returned\nE01;2026-03-29 01:45;0;0\nE01;2026-03-29 02:00;0;0\n'));
+  const e = fail(
+    parseGridCsv(
+      'meter;start;delivered;returned\nE01;2026-03-29 01:45;0;0\nE01;2026-03-29 02:00;0;0\n',
+    ),
+  );
   assert.deepEqual([e.line, e.field], [3, 'intervalStart']);
   assert.match(e.message, /does not exist/);
 });
@@ -165,7 +225,11 @@ test('errors name the line and the field', () => {
     assert.match(e.message, message, text);
     assert.match(e.message, new RegExp(`^line ${line}, ${field}: `));
   }
-  const e = fail(parseGridCsv('E01;2026-06-01 10:00;0;0\nE01;2026-06-01 10:15;0;0\nE01;2026-06-01 10:30;0;0\n', { rowsMax: 2 }));
+  const e = fail(
+    parseGridCsv('E01;2026-06-01 10:00;0;0\nE01;2026-06-01 10:15;0;0\nE01;2026-06-01 10:30;0;0\n', {
+      rowsMax: 2,
+    }),
+  );
   assert.deepEqual([e.line, e.field], [3, 'file']);
 });
 
@@ -185,8 +249,18 @@ test('interval checks: gaps, duplicates and misaligned starts per meter', () => 
   const [e1, e2] = r.meters;
   assert.equal(e1?.meterId, 'E01');
   assert.equal(e1?.contiguous, false);
-  assert.deepEqual(e1?.gaps, [{ fromUtc: '2026-06-01T10:30:00.000Z', toUtc: '2026-06-01T11:00:00.000Z', missingIntervals: 2, afterLine: 3, beforeLine: 4 }]);
-  assert.deepEqual(e1?.duplicates, [{ intervalStartUtc: '2026-06-01T11:00:00.000Z', lines: [4, 5] }]);
+  assert.deepEqual(e1?.gaps, [
+    {
+      fromUtc: '2026-06-01T10:30:00.000Z',
+      toUtc: '2026-06-01T11:00:00.000Z',
+      missingIntervals: 2,
+      afterLine: 3,
+      beforeLine: 4,
+    },
+  ]);
+  assert.deepEqual(e1?.duplicates, [
+    { intervalStartUtc: '2026-06-01T11:00:00.000Z', lines: [4, 5] },
+  ]);
   assert.equal(e1?.rows, 4);
   assert.equal(e1?.intervals, 3);
   assert.deepEqual(e2?.misaligned, [{ intervalStartUtc: '2026-06-01T10:20:00.000Z', line: 6 }]);
@@ -195,7 +269,8 @@ test('interval checks: gaps, duplicates and misaligned starts per meter', () => 
 
 test('a normal week: 96 quarter hours a day', () => {
   const lines: string[] = [];
-  for (let day = 1; day <= 7; day++) lines.push(...localDayRows('E01', `2026-06-0${day}`, ';', () => '0,1'));
+  for (let day = 1; day <= 7; day++)
+    lines.push(...localDayRows('E01', `2026-06-0${day}`, ';', () => '0,1'));
   const r = ok(parseGridCsv(lines.join('\n')));
   assert.equal(r.rows.length, 7 * 96);
   assert.equal(r.meters[0]?.contiguous, true);
@@ -208,10 +283,17 @@ test('quarter hours per day and the Amsterdam offset agree with the platform tim
   assert.equal(quarterHoursInDay('2026-06-01'), 96);
   assert.equal(quarterHoursInDay('2027-03-28'), 92);
   assert.equal(quarterHoursInDay('2027-10-31'), 100);
-  const format = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', timeZoneName: 'shortOffset' });
+  const format = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Amsterdam',
+    timeZoneName: 'shortOffset',
+  });
   const zone = format.resolvedOptions().timeZone;
   if (zone !== 'Europe/Amsterdam') return; // Node built without time zone data: nothing to compare with.
-  for (let ms = Date.UTC(2000, 0, 1); ms < Date.UTC(2040, 0, 1); ms += 3 * 3_600_000 + 17 * 60_000) {
+  for (
+    let ms = Date.UTC(2000, 0, 1);
+    ms < Date.UTC(2040, 0, 1);
+    ms += 3 * 3_600_000 + 17 * 60_000
+  ) {
     const name = format.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value;
     assert.equal(`GMT+${amsterdamOffsetMinutes(ms) / 60}`, name, new Date(ms).toISOString());
   }

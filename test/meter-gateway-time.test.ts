@@ -29,7 +29,16 @@ test('reports and outbox entries carry the simulated time', () => {
   const lines: string[] = [];
   const runner = new MeterRunner(
     {
-      config: { equipmentId: 'E1', gridId: 'E1', producerKeyFile: null, consumerKeyFile: null, producerAddress: null, consumerAddress: null, maxKw: 17.25, source: { type: 'stdin' } },
+      config: {
+        equipmentId: 'E1',
+        gridId: 'E1',
+        producerKeyFile: null,
+        consumerKeyFile: null,
+        producerAddress: null,
+        consumerAddress: null,
+        maxKw: 17.25,
+        source: { type: 'stdin' },
+      },
       context,
       producer: 'P',
       consumer: 'C',
@@ -50,11 +59,17 @@ test('reports and outbox entries carry the simulated time', () => {
   sim.advanceTo(START_MS + Q);
   runner.feed(telegramAt('E1', START_MS + Q, { d1: 0n, d2: 150n, r1: 0n, r2: 0n }), sim.nowMs());
   const reports = lines.map((l) => JSON.parse(l) as { ts: string; event: string });
-  assert.deepEqual(reports.map((r) => [r.event, r.ts]), [
-    ['baseline', new Date(START_MS).toISOString()],
-    ['reading', new Date(START_MS + Q).toISOString()],
-  ]);
-  assert.deepEqual(state.outbox.map((e) => [e.amountWh, e.createdMs]), [['50', START_MS + Q]]);
+  assert.deepEqual(
+    reports.map((r) => [r.event, r.ts]),
+    [
+      ['baseline', new Date(START_MS).toISOString()],
+      ['reading', new Date(START_MS + Q).toISOString()],
+    ],
+  );
+  assert.deepEqual(
+    state.outbox.map((e) => [e.amountWh, e.createdMs]),
+    [['50', START_MS + Q]],
+  );
 });
 
 test('a TCP source retries with backoff on the simulated clock', async () => {
@@ -68,9 +83,18 @@ test('a TCP source retries with backoff on the simulated clock', async () => {
   const sim = new SimScheduler(START_MS);
   const failures: [number, number][] = [];
   const stop = new AbortController();
-  const source = createSource({ type: 'tcp', host: '127.0.0.1', port }, { initialMs: 1000, maxMs: 4000 }, sim);
+  const source = createSource(
+    { type: 'tcp', host: '127.0.0.1', port },
+    { initialMs: 1000, maxMs: 4000 },
+    sim,
+  );
   const running = source.run(
-    { data: async () => undefined, restart: () => undefined, connected: () => undefined, failed: (_message, retryInMs) => void failures.push([sim.monotonicMs(), retryInMs]) },
+    {
+      data: async () => undefined,
+      restart: () => undefined,
+      connected: () => undefined,
+      failed: (_message, retryInMs) => void failures.push([sim.monotonicMs(), retryInMs]),
+    },
     stop.signal,
   );
   for (let n = 1; n <= 4; n += 1) {
@@ -82,6 +106,12 @@ test('a TCP source retries with backoff on the simulated clock', async () => {
   await until('failure 5', () => failures.length === 5);
   stop.abort();
   await running;
-  assert.deepEqual(failures, [[0, 1000], [1000, 2000], [3000, 4000], [7000, 4000], [11000, 4000]]);
+  assert.deepEqual(failures, [
+    [0, 1000],
+    [1000, 2000],
+    [3000, 4000],
+    [7000, 4000],
+    [11000, 4000],
+  ]);
   assert.equal(sim.pendingCount, 0, 'the abort cancelled the last wait');
 });

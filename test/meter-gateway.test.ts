@@ -55,7 +55,11 @@ async function totals(ctx: MeterContext): Promise<{ produced: bigint; consumed: 
   };
 }
 
-function expected(t: readonly SimulatedTelegram[], from = 0, to = t.length - 1): { produced: bigint; consumed: bigint } {
+function expected(
+  t: readonly SimulatedTelegram[],
+  from = 0,
+  to = t.length - 1,
+): { produced: bigint; consumed: bigint } {
   return { produced: producedWh(t, from, to), consumed: consumedWh(t, from, to) };
 }
 
@@ -77,7 +81,15 @@ test('file replay of a simulated day: chain totals equal the counters exactly, o
     await writeFile(file, text(telegrams), 'latin1');
     const config = join(dir.path, 'gateway.json');
     const stateDir = join(dir.path, 'state');
-    await writeGatewayConfig(config, { api: p.url, context: ctx.owner.address, stateDir, equipmentId: METER, producerKeyFile: ctx.producerKeyFile, consumerKeyFile: ctx.consumerKeyFile, source: { type: 'file', path: file } });
+    await writeGatewayConfig(config, {
+      api: p.url,
+      context: ctx.owner.address,
+      stateDir,
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+      source: { type: 'file', path: file },
+    });
     const gw = spawnGateway(config);
     assert.equal(await gw.exited, 0, gw.stderr().slice(-3000));
     assert.deepEqual(await totals(ctx), expected(telegrams));
@@ -88,9 +100,18 @@ test('file replay of a simulated day: chain totals equal the counters exactly, o
     // 96 quarter hours, each cut into at most one delivered and one returned reading.
     const readings = reports.filter((r) => r['event'] === 'reading');
     const lastMs = telegrams[telegrams.length - 1]?.timestampMs;
-    for (const r of readings) if (r['readingMs'] !== lastMs) assert.equal((r['readingMs'] as number) % QUARTER_MS, 0, 'cut on the boundary telegram (or at the end of the input)');
+    for (const r of readings)
+      if (r['readingMs'] !== lastMs)
+        assert.equal(
+          (r['readingMs'] as number) % QUARTER_MS,
+          0,
+          'cut on the boundary telegram (or at the end of the input)',
+        );
     assert.ok(readings.length >= 96 && readings.length <= 192, `${readings.length} readings`);
-    const status = JSON.parse(await readFile(join(stateDir, 'status.json'), 'utf8')) as { outbox: number; meters: { counters: { accepted: number } }[] };
+    const status = JSON.parse(await readFile(join(stateDir, 'status.json'), 'utf8')) as {
+      outbox: number;
+      meters: { counters: { accepted: number } }[];
+    };
     assert.equal(status.outbox, 0);
     assert.equal(status.meters[0]?.counters.accepted, 8640);
     ctx.client.close();
@@ -106,7 +127,8 @@ test('every input limit is rejected and reported, never submitted; a gap is a di
     const ctx = await setUpContext(p.url, dir.path);
     const t0 = Math.floor(Date.now() / QUARTER_MS) * QUARTER_MS - 2 * QUARTER_MS;
     const r0 = { d1: 1_000_000n, d2: 2_000_000n, r1: 300_000n, r2: 400_000n };
-    const at = (dt: number, r: Partial<typeof r0>, id = METER): string => telegramAt(id, t0 + dt, { ...r0, ...r });
+    const at = (dt: number, r: Partial<typeof r0>, id = METER): string =>
+      telegramAt(id, t0 + dt, { ...r0, ...r });
     const good2 = at(10_000, { d2: 2_000_010n });
     const input = [
       at(0, {}),
@@ -137,7 +159,9 @@ test('every input limit is rejected and reported, never submitted; a gap is a di
     const gw = spawnGateway(config);
     assert.equal(await gw.exited, 0, gw.stderr().slice(-3000));
     const reports = gw.reports();
-    const rejected = reports.filter((r) => r['event'] === 'telegram_rejected').map((r) => r['code']);
+    const rejected = reports
+      .filter((r) => r['event'] === 'telegram_rejected')
+      .map((r) => r['code']);
     assert.deepEqual(rejected, [
       'meter_equipment_changed',
       'telegram_bad_crc',
@@ -151,7 +175,10 @@ test('every input limit is rejected and reported, never submitted; a gap is a di
     assert.equal((jump?.['details'] as Record<string, unknown>)['maxKw'], 17.25);
     const disconnects = reports.filter((r) => r['event'] === 'disconnect');
     assert.equal(disconnects.length, 1);
-    assert.deepEqual([disconnects[0]?.['fromMs'], disconnects[0]?.['toMs']], [t0 + 10_000, t0 + 600_000]);
+    assert.deepEqual(
+      [disconnects[0]?.['fromMs'], disconnects[0]?.['toMs']],
+      [t0 + 10_000, t0 + 600_000],
+    );
     // Only the good telegrams count: 500 Wh delivered, 150 Wh returned since the first.
     assert.deepEqual(await totals(ctx), { produced: 150n, consumed: 500n });
     ctx.client.close();
@@ -169,17 +196,31 @@ test('kill -9 in the middle of a day, restart: nothing counted twice, nothing sk
     const more = simulatedDay(METER, 8640 + 360, 11).telegrams;
     const telegrams = more.slice(0, 8640);
     const stateDir = join(dir.path, 'state');
-    const base = { api: p.url, context: ctx.owner.address, stateDir, equipmentId: METER, producerKeyFile: ctx.producerKeyFile, consumerKeyFile: ctx.consumerKeyFile };
+    const base = {
+      api: p.url,
+      context: ctx.owner.address,
+      stateDir,
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+    };
     const viaStdin = join(dir.path, 'stdin.json');
     await writeGatewayConfig(viaStdin, { ...base, source: { type: 'stdin' } });
     const gw1 = spawnGateway(viaStdin);
     gw1.proc.stdin?.write(text(telegrams.slice(0, 5000)), 'latin1');
     // Kill while it works: readings are being cut, sent and confirmed.
-    await gw1.waitFor((r) => r['event'] === 'tx_accepted' && (r['readingMs'] as number) >= (telegrams[2500]?.timestampMs ?? 0));
+    await gw1.waitFor(
+      (r) =>
+        r['event'] === 'tx_accepted' &&
+        (r['readingMs'] as number) >= (telegrams[2500]?.timestampMs ?? 0),
+    );
     gw1.proc.kill('SIGKILL');
     assert.equal(await gw1.exited, 'SIGKILL');
     const midway = await totals(ctx);
-    assert.ok(midway.consumed > 0n && midway.consumed < consumedWh(telegrams), `killed midway: ${midway.consumed}`);
+    assert.ok(
+      midway.consumed > 0n && midway.consumed < consumedWh(telegrams),
+      `killed midway: ${midway.consumed}`,
+    );
 
     // Restart on the whole day: what was cut before the kill is not read again.
     const file = join(dir.path, 'day.txt');
@@ -196,7 +237,11 @@ test('kill -9 in the middle of a day, restart: nothing counted twice, nothing sk
     await rm(stateDir, { recursive: true, force: true });
     await writeFile(file, text(more.slice(4000)), 'latin1');
     const lost = join(dir.path, 'lost.json');
-    await writeGatewayConfig(lost, { ...base, source: { type: 'file', path: file }, extra: { aggregation: { periodSeconds: 900, telegrams: 7 } } });
+    await writeGatewayConfig(lost, {
+      ...base,
+      source: { type: 'file', path: file },
+      extra: { aggregation: { periodSeconds: 900, telegrams: 7 } },
+    });
     const gw3 = spawnGateway(lost);
     assert.equal(await gw3.exited, 0, gw3.stderr().slice(-3000));
     assert.ok(count(gw3.reports(), 'resync') >= 1, 'resynchronised from the chain');
@@ -221,14 +266,26 @@ test('MQTT source: telegrams published to the real broker become readings', asyn
     // Two hours and the telegram on the last boundary: every quarter hour gets cut.
     const { telegrams } = simulatedDay(METER, 721, 5);
     const config = join(dir.path, 'gateway.json');
-    await writeGatewayConfig(config, { api: p.url, context: ctx.owner.address, stateDir: join(dir.path, 'state'), equipmentId: METER, producerKeyFile: ctx.producerKeyFile, consumerKeyFile: ctx.consumerKeyFile, source: { type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topic, qos: 1 } });
+    await writeGatewayConfig(config, {
+      api: p.url,
+      context: ctx.owner.address,
+      stateDir: join(dir.path, 'state'),
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+      source: { type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topic, qos: 1 },
+    });
     const gw = spawnGateway(config);
     await gw.waitFor((r) => r['event'] === 'source_connected');
-    for (const t of telegrams) await publisher.publishAsync(topic, Buffer.from(t.text, 'latin1'), { qos: 1 });
+    for (const t of telegrams)
+      await publisher.publishAsync(topic, Buffer.from(t.text, 'latin1'), { qos: 1 });
     const want = expected(telegrams);
     const deadline = Date.now() + 20_000;
     let got = await totals(ctx);
-    while ((got.produced !== want.produced || got.consumed !== want.consumed) && Date.now() < deadline) {
+    while (
+      (got.produced !== want.produced || got.consumed !== want.consumed) &&
+      Date.now() < deadline
+    ) {
       await sleep(200);
       got = await totals(ctx);
     }
@@ -264,12 +321,23 @@ test('TCP source (ser2net-style): a dropped connection is reopened; the partial 
   try {
     const ctx = await setUpContext(shared.p.url, dir.path);
     const config = join(dir.path, 'gateway.json');
-    await writeGatewayConfig(config, { api: shared.p.url, context: ctx.owner.address, stateDir: join(dir.path, 'state'), equipmentId: METER, producerKeyFile: ctx.producerKeyFile, consumerKeyFile: ctx.consumerKeyFile, source: { type: 'tcp', host: '127.0.0.1', port } });
+    await writeGatewayConfig(config, {
+      api: shared.p.url,
+      context: ctx.owner.address,
+      stateDir: join(dir.path, 'state'),
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+      source: { type: 'tcp', host: '127.0.0.1', port },
+    });
     const gw = spawnGateway(config);
     const want = expected(telegrams);
     const deadline = Date.now() + 20_000;
     let got = await totals(ctx);
-    while ((got.produced !== want.produced || got.consumed !== want.consumed) && Date.now() < deadline) {
+    while (
+      (got.produced !== want.produced || got.consumed !== want.consumed) &&
+      Date.now() < deadline
+    ) {
       await sleep(200);
       got = await totals(ctx);
     }
@@ -279,7 +347,11 @@ test('TCP source (ser2net-style): a dropped connection is reopened; the partial 
     const reports = gw.reports();
     assert.equal(count(reports, 'source_connected'), 2);
     assert.ok(count(reports, 'source_error') >= 1);
-    assert.equal(count(reports, 'telegram_rejected'), 0, 'the partial telegram is dropped by the splitter, not parsed');
+    assert.equal(
+      count(reports, 'telegram_rejected'),
+      0,
+      'the partial telegram is dropped by the splitter, not parsed',
+    );
     ctx.client.close();
   } finally {
     for (const s of sockets) s.destroy();
@@ -296,10 +368,22 @@ test('a processor outage only delays: queued readings are delivered exactly once
     const ctx = await setUpContext(p.url, dir.path);
     const { telegrams } = simulatedDay(METER, 4320, 23);
     const config = join(dir.path, 'gateway.json');
-    await writeGatewayConfig(config, { api: p.url, context: ctx.owner.address, stateDir: join(dir.path, 'state'), equipmentId: METER, producerKeyFile: ctx.producerKeyFile, consumerKeyFile: ctx.consumerKeyFile, source: { type: 'stdin' } });
+    await writeGatewayConfig(config, {
+      api: p.url,
+      context: ctx.owner.address,
+      stateDir: join(dir.path, 'state'),
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+      source: { type: 'stdin' },
+    });
     const gw = spawnGateway(config);
     gw.proc.stdin?.write(text(telegrams.slice(0, 1500)), 'latin1');
-    await gw.waitFor((r) => r['event'] === 'tx_accepted' && (r['readingMs'] as number) >= (telegrams[1400]?.timestampMs ?? 0));
+    await gw.waitFor(
+      (r) =>
+        r['event'] === 'tx_accepted' &&
+        (r['readingMs'] as number) >= (telegrams[1400]?.timestampMs ?? 0),
+    );
     await stopProcess(shared.p);
     gw.proc.stdin?.end(text(telegrams.slice(1500)), 'latin1');
     await gw.waitFor((r) => r['event'] === 'processor_unreachable');

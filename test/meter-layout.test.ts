@@ -13,11 +13,15 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const METER = join(REPO, 'src', 'meter');
 
 function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 }
 
 test('src/meter has no import cycle', () => {
-  const run = spawnSync(process.execPath, [join(REPO, 'scripts', 'check-cycles.mjs'), METER], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [join(REPO, 'scripts', 'check-cycles.mjs'), METER], {
+    encoding: 'utf8',
+  });
   assert.equal(run.status, 0, run.stdout + run.stderr);
 });
 
@@ -29,7 +33,8 @@ test('no file in src/meter is over 500 lines', () => {
 });
 
 test('the gateway takes time only from its Scheduler', () => {
-  const direct = /\b(?:Date\.now|performance\.now|setTimeout|setInterval|setImmediate)\b|new Date\(\)|node:timers/;
+  const direct =
+    /\b(?:Date\.now|performance\.now|setTimeout|setInterval|setImmediate)\b|new Date\(\)|node:timers/;
   const found = tsFiles(join(METER, 'gateway')).flatMap((f) =>
     readFileSync(f, 'utf8')
       .split('\n')

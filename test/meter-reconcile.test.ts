@@ -15,7 +15,16 @@ import { simulateTelegrams, type SimulatedTelegram } from '../src/meter/sim/simu
 import type { ReconcileReport } from '../src/meter/reconcile/run.js';
 import { settleTxId } from '../src/meter/reconcile/run.js';
 import { runCli } from './helpers/cli-run.js';
-import { QUARTER_MS, freePort, setUpContext, spawnGateway, startProcessorOn, traderTotalWh, writeGatewayConfig, type MeterContext } from './helpers/meter-chain.js';
+import {
+  QUARTER_MS,
+  freePort,
+  setUpContext,
+  spawnGateway,
+  startProcessorOn,
+  traderTotalWh,
+  writeGatewayConfig,
+  type MeterContext,
+} from './helpers/meter-chain.js';
 import { stopProcess, tempDir, type StartedProcessor } from './helpers/processes.js';
 
 const METER = 'E9900000000000042';
@@ -34,8 +43,10 @@ let p: StartedProcessor;
 let ctx: MeterContext;
 let telegrams: SimulatedTelegram[];
 
-const delivered = (t: SimulatedTelegram): bigint => t.registersWh.deliveredTariff1 + t.registersWh.deliveredTariff2;
-const returned = (t: SimulatedTelegram): bigint => t.registersWh.returnedTariff1 + t.registersWh.returnedTariff2;
+const delivered = (t: SimulatedTelegram): bigint =>
+  t.registersWh.deliveredTariff1 + t.registersWh.deliveredTariff2;
+const returned = (t: SimulatedTelegram): bigint =>
+  t.registersWh.returnedTariff1 + t.registersWh.returnedTariff2;
 
 function at(i: number): SimulatedTelegram {
   const t = telegrams[i];
@@ -55,7 +66,9 @@ function gridCsv(): string {
     if (k === INJECT_RETURNED.interval) r += INJECT_RETURNED.wh;
     const w = utcToAmsterdamWall(a.timestampMs);
     const two = (n: number): string => String(n).padStart(2, '0');
-    lines.push(`${GRID_ID};${w.year}-${two(w.month)}-${two(w.day)} ${two(w.hour)}:${two(w.minute)};${formatWh(d).replace('.', ',')};${formatWh(r).replace('.', ',')}`);
+    lines.push(
+      `${GRID_ID};${w.year}-${two(w.month)}-${two(w.day)} ${two(w.hour)}:${two(w.minute)};${formatWh(d).replace('.', ',')};${formatWh(r).replace('.', ',')}`,
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -65,7 +78,17 @@ before(async () => {
   p = await startProcessorOn(join(dir.path, 'chain'), await freePort());
   ctx = await setUpContext(p.url, dir.path);
   telegrams = simulateTelegrams(
-    { equipmentId: METER, startMs: DAY_START_MS, intervalS: 10, seed: 42, latitude: 53.2, longitude: 6.57, pvKwp: 5, baseLoadW: 300, gas: false },
+    {
+      equipmentId: METER,
+      startMs: DAY_START_MS,
+      intervalS: 10,
+      seed: 42,
+      latitude: 53.2,
+      longitude: 6.57,
+      pvKwp: 5,
+      baseLoadW: 300,
+      gas: false,
+    },
     INTERVALS * PER_INTERVAL + 1,
   );
   const replay = telegrams.filter((_t, i) => i < GAP.from || i > GAP.to);
@@ -83,12 +106,29 @@ before(async () => {
     extra: { maxAgeMs: 10 * 365 * 86_400_000 },
   });
   // The meters config for reconciliation: the gateway's, with the grid operator's id.
-  const gatewayConfig = JSON.parse(await readFile(config, 'utf8')) as { meters: Record<string, unknown>[] };
+  const gatewayConfig = JSON.parse(await readFile(config, 'utf8')) as {
+    meters: Record<string, unknown>[];
+  };
   const meter = gatewayConfig.meters[0] ?? {};
-  await writeFile(join(dir.path, 'meters.json'), JSON.stringify({ meters: [{ equipmentId: METER, gridId: GRID_ID, producerAddress: ctx.producer.address, consumerKeyFile: meter['consumerKeyFile'] }] }));
+  await writeFile(
+    join(dir.path, 'meters.json'),
+    JSON.stringify({
+      meters: [
+        {
+          equipmentId: METER,
+          gridId: GRID_ID,
+          producerAddress: ctx.producer.address,
+          consumerKeyFile: meter['consumerKeyFile'],
+        },
+      ],
+    }),
+  );
   const gw = spawnGateway(config);
   assert.equal(await gw.exited, 0, gw.stderr().slice(-3000));
-  assert.ok(gw.reports().some((r) => r['event'] === 'disconnect'), 'the gap is reported as a disconnect');
+  assert.ok(
+    gw.reports().some((r) => r['event'] === 'disconnect'),
+    'the gap is reported as a disconnect',
+  );
   await writeFile(join(dir.path, 'grid.csv'), gridCsv());
 });
 
@@ -99,7 +139,20 @@ after(async () => {
 });
 
 function reconcileArgs(extra: readonly string[] = []): string[] {
-  return ['--url', p.url, 'reconcile', '--context', ctx.owner.address, '--csv', join(dir.path, 'grid.csv'), '--meters', join(dir.path, 'meters.json'), '--price-eur-per-kwh', '0.25', ...extra];
+  return [
+    '--url',
+    p.url,
+    'reconcile',
+    '--context',
+    ctx.owner.address,
+    '--csv',
+    join(dir.path, 'grid.csv'),
+    '--meters',
+    join(dir.path, 'meters.json'),
+    '--price-eur-per-kwh',
+    '0.25',
+    ...extra,
+  ];
 }
 
 test('reconcile finds the injected differences on a 100-quarter-hour day and bills them', async () => {
@@ -120,15 +173,32 @@ test('reconcile finds the injected differences on a 100-quarter-hour day and bil
   assert.deepEqual(
     exact.map((d) => [d.intervalStartUtc, d.deliveredDiffKwh, d.returnedDiffKwh, d.billEur]),
     [
-      [new Date(DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS).toISOString(), '0.123', '0', '0.03075'],
-      [new Date(DAY_START_MS + INJECT_RETURNED.interval * QUARTER_MS).toISOString(), '0', '0.05', '-0.0125'],
+      [
+        new Date(DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS).toISOString(),
+        '0.123',
+        '0',
+        '0.03075',
+      ],
+      [
+        new Date(DAY_START_MS + INJECT_RETURNED.interval * QUARTER_MS).toISOString(),
+        '0',
+        '0.05',
+        '-0.0125',
+      ],
     ],
   );
   // The disconnect: its energy arrived in one reading, split over the silent intervals by time;
   // per interval that is an estimate, but over the disconnect nothing is missing.
   const estimated = report.differences.filter((d) => d.estimated);
-  assert.ok(estimated.every((d) => d.intervalStartMs >= DAY_START_MS + 16 * QUARTER_MS && d.intervalStartMs <= DAY_START_MS + 18 * QUARTER_MS));
-  const sum = (xs: readonly string[]): bigint => xs.reduce((s, x) => s + BigInt(Math.round(Number(x) * 1000)), 0n);
+  assert.ok(
+    estimated.every(
+      (d) =>
+        d.intervalStartMs >= DAY_START_MS + 16 * QUARTER_MS &&
+        d.intervalStartMs <= DAY_START_MS + 18 * QUARTER_MS,
+    ),
+  );
+  const sum = (xs: readonly string[]): bigint =>
+    xs.reduce((s, x) => s + BigInt(Math.round(Number(x) * 1000)), 0n);
   assert.equal(sum(estimated.map((d) => d.deliveredDiffKwh)), 0n);
   assert.equal(sum(estimated.map((d) => d.returnedDiffKwh)), 0n);
   assert.equal(report.summary.deliveredDiffKwh, '0.123');
@@ -136,15 +206,31 @@ test('reconcile finds the injected differences on a 100-quarter-hour day and bil
   assert.equal(report.summary.billEur, '0.01825');
   assert.deepEqual(
     report.disconnects.map((d) => [d.fromUtc, d.toUtc, d.intervals]),
-    [[new Date(DAY_START_MS + 17 * QUARTER_MS).toISOString(), new Date(DAY_START_MS + 18 * QUARTER_MS).toISOString(), 1]],
+    [
+      [
+        new Date(DAY_START_MS + 17 * QUARTER_MS).toISOString(),
+        new Date(DAY_START_MS + 18 * QUARTER_MS).toISOString(),
+        1,
+      ],
+    ],
   );
   assert.deepEqual(report.meters[0]?.notes, []);
   assert.equal(report.settlement, null);
 
   const csv = (await readFile(csvOut, 'utf8')).trim().split('\n');
-  assert.equal(csv[0], 'meter_id,interval_start_utc,grid_delivered_kwh,chain_delivered_kwh,delivered_diff_kwh,grid_returned_kwh,chain_returned_kwh,returned_diff_kwh,bill_eur,estimated,disconnected,settlement');
+  assert.equal(
+    csv[0],
+    'meter_id,interval_start_utc,grid_delivered_kwh,chain_delivered_kwh,delivered_diff_kwh,grid_returned_kwh,chain_returned_kwh,returned_diff_kwh,bill_eur,estimated,disconnected,settlement',
+  );
   assert.equal(csv.length, report.differences.length + 1);
-  assert.ok(csv.some((l) => l.startsWith(`${GRID_ID},${exact[0]?.intervalStartUtc},`) && l.includes(',0.123,') && l.includes(',0.03075,false,false,')));
+  assert.ok(
+    csv.some(
+      (l) =>
+        l.startsWith(`${GRID_ID},${exact[0]?.intervalStartUtc},`) &&
+        l.includes(',0.123,') &&
+        l.includes(',0.03075,false,false,'),
+    ),
+  );
 });
 
 test('--settle books every difference once; a second run finds them already settled', async () => {
@@ -153,40 +239,90 @@ test('--settle books every difference once; a second run finds them already sett
     produced: await traderTotalWh(ctx.client, context, ctx.producerTrader.address),
     consumed: await traderTotalWh(ctx.client, context, ctx.consumerTrader.address),
   };
-  const first = await runCli(reconcileArgs(['--settle', '--signing-keyfile', ctx.ownerKeyFile]), { timeoutMs: 60_000 });
+  const first = await runCli(reconcileArgs(['--settle', '--signing-keyfile', ctx.ownerKeyFile]), {
+    timeoutMs: 60_000,
+  });
   assert.equal(first.code, 0, first.stderr);
   const r1 = JSON.parse(first.stdout) as ReconcileReport;
   const txs = r1.settlement?.transactions ?? [];
   assert.ok(txs.length >= 2);
   assert.equal(r1.settlement?.settled, txs.length);
   assert.equal(r1.settlement?.alreadySettled, 0);
-  const injected = txs.find((t) => t.intervalStartUtc === new Date(DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS).toISOString());
+  const injected = txs.find(
+    (t) =>
+      t.intervalStartUtc ===
+      new Date(DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS).toISOString(),
+  );
   assert.equal(injected?.direction, 'delivered');
   assert.equal(injected?.amountKwh, '-0.123');
-  assert.equal(injected?.txId, settleTxId(context, GRID_ID, DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS, 'delivered'));
+  assert.equal(
+    injected?.txId,
+    settleTxId(
+      context,
+      GRID_ID,
+      DAY_START_MS + INJECT_DELIVERED.interval * QUARTER_MS,
+      'delivered',
+    ),
+  );
   const view = await ctx.client.getTransaction(injected?.txId ?? '');
   assert.equal(view.status, 'accepted');
   assert.equal(view.contractType, 'Mutate');
-  assert.match(JSON.stringify(view.payload), new RegExp(`Reconciliation meter ${GRID_ID} interval ${injected?.intervalStartUtc ?? ''} delivered`));
+  assert.match(
+    JSON.stringify(view.payload),
+    new RegExp(
+      `Reconciliation meter ${GRID_ID} interval ${injected?.intervalStartUtc ?? ''} delivered`,
+    ),
+  );
   // The ledger now says what the grid measured: 123 Wh more consumed, 50 Wh more returned.
-  assert.equal(await traderTotalWh(ctx.client, context, ctx.consumerTrader.address), before.consumed - 123n);
-  assert.equal(await traderTotalWh(ctx.client, context, ctx.producerTrader.address), before.produced + 50n);
+  assert.equal(
+    await traderTotalWh(ctx.client, context, ctx.consumerTrader.address),
+    before.consumed - 123n,
+  );
+  assert.equal(
+    await traderTotalWh(ctx.client, context, ctx.producerTrader.address),
+    before.produced + 50n,
+  );
 
-  const second = await runCli(reconcileArgs(['--settle', '--signing-keyfile', ctx.ownerKeyFile]), { timeoutMs: 60_000 });
+  const second = await runCli(reconcileArgs(['--settle', '--signing-keyfile', ctx.ownerKeyFile]), {
+    timeoutMs: 60_000,
+  });
   assert.equal(second.code, 0, second.stderr);
   const r2 = JSON.parse(second.stdout) as ReconcileReport;
   assert.equal(r2.settlement?.settled, 0);
   assert.equal(r2.settlement?.alreadySettled, txs.length);
-  assert.deepEqual(r2.settlement?.transactions.map((t) => t.txId), txs.map((t) => t.txId));
-  assert.equal(await traderTotalWh(ctx.client, context, ctx.consumerTrader.address), before.consumed - 123n);
-  assert.equal(await traderTotalWh(ctx.client, context, ctx.producerTrader.address), before.produced + 50n);
+  assert.deepEqual(
+    r2.settlement?.transactions.map((t) => t.txId),
+    txs.map((t) => t.txId),
+  );
+  assert.equal(
+    await traderTotalWh(ctx.client, context, ctx.consumerTrader.address),
+    before.consumed - 123n,
+  );
+  assert.equal(
+    await traderTotalWh(ctx.client, context, ctx.producerTrader.address),
+    before.produced + 50n,
+  );
 });
 
 test('usage errors: a bad price, --settle without the owner key', async () => {
-  const bad = await runCli(['--url', p.url, 'reconcile', '--context', ctx.owner.address, '--csv', join(dir.path, 'grid.csv'), '--meters', join(dir.path, 'meters.json'), '--price-eur-per-kwh', '0,25']);
+  const bad = await runCli([
+    '--url',
+    p.url,
+    'reconcile',
+    '--context',
+    ctx.owner.address,
+    '--csv',
+    join(dir.path, 'grid.csv'),
+    '--meters',
+    join(dir.path, 'meters.json'),
+    '--price-eur-per-kwh',
+    '0,25',
+  ]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /price-eur-per-kwh/);
-  const notOwner = await runCli(reconcileArgs(['--settle', '--signing-keyfile', ctx.producerKeyFile]));
+  const notOwner = await runCli(
+    reconcileArgs(['--settle', '--signing-keyfile', ctx.producerKeyFile]),
+  );
   assert.equal(notOwner.code, 2);
   assert.match(notOwner.stderr, /not the owner/);
 });

@@ -11,12 +11,20 @@ import { parseTelegram, type Telegram, type TelegramParse } from '../src/meter/p
 import { telegramToJson } from '../src/meter/p1/json.js';
 import { parseDsmrTimestamp } from '../src/meter/p1/objects.js';
 import { TelegramSplitter } from '../src/meter/p1/splitter.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from '../src/meter/p1/write.js';
+import {
+  buildTelegram,
+  formatDsmrTimestamp,
+  formatEnergyKwh,
+  formatPowerKw,
+  hexOfText,
+} from '../src/meter/p1/write.js';
 
 const SEED = Number(process.env['SEED'] ?? 1);
 
 function vector(name: string): string {
-  return readFileSync(new URL(`../../test/vectors/telegrams/${name}`, import.meta.url)).toString('latin1');
+  return readFileSync(new URL(`../../test/vectors/telegrams/${name}`, import.meta.url)).toString(
+    'latin1',
+  );
 }
 
 function ok(r: TelegramParse): Telegram {
@@ -31,10 +39,18 @@ function code(r: TelegramParse): string {
 const toCrlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
 const toLf = (s: string): string => s.replace(/\r\n/g, '\n');
 
-const wh = (t: Telegram): Record<string, bigint> => Object.fromEntries(Object.entries(t.registers).map(([k, v]) => [k, v.wh]));
-const ISK_WH = { deliveredTariff1: 3808351n, deliveredTariff2: 2948827n, returnedTariff1: 1285951n, returnedTariff2: 2876514n, deliveredTotal: 6757178n, returnedTotal: 4162465n };
+const wh = (t: Telegram): Record<string, bigint> =>
+  Object.fromEntries(Object.entries(t.registers).map(([k, v]) => [k, v.wh]));
+const ISK_WH = {
+  deliveredTariff1: 3808351n,
+  deliveredTariff2: 2948827n,
+  returnedTariff1: 1285951n,
+  returnedTariff2: 2876514n,
+  deliveredTotal: 6757178n,
+  returnedTotal: 4162465n,
+};
 
-test('CRC-16/ARC check value and the real telegrams\' CRCs', () => {
+test("CRC-16/ARC check value and the real telegrams' CRCs", () => {
   assert.equal(crc16Arc(new TextEncoder().encode('123456789')), 0xbb3d);
   const body = (s: string): string => toCrlf(s.slice(0, s.indexOf('!') + 1));
   assert.equal(crc16ArcOfLatin1(body(vector('dsmr-4.2-kfm-1.txt'))), 0xa737);
@@ -52,13 +68,26 @@ test('DSMR 2.2 Kamstrup: registers, power, tariff, 2.2-style gas, no timestamp, 
   assert.equal(t.timestampRaw, null);
   // 33 hex digits (odd): not decodable, kept as sent.
   assert.equal(t.equipmentId, '205C4D246333034353537383234323121');
-  assert.deepEqual(wh(t), { deliveredTariff1: 185000n, deliveredTariff2: 84000n, returnedTariff1: 13000n, returnedTariff2: 19000n, deliveredTotal: 269000n, returnedTotal: 32000n });
+  assert.deepEqual(wh(t), {
+    deliveredTariff1: 185000n,
+    deliveredTariff2: 84000n,
+    returnedTariff1: 13000n,
+    returnedTariff2: 19000n,
+    deliveredTotal: 269000n,
+    returnedTotal: 32000n,
+  });
   assert.equal(t.registers.deliveredTariff1.kwh, '185');
   assert.equal(t.currentPowerDeliveredW, 980); // 0000.98*kW
   assert.equal(t.currentPowerReturnedW, 0);
   assert.equal(t.tariffIndicator, 1);
   // 0-1:24.3.0(120517020000)...(m3) + (00124.477): Amsterdam wall time, summer -> UTC+2.
-  assert.deepEqual(t.gas, { channel: 1, equipmentId: '3238313031453631373038389930337131', timestamp: '2012-05-17T00:00:00.000Z', timestampMs: Date.UTC(2012, 4, 17), m3: '124.477' });
+  assert.deepEqual(t.gas, {
+    channel: 1,
+    equipmentId: '3238313031453631373038389930337131',
+    timestamp: '2012-05-17T00:00:00.000Z',
+    timestampMs: Date.UTC(2012, 4, 17),
+    m3: '124.477',
+  });
   assert.equal(t.mbus[0]?.obis, '0-1:24.3.0');
   assert.equal(t.mbus[0]?.deviceType, 3);
 });
@@ -73,7 +102,14 @@ test('DSMR 4.2 Kaifa: every value as in the file', () => {
   assert.equal(t.timestamp, '2018-03-06T11:30:56.000Z'); // W = UTC+1
   assert.equal(t.equipmentIdRaw, '4530303033303030303032313234383133');
   assert.equal(t.equipmentId, 'E0003000002124813');
-  assert.deepEqual(wh(t), { deliveredTariff1: 4726494n, deliveredTariff2: 4844281n, returnedTariff1: 3284320n, returnedTariff2: 7764691n, deliveredTotal: 9570775n, returnedTotal: 11049011n });
+  assert.deepEqual(wh(t), {
+    deliveredTariff1: 4726494n,
+    deliveredTariff2: 4844281n,
+    returnedTariff1: 3284320n,
+    returnedTariff2: 7764691n,
+    deliveredTotal: 9570775n,
+    returnedTotal: 11049011n,
+  });
   assert.deepEqual(telegramToJson(t).registersKwh, {
     deliveredTariff1: '4726.494',
     deliveredTariff2: '4844.281',
@@ -85,9 +121,20 @@ test('DSMR 4.2 Kaifa: every value as in the file', () => {
   assert.equal(t.currentPowerDeliveredW, 0);
   assert.equal(t.currentPowerReturnedW, 1869);
   assert.equal(t.tariffIndicator, 2);
-  assert.deepEqual(t.gas, { channel: 1, equipmentId: 'G0016561203580113', timestamp: '2018-03-06T11:00:00.000Z', timestampMs: Date.UTC(2018, 2, 6, 11), m3: '5359.919' });
+  assert.deepEqual(t.gas, {
+    channel: 1,
+    equipmentId: 'G0016561203580113',
+    timestamp: '2018-03-06T11:00:00.000Z',
+    timestampMs: Date.UTC(2018, 2, 6, 11),
+    m3: '5359.919',
+  });
   assert.equal(t.objects.length, 33);
-  assert.deepEqual(t.objects.find((o) => o.obis === '1-0:99.97.0')?.values, ['1', '0-0:96.7.19', '000101000024W', '2147483647*s']);
+  assert.deepEqual(t.objects.find((o) => o.obis === '1-0:99.97.0')?.values, [
+    '1',
+    '0-0:96.7.19',
+    '000101000024W',
+    '2147483647*s',
+  ]);
 });
 
 test('DSMR 5.0 Iskra: every value as in the file', () => {
@@ -102,7 +149,13 @@ test('DSMR 5.0 Iskra: every value as in the file', () => {
   assert.equal(t.currentPowerDeliveredW, 0);
   assert.equal(t.currentPowerReturnedW, 498);
   assert.equal(t.tariffIndicator, 2);
-  assert.deepEqual(t.gas, { channel: 1, equipmentId: 'G0039001700460117', timestamp: '2018-11-06T13:00:10.000Z', timestampMs: Date.UTC(2018, 10, 6, 13, 0, 10), m3: '1569.646' });
+  assert.deepEqual(t.gas, {
+    channel: 1,
+    equipmentId: 'G0039001700460117',
+    timestamp: '2018-11-06T13:00:10.000Z',
+    timestampMs: Date.UTC(2018, 10, 6, 13, 0, 10),
+    m3: '1569.646',
+  });
 });
 
 test('e-MUCS Fluvius (CRLF file): version, summer time, gas on 24.2.3, water on channel 2', () => {
@@ -113,13 +166,26 @@ test('e-MUCS Fluvius (CRLF file): version, summer time, gas on 24.2.3, water on 
   assert.equal(t.crc, '3AD7');
   assert.equal(t.timestamp, '2020-05-12T11:54:09.000Z'); // S = UTC+2
   assert.equal(t.equipmentId, '1SAG3101021605');
-  assert.deepEqual(wh(t), { deliveredTariff1: 34n, deliveredTariff2: 15758n, returnedTariff1: 0n, returnedTariff2: 11n, deliveredTotal: 15792n, returnedTotal: 11n });
+  assert.deepEqual(wh(t), {
+    deliveredTariff1: 34n,
+    deliveredTariff2: 15758n,
+    returnedTariff1: 0n,
+    returnedTariff2: 11n,
+    deliveredTotal: 15792n,
+    returnedTotal: 11n,
+  });
   assert.equal(t.registers.returnedTariff1.kwh, '0');
   assert.equal(t.registers.deliveredTariff1.kwh, '0.034');
   assert.equal(t.currentPowerDeliveredW, 0);
   assert.equal(t.currentPowerReturnedW, 0);
   assert.equal(t.tariffIndicator, 1);
-  assert.deepEqual(t.gas, { channel: 1, equipmentId: '7FLO2119033733', timestamp: '2020-05-12T11:45:58.000Z', timestampMs: Date.UTC(2020, 4, 12, 11, 45, 58), m3: '112.384' });
+  assert.deepEqual(t.gas, {
+    channel: 1,
+    equipmentId: '7FLO2119033733',
+    timestamp: '2020-05-12T11:45:58.000Z',
+    timestampMs: Date.UTC(2020, 4, 12, 11, 45, 58),
+    m3: '112.384',
+  });
   assert.deepEqual(
     t.mbus.map((m) => [m.channel, m.deviceType, m.equipmentId, m.value, m.unit, m.obis]),
     [
@@ -144,24 +210,41 @@ test('the anonymised Sagemcom telegram is rejected with telegram_bad_crc, naming
 });
 
 test('LF and CRLF line ends give the same telegram; a lower-case CRC is accepted', () => {
-  for (const name of ['dsmr-4.2-kfm-1.txt', 'dsmr-5.0-isk-1.txt', 'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt', 'dsmr-2.2-kfm-1.txt']) {
+  for (const name of [
+    'dsmr-4.2-kfm-1.txt',
+    'dsmr-5.0-isk-1.txt',
+    'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt',
+    'dsmr-2.2-kfm-1.txt',
+  ]) {
     const text = vector(name);
     const a = ok(parseTelegram(toLf(text)));
     const b = ok(parseTelegram(toCrlf(text)));
     assert.deepEqual(telegramToJson(a), telegramToJson(b), name);
   }
-  assert.equal(ok(parseTelegram(vector('dsmr-4.2-kfm-1.txt').replace('!A737', '!a737'))).crc, 'A737');
+  assert.equal(
+    ok(parseTelegram(vector('dsmr-4.2-kfm-1.txt').replace('!A737', '!a737'))).crc,
+    'A737',
+  );
 });
 
 test('a telegram cut at any point is rejected (truncated), never partly used', () => {
-  for (const name of ['dsmr-2.2-kfm-1.txt', 'dsmr-4.2-kfm-1.txt', 'dsmr-5.0-isk-1.txt', 'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt']) {
+  for (const name of [
+    'dsmr-2.2-kfm-1.txt',
+    'dsmr-4.2-kfm-1.txt',
+    'dsmr-5.0-isk-1.txt',
+    'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt',
+  ]) {
     const text = vector(name);
     const bang = text.indexOf('!');
     const complete = bang + 1 + (/^[0-9A-F]{4}/.test(text.slice(bang + 1)) ? 4 : 0);
     for (let cut = 1; cut < text.length; cut++) {
       const r = parseTelegram(text.slice(0, cut));
       if (cut >= complete) assert.equal(code(r), 'ok', `${name} cut at ${cut}`);
-      else assert.ok(code(r) === 'telegram_truncated' || code(r) === 'telegram_garbled', `${name} cut at ${cut}: ${code(r)}`);
+      else
+        assert.ok(
+          code(r) === 'telegram_truncated' || code(r) === 'telegram_garbled',
+          `${name} cut at ${cut}: ${code(r)}`,
+        );
     }
   }
 });
@@ -177,7 +260,8 @@ test('a CRC telegram with any one byte deleted or changed is rejected', () => {
       // Dropping the CR of a CRLF pair leaves an LF line end, which is read as CRLF: same telegram.
       if (text[i] === '\r') assert.deepEqual(telegramToJson(ok(r)), original);
       else assert.notEqual(code(r), 'ok', `${name} without byte ${i}`);
-      const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 0x04) + text.slice(i + 1);
+      const flipped =
+        text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 0x04) + text.slice(i + 1);
       assert.notEqual(code(parseTelegram(flipped)), 'ok', `${name} with byte ${i} changed`);
     }
   }
@@ -196,7 +280,8 @@ test('edge cases: unit variants are read exactly, and each defect gets its code'
     'edge-5.0-no-crc.txt': 'telegram_truncated',
     'edge-5.0-bad-obis-line.txt': 'telegram_garbled',
   };
-  for (const [name, want] of Object.entries(expected)) assert.equal(code(parseTelegram(vector(name))), want, name);
+  for (const [name, want] of Object.entries(expected))
+    assert.equal(code(parseTelegram(vector(name))), want, name);
   const missing = parseTelegram(vector('edge-5.0-missing-returned.txt'));
   assert.ok(!missing.ok);
   assert.equal(missing.details['missing'], '1-0:2.8.1,1-0:2.8.2');
@@ -209,12 +294,26 @@ test('edge cases: unit variants are read exactly, and each defect gets its code'
 });
 
 test('summer/winter flag around the autumn change', () => {
-  assert.equal(ok(parseTelegram(vector('edge-5.0-summer-flag.txt'))).timestamp, '2023-10-29T00:59:59.000Z');
-  assert.equal(ok(parseTelegram(vector('edge-5.0-winter-flag.txt'))).timestamp, '2023-10-29T01:00:00.000Z');
+  assert.equal(
+    ok(parseTelegram(vector('edge-5.0-summer-flag.txt'))).timestamp,
+    '2023-10-29T00:59:59.000Z',
+  );
+  assert.equal(
+    ok(parseTelegram(vector('edge-5.0-winter-flag.txt'))).timestamp,
+    '2023-10-29T01:00:00.000Z',
+  );
   assert.equal(parseDsmrTimestamp('230326030000S'), Date.UTC(2023, 2, 26, 1));
   assert.equal(parseDsmrTimestamp('230326015959W'), Date.UTC(2023, 2, 26, 0, 59, 59));
   assert.equal(parseDsmrTimestamp('240229120000W'), Date.UTC(2024, 1, 29, 11)); // leap day
-  for (const bad of ['230229120000W', '231301000000W', '230101240000W', '230101006000W', '230101000060W', '2301010000W', '230101000000X']) {
+  for (const bad of [
+    '230229120000W',
+    '231301000000W',
+    '230101240000W',
+    '230101006000W',
+    '230101000060W',
+    '2301010000W',
+    '230101000000X',
+  ]) {
     assert.equal(parseDsmrTimestamp(bad), null, bad);
   }
 });
@@ -232,7 +331,10 @@ test('not a telegram, trailing text, a second telegram, a bad end line', () => {
   assert.equal(code(parseTelegram(isk.replace('!1F28', '!1F2\n'))), 'telegram_garbled');
   assert.equal(code(parseTelegram(isk.replace('!1F28', '!1F28A'))), 'telegram_garbled');
   assert.equal(code(parseTelegram(isk.replace('!1F28', '!1F29'))), 'telegram_bad_crc');
-  assert.equal(code(parseTelegram(isk.replace('(00.498*kW)\n', '(00.498*kW)!\n'))), 'telegram_garbled');
+  assert.equal(
+    code(parseTelegram(isk.replace('(00.498*kW)\n', '(00.498*kW)!\n'))),
+    'telegram_garbled',
+  );
   assert.equal(code(parseTelegram('x'.repeat(20_000))), 'telegram_garbled');
 });
 
@@ -248,7 +350,10 @@ interface RoundTrip {
 
 function roundTripText(v: RoundTrip): string {
   const obis = ['1-0:1.8.1', '1-0:1.8.2', '1-0:2.8.1', '1-0:2.8.2'];
-  const registerLines = v.whs.map((w, i) => `${obis[i]}(${v.units[i] === 'Wh' ? `${w.toString().padStart(10, '0')}*Wh` : formatEnergyKwh(w)})`);
+  const registerLines = v.whs.map(
+    (w, i) =>
+      `${obis[i]}(${v.units[i] === 'Wh' ? `${w.toString().padStart(10, '0')}*Wh` : formatEnergyKwh(w)})`,
+  );
   const lines = [
     '1-3:0.2.8(50)',
     `0-0:1.0.0(${formatDsmrTimestamp(v.timeS * 1000)})`,
@@ -275,7 +380,15 @@ test('property: random registers, power and time -> telegram with CRC -> the sam
   fc.assert(
     fc.property(arb, (v) => {
       const t = ok(parseTelegram(roundTripText(v)));
-      assert.deepEqual([t.registers.deliveredTariff1.wh, t.registers.deliveredTariff2.wh, t.registers.returnedTariff1.wh, t.registers.returnedTariff2.wh], [...v.whs]);
+      assert.deepEqual(
+        [
+          t.registers.deliveredTariff1.wh,
+          t.registers.deliveredTariff2.wh,
+          t.registers.returnedTariff1.wh,
+          t.registers.returnedTariff2.wh,
+        ],
+        [...v.whs],
+      );
       assert.equal(t.registers.deliveredTotal.wh, (v.whs[0] ?? 0n) + (v.whs[1] ?? 0n));
       assert.equal(t.currentPowerDeliveredW, v.deliveredW);
       assert.equal(t.currentPowerReturnedW, v.returnedW);
@@ -288,10 +401,20 @@ test('property: random registers, power and time -> telegram with CRC -> the sam
 
 test('splitter: real stream with random chunking and garbage recovers every telegram; bytes add up', () => {
   // As on the P1 port: CRLF line ends, the end line included.
-  const good = ['dsmr-4.2-kfm-1.txt', 'dsmr-5.0-isk-1.txt', 'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt'].map((n) => toCrlf(`${vector(n).trimEnd()}\n`));
+  const good = [
+    'dsmr-4.2-kfm-1.txt',
+    'dsmr-5.0-isk-1.txt',
+    'dsmr_parser-fluvius-emucs-v1.7.1.crlf.txt',
+  ].map((n) => toCrlf(`${vector(n).trimEnd()}\n`));
   const garbageChar = fc.constantFrom('x', '!', '/', '\r', '\n', '(', '1', ' ', '\u00ff', 'A');
   const arb = fc.record({
-    parts: fc.array(fc.record({ telegram: fc.nat({ max: good.length - 1 }), garbage: fc.array(garbageChar, { maxLength: 30 }).map((a) => a.join('')) }), { minLength: 1, maxLength: 8 }),
+    parts: fc.array(
+      fc.record({
+        telegram: fc.nat({ max: good.length - 1 }),
+        garbage: fc.array(garbageChar, { maxLength: 30 }).map((a) => a.join('')),
+      }),
+      { minLength: 1, maxLength: 8 },
+    ),
     cuts: fc.array(fc.integer({ min: 1, max: 97 }), { maxLength: 200 }),
     buffers: fc.boolean(),
   });
@@ -309,7 +432,10 @@ test('splitter: real stream with random chunking and garbage recovers every tele
       }
       out.push(...splitter.feed(stream.slice(at)), ...splitter.end());
       const parsedOk = out.filter((t) => parseTelegram(t).ok);
-      assert.deepEqual(parsedOk, parts.map((p) => good[p.telegram]));
+      assert.deepEqual(
+        parsedOk,
+        parts.map((p) => good[p.telegram]),
+      );
       const stats = splitter.stats();
       assert.equal(stats.telegrams, out.length);
       assert.equal(out.join('').length + stats.droppedBytes, stream.length);

@@ -15,7 +15,14 @@ import { ClientError } from '../src/client/errors.js';
 const dir = mkdtempSync(join(tmpdir(), 'hz-node-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ENV_NAMES = ['HANZENET_FOLLOW', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'DATABASE_URL', 'HANZENET_PROCESSOR_ADDRESS', 'HANZENET_NODE_CONFIG'];
+const ENV_NAMES = [
+  'HANZENET_FOLLOW',
+  'HANZENET_PORT',
+  'HANZENET_DATA_DIR',
+  'DATABASE_URL',
+  'HANZENET_PROCESSOR_ADDRESS',
+  'HANZENET_NODE_CONFIG',
+];
 const ADDRESS = '15wzzreNkWpqBvtTBdhzSEbJCujrB9PRaU';
 
 async function parse(args: string[], env: Record<string, string> = {}): Promise<NodeStartOptions> {
@@ -26,7 +33,9 @@ async function parse(args: string[], env: Record<string, string> = {}): Promise<
     const program = buildProgram([service]);
     program.exitOverride();
     let captured: NodeStartOptions | null = null;
-    const start = program.commands.find((c) => c.name() === 'node')?.commands.find((c) => c.name() === 'start') as Command;
+    const start = program.commands
+      .find((c) => c.name() === 'node')
+      ?.commands.find((c) => c.name() === 'start') as Command;
     start.exitOverride();
     start.action((opts: Parameters<typeof service.nodeStartOptionsOf>[0], cmd: Command) => {
       captured = service.nodeStartOptionsOf(opts, cmd);
@@ -46,13 +55,34 @@ function configFile(name: string, content: unknown): string {
 }
 
 test('defaults', async () => {
-  assert.deepEqual(await parse([]), { follow: 'http://127.0.0.1:8080', port: 8081, host: '127.0.0.1', dataDir: resolve('./data-node') });
+  assert.deepEqual(await parse([]), {
+    follow: 'http://127.0.0.1:8080',
+    port: 8081,
+    host: '127.0.0.1',
+    dataDir: resolve('./data-node'),
+  });
 });
 
 test('flags and environment variables; a flag wins over the environment', async () => {
-  const env = { HANZENET_FOLLOW: 'http://p:8080', HANZENET_PORT: '9001', HANZENET_DATA_DIR: '/tmp/n', DATABASE_URL: 'postgres://x/y', HANZENET_PROCESSOR_ADDRESS: ADDRESS };
-  assert.deepEqual(await parse([], env), { follow: 'http://p:8080', port: 9001, host: '127.0.0.1', dataDir: '/tmp/n', databaseUrl: 'postgres://x/y', processorAddress: ADDRESS });
-  const flagged = await parse(['--follow', 'http://q:1', '--port', '7000', '--exit-on-alarm', '--host', '0.0.0.0'], env);
+  const env = {
+    HANZENET_FOLLOW: 'http://p:8080',
+    HANZENET_PORT: '9001',
+    HANZENET_DATA_DIR: '/tmp/n',
+    DATABASE_URL: 'postgres://x/y',
+    HANZENET_PROCESSOR_ADDRESS: ADDRESS,
+  };
+  assert.deepEqual(await parse([], env), {
+    follow: 'http://p:8080',
+    port: 9001,
+    host: '127.0.0.1',
+    dataDir: '/tmp/n',
+    databaseUrl: 'postgres://x/y',
+    processorAddress: ADDRESS,
+  });
+  const flagged = await parse(
+    ['--follow', 'http://q:1', '--port', '7000', '--exit-on-alarm', '--host', '0.0.0.0'],
+    env,
+  );
   assert.equal(flagged.follow, 'http://q:1');
   assert.equal(flagged.port, 7000);
   assert.equal(flagged.host, '0.0.0.0');
@@ -60,7 +90,14 @@ test('flags and environment variables; a flag wins over the environment', async 
 });
 
 test('a config file fills what flags and environment variables leave at the default', async () => {
-  const config = configFile('node.json', { follow: 'http://from-file:8080', port: 9100, dataDir: 'node-data', processorAddress: ADDRESS, exitOnAlarm: true, host: '::' });
+  const config = configFile('node.json', {
+    follow: 'http://from-file:8080',
+    port: 9100,
+    dataDir: 'node-data',
+    processorAddress: ADDRESS,
+    exitOnAlarm: true,
+    host: '::',
+  });
   assert.deepEqual(await parse(['--config', config]), {
     follow: 'http://from-file:8080',
     port: 9100,
@@ -69,10 +106,16 @@ test('a config file fills what flags and environment variables leave at the defa
     processorAddress: ADDRESS,
     exitOnAlarm: true,
   });
-  const overridden = await parse(['--config', config, '--port', '9200'], { HANZENET_FOLLOW: 'http://from-env:8080' });
+  const overridden = await parse(['--config', config, '--port', '9200'], {
+    HANZENET_FOLLOW: 'http://from-env:8080',
+  });
   assert.equal(overridden.port, 9200, 'the flag wins');
   assert.equal(overridden.follow, 'http://from-env:8080', 'the environment wins');
-  assert.equal((await parse([], { HANZENET_NODE_CONFIG: config })).port, 9100, 'HANZENET_NODE_CONFIG names the file too');
+  assert.equal(
+    (await parse([], { HANZENET_NODE_CONFIG: config })).port,
+    9100,
+    'HANZENET_NODE_CONFIG names the file too',
+  );
 });
 
 test('a bad config file is a usage error naming the problem', async () => {
@@ -85,7 +128,14 @@ test('a bad config file is a usage error naming the problem', async () => {
   ];
   for (const [content, message] of cases) {
     const path = configFile('bad.json', content);
-    await assert.rejects(parse(['--config', path]), (err: unknown) => err instanceof ClientError && err.code === 'usage_error' && message.test(err.message));
+    await assert.rejects(
+      parse(['--config', path]),
+      (err: unknown) =>
+        err instanceof ClientError && err.code === 'usage_error' && message.test(err.message),
+    );
   }
-  await assert.rejects(parse(['--config', join(dir, 'missing.json')]), (err: unknown) => err instanceof ClientError && err.code === 'usage_error');
+  await assert.rejects(
+    parse(['--config', join(dir, 'missing.json')]),
+    (err: unknown) => err instanceof ClientError && err.code === 'usage_error',
+  );
 });

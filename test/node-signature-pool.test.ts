@@ -12,7 +12,13 @@ const CHAIN = 'hanzenet-pool-test';
 function batch(count: number): Uint8Array[] {
   const key = PrivateKey.generate();
   return Array.from({ length: count }, (_, i) => {
-    const bytes = new Uint8Array(signTx({ contractHashHex: 'ab'.repeat(32), validTillMs: 0, payloadText: JSON.stringify({ n: i }) }, key, CHAIN).bytes);
+    const bytes = new Uint8Array(
+      signTx(
+        { contractHashHex: 'ab'.repeat(32), validTillMs: 0, payloadText: JSON.stringify({ n: i }) },
+        key,
+        CHAIN,
+      ).bytes,
+    );
     // Every seventh transaction is altered after signing (a payload byte), every eleventh cut short.
     if (i % 7 === 3) bytes[61 + 2] = 0x39;
     return i % 11 === 5 ? bytes.subarray(0, 100) : bytes;
@@ -31,10 +37,18 @@ test('large and small batches: one answer per transaction, as a one-by-one check
         assert.equal(ok, expected, `transaction ${i} of ${size}`);
       });
     }
-    const signed = signTx({ contractHashHex: 'ab'.repeat(32), validTillMs: 0, payloadText: '{}' }, PrivateKey.generate(), CHAIN);
+    const signed = signTx(
+      { contractHashHex: 'ab'.repeat(32), validTillMs: 0, payloadText: '{}' },
+      PrivateKey.generate(),
+      CHAIN,
+    );
     assert.ok(verifyTxSignature(signed, CHAIN));
     const many = Array.from({ length: 100 }, () => signed.bytes);
-    assert.deepEqual(await pool.verifyOnChain('another-chain', many), many.map(() => false), 'the chain id is part of what is signed');
+    assert.deepEqual(
+      await pool.verifyOnChain('another-chain', many),
+      many.map(() => false),
+      'the chain id is part of what is signed',
+    );
   } finally {
     await pool.close();
   }

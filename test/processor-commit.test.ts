@@ -30,9 +30,14 @@ class FlakyStore extends ChainStore {
   override async commitBlock(input: CommitBlockInput): Promise<void> {
     const mode = this.failNext;
     this.failNext = null;
-    if (mode === 'before') throw new ChainError('retry', 'connection refused (injected before commit)');
+    if (mode === 'before')
+      throw new ChainError('retry', 'connection refused (injected before commit)');
     await super.commitBlock(input);
-    if (mode === 'after') throw new ChainError('retry', 'connection terminated at COMMIT (injected after the data landed)');
+    if (mode === 'after')
+      throw new ChainError(
+        'retry',
+        'connection terminated at COMMIT (injected after the data landed)',
+      );
   }
 }
 
@@ -76,22 +81,51 @@ for (const backend of testBackends()) {
     try {
       const seen = finals(processor);
       const packed = packContract(trader);
-      const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
+      const create = signTx(
+        {
+          contractHashHex: CREATE_CONTRACT_HASH,
+          validTillMs: 0,
+          payloadText: JSON.stringify(packed.payload),
+        },
+        key,
+        processor.chainId,
+      );
       assert.deepEqual(await processor.submit([create.bytes]), [{ ok: true, id: create.idHex }]);
       store.failNext = 'after';
-      await assert.rejects(processor.produceNow(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
+      await assert.rejects(
+        processor.produceNow(),
+        (err: unknown) => err instanceof ChainError && err.code === 'retry',
+      );
       assert.equal(seen.length, 0, 'nobody is told anything while the outcome is unknown');
       assert.equal((await processor.getTransaction(create.idHex))?.status, 'new');
       const resubmit = await processor.submit([create.bytes]);
       assert.equal(resubmit[0]?.ok, false, 'the id stays taken while its block is in doubt');
 
       assert.equal(await processor.produceNow(), null, 'nothing left to put in a block');
-      assert.deepEqual(seen.map((v) => [v.id, v.status]), [[create.idHex, 'accepted']]);
+      assert.deepEqual(
+        seen.map((v) => [v.id, v.status]),
+        [[create.idHex, 'accepted']],
+      );
       assert.equal(processor.headInfo.height, 1);
-      assert.ok((await processor.listContracts()).some((c) => c.hash === packed.hashHex), 'the reopened executor knows the created contract');
+      assert.ok(
+        (await processor.listContracts()).some((c) => c.hash === packed.hashHex),
+        'the reopened executor knows the created contract',
+      );
 
       const owner = PrivateKey.generate();
-      const call: Tx = signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId);
+      const call: Tx = signTx(
+        {
+          contractHashHex: packed.hashHex,
+          validTillMs: 0,
+          payloadText: JSON.stringify({
+            context: owner.address,
+            address: PrivateKey.generate().address,
+            allowed: true,
+          }),
+        },
+        owner,
+        processor.chainId,
+      );
       assert.equal((await processor.submit([call.bytes]))[0]?.ok, true);
       const block = await processor.produceNow();
       assert.equal(block?.height, 2);
@@ -107,21 +141,56 @@ for (const backend of testBackends()) {
     try {
       const seen = finals(processor);
       const packed = packContract(trader);
-      const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
+      const create = signTx(
+        {
+          contractHashHex: CREATE_CONTRACT_HASH,
+          validTillMs: 0,
+          payloadText: JSON.stringify(packed.payload),
+        },
+        key,
+        processor.chainId,
+      );
       const owner = PrivateKey.generate();
       const calls = [1, 2, 3].map(() =>
-        signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId),
+        signTx(
+          {
+            contractHashHex: packed.hashHex,
+            validTillMs: 0,
+            payloadText: JSON.stringify({
+              context: owner.address,
+              address: PrivateKey.generate().address,
+              allowed: true,
+            }),
+          },
+          owner,
+          processor.chainId,
+        ),
       );
       await processor.submit([create.bytes]);
       await processor.produceNow();
       await processor.submit(calls.map((c) => c.bytes));
       store.failNext = 'before';
-      await assert.rejects(processor.produceNow(), (err: unknown) => err instanceof ChainError && err.code === 'retry');
+      await assert.rejects(
+        processor.produceNow(),
+        (err: unknown) => err instanceof ChainError && err.code === 'retry',
+      );
       assert.equal((await store.head())?.height, 1, 'nothing was written');
-      for (const c of calls) assert.equal((await processor.getTransaction(c.idHex))?.status, 'new', 'held while the commit is in doubt');
+      for (const c of calls)
+        assert.equal(
+          (await processor.getTransaction(c.idHex))?.status,
+          'new',
+          'held while the commit is in doubt',
+        );
       const block = await processor.produceNow();
-      assert.deepEqual(block?.txs.map((t) => t.idHex), calls.map((c) => c.idHex), 'same transactions, same order');
-      assert.deepEqual(seen.slice(-3).map((v) => v.status), ['accepted', 'accepted', 'accepted']);
+      assert.deepEqual(
+        block?.txs.map((t) => t.idHex),
+        calls.map((c) => c.idHex),
+        'same transactions, same order',
+      );
+      assert.deepEqual(
+        seen.slice(-3).map((v) => v.status),
+        ['accepted', 'accepted', 'accepted'],
+      );
     } finally {
       await close();
     }

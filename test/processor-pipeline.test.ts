@@ -38,9 +38,14 @@ class SlowFlakyStore extends ChainStore {
     await sleep(this.commitDelayMs);
     const failure = this.failAt.get(input.block.height);
     this.failAt.delete(input.block.height);
-    if (failure === 'before') throw new ChainError('internal', `commit of block ${input.block.height} refused (injected)`);
+    if (failure === 'before')
+      throw new ChainError('internal', `commit of block ${input.block.height} refused (injected)`);
     await super.commitBlock(input);
-    if (failure === 'after') throw new ChainError('retry', `connection lost at COMMIT of block ${input.block.height} (injected after the data landed)`);
+    if (failure === 'after')
+      throw new ChainError(
+        'retry',
+        `connection lost at COMMIT of block ${input.block.height} (injected after the data landed)`,
+      );
   }
 }
 
@@ -95,7 +100,15 @@ for (const backend of testBackends()) {
       );
       try {
         const packed = packContract(trader);
-        const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
+        const create = signTx(
+          {
+            contractHashHex: CREATE_CONTRACT_HASH,
+            validTillMs: 0,
+            payloadText: JSON.stringify(packed.payload),
+          },
+          key,
+          processor.chainId,
+        );
         await processor.submit([create.bytes]);
         assert.equal((await processor.produceNow())?.height, 1);
 
@@ -103,25 +116,55 @@ for (const backend of testBackends()) {
         processor.onTxFinal((v) => seen.push(v));
         const owner = PrivateKey.generate();
         const calls = Array.from({ length: 32 }, () =>
-          signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId),
+          signTx(
+            {
+              contractHashHex: packed.hashHex,
+              validTillMs: 0,
+              payloadText: JSON.stringify({
+                context: owner.address,
+                address: PrivateKey.generate().address,
+                allowed: true,
+              }),
+            },
+            owner,
+            processor.chainId,
+          ),
         );
         store.failAt.set(3, 'before');
         store.failAt.set(6, 'after');
-        for (let i = 0; i < calls.length; i += 8) assert.ok((await processor.submit(calls.slice(i, i + 8).map((c) => c.bytes))).every((r) => r.ok));
+        for (let i = 0; i < calls.length; i += 8)
+          assert.ok(
+            (await processor.submit(calls.slice(i, i + 8).map((c) => c.bytes))).every((r) => r.ok),
+          );
         processor.start();
         const deadline = Date.now() + 30_000;
         while (seen.length < calls.length && Date.now() < deadline) await sleep(20);
         await processor.stop();
 
-        assert.deepEqual(seen.map((v) => v.status), calls.map(() => 'accepted'), 'every call accepted, each once');
+        assert.deepEqual(
+          seen.map((v) => v.status),
+          calls.map(() => 'accepted'),
+          'every call accepted, each once',
+        );
         assert.equal(new Set(seen.map((v) => v.id)).size, calls.length);
         const head = await store.head();
         const blocks = await processor.getBlocks(2, 100);
-        assert.equal(blocks.length, (head?.height ?? 0) - 1, 'an unbroken chain from block 2 to the head');
+        assert.equal(
+          blocks.length,
+          (head?.height ?? 0) - 1,
+          'an unbroken chain from block 2 to the head',
+        );
         blocks.forEach((b, i) => assert.equal(b.height, i + 2));
         assert.ok(blocks.every((b) => b.transactions.length <= 4));
-        assert.deepEqual(blocks.flatMap((b) => b.transactions.map((t) => t.id)), calls.map((c) => c.idHex), 'in arrival order');
-        assert.ok(onTop.includes(true), 'some block was executed while the one below was committing');
+        assert.deepEqual(
+          blocks.flatMap((b) => b.transactions.map((t) => t.id)),
+          calls.map((c) => c.idHex),
+          'in arrival order',
+        );
+        assert.ok(
+          onTop.includes(true),
+          'some block was executed while the one below was committing',
+        );
         assert.equal(store.failAt.size, 0, 'both injected failures happened');
       } finally {
         await processor.stop();
@@ -173,48 +216,100 @@ for (const backend of testBackends()) {
     const events: string[] = [];
     const key = PrivateKey.generate();
     const processor = await Processor.open(
-      { store, executor: tracing(executor, events), verifier, key, scheduler: systemScheduler, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 1500 }, log: quiet },
+      {
+        store,
+        executor: tracing(executor, events),
+        verifier,
+        key,
+        scheduler: systemScheduler,
+        config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 1500 },
+        log: quiet,
+      },
       'hz-open-block-test',
     );
     try {
       const packed = packContract(trader);
-      const create = signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId);
+      const create = signTx(
+        {
+          contractHashHex: CREATE_CONTRACT_HASH,
+          validTillMs: 0,
+          payloadText: JSON.stringify(packed.payload),
+        },
+        key,
+        processor.chainId,
+      );
       await processor.submit([create.bytes]);
       assert.equal((await processor.produceNow())?.height, 1);
       const owner = PrivateKey.generate();
       const call = (): ReturnType<typeof signTx> =>
-        signTx({ contractHashHex: packed.hashHex, validTillMs: 0, payloadText: JSON.stringify({ context: owner.address, address: PrivateKey.generate().address, allowed: true }) }, owner, processor.chainId);
+        signTx(
+          {
+            contractHashHex: packed.hashHex,
+            validTillMs: 0,
+            payloadText: JSON.stringify({
+              context: owner.address,
+              address: PrivateKey.generate().address,
+              allowed: true,
+            }),
+          },
+          owner,
+          processor.chainId,
+        );
       const seen: TxView[] = [];
       processor.onTxFinal((v) => seen.push(v));
       events.length = 0;
       processor.start();
       const calls = Array.from({ length: 9 }, call);
       for (let i = 0; i < calls.length; i += 3) {
-        assert.ok((await processor.submit(calls.slice(i, i + 3).map((c) => c.bytes))).every((r) => r.ok));
+        assert.ok(
+          (await processor.submit(calls.slice(i, i + 3).map((c) => c.bytes))).every((r) => r.ok),
+        );
         await sleep(60);
       }
       const deadline = Date.now() + 10_000;
       while (seen.length < calls.length && Date.now() < deadline) await sleep(10);
-      assert.deepEqual(seen.map((v) => v.status), calls.map(() => 'accepted'));
+      assert.deepEqual(
+        seen.map((v) => v.status),
+        calls.map(() => 'accepted'),
+      );
       const blocks = await processor.getBlocks(2, 10);
-      assert.equal(blocks.length, 1, 'one block: the interval had not passed between the submissions');
-      assert.deepEqual(blocks[0]?.transactions.map((t) => t.id), calls.map((c) => c.idHex));
-      assert.deepEqual(events.slice(0, 5), ['open 2', 'append 3', 'append 3', 'append 3', 'seal'], 'each admitted part went to the executor before the block was sealed');
+      assert.equal(
+        blocks.length,
+        1,
+        'one block: the interval had not passed between the submissions',
+      );
+      assert.deepEqual(
+        blocks[0]?.transactions.map((t) => t.id),
+        calls.map((c) => c.idHex),
+      );
+      assert.deepEqual(
+        events.slice(0, 5),
+        ['open 2', 'append 3', 'append 3', 'append 3', 'seal'],
+        'each admitted part went to the executor before the block was sealed',
+      );
 
       // A block still filling when the loop stops goes back to the queue, whole and in order.
       const more = Array.from({ length: 4 }, call);
       assert.ok((await processor.submit(more.map((c) => c.bytes))).every((r) => r.ok));
       await sleep(30);
-      assert.ok(events.includes('open 3') && events.at(-1) === 'append 4', `the next block opened and took them: ${events.join(', ')}`);
+      assert.ok(
+        events.includes('open 3') && events.at(-1) === 'append 4',
+        `the next block opened and took them: ${events.join(', ')}`,
+      );
       await processor.stop();
       assert.equal(events.at(-1), 'dropLast');
       const block = await processor.produceNow();
       assert.equal(block?.height, 3);
-      assert.deepEqual(block?.txs.map((t) => t.idHex), more.map((c) => c.idHex));
+      assert.deepEqual(
+        block?.txs.map((t) => t.idHex),
+        more.map((c) => c.idHex),
+      );
 
       // Block views come from the stored columns; they equal the views of the decoded blocks.
       const types = new Map((await processor.listContracts()).map((c) => [c.hash, c.type]));
-      const decoded = (await processor.getRawBlocks(0, 10)).map((raw) => blockViewOf(decodeBlock(raw, processor.chainId), types));
+      const decoded = (await processor.getRawBlocks(0, 10)).map((raw) =>
+        blockViewOf(decodeBlock(raw, processor.chainId), types),
+      );
       assert.equal(decoded.length, 4);
       assert.deepEqual(await processor.getBlocks(0, 10), decoded);
     } finally {

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrations.js';
 import type { Database } from '../src/store/types.js';
-import { checkAgreement, checkChain, checkConfirmedKept, checkEnergy } from '../src/sim/invariants.js';
+import {
+  checkAgreement,
+  checkChain,
+  checkConfirmedKept,
+  checkEnergy,
+} from '../src/sim/invariants.js';
 
 const hash = (n: number): string => n.toString(16).padStart(64, '0');
 const txId = (n: number): string => n.toString(16).padStart(32, '0');
@@ -28,35 +33,57 @@ async function storeWith(heights: number): Promise<Database> {
       [txId(h), h],
     );
   }
-  await db.query(`CREATE TABLE state.energy_balances (context text, trader text, block bigint, labels text[], amount_wh bigint)`);
+  await db.query(
+    `CREATE TABLE state.energy_balances (context text, trader text, block bigint, labels text[], amount_wh bigint)`,
+  );
   await db.query(
     `CREATE TABLE state.energy_history (tx_id text, seq bigint, context text, trader text, block bigint, labels text[], delta_wh bigint, kind text, height bigint)`,
   );
   return db;
 }
 
-async function history(db: Database, rows: [tx: number, trader: string, deltaWh: number, kind: string][]): Promise<void> {
+async function history(
+  db: Database,
+  rows: [tx: number, trader: string, deltaWh: number, kind: string][],
+): Promise<void> {
   for (const [tx, trader, deltaWh, kind] of rows) {
-    await db.query(`INSERT INTO state.energy_history VALUES ($1, 0, 'c', $2, 0, '{solar}', $3, $4, $5)`, [txId(tx), trader, deltaWh, kind, tx]);
+    await db.query(
+      `INSERT INTO state.energy_history VALUES ($1, 0, 'c', $2, 0, '{solar}', $3, $4, $5)`,
+      [txId(tx), trader, deltaWh, kind, tx],
+    );
   }
 }
 
 async function balances(db: Database, rows: [trader: string, amountWh: number][]): Promise<void> {
   for (const [trader, amountWh] of rows) {
-    await db.query(`INSERT INTO state.energy_balances VALUES ('c', $1, 0, '{solar}', $2)`, [trader, amountWh]);
+    await db.query(`INSERT INTO state.energy_balances VALUES ('c', $1, 0, '{solar}', $2)`, [
+      trader,
+      amountWh,
+    ]);
   }
 }
 
 test('a store that keeps every invariant passes every check', async () => {
   const db = await storeWith(4);
   try {
-    await history(db, [[1, 'a', 500, 'energy'], [2, 'a', -200, 'transfer'], [2, 'b', 200, 'transfer'], [3, 'b', -200, 'reduce']]);
+    await history(db, [
+      [1, 'a', 500, 'energy'],
+      [2, 'a', -200, 'transfer'],
+      [2, 'b', 200, 'transfer'],
+      [3, 'b', -200, 'reduce'],
+    ]);
     await balances(db, [['a', 300]]);
     await history(db, [[3, 'b', 200, 'reduce']]); // the reduced energy under its new labels (same key here)
     await balances(db, [['b', 200]]);
     assert.deepEqual(await checkChain(db), []);
     assert.deepEqual(await checkEnergy(db), []);
-    assert.deepEqual(await checkConfirmedKept(db, [{ idHex: txId(1), status: 'accepted' }, { idHex: txId(3), status: 'accepted' }]), []);
+    assert.deepEqual(
+      await checkConfirmedKept(db, [
+        { idHex: txId(1), status: 'accepted' },
+        { idHex: txId(3), status: 'accepted' },
+      ]),
+      [],
+    );
     assert.deepEqual(await checkAgreement(['p', 'p'], db, db), []);
   } finally {
     await db.close();
@@ -66,7 +93,9 @@ test('a store that keeps every invariant passes every check', async () => {
 test('a gap, a broken link and a missing transaction are found', async () => {
   const db = await storeWith(4);
   try {
-    await db.query(`UPDATE chain.blocks SET previous_hash = decode($1, 'hex') WHERE height = 2`, [hash(99)]);
+    await db.query(`UPDATE chain.blocks SET previous_hash = decode($1, 'hex') WHERE height = 2`, [
+      hash(99),
+    ]);
     await db.query(`DELETE FROM chain.transactions WHERE block_height = 3`);
     await db.query(`UPDATE chain.blocks SET height = 5 WHERE height = 3`);
     const found = (await checkChain(db)).map((v) => v.invariant).sort();
@@ -80,7 +109,10 @@ test('stores that differ at a common height disagree; one that is only behind do
   const [long, short, forked] = await Promise.all([storeWith(5), storeWith(3), storeWith(5)]);
   try {
     assert.deepEqual(await checkAgreement(['processor', 'node-1'], long, short), []);
-    await forked.query(`UPDATE chain.blocks SET state_digest = decode($1, 'hex') WHERE height = 3`, [hash(7)]);
+    await forked.query(
+      `UPDATE chain.blocks SET state_digest = decode($1, 'hex') WHERE height = 3`,
+      [hash(7)],
+    );
     const [violation] = await checkAgreement(['processor', 'node-2'], long, forked);
     assert.equal(violation?.invariant, 'nodes_agree');
     assert.match(violation?.detail ?? '', /at height 3 processor has/);
@@ -97,10 +129,13 @@ test('a confirmed transaction that is gone, or has another status, is found', as
       { idHex: txId(2), status: 'accepted' },
       { idHex: txId(9), status: 'accepted' },
     ]);
-    assert.deepEqual(found.map((v) => v.detail), [
-      `transaction ${txId(1)} was confirmed rejected, the chain has accepted`,
-      `transaction ${txId(9)} was confirmed accepted, the chain has nothing`,
-    ]);
+    assert.deepEqual(
+      found.map((v) => v.detail),
+      [
+        `transaction ${txId(1)} was confirmed rejected, the chain has accepted`,
+        `transaction ${txId(9)} was confirmed accepted, the chain has nothing`,
+      ],
+    );
   } finally {
     await db.close();
   }
@@ -109,11 +144,24 @@ test('a confirmed transaction that is gone, or has another status, is found', as
 test('energy created from nothing and a balance spent twice are found', async () => {
   const db = await storeWith(4);
   try {
-    await history(db, [[1, 'a', 100, 'energy'], [2, 'a', -100, 'transfer'], [2, 'b', 100, 'transfer'], [3, 'a', -100, 'transfer'], [3, 'c', 100, 'transfer']]);
-    await balances(db, [['a', -100], ['b', 100], ['c', 150]]);
+    await history(db, [
+      [1, 'a', 100, 'energy'],
+      [2, 'a', -100, 'transfer'],
+      [2, 'b', 100, 'transfer'],
+      [3, 'a', -100, 'transfer'],
+      [3, 'c', 100, 'transfer'],
+    ]);
+    await balances(db, [
+      ['a', -100],
+      ['b', 100],
+      ['c', 150],
+    ]);
     const found = await checkEnergy(db);
     assert.deepEqual(found.map((v) => v.invariant).sort(), ['energy_conserved', 'no_overdraft']);
-    assert.match(found.find((v) => v.invariant === 'no_overdraft')?.detail ?? '', new RegExp(`${txId(3)} takes c/a/0/solar from 0 to -100 Wh`));
+    assert.match(
+      found.find((v) => v.invariant === 'no_overdraft')?.detail ?? '',
+      new RegExp(`${txId(3)} takes c/a/0/solar from 0 to -100 Wh`),
+    );
   } finally {
     await db.close();
   }

@@ -32,7 +32,12 @@ test('without faults the store is the database underneath', async () => {
       await sql.query('INSERT INTO t VALUES (1), (2)');
     });
     assert.equal(await countRows(db), 2);
-    assert.deepEqual(db.stats(), { writesFailed: 0, commitsFailed: 0, commitAnswersLost: 0, commits: 1 });
+    assert.deepEqual(db.stats(), {
+      writesFailed: 0,
+      commitsFailed: 0,
+      commitAnswersLost: 0,
+      commits: 1,
+    });
     assert.equal(db.kind, 'pglite');
   } finally {
     await db.close();
@@ -50,8 +55,14 @@ test('a failed write or commit is a retry error and leaves nothing behind', asyn
         .transaction(async (sql) => {
           await sql.query('INSERT INTO t VALUES (1)');
         })
-        .then(() => undefined, (e: unknown) => e);
-      assert.ok(err instanceof ChainError && err.code === 'retry', `expected a retry error, got ${String(err)}`);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(
+        err instanceof ChainError && err.code === 'retry',
+        `expected a retry error, got ${String(err)}`,
+      );
       assert.equal(isTransientDatabaseError(err), true);
       assert.equal(await countRows(db), 0);
       assert.match(trace.format(), /processor store-(write|commit)-failed/);
@@ -86,7 +97,12 @@ test('the same seed fails the same writes; idle() waits for what is under way', 
     try {
       const result: boolean[] = [];
       for (let k = 0; k < 40; k++) {
-        result.push(await db.query('INSERT INTO t VALUES ($1)', [k]).then(() => true, () => false));
+        result.push(
+          await db.query('INSERT INTO t VALUES ($1)', [k]).then(
+            () => true,
+            () => false,
+          ),
+        );
       }
       const pending = db.query('SELECT 1');
       assert.equal(db.busy, true);

@@ -49,7 +49,10 @@ for (const backend of testBackends()) {
     try {
       const { rows } = await db.query(VALUES_QUERY);
       assert.deepStrictEqual(rows, [EXPECTED_VALUES]);
-      const params = await db.query(`SELECT $1::text AS t, $2::int8 AS b, $3::bool AS f, $4::bytea AS y`, ['x', 5n, false, Buffer.from([7])]);
+      const params = await db.query(
+        `SELECT $1::text AS t, $2::int8 AS b, $3::bool AS f, $4::bytea AS y`,
+        ['x', 5n, false, Buffer.from([7])],
+      );
       assert.deepStrictEqual(params.rows, [{ t: 'x', b: 5n, f: false, y: Buffer.from([7]) }]);
       resultsByBackend.set(backend.name, [rows, params.rows]);
     } finally {
@@ -79,8 +82,13 @@ for (const backend of testBackends()) {
         /changed my mind/,
       );
       const { rows } = await db.query<{ n: number }>(`SELECT n FROM t ORDER BY n`);
-      assert.deepStrictEqual(rows.map((r) => r.n), [1, 2]);
-      const result = await db.transaction(async (sql) => (await sql.query<{ v: number }>(`SELECT 41 + 1 AS v`)).rows[0]?.v);
+      assert.deepStrictEqual(
+        rows.map((r) => r.n),
+        [1, 2],
+      );
+      const result = await db.transaction(
+        async (sql) => (await sql.query<{ v: number }>(`SELECT 41 + 1 AS v`)).rows[0]?.v,
+      );
       assert.equal(result, 42);
     } finally {
       await db.close();
@@ -119,7 +127,9 @@ for (const backend of testBackends()) {
       assert.deepStrictEqual(await migrate(db), []);
       const [a, b] = await Promise.all([migrate(db), migrate(db)]);
       assert.deepStrictEqual([a, b], [[], []]);
-      const { rows } = await db.query<{ version: number }>(`SELECT version FROM chain.schema_version`);
+      const { rows } = await db.query<{ version: number }>(
+        `SELECT version FROM chain.schema_version`,
+      );
       assert.deepStrictEqual(rows, [{ version: 1 }]);
       const tables = await db.query<{ t: string }>(
         `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables
@@ -127,7 +137,14 @@ for (const backend of testBackends()) {
       );
       assert.deepStrictEqual(
         tables.rows.map((r) => r.t),
-        ['chain.blocks', 'chain.contracts', 'chain.invalid_transactions', 'chain.meta', 'chain.schema_version', 'chain.transactions'],
+        [
+          'chain.blocks',
+          'chain.contracts',
+          'chain.invalid_transactions',
+          'chain.meta',
+          'chain.schema_version',
+          'chain.transactions',
+        ],
       );
     } finally {
       await db.close();
@@ -135,7 +152,9 @@ for (const backend of testBackends()) {
   });
 }
 
-test('both backends return identical values', { skip: testBackends().length < 2 && 'DATABASE_URL not set' }, () => {
+test('both backends return identical values', {
+  skip: testBackends().length < 2 && 'DATABASE_URL not set',
+}, () => {
   assert.equal(resultsByBackend.size, 2);
   assert.deepStrictEqual(resultsByBackend.get('pglite'), resultsByBackend.get('postgres'));
 });
@@ -151,7 +170,10 @@ test('the embedded database refuses direct use inside its own transaction instea
     await db.transaction(async (sql) => {
       leaked = () => sql.query(`SELECT 1`);
     });
-    await assert.rejects(leaked!(), (err: unknown) => err instanceof ChainError && err.code === 'internal');
+    await assert.rejects(
+      leaked!(),
+      (err: unknown) => err instanceof ChainError && err.code === 'internal',
+    );
     assert.deepStrictEqual((await db.query(`SELECT 1 AS one`)).rows, [{ one: 1 }]);
   } finally {
     await db.close();
@@ -192,7 +214,9 @@ test('an unreachable server is a retry error with the cause attached', async () 
 });
 
 const serverUrl = process.env['DATABASE_URL'];
-test('a connection the server terminates mid-transaction is a retry error', { skip: serverUrl === undefined && 'DATABASE_URL not set' }, async () => {
+test('a connection the server terminates mid-transaction is a retry error', {
+  skip: serverUrl === undefined && 'DATABASE_URL not set',
+}, async () => {
   const backend = testBackends().find((b) => b.name === 'postgres');
   assert.ok(backend !== undefined);
   const db = await backend.open();

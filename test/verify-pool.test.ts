@@ -37,7 +37,9 @@ function prng(seed: number): () => number {
 }
 
 function validanaVectorTxs(): Uint8Array[] {
-  const v = JSON.parse(readFileSync(new URL('../../test/vectors/validana.json', import.meta.url), 'utf8')) as { transactions: { base64tx: string }[] };
+  const v = JSON.parse(
+    readFileSync(new URL('../../test/vectors/validana.json', import.meta.url), 'utf8'),
+  ) as { transactions: { base64tx: string }[] };
   return v.transactions.map((t) => new Uint8Array(Buffer.from(t.base64tx, 'base64')));
 }
 
@@ -49,20 +51,40 @@ function mixedBatch(count: number, seed: number): Case[] {
   for (let i = 0; i < count; i++) {
     const key = keys[i % keys.length] as PrivateKey;
     const payloadText = JSON.stringify({ n: i, note: 'energie ☀', r: random() });
-    const kind = ['valid', 'tampered', 'wrong chain', 'other chain item', 'validana vector', 'malformed'][Math.floor(random() * 6)] ?? 'valid';
+    const kind =
+      ['valid', 'tampered', 'wrong chain', 'other chain item', 'validana vector', 'malformed'][
+        Math.floor(random() * 6)
+      ] ?? 'valid';
     const signedFor = kind === 'wrong chain' || kind === 'other chain item' ? 'wrongnet' : CHAIN;
-    const tx = signTx({ contractHashHex: '22'.repeat(32), validTillMs: 0, payloadText }, key, signedFor);
-    if (kind === 'valid') cases.push({ kind, expected: true, item: { chainId: CHAIN, txBytes: tx.bytes } });
-    if (kind === 'wrong chain') cases.push({ kind, expected: false, item: { chainId: CHAIN, txBytes: tx.bytes } });
-    if (kind === 'other chain item') cases.push({ kind, expected: true, item: { chainId: 'wrongnet', txBytes: tx.bytes } });
+    const tx = signTx(
+      { contractHashHex: '22'.repeat(32), validTillMs: 0, payloadText },
+      key,
+      signedFor,
+    );
+    if (kind === 'valid')
+      cases.push({ kind, expected: true, item: { chainId: CHAIN, txBytes: tx.bytes } });
+    if (kind === 'wrong chain')
+      cases.push({ kind, expected: false, item: { chainId: CHAIN, txBytes: tx.bytes } });
+    if (kind === 'other chain item')
+      cases.push({ kind, expected: true, item: { chainId: 'wrongnet', txBytes: tx.bytes } });
     if (kind === 'tampered') {
       const bytes = tx.bytes.slice();
       const at = 61 + Math.floor(random() * (bytes.length - 158));
       bytes[at] = (bytes[at] ?? 0) ^ 0x04;
       cases.push({ kind, expected: false, item: { chainId: CHAIN, txBytes: bytes } });
     }
-    if (kind === 'validana vector') cases.push({ kind, expected: true, item: { chainId: CHAIN, txBytes: vectorTxs[i % vectorTxs.length] as Uint8Array } });
-    if (kind === 'malformed') cases.push({ kind, expected: false, item: { chainId: CHAIN, txBytes: tx.bytes.subarray(0, Math.floor(random() * 158)) } });
+    if (kind === 'validana vector')
+      cases.push({
+        kind,
+        expected: true,
+        item: { chainId: CHAIN, txBytes: vectorTxs[i % vectorTxs.length] as Uint8Array },
+      });
+    if (kind === 'malformed')
+      cases.push({
+        kind,
+        expected: false,
+        item: { chainId: CHAIN, txBytes: tx.bytes.subarray(0, Math.floor(random() * 158)) },
+      });
   }
   return cases;
 }
@@ -70,7 +92,10 @@ function mixedBatch(count: number, seed: number): Case[] {
 async function crashingWorker(dir: string, mode: 'once' | 'always'): Promise<URL> {
   const marker = join(dir, 'crashed');
   const file = join(dir, `worker-${mode}.mjs`);
-  const crash = mode === 'once' ? `writeFileSync(${JSON.stringify(marker)}, 'x'); process.exit(3);` : `throw new Error('boom in worker');`;
+  const crash =
+    mode === 'once'
+      ? `writeFileSync(${JSON.stringify(marker)}, 'x'); process.exit(3);`
+      : `throw new Error('boom in worker');`;
   await writeFile(
     file,
     [
@@ -95,9 +120,16 @@ test('a mixed batch of 2000 is verified correctly over the workers', async () =>
   try {
     const results = await pool.verify(cases.map((c) => c.item));
     assert.equal(results.length, cases.length);
-    cases.forEach((c, i) => assert.equal(results[i], c.expected, `item ${i} (${c.kind}), SEED=${SEED}`));
+    cases.forEach((c, i) =>
+      assert.equal(results[i], c.expected, `item ${i} (${c.kind}), SEED=${SEED}`),
+    );
     const prefixes = new Map<string, Uint8Array>();
-    const inline = cases.map((c) => verifyTxBytesSignature(prefixes.get(c.item.chainId) ?? utf8Encode(c.item.chainId), c.item.txBytes));
+    const inline = cases.map((c) =>
+      verifyTxBytesSignature(
+        prefixes.get(c.item.chainId) ?? utf8Encode(c.item.chainId),
+        c.item.txBytes,
+      ),
+    );
     assert.deepEqual(results, inline);
     assert.deepEqual(pool.stats(), { workers: 2, restarts: 0, queuedTasks: 0 });
   } finally {
@@ -111,10 +143,18 @@ test('small batches, empty batches and concurrent batches', async () => {
   try {
     assert.deepEqual(await pool.verify([]), []);
     const small = cases.slice(0, VERIFY_INLINE_BELOW - 1);
-    assert.deepEqual(await pool.verify(small.map((c) => c.item)), small.map((c) => c.expected));
+    assert.deepEqual(
+      await pool.verify(small.map((c) => c.item)),
+      small.map((c) => c.expected),
+    );
     const parts = [cases.slice(0, 100), cases.slice(100, 117), cases.slice(117)];
     const results = await Promise.all(parts.map((p) => pool.verify(p.map((c) => c.item))));
-    parts.forEach((p, i) => assert.deepEqual(results[i], p.map((c) => c.expected)));
+    parts.forEach((p, i) =>
+      assert.deepEqual(
+        results[i],
+        p.map((c) => c.expected),
+      ),
+    );
   } finally {
     await pool.close();
   }
@@ -122,11 +162,17 @@ test('small batches, empty batches and concurrent batches', async () => {
 
 test('a worker that dies is replaced and its range is retried once', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hanzenet-verify-'));
-  const pool = await SignaturePool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'once') });
+  const pool = await SignaturePool.start({
+    workers: 1,
+    workerUrl: await crashingWorker(dir, 'once'),
+  });
   try {
     const cases = mixedBatch(200, SEED + 2);
     const results = await pool.verify(cases.map((c) => c.item));
-    assert.deepEqual(results, cases.map((c) => c.expected));
+    assert.deepEqual(
+      results,
+      cases.map((c) => c.expected),
+    );
     assert.equal(pool.stats().restarts, 1);
     assert.equal(pool.stats().workers, 1);
   } finally {
@@ -137,7 +183,10 @@ test('a worker that dies is replaced and its range is retried once', async () =>
 
 test('a range whose worker dies twice fails with internal; the pool keeps replacing workers', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hanzenet-verify-'));
-  const pool = await SignaturePool.start({ workers: 1, workerUrl: await crashingWorker(dir, 'always') });
+  const pool = await SignaturePool.start({
+    workers: 1,
+    workerUrl: await crashingWorker(dir, 'always'),
+  });
   try {
     const cases = mixedBatch(20, SEED + 3);
     await assert.rejects(pool.verify(cases.map((c) => c.item)), (err: unknown) => {
@@ -146,7 +195,7 @@ test('a range whose worker dies twice fails with internal; the pool keeps replac
       assert.match(err.message, /failed twice because its worker died \(boom in worker\)/);
       return true;
     });
-    assert.ok(pool.stats().restarts >= 1, "the first death was replaced before the retry");
+    assert.ok(pool.stats().restarts >= 1, 'the first death was replaced before the retry');
   } finally {
     await pool.close();
     await rm(dir, { recursive: true, force: true });
@@ -157,7 +206,10 @@ test('close: later batches fail with shutting_down; closing twice is harmless', 
   const pool = await SignaturePool.start({ workers: 1 });
   await pool.close();
   await pool.close();
-  await assert.rejects(pool.verify([]), (err: unknown) => err instanceof ChainError && err.code === 'shutting_down');
+  await assert.rejects(
+    pool.verify([]),
+    (err: unknown) => err instanceof ChainError && err.code === 'shutting_down',
+  );
 });
 
 test('start: refuses a bad worker count and reports a worker that cannot load', async () => {

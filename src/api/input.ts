@@ -56,22 +56,40 @@ export function parseJsonObjectBody(body: unknown): JsonObject {
     parsed = JSON.parse(body);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new ChainError('bad_request', `the request body is not valid JSON: ${reason}`, {}, { cause: err });
+    throw new ChainError(
+      'bad_request',
+      `the request body is not valid JSON: ${reason}`,
+      {},
+      { cause: err },
+    );
   }
   if (!isJsonObject(parsed)) {
-    throw new ChainError('bad_request', `the request body must be a JSON object, got ${describeValue(parsed)}`);
+    throw new ChainError(
+      'bad_request',
+      `the request body must be a JSON object, got ${describeValue(parsed)}`,
+    );
   }
   return parsed;
 }
 
 /** Decodes a required base64 field; `field` names it in errors (e.g. `base64tx` or `transactions[3]`). */
 export function decodeBase64Field(value: unknown, field: string): Uint8Array {
-  if (value === undefined) throw new ChainError('bad_request', `missing field "${field}": expected a base64 string`, { field });
+  if (value === undefined)
+    throw new ChainError('bad_request', `missing field "${field}": expected a base64 string`, {
+      field,
+    });
   if (typeof value !== 'string') {
-    throw new ChainError('bad_request', `field "${field}" must be a base64 string, got ${describeValue(value)}`, { field });
+    throw new ChainError(
+      'bad_request',
+      `field "${field}" must be a base64 string, got ${describeValue(value)}`,
+      { field },
+    );
   }
   if (!isStrictBase64(value)) {
-    const why = value.length % 4 !== 0 ? `its length ${value.length} is not a multiple of 4` : 'it holds characters outside A-Z a-z 0-9 + / or misplaced "=" padding';
+    const why =
+      value.length % 4 !== 0
+        ? `its length ${value.length} is not a multiple of 4`
+        : 'it holds characters outside A-Z a-z 0-9 + / or misplaced "=" padding';
     throw new ChainError('bad_base64', `field "${field}" is not valid base64: ${why}`, { field });
   }
   return new Uint8Array(Buffer.from(value, 'base64'));
@@ -81,17 +99,30 @@ export function optionalBoolean(obj: JsonObject, field: string): boolean | undef
   const value = obj[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') {
-    throw new ChainError('bad_request', `field "${field}" must be true or false, got ${describeValue(value)}`, { field });
+    throw new ChainError(
+      'bad_request',
+      `field "${field}" must be true or false, got ${describeValue(value)}`,
+      { field },
+    );
   }
   return value;
 }
 
 /** A non-negative safe integer from a JSON field, or undefined when absent. */
-export function optionalIntegerField(obj: JsonObject, field: string, min: number, max: number): number | undefined {
+export function optionalIntegerField(
+  obj: JsonObject,
+  field: string,
+  min: number,
+  max: number,
+): number | undefined {
   const value = obj[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ChainError('bad_request', `field "${field}" must be an integer from ${min} to ${max}, got ${describeValue(value)}`, { field, min, max });
+    throw new ChainError(
+      'bad_request',
+      `field "${field}" must be an integer from ${min} to ${max}, got ${describeValue(value)}`,
+      { field, min, max },
+    );
   }
   return value;
 }
@@ -99,7 +130,11 @@ export function optionalIntegerField(obj: JsonObject, field: string, min: number
 /** A lowercase 32-char transaction id from a URL or JSON field. */
 export function parseTxIdHex(value: unknown, field: string): string {
   if (typeof value !== 'string' || !isTxIdHex(value)) {
-    throw new ChainError('bad_hex', `${field} must be a transaction id of 32 hex characters, got ${describeValue(value)}`, { field });
+    throw new ChainError(
+      'bad_hex',
+      `${field} must be a transaction id of 32 hex characters, got ${describeValue(value)}`,
+      { field },
+    );
   }
   return value.toLowerCase();
 }
@@ -110,13 +145,23 @@ export function queryParam(query: unknown, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new ChainError('bad_request', `query parameter "${name}" must be given once, got ${describeValue(value)}`, { field: name });
+    throw new ChainError(
+      'bad_request',
+      `query parameter "${name}" must be given once, got ${describeValue(value)}`,
+      { field: name },
+    );
   }
   return value;
 }
 
 /** A decimal integer query parameter within [min, max]; `fallback` when absent. */
-export function queryInteger(query: unknown, name: string, min: number, max: number, fallback: number): number {
+export function queryInteger(
+  query: unknown,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   const text = queryParam(query, name);
   if (text === undefined) return fallback;
   return parseDecimal(text, name, min, max);
@@ -125,7 +170,11 @@ export function queryInteger(query: unknown, name: string, min: number, max: num
 export function parseDecimal(text: string, name: string, min: number, max: number): number {
   const value = DECIMAL_RE.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ChainError('bad_request', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`, { field: name, min, max });
+    throw new ChainError(
+      'bad_request',
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`,
+      { field: name, min, max },
+    );
   }
   return value;
 }
@@ -134,7 +183,11 @@ export function queryBoolean(query: unknown, name: string): boolean {
   const text = queryParam(query, name);
   if (text === undefined || text === 'false') return false;
   if (text === 'true') return true;
-  throw new ChainError('bad_request', `query parameter "${name}" must be true or false, got ${JSON.stringify(text.slice(0, 40))}`, { field: name });
+  throw new ChainError(
+    'bad_request',
+    `query parameter "${name}" must be true or false, got ${JSON.stringify(text.slice(0, 40))}`,
+    { field: name },
+  );
 }
 
 /**

@@ -54,18 +54,25 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   registerTransactionRoutes(app, deps);
   registerBlockRoutes(app, service);
   app.get(WS_FEED_PATH, async () => {
-    throw new ChainError('bad_request', `${WS_FEED_PATH} is a WebSocket endpoint: connect with a WebSocket upgrade`, { path: WS_FEED_PATH });
+    throw new ChainError(
+      'bad_request',
+      `${WS_FEED_PATH} is a WebSocket endpoint: connect with a WebSocket upgrade`,
+      { path: WS_FEED_PATH },
+    );
   });
   const metrics = service.metrics?.bind(service);
   if (metrics !== undefined) {
-    app.get(METRICS_PATH, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics()));
+    app.get(METRICS_PATH, async (_req, reply) =>
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics()),
+    );
   }
 }
 
 function registerTransactionRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const waiting = new FinalWaiting(deps.service, deps.hub);
   const waitMaxMs = Math.max(deps.waitTimeoutMs, WAIT_TIMEOUT_MAX_MS);
-  const timeoutOf = (body: JsonObject): number => optionalIntegerField(body, 'timeoutMs', 0, waitMaxMs) ?? deps.waitTimeoutMs;
+  const timeoutOf = (body: JsonObject): number =>
+    optionalIntegerField(body, 'timeoutMs', 0, waitMaxMs) ?? deps.waitTimeoutMs;
 
   app.post('/api/transactions', async (req, reply) => {
     const body = parseJsonObjectBody(req.body);
@@ -84,23 +91,45 @@ function registerTransactionRoutes(app: FastifyInstance, deps: RouteDeps): void 
     const body = parseJsonObjectBody(req.body);
     const items = body['transactions'];
     if (!Array.isArray(items)) {
-      throw new ChainError('bad_request', `field "transactions" must be an array of base64 strings, got ${describeValue(items)}`, { field: 'transactions' });
+      throw new ChainError(
+        'bad_request',
+        `field "transactions" must be an array of base64 strings, got ${describeValue(items)}`,
+        { field: 'transactions' },
+      );
     }
     if (items.length > deps.batchMax) {
-      throw new ChainError('batch_too_large', `the batch holds ${items.length} transactions; at most ${deps.batchMax} are accepted at once`, { count: items.length, max: deps.batchMax });
+      throw new ChainError(
+        'batch_too_large',
+        `the batch holds ${items.length} transactions; at most ${deps.batchMax} are accepted at once`,
+        { count: items.length, max: deps.batchMax },
+      );
     }
     const wait = optionalBoolean(body, 'wait') ?? false;
     const timeoutMs = timeoutOf(body);
     const decoded = items.map((item: unknown, i) => decodeBatchItem(item, i));
     const valid = decoded.flatMap((d, index) => (d.ok ? [{ index, bytes: d.bytes }] : []));
-    const waiters = wait ? waiting.register(valid.map((v) => v.bytes), timeoutMs) : new Map<string, Waiter>();
-    const submitted = valid.length === 0 ? [] : await waiting.submit(valid.map((v) => v.bytes), waiters);
-    const byIndex = new Map<number, SubmitResult | undefined>(valid.map((v, i) => [v.index, submitted[i]]));
+    const waiters = wait
+      ? waiting.register(
+          valid.map((v) => v.bytes),
+          timeoutMs,
+        )
+      : new Map<string, Waiter>();
+    const submitted =
+      valid.length === 0
+        ? []
+        : await waiting.submit(
+            valid.map((v) => v.bytes),
+            waiters,
+          );
+    const byIndex = new Map<number, SubmitResult | undefined>(
+      valid.map((v, i) => [v.index, submitted[i]]),
+    );
     const results = await Promise.all(
       decoded.map(async (d, index) => {
         if (!d.ok) return { id: null, error: d.error };
         const r = byIndex.get(index);
-        if (r === undefined) throw new ChainError('internal', `the ledger returned no result for batch item ${index}`);
+        if (r === undefined)
+          throw new ChainError('internal', `the ledger returned no result for batch item ${index}`);
         if (!r.ok) return { id: r.id, error: r.error };
         if (!wait) return { id: r.id, status: 'new' };
         return (await waiting.awaitFinal(r.id, waiters, timeoutMs)).view;
@@ -110,14 +139,21 @@ function registerTransactionRoutes(app: FastifyInstance, deps: RouteDeps): void 
   });
 
   app.get('/api/transactions/:id', async (req) => {
-    const id = parseTxIdHex((req.params as Record<string, string | undefined>)['id'], 'the transaction id in the URL');
+    const id = parseTxIdHex(
+      (req.params as Record<string, string | undefined>)['id'],
+      'the transaction id in the URL',
+    );
     const wait = queryBoolean(req.query, 'wait');
     const timeoutMs = queryInteger(req.query, 'timeoutMs', 0, waitMaxMs, deps.waitTimeoutMs);
     const waiters = new Map<string, Waiter>();
     if (wait) waiters.set(id, deps.hub.wait(id, timeoutMs));
     const view = await waiting.lookup(id, waiters);
     if (view === null) {
-      throw new ChainError('not_found', `no transaction with id ${id} was submitted to this server`, { id });
+      throw new ChainError(
+        'not_found',
+        `no transaction with id ${id} was submitted to this server`,
+        { id },
+      );
     }
     if (!wait || view.status !== 'new') return view;
     return (await waiting.awaitFinal(id, waiters, timeoutMs)).view;
@@ -158,7 +194,11 @@ function decodeBatchItem(item: unknown, index: number): BatchItem {
   try {
     return { ok: true, bytes: decodeBase64Field(item, `transactions[${index}]`) };
   } catch (err) {
-    if (err instanceof ChainError) return { ok: false, error: { code: err.code, message: err.message, details: { ...err.details, index } } };
+    if (err instanceof ChainError)
+      return {
+        ok: false,
+        error: { code: err.code, message: err.message, details: { ...err.details, index } },
+      };
     throw err;
   }
 }
@@ -183,7 +223,10 @@ class FinalWaiting {
   }
 
   /** Submits; cancels the waiters of refused transactions (they would linger until their timeout). */
-  async submit(txs: readonly Uint8Array[], waiters: Map<string, Waiter>): Promise<[SubmitResult, ...SubmitResult[]]> {
+  async submit(
+    txs: readonly Uint8Array[],
+    waiters: Map<string, Waiter>,
+  ): Promise<[SubmitResult, ...SubmitResult[]]> {
     let results: SubmitResult[];
     try {
       results = await this.service.submit(txs);
@@ -194,7 +237,10 @@ class FinalWaiting {
     const [first, ...rest] = results;
     if (results.length !== txs.length || first === undefined) {
       for (const w of waiters.values()) w.cancel();
-      throw new ChainError('internal', `the ledger returned ${results.length} results for ${txs.length} transactions`);
+      throw new ChainError(
+        'internal',
+        `the ledger returned ${results.length} results for ${txs.length} transactions`,
+      );
     }
     const admitted = new Set(results.flatMap((r) => (r.ok ? [r.id] : [])));
     for (const [id, w] of waiters) {
@@ -220,7 +266,11 @@ class FinalWaiting {
   }
 
   /** The final view of an admitted id within `timeoutMs`, else its current view. */
-  async awaitFinal(id: string, waiters: Map<string, Waiter>, timeoutMs: number): Promise<{ final: boolean; view: TxView | { id: string; status: 'new' } }> {
+  async awaitFinal(
+    id: string,
+    waiters: Map<string, Waiter>,
+    timeoutMs: number,
+  ): Promise<{ final: boolean; view: TxView | { id: string; status: 'new' } }> {
     let waiter = waiters.get(id);
     if (waiter === undefined) {
       // The id was not where the bytes said (or they were too short): register now, then look up.
@@ -231,7 +281,12 @@ class FinalWaiting {
     }
     const outcome = await waiter.promise;
     if (outcome.kind === 'final') return { final: true, view: outcome.view };
-    if (outcome.kind === 'closed') throw new ChainError('shutting_down', `the server is shutting down while waiting for transaction ${id}`, { id });
+    if (outcome.kind === 'closed')
+      throw new ChainError(
+        'shutting_down',
+        `the server is shutting down while waiting for transaction ${id}`,
+        { id },
+      );
     const current = await this.service.getTransaction(id);
     if (current !== null && current.status !== 'new') return { final: true, view: current };
     return { final: false, view: current ?? { id, status: 'new' } };

@@ -74,10 +74,15 @@ const WATCH_IDS_PER_MESSAGE_MAX = 1000;
 
 function defaultReportError(err: unknown, context: string): void {
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(JSON.stringify({ level: 'error', component: 'api', context, error: detail }) + '\n');
+  process.stderr.write(
+    JSON.stringify({ level: 'error', component: 'api', context, error: detail }) + '\n',
+  );
 }
 
-export async function createApiServer(service: LedgerService, opts: ApiServerOptions = {}): Promise<ApiServer> {
+export async function createApiServer(
+  service: LedgerService,
+  opts: ApiServerOptions = {},
+): Promise<ApiServer> {
   const cfg = { ...DEFAULTS, ...opts };
   const reportError = opts.reportError ?? defaultReportError;
   let closing = false;
@@ -104,18 +109,40 @@ export async function createApiServer(service: LedgerService, opts: ApiServerOpt
   });
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return undefined;
-    return reply.code(503).header('connection', 'close').send({ error: { code: 'shutting_down', message: 'the server is shutting down', details: {} } });
+    return reply
+      .code(503)
+      .header('connection', 'close')
+      .send({
+        error: { code: 'shutting_down', message: 'the server is shutting down', details: {} },
+      });
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? req.url;
-    void reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${path}`, details: { method: req.method, path } } });
+    void reply
+      .code(404)
+      .send({
+        error: {
+          code: 'not_found',
+          message: `no route ${req.method} ${path}`,
+          details: { method: req.method, path },
+        },
+      });
   });
   registerRoutes(app, { service, hub, batchMax: cfg.batchMax, waitTimeoutMs: cfg.waitTimeoutMs });
   for (const register of opts.routes ?? []) register(app, service);
   registerValidanaRest(app, validana, cfg.waitTimeoutMs);
 
   const ws = attachWebSockets(app, {
-    feed: { service, hub, blocks, reportError, limits: { watchIdsPerMessageMax: WATCH_IDS_PER_MESSAGE_MAX, watchesPerConnectionMax: cfg.wsPendingMax } },
+    feed: {
+      service,
+      hub,
+      blocks,
+      reportError,
+      limits: {
+        watchIdsPerMessageMax: WATCH_IDS_PER_MESSAGE_MAX,
+        watchesPerConnectionMax: cfg.wsPendingMax,
+      },
+    },
     validana,
     validanaWs: { pendingMax: cfg.wsPendingMax, pushDelayMs: cfg.validanaPushDelayMs, reportError },
     conn: { sendBufferMaxBytes: cfg.wsSendBufferMaxBytes, closeGraceMs: cfg.wsCloseGraceMs },
@@ -150,19 +177,32 @@ export async function createApiServer(service: LedgerService, opts: ApiServerOpt
 /** Errors Fastify raises before routing (a URL that cannot be decoded). */
 function answerFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   if (req.url.toLowerCase().startsWith('/api/v1/')) {
-    void reply.code(400).type('text/plain; charset=utf-8').header('access-control-allow-origin', '*').send('Invalid request url.');
+    void reply
+      .code(400)
+      .type('text/plain; charset=utf-8')
+      .header('access-control-allow-origin', '*')
+      .send('Invalid request url.');
     return;
   }
   void reply.code(400).send({ error: { code: 'bad_request', message: err.message, details: {} } });
 }
 
-function httpErrorOf(err: FastifyError | Error, bodyLimitBytes: number, reportError: ReportError): ApiError {
+function httpErrorOf(
+  err: FastifyError | Error,
+  bodyLimitBytes: number,
+  reportError: ReportError,
+): ApiError {
   if (err instanceof ChainError) return apiErrorOf(err, reportError, 'answering an HTTP request');
   const fastifyErr = err as Partial<FastifyError>;
   if (fastifyErr.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { code: 'body_too_large', message: `the request body is larger than the limit of ${bodyLimitBytes} bytes`, details: { maxBytes: bodyLimitBytes } };
+    return {
+      code: 'body_too_large',
+      message: `the request body is larger than the limit of ${bodyLimitBytes} bytes`,
+      details: { maxBytes: bodyLimitBytes },
+    };
   }
   const status = fastifyErr.statusCode ?? 500;
-  if (status >= 400 && status < 500) return { code: 'bad_request', message: err.message, details: {} };
+  if (status >= 400 && status < 500)
+    return { code: 'bad_request', message: err.message, details: {} };
   return apiErrorOf(err, reportError, 'answering an HTTP request');
 }

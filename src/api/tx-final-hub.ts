@@ -31,7 +31,10 @@ export class TxFinalHub {
   private closed = false;
   private count = 0;
 
-  constructor(service: LedgerService, private readonly reportError: ReportError) {
+  constructor(
+    service: LedgerService,
+    private readonly reportError: ReportError,
+  ) {
     this.unsubscribe = service.onTxFinal((view) => this.dispatch(view));
   }
 
@@ -79,7 +82,11 @@ export class TxFinalHub {
       if (timer !== undefined) clearTimeout(timer);
       settle(outcome);
     };
-    const stop = this.watch(idHex, (view) => finish({ kind: 'final', view }), () => finish({ kind: 'closed' }));
+    const stop = this.watch(
+      idHex,
+      (view) => finish({ kind: 'final', view }),
+      () => finish({ kind: 'closed' }),
+    );
     if (timeoutMs !== null && !done) {
       timer = setTimeout(() => {
         stop();
@@ -119,7 +126,8 @@ export class TxFinalHub {
     if (set === undefined) return;
     this.entries.delete(key);
     this.count -= set.size;
-    for (const entry of set) this.call(() => entry.onFinal(view), `delivering the final view of transaction ${key}`);
+    for (const entry of set)
+      this.call(() => entry.onFinal(view), `delivering the final view of transaction ${key}`);
   }
 
   // The service calls dispatch synchronously from its commit path: an exception from one of our

@@ -31,7 +31,10 @@ export class BlockFanout {
   private readonly subscribers = new Set<ApiSocket>();
   private readonly unsubscribe: () => void;
 
-  constructor(service: LedgerService, private readonly reportError: ReportError) {
+  constructor(
+    service: LedgerService,
+    private readonly reportError: ReportError,
+  ) {
     this.unsubscribe = service.onBlock((block, view) => this.publish(block, view));
   }
 
@@ -60,7 +63,11 @@ export class BlockFanout {
 }
 
 export function errorMessage(id: unknown, error: ApiError): JsonObject {
-  return { type: 'error', id, error: { code: error.code, message: error.message, details: error.details } };
+  return {
+    type: 'error',
+    id,
+    error: { code: error.code, message: error.message, details: error.details },
+  };
 }
 
 /** Turns a thrown value into the `{code, message, details}` a client may see. */
@@ -70,7 +77,11 @@ export function apiErrorOf(err: unknown, reportError: ReportError, context: stri
     return err.toJSON();
   }
   reportError(err, context);
-  return { code: 'internal', message: 'an unexpected internal error occurred; it has been logged', details: {} };
+  return {
+    code: 'internal',
+    message: 'an unexpected internal error occurred; it has been logged',
+    details: {},
+  };
 }
 
 export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void {
@@ -84,7 +95,9 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
   socket.ws.on('message', (data, isBinary) => {
     const text = isBinary ? null : rawText(data);
     void handleMessage(text).catch((err: unknown) => {
-      socket.sendJson(errorMessage(null, apiErrorOf(err, ctx.reportError, 'handling a /api/ws message')));
+      socket.sendJson(
+        errorMessage(null, apiErrorOf(err, ctx.reportError, 'handling a /api/ws message')),
+      );
     });
   });
 
@@ -100,17 +113,30 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
       else if (msg['type'] === 'watch') await watch(msg, id);
       else if (msg['type'] === 'submit') await submit(msg, id);
       else {
-        throw new ChainError('bad_request', `unknown message type ${describeValue(msg['type'])}; expected "subscribe", "watch" or "submit"`, { type: msg['type'] });
+        throw new ChainError(
+          'bad_request',
+          `unknown message type ${describeValue(msg['type'])}; expected "subscribe", "watch" or "submit"`,
+          { type: msg['type'] },
+        );
       }
     } catch (err) {
-      socket.sendJson(errorMessage(id, apiErrorOf(err, ctx.reportError, `handling a /api/ws ${String(msg['type'])} message`)));
+      socket.sendJson(
+        errorMessage(
+          id,
+          apiErrorOf(err, ctx.reportError, `handling a /api/ws ${String(msg['type'])} message`),
+        ),
+      );
     }
   }
 
   function subscribe(msg: JsonObject, id: unknown): void {
     const blocks = msg['blocks'];
     if (typeof blocks !== 'boolean') {
-      throw new ChainError('bad_request', `field "blocks" must be true or false, got ${describeValue(blocks)}`, { field: 'blocks' });
+      throw new ChainError(
+        'bad_request',
+        `field "blocks" must be true or false, got ${describeValue(blocks)}`,
+        { field: 'blocks' },
+      );
     }
     if (blocks) ctx.blocks.add(socket);
     else ctx.blocks.remove(socket);
@@ -121,7 +147,11 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
     const ids = parseWatchIds(msg['ids'], ctx.limits.watchIdsPerMessageMax);
     const fresh = ids.filter((txId, i) => !watches.has(txId) && ids.indexOf(txId) === i);
     if (watches.size + fresh.length > ctx.limits.watchesPerConnectionMax) {
-      throw new ChainError('limit_exceeded', `this connection already watches ${watches.size} ids; ${fresh.length} more would pass the limit of ${ctx.limits.watchesPerConnectionMax}`, { watching: watches.size, max: ctx.limits.watchesPerConnectionMax });
+      throw new ChainError(
+        'limit_exceeded',
+        `this connection already watches ${watches.size} ids; ${fresh.length} more would pass the limit of ${ctx.limits.watchesPerConnectionMax}`,
+        { watching: watches.size, max: ctx.limits.watchesPerConnectionMax },
+      );
     }
     // Register before looking up, so a transaction that becomes final in between is still pushed.
     for (const txId of fresh) {
@@ -162,7 +192,8 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
   async function submit(msg: JsonObject, id: unknown): Promise<void> {
     const bytes = decodeBase64Field(msg['base64tx'], 'base64tx');
     const [result] = await ctx.service.submit([bytes]);
-    if (result === undefined) throw new ChainError('internal', 'the ledger returned no result for a submitted transaction');
+    if (result === undefined)
+      throw new ChainError('internal', 'the ledger returned no result for a submitted transaction');
     if (result.ok) socket.sendJson({ type: 'submitted', id, txId: result.id });
     else socket.sendJson(errorMessage(id, result.error));
   }
@@ -172,35 +203,77 @@ export function handleFeedConnection(socket: ApiSocket, ctx: FeedContext): void 
   }
 }
 
-type ParsedFeedMessage = { ok: true; msg: JsonObject; id: unknown } | { ok: false; id: unknown; error: ApiError };
+type ParsedFeedMessage =
+  | { ok: true; msg: JsonObject; id: unknown }
+  | { ok: false; id: unknown; error: ApiError };
 
 function parseFeedMessage(text: string | null): ParsedFeedMessage {
   if (text === null) {
-    return { ok: false, id: null, error: { code: 'bad_request', message: 'binary messages are not supported; send JSON text', details: {} } };
+    return {
+      ok: false,
+      id: null,
+      error: {
+        code: 'bad_request',
+        message: 'binary messages are not supported; send JSON text',
+        details: {},
+      },
+    };
   }
   let msg: unknown;
   try {
     msg = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { ok: false, id: null, error: { code: 'bad_request', message: `the message is not valid JSON: ${reason}`, details: {} } };
+    return {
+      ok: false,
+      id: null,
+      error: {
+        code: 'bad_request',
+        message: `the message is not valid JSON: ${reason}`,
+        details: {},
+      },
+    };
   }
   if (!isJsonObject(msg)) {
-    return { ok: false, id: null, error: { code: 'bad_request', message: `a message must be a JSON object, got ${describeValue(msg)}`, details: {} } };
+    return {
+      ok: false,
+      id: null,
+      error: {
+        code: 'bad_request',
+        message: `a message must be a JSON object, got ${describeValue(msg)}`,
+        details: {},
+      },
+    };
   }
   const id = msg['id'] === undefined ? null : msg['id'];
   if (typeof msg['type'] !== 'string') {
-    return { ok: false, id, error: { code: 'bad_request', message: `field "type" must be a string, got ${describeValue(msg['type'])}`, details: { field: 'type' } } };
+    return {
+      ok: false,
+      id,
+      error: {
+        code: 'bad_request',
+        message: `field "type" must be a string, got ${describeValue(msg['type'])}`,
+        details: { field: 'type' },
+      },
+    };
   }
   return { ok: true, msg, id };
 }
 
 function parseWatchIds(value: unknown, max: number): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new ChainError('bad_request', `field "ids" must be a non-empty array of transaction ids, got ${describeValue(value)}`, { field: 'ids' });
+    throw new ChainError(
+      'bad_request',
+      `field "ids" must be a non-empty array of transaction ids, got ${describeValue(value)}`,
+      { field: 'ids' },
+    );
   }
   if (value.length > max) {
-    throw new ChainError('batch_too_large', `field "ids" names ${value.length} transactions; at most ${max} per message`, { count: value.length, max });
+    throw new ChainError(
+      'batch_too_large',
+      `field "ids" names ${value.length} transactions; at most ${max} per message`,
+      { count: value.length, max },
+    );
   }
   return value.map((txId: unknown, i) => parseTxIdHex(txId, `ids[${i}]`));
 }

@@ -32,7 +32,11 @@ export interface WsServer {
 }
 
 export function attachWebSockets(app: FastifyInstance, deps: WsServerDeps): WsServer {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.messageMaxBytes, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.messageMaxBytes,
+    clientTracking: false,
+  });
   const sockets = new Set<ApiSocket>();
   let closing = false;
 
@@ -46,7 +50,8 @@ export function attachWebSockets(app: FastifyInstance, deps: WsServerDeps): WsSe
       sockets.add(conn);
       conn.onEnd(() => sockets.delete(conn));
       const path = (req.url ?? '').split('?')[0];
-      if (path === WS_FEED_PATH || path === `${WS_FEED_PATH}/`) handleFeedConnection(conn, deps.feed);
+      if (path === WS_FEED_PATH || path === `${WS_FEED_PATH}/`)
+        handleFeedConnection(conn, deps.feed);
       else handleValidanaConnection(conn, req.url, deps.validana, deps.validanaWs);
     });
   });

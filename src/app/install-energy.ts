@@ -12,11 +12,25 @@ import { ENERGY_CONTRACTS } from '../energy/index.js';
 import type { Logger } from '../ledger/log.js';
 import type { Processor } from '../processor/processor.js';
 
-export async function installEnergyContracts(processor: Processor, key: PrivateKey, log: Logger): Promise<TxView[]> {
+export async function installEnergyContracts(
+  processor: Processor,
+  key: PrivateKey,
+  log: Logger,
+): Promise<TxView[]> {
   const existing = new Set((await processor.listContracts()).map((c) => c.hash));
   const txs = ENERGY_CONTRACTS.map((def) => packContract(def))
     .filter((packed) => !existing.has(packed.hashHex))
-    .map((packed) => signTx({ contractHashHex: CREATE_CONTRACT_HASH, validTillMs: 0, payloadText: JSON.stringify(packed.payload) }, key, processor.chainId));
+    .map((packed) =>
+      signTx(
+        {
+          contractHashHex: CREATE_CONTRACT_HASH,
+          validTillMs: 0,
+          payloadText: JSON.stringify(packed.payload),
+        },
+        key,
+        processor.chainId,
+      ),
+    );
   if (txs.length === 0) return [];
   const waiting = new Map(txs.map((tx) => [tx.idHex, null as TxView | null]));
   const done = new Promise<TxView[]>((resolve) => {
@@ -31,10 +45,18 @@ export async function installEnergyContracts(processor: Processor, key: PrivateK
   });
   const results = await processor.submit(txs.map((tx) => tx.bytes));
   const refused = results.find((r) => !r.ok);
-  if (refused && !refused.ok) throw new ChainError('internal', `installing the energy contracts failed: ${refused.error.code}: ${refused.error.message}`);
+  if (refused && !refused.ok)
+    throw new ChainError(
+      'internal',
+      `installing the energy contracts failed: ${refused.error.code}: ${refused.error.message}`,
+    );
   const views = await done;
   const failed = views.find((v) => v.status !== 'accepted');
-  if (failed) throw new ChainError('internal', `installing contract ${failed.id} ended ${failed.status}: ${failed.message ?? ''}`);
+  if (failed)
+    throw new ChainError(
+      'internal',
+      `installing contract ${failed.id} ended ${failed.status}: ${failed.message ?? ''}`,
+    );
   log.info('installed the energy contracts', { contracts: views.length });
   return views;
 }

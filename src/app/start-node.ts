@@ -73,15 +73,26 @@ export class GenesisAlarm extends ChainError {
   }
 }
 
-export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}): Promise<RunningNode> {
+export async function startNode(
+  opts: NodeStartOptions,
+  deps: StartNodeDeps = {},
+): Promise<RunningNode> {
   const scheduler = deps.scheduler ?? systemScheduler;
   const log = deps.log ?? jsonLogger(scheduler, 'node');
   const pinned = opts.processorAddress ?? null;
   if (pinned !== null && !isAddress(pinned)) {
-    throw new ChainError('bad_request', `the processor address ${JSON.stringify(pinned)} is not a valid address (base58check, starting with 1)`, { processorAddress: pinned });
+    throw new ChainError(
+      'bad_request',
+      `the processor address ${JSON.stringify(pinned)} is not a valid address (base58check, starting with 1)`,
+      { processorAddress: pinned },
+    );
   }
   const upstream = deps.upstream ?? new HttpUpstream(opts.follow, scheduler);
-  const db = await openDatabase(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(resolve(opts.dataDir), 'pgdata') });
+  const db = await openDatabase(
+    opts.databaseUrl
+      ? { databaseUrl: opts.databaseUrl }
+      : { dataDir: join(resolve(opts.dataDir), 'pgdata') },
+  );
   return startWithClosers(log, async (closers) => {
     closers.add(() => db.close());
     const store = new ChainStore(db);
@@ -107,7 +118,10 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
     }
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
-    const api = await createApiServer(node, { wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES, routes: [registerEnergyRoutes] });
+    const api = await createApiServer(node, {
+      wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
+      routes: [registerEnergyRoutes],
+    });
     closers.add(() => api.close());
     const url = await api.listen(opts.port, opts.host);
     follower.start();
@@ -116,18 +130,30 @@ export async function startNode(opts: NodeStartOptions, deps: StartNodeDeps = {}
 }
 
 /** Waits until block 0 is verified; a genesis alarm or an abort ends the wait with an error. */
-async function untilGenesis(node: MirrorNode, follower: Follower, signal: AbortSignal | undefined): Promise<void> {
+async function untilGenesis(
+  node: MirrorNode,
+  follower: Follower,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const offs: (() => void)[] = [];
   try {
     await new Promise<void>((resolveWait, reject) => {
       offs.push(node.onBlock(() => resolveWait()));
-      const onAbort = (): void => reject(new ChainError('shutting_down', 'stopped before the genesis block was verified'));
+      const onAbort = (): void =>
+        reject(new ChainError('shutting_down', 'stopped before the genesis block was verified'));
       if (signal?.aborted === true) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       offs.push(() => signal?.removeEventListener('abort', onAbort));
       void follower.finished.then(() => {
         const alarm = node.alarm;
-        reject(alarm === null ? new ChainError('shutting_down', 'the follower stopped before the genesis block was verified') : new GenesisAlarm(alarm));
+        reject(
+          alarm === null
+            ? new ChainError(
+                'shutting_down',
+                'the follower stopped before the genesis block was verified',
+              )
+            : new GenesisAlarm(alarm),
+        );
       });
     });
   } finally {
@@ -152,7 +178,8 @@ export async function runNode(opts: NodeStartOptions): Promise<void> {
         exitWithAlarmStatus();
         return;
       }
-      if (err instanceof ChainError && err.code === 'shutting_down' && stopping.signal.aborted) return;
+      if (err instanceof ChainError && err.code === 'shutting_down' && stopping.signal.aborted)
+        return;
       throw err;
     }
     const { node } = running;

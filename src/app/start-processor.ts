@@ -44,31 +44,56 @@ export interface RunningProcessor {
 
 const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export async function startProcessor(opts: ProcessorStartOptions, log: Logger = jsonLogger(systemScheduler)): Promise<RunningProcessor> {
+export async function startProcessor(
+  opts: ProcessorStartOptions,
+  log: Logger = jsonLogger(systemScheduler),
+): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
   if (!CHAIN_ID_PATTERN.test(chainId)) {
-    throw new ChainError('bad_request', `chain id ${JSON.stringify(chainId)} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'`);
+    throw new ChainError(
+      'bad_request',
+      `chain id ${JSON.stringify(chainId)} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'`,
+    );
   }
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
   const { key, created } = await loadOrCreateKeyFile(keyFile);
   if (created) log.info('generated a new processor key', { address: key.address, keyFile });
-  const db = await openDatabase(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(dataDir, 'pgdata') });
+  const db = await openDatabase(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(dataDir, 'pgdata') },
+  );
   return startWithClosers(log, async (closers) => {
     closers.add(() => db.close());
     const store = new ChainStore(db);
     await store.migrate();
     const verifier = await SignaturePool.start();
     closers.add(() => verifier.close());
-    const openExecutor = (): ReturnType<typeof createExecutor> => createExecutor({ reader: store, residentRows: DEFAULT_RESIDENT_ROWS });
+    const openExecutor = (): ReturnType<typeof createExecutor> =>
+      createExecutor({ reader: store, residentRows: DEFAULT_RESIDENT_ROWS });
     const executor = await openExecutor();
     // The processor owns its executor once it is open (it may replace it).
     let executorOwner: { close(): Promise<void> } = executor;
     closers.add(() => executorOwner.close());
     // A chain that never had a contract is new (also when a first start died before installing).
     const isNewChain = (await store.listContracts()).length === 0;
-    const config = { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: opts.blockIntervalMs, txsPerBlockMax: opts.blockTxsMax ?? DEFAULT_PROCESSOR_CONFIG.txsPerBlockMax };
-    const processor = await Processor.open({ store, executor, reopenExecutor: openExecutor, verifier, key, scheduler: systemScheduler, config, log }, chainId);
+    const config = {
+      ...DEFAULT_PROCESSOR_CONFIG,
+      blockIntervalMs: opts.blockIntervalMs,
+      txsPerBlockMax: opts.blockTxsMax ?? DEFAULT_PROCESSOR_CONFIG.txsPerBlockMax,
+    };
+    const processor = await Processor.open(
+      {
+        store,
+        executor,
+        reopenExecutor: openExecutor,
+        verifier,
+        key,
+        scheduler: systemScheduler,
+        config,
+        log,
+      },
+      chainId,
+    );
     executorOwner = processor;
     processor.start();
     closers.add(() => processor.stop());
@@ -86,7 +111,14 @@ export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
   const running = await startProcessor(opts, log);
   const info = await running.processor.info();
   process.stdout.write(
-    JSON.stringify({ api: running.url, processorAddress: info.processorAddress, chainId: info.chainId, head: info.head, database: opts.databaseUrl ? 'postgres' : 'pglite', dataDir: resolve(opts.dataDir) }) + '\n',
+    JSON.stringify({
+      api: running.url,
+      processorAddress: info.processorAddress,
+      chainId: info.chainId,
+      head: info.head,
+      database: opts.databaseUrl ? 'postgres' : 'pglite',
+      dataDir: resolve(opts.dataDir),
+    }) + '\n',
   );
   const stopping = stopOnSignals(log);
   try {

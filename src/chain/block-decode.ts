@@ -148,18 +148,18 @@ function checkOuterLength(bytes: Uint8Array): void {
 function decodeTxs(r: Reader, height: number): Tx[] {
   const count = r.u32('transaction count');
   if (count > TXS_PER_BLOCK_MAX) {
-    throw malformed(
-      `block ${height}: ${count} transactions, at most ${TXS_PER_BLOCK_MAX}`,
-      { height, count },
-    );
+    throw malformed(`block ${height}: ${count} transactions, at most ${TXS_PER_BLOCK_MAX}`, {
+      height,
+      count,
+    });
   }
   // Each transaction needs at least TX_BYTES_MIN bytes plus a 4-byte outcome.
   if (count * (TX_BYTES_MIN + 4) > r.remaining) {
     const left = r.remaining;
-    throw malformed(
-      `block ${height}: ${count} transactions cannot fit in the ${left} bytes left`,
-      { height, count },
-    );
+    throw malformed(`block ${height}: ${count} transactions cannot fit in the ${left} bytes left`, {
+      height,
+      count,
+    });
   }
   const txs: Tx[] = [];
   for (let i = 0; i < count; i++) {
@@ -220,4 +220,3 @@ function decodeOutcome(r: Reader, height: number, index: number, idHex: string):
   if (status === STATUS_ACCEPTED) return { status: 'accepted', message };
   return { status: 'rejected', code, message };
 }
-

@@ -2,7 +2,16 @@
 // every block through buildBlock, which refuses fields that break the format before anything is
 // signed.
 
-import { fromHex, isHex, toHex, truncateUtf8, utf8Encode, writeU16LE, writeU32LE, writeU64LE } from '../core/bytes.js';
+import {
+  fromHex,
+  isHex,
+  toHex,
+  truncateUtf8,
+  utf8Encode,
+  writeU16LE,
+  writeU32LE,
+  writeU64LE,
+} from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';
 import { blockHashOf } from './block-hash.js';
 import {
@@ -52,16 +61,16 @@ export function fitOutcome(o: BlockTxOutcome): BlockTxOutcome {
 export function buildBlock(fields: BlockFields, key: PrivateKey, chainId: string): Block {
   assertBuildable(fields, key, chainId);
   const txBytes = fields.txs.map((tx) => withCorrectLengthPrefix(tx.bytes));
-  const genesis = fields.genesis === null ? new Uint8Array(0) : utf8Encode(genesisJson(fields.genesis));
+  const genesis =
+    fields.genesis === null ? new Uint8Array(0) : utf8Encode(genesisJson(fields.genesis));
   const outcomes = fields.outcomes.map(encodeOutcome);
   let length = BLOCK_BYTES_MIN + genesis.length;
   for (const b of txBytes) length += b.length;
   for (const o of outcomes) length += o.length;
   if (length > BLOCK_BYTES_MAX) {
-    throw malformed(
-      `block ${fields.height} would be ${length} bytes, at most ${BLOCK_BYTES_MAX}`,
-      { height: fields.height },
-    );
+    throw malformed(`block ${fields.height} would be ${length} bytes, at most ${BLOCK_BYTES_MAX}`, {
+      height: fields.height,
+    });
   }
   const bytes = new Uint8Array(length);
   let at = writeHeader(bytes, fields, genesis);
@@ -182,4 +191,3 @@ function outcomeProblem(o: BlockTxOutcome): string | null {
   }
   return null;
 }
-

@@ -49,7 +49,11 @@ export interface BlockFields {
   readonly outcomes: readonly BlockTxOutcome[];
 }
 
-export function malformed(message: string, details: Record<string, unknown> = {}, cause?: unknown): ChainError {
+export function malformed(
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): ChainError {
   return new ChainError(
     'block_malformed',
     message,

@@ -6,12 +6,19 @@ import { equalBytes, fromHex, readU16LE, toHex, utf8Decode, utf8Encode } from '.
 import { ChainError } from '../core/errors.js';
 import { type PrivateKey, addressFromPublicKey, isValidPublicKey } from '../core/keys.js';
 import { verifyBlockSignature } from './block-hash.js';
-import { type BlockFields, GENESIS_JSON_BYTES_MAX, GENESIS_LENGTH_OFFSET, GENESIS_OFFSET, malformed } from './block-layout.js';
+import {
+  type BlockFields,
+  GENESIS_JSON_BYTES_MAX,
+  GENESIS_LENGTH_OFFSET,
+  GENESIS_OFFSET,
+  malformed,
+} from './block-layout.js';
 import { ZERO_HASH_HEX } from './header-rules.js';
 import type { Block, GenesisInfo } from './types.js';
 
 /** hash256 of nothing: the state digest of a block that changed nothing (the genesis block). */
-export const EMPTY_STATE_DIGEST_HEX = '5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456';
+export const EMPTY_STATE_DIGEST_HEX =
+  '5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456';
 
 /** What block 0 pins: every later block is checked against it. */
 export interface ChainKeys {
@@ -30,20 +37,32 @@ export function genesisJson(genesis: GenesisInfo): string {
 }
 
 /** The fields of block 0 of a new chain produced by `key`: no transactions, nothing changed. */
-export function genesisBlockFields(key: PrivateKey, chainId: string, processedMs: number): BlockFields {
+export function genesisBlockFields(
+  key: PrivateKey,
+  chainId: string,
+  processedMs: number,
+): BlockFields {
   return {
     height: 0,
     previousHashHex: ZERO_HASH_HEX,
     processedMs,
     stateDigestHex: EMPTY_STATE_DIGEST_HEX,
-    genesis: { chainId, processorPublicKeyHex: toHex(key.publicKey), processorAddress: key.address },
+    genesis: {
+      chainId,
+      processorPublicKeyHex: toHex(key.publicKey),
+      processorAddress: key.address,
+    },
     txs: [],
     outcomes: [],
   };
 }
 
 /** Why `genesis` cannot go into a block signed by `key` for `chainId`, or null when it can. */
-export function genesisBuildProblem(genesis: GenesisInfo, key: PrivateKey, chainId: string): string | null {
+export function genesisBuildProblem(
+  genesis: GenesisInfo,
+  key: PrivateKey,
+  chainId: string,
+): string | null {
   if (genesis.chainId !== chainId) {
     const [named, signed] = [JSON.stringify(genesis.chainId), JSON.stringify(chainId)];
     return `genesis names chain ${named} but the block is signed for ${signed}`;
@@ -83,7 +102,11 @@ export function decodeGenesisJson(raw: Uint8Array, chainId: string): GenesisInfo
     const want = 'the strings chainId, processorPublicKey and processorAddress';
     throw malformed(`block 0: the genesis must hold ${want}`, at);
   }
-  const genesis: GenesisInfo = { chainId: id, processorPublicKeyHex: pkHex, processorAddress: address };
+  const genesis: GenesisInfo = {
+    chainId: id,
+    processorPublicKeyHex: pkHex,
+    processorAddress: address,
+  };
   if (!equalBytes(utf8Encode(genesisJson(genesis)), raw)) {
     throw malformed(
       `block 0: the genesis JSON is not canonical; expected ${genesisJson(genesis)}`,
@@ -123,8 +146,13 @@ export function genesisChainIdOf(raw: Uint8Array): string | null {
   const length = readU16LE(raw, GENESIS_LENGTH_OFFSET);
   if (length === 0 || raw.length < GENESIS_OFFSET + length) return null;
   try {
-    const genesis = JSON.parse(utf8Decode(raw.subarray(GENESIS_OFFSET, GENESIS_OFFSET + length))) as unknown;
-    const chainId = typeof genesis === 'object' && genesis !== null ? (genesis as Record<string, unknown>)['chainId'] : undefined;
+    const genesis = JSON.parse(
+      utf8Decode(raw.subarray(GENESIS_OFFSET, GENESIS_OFFSET + length)),
+    ) as unknown;
+    const chainId =
+      typeof genesis === 'object' && genesis !== null
+        ? (genesis as Record<string, unknown>)['chainId']
+        : undefined;
     return typeof chainId === 'string' ? chainId : null;
   } catch {
     return null;
@@ -133,7 +161,11 @@ export function genesisChainIdOf(raw: Uint8Array): string | null {
 
 /** A decoded block 0 that is not a valid genesis: which field, and what was expected. */
 export interface GenesisFault {
-  readonly code: 'block_malformed' | 'chain_mismatch' | 'block_signature_invalid' | 'state_digest_mismatch';
+  readonly code:
+    | 'block_malformed'
+    | 'chain_mismatch'
+    | 'block_signature_invalid'
+    | 'state_digest_mismatch';
   readonly field: string;
   readonly expected: unknown;
   readonly got: unknown;
@@ -148,28 +180,63 @@ export interface GenesisFault {
 export function checkGenesisBlock(
   block: Block,
   pinnedAddress: string | null,
-): { readonly keys: ChainKeys; readonly fault: null } | { readonly keys: null; readonly fault: GenesisFault } {
-  const fail = (fault: GenesisFault): { keys: null; fault: GenesisFault } => ({ keys: null, fault });
+):
+  | { readonly keys: ChainKeys; readonly fault: null }
+  | { readonly keys: null; readonly fault: GenesisFault } {
+  const fail = (fault: GenesisFault): { keys: null; fault: GenesisFault } => ({
+    keys: null,
+    fault,
+  });
   const genesis = block.genesis;
   if (block.height !== 0 || genesis === null) {
-    return fail({ code: 'block_malformed', field: 'genesis', expected: 'genesis information', got: null, message: `block ${block.height} carries no genesis information` });
+    return fail({
+      code: 'block_malformed',
+      field: 'genesis',
+      expected: 'genesis information',
+      got: null,
+      message: `block ${block.height} carries no genesis information`,
+    });
   }
   if (pinnedAddress !== null && genesis.processorAddress !== pinnedAddress) {
-    return fail({ code: 'chain_mismatch', field: 'processorAddress', expected: pinnedAddress, got: genesis.processorAddress,
-      message: `block 0 names processor ${genesis.processorAddress}, but this node is configured to follow processor ${pinnedAddress}` });
+    return fail({
+      code: 'chain_mismatch',
+      field: 'processorAddress',
+      expected: pinnedAddress,
+      got: genesis.processorAddress,
+      message: `block 0 names processor ${genesis.processorAddress}, but this node is configured to follow processor ${pinnedAddress}`,
+    });
   }
-  const keys: ChainKeys = { chainId: genesis.chainId, processorAddress: genesis.processorAddress, processorPublicKey: fromHex(genesis.processorPublicKeyHex, 33) };
+  const keys: ChainKeys = {
+    chainId: genesis.chainId,
+    processorAddress: genesis.processorAddress,
+    processorPublicKey: fromHex(genesis.processorPublicKeyHex, 33),
+  };
   if (!verifyBlockSignature(block, keys.processorPublicKey)) {
-    return fail({ code: 'block_signature_invalid', field: 'signature', expected: `a signature by ${keys.processorAddress}`, got: toHex(block.signature),
-      message: `block 0 is not signed by the processor key it names (${keys.processorAddress})` });
+    return fail({
+      code: 'block_signature_invalid',
+      field: 'signature',
+      expected: `a signature by ${keys.processorAddress}`,
+      got: toHex(block.signature),
+      message: `block 0 is not signed by the processor key it names (${keys.processorAddress})`,
+    });
   }
   if (block.txs.length > 0) {
-    return fail({ code: 'block_malformed', field: 'txCount', expected: 0, got: block.txs.length,
-      message: `block 0 carries ${block.txs.length} transactions; a genesis block carries none` });
+    return fail({
+      code: 'block_malformed',
+      field: 'txCount',
+      expected: 0,
+      got: block.txs.length,
+      message: `block 0 carries ${block.txs.length} transactions; a genesis block carries none`,
+    });
   }
   if (block.stateDigestHex !== EMPTY_STATE_DIGEST_HEX) {
-    return fail({ code: 'state_digest_mismatch', field: 'stateDigest', expected: EMPTY_STATE_DIGEST_HEX, got: block.stateDigestHex,
-      message: `block 0 claims state digest ${block.stateDigestHex}, but a genesis block changes nothing` });
+    return fail({
+      code: 'state_digest_mismatch',
+      field: 'stateDigest',
+      expected: EMPTY_STATE_DIGEST_HEX,
+      got: block.stateDigestHex,
+      message: `block 0 claims state digest ${block.stateDigestHex}, but a genesis block changes nothing`,
+    });
   }
   return { keys, fault: null };
 }

@@ -40,25 +40,40 @@ export interface HeaderFault {
 export function headerFault(block: HeaderFields, head: HeadInfo | null): HeaderFault | null {
   const want = head === null ? 0 : head.height + 1;
   if (block.height !== want) {
-    const why = block.height > want ? `block ${want} was skipped` : `block ${block.height} is repeated or out of order`;
+    const why =
+      block.height > want
+        ? `block ${want} was skipped`
+        : `block ${block.height} is repeated or out of order`;
     const after = head === null ? 'an empty chain' : `block ${head.height}`;
     return {
-      code: 'block_out_of_order', field: 'height', expected: want, got: block.height,
+      code: 'block_out_of_order',
+      field: 'height',
+      expected: want,
+      got: block.height,
       message: `expected block ${want} after ${after}, got block ${block.height}: ${why}`,
     };
   }
   const previousHashHex = block.previousHashHex.toLowerCase();
   const wantPrevious = head === null ? ZERO_HASH_HEX : head.hashHex;
   if (previousHashHex !== wantPrevious) {
-    const whose = head === null ? 'block 0 must link to the zero hash' : `block ${head.height} has hash ${head.hashHex}`;
+    const whose =
+      head === null
+        ? 'block 0 must link to the zero hash'
+        : `block ${head.height} has hash ${head.hashHex}`;
     return {
-      code: 'block_link_mismatch', field: 'previousHash', expected: wantPrevious, got: previousHashHex,
+      code: 'block_link_mismatch',
+      field: 'previousHash',
+      expected: wantPrevious,
+      got: previousHashHex,
       message: `block ${block.height} links to ${previousHashHex}, but ${whose}`,
     };
   }
   if (head !== null && block.processedMs <= head.processedMs) {
     return {
-      code: 'block_time_not_increasing', field: 'processedMs', expected: `more than ${head.processedMs}`, got: block.processedMs,
+      code: 'block_time_not_increasing',
+      field: 'processedMs',
+      expected: `more than ${head.processedMs}`,
+      got: block.processedMs,
       message: `block ${block.height} has processedMs ${block.processedMs}, not later than block ${head.height}'s ${head.processedMs}`,
     };
   }
@@ -86,11 +101,17 @@ export function blockTimeAfter(head: HeadInfo, nowMs: number): number {
  * every other block (no genesis), or null when it does not. Part of the format: the codec refuses
  * to build or decode such a block.
  */
-export function genesisPlacementProblem(height: number, previousHashHex: string, hasGenesis: boolean): string | null {
+export function genesisPlacementProblem(
+  height: number,
+  previousHashHex: string,
+  hasGenesis: boolean,
+): string | null {
   if (height === 0 && previousHashHex.toLowerCase() !== ZERO_HASH_HEX) {
     return `block 0 must link to the zero hash, got ${previousHashHex}`;
   }
-  if (height === 0 && !hasGenesis) return 'block 0 carries no genesis information: block 0 must carry the genesis';
-  if (height !== 0 && hasGenesis) return `block ${height} carries genesis information: only block 0 may carry genesis information`;
+  if (height === 0 && !hasGenesis)
+    return 'block 0 carries no genesis information: block 0 must carry the genesis';
+  if (height !== 0 && hasGenesis)
+    return `block ${height} carries genesis information: only block 0 may carry genesis information`;
   return null;
 }

@@ -10,7 +10,10 @@ import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from './types.js';
 import type { Block, GenesisInfo, Tx, TxOutcome } from './types.js';
 import type { BlockView, ContractView, GenesisView, TxView } from './views.js';
 
-export function contractTypeOf(contractHashHex: string, typesByHash: ReadonlyMap<string, string>): string | null {
+export function contractTypeOf(
+  contractHashHex: string,
+  typesByHash: ReadonlyMap<string, string>,
+): string | null {
   if (contractHashHex === CREATE_CONTRACT_HASH) return 'Create Contract';
   if (contractHashHex === DELETE_CONTRACT_HASH) return 'Delete Contract';
   return typesByHash.get(contractHashHex) ?? null;

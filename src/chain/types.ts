@@ -35,7 +35,10 @@ export type TxOutcome<C extends string = string> =
   | { status: 'invalid'; code: InvalidCode; message: string };
 
 /** The outcome stored in a block: only accepted or rejected transactions are in blocks. */
-export type BlockTxOutcome<C extends string = string> = Extract<TxOutcome<C>, { status: 'accepted' | 'rejected' }>;
+export type BlockTxOutcome<C extends string = string> = Extract<
+  TxOutcome<C>,
+  { status: 'accepted' | 'rejected' }
+>;
 
 /** Genesis information, carried by block 0 only. */
 export interface GenesisInfo {

@@ -70,7 +70,11 @@ export interface ChainInfo {
   readonly chainId: string;
   readonly processorAddress: string;
   readonly role: 'processor' | 'node';
-  readonly head: { readonly height: number; readonly hash: string; readonly processedMs: number } | null;
+  readonly head: {
+    readonly height: number;
+    readonly hash: string;
+    readonly processedMs: number;
+  } | null;
   /** The time the chain uses for valid-till: the next block's time on a processor, the head's on a node. */
   readonly chainTimeMs: number | null;
   /** Mirror nodes only: null while every block checked out, else why the node stopped applying blocks. */

@@ -19,9 +19,14 @@ export function globalOptions(cmd: Command): GlobalOptions {
 }
 
 /** Runs `work` with a client for the global options and closes the client afterwards. */
-export async function withClient<T>(cmd: Command, work: (client: HanzenetClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  cmd: Command,
+  work: (client: HanzenetClient) => Promise<T>,
+): Promise<T> {
   const g = globalOptions(cmd);
-  const client = new HanzenetClient(g.prefix === undefined ? { url: g.url } : { url: g.url, chainId: g.prefix });
+  const client = new HanzenetClient(
+    g.prefix === undefined ? { url: g.url } : { url: g.url, chainId: g.prefix },
+  );
   try {
     return await work(client);
   } finally {
@@ -33,7 +38,10 @@ export async function withClient<T>(cmd: Command, work: (client: HanzenetClient)
 export const inputs = new InputReader();
 
 /** Option parser: an integer from `min` to 2^53-1. */
-export function intOption(min: number, max: number = Number.MAX_SAFE_INTEGER): (value: string) => number {
+export function intOption(
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
   return (value: string) => {
     const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {

@@ -25,13 +25,20 @@ export class InputReader {
       return await readFile(source, 'utf8');
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw usageError(`${option}: cannot read "${source}" (${reason})`, { option, path: source, reason });
+      throw usageError(`${option}: cannot read "${source}" (${reason})`, {
+        option,
+        path: source,
+        reason,
+      });
     }
   }
 
   private async readStdin(option: string): Promise<string> {
     if (this.stdinOwner !== null) {
-      throw usageError(`${option} and ${this.stdinOwner} both read stdin ("-"); only one option can`, { option, other: this.stdinOwner });
+      throw usageError(
+        `${option} and ${this.stdinOwner} both read stdin ("-"); only one option can`,
+        { option, other: this.stdinOwner },
+      );
     }
     this.stdinOwner = option;
     const chunks: Buffer[] = [];
@@ -39,7 +46,8 @@ export class InputReader {
     for await (const chunk of this.stdin) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += buf.length;
-      if (bytes > INPUT_BYTES_MAX) throw usageError(`${option}: stdin holds more than ${INPUT_BYTES_MAX} bytes`, { option });
+      if (bytes > INPUT_BYTES_MAX)
+        throw usageError(`${option}: stdin holds more than ${INPUT_BYTES_MAX} bytes`, { option });
       chunks.push(buf);
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -47,7 +55,10 @@ export class InputReader {
 }
 
 /** Exactly one of the named options must be set; returns the name of the one that is. */
-export function exactlyOne<K extends string>(opts: Partial<Record<NoInfer<K>, unknown>>, names: Readonly<Record<K, string>>): K {
+export function exactlyOne<K extends string>(
+  opts: Partial<Record<NoInfer<K>, unknown>>,
+  names: Readonly<Record<K, string>>,
+): K {
   const keys = Object.keys(names) as K[];
   const given = keys.filter((k) => opts[k] !== undefined);
   const flags = keys.map((k) => names[k]);
@@ -67,15 +78,27 @@ export function parseSigningKey(text: string, source: string): PrivateKey {
     try {
       wif = (JSON.parse(trimmed) as Record<string, unknown>)['privateKey'];
     } catch (err) {
-      throw new ClientError('key_invalid', `${source}: not a WIF and not JSON: ${(err as Error).message}`, { source }, null, { cause: err });
+      throw new ClientError(
+        'key_invalid',
+        `${source}: not a WIF and not JSON: ${(err as Error).message}`,
+        { source },
+        null,
+        { cause: err },
+      );
     }
     if (typeof wif !== 'string') {
-      throw new ClientError('key_invalid', `${source}: JSON without a "privateKey" string`, { source });
+      throw new ClientError('key_invalid', `${source}: JSON without a "privateKey" string`, {
+        source,
+      });
     }
   }
   // The key is a secret: messages never quote it.
   if (!isValidWIF(wif)) {
-    throw new ClientError('key_invalid', `${source}: not a valid WIF private key (compressed, mainnet, starting with K or L)`, { source });
+    throw new ClientError(
+      'key_invalid',
+      `${source}: not a valid WIF private key (compressed, mainnet, starting with K or L)`,
+      { source },
+    );
   }
   return PrivateKey.fromWIF(wif as string);
 }
@@ -89,11 +112,19 @@ export function parseTxId(text: string, source: string): string {
     try {
       parsed = JSON.parse(trimmed);
     } catch (err) {
-      throw new ClientError('bad_hex', `${source}: not a hex id and not JSON: ${(err as Error).message}`, { source }, null, { cause: err });
+      throw new ClientError(
+        'bad_hex',
+        `${source}: not a hex id and not JSON: ${(err as Error).message}`,
+        { source },
+        null,
+        { cause: err },
+      );
     }
     id = isRecord(parsed) ? (parsed['transactionId'] ?? parsed['id']) : parsed;
     if (typeof id !== 'string') {
-      throw new ClientError('bad_hex', `${source}: JSON without a "transactionId" or "id" string`, { source });
+      throw new ClientError('bad_hex', `${source}: JSON without a "transactionId" or "id" string`, {
+        source,
+      });
     }
   }
   return normaliseTxId(id as string);
@@ -105,10 +136,20 @@ export function parseJsonObject(text: string, source: string): Record<string, un
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ClientError('tx_payload_not_json', `${source}: not JSON: ${(err as Error).message}`, { source }, null, { cause: err });
+    throw new ClientError(
+      'tx_payload_not_json',
+      `${source}: not JSON: ${(err as Error).message}`,
+      { source },
+      null,
+      { cause: err },
+    );
   }
   if (!isRecord(parsed)) {
-    throw new ClientError('tx_payload_not_json', `${source}: expected a JSON object, got ${describeJsonType(parsed)}`, { source });
+    throw new ClientError(
+      'tx_payload_not_json',
+      `${source}: expected a JSON object, got ${describeJsonType(parsed)}`,
+      { source },
+    );
   }
   return parsed;
 }

@@ -13,25 +13,54 @@ import * as meter from './commands/meter.js';
 import * as service from './commands/service.js';
 import * as transaction from './commands/transaction.js';
 import { DEFAULT_URL } from './context.js';
-import { CommandFailed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorJson, exitCodeOf, printError } from './output.js';
+import {
+  CommandFailed,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  errorJson,
+  exitCodeOf,
+  printError,
+} from './output.js';
 
 export interface CommandGroup {
   register(program: Command): void;
 }
 
-export const COMMAND_GROUPS: readonly CommandGroup[] = [key, contract, transaction, block, info, service, meter, energy];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  key,
+  contract,
+  transaction,
+  block,
+  info,
+  service,
+  meter,
+  energy,
+];
 
 export function buildProgram(groups: readonly CommandGroup[] = COMMAND_GROUPS): Command {
   const program = new Command('hanzenet')
     .description('HanzeNet ledger command line: JSON on stdout, errors as JSON on stderr')
-    .addOption(new Option('--url <url>', 'API URL of the processor or node').env('HANZENET_URL').default(DEFAULT_URL))
-    .addOption(new Option('--prefix <chainId>', 'chain id, the sign prefix (default: asked from the server)').env('HANZENET_PREFIX'));
+    .addOption(
+      new Option('--url <url>', 'API URL of the processor or node')
+        .env('HANZENET_URL')
+        .default(DEFAULT_URL),
+    )
+    .addOption(
+      new Option(
+        '--prefix <chainId>',
+        'chain id, the sign prefix (default: asked from the server)',
+      ).env('HANZENET_PREFIX'),
+    );
   for (const group of groups) group.register(program);
   return program;
 }
 
 /** Parses `argv` (process.argv form), runs the command and returns the exit code. */
-export async function runCli(argv: readonly string[], groups: readonly CommandGroup[] = COMMAND_GROUPS): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  groups: readonly CommandGroup[] = COMMAND_GROUPS,
+): Promise<number> {
   const program = buildProgram(groups);
   const helpText = { value: '' };
   configureTree(program, helpText);
@@ -70,7 +99,11 @@ function reportCommanderError(err: CommanderError, helpText: string): number {
   // --help and --version end here with exit code 0 after printing to stdout.
   if (err.exitCode === 0) return EXIT_OK;
   if (err.code === 'commander.help') {
-    printError({ code: 'usage_error', message: 'a command is missing; see details.help', details: { help: helpText } });
+    printError({
+      code: 'usage_error',
+      message: 'a command is missing; see details.help',
+      details: { help: helpText },
+    });
     return EXIT_USAGE;
   }
   const message = err.message.replace(/^error: /, '');

@@ -39,7 +39,11 @@ class ListenerFailure extends Error {
   }
 }
 
-export async function subscribeBlocks(source: BlockSource, onBlock: BlockListener, opts: SubscribeBlocksOptions = {}): Promise<void> {
+export async function subscribeBlocks(
+  source: BlockSource,
+  onBlock: BlockListener,
+  opts: SubscribeBlocksOptions = {},
+): Promise<void> {
   const feed = new BlockFeed(source, onBlock, opts);
   await feed.run();
 }
@@ -91,7 +95,11 @@ class BlockFeed {
       ws.on('message', (data) => this.onMessage(ws, String(data)));
       ws.on('error', (err) => {
         const url = this.source.wsUrl;
-        this.report(new ClientError('unreachable', `block feed ${url}: ${err.message}`, { url }, null, { cause: err }));
+        this.report(
+          new ClientError('unreachable', `block feed ${url}: ${err.message}`, { url }, null, {
+            cause: err,
+          }),
+        );
       });
       ws.on('close', () => {
         this.signal.removeEventListener('abort', onAbort);
@@ -105,7 +113,15 @@ class BlockFeed {
     try {
       msg = JSON.parse(text);
     } catch (err) {
-      this.report(new ClientError('bad_response', 'block feed sent a frame that is not JSON', { frame: text.slice(0, 200) }, null, { cause: err }));
+      this.report(
+        new ClientError(
+          'bad_response',
+          'block feed sent a frame that is not JSON',
+          { frame: text.slice(0, 200) },
+          null,
+          { cause: err },
+        ),
+      );
       return;
     }
     if (!isRecord(msg) || msg['type'] !== 'block') return;
@@ -117,7 +133,8 @@ class BlockFeed {
       this.report(err as ClientError);
       return;
     }
-    const rawBytes = typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'base64')) : new Uint8Array(0);
+    const rawBytes =
+      typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'base64')) : new Uint8Array(0);
     this.enqueue(ws, () => this.onPush(view, rawBytes));
   }
 
@@ -141,23 +158,36 @@ class BlockFeed {
 
   private async onPush(view: BlockView, raw: Uint8Array): Promise<void> {
     if (this.lastHeight !== null && view.height <= this.lastHeight) return;
-    if (this.lastHeight !== null && view.height > this.lastHeight + 1) await this.catchUp(view.height - 1);
+    if (this.lastHeight !== null && view.height > this.lastHeight + 1)
+      await this.catchUp(view.height - 1);
     await this.deliver(view, raw);
   }
 
   /** Delivers blocks after lastHeight over HTTP, up to `toHeight` (null: until the head). */
   private async catchUp(toHeight: number | null): Promise<void> {
-    while (this.lastHeight !== null && (toHeight === null || this.lastHeight < toHeight) && !this.signal.aborted) {
+    while (
+      this.lastHeight !== null &&
+      (toHeight === null || this.lastHeight < toHeight) &&
+      !this.signal.aborted
+    ) {
       const from = this.lastHeight + 1;
-      const limit = toHeight === null ? PAGE_BLOCKS : Math.min(PAGE_BLOCKS, toHeight - this.lastHeight);
-      const [views, raws] = await Promise.all([this.source.blocks(from, limit), this.source.rawBlocks(from, limit)]);
+      const limit =
+        toHeight === null ? PAGE_BLOCKS : Math.min(PAGE_BLOCKS, toHeight - this.lastHeight);
+      const [views, raws] = await Promise.all([
+        this.source.blocks(from, limit),
+        this.source.rawBlocks(from, limit),
+      ]);
       const count = Math.min(views.length, raws.length);
       for (let i = 0; i < count; i++) {
         const view = views[i];
         const raw = raws[i];
         if (view === undefined || raw === undefined) break;
         if (view.height !== from + i) {
-          throw new ClientError('bad_response', `asked for blocks from ${from}, got height ${view.height} at position ${i}`, { from, height: view.height });
+          throw new ClientError(
+            'bad_response',
+            `asked for blocks from ${from}, got height ${view.height} at position ${i}`,
+            { from, height: view.height },
+          );
         }
         await this.deliver(view, raw);
       }

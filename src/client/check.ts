@@ -14,7 +14,9 @@ export function isFinal(view: TxView): boolean {
 
 function fail(what: string, body: unknown): never {
   const excerpt = JSON.stringify(body)?.slice(0, 200) ?? String(body);
-  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, { expected: what });
+  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, {
+    expected: what,
+  });
 }
 
 export function isTxView(body: unknown): body is TxView {
@@ -26,7 +28,8 @@ export function asTxView(body: unknown): TxView {
 }
 
 export function asBlockView(body: unknown): BlockView {
-  const ok = isRecord(body) && typeof body['height'] === 'number' && typeof body['hash'] === 'string';
+  const ok =
+    isRecord(body) && typeof body['height'] === 'number' && typeof body['hash'] === 'string';
   return ok ? (body as unknown as BlockView) : fail('a BlockView', body);
 }
 
@@ -35,21 +38,28 @@ export function asBlockViews(body: unknown): BlockView[] {
 }
 
 export function asChainInfo(body: unknown): ChainInfo {
-  const ok = isRecord(body) && typeof body['chainId'] === 'string' && typeof body['processorAddress'] === 'string';
-  return ok ? (body as unknown as ChainInfo) : fail('chain info {chainId, processorAddress, ...}', body);
+  const ok =
+    isRecord(body) &&
+    typeof body['chainId'] === 'string' &&
+    typeof body['processorAddress'] === 'string';
+  return ok
+    ? (body as unknown as ChainInfo)
+    : fail('chain info {chainId, processorAddress, ...}', body);
 }
 
 export function asContractViews(body: unknown): ContractView[] {
   if (!Array.isArray(body)) return fail('an array of contracts', body);
   for (const c of body) {
-    if (!isRecord(c) || typeof c['hash'] !== 'string' || typeof c['type'] !== 'string') fail('a contract {hash, type, ...}', c);
+    if (!isRecord(c) || typeof c['hash'] !== 'string' || typeof c['type'] !== 'string')
+      fail('a contract {hash, type, ...}', c);
   }
   return body as ContractView[];
 }
 
 export function asRawBlocks(body: unknown): Uint8Array[] {
   const blocks = isRecord(body) ? body['blocks'] : undefined;
-  if (!Array.isArray(blocks) || !blocks.every((b) => typeof b === 'string')) return fail('{"blocks": [base64, ...]}', body);
+  if (!Array.isArray(blocks) || !blocks.every((b) => typeof b === 'string'))
+    return fail('{"blocks": [base64, ...]}', body);
   return blocks.map((b: string) => new Uint8Array(Buffer.from(b, 'base64')));
 }
 
@@ -67,7 +77,11 @@ const HASH_HEX = /^[0-9a-fA-F]{64}$/;
 export function normaliseTxId(id: string): string {
   const trimmed = id.trim();
   if (!ID_HEX.test(trimmed)) {
-    throw new ClientError('bad_hex', `a transaction id is 32 hex characters (16 bytes), got "${id}"`, { id });
+    throw new ClientError(
+      'bad_hex',
+      `a transaction id is 32 hex characters (16 bytes), got "${id}"`,
+      { id },
+    );
   }
   return trimmed.toLowerCase();
 }
@@ -76,14 +90,20 @@ export function normaliseTxId(id: string): string {
 export function normaliseContractHash(hash: string): string {
   const trimmed = hash.trim();
   if (!HASH_HEX.test(trimmed)) {
-    throw new ClientError('bad_hex', `a contract hash is 64 hex characters (32 bytes), got "${hash}"`, { hash });
+    throw new ClientError(
+      'bad_hex',
+      `a contract hash is 64 hex characters (32 bytes), got "${hash}"`,
+      { hash },
+    );
   }
   return trimmed.toLowerCase();
 }
 
 export function checkHeight(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ClientError('bad_request', `${name} must be an integer >= 0, got ${value}`, { [name]: value });
+    throw new ClientError('bad_request', `${name} must be an integer >= 0, got ${value}`, {
+      [name]: value,
+    });
   }
   return value;
 }

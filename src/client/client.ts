@@ -43,7 +43,10 @@ export interface SubmittedTx {
 }
 
 /** One entry of a batch answer: stored, final (when waiting), or refused with the reason. */
-export type BatchItemResult = SubmittedTx | TxView | { readonly id: string | null; readonly error: ApiError };
+export type BatchItemResult =
+  | SubmittedTx
+  | TxView
+  | { readonly id: string | null; readonly error: ApiError };
 
 export interface WaitOptions {
   /** Wait for the final status (accepted, rejected or invalid). */
@@ -136,7 +139,13 @@ export class HanzenetClient {
     const serverWaitMs = Math.ceil(Math.min(waitMs, LONG_POLL_MAX_MS));
     let view: TxView;
     try {
-      view = asTxView(await this.post('/api/transactions', { ...body, wait: true, timeoutMs: serverWaitMs }, serverWaitMs));
+      view = asTxView(
+        await this.post(
+          '/api/transactions',
+          { ...body, wait: true, timeoutMs: serverWaitMs },
+          serverWaitMs,
+        ),
+      );
     } catch (err) {
       throw waitTimedOut(err, idOfBytes(bytes), waitMs);
     }
@@ -149,10 +158,16 @@ export class HanzenetClient {
    * Submits up to 1000 transactions at once; one result per input, same order. With `wait`, an
    * entry is still `{id, status: "new"}` when the server's wait (at most 300 s) ran out first.
    */
-  async submitBatch(txs: readonly (Tx | Uint8Array)[], opts: WaitOptions = {}): Promise<BatchItemResult[]> {
+  async submitBatch(
+    txs: readonly (Tx | Uint8Array)[],
+    opts: WaitOptions = {},
+  ): Promise<BatchItemResult[]> {
     const transactions = txs.map((tx) => toBase64(tx instanceof Uint8Array ? tx : tx.bytes));
     const body: Record<string, unknown> = { transactions };
-    const waitMs = opts.wait === true ? Math.ceil(Math.min(opts.timeoutMs ?? DEFAULT_WAIT_MS, BATCH_WAIT_MAX_MS)) : 0;
+    const waitMs =
+      opts.wait === true
+        ? Math.ceil(Math.min(opts.timeoutMs ?? DEFAULT_WAIT_MS, BATCH_WAIT_MAX_MS))
+        : 0;
     if (opts.wait === true) {
       body['wait'] = true;
       body['timeoutMs'] = waitMs;
@@ -160,7 +175,11 @@ export class HanzenetClient {
     const answer = await this.post('/api/transactions/batch', body, waitMs);
     const results = isRecord(answer) ? answer['results'] : undefined;
     if (!Array.isArray(results) || results.length !== txs.length) {
-      throw new ClientError('bad_response', `expected {"results": [...]} with ${txs.length} entries`, { sent: txs.length });
+      throw new ClientError(
+        'bad_response',
+        `expected {"results": [...]} with ${txs.length} entries`,
+        { sent: txs.length },
+      );
     }
     return results as BatchItemResult[];
   }
@@ -190,25 +209,41 @@ export class HanzenetClient {
       unwatch = this.watcher.watch(idHex, resolve);
     });
     try {
-      return await Promise.race([pushed, this.pollUntilFinal(idHex, deadlineMs, timeoutMs, stop.signal)]);
+      return await Promise.race([
+        pushed,
+        this.pollUntilFinal(idHex, deadlineMs, timeoutMs, stop.signal),
+      ]);
     } finally {
       stop.abort();
       unwatch();
     }
   }
 
-  private async pollUntilFinal(idHex: string, deadlineMs: number, timeoutMs: number, signal: AbortSignal): Promise<TxView> {
+  private async pollUntilFinal(
+    idHex: string,
+    deadlineMs: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<TxView> {
     let pauseMs = 1_000;
     while (!signal.aborted) {
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) {
-        throw new ClientError('await_timeout', `transaction ${idHex} was not final within ${timeoutMs} ms`, { id: idHex, timeoutMs });
+        throw new ClientError(
+          'await_timeout',
+          `transaction ${idHex} was not final within ${timeoutMs} ms`,
+          { id: idHex, timeoutMs },
+        );
       }
       // With the push channel down, a long poll takes its place; otherwise an occasional short
       // look covers a transaction that became final before the server saw our watch.
       const longPoll = this.watcher.status === 'down';
       const startedMs = Date.now();
-      const view = await this.lookUp(idHex, longPoll ? Math.min(remainingMs, LONG_POLL_MAX_MS) : 0, signal);
+      const view = await this.lookUp(
+        idHex,
+        longPoll ? Math.min(remainingMs, LONG_POLL_MAX_MS) : 0,
+        signal,
+      );
       if (view !== null && isFinal(view)) return view;
       // A long poll that really waited may be repeated at once; anything quicker pauses first.
       const waitedLong = longPoll && Date.now() - startedMs >= 1_000;
@@ -271,7 +306,12 @@ export class HanzenetClient {
    * energy market's are typed in src/energy/client.ts). Failures are ClientErrors, as for every call.
    */
   getJson(path: string, query?: HttpRequest['query']): Promise<unknown> {
-    if (!path.startsWith('/')) throw new ClientError('bad_request', `a route path starts with "/", got ${JSON.stringify(path)}`, { field: 'path' });
+    if (!path.startsWith('/'))
+      throw new ClientError(
+        'bad_request',
+        `a route path starts with "/", got ${JSON.stringify(path)}`,
+        { field: 'path' },
+      );
     return this.get(path, query);
   }
 
@@ -291,19 +331,51 @@ export class HanzenetClient {
   }
 
   /** Creates a contract (processor key only): `payload` is the create payload, sent unchanged. */
-  createContract(payload: object | string, key: PrivateKey, opts: SpecialCallOptions & { wait: false }): Promise<SubmittedTx>;
-  createContract(payload: object | string, key: PrivateKey, opts?: SpecialCallOptions & { wait?: true }): Promise<TxView>;
-  createContract(payload: object | string, key: PrivateKey, opts?: SpecialCallOptions): Promise<SubmittedTx | TxView>;
-  async createContract(payload: object | string, key: PrivateKey, opts: SpecialCallOptions = {}): Promise<SubmittedTx | TxView> {
+  createContract(
+    payload: object | string,
+    key: PrivateKey,
+    opts: SpecialCallOptions & { wait: false },
+  ): Promise<SubmittedTx>;
+  createContract(
+    payload: object | string,
+    key: PrivateKey,
+    opts?: SpecialCallOptions & { wait?: true },
+  ): Promise<TxView>;
+  createContract(
+    payload: object | string,
+    key: PrivateKey,
+    opts?: SpecialCallOptions,
+  ): Promise<SubmittedTx | TxView>;
+  async createContract(
+    payload: object | string,
+    key: PrivateKey,
+    opts: SpecialCallOptions = {},
+  ): Promise<SubmittedTx | TxView> {
     const tx = await this.signCall(CREATE_CONTRACT_HASH, payload, key, opts);
     return this.submitCall(tx, opts);
   }
 
   /** Deletes (deprecates) the contract with this hash: its creator's key only. */
-  deleteContract(hash: string, key: PrivateKey, opts: SpecialCallOptions & { wait: false }): Promise<SubmittedTx>;
-  deleteContract(hash: string, key: PrivateKey, opts?: SpecialCallOptions & { wait?: true }): Promise<TxView>;
-  deleteContract(hash: string, key: PrivateKey, opts?: SpecialCallOptions): Promise<SubmittedTx | TxView>;
-  async deleteContract(hash: string, key: PrivateKey, opts: SpecialCallOptions = {}): Promise<SubmittedTx | TxView> {
+  deleteContract(
+    hash: string,
+    key: PrivateKey,
+    opts: SpecialCallOptions & { wait: false },
+  ): Promise<SubmittedTx>;
+  deleteContract(
+    hash: string,
+    key: PrivateKey,
+    opts?: SpecialCallOptions & { wait?: true },
+  ): Promise<TxView>;
+  deleteContract(
+    hash: string,
+    key: PrivateKey,
+    opts?: SpecialCallOptions,
+  ): Promise<SubmittedTx | TxView>;
+  async deleteContract(
+    hash: string,
+    key: PrivateKey,
+    opts: SpecialCallOptions = {},
+  ): Promise<SubmittedTx | TxView> {
     const payload = { hash: normaliseContractHash(hash) };
     const tx = await this.signCall(DELETE_CONTRACT_HASH, payload, key, opts);
     return this.submitCall(tx, opts);
@@ -314,7 +386,11 @@ export class HanzenetClient {
     const matches = (await this.contracts()).filter((c) => c.type === contractType);
     const last = matches[matches.length - 1];
     if (last === undefined) {
-      throw new ClientError('contract_unknown', `no active contract of type "${contractType}" on ${this.url}`, { contractType });
+      throw new ClientError(
+        'contract_unknown',
+        `no active contract of type "${contractType}" on ${this.url}`,
+        { contractType },
+      );
     }
     return last.hash;
   }
@@ -327,20 +403,36 @@ export class HanzenetClient {
     return this.contractHashOfType(opts.contractType ?? '');
   }
 
-  private async signCall(contractHashHex: string, payload: object | string, key: PrivateKey, opts: { validTillMs?: number; idHex?: string }): Promise<Tx> {
+  private async signCall(
+    contractHashHex: string,
+    payload: object | string,
+    key: PrivateKey,
+    opts: { validTillMs?: number; idHex?: string },
+  ): Promise<Tx> {
     const payloadText = payloadTextOf(payload);
     const validTillMs = opts.validTillMs ?? Date.now() + DEFAULT_VALID_FOR_MS;
     if (!Number.isSafeInteger(validTillMs) || validTillMs < 0) {
-      throw new ClientError('tx_bad_valid_till', `validTillMs must be an integer from 0 to 2^53-1, got ${validTillMs}`, { validTillMs });
+      throw new ClientError(
+        'tx_bad_valid_till',
+        `validTillMs must be an integer from 0 to 2^53-1, got ${validTillMs}`,
+        { validTillMs },
+      );
     }
     const chainId = await this.chainId();
     const fields = { contractHashHex, validTillMs, payloadText };
-    return signTx(opts.idHex === undefined ? fields : { ...fields, idHex: normaliseTxId(opts.idHex) }, key, chainId);
+    return signTx(
+      opts.idHex === undefined ? fields : { ...fields, idHex: normaliseTxId(opts.idHex) },
+      key,
+      chainId,
+    );
   }
 
   private submitCall(tx: Tx, opts: WaitOptions): Promise<SubmittedTx | TxView> {
     if (opts.wait === false) return this.submit(tx);
-    return this.submit(tx, opts.timeoutMs === undefined ? { wait: true } : { wait: true, timeoutMs: opts.timeoutMs });
+    return this.submit(
+      tx,
+      opts.timeoutMs === undefined ? { wait: true } : { wait: true, timeoutMs: opts.timeoutMs },
+    );
   }
 
   private get(path: string, query?: HttpRequest['query'], extraMs = 0): Promise<unknown> {
@@ -349,7 +441,12 @@ export class HanzenetClient {
   }
 
   private post(path: string, body: unknown, extraMs = 0): Promise<unknown> {
-    return requestJson(this.url, { method: 'POST', path, body, timeoutMs: this.fetchTimeoutMs + extraMs });
+    return requestJson(this.url, {
+      method: 'POST',
+      path,
+      body,
+      timeoutMs: this.fetchTimeoutMs + extraMs,
+    });
   }
 }
 
@@ -362,18 +459,32 @@ export function payloadTextOf(payload: object | string): string {
     try {
       parsed = JSON.parse(payload);
     } catch (err) {
-      throw new ClientError('tx_payload_not_json', `the payload is not JSON: ${(err as Error).message}`, {}, null, { cause: err });
+      throw new ClientError(
+        'tx_payload_not_json',
+        `the payload is not JSON: ${(err as Error).message}`,
+        {},
+        null,
+        { cause: err },
+      );
     }
   } else {
     text = JSON.stringify(payload);
   }
   if (!isRecord(parsed)) {
-    throw new ClientError('tx_payload_not_json', `the payload must be a JSON object, got ${describeJsonType(parsed)}`, {});
+    throw new ClientError(
+      'tx_payload_not_json',
+      `the payload must be a JSON object, got ${describeJsonType(parsed)}`,
+      {},
+    );
   }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > PAYLOAD_BYTES_MAX) {
     const details = { payloadBytes: bytes, payloadBytesMax: PAYLOAD_BYTES_MAX };
-    throw new ClientError('tx_too_large', `the payload is ${bytes} bytes, at most ${PAYLOAD_BYTES_MAX} are allowed`, details);
+    throw new ClientError(
+      'tx_too_large',
+      `the payload is ${bytes} bytes, at most ${PAYLOAD_BYTES_MAX} are allowed`,
+      details,
+    );
   }
   return text;
 }
@@ -383,18 +494,31 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 function idOfBytes(bytes: Uint8Array): string | null {
-  return bytes.length >= TX_ID_OFFSET + TX_ID_BYTES ? toHex(bytes.subarray(TX_ID_OFFSET, TX_ID_OFFSET + TX_ID_BYTES)) : null;
+  return bytes.length >= TX_ID_OFFSET + TX_ID_BYTES
+    ? toHex(bytes.subarray(TX_ID_OFFSET, TX_ID_OFFSET + TX_ID_BYTES))
+    : null;
 }
 
 function asSubmitted(body: unknown): SubmittedTx {
   if (isRecord(body) && typeof body['id'] === 'string') return { id: body['id'], status: 'new' };
   if (isTxView(body)) return { id: body.id, status: 'new' };
-  throw new ClientError('bad_response', `expected {"id", "status": "new"} after a submission, got ${JSON.stringify(body)}`, {});
+  throw new ClientError(
+    'bad_response',
+    `expected {"id", "status": "new"} after a submission, got ${JSON.stringify(body)}`,
+    {},
+  );
 }
 
 /** A waiting submission that got no answer in time was probably stored: say which id to await. */
 function waitTimedOut(err: unknown, idHex: string | null, waitMs: number): unknown {
-  if (!(err instanceof ClientError) || err.code !== 'unreachable' || err.details['timeoutMs'] === undefined) return err;
+  if (
+    !(err instanceof ClientError) ||
+    err.code !== 'unreachable' ||
+    err.details['timeoutMs'] === undefined
+  )
+    return err;
   const message = `no final status for transaction ${idHex ?? '(unknown id)'} within ${waitMs} ms; it may still be processed`;
-  return new ClientError('await_timeout', message, { id: idHex, timeoutMs: waitMs }, null, { cause: err });
+  return new ClientError('await_timeout', message, { id: idHex, timeoutMs: waitMs }, null, {
+    cause: err,
+  });
 }

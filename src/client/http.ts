@@ -28,12 +28,27 @@ export function normaliseBaseUrl(input: string): string {
   try {
     url = new URL(text);
   } catch (err) {
-    throw new ClientError('usage_error', `expected an http(s) URL such as http://127.0.0.1:8080, got "${input}"`, { url: input }, null, { cause: err });
+    throw new ClientError(
+      'usage_error',
+      `expected an http(s) URL such as http://127.0.0.1:8080, got "${input}"`,
+      { url: input },
+      null,
+      { cause: err },
+    );
   }
-  const protocols: Record<string, string> = { 'http:': 'http:', 'https:': 'https:', 'ws:': 'http:', 'wss:': 'https:' };
+  const protocols: Record<string, string> = {
+    'http:': 'http:',
+    'https:': 'https:',
+    'ws:': 'http:',
+    'wss:': 'https:',
+  };
   const protocol = protocols[url.protocol];
   if (protocol === undefined) {
-    throw new ClientError('usage_error', `expected an http(s) URL, got protocol "${url.protocol}" in "${input}"`, { url: input });
+    throw new ClientError(
+      'usage_error',
+      `expected an http(s) URL, got protocol "${url.protocol}" in "${input}"`,
+      { url: input },
+    );
   }
   // Validana's CLI is pointed at the WebSocket endpoint `/api/v1/`; our routes live beside it.
   const path = url.pathname.replace(/\/api\/v1\/?$/i, '').replace(/\/+$/, '');
@@ -45,7 +60,11 @@ export function webSocketUrl(baseUrl: string, path: string): string {
   return baseUrl.replace(/^http/, 'ws') + path;
 }
 
-export function buildUrl(baseUrl: string, path: string, query?: Readonly<Record<string, QueryValue>>): string {
+export function buildUrl(
+  baseUrl: string,
+  path: string,
+  query?: Readonly<Record<string, QueryValue>>,
+): string {
   const entries = Object.entries(query ?? {});
   if (entries.length === 0) return baseUrl + path;
   const params = new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)]));
@@ -74,14 +93,36 @@ export async function requestJson(baseUrl: string, req: HttpRequest): Promise<un
 
 function networkError(err: unknown, url: string, req: HttpRequest, timedOut: boolean): ClientError {
   if (timedOut) {
-    return new ClientError('unreachable', `no answer from ${url} within ${req.timeoutMs} ms`, { url, timeoutMs: req.timeoutMs }, null, { cause: err });
+    return new ClientError(
+      'unreachable',
+      `no answer from ${url} within ${req.timeoutMs} ms`,
+      { url, timeoutMs: req.timeoutMs },
+      null,
+      { cause: err },
+    );
   }
   if (req.signal?.aborted === true) {
-    return new ClientError('unreachable', `request to ${url} was cancelled`, { url, cancelled: true }, null, { cause: err });
+    return new ClientError(
+      'unreachable',
+      `request to ${url} was cancelled`,
+      { url, cancelled: true },
+      null,
+      { cause: err },
+    );
   }
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : String(err);
-  return new ClientError('unreachable', `cannot reach ${url}: ${reason}`, { url, reason }, null, { cause: err });
+  const cause =
+    err instanceof Error
+      ? (err.cause as { code?: unknown; message?: unknown } | undefined)
+      : undefined;
+  const reason =
+    typeof cause?.code === 'string'
+      ? cause.code
+      : typeof cause?.message === 'string'
+        ? cause.message
+        : String(err);
+  return new ClientError('unreachable', `cannot reach ${url}: ${reason}`, { url, reason }, null, {
+    cause: err,
+  });
 }
 
 function parseAnswer(status: number, text: string, url: string): unknown {
@@ -91,7 +132,13 @@ function parseAnswer(status: number, text: string, url: string): unknown {
   } catch (err) {
     const excerpt = text.slice(0, BODY_EXCERPT_CHARS);
     const details = { url, status, body: excerpt };
-    throw new ClientError('bad_response', `${url} answered HTTP ${status} with a body that is not JSON`, details, status, { cause: err });
+    throw new ClientError(
+      'bad_response',
+      `${url} answered HTTP ${status} with a body that is not JSON`,
+      details,
+      status,
+      { cause: err },
+    );
   }
   if (status >= 200 && status < 300) return body;
   const error = isRecord(body) && isRecord(body['error']) ? body['error'] : null;
@@ -100,7 +147,12 @@ function parseAnswer(status: number, text: string, url: string): unknown {
     const details = isRecord(error['details']) ? error['details'] : {};
     throw new ClientError(error['code'], message, details, status);
   }
-  throw new ClientError('bad_response', `${url} answered HTTP ${status} without an error object`, { url, status, body }, status);
+  throw new ClientError(
+    'bad_response',
+    `${url} answered HTTP ${status} without an error object`,
+    { url, status, body },
+    status,
+  );
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -21,6 +21,11 @@ export { normaliseBaseUrl } from './http.js';
 export { PrivateKey, isAddress, isValidWIF } from '../core/keys.js';
 export { signTx, decodeTx, randomTxIdHex } from '../chain/tx.js';
 export { toHex, fromHex } from '../core/bytes.js';
-export { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx, type TxStatus } from '../chain/types.js';
+export {
+  CREATE_CONTRACT_HASH,
+  DELETE_CONTRACT_HASH,
+  type Tx,
+  type TxStatus,
+} from '../chain/types.js';
 export type { TxView, BlockView, BlockTxSummary, ContractView, ChainInfo } from '../chain/views.js';
 export type { ApiError } from '../chain/views.js';

@@ -28,7 +28,11 @@ export interface ContractDraft {
 export type CreateParse = { ok: true; draft: ContractDraft } | { ok: false; message: string };
 export type DeleteParse = { ok: true; hashHex: string } | { ok: false; message: string };
 
-const field = (type: string, desc: string): { type: string; name: string; desc: string } => ({ type, name: desc, desc });
+const field = (type: string, desc: string): { type: string; name: string; desc: string } => ({
+  type,
+  name: desc,
+  desc,
+});
 
 /** The create payload's template, checked with version-2 rules as Validana does. */
 const CREATE_TEMPLATE: Template = {
@@ -48,7 +52,10 @@ export function contractHashHex(code: string, validanaVersion: number): string {
   return toHex(hash256(utf8Encode(validanaVersion === 2 ? `"use strict";${code}` : code)));
 }
 
-function base64Text(value: string, what: string): { ok: true; text: string } | { ok: false; message: string } {
+function base64Text(
+  value: string,
+  what: string,
+): { ok: true; text: string } | { ok: false; message: string } {
   try {
     return { ok: true, text: utf8Decode(Buffer.from(value, 'base64')) };
   } catch {
@@ -56,7 +63,9 @@ function base64Text(value: string, what: string): { ok: true; text: string } | {
   }
 }
 
-function templateOf(value: unknown): { ok: true; template: Template } | { ok: false; message: string } {
+function templateOf(
+  value: unknown,
+): { ok: true; template: Template } | { ok: false; message: string } {
   let t = value;
   if (typeof value === 'string') {
     try {
@@ -73,19 +82,41 @@ function templateOf(value: unknown): { ok: true; template: Template } | { ok: fa
 export function parseCreatePayload(payloadText: string): CreateParse {
   const checked = checkPayload(CREATE_TEMPLATE, payloadText, { validanaVersion: 2 });
   if (!checked.ok) return { ok: false, message: checked.message };
-  const p = checked.payload as { type: string; version: string; description: string; template: unknown; init: string; code: string; validanaVersion?: number };
-  if (p.type.length === 0 || p.type.length > CONTRACT_TYPE_CHARS_MAX) return { ok: false, message: `type must be 1 to ${CONTRACT_TYPE_CHARS_MAX} characters, got ${p.type.length}` };
-  if (p.version.length > CONTRACT_VERSION_CHARS_MAX) return { ok: false, message: `version must be at most ${CONTRACT_VERSION_CHARS_MAX} characters, got ${p.version.length}` };
-  if (p.description.length > CONTRACT_DESCRIPTION_CHARS_MAX) return { ok: false, message: `description must be at most ${CONTRACT_DESCRIPTION_CHARS_MAX} characters, got ${p.description.length}` };
+  const p = checked.payload as {
+    type: string;
+    version: string;
+    description: string;
+    template: unknown;
+    init: string;
+    code: string;
+    validanaVersion?: number;
+  };
+  if (p.type.length === 0 || p.type.length > CONTRACT_TYPE_CHARS_MAX)
+    return {
+      ok: false,
+      message: `type must be 1 to ${CONTRACT_TYPE_CHARS_MAX} characters, got ${p.type.length}`,
+    };
+  if (p.version.length > CONTRACT_VERSION_CHARS_MAX)
+    return {
+      ok: false,
+      message: `version must be at most ${CONTRACT_VERSION_CHARS_MAX} characters, got ${p.version.length}`,
+    };
+  if (p.description.length > CONTRACT_DESCRIPTION_CHARS_MAX)
+    return {
+      ok: false,
+      message: `description must be at most ${CONTRACT_DESCRIPTION_CHARS_MAX} characters, got ${p.description.length}`,
+    };
   const validanaVersion = p.validanaVersion ?? 1;
-  if (validanaVersion !== 1 && validanaVersion !== 2) return { ok: false, message: `validanaVersion must be 1 or 2, got ${validanaVersion}` };
+  if (validanaVersion !== 1 && validanaVersion !== 2)
+    return { ok: false, message: `validanaVersion must be 1 or 2, got ${validanaVersion}` };
   const template = templateOf(p.template);
   if (!template.ok) return { ok: false, message: template.message };
   const init = base64Text(p.init, 'init');
   if (!init.ok) return { ok: false, message: init.message };
   const manifest = parseManifest(init.text);
   if (!manifest.ok) return { ok: false, message: manifest.message };
-  if (p.code === '') return { ok: false, message: 'code is empty; it must hold the contract function (base64)' };
+  if (p.code === '')
+    return { ok: false, message: 'code is empty; it must hold the contract function (base64)' };
   const code = base64Text(p.code, 'code');
   if (!code.ok) return { ok: false, message: code.message };
   return {

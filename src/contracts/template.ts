@@ -12,7 +12,9 @@ import { parseLabels } from '../core/labels.js';
 import type { Template, TemplateField } from '../chain/contract-model.js';
 import { CONTRACT_LIMITS } from './limits.js';
 
-export type PayloadCheck = { ok: true; payload: Record<string, unknown> } | { ok: false; message: string };
+export type PayloadCheck =
+  | { ok: true; payload: Record<string, unknown> }
+  | { ok: false; message: string };
 export type TemplateCheck = { ok: true; template: Template } | { ok: false; message: string };
 
 export const TEMPLATE_KEY_CHARS_MAX = 64;
@@ -22,7 +24,21 @@ export const TEMPLATE_DESC_CHARS_MAX = 256;
 export const TEMPLATE_FIELDS_MAX = 100;
 
 /** Types with a check of their own; any other type name counts as `str` (Validana rule). */
-export const KNOWN_FIELD_TYPES: ReadonlySet<string> = new Set(['bool', 'int', 'uint', 'float', 'addr', 'hex', 'hash', 'base64', 'id', 'json', 'str', 'kwh', 'labels']);
+export const KNOWN_FIELD_TYPES: ReadonlySet<string> = new Set([
+  'bool',
+  'int',
+  'uint',
+  'float',
+  'addr',
+  'hex',
+  'hash',
+  'base64',
+  'id',
+  'json',
+  'str',
+  'kwh',
+  'labels',
+]);
 
 const HEX = /^[0-9a-fA-F]*$/;
 const BASE64 = /^[+/0-9A-Za-z]*={0,2}$/;
@@ -79,7 +95,9 @@ function checkValue(value: unknown, type: string, validanaVersion: number): Valu
     case 'hex':
       return typeof value === 'string' && isHexText(value) ? fine(value) : wrong;
     case 'hash':
-      return typeof value === 'string' && value.length === 64 && isHexText(value) ? fine(value) : wrong;
+      return typeof value === 'string' && value.length === 64 && isHexText(value)
+        ? fine(value)
+        : wrong;
     case 'base64':
       return typeof value === 'string' && isBase64Text(value) ? fine(value) : wrong;
     case 'json':
@@ -87,7 +105,9 @@ function checkValue(value: unknown, type: string, validanaVersion: number): Valu
       return typeof value === 'string' && parsesAsJson(value) ? fine(value) : wrong;
     case 'id':
       if (typeof value !== 'string') return wrong;
-      return validanaVersion === 1 || (value.length === 32 && isHexText(value)) ? fine(value) : wrong;
+      return validanaVersion === 1 || (value.length === 32 && isHexText(value))
+        ? fine(value)
+        : wrong;
     case 'kwh': {
       const r = parseKwh(value);
       return r.ok ? fine(r.wh) : { ok: false, detail: r.reason };
@@ -120,7 +140,8 @@ export function jsonDepth(root: unknown): number {
     const depth = d + 1;
     if (depth > max) max = depth;
     if (depth > CONTRACT_LIMITS.jsonDepthMax + 1) return depth;
-    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, depth]);
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>))
+      stack.push([child, depth]);
   }
   return max;
 }
@@ -143,7 +164,12 @@ function fieldMessage(type: string, key: string, detail: string, inArray: boolea
 }
 
 /** Checks one template field of the payload; returns the converted value or undefined when absent. */
-function checkField(payload: Record<string, unknown>, key: string, field: TemplateField, validanaVersion: number): ValueCheck {
+function checkField(
+  payload: Record<string, unknown>,
+  key: string,
+  field: TemplateField,
+  validanaVersion: number,
+): ValueCheck {
   const present = hasOwn(payload, key);
   const value = present ? payload[key] : undefined;
   let type = field.type;
@@ -152,7 +178,8 @@ function checkField(payload: Record<string, unknown>, key: string, field: Templa
     type = type.slice(0, -1);
   }
   if (type.endsWith('Array')) {
-    if (!Array.isArray(value)) return { ok: false, detail: `Payload has invalid or missing array type: ${key}` };
+    if (!Array.isArray(value))
+      return { ok: false, detail: `Payload has invalid or missing array type: ${key}` };
     const subType = type.slice(0, -'Array'.length);
     const out: unknown[] = [];
     for (const item of value) {
@@ -171,11 +198,18 @@ function checkField(payload: Record<string, unknown>, key: string, field: Templa
  * Checks payload text against a template. The message of a failure follows Validana's forms and
  * names the field, e.g. `Payload has invalid or missing uint type: block`.
  */
-export function checkPayload(template: Template, payloadText: string, opts: { validanaVersion: number }): PayloadCheck {
+export function checkPayload(
+  template: Template,
+  payloadText: string,
+  opts: { validanaVersion: number },
+): PayloadCheck {
   const payload = parsePayloadObject(payloadText);
   if (payload === null) return { ok: false, message: 'Payload is invalid json.' };
   if (jsonDepth(payload) > CONTRACT_LIMITS.jsonDepthMax) {
-    return { ok: false, message: `Payload nests deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels.` };
+    return {
+      ok: false,
+      message: `Payload nests deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels.`,
+    };
   }
   for (const key of Object.keys(payload)) {
     if (!hasOwn(template, key)) return { ok: false, message: `Payload has extra key: ${key}` };
@@ -196,23 +230,53 @@ export function checkPayload(template: Template, payloadText: string, opts: { va
  * with exactly the string fields type (<= 64), name (<= 64) and desc (<= 256).
  */
 export function checkTemplateDefinition(t: unknown): TemplateCheck {
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) return { ok: false, message: 'The template must be a JSON object.' };
+  if (typeof t !== 'object' || t === null || Array.isArray(t))
+    return { ok: false, message: 'The template must be a JSON object.' };
   const keys = Object.keys(t);
-  if (keys.length > TEMPLATE_FIELDS_MAX) return { ok: false, message: `The template has ${keys.length} fields, at most ${TEMPLATE_FIELDS_MAX} are allowed.` };
+  if (keys.length > TEMPLATE_FIELDS_MAX)
+    return {
+      ok: false,
+      message: `The template has ${keys.length} fields, at most ${TEMPLATE_FIELDS_MAX} are allowed.`,
+    };
   const out: Record<string, TemplateField> = {};
   for (const key of keys) {
-    if (key.length > TEMPLATE_KEY_CHARS_MAX) return { ok: false, message: `Template key ${JSON.stringify(key.slice(0, 80))} is longer than ${TEMPLATE_KEY_CHARS_MAX} characters.` };
+    if (key.length > TEMPLATE_KEY_CHARS_MAX)
+      return {
+        ok: false,
+        message: `Template key ${JSON.stringify(key.slice(0, 80))} is longer than ${TEMPLATE_KEY_CHARS_MAX} characters.`,
+      };
     const f = (t as Record<string, unknown>)[key];
-    if (typeof f !== 'object' || f === null || Array.isArray(f)) return { ok: false, message: `Template field ${key} must be an object {type, name, desc}.` };
+    if (typeof f !== 'object' || f === null || Array.isArray(f))
+      return { ok: false, message: `Template field ${key} must be an object {type, name, desc}.` };
     const names = Object.keys(f);
     if (names.length !== 3 || !['type', 'name', 'desc'].every((n) => names.includes(n))) {
-      return { ok: false, message: `Template field ${key} must have exactly the keys type, name and desc, got ${names.join(', ') || 'none'}.` };
+      return {
+        ok: false,
+        message: `Template field ${key} must have exactly the keys type, name and desc, got ${names.join(', ') || 'none'}.`,
+      };
     }
     const { type, name, desc } = f as Record<string, unknown>;
-    if (typeof type !== 'string' || type.length > TEMPLATE_TYPE_CHARS_MAX) return { ok: false, message: `Template field ${key}: type must be a string of at most ${TEMPLATE_TYPE_CHARS_MAX} characters.` };
-    if (typeof name !== 'string' || name.length > TEMPLATE_NAME_CHARS_MAX) return { ok: false, message: `Template field ${key}: name must be a string of at most ${TEMPLATE_NAME_CHARS_MAX} characters.` };
-    if (typeof desc !== 'string' || desc.length > TEMPLATE_DESC_CHARS_MAX) return { ok: false, message: `Template field ${key}: desc must be a string of at most ${TEMPLATE_DESC_CHARS_MAX} characters.` };
-    Object.defineProperty(out, key, { value: { type, name, desc }, enumerable: true, writable: true, configurable: true });
+    if (typeof type !== 'string' || type.length > TEMPLATE_TYPE_CHARS_MAX)
+      return {
+        ok: false,
+        message: `Template field ${key}: type must be a string of at most ${TEMPLATE_TYPE_CHARS_MAX} characters.`,
+      };
+    if (typeof name !== 'string' || name.length > TEMPLATE_NAME_CHARS_MAX)
+      return {
+        ok: false,
+        message: `Template field ${key}: name must be a string of at most ${TEMPLATE_NAME_CHARS_MAX} characters.`,
+      };
+    if (typeof desc !== 'string' || desc.length > TEMPLATE_DESC_CHARS_MAX)
+      return {
+        ok: false,
+        message: `Template field ${key}: desc must be a string of at most ${TEMPLATE_DESC_CHARS_MAX} characters.`,
+      };
+    Object.defineProperty(out, key, {
+      value: { type, name, desc },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return { ok: true, template: out };
 }

@@ -17,23 +17,38 @@ const DECIMAL = /^(-?)(0|[1-9][0-9]*)(?:\.([0-9]{1,3}))?$/;
 export function parseKwh(value: unknown): AmountParse {
   let text: string;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return { ok: false, reason: `amount must be a finite number, got ${String(value)}` };
+    if (!Number.isFinite(value))
+      return { ok: false, reason: `amount must be a finite number, got ${String(value)}` };
     text = numberToPlainDecimal(value);
   } else if (typeof value === 'string') {
     text = value.trim();
     if (text !== value || text.length === 0 || text.length > 32) {
-      return { ok: false, reason: `amount must be a decimal string like "1.234", got ${JSON.stringify(value)}` };
+      return {
+        ok: false,
+        reason: `amount must be a decimal string like "1.234", got ${JSON.stringify(value)}`,
+      };
     }
   } else {
-    return { ok: false, reason: `amount must be a number or a decimal string, got ${value === null ? 'null' : typeof value}` };
+    return {
+      ok: false,
+      reason: `amount must be a number or a decimal string, got ${value === null ? 'null' : typeof value}`,
+    };
   }
   const m = DECIMAL.exec(text);
-  if (!m) return { ok: false, reason: `amount must be kWh with at most 3 decimals, got ${JSON.stringify(value)}` };
+  if (!m)
+    return {
+      ok: false,
+      reason: `amount must be kWh with at most 3 decimals, got ${JSON.stringify(value)}`,
+    };
   const negative = m[1] === '-';
   const whole = BigInt(m[2] ?? '0');
   const frac = BigInt((m[3] ?? '').padEnd(3, '0'));
   const wh = whole * 1000n + frac;
-  if (wh > ENERGY_WH_MAX) return { ok: false, reason: `amount ${text} kWh exceeds the limit of ${formatWh(ENERGY_WH_MAX)} kWh` };
+  if (wh > ENERGY_WH_MAX)
+    return {
+      ok: false,
+      reason: `amount ${text} kWh exceeds the limit of ${formatWh(ENERGY_WH_MAX)} kWh`,
+    };
   return { ok: true, wh: negative ? -wh : wh };
 }
 
@@ -55,7 +70,10 @@ function numberToPlainDecimal(n: number): string {
   const exp = Number(expText);
   const negative = mant.startsWith('-');
   const digits = mant.replace('-', '').replace('.', '');
-  const pointAt = (mant.replace('-', '').indexOf('.') === -1 ? mant.replace('-', '').length : mant.replace('-', '').indexOf('.')) + exp;
+  const pointAt =
+    (mant.replace('-', '').indexOf('.') === -1
+      ? mant.replace('-', '').length
+      : mant.replace('-', '').indexOf('.')) + exp;
   let out: string;
   if (pointAt <= 0) out = '0.' + '0'.repeat(-pointAt) + digits;
   else if (pointAt >= digits.length) out = digits + '0'.repeat(pointAt - digits.length);

@@ -25,7 +25,10 @@ export function fromHex(hex: string, expectedBytes?: number): Uint8Array {
     throw new ChainError('bad_hex', `expected an even number of hex digits, got ${hex.length}`);
   }
   if (!HEX_PATTERN.test(hex)) {
-    throw new ChainError('bad_hex', `expected only hex digits 0-9a-f, got ${JSON.stringify(clip(hex))}`);
+    throw new ChainError(
+      'bad_hex',
+      `expected only hex digits 0-9a-f, got ${JSON.stringify(clip(hex))}`,
+    );
   }
   if (expectedBytes !== undefined && hex.length !== expectedBytes * 2) {
     throw new ChainError(

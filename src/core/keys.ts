@@ -27,14 +27,21 @@ type WifParse = { ok: true; d: Uint8Array } | { ok: false; reason: string };
 
 // Reasons never quote the WIF itself: it is a secret and messages end up in logs.
 function parseWif(wif: unknown): WifParse {
-  if (typeof wif !== 'string') return { ok: false, reason: `expected a WIF string, got ${typeof wif}` };
+  if (typeof wif !== 'string')
+    return { ok: false, reason: `expected a WIF string, got ${typeof wif}` };
   const payload = base58CheckDecode(wif);
   if (payload === null) {
-    return { ok: false, reason: 'not base58check (a character outside the alphabet or a wrong checksum)' };
+    return {
+      ok: false,
+      reason: 'not base58check (a character outside the alphabet or a wrong checksum)',
+    };
   }
   if (payload.length !== 34) {
     const got = payload.length + 4;
-    return { ok: false, reason: `expected 38 decoded bytes (0x80, 32-byte key, 0x01, checksum), got ${got}` };
+    return {
+      ok: false,
+      reason: `expected 38 decoded bytes (0x80, 32-byte key, 0x01, checksum), got ${got}`,
+    };
   }
   if (payload[0] !== WIF_VERSION) {
     return { ok: false, reason: `expected version byte 0x80, got 0x${hex2(payload[0])}` };
@@ -72,17 +79,15 @@ export class PrivateKey {
   /** Throws ChainError `key_invalid` unless `wif` is a mainnet, compressed, in-range WIF. */
   static fromWIF(wif: string): PrivateKey {
     const parsed = parseWif(wif);
-    if (!parsed.ok) throw new ChainError('key_invalid', `invalid WIF private key: ${parsed.reason}`);
+    if (!parsed.ok)
+      throw new ChainError('key_invalid', `invalid WIF private key: ${parsed.reason}`);
     return new PrivateKey(parsed.d);
   }
 
   /** A key from its 32-byte big-endian scalar; throws ChainError `key_invalid` unless 1 <= d < n. */
   static fromBytes(d: Uint8Array): PrivateKey {
     if (!(d instanceof Uint8Array) || d.length !== 32) {
-      throw new ChainError(
-        'key_invalid',
-        `expected a 32-byte private key, got ${describe(d)}`,
-      );
+      throw new ChainError('key_invalid', `expected a 32-byte private key, got ${describe(d)}`);
     }
     if (!secp256k1.privateKeyVerify(d)) {
       throw new ChainError('key_invalid', 'the private key is 0 or not below the curve order n');
@@ -119,7 +124,11 @@ export class PrivateKey {
   }
 
   toWIF(): string {
-    const payload = concatBytes(Uint8Array.of(WIF_VERSION), this.#d, Uint8Array.of(WIF_COMPRESSED_FLAG));
+    const payload = concatBytes(
+      Uint8Array.of(WIF_VERSION),
+      this.#d,
+      Uint8Array.of(WIF_COMPRESSED_FLAG),
+    );
     return base58CheckEncode(payload);
   }
 

@@ -16,7 +16,11 @@ export function parseLabels(value: unknown): LabelsParse {
   let items: unknown[];
   if (typeof value === 'string') items = value === '' ? [] : value.split(',').map((s) => s.trim());
   else if (Array.isArray(value)) items = value;
-  else return { ok: false, reason: `labels must be an array of strings, got ${value === null ? 'null' : typeof value}` };
+  else
+    return {
+      ok: false,
+      reason: `labels must be an array of strings, got ${value === null ? 'null' : typeof value}`,
+    };
   const set = new Set<string>();
   for (const item of items) {
     if (typeof item !== 'string' || !LABEL_PATTERN.test(item)) {
@@ -27,7 +31,11 @@ export function parseLabels(value: unknown): LabelsParse {
     }
     set.add(item);
   }
-  if (set.size > LABELS_PER_SET_MAX) return { ok: false, reason: `a label set holds at most ${LABELS_PER_SET_MAX} labels, got ${set.size}` };
+  if (set.size > LABELS_PER_SET_MAX)
+    return {
+      ok: false,
+      reason: `a label set holds at most ${LABELS_PER_SET_MAX} labels, got ${set.size}`,
+    };
   return { ok: true, labels: [...set].sort(compareCodeUnits) };
 }
 

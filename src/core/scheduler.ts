@@ -41,7 +41,11 @@ export const systemScheduler: Scheduler = {
 };
 
 /** Resolves after `delayMs` on `scheduler`, or at once when `signal` aborts; never rejects. */
-export function sleepOn(scheduler: Scheduler, delayMs: number, signal?: AbortSignal): Promise<void> {
+export function sleepOn(
+  scheduler: Scheduler,
+  delayMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) {
       resolve();

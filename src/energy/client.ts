@@ -32,39 +32,66 @@ export interface EnergyHistoryQuery {
 }
 
 /** The members of an energy context and their roles, and its settlement period. */
-export async function fetchEnergyContext(client: JsonGetter, context: string): Promise<EnergyContextView> {
+export async function fetchEnergyContext(
+  client: JsonGetter,
+  context: string,
+): Promise<EnergyContextView> {
   const body = await client.getJson(`/api/energy/contexts/${pathSegment('context', context)}`);
-  return isRecord(body) && Array.isArray(body['members']) ? (body as unknown as EnergyContextView) : badEnergyAnswer('an energy context view', body);
+  return isRecord(body) && Array.isArray(body['members'])
+    ? (body as unknown as EnergyContextView)
+    : badEnergyAnswer('an energy context view', body);
 }
 
 /** The balances of an energy context per trader, period and label set, with totals per trader. */
-export async function fetchEnergyBalances(client: JsonGetter, context: string, query: EnergyBalancesQuery = {}): Promise<EnergyBalancesView> {
+export async function fetchEnergyBalances(
+  client: JsonGetter,
+  context: string,
+  query: EnergyBalancesQuery = {},
+): Promise<EnergyBalancesView> {
   const params: Record<string, string | number> = {};
   if (query.trader !== undefined) params['trader'] = query.trader;
-  if (query.label !== undefined) params['label'] = typeof query.label === 'string' ? query.label : query.label.join(',');
+  if (query.label !== undefined)
+    params['label'] = typeof query.label === 'string' ? query.label : query.label.join(',');
   if (query.block !== undefined) params['block'] = checkHeight('block', query.block);
   if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
-  const body = await client.getJson(`/api/energy/contexts/${pathSegment('context', context)}/balances`, params);
-  return isRecord(body) && Array.isArray(body['balances']) ? (body as unknown as EnergyBalancesView) : badEnergyAnswer('an energy balances view', body);
+  const body = await client.getJson(
+    `/api/energy/contexts/${pathSegment('context', context)}/balances`,
+    params,
+  );
+  return isRecord(body) && Array.isArray(body['balances'])
+    ? (body as unknown as EnergyBalancesView)
+    : badEnergyAnswer('an energy balances view', body);
 }
 
 /** A trader's balance changes in a context, newest first; pass `next` as `before` for the next page. */
-export async function fetchEnergyHistory(client: JsonGetter, context: string, trader: string, query: EnergyHistoryQuery = {}): Promise<EnergyHistoryView> {
+export async function fetchEnergyHistory(
+  client: JsonGetter,
+  context: string,
+  trader: string,
+  query: EnergyHistoryQuery = {},
+): Promise<EnergyHistoryView> {
   const params: Record<string, string | number> = {};
   if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
   if (query.before !== undefined) params['before'] = String(query.before);
   const path = `/api/energy/contexts/${pathSegment('context', context)}/traders/${pathSegment('trader', trader)}/history`;
   const body = await client.getJson(path, params);
-  return isRecord(body) && Array.isArray(body['entries']) ? (body as unknown as EnergyHistoryView) : badEnergyAnswer('an energy history view', body);
+  return isRecord(body) && Array.isArray(body['entries'])
+    ? (body as unknown as EnergyHistoryView)
+    : badEnergyAnswer('an energy history view', body);
 }
 
 /** A URL path segment; an empty one would change the route, so it is refused here. */
 function pathSegment(name: string, value: string): string {
-  if (typeof value !== 'string' || value === '') throw new ClientError('bad_request', `${name} must be a non-empty string (an address)`, { field: name });
+  if (typeof value !== 'string' || value === '')
+    throw new ClientError('bad_request', `${name} must be a non-empty string (an address)`, {
+      field: name,
+    });
   return encodeURIComponent(value);
 }
 
 function badEnergyAnswer(what: string, body: unknown): never {
   const excerpt = JSON.stringify(body)?.slice(0, 200) ?? String(body);
-  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, { expected: what });
+  throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, {
+    expected: what,
+  });
 }

@@ -14,16 +14,19 @@ export interface EnergyRejectCode {
 
 export const ENERGY_REJECT_CODES = {
   not_context_owner: {
-    summary: 'Only the owner of the context (the holder of the context address key) may call this contract.',
+    summary:
+      'Only the owner of the context (the holder of the context address key) may call this contract.',
   },
   trader_not_found: {
     summary: 'The named trader (address or trader field) is not a trader in the context.',
   },
   trader_has_producers: {
-    summary: 'A trader cannot be removed while producers are linked to it; remove or relink them first.',
+    summary:
+      'A trader cannot be removed while producers are linked to it; remove or relink them first.',
   },
   trader_has_consumers: {
-    summary: 'A trader cannot be removed while consumers are linked to it; remove or relink them first.',
+    summary:
+      'A trader cannot be removed while consumers are linked to it; remove or relink them first.',
   },
   producer_not_found: {
     summary: 'The address to remove is not a producer in the context.',
@@ -56,37 +59,45 @@ export const ENERGY_REJECT_CODES = {
     summary: 'labelsToRemove is empty; Reduce must remove at least one label.',
   },
   labels_to_remove_not_subset: {
-    summary: 'labelsToRemove holds a label that is not in originalLabels; labels can only be removed, never added.',
+    summary:
+      'labelsToRemove holds a label that is not in originalLabels; labels can only be removed, never added.',
   },
   description_too_long: {
     summary: 'The description is longer than 256 characters.',
   },
   block_not_period_start: {
-    summary: 'The block is not the first block of a settlement period of the context; periods are named by their first block.',
+    summary:
+      'The block is not the first block of a settlement period of the context; periods are named by their first block.',
   },
   insufficient_energy: {
-    summary: 'The trader holds less than the amount with exactly that label set in that period; trading never makes a balance negative.',
+    summary:
+      'The trader holds less than the amount with exactly that label set in that period; trading never makes a balance negative.',
   },
   balance_limit_exceeded: {
     summary: 'The resulting balance would exceed 10^15 Wh (10^12 kWh) in magnitude.',
   },
   meter_reading_invalid: {
-    summary: 'A meter reading needs both register and readingMs; the register must not be negative and sinceMs must be before readingMs.',
+    summary:
+      'A meter reading needs both register and readingMs; the register must not be negative and sinceMs must be before readingMs.',
   },
   register_required: {
-    summary: 'The device has recorded meter readings in this direction, so every later Energy call of it there must carry register and readingMs.',
+    summary:
+      'The device has recorded meter readings in this direction, so every later Energy call of it there must carry register and readingMs.',
   },
   reading_in_future: {
     summary: 'The meter reading is dated more than one hour after the block time.',
   },
   reading_not_newer: {
-    summary: "The meter reading is not after the device's last reading in this direction (or its sinceMs is before it): a resubmitted or out-of-order reading.",
+    summary:
+      "The meter reading is not after the device's last reading in this direction (or its sinceMs is before it): a resubmitted or out-of-order reading.",
   },
   register_mismatch: {
-    summary: "The register does not advance by exactly |amount| from the device's last reading (the first reading may claim at most its register); details in the message: expected and got.",
+    summary:
+      "The register does not advance by exactly |amount| from the device's last reading (the first reading may claim at most its register); details in the message: expected and got.",
   },
   period_length_invalid: {
-    summary: 'periodSeconds must be 0 (every block is its own period) or a divisor of 86400 (one day).',
+    summary:
+      'periodSeconds must be 0 (every block is its own period) or a divisor of 86400 (one day).',
   },
 } as const satisfies Record<string, EnergyRejectCode>;
 

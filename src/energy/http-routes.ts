@@ -15,11 +15,16 @@ import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query
 
 export const ENERGY_CONTEXT_PATH = '/api/energy/contexts/:context';
 
-export const registerEnergyRoutes: ApiRoutes = (app: FastifyInstance, service: LedgerService): void => {
+export const registerEnergyRoutes: ApiRoutes = (
+  app: FastifyInstance,
+  service: LedgerService,
+): void => {
   const database = (path: string): Sql => {
     const sql = service.querySql?.();
     if (sql === undefined) {
-      throw new ChainError('not_found', `this server keeps no database to answer ${path} from`, { path });
+      throw new ChainError('not_found', `this server keeps no database to answer ${path} from`, {
+        path,
+      });
     }
     return sql;
   };
@@ -59,7 +64,10 @@ function onlyParams(query: unknown, names: readonly string[]): Record<string, st
   for (const name of Object.keys(query)) {
     if (!names.includes(name)) {
       const allowed = names.length === 0 ? 'none are taken' : `expected ${names.join(', ')}`;
-      throw new ChainError('bad_request', `unknown query parameter "${name}": ${allowed}`, { field: name, allowed: [...names] });
+      throw new ChainError('bad_request', `unknown query parameter "${name}": ${allowed}`, {
+        field: name,
+        allowed: [...names],
+      });
     }
     const value = queryParam(query, name);
     if (value !== undefined) out[name] = value;

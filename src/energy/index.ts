@@ -15,7 +15,12 @@ import trader from './trader.js';
 import transfer from './transfer.js';
 
 export { ENERGY_REJECT_CODES } from './codes.js';
-export type { EnergyOutcomeCode, EnergyRejectCode, EnergyRejectCodeName, EnergyTxOutcome } from './codes.js';
+export type {
+  EnergyOutcomeCode,
+  EnergyRejectCode,
+  EnergyRejectCodeName,
+  EnergyTxOutcome,
+} from './codes.js';
 export { ENERGY_TABLES } from './tables.js';
 export { consumer, energy, mutate, producer, reduce, settlementPeriod, trader, transfer };
 
@@ -23,12 +28,17 @@ export { consumer, energy, mutate, producer, reduce, settlementPeriod, trader, t
  * Forgets a definition's concrete payload type. Safe because the platform checks every payload
  * against the contract's template before `execute` runs, which guarantees that type.
  */
-function erasePayloadType<P>(def: ContractDefinition<P, EnergyRejectCodeName>): EnergyContractDefinition {
+function erasePayloadType<P>(
+  def: ContractDefinition<P, EnergyRejectCodeName>,
+): EnergyContractDefinition {
   return def as unknown as EnergyContractDefinition;
 }
 
 /** An energy contract: its payload type forgotten, its reject codes those of the catalogue. */
-export type EnergyContractDefinition = ContractDefinition<Record<string, unknown>, EnergyRejectCodeName>;
+export type EnergyContractDefinition = ContractDefinition<
+  Record<string, unknown>,
+  EnergyRejectCodeName
+>;
 
 export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   trader,

@@ -26,7 +26,17 @@ import {
   formatHistoryCursor,
   parseAddressParam,
 } from './query-params.js';
-import { bigintOf, compareBytes, iso, jsonArray, jsonRows, read, safeNumber, stringArray, textOf } from './query-rows.js';
+import {
+  bigintOf,
+  compareBytes,
+  iso,
+  jsonArray,
+  jsonRows,
+  read,
+  safeNumber,
+  stringArray,
+  textOf,
+} from './query-rows.js';
 import type {
   EnergyBalanceFilter,
   EnergyBalancesView,
@@ -47,7 +57,10 @@ export * from './query-params.js';
 export type * from './views.js';
 
 /** The statement behind energyBalances (exported so tests can EXPLAIN it). */
-export function balancesQuery(context: string, filter: EnergyBalanceFilter): { text: string; params: string[] } {
+export function balancesQuery(
+  context: string,
+  filter: EnergyBalanceFilter,
+): { text: string; params: string[] } {
   const params: string[] = [context];
   const where = ['context = $1'];
   if (filter.trader !== undefined) {
@@ -78,7 +91,11 @@ SELECT
 }
 
 /** Balances of a context (see EnergyBalancesView). */
-export async function energyBalances(sql: Sql, context: string, filter: EnergyBalanceFilter = {}): Promise<EnergyBalancesView> {
+export async function energyBalances(
+  sql: Sql,
+  context: string,
+  filter: EnergyBalanceFilter = {},
+): Promise<EnergyBalancesView> {
   parseAddressParam(context, 'context');
   checkBalanceFilter(filter);
   const labels = filter.labels === undefined ? undefined : canonicalLabels(filter.labels);
@@ -106,7 +123,11 @@ export async function energyBalances(sql: Sql, context: string, filter: EnergyBa
     const [trader, wh, n] = r;
     const sum = bigintOf(wh, 'sum');
     total += sum;
-    return { trader: textOf(trader, 'trader'), amount: formatWh(sum), balances: safeNumber(n, 'count') };
+    return {
+      trader: textOf(trader, 'trader'),
+      amount: formatWh(sum),
+      balances: safeNumber(n, 'count'),
+    };
   });
   return {
     context,
@@ -133,10 +154,19 @@ const CONTEXT_SQL = `SELECT
 /** Members, roles and settlement period of a context (see EnergyContextView). */
 export async function energyContext(sql: Sql, context: string): Promise<EnergyContextView> {
   parseAddressParam(context, 'context');
-  const rows = await read<{ traders: unknown; producers: unknown; consumers: unknown; settings: unknown; latest: unknown }>(sql, CONTEXT_SQL, [context]);
+  const rows = await read<{
+    traders: unknown;
+    producers: unknown;
+    consumers: unknown;
+    settings: unknown;
+    latest: unknown;
+  }>(sql, CONTEXT_SQL, [context]);
   const row = rows[0];
   if (row === undefined) throw new ChainError('internal', 'the context query returned no row');
-  const traders = jsonRows(row.traders, 'traders').map(([address, height]) => ({ address: textOf(address, 'address'), addedHeight: safeNumber(height, 'added_height') }));
+  const traders = jsonRows(row.traders, 'traders').map(([address, height]) => ({
+    address: textOf(address, 'address'),
+    addedHeight: safeNumber(height, 'added_height'),
+  }));
   const device = ([address, trader, labels]: unknown[]): EnergyDeviceView => ({
     address: textOf(address, 'address'),
     trader: textOf(trader, 'trader'),
@@ -144,20 +174,31 @@ export async function energyContext(sql: Sql, context: string): Promise<EnergyCo
   });
   const producers = jsonRows(row.producers, 'producers').map(device);
   const consumers = jsonRows(row.consumers, 'consumers').map(device);
-  const settings = row.settings === null || row.settings === undefined ? null : jsonArray(row.settings, 'settings');
-  const settlementPeriod = settings === null
-    ? { periodSeconds: 0, fromHeight: null, previousPeriodSeconds: 0 }
-    : {
-        periodSeconds: safeNumber(settings[0], 'period_ms') / 1000,
-        fromHeight: safeNumber(settings[2], 'from_height'),
-        previousPeriodSeconds: safeNumber(settings[1], 'previous_period_ms') / 1000,
-      };
+  const settings =
+    row.settings === null || row.settings === undefined
+      ? null
+      : jsonArray(row.settings, 'settings');
+  const settlementPeriod =
+    settings === null
+      ? { periodSeconds: 0, fromHeight: null, previousPeriodSeconds: 0 }
+      : {
+          periodSeconds: safeNumber(settings[0], 'period_ms') / 1000,
+          fromHeight: safeNumber(settings[2], 'from_height'),
+          previousPeriodSeconds: safeNumber(settings[1], 'previous_period_ms') / 1000,
+        };
   let latestPeriod: EnergyPeriodView | null = null;
   if (row.latest !== null && row.latest !== undefined) {
     const [block, startMs, endMs, periodMs] = jsonArray(row.latest, 'latest');
     const start = safeNumber(startMs, 'start_ms');
     const end = safeNumber(endMs, 'end_ms');
-    latestPeriod = { block: safeNumber(block, 'block'), start: iso(start), startMs: start, end: iso(end), endMs: end, periodSeconds: safeNumber(periodMs, 'period_ms') / 1000 };
+    latestPeriod = {
+      block: safeNumber(block, 'block'),
+      start: iso(start),
+      startMs: start,
+      end: iso(end),
+      endMs: end,
+      periodSeconds: safeNumber(periodMs, 'period_ms') / 1000,
+    };
   }
   const roles = new Map<string, Set<EnergyRole>>([[context, new Set<EnergyRole>(['owner'])]]);
   const add = (address: string, role: EnergyRole): void => {
@@ -172,11 +213,24 @@ export async function energyContext(sql: Sql, context: string): Promise<EnergyCo
   const members = [...roles.entries()]
     .sort(([a], [b]) => compareBytes(a, b))
     .map(([address, set]) => ({ address, roles: order.filter((r) => set.has(r)) }));
-  return { context, owner: context, settlementPeriod, latestPeriod, traders, producers, consumers, members };
+  return {
+    context,
+    owner: context,
+    settlementPeriod,
+    latestPeriod,
+    traders,
+    producers,
+    consumers,
+    members,
+  };
 }
 
 /** The statement behind energyHistory (exported so tests can EXPLAIN it). */
-export function historyQuery(context: string, trader: string, page: EnergyHistoryPage): { text: string; params: string[] } {
+export function historyQuery(
+  context: string,
+  trader: string,
+  page: EnergyHistoryPage,
+): { text: string; params: string[] } {
   const params: string[] = [context, trader];
   const where = ['context = $1', 'trader = $2'];
   const before = page.before;
@@ -189,7 +243,9 @@ export function historyQuery(context: string, trader: string, page: EnergyHistor
       params.push(before.txId, String(before.seq));
       const t = `$${params.length - 1}::text`;
       const s = `$${params.length}::text::bigint`;
-      where.push(`(height < ${h} OR (height = ${h} AND (tx_id > ${t} OR (tx_id = ${t} AND seq > ${s}))))`);
+      where.push(
+        `(height < ${h} OR (height = ${h} AND (tx_id > ${t} OR (tx_id = ${t} AND seq > ${s}))))`,
+      );
     }
   }
   params.push(String((page.limit ?? HISTORY_LIMIT_DEFAULT) + 1));
@@ -214,7 +270,12 @@ interface HistoryRow {
 }
 
 /** A trader's history, newest first (see EnergyHistoryView). */
-export async function energyHistory(sql: Sql, context: string, trader: string, page: EnergyHistoryPage = {}): Promise<EnergyHistoryView> {
+export async function energyHistory(
+  sql: Sql,
+  context: string,
+  trader: string,
+  page: EnergyHistoryPage = {},
+): Promise<EnergyHistoryView> {
   parseAddressParam(context, 'context');
   parseAddressParam(trader, 'trader');
   checkHistoryPage(page);
@@ -241,6 +302,9 @@ export async function energyHistory(sql: Sql, context: string, trader: string, p
     };
   });
   const last = entries[entries.length - 1];
-  const next = rows.length > limit && last !== undefined ? formatHistoryCursor({ height: last.height, txId: last.txId, seq: last.seq }) : null;
+  const next =
+    rows.length > limit && last !== undefined
+      ? formatHistoryCursor({ height: last.height, txId: last.txId, seq: last.seq })
+      : null;
   return { context, trader, entries, next };
 }

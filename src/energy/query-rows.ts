@@ -10,14 +10,20 @@ export async function read<R>(sql: Sql, text: string, params: unknown[]): Promis
     return (await sql.query<R>(text, params)).rows;
   } catch (err) {
     if ((err as { code?: unknown }).code === '42P01') {
-      throw new ChainError('not_found', 'the energy contracts are not installed on this chain (no energy tables in schema state); install them with `hanzenet energy install`', {}, { cause: err });
+      throw new ChainError(
+        'not_found',
+        'the energy contracts are not installed on this chain (no energy tables in schema state); install them with `hanzenet energy install`',
+        {},
+        { cause: err },
+      );
     }
     throw err;
   }
 }
 
 export function jsonArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new ChainError('internal', `expected a JSON array for ${what}, got ${typeof value}`);
+  if (!Array.isArray(value))
+    throw new ChainError('internal', `expected a JSON array for ${what}, got ${typeof value}`);
   return value;
 }
 
@@ -26,12 +32,14 @@ export function jsonRows(value: unknown, what: string): unknown[][] {
 }
 
 export function textOf(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new ChainError('internal', `expected text for ${what}, got ${typeof value}`);
+  if (typeof value !== 'string')
+    throw new ChainError('internal', `expected text for ${what}, got ${typeof value}`);
   return value;
 }
 
 export function stringArray(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new ChainError('internal', `expected text[] for ${what}`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    throw new ChainError('internal', `expected text[] for ${what}`);
   return value as string[];
 }
 
@@ -44,7 +52,8 @@ export function bigintOf(value: unknown, what: string): bigint {
 
 export function safeNumber(value: unknown, what: string): number {
   const n = Number(bigintOf(value, what));
-  if (!Number.isSafeInteger(n)) throw new ChainError('internal', `${what} is not a safe integer: ${String(value)}`);
+  if (!Number.isSafeInteger(n))
+    throw new ChainError('internal', `${what} is not a safe integer: ${String(value)}`);
   return n;
 }
 

@@ -76,7 +76,12 @@ export const ENERGY_PERIODS: TableDef = {
  * applies from block `from_height` on, `previous_period_ms` before it.
  */
 export const ENERGY_SETTINGS: TableDef = {
-  columns: { context: 'text', period_ms: 'bigint', previous_period_ms: 'bigint', from_height: 'bigint' },
+  columns: {
+    context: 'text',
+    period_ms: 'bigint',
+    previous_period_ms: 'bigint',
+    from_height: 'bigint',
+  },
   key: ['context'],
 };
 
@@ -103,7 +108,10 @@ export const ENERGY_HISTORY: TableDef = {
     processed_ms: 'bigint',
   },
   key: ['tx_id', 'seq'],
-  indexes: [['context', 'trader', 'height'], ['context', 'block']],
+  indexes: [
+    ['context', 'trader', 'height'],
+    ['context', 'block'],
+  ],
 };
 
 /**
@@ -138,7 +146,10 @@ export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
 };
 
 /** A manifest from table names: `defines` may be read and written, `reads` only read. */
-export function energyManifest(defines: readonly string[], reads: readonly string[]): ContractManifest {
+export function energyManifest(
+  defines: readonly string[],
+  reads: readonly string[],
+): ContractManifest {
   const tables: Record<string, TableDef> = {};
   for (const name of defines) {
     const def = ENERGY_TABLES[name];

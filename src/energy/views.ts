@@ -36,7 +36,11 @@ export interface EnergyBalanceFilter {
 
 export interface EnergyBalancesView {
   readonly context: string;
-  readonly filter: { readonly trader: string | null; readonly labels: string[] | null; readonly block: number | null };
+  readonly filter: {
+    readonly trader: string | null;
+    readonly labels: string[] | null;
+    readonly block: number | null;
+  };
   /** Ordered by trader, block, label set. */
   readonly balances: EnergyBalanceView[];
   /** True when more balances match than `limit` allowed to list (the totals still count them all). */

@@ -29,7 +29,12 @@ export interface SealedBlock {
 
 export type CommitStage<B extends SealedBlock> =
   | { readonly name: 'idle' }
-  | { readonly name: 'committing'; readonly block: B; readonly startedMs: number; readonly settled: Promise<CommitResult> }
+  | {
+      readonly name: 'committing';
+      readonly block: B;
+      readonly startedMs: number;
+      readonly settled: Promise<CommitResult>;
+    }
   | { readonly name: 'in_doubt'; readonly block: B; readonly error: unknown };
 
 export type CommitEvent<B extends SealedBlock> =
@@ -40,7 +45,9 @@ export type CommitEvent<B extends SealedBlock> =
   /** The stored head, read after a commit whose outcome is unknown. */
   | { readonly on: 'head_read'; readonly head: HeadInfo | null };
 
-export type CommitResult = { readonly stored: true } | { readonly stored: false; readonly error: unknown };
+export type CommitResult =
+  | { readonly stored: true }
+  | { readonly stored: false; readonly error: unknown };
 
 /** What the pipeline needs of the ledger around it, and what it tells the role. */
 export interface PipelineHost<B extends SealedBlock> {
@@ -115,7 +122,9 @@ export class CommitPipeline<B extends SealedBlock> {
       case 'failed': {
         if (stage.name !== 'committing') throw unexpected(event.on, stage.name);
         const inDoubt = isRetry(event.error);
-        this.#stage = inDoubt ? { name: 'in_doubt', block: stage.block, error: event.error } : { name: 'idle' };
+        this.#stage = inDoubt
+          ? { name: 'in_doubt', block: stage.block, error: event.error }
+          : { name: 'idle' };
         this.dropExecuted();
         this.host.commitFailed(stage.block, event.error, inDoubt);
         return;

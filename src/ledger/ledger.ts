@@ -39,7 +39,10 @@ export async function loadContractTypes(store: ChainStore): Promise<Map<string, 
 }
 
 /** The type map after a block that created `created`; the same map when it created none. */
-export function typesAfter(before: ReadonlyMap<string, string>, created: readonly { hashHex: string; type: string }[]): ReadonlyMap<string, string> {
+export function typesAfter(
+  before: ReadonlyMap<string, string>,
+  created: readonly { hashHex: string; type: string }[],
+): ReadonlyMap<string, string> {
   if (created.length === 0) return before;
   const types = new Map(before);
   for (const c of created) types.set(c.hashHex, c.type);
@@ -127,13 +130,20 @@ export abstract class Ledger<B extends SealedBlock> implements PipelineHost<B> {
   protected async readyExecutor(): Promise<Executor> {
     if (!this.#executorIsStale) return this.#executor;
     if (this.deps.reopenExecutor === undefined) {
-      throw new ChainError('internal', 'a stored block changed contracts that the executor no longer knows, and no way to reopen it was given; restart the service');
+      throw new ChainError(
+        'internal',
+        'a stored block changed contracts that the executor no longer knows, and no way to reopen it was given; restart the service',
+      );
     }
     const fresh = await this.deps.reopenExecutor();
     const old = this.#executor;
     this.#executor = fresh;
     this.#executorIsStale = false;
-    await old.close().catch((err: unknown) => this.log.error('closing the replaced executor failed', { error: describeError(err) }));
+    await old
+      .close()
+      .catch((err: unknown) =>
+        this.log.error('closing the replaced executor failed', { error: describeError(err) }),
+      );
     return fresh;
   }
 

@@ -32,7 +32,10 @@ export class Closers {
  * Runs a service's start-up: `start` registers what it opens on `closers`; when it throws,
  * everything opened so far is closed before the error goes on.
  */
-export async function startWithClosers<T>(log: Logger, start: (closers: Closers) => Promise<T>): Promise<T> {
+export async function startWithClosers<T>(
+  log: Logger,
+  start: (closers: Closers) => Promise<T>,
+): Promise<T> {
   const closers = new Closers(log);
   try {
     return await start(closers);
@@ -46,7 +49,11 @@ export async function startWithClosers<T>(log: Logger, start: (closers: Closers)
  * A controller aborted by the first SIGINT or SIGTERM (logged as `shutting down`), or by the
  * service itself (`stop`). `dispose` removes the signal handlers again.
  */
-export function stopOnSignals(log: Logger): { readonly signal: AbortSignal; stop(reason: string): void; dispose(): void } {
+export function stopOnSignals(log: Logger): {
+  readonly signal: AbortSignal;
+  stop(reason: string): void;
+  dispose(): void;
+} {
   const controller = new AbortController();
   const stop = (reason: string): void => {
     if (controller.signal.aborted) return;

@@ -18,7 +18,15 @@ export interface Logger {
 export function jsonLogger(clock: { nowMs(): number }, component?: string): Logger {
   const tag = component === undefined ? {} : { component };
   const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
-    process.stderr.write(JSON.stringify({ level, time: new Date(clock.nowMs()).toISOString(), ...tag, msg, ...fields }) + '\n');
+    process.stderr.write(
+      JSON.stringify({
+        level,
+        time: new Date(clock.nowMs()).toISOString(),
+        ...tag,
+        msg,
+        ...fields,
+      }) + '\n',
+    );
   };
   return {
     info: (msg, fields) => line('info', msg, fields),

@@ -15,7 +15,10 @@ export type SubmitResult =
 export interface LedgerService {
   info(): Promise<ChainInfo>;
   /** Admits transactions (decode, verify, dedupe, template); one result per input, same order. */
-  submit(txs: readonly Uint8Array[], opts?: { readonly createMs?: number }): Promise<SubmitResult[]>;
+  submit(
+    txs: readonly Uint8Array[],
+    opts?: { readonly createMs?: number },
+  ): Promise<SubmitResult[]>;
   /** Pending ('new') or final; null when unknown. */
   getTransaction(idHex: string): Promise<TxView | null>;
   /**

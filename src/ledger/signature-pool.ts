@@ -83,8 +83,12 @@ export class SignaturePool {
       throw new RangeError(`workers must be an integer from 1 to ${max}, got ${String(count)}`);
     }
     const inlineBelow = opts.inlineBelow ?? VERIFY_INLINE_BELOW;
-    if (!Number.isSafeInteger(inlineBelow) || inlineBelow < 1) throw new RangeError(`inlineBelow must be a positive integer, got ${String(inlineBelow)}`);
-    const pool = new SignaturePool(opts.workerUrl ?? new URL('./signature-worker.js', import.meta.url), inlineBelow);
+    if (!Number.isSafeInteger(inlineBelow) || inlineBelow < 1)
+      throw new RangeError(`inlineBelow must be a positive integer, got ${String(inlineBelow)}`);
+    const pool = new SignaturePool(
+      opts.workerUrl ?? new URL('./signature-worker.js', import.meta.url),
+      inlineBelow,
+    );
     try {
       for (let i = 0; i < count; i++) pool.#slots.push(await pool.#spawn());
     } catch (err) {
@@ -95,7 +99,11 @@ export class SignaturePool {
   }
 
   stats(): SignaturePoolStats {
-    return { workers: this.#slots.length, restarts: this.#restarts, queuedTasks: this.#queue.length };
+    return {
+      workers: this.#slots.length,
+      restarts: this.#restarts,
+      queuedTasks: this.#queue.length,
+    };
   }
 
   /**
@@ -200,7 +208,8 @@ export class SignaturePool {
   #attach(slot: Slot): void {
     const { worker } = slot;
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type !== 'result' || slot.task === null || m.taskId !== slot.task.message.taskId) return;
+      if (m.type !== 'result' || slot.task === null || m.taskId !== slot.task.message.taskId)
+        return;
       const task = slot.task;
       slot.task = null;
       worker.unref();

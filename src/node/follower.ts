@@ -172,7 +172,11 @@ export class Follower {
         progressed = await this.session();
       } catch (err) {
         if (err instanceof AlarmError || this.node.alarm !== null || this.signal.aborted) break;
-        this.log.warn('following the upstream failed; trying again', { upstream: this.upstream.url, error: describeError(err), retryInMs: delayMs });
+        this.log.warn('following the upstream failed; trying again', {
+          upstream: this.upstream.url,
+          error: describeError(err),
+          retryInMs: delayMs,
+        });
         await this.recover();
       }
       if (this.signal.aborted || this.node.alarm !== null) break;
@@ -186,16 +190,22 @@ export class Follower {
     try {
       await this.node.recover();
     } catch (err) {
-      this.log.error('recovering after a failure failed; trying again later', { error: describeError(err) });
+      this.log.error('recovering after a failure failed; trying again later', {
+        error: describeError(err),
+      });
     }
   }
 
   /** Block 0: fetched alone, since it tells the chain id every later block is decoded with. */
   private async bootstrap(): Promise<void> {
     const [raw] = await this.upstream.rawBlocks(0, 1, this.signal);
-    if (raw === undefined) throw new Error(`the upstream ${this.upstream.url} has no genesis block yet`);
+    if (raw === undefined)
+      throw new Error(`the upstream ${this.upstream.url} has no genesis block yet`);
     await this.node.applyGenesis(raw);
-    this.log.info('verified the genesis block', { chainId: this.node.chainKeys?.chainId, processorAddress: this.node.chainKeys?.processorAddress });
+    this.log.info('verified the genesis block', {
+      chainId: this.node.chainKeys?.chainId,
+      processorAddress: this.node.chainKeys?.processorAddress,
+    });
   }
 
   /** One connection: check, subscribe, catch up, follow. True when it got anywhere. */
@@ -214,13 +224,23 @@ export class Follower {
       this.node.noteUpstreamConnected(queue.opened);
       applied += await this.catchUp();
       if (!queue.opened) {
-        this.log.warn('the live block feed is not available; polling over HTTP', { upstream: this.upstream.url, reason: queue.reason });
+        this.log.warn('the live block feed is not available; polling over HTTP', {
+          upstream: this.upstream.url,
+          reason: queue.reason,
+        });
         return applied > 0;
       }
-      this.log.info('following the live block feed', { upstream: this.upstream.url, height: this.node.headInfo?.height });
+      this.log.info('following the live block feed', {
+        upstream: this.upstream.url,
+        height: this.node.headInfo?.height,
+      });
       applied += await this.followLive(queue);
       if (this.signal.aborted) return true;
-      this.log.warn('the live block feed closed; reconnecting', { upstream: this.upstream.url, reason: queue.reason, height: this.node.headInfo?.height });
+      this.log.warn('the live block feed closed; reconnecting', {
+        upstream: this.upstream.url,
+        reason: queue.reason,
+        height: this.node.headInfo?.height,
+      });
       return true;
     } finally {
       this.feed.close();
@@ -234,11 +254,21 @@ export class Follower {
     const info = await this.upstream.info(this.signal);
     const keys = this.node.chainKeys;
     if (info.head !== null) this.node.noteUpstreamHeight(info.head.height);
-    if (keys === null || (info.chainId === keys.chainId && info.processorAddress === keys.processorAddress)) return;
+    if (
+      keys === null ||
+      (info.chainId === keys.chainId && info.processorAddress === keys.processorAddress)
+    )
+      return;
     const height = this.node.headInfo?.height ?? 0;
     this.fail(
-      alarmError('chain_mismatch', { height }, 'chain', { chainId: keys.chainId, processorAddress: keys.processorAddress }, { chainId: info.chainId, processorAddress: info.processorAddress },
-        `the upstream ${this.upstream.url} serves chain ${JSON.stringify(info.chainId)} of processor ${info.processorAddress}, but this node mirrors chain ${JSON.stringify(keys.chainId)} of processor ${keys.processorAddress}`),
+      alarmError(
+        'chain_mismatch',
+        { height },
+        'chain',
+        { chainId: keys.chainId, processorAddress: keys.processorAddress },
+        { chainId: info.chainId, processorAddress: info.processorAddress },
+        `the upstream ${this.upstream.url} serves chain ${JSON.stringify(info.chainId)} of processor ${info.processorAddress}, but this node mirrors chain ${JSON.stringify(keys.chainId)} of processor ${keys.processorAddress}`,
+      ),
     );
   }
 
@@ -304,7 +334,10 @@ export class Follower {
       }
       const n = await this.node.apply(batch.prepared, this.signal);
       applied += n;
-      this.catchUpTxs += batch.prepared.items.reduce((sum, item) => sum + (item.block?.txs.length ?? 0), 0);
+      this.catchUpTxs += batch.prepared.items.reduce(
+        (sum, item) => sum + (item.block?.txs.length ?? 0),
+        0,
+      );
       this.logProgress();
       if (!more || this.signal.aborted) return applied;
     }
@@ -329,7 +362,10 @@ export class Follower {
   private adapt(batch: FetchedBatch): void {
     if (batch.count === 0) return;
     const perBlock = Math.max(1, batch.bytes / batch.count);
-    this.limit = Math.max(1, Math.min(this.opts.batchBlocksMax, Math.floor(this.opts.batchBytesTarget / perBlock)));
+    this.limit = Math.max(
+      1,
+      Math.min(this.opts.batchBlocksMax, Math.floor(this.opts.batchBytesTarget / perBlock)),
+    );
   }
 
   /** The upstream does not serve the node's head block: it is behind, or it lost blocks. */
@@ -339,11 +375,21 @@ export class Follower {
     if (theirs >= headHeight) return;
     if (info.role === 'processor') {
       this.fail(
-        alarmError('history_mismatch', { height: headHeight }, 'head.height', `at least ${headHeight}`, theirs,
-          `the processor at ${this.upstream.url} serves a chain up to block ${theirs}, but it already produced block ${headHeight}, which this node verified: its history was truncated`),
+        alarmError(
+          'history_mismatch',
+          { height: headHeight },
+          'head.height',
+          `at least ${headHeight}`,
+          theirs,
+          `the processor at ${this.upstream.url} serves a chain up to block ${theirs}, but it already produced block ${headHeight}, which this node verified: its history was truncated`,
+        ),
       );
     }
-    this.log.warn('the upstream node is behind this node; waiting for it', { upstream: this.upstream.url, upstreamHeight: theirs, height: headHeight });
+    this.log.warn('the upstream node is behind this node; waiting for it', {
+      upstream: this.upstream.url,
+      upstreamHeight: theirs,
+      height: headHeight,
+    });
   }
 
   private logProgress(): void {

@@ -52,7 +52,13 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   private alarmFields: AlarmFields | null = null;
   private everConnected = false;
   private readonly recent = new Map<number, string>();
-  private readonly stats = { blocksVerified: 0, transactionsVerified: 0, upstreamHeight: -1, upstreamConnected: false, reconnects: 0 };
+  private readonly stats = {
+    blocksVerified: 0,
+    transactionsVerified: 0,
+    upstreamHeight: -1,
+    upstreamConnected: false,
+    reconnects: 0,
+  };
 
   private constructor(
     private readonly mirrorDeps: MirrorDeps,
@@ -69,16 +75,34 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   static async open(deps: MirrorDeps): Promise<MirrorNode> {
     const meta = await deps.store.getMeta();
     const head = await deps.store.head();
-    if (meta !== null && deps.processorAddress !== null && meta.processorAddress !== deps.processorAddress) {
-      throw new ChainError('chain_mismatch', `this node's database holds the chain of processor ${meta.processorAddress}, but it is configured to follow processor ${deps.processorAddress}`, {
-        stored: meta.processorAddress,
-        configured: deps.processorAddress,
-      });
+    if (
+      meta !== null &&
+      deps.processorAddress !== null &&
+      meta.processorAddress !== deps.processorAddress
+    ) {
+      throw new ChainError(
+        'chain_mismatch',
+        `this node's database holds the chain of processor ${meta.processorAddress}, but it is configured to follow processor ${deps.processorAddress}`,
+        {
+          stored: meta.processorAddress,
+          configured: deps.processorAddress,
+        },
+      );
     }
     if ((meta === null) !== (head === null)) {
-      throw new ChainError('chain_mismatch', 'the database holds blocks without chain information (or the reverse); it was not written by a HanzeNet node or processor');
+      throw new ChainError(
+        'chain_mismatch',
+        'the database holds blocks without chain information (or the reverse); it was not written by a HanzeNet node or processor',
+      );
     }
-    const keys = meta === null ? null : { chainId: meta.chainId, processorAddress: meta.processorAddress, processorPublicKey: Buffer.from(meta.processorPublicKeyHex, 'hex') };
+    const keys =
+      meta === null
+        ? null
+        : {
+            chainId: meta.chainId,
+            processorAddress: meta.processorAddress,
+            processorPublicKey: Buffer.from(meta.processorPublicKeyHex, 'hex'),
+          };
     const types = await loadContractTypes(deps.store);
     return new MirrorNode(deps, await deps.openExecutor(), keys, head, types);
   }
@@ -129,7 +153,8 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
 
   /** Verifies and stores block 0, which pins the chain id and the processor key. */
   async applyGenesis(raw: Uint8Array): Promise<void> {
-    if (this.head() !== null) throw new ChainError('internal', 'the node already holds a genesis block');
+    if (this.head() !== null)
+      throw new ChainError('internal', 'the node already holds a genesis block');
     let checked: ReturnType<typeof checkGenesis>;
     try {
       checked = checkGenesis(raw, this.mirrorDeps.processorAddress);
@@ -137,7 +162,14 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
       if (err instanceof AlarmError) this.raise(err.fields);
       throw err;
     }
-    const commit: CommitBlockInput = { block: checked.block, txRecords: [], invalidRecords: [], stateChanges: [], createdContracts: [], deletedContracts: [] };
+    const commit: CommitBlockInput = {
+      block: checked.block,
+      txRecords: [],
+      invalidRecords: [],
+      stateChanges: [],
+      createdContracts: [],
+      deletedContracts: [],
+    };
     await commitUnexecuted(this.store, commit);
     this.keys = checked.keys;
     this.committed({ commit, types: this.headTypes() }, 0);
@@ -161,7 +193,9 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
     let below: Promise<CommitResult> | null = null;
     try {
       const head = this.requireHead();
-      const ids = batch.items.flatMap((item, i) => (batch.fromHeight + i > head.height ? (item.block?.txs ?? []).map((tx) => tx.idHex) : []));
+      const ids = batch.items.flatMap((item, i) =>
+        batch.fromHeight + i > head.height ? (item.block?.txs ?? []).map((tx) => tx.idHex) : [],
+      );
       const known = ids.length === 0 ? new Set<string>() : await this.store.knownTxIds(ids);
       const seen = new Set<string>();
       for (const [i, item] of batch.items.entries()) {
@@ -172,7 +206,8 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
           continue;
         }
         // A block is checked against the one below: when that commit already ended, learn how first.
-        if (below !== null && this.pipeline.stage.name !== 'committing') below = await storedOrThrow(below);
+        if (below !== null && this.pipeline.stage.name !== 'committing')
+          below = await storedOrThrow(below);
         // A fresh executor reads the stored state: the block below must be stored first.
         if (this.executorIsStale) below = await storedOrThrow(below);
         let checked: SealedBlock;
@@ -211,7 +246,8 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
     if (remembered !== undefined && remembered === sha256Hex(raw)) return;
     const keys = this.requireKeys();
     const [stored] = await this.store.getRawBlocks(height, 1);
-    if (stored === undefined) throw new ChainError('internal', `block ${height} is below the head but not stored`);
+    if (stored === undefined)
+      throw new ChainError('internal', `block ${height} is below the head but not stored`);
     if (equalBytes(stored, raw)) return;
     const mine = decodeBlock(stored, keys.chainId).hashHex;
     let got: string;
@@ -220,22 +256,35 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
     } catch (err) {
       got = `undecodable bytes (${err instanceof Error ? err.message : String(err)})`;
     }
-    const what = got === mine ? 'the same block with other bytes (another signature)' : `block ${got}`;
-    throw alarmError('history_mismatch', { height, blockHash: mine }, 'block', mine, got,
-      `the upstream ${this.mirrorDeps.upstream.url} serves a different block ${height} than the one this node verified (${mine}): ${what}; the history was rewritten`);
+    const what =
+      got === mine ? 'the same block with other bytes (another signature)' : `block ${got}`;
+    throw alarmError(
+      'history_mismatch',
+      { height, blockHash: mine },
+      'block',
+      mine,
+      got,
+      `the upstream ${this.mirrorDeps.upstream.url} serves a different block ${height} than the one this node verified (${mine}): ${what}; the history was rewritten`,
+    );
   }
 
   /**
    * Checks and re-executes one block, on top of the block committing (verified, its commit under
    * way) if any; returns what to commit. The block is not committed here.
    */
-  private async executeOne(item: PreparedItem, known: ReadonlySet<string>, seen: Set<string>): Promise<SealedBlock> {
+  private async executeOne(
+    item: PreparedItem,
+    known: ReadonlySet<string>,
+    seen: Set<string>,
+  ): Promise<SealedBlock> {
     if (item.failure !== null) throw item.failure;
     const block = item.block;
-    if (block === null) throw new ChainError('internal', 'a prepared block without bytes or failure');
+    if (block === null)
+      throw new ChainError('internal', 'a prepared block without bytes or failure');
     const keys = this.requireKeys();
     const tip = this.pipeline.tip();
-    if (tip === null) throw new ChainError('retry', 'this node has not verified the genesis block yet');
+    if (tip === null)
+      throw new ChainError('retry', 'this node has not verified the genesis block yet');
     checkHeader(block, tip, keys);
     checkTransactions(block, item.signatureOk, known, seen, keys.chainId);
     const input: BlockExecutionInput = {
@@ -253,12 +302,32 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
       const types = typesAfter(this.pipeline.tipTypes(), result.createdContracts);
       const txRecords = block.txs.map((tx, position) => {
         const outcome = block.outcomes[position];
-        if (outcome === undefined) throw new ChainError('internal', `block ${block.height} has no outcome for position ${position}`);
+        if (outcome === undefined)
+          throw new ChainError(
+            'internal',
+            `block ${block.height} has no outcome for position ${position}`,
+          );
         // The submission time is not in the block; the block's time stands in for it.
-        return txRecordOf(tx, outcome, contractTypeOf(tx.contractHashHex, types), block.processedMs, { blockHeight: block.height, position, processedMs: block.processedMs });
+        return txRecordOf(
+          tx,
+          outcome,
+          contractTypeOf(tx.contractHashHex, types),
+          block.processedMs,
+          { blockHeight: block.height, position, processedMs: block.processedMs },
+        );
       });
       const { stateChanges, createdContracts, deletedContracts } = result;
-      return { types, commit: { block, txRecords, invalidRecords: [], stateChanges, createdContracts, deletedContracts } };
+      return {
+        types,
+        commit: {
+          block,
+          txRecords,
+          invalidRecords: [],
+          stateChanges,
+          createdContracts,
+          deletedContracts,
+        },
+      };
     } catch (err) {
       // Only this block: the one below stays executed, and is stored by the caller.
       executor.dropLast();
@@ -267,10 +336,17 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   }
 
   /** Runs the block, on top of the block committing if any. */
-  private async execute(input: BlockExecutionInput): Promise<{ executor: Executor; result: BlockExecutionResult }> {
+  private async execute(
+    input: BlockExecutionInput,
+  ): Promise<{ executor: Executor; result: BlockExecutionResult }> {
     const executor = await this.readyExecutor();
     try {
-      return { executor, result: await executor.executeBlock(input, { onTopOfUncommitted: this.pipeline.stage.name === 'committing' }) };
+      return {
+        executor,
+        result: await executor.executeBlock(input, {
+          onTopOfUncommitted: this.pipeline.stage.name === 'committing',
+        }),
+      };
     } catch (err) {
       if (!isRetry(err)) this.executorStale();
       throw err;
@@ -287,7 +363,10 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
     this.pipeline.headRead(stored);
     const applied = this.head();
     if (stored !== null && stored.hashHex !== applied?.hashHex) {
-      this.log.warn('the stored head differs from the one this node applied; continuing from the stored one', { stored, applied });
+      this.log.warn(
+        'the stored head differs from the one this node applied; continuing from the stored one',
+        { stored, applied },
+      );
       this.resetHead(stored, await loadContractTypes(this.store));
     }
     if (this.executorIsStale) await this.readyExecutor();
@@ -297,7 +376,8 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
 
   protected onCommitted(sealed: SealedBlock, commitMs: number | null): void {
     const { block } = sealed.commit;
-    if (commitMs === null) this.log.info('a block whose commit was interrupted is stored', { height: block.height });
+    if (commitMs === null)
+      this.log.info('a block whose commit was interrupted is stored', { height: block.height });
     this.recent.set(block.height, sha256Hex(block.bytes));
     this.recent.delete(block.height - RECENT_BLOCKS_KEPT);
     this.stats.blocksVerified++;
@@ -311,13 +391,15 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   notStored(): void {}
 
   private requireKeys(): ChainKeys {
-    if (this.keys === null) throw new ChainError('retry', 'this node has not verified the genesis block yet');
+    if (this.keys === null)
+      throw new ChainError('retry', 'this node has not verified the genesis block yet');
     return this.keys;
   }
 
   private requireHead(): HeadInfo {
     const head = this.head();
-    if (head === null) throw new ChainError('retry', 'this node has not verified the genesis block yet');
+    if (head === null)
+      throw new ChainError('retry', 'this node has not verified the genesis block yet');
     return head;
   }
 
@@ -330,7 +412,10 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
       chainId: keys.chainId,
       processorAddress: keys.processorAddress,
       role: 'node',
-      head: head === null ? null : { height: head.height, hash: head.hashHex, processedMs: head.processedMs },
+      head:
+        head === null
+          ? null
+          : { height: head.height, hash: head.hashHex, processedMs: head.processedMs },
       chainTimeMs: head === null ? null : head.processedMs,
       alarm: this.alarmed,
     };
@@ -352,7 +437,16 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
     const theirs = await this.mirrorDeps.upstream.transaction(id);
     if (theirs === null || theirs.id.toLowerCase() !== id) return null;
     if (theirs.status !== 'accepted' && theirs.status !== 'rejected') return theirs;
-    return { ...theirs, status: 'new', code: null, message: null, sender: null, blockId: null, positionInBlock: null, processedTs: null };
+    return {
+      ...theirs,
+      status: 'new',
+      code: null,
+      message: null,
+      sender: null,
+      blockId: null,
+      positionInBlock: null,
+      processedTs: null,
+    };
   }
 
   override async getBlocks(fromHeight: number, limit: number): Promise<BlockView[]> {

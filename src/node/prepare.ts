@@ -27,7 +27,11 @@ export interface PreparedBatch {
   readonly items: readonly PreparedItem[];
 }
 
-export async function prepareBatch(batch: RawBatch, chainId: string, signatures: SignaturePool): Promise<PreparedBatch> {
+export async function prepareBatch(
+  batch: RawBatch,
+  chainId: string,
+  signatures: SignaturePool,
+): Promise<PreparedBatch> {
   const items = batch.raws.map((raw, i) => {
     try {
       return { raw, block: decodeOrAlarm(raw, chainId, batch.fromHeight + i), failure: null };

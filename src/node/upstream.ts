@@ -90,7 +90,9 @@ export class HttpUpstream implements Upstream {
 
   async transaction(idHex: string): Promise<TxView | null> {
     try {
-      return asTxView(await this.get(`/api/transactions/${idHex}`, {}, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)));
+      return asTxView(
+        await this.get(`/api/transactions/${idHex}`, {}, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)),
+      );
     } catch {
       // Unknown there, or the upstream cannot be asked: either way this node does not know it.
       return null;
@@ -98,7 +100,10 @@ export class HttpUpstream implements Upstream {
   }
 
   subscribe(handlers: FeedHandlers): FeedConnection {
-    const ws = new WebSocket(webSocketUrl(this.url, '/api/ws'), { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, maxPayload: WS_MESSAGE_MAX_BYTES });
+    const ws = new WebSocket(webSocketUrl(this.url, '/api/ws'), {
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      maxPayload: WS_MESSAGE_MAX_BYTES,
+    });
     let opened = false;
     let alive = true;
     let ended = false;
@@ -145,18 +150,28 @@ export class HttpUpstream implements Upstream {
       if (ended) return;
       ended = true;
       const text = why.toString();
-      handlers.onClose(opened, opened ? `closed with ${code}${text === '' ? '' : ` (${text})`}` : reason);
+      handlers.onClose(
+        opened,
+        opened ? `closed with ${code}${text === '' ? '' : ` (${text})`}` : reason,
+      );
     });
     return {
       close: () => {
         stopPing();
-        if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.terminate();
+        if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN)
+          ws.terminate();
       },
     };
   }
 
   private get(path: string, query: Record<string, number>, signal?: AbortSignal): Promise<unknown> {
-    return requestJson(this.url, { method: 'GET', path, query, timeoutMs: this.fetchTimeoutMs, ...(signal === undefined ? {} : { signal }) });
+    return requestJson(this.url, {
+      method: 'GET',
+      path,
+      query,
+      timeoutMs: this.fetchTimeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+    });
   }
 }
 
@@ -179,9 +194,19 @@ function submitResultOf(a: BatchItemResult): SubmitResult {
 
 /** A failed forward: `retry` when the upstream cannot be reached, else its own error. */
 function forwardError(err: unknown, url: string): ChainError {
-  if (err instanceof ClientError && err.status !== null && isErrorCode(err.code) && err.code !== 'internal') {
+  if (
+    err instanceof ClientError &&
+    err.status !== null &&
+    isErrorCode(err.code) &&
+    err.code !== 'internal'
+  ) {
     return new ChainError(err.code, err.message, { ...err.details, upstream: url }, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new ChainError('retry', `the transactions could not be forwarded to ${url}: ${message}`, { upstream: url }, { cause: err });
+  return new ChainError(
+    'retry',
+    `the transactions could not be forwarded to ${url}: ${message}`,
+    { upstream: url },
+    { cause: err },
+  );
 }

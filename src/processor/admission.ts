@@ -24,20 +24,33 @@ export function decodeSubmitted(bytes: Uint8Array): Decoded {
   try {
     return { ok: true, tx: decodeTx(bytes) };
   } catch (err) {
-    if (err instanceof ChainError) return { ok: false, error: apiErrorOf(err.code, err.message, err.details) };
+    if (err instanceof ChainError)
+      return { ok: false, error: apiErrorOf(err.code, err.message, err.details) };
     throw err;
   }
 }
 
-export function apiErrorOf(code: string, message: string, details: Record<string, unknown> = {}): ApiError {
+export function apiErrorOf(
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): ApiError {
   return { code, message, details };
 }
 
-export function refusal(id: string | null, code: string, message: string, details: Record<string, unknown> = {}): SubmitResult {
+export function refusal(
+  id: string | null,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): SubmitResult {
   return { ok: false, id, error: apiErrorOf(code, message, details) };
 }
 
-export function refusalOfOutcome(tx: Tx, outcome: Extract<TxOutcome, { code: string }>): SubmitResult {
+export function refusalOfOutcome(
+  tx: Tx,
+  outcome: Extract<TxOutcome, { code: string }>,
+): SubmitResult {
   return refusal(tx.idHex, outcome.code, outcome.message, { id: tx.idHex });
 }
 
@@ -90,7 +103,10 @@ export class Admission {
 
   constructor(private readonly deps: AdmissionDeps) {}
 
-  async submit(raw: readonly Uint8Array[], opts: { readonly createMs?: number } = {}): Promise<SubmitResult[]> {
+  async submit(
+    raw: readonly Uint8Array[],
+    opts: { readonly createMs?: number } = {},
+  ): Promise<SubmitResult[]> {
     const results: (SubmitResult | null)[] = raw.map(() => null);
     const candidates: AdmissionCandidate[] = [];
     const seenInBatch = new Set<string>();
@@ -104,7 +120,9 @@ export class Admission {
       }
       const tx = decoded.tx;
       if (seenInBatch.has(tx.idHex) || this.deps.isKnownLocally(tx.idHex)) {
-        results[index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
+        results[index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), {
+          id: tx.idHex,
+        });
         return;
       }
       seenInBatch.add(tx.idHex);
@@ -114,7 +132,11 @@ export class Admission {
         return;
       }
       if (isExpiredAt(tx, chainTime)) {
-        results[index] = refusal(tx.idHex, 'tx_expired', expiredMessage(tx, chainTime), { id: tx.idHex, validTill: tx.validTillMs, chainTimeMs: chainTime });
+        results[index] = refusal(tx.idHex, 'tx_expired', expiredMessage(tx, chainTime), {
+          id: tx.idHex,
+          validTill: tx.validTillMs,
+          chainTimeMs: chainTime,
+        });
         return;
       }
       candidates.push({ index, tx });
@@ -131,7 +153,11 @@ export class Admission {
   }
 
   /** Queues decoded candidates for the signature checks and the duplicate lookup of the next batch. */
-  private admitVerified(candidates: AdmissionCandidate[], results: (SubmitResult | null)[], createMs?: number): Promise<void> {
+  private admitVerified(
+    candidates: AdmissionCandidate[],
+    results: (SubmitResult | null)[],
+    createMs?: number,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.jobs.push({ candidates, results, createMs, resolve, reject });
       if (this.jobs.length === 1) this.deps.scheduler.defer(() => void this.admitQueued());
@@ -145,7 +171,9 @@ export class Admission {
     try {
       const seqBase = this.seq;
       this.seq += all.length;
-      const verified = await this.deps.verifier.verify(all.map(({ c }) => ({ chainId, txBytes: c.tx.bytes })));
+      const verified = await this.deps.verifier.verify(
+        all.map(({ c }) => ({ chainId, txBytes: c.tx.bytes })),
+      );
       const generation = this.commitGeneration;
       const known = await this.deps.store.knownTxIds(all.map(({ c }) => c.tx.idHex));
       const recentlyCommitted = this.idsCommittedSince(generation);
@@ -154,11 +182,27 @@ export class Admission {
         const { tx } = c;
         const results = job.results;
         if (!verified[i]) {
-          results[c.index] = refusal(tx.idHex, 'signature_invalid', `the signature of transaction ${tx.idHex} does not verify for chain id "${chainId}" and public key ${Buffer.from(tx.publicKey).toString('hex')}`, { id: tx.idHex, chainId });
-        } else if (known.has(tx.idHex) || recentlyCommitted.has(tx.idHex) || this.deps.isKnownLocally(tx.idHex)) {
-          results[c.index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), { id: tx.idHex });
+          results[c.index] = refusal(
+            tx.idHex,
+            'signature_invalid',
+            `the signature of transaction ${tx.idHex} does not verify for chain id "${chainId}" and public key ${Buffer.from(tx.publicKey).toString('hex')}`,
+            { id: tx.idHex, chainId },
+          );
+        } else if (
+          known.has(tx.idHex) ||
+          recentlyCommitted.has(tx.idHex) ||
+          this.deps.isKnownLocally(tx.idHex)
+        ) {
+          results[c.index] = refusal(tx.idHex, 'tx_duplicate_id', duplicateMessage(tx.idHex), {
+            id: tx.idHex,
+          });
         } else if (pending.freeSlots() === 0) {
-          results[c.index] = refusal(tx.idHex, 'queue_full', `the processor holds ${pending.size} pending transactions, its limit; try again shortly`, { id: tx.idHex });
+          results[c.index] = refusal(
+            tx.idHex,
+            'queue_full',
+            `the processor holds ${pending.size} pending transactions, its limit; try again shortly`,
+            { id: tx.idHex },
+          );
         } else {
           pending.add({ tx, seq: seqBase + i, createMs: job.createMs ?? now });
           results[c.index] = { ok: true, id: tx.idHex };
@@ -176,7 +220,8 @@ export class Admission {
     const passed = this.commitGeneration - generation;
     const out = new Set<string>();
     if (passed === 0) return out;
-    for (const ids of this.recentBlockIds.slice(-Math.min(passed, RECENT_BLOCKS_KEPT))) for (const id of ids) out.add(id);
+    for (const ids of this.recentBlockIds.slice(-Math.min(passed, RECENT_BLOCKS_KEPT)))
+      for (const id of ids) out.add(id);
     return out;
   }
 }

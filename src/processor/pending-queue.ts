@@ -60,7 +60,9 @@ export class PendingQueue {
 
   /** Puts transactions back (a block could not be committed) in their arrival order among the rest. */
   putBack(items: readonly PendingTx[]): void {
-    const fresh = items.filter((item) => !this.byId.has(item.tx.idHex)).sort((a, b) => a.seq - b.seq);
+    const fresh = items
+      .filter((item) => !this.byId.has(item.tx.idHex))
+      .sort((a, b) => a.seq - b.seq);
     for (const item of fresh) this.byId.set(item.tx.idHex, item);
     // Merge by sequence: two blocks given back (the pipeline's) may come back newest first.
     const rest = this.items.slice(this.head);

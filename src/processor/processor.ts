@@ -57,7 +57,10 @@ type LoopState =
   | { readonly name: 'producing'; readonly done: Promise<void> };
 
 /** The block after the one committing: none yet, filling as transactions arrive, or being sealed. */
-type OpenSlot = { readonly name: 'none' } | { readonly name: 'filling'; readonly block: OpenBlock } | { readonly name: 'sealing' };
+type OpenSlot =
+  | { readonly name: 'none' }
+  | { readonly name: 'filling'; readonly block: OpenBlock }
+  | { readonly name: 'sealing' };
 
 /** A block handed to the commit pipeline, and whether its commit stored it. */
 interface Produced {
@@ -67,7 +70,9 @@ interface Produced {
 
 /** Backoff after failed blocks: 250 ms doubling to at most 30 s. */
 function backoffMs(consecutiveFailures: number): number {
-  return consecutiveFailures > 0 ? Math.min(30_000, 250 * 2 ** Math.min(consecutiveFailures, 7)) : 0;
+  return consecutiveFailures > 0
+    ? Math.min(30_000, 250 * 2 ** Math.min(consecutiveFailures, 7))
+    : 0;
 }
 
 export class Processor extends Ledger<ProducedBlock> implements LedgerService {
@@ -111,14 +116,21 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   static async open(deps: ProcessorDeps, newChainId: string): Promise<Processor> {
     const meta = await deps.store.getMeta();
     if (meta && meta.processorAddress !== deps.key.address) {
-      throw new ChainError('chain_mismatch', `the chain in this database belongs to processor ${meta.processorAddress}, but the key file holds ${deps.key.address}`);
+      throw new ChainError(
+        'chain_mismatch',
+        `the chain in this database belongs to processor ${meta.processorAddress}, but the key file holds ${deps.key.address}`,
+      );
     }
     let head = await deps.store.head();
     const chainId = meta?.chainId ?? newChainId;
     if (!head) {
       await commitGenesis(deps, chainId);
       head = await deps.store.head();
-      if (!head) throw new ChainError('chain_mismatch', 'the genesis block was committed but cannot be read back');
+      if (!head)
+        throw new ChainError(
+          'chain_mismatch',
+          'the genesis block was committed but cannot be read back',
+        );
     }
     return new Processor(deps, chainId, head, await loadContractTypes(deps.store));
   }
@@ -172,7 +184,13 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   async produceNow(): Promise<Block | null> {
     await this.idle();
     const done = this.step();
-    this.loop = { name: 'producing', done: done.then(() => undefined, () => undefined) };
+    this.loop = {
+      name: 'producing',
+      done: done.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
     let produced: Produced | null;
     try {
       produced = await done;
@@ -200,7 +218,10 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   /** A full block waits (filled, or in the queue): produce it now rather than after the interval. */
   private fullBlockWaits(): boolean {
     const max = this.config.txsPerBlockMax;
-    return this.pending.size >= max || (this.open.name === 'filling' && this.open.block.items.length >= max);
+    return (
+      this.pending.size >= max ||
+      (this.open.name === 'filling' && this.open.block.items.length >= max)
+    );
   }
 
   private startEarlyWhenFull(): void {
@@ -218,7 +239,9 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
       const startedMs = this.scheduler.monotonicMs();
       const done = this.step()
         .then(() => undefined)
-        .catch((err: unknown) => this.log.error('block production failed', { error: describeError(err) }))
+        .catch((err: unknown) =>
+          this.log.error('block production failed', { error: describeError(err) }),
+        )
         .finally(() => {
           const tookMs = this.scheduler.monotonicMs() - startedMs;
           const backoff = backoffMs(this.consecutiveFailures);
@@ -263,7 +286,15 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   private async sealAndCommit(open: OpenBlock): Promise<Produced | null> {
     let sealed: Awaited<ReturnType<typeof sealOpenBlock>>;
     try {
-      sealed = await sealOpenBlock({ executor: this.executor, key: this.processorDeps.key, chainId: this.chainId, types: this.pipeline.tipTypes() }, open);
+      sealed = await sealOpenBlock(
+        {
+          executor: this.executor,
+          key: this.processorDeps.key,
+          chainId: this.chainId,
+          types: this.pipeline.tipTypes(),
+        },
+        open,
+      );
     } catch (err) {
       this.giveBack(open.items);
       this.consecutiveFailures++;
@@ -309,7 +340,12 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
    * is in doubt.
    */
   private feed(): void {
-    if (this.open.name === 'sealing' || this.pipeline.stage.name === 'in_doubt' || this.pending.size === 0) return;
+    if (
+      this.open.name === 'sealing' ||
+      this.pipeline.stage.name === 'in_doubt' ||
+      this.pending.size === 0
+    )
+      return;
     const open = this.open.name === 'filling' ? this.open.block : this.openNext();
     const room = this.config.txsPerBlockMax - open.items.length;
     if (room <= 0) return;
@@ -341,7 +377,15 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
     };
     const onTop = this.pipeline.stage.name === 'committing';
     this.executor.openBlock(header, { onTopOfUncommitted: onTop });
-    const open: OpenBlock = { header, epoch: this.pipeline.epoch, onTop, items: [], runnable: [], invalid: [], knownLookups: [] };
+    const open: OpenBlock = {
+      header,
+      epoch: this.pipeline.epoch,
+      onTop,
+      items: [],
+      runnable: [],
+      invalid: [],
+      knownLookups: [],
+    };
     this.open = { name: 'filling', block: open };
     return open;
   }
@@ -368,7 +412,10 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
 
   protected onCommitted(block: ProducedBlock, commitMs: number | null): void {
     const { commit } = block;
-    if (commitMs === null) this.log.info('a block whose commit was interrupted is stored; confirming its transactions', { height: commit.block.height });
+    if (commitMs === null)
+      this.log.info('a block whose commit was interrupted is stored; confirming its transactions', {
+        height: commit.block.height,
+      });
     else this.consecutiveFailures = 0;
     this.admission.noteCommitted(commit.txRecords.map((r) => r.idHex));
     this.release(block.items);
@@ -396,7 +443,10 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
     this.feedSoon();
     this.consecutiveFailures++;
     if (!inDoubt) this.giveBack(block.items);
-    this.log.error('block commit failed', { height: block.commit.block.height, error: describeError(error) });
+    this.log.error('block commit failed', {
+      height: block.commit.block.height,
+      error: describeError(error),
+    });
   }
 
   notStored(block: ProducedBlock): void {
@@ -420,7 +470,10 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
 
   // ---- Admission and reads (the API's LedgerService) ------------------------------------------
 
-  submit(raw: readonly Uint8Array[], opts: { readonly createMs?: number } = {}): Promise<SubmitResult[]> {
+  submit(
+    raw: readonly Uint8Array[],
+    opts: { readonly createMs?: number } = {},
+  ): Promise<SubmitResult[]> {
     return this.admission.submit(raw, opts);
   }
 
@@ -449,10 +502,21 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
     for (const given of ids) {
       const id = given.toLowerCase();
       const pending = this.pending.get(id) ?? this.inFlight.get(id);
-      if (pending) found.set(given, pendingTxView(pending.tx, contractTypeOf(pending.tx.contractHashHex, this.headTypes()), pending.createMs));
+      if (pending)
+        found.set(
+          given,
+          pendingTxView(
+            pending.tx,
+            contractTypeOf(pending.tx.contractHashHex, this.headTypes()),
+            pending.createMs,
+          ),
+        );
       else toRead.push(given);
     }
-    const stored = toRead.length === 0 ? new Map<string, TxRecord>() : await this.store.getTransactions(toRead.map((id) => id.toLowerCase()));
+    const stored =
+      toRead.length === 0
+        ? new Map<string, TxRecord>()
+        : await this.store.getTransactions(toRead.map((id) => id.toLowerCase()));
     for (const given of toRead) {
       const record = stored.get(given.toLowerCase()) ?? this.recentInvalid.get(given.toLowerCase());
       if (record) found.set(given, txViewOfRecord(record));

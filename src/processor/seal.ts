@@ -3,7 +3,11 @@
 // invalid stay out of the block; when all did, there is no block, only their records.
 
 import type { Executor } from '../contracts/runtime/executor.js';
-import type { BlockExecutionResult, BlockHeaderInput, ExecutionStats } from '../contracts/runtime/types.js';
+import type {
+  BlockExecutionResult,
+  BlockHeaderInput,
+  ExecutionStats,
+} from '../contracts/runtime/types.js';
 import { buildBlock } from '../chain/block-encode.js';
 import { assertFollowsHead } from '../chain/header-rules.js';
 import { contractTypeOf, txRecordOf } from '../chain/projections.js';
@@ -51,7 +55,11 @@ export interface ProducedBlock extends SealedBlock {
 export type SealOutcome =
   | { readonly kind: 'block'; readonly block: ProducedBlock }
   /** Every transaction was invalid: nothing to commit, only their records to publish. */
-  | { readonly kind: 'no_block'; readonly items: readonly PendingTx[]; readonly invalidRecords: TxRecord[] };
+  | {
+      readonly kind: 'no_block';
+      readonly items: readonly PendingTx[];
+      readonly invalidRecords: TxRecord[];
+    };
 
 export interface SealContext {
   readonly executor: Executor;
@@ -62,11 +70,22 @@ export interface SealContext {
 }
 
 /** Splits transactions taken for a block into those to execute and those expired at its time. */
-export function screen(items: readonly PendingTx[], processedMs: number): { runnable: PendingTx[]; invalid: InvalidItem[] } {
+export function screen(
+  items: readonly PendingTx[],
+  processedMs: number,
+): { runnable: PendingTx[]; invalid: InvalidItem[] } {
   const runnable: PendingTx[] = [];
   const invalid: InvalidItem[] = [];
   for (const item of items) {
-    if (isExpired(item.tx, processedMs)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_expired', message: expiredMessage(item.tx, processedMs) } });
+    if (isExpired(item.tx, processedMs))
+      invalid.push({
+        item,
+        outcome: {
+          status: 'invalid',
+          code: 'tx_expired',
+          message: expiredMessage(item.tx, processedMs),
+        },
+      });
     else runnable.push(item);
   }
   return { runnable, invalid };
@@ -86,9 +105,21 @@ export async function sealOpenBlock(ctx: SealContext, open: OpenBlock): Promise<
   const known = new Set((await Promise.all(open.knownLookups)).flatMap((ids) => [...ids]));
   if (runnable.some((item) => known.has(item.tx.idHex))) {
     ctx.executor.dropLast();
-    for (const item of runnable) if (known.has(item.tx.idHex)) invalid.push({ item, outcome: { status: 'invalid', code: 'tx_duplicate_id', message: duplicateMessage(item.tx.idHex) } });
+    for (const item of runnable)
+      if (known.has(item.tx.idHex))
+        invalid.push({
+          item,
+          outcome: {
+            status: 'invalid',
+            code: 'tx_duplicate_id',
+            message: duplicateMessage(item.tx.idHex),
+          },
+        });
     runnable = runnable.filter((item) => !known.has(item.tx.idHex));
-    result = await ctx.executor.executeBlock({ ...header, txs: runnable.map((i) => i.tx) }, { onTopOfUncommitted: open.onTop });
+    result = await ctx.executor.executeBlock(
+      { ...header, txs: runnable.map((i) => i.tx) },
+      { onTopOfUncommitted: open.onTop },
+    );
   }
   return buildProduced(ctx, header, open.items, runnable, invalid, result);
 }
@@ -105,17 +136,29 @@ function buildProduced(
   const included: { item: PendingTx; outcome: BlockTxOutcome }[] = [];
   runnable.forEach((item, i) => {
     const outcome = result.outcomes[i];
-    if (!outcome) throw new ChainError('internal', `the executor returned no outcome for transaction ${item.tx.idHex}`);
+    if (!outcome)
+      throw new ChainError(
+        'internal',
+        `the executor returned no outcome for transaction ${item.tx.idHex}`,
+      );
     if (outcome.status === 'invalid') invalid.push({ item, outcome });
     else included.push({ item, outcome });
   });
   const types = typesAfter(ctx.types, result.createdContracts);
   const invalidRecords = invalid.map(({ item, outcome }) =>
-    txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: null, position: null, processedMs }),
+    txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, {
+      blockHeight: null,
+      position: null,
+      processedMs,
+    }),
   );
   if (included.length === 0) return { kind: 'no_block', items, invalidRecords };
   // A header that does not follow the block below it is a bug: stop before anything is signed.
-  assertFollowsHead(header, { height: height - 1, hashHex: header.previousHashHex, processedMs: header.previousProcessedMs });
+  assertFollowsHead(header, {
+    height: height - 1,
+    hashHex: header.previousHashHex,
+    processedMs: header.previousProcessedMs,
+  });
   const block = buildBlock(
     {
       height,
@@ -130,11 +173,27 @@ function buildProduced(
     ctx.chainId,
   );
   const txRecords = included.map(({ item, outcome }, position) =>
-    txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, { blockHeight: height, position, processedMs }),
+    txRecordOf(item.tx, outcome, contractTypeOf(item.tx.contractHashHex, types), item.createMs, {
+      blockHeight: height,
+      position,
+      processedMs,
+    }),
   );
   const { stateChanges, createdContracts, deletedContracts } = result;
   return {
     kind: 'block',
-    block: { items, types, stats: result.stats, commit: { block, txRecords, invalidRecords, stateChanges, createdContracts, deletedContracts } },
+    block: {
+      items,
+      types,
+      stats: result.stats,
+      commit: {
+        block,
+        txRecords,
+        invalidRecords,
+        stateChanges,
+        createdContracts,
+        deletedContracts,
+      },
+    },
   };
 }

@@ -40,7 +40,13 @@ export interface FaultPlan {
 }
 
 export const NO_FAULTS: FaultPlan = {
-  network: { dropProbability: 0, duplicateProbability: 0, delayMinMs: 1, delayMeanMs: 1, delayMaxMs: 1 },
+  network: {
+    dropProbability: 0,
+    duplicateProbability: 0,
+    delayMinMs: 1,
+    delayMeanMs: 1,
+    delayMaxMs: 1,
+  },
   store: { writeFailProbability: 0, commitFailProbability: 0, commitAnswerLostProbability: 0 },
   process: { crashProbability: 0, restartDelayMinMs: 0, restartDelayMaxMs: 0 },
 };

@@ -43,14 +43,23 @@ export async function checkChain(sql: Sql): Promise<InvariantViolation[]> {
   const blocks = await blocksOf(sql);
   blocks.forEach((block, i) => {
     if (Number(block.height) !== i) {
-      violations.push({ invariant: 'chain_contiguous', detail: `block ${i} of the store has height ${block.height}` });
+      violations.push({
+        invariant: 'chain_contiguous',
+        detail: `block ${i} of the store has height ${block.height}`,
+      });
     }
     const below = blocks[i - 1];
     if (below !== undefined && block.previous_hex !== below.hash_hex) {
-      violations.push({ invariant: 'chain_linked', detail: `block ${block.height} links to ${block.previous_hex}, block ${below.height} is ${below.hash_hex}` });
+      violations.push({
+        invariant: 'chain_linked',
+        detail: `block ${block.height} links to ${block.previous_hex}, block ${below.height} is ${below.hash_hex}`,
+      });
     }
     if (Number(block.stored_txs) !== block.tx_count) {
-      violations.push({ invariant: 'block_tx_count', detail: `block ${block.height} says ${block.tx_count} transactions, ${block.stored_txs} are stored` });
+      violations.push({
+        invariant: 'block_tx_count',
+        detail: `block ${block.height} says ${block.tx_count} transactions, ${block.stored_txs} are stored`,
+      });
     }
   });
   return violations;
@@ -60,14 +69,23 @@ export async function checkChain(sql: Sql): Promise<InvariantViolation[]> {
  * Two stores agree on every height both hold: the same block hash and state digest. A store may
  * be behind; it may never differ.
  */
-export async function checkAgreement(names: readonly [string, string], a: Sql, b: Sql): Promise<InvariantViolation[]> {
+export async function checkAgreement(
+  names: readonly [string, string],
+  a: Sql,
+  b: Sql,
+): Promise<InvariantViolation[]> {
   const [left, right] = await Promise.all([blocksOf(a), blocksOf(b)]);
   const common = Math.min(left.length, right.length);
   for (let i = 0; i < common; i++) {
     const x = left[i] as BlockRow;
     const y = right[i] as BlockRow;
     if (x.hash_hex !== y.hash_hex || x.digest_hex !== y.digest_hex) {
-      return [{ invariant: 'nodes_agree', detail: `at height ${x.height} ${names[0]} has ${x.hash_hex}/${x.digest_hex}, ${names[1]} has ${y.hash_hex}/${y.digest_hex}` }];
+      return [
+        {
+          invariant: 'nodes_agree',
+          detail: `at height ${x.height} ${names[0]} has ${x.hash_hex}/${x.digest_hex}, ${names[1]} has ${y.hash_hex}/${y.digest_hex}`,
+        },
+      ];
     }
   }
   return [];
@@ -80,7 +98,10 @@ export interface Confirmation {
 }
 
 /** Every transaction a client was told is accepted or rejected is in the chain with that status. */
-export async function checkConfirmedKept(sql: Sql, confirmed: readonly Confirmation[]): Promise<InvariantViolation[]> {
+export async function checkConfirmedKept(
+  sql: Sql,
+  confirmed: readonly Confirmation[],
+): Promise<InvariantViolation[]> {
   if (confirmed.length === 0) return [];
   const { rows } = await sql.query<{ id_hex: string; status: string }>(
     `SELECT encode(id, 'hex') AS id_hex, status FROM chain.transactions WHERE encode(id, 'hex') = ANY($1::text[])`,
@@ -91,7 +112,10 @@ export async function checkConfirmedKept(sql: Sql, confirmed: readonly Confirmat
   for (const c of confirmed) {
     const status = stored.get(c.idHex);
     if (status !== c.status) {
-      violations.push({ invariant: 'confirmed_kept', detail: `transaction ${c.idHex} was confirmed ${c.status}, the chain has ${status ?? 'nothing'}` });
+      violations.push({
+        invariant: 'confirmed_kept',
+        detail: `transaction ${c.idHex} was confirmed ${c.status}, the chain has ${status ?? 'nothing'}`,
+      });
     }
   }
   return violations;
@@ -121,10 +145,18 @@ export async function checkEnergy(sql: Sql): Promise<InvariantViolation[]> {
   );
   for (const s of sums) {
     if (s.balances !== s.history) {
-      violations.push({ invariant: 'energy_conserved', detail: `context ${s.context}: balances add up to ${s.balances} Wh, its history to ${s.history} Wh` });
+      violations.push({
+        invariant: 'energy_conserved',
+        detail: `context ${s.context}: balances add up to ${s.balances} Wh, its history to ${s.history} Wh`,
+      });
     }
   }
-  const { rows: history } = await sql.query<{ key: string; delta_wh: string; kind: string; tx_id: string }>(
+  const { rows: history } = await sql.query<{
+    key: string;
+    delta_wh: string;
+    kind: string;
+    tx_id: string;
+  }>(
     `SELECT h.context || '/' || h.trader || '/' || h.block::text || '/' || array_to_string(h.labels, ',') AS key,
             h.delta_wh::text AS delta_wh, h.kind, h.tx_id
        FROM state.energy_history h
@@ -138,7 +170,10 @@ export async function checkEnergy(sql: Sql): Promise<InvariantViolation[]> {
     balanceWh.set(row.key, after);
     const spends = (row.kind === 'transfer' || row.kind === 'reduce') && BigInt(row.delta_wh) < 0n;
     if (spends && after < 0n) {
-      violations.push({ invariant: 'no_overdraft', detail: `transaction ${row.tx_id} takes ${row.key} from ${before} to ${after} Wh` });
+      violations.push({
+        invariant: 'no_overdraft',
+        detail: `transaction ${row.tx_id} takes ${row.key} from ${before} to ${after} Wh`,
+      });
     }
   }
   return violations;

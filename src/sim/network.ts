@@ -22,7 +22,13 @@ export interface NetworkStats {
 export class SimNetwork<M> {
   private readonly handlers = new Map<string, MessageHandler<M>>();
   private readonly blocked = new Set<string>();
-  private readonly counters: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, undeliverable: 0 };
+  private readonly counters: NetworkStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    duplicated: 0,
+    undeliverable: 0,
+  };
 
   constructor(
     private readonly scheduler: Scheduler,

@@ -51,8 +51,10 @@ class EventHeap {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      if (left < items.length && runsBefore(items[left] as SimEvent, items[smallest] as SimEvent)) smallest = left;
-      if (right < items.length && runsBefore(items[right] as SimEvent, items[smallest] as SimEvent)) smallest = right;
+      if (left < items.length && runsBefore(items[left] as SimEvent, items[smallest] as SimEvent))
+        smallest = left;
+      if (right < items.length && runsBefore(items[right] as SimEvent, items[smallest] as SimEvent))
+        smallest = right;
       if (smallest === i) break;
       [items[i], items[smallest]] = [items[smallest] as SimEvent, items[i] as SimEvent];
       i = smallest;
@@ -71,7 +73,9 @@ export class SimScheduler implements Scheduler {
   /** `startMs` is the wall-clock instant the simulated world starts at (ms since the epoch). */
   constructor(startMs: number) {
     if (!Number.isSafeInteger(startMs) || startMs < 0) {
-      throw new RangeError(`a simulation starts at a non-negative integer ms instant, got ${String(startMs)}`);
+      throw new RangeError(
+        `a simulation starts at a non-negative integer ms instant, got ${String(startMs)}`,
+      );
     }
     this.startMs = startMs;
     this.currentMs = startMs;

@@ -26,7 +26,12 @@ export class FaultyDatabase implements Database {
   readonly kind: Database['kind'];
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
-  private readonly counters: StoreStats = { writesFailed: 0, commitsFailed: 0, commitAnswersLost: 0, commits: 0 };
+  private readonly counters: StoreStats = {
+    writesFailed: 0,
+    commitsFailed: 0,
+    commitAnswersLost: 0,
+    commits: 0,
+  };
 
   constructor(
     private readonly inner: Database,
@@ -59,7 +64,10 @@ export class FaultyDatabase implements Database {
       if (this.random.chance(this.faults.commitAnswerLostProbability)) {
         this.counters.commitAnswersLost++;
         this.trace.record(this.owner, 'store-commit-answer-lost');
-        throw new ChainError('retry', 'simulated store fault: the connection dropped after the commit was sent');
+        throw new ChainError(
+          'retry',
+          'simulated store fault: the connection dropped after the commit was sent',
+        );
       }
       return result;
     });
@@ -83,7 +91,11 @@ export class FaultyDatabase implements Database {
     return this.inFlight > 0;
   }
 
-  private async faultyQuery<R>(sql: Sql, text: string, params?: unknown[]): Promise<QueryResult<R>> {
+  private async faultyQuery<R>(
+    sql: Sql,
+    text: string,
+    params?: unknown[],
+  ): Promise<QueryResult<R>> {
     if (WRITE_SQL.test(text) && this.random.chance(this.faults.writeFailProbability)) {
       this.counters.writesFailed++;
       this.trace.record(this.owner, 'store-write-failed', text.trim().split(/\s+/, 3).join(' '));

@@ -17,12 +17,20 @@ export class Trace {
     private readonly clock: { monotonicMs(): number },
     private readonly keepMax = 2_000,
   ) {
-    if (!Number.isSafeInteger(keepMax) || keepMax < 1) throw new RangeError(`keepMax must be a positive integer, got ${keepMax}`);
+    if (!Number.isSafeInteger(keepMax) || keepMax < 1)
+      throw new RangeError(`keepMax must be a positive integer, got ${keepMax}`);
   }
 
   record(actor: string, event: string, detail = ''): void {
-    this.entries.push({ step: this.recorded++, atMs: this.clock.monotonicMs(), actor, event, detail });
-    if (this.entries.length > this.keepMax) this.entries.splice(0, this.entries.length - this.keepMax);
+    this.entries.push({
+      step: this.recorded++,
+      atMs: this.clock.monotonicMs(),
+      actor,
+      event,
+      detail,
+    });
+    if (this.entries.length > this.keepMax)
+      this.entries.splice(0, this.entries.length - this.keepMax);
   }
 
   /** How many entries were recorded in all, including those no longer kept. */
@@ -38,7 +46,10 @@ export class Trace {
   /** One line per entry: `#step +ms actor event detail`. */
   format(n = this.keepMax): string {
     return this.tail(n)
-      .map((e) => `#${e.step} +${e.atMs}ms ${e.actor} ${e.event}${e.detail === '' ? '' : ` ${e.detail}`}`)
+      .map(
+        (e) =>
+          `#${e.step} +${e.atMs}ms ${e.actor} ${e.event}${e.detail === '' ? '' : ` ${e.detail}`}`,
+      )
       .join('\n');
   }
 }

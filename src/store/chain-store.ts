@@ -8,8 +8,26 @@ import type { HeadInfo } from '../chain/header-rules.js';
 import type { CommitBlockInput, TxRecord } from '../chain/records.js';
 import type { GenesisInfo } from '../chain/types.js';
 import type { BlockView } from '../chain/views.js';
-import { assertLinksToHead, checkCommitInput, insertBlock, insertContracts, insertMeta, insertTransactions, markDeleted, upsertInvalid } from './chain/commit.js';
-import { loadContracts, loadTableDefs, readBlockViews, readHead, readKnownTxIds, readMeta, readRawBlocks, readTransactions } from './chain/reads.js';
+import {
+  assertLinksToHead,
+  checkCommitInput,
+  insertBlock,
+  insertContracts,
+  insertMeta,
+  insertTransactions,
+  markDeleted,
+  upsertInvalid,
+} from './chain/commit.js';
+import {
+  loadContracts,
+  loadTableDefs,
+  readBlockViews,
+  readHead,
+  readKnownTxIds,
+  readMeta,
+  readRawBlocks,
+  readTransactions,
+} from './chain/reads.js';
 import { applyStateChanges, findRows, readRows, scanTable } from './contract-tables.js';
 import { migrate } from './migrations.js';
 import { toSafeNumber } from './sql-values.js';
@@ -38,7 +56,8 @@ export class ChainStore implements StateReader {
     const defs = await this.db.transaction(async (sql) => {
       await assertLinksToHead(sql, input);
       const defs = new Map(this.defsCache ?? (await loadTableDefs(sql)));
-      if (input.block.height === 0 && input.block.genesis !== null) await insertMeta(sql, input.block.genesis);
+      if (input.block.height === 0 && input.block.genesis !== null)
+        await insertMeta(sql, input.block.genesis);
       await insertBlock(sql, input);
       await insertContracts(sql, input.createdContracts, defs);
       await markDeleted(sql, input.block.height, input.deletedContracts);
@@ -98,12 +117,16 @@ export class ChainStore implements StateReader {
   }
 
   async sizeBytes(): Promise<number> {
-    const { rows } = await this.db.query<{ n: unknown }>(`SELECT pg_database_size(current_database()) AS n`);
+    const { rows } = await this.db.query<{ n: unknown }>(
+      `SELECT pg_database_size(current_database()) AS n`,
+    );
     return toSafeNumber(rows[0]?.n, 'database size');
   }
 
   async countTransactions(): Promise<number> {
-    const { rows } = await this.db.query<{ n: unknown }>(`SELECT count(*) AS n FROM chain.transactions`);
+    const { rows } = await this.db.query<{ n: unknown }>(
+      `SELECT count(*) AS n FROM chain.transactions`,
+    );
     return toSafeNumber(rows[0]?.n, 'transaction count');
   }
 }

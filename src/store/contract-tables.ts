@@ -9,7 +9,14 @@
 import { createHash } from 'node:crypto';
 import { ChainError } from '../core/errors.js';
 import { arrayLiteral } from './sql-values.js';
-import type { ColumnType, JsonValue, Row, RowValue, StateChange, TableDef } from '../chain/contract-model.js';
+import type {
+  ColumnType,
+  JsonValue,
+  Row,
+  RowValue,
+  StateChange,
+  TableDef,
+} from '../chain/contract-model.js';
 import type { Sql } from './types.js';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
@@ -46,7 +53,11 @@ const PARAM_ARRAY: Readonly<Record<ColumnType, string>> = {
 /** `state."<name>"`, the qualified name of a contract table. */
 export function contractTableName(name: string): string {
   if (!NAME_PATTERN.test(name)) {
-    throw new ChainError('contract_create_invalid', `table name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`, { table: name });
+    throw new ChainError(
+      'contract_create_invalid',
+      `table name ${JSON.stringify(name)} must match ${NAME_PATTERN.source}`,
+      { table: name },
+    );
   }
   return `state."${name}"`;
 }
@@ -63,23 +74,31 @@ export function validateTableDef(name: string, def: TableDef): void {
   contractTableName(name);
   const columns = Object.entries(def.columns);
   if (columns.length === 0) fail('has no columns');
-  if (columns.length > COLUMNS_PER_TABLE_MAX) fail(`has ${columns.length} columns, at most ${COLUMNS_PER_TABLE_MAX} allowed`);
+  if (columns.length > COLUMNS_PER_TABLE_MAX)
+    fail(`has ${columns.length} columns, at most ${COLUMNS_PER_TABLE_MAX} allowed`);
   for (const [column, type] of columns) {
-    if (!NAME_PATTERN.test(column)) fail(`column name ${JSON.stringify(column)} must match ${NAME_PATTERN.source}`);
-    if (!COLUMN_TYPES.has(type)) fail(`column ${column} has type ${JSON.stringify(type)}, expected one of text, bigint, boolean, text[], json`);
+    if (!NAME_PATTERN.test(column))
+      fail(`column name ${JSON.stringify(column)} must match ${NAME_PATTERN.source}`);
+    if (!COLUMN_TYPES.has(type))
+      fail(
+        `column ${column} has type ${JSON.stringify(type)}, expected one of text, bigint, boolean, text[], json`,
+      );
   }
   if (def.key.length === 0) fail('has no primary key');
   if (new Set(def.key).size !== def.key.length) fail('names a key column twice');
   for (const column of def.key) {
     const type = def.columns[column];
     if (type === undefined) fail(`key column ${column} is not a column`);
-    else if (!KEY_TYPES.has(type)) fail(`key column ${column} has type ${type}, expected text, bigint or boolean`);
+    else if (!KEY_TYPES.has(type))
+      fail(`key column ${column} has type ${type}, expected text, bigint or boolean`);
   }
   const indexes = def.indexes ?? [];
-  if (indexes.length > INDEXES_PER_TABLE_MAX) fail(`has ${indexes.length} indexes, at most ${INDEXES_PER_TABLE_MAX} allowed`);
+  if (indexes.length > INDEXES_PER_TABLE_MAX)
+    fail(`has ${indexes.length} indexes, at most ${INDEXES_PER_TABLE_MAX} allowed`);
   for (const index of indexes) {
     if (index.length === 0) fail('declares an index without columns');
-    if (new Set(index).size !== index.length) fail(`index (${index.join(', ')}) names a column twice`);
+    if (new Set(index).size !== index.length)
+      fail(`index (${index.join(', ')}) names a column twice`);
     for (const column of index) {
       const type = def.columns[column];
       if (type === undefined) fail(`index column ${column} is not a column`);
@@ -92,19 +111,28 @@ export function validateTableDef(name: string, def: TableDef): void {
 export async function createContractTable(sql: Sql, name: string, def: TableDef): Promise<void> {
   validateTableDef(name, def);
   const table = contractTableName(name);
-  const columns = Object.entries(def.columns).map(([column, type]) => `${ident(column)} ${DDL_TYPE[type]}`);
+  const columns = Object.entries(def.columns).map(
+    ([column, type]) => `${ident(column)} ${DDL_TYPE[type]}`,
+  );
   const key = def.key.map(ident).join(', ');
-  await sql.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')}, PRIMARY KEY (${key}))`);
+  await sql.query(
+    `CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')}, PRIMARY KEY (${key}))`,
+  );
   for (const index of def.indexes ?? []) {
     const single = index.length === 1 ? index[0] : undefined;
     const method = single !== undefined && def.columns[single] === 'text[]' ? 'gin' : 'btree';
-    await sql.query(`CREATE INDEX IF NOT EXISTS ${ident(indexName(name, index))} ON ${table} USING ${method} (${index.map(ident).join(', ')})`);
+    await sql.query(
+      `CREATE INDEX IF NOT EXISTS ${ident(indexName(name, index))} ON ${table} USING ${method} (${index.map(ident).join(', ')})`,
+    );
   }
 }
 
 // Index names share the schema's namespace and 63 bytes: a prefix of the table plus a hash.
 function indexName(table: string, columns: readonly string[]): string {
-  const hash = createHash('sha256').update(`${table}(${columns.join(',')})`).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(`${table}(${columns.join(',')})`)
+    .digest('hex')
+    .slice(0, 10);
   return `${table.slice(0, 48)}_${hash}_ix`;
 }
 
@@ -112,18 +140,28 @@ function indexName(table: string, columns: readonly string[]): string {
 // Host values <-> array-literal elements.
 
 function badRow(table: string, message: string, column?: string): ChainError {
-  return new ChainError('contract_bad_row', `table ${table}: ${message}`, column === undefined ? { table } : { table, column });
+  return new ChainError(
+    'contract_bad_row',
+    `table ${table}: ${message}`,
+    column === undefined ? { table } : { table, column },
+  );
 }
 
 /** Why PostgreSQL cannot store `value` as text unchanged (U+0000, unpaired surrogates), or null. */
 export function textProblem(value: string): string | null {
-  if (value.includes('\u0000')) return 'contains the character U+0000, which PostgreSQL text cannot hold';
+  if (value.includes('\u0000'))
+    return 'contains the character U+0000, which PostgreSQL text cannot hold';
   if (LONE_SURROGATE.test(value)) return 'contains an unpaired UTF-16 surrogate';
   return null;
 }
 
 /** The literal element of one column value; throws contract_bad_row when it does not fit. */
-function columnElement(table: string, column: string, type: ColumnType, value: RowValue | undefined): string | null {
+function columnElement(
+  table: string,
+  column: string,
+  type: ColumnType,
+  value: RowValue | undefined,
+): string | null {
   const fail = (why: string): never => {
     throw badRow(table, `column ${column} (${type}) ${why}`, column);
   };
@@ -139,7 +177,8 @@ function columnElement(table: string, column: string, type: ColumnType, value: R
     }
     case 'bigint':
       if (typeof value !== 'bigint') return fail(`must be a bigint, got ${describe(value)}`);
-      if (value < INT8_MIN || value > INT8_MAX) return fail(`is outside the 64-bit range: ${value}`);
+      if (value < INT8_MIN || value > INT8_MAX)
+        return fail(`is outside the 64-bit range: ${value}`);
       return value.toString();
     case 'boolean':
       if (typeof value !== 'boolean') return fail(`must be a boolean, got ${describe(value)}`);
@@ -190,21 +229,28 @@ export function rowProblem(table: string, def: TableDef, row: Readonly<Row>): st
 
 /** Throws contract_bad_row when `row` does not fit `def`. */
 export function checkRow(table: string, def: TableDef, row: Readonly<Row>): void {
-  for (const [column, type] of Object.entries(def.columns)) columnElement(table, column, type, row[column]);
+  for (const [column, type] of Object.entries(def.columns))
+    columnElement(table, column, type, row[column]);
   assertKnownColumns(table, def, row);
 }
 
 function assertKnownColumns(table: string, def: TableDef, row: Readonly<Row>): void {
   for (const column of Object.keys(row)) {
-    if (def.columns[column] === undefined) throw badRow(table, `column ${column} is not in the table`, column);
+    if (def.columns[column] === undefined)
+      throw badRow(table, `column ${column} is not in the table`, column);
   }
 }
 
 function keyElements(table: string, def: TableDef, key: readonly RowValue[]): (string | null)[] {
   if (key.length !== def.key.length) {
-    throw badRow(table, `a key has ${key.length} values, the table's key has ${def.key.length} columns`);
+    throw badRow(
+      table,
+      `a key has ${key.length} values, the table's key has ${def.key.length} columns`,
+    );
   }
-  return def.key.map((column, i) => columnElement(table, column, columnType(table, def, column), key[i]));
+  return def.key.map((column, i) =>
+    columnElement(table, column, columnType(table, def, column), key[i]),
+  );
 }
 
 function columnType(table: string, def: TableDef, column: string): ColumnType {
@@ -225,7 +271,11 @@ interface TableBatch {
  * Writes the final row values of a block: per table one batched upsert and one batched delete
  * (per ROWS_PER_STATEMENT_MAX rows). When a (table, key) appears twice, the last change wins.
  */
-export async function applyStateChanges(sql: Sql, defs: ReadonlyMap<string, TableDef>, changes: readonly StateChange[]): Promise<void> {
+export async function applyStateChanges(
+  sql: Sql,
+  defs: ReadonlyMap<string, TableDef>,
+  changes: readonly StateChange[],
+): Promise<void> {
   const batches = groupChanges(defs, changes);
   for (const table of [...batches.keys()].sort()) {
     const batch = batches.get(table);
@@ -240,12 +290,19 @@ export async function applyStateChanges(sql: Sql, defs: ReadonlyMap<string, Tabl
   }
 }
 
-function groupChanges(defs: ReadonlyMap<string, TableDef>, changes: readonly StateChange[]): Map<string, TableBatch> {
+function groupChanges(
+  defs: ReadonlyMap<string, TableDef>,
+  changes: readonly StateChange[],
+): Map<string, TableBatch> {
   const last = new Map<string, Map<string, StateChange>>();
   for (const change of changes) {
     const def = defs.get(change.table);
     if (def === undefined) {
-      throw new ChainError('internal', `a state change names table ${JSON.stringify(change.table)}, which no contract defines`, { table: change.table });
+      throw new ChainError(
+        'internal',
+        `a state change names table ${JSON.stringify(change.table)}, which no contract defines`,
+        { table: change.table },
+      );
     }
     const keyText = keyElements(change.table, def, change.key).join('\u0000');
     if (change.row !== null) assertRowMatchesKey(change.table, def, change.row, keyText);
@@ -265,22 +322,39 @@ function groupChanges(defs: ReadonlyMap<string, TableDef>, changes: readonly Sta
   return batches;
 }
 
-function assertRowMatchesKey(table: string, def: TableDef, row: Readonly<Row>, keyText: string): void {
+function assertRowMatchesKey(
+  table: string,
+  def: TableDef,
+  row: Readonly<Row>,
+  keyText: string,
+): void {
   const rowKey = def.key.map((column) => row[column] as RowValue);
   if (keyElements(table, def, rowKey).join('\u0000') !== keyText) {
-    throw badRow(table, `a change's key ${keyText.split('\u0000').join(', ')} differs from its row's key columns`);
+    throw badRow(
+      table,
+      `a change's key ${keyText.split('\u0000').join(', ')} differs from its row's key columns`,
+    );
   }
 }
 
-async function upsertRows(sql: Sql, table: string, def: TableDef, rows: readonly Row[]): Promise<void> {
+async function upsertRows(
+  sql: Sql,
+  table: string,
+  def: TableDef,
+  rows: readonly Row[],
+): Promise<void> {
   const columns = Object.entries(def.columns);
-  const params = columns.map(([column, type]) => arrayLiteral(rows.map((row) => columnElement(table, column, type, row[column]))));
+  const params = columns.map(([column, type]) =>
+    arrayLiteral(rows.map((row) => columnElement(table, column, type, row[column]))),
+  );
   for (const row of rows) assertKnownColumns(table, def, row);
   const unnest = columns.map(([, type], i) => `$${i + 1}::text::${PARAM_ARRAY[type]}`).join(', ');
   const aliases = columns.map((_, i) => `c${i}`).join(', ');
   const values = columns.map(([, type], i) => selectExpression(type, `u.c${i}`)).join(', ');
   const keySet = new Set(def.key);
-  const updates = columns.filter(([column]) => !keySet.has(column)).map(([column]) => `${ident(column)} = EXCLUDED.${ident(column)}`);
+  const updates = columns
+    .filter(([column]) => !keySet.has(column))
+    .map(([column]) => `${ident(column)} = EXCLUDED.${ident(column)}`);
   const onConflict = updates.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${updates.join(', ')}`;
   await sql.query(
     `INSERT INTO ${contractTableName(table)} (${columns.map(([c]) => ident(c)).join(', ')}) ` +
@@ -296,20 +370,37 @@ function selectExpression(type: ColumnType, ref: string): string {
   return ref;
 }
 
-async function deleteRows(sql: Sql, table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<void> {
+async function deleteRows(
+  sql: Sql,
+  table: string,
+  def: TableDef,
+  keys: readonly (readonly RowValue[])[],
+): Promise<void> {
   const { params, join } = keyJoin(table, def, keys, 't', 'k');
-  await sql.query(`DELETE FROM ${contractTableName(table)} t USING ${join.using} WHERE ${join.on}`, params);
+  await sql.query(
+    `DELETE FROM ${contractTableName(table)} t USING ${join.using} WHERE ${join.on}`,
+    params,
+  );
 }
 
 /** unnest() of key arrays as `alias`, and the condition matching it to the table's key columns. */
-function keyJoin(table: string, def: TableDef, keys: readonly (readonly RowValue[])[], t: string, alias: string): { params: string[]; join: { using: string; on: string } } {
+function keyJoin(
+  table: string,
+  def: TableDef,
+  keys: readonly (readonly RowValue[])[],
+  t: string,
+  alias: string,
+): { params: string[]; join: { using: string; on: string } } {
   const elements = keys.map((key) => keyElements(table, def, key));
   const params = def.key.map((_, i) => arrayLiteral(elements.map((e) => e[i] ?? null)));
   const types = def.key.map((column) => columnType(table, def, column));
   const unnest = types.map((type, i) => `$${i + 1}::text::${PARAM_ARRAY[type]}`).join(', ');
   const aliases = def.key.map((_, i) => `c${i}`).join(', ');
   const on = def.key
-    .map((column, i) => `${t}.${ident(column)} = ${alias}.c${i}${types[i] === 'text' ? ' COLLATE "C"' : ''}`)
+    .map(
+      (column, i) =>
+        `${t}.${ident(column)} = ${alias}.c${i}${types[i] === 'text' ? ' COLLATE "C"' : ''}`,
+    )
     .join(' AND ');
   return { params, join: { using: `unnest(${unnest}) AS ${alias}(${aliases})`, on } };
 }
@@ -318,14 +409,28 @@ function keyJoin(table: string, def: TableDef, keys: readonly (readonly RowValue
 // Reads.
 
 /** The existing rows among `keys` (any order), in one query per ROWS_PER_STATEMENT_MAX keys. */
-export async function readRows(sql: Sql, table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
+export async function readRows(
+  sql: Sql,
+  table: string,
+  def: TableDef,
+  keys: readonly (readonly RowValue[])[],
+): Promise<Row[]> {
   const unique = new Map<string, readonly RowValue[]>();
   for (const key of keys) unique.set(keyElements(table, def, key).join('\u0000'), key);
   const all = [...unique.values()];
   const rows: Row[] = [];
   for (let i = 0; i < all.length; i += ROWS_PER_STATEMENT_MAX) {
-    const { params, join } = keyJoin(table, def, all.slice(i, i + ROWS_PER_STATEMENT_MAX), 't', 'k');
-    const result = await sql.query(`SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t JOIN ${join.using} ON ${join.on}`, params);
+    const { params, join } = keyJoin(
+      table,
+      def,
+      all.slice(i, i + ROWS_PER_STATEMENT_MAX),
+      't',
+      'k',
+    );
+    const result = await sql.query(
+      `SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t JOIN ${join.using} ON ${join.on}`,
+      params,
+    );
     for (const dbRow of result.rows) rows.push(hostRow(table, def, dbRow));
   }
   return rows;
@@ -336,16 +441,39 @@ export async function readRows(sql: Sql, table: string, def: TableDef, keys: rea
  * equality, json null as SQL NULL), ordered by primary key in byte order, at most `limit`.
  */
 /** Every row of the table when it has at most `limit` rows (any order); null when it has more. */
-export async function scanTable(sql: Sql, table: string, def: TableDef, limit: number): Promise<Row[] | null> {
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new ChainError('internal', `scanTable limit must be a non-negative integer, got ${limit}`, { table });
-  const result = await sql.query(`SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t LIMIT $1::text::int`, [String(limit + 1)]);
+export async function scanTable(
+  sql: Sql,
+  table: string,
+  def: TableDef,
+  limit: number,
+): Promise<Row[] | null> {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new ChainError(
+      'internal',
+      `scanTable limit must be a non-negative integer, got ${limit}`,
+      { table },
+    );
+  const result = await sql.query(
+    `SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t LIMIT $1::text::int`,
+    [String(limit + 1)],
+  );
   if (result.rows.length > limit) return null;
   return result.rows.map((dbRow) => hostRow(table, def, dbRow));
 }
 
-export async function findRows(sql: Sql, table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
+export async function findRows(
+  sql: Sql,
+  table: string,
+  def: TableDef,
+  where: Readonly<Row>,
+  limit: number,
+): Promise<Row[]> {
   if (!Number.isSafeInteger(limit) || limit < 0 || limit > FIND_ROWS_LIMIT_MAX) {
-    throw new ChainError('internal', `findRows limit must be an integer from 0 to ${FIND_ROWS_LIMIT_MAX}, got ${limit}`, { table });
+    throw new ChainError(
+      'internal',
+      `findRows limit must be an integer from 0 to ${FIND_ROWS_LIMIT_MAX}, got ${limit}`,
+      { table },
+    );
   }
   if (limit === 0) return [];
   const params: string[] = [];
@@ -361,7 +489,11 @@ export async function findRows(sql: Sql, table: string, def: TableDef, where: Re
     conditions.push(whereCondition(column, type, `$${params.length}`));
   }
   params.push(String(limit));
-  const order = def.key.map((column) => (def.columns[column] === 'text' ? `${ident(column)} COLLATE "C"` : ident(column))).join(', ');
+  const order = def.key
+    .map((column) =>
+      def.columns[column] === 'text' ? `${ident(column)} COLLATE "C"` : ident(column),
+    )
+    .join(', ');
   const whereSql = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
   const result = await sql.query(
     `SELECT ${selectList(def, 't')} FROM ${contractTableName(table)} t${whereSql} ORDER BY ${order} LIMIT $${params.length}::text::int`,
@@ -386,7 +518,9 @@ function whereCondition(column: string, type: ColumnType, param: string): string
 }
 
 function selectList(def: TableDef, t: string): string {
-  return Object.keys(def.columns).map((column) => `${t}.${ident(column)}`).join(', ');
+  return Object.keys(def.columns)
+    .map((column) => `${t}.${ident(column)}`)
+    .join(', ');
 }
 
 /** A row as the driver returned it -> host values (bigint as JS BigInt, json null as null). */
@@ -397,7 +531,8 @@ function hostRow(table: string, def: TableDef, dbRow: Record<string, unknown>): 
     switch (type) {
       case 'bigint':
         if (typeof value === 'bigint') row[column] = value;
-        else if (typeof value === 'number' || typeof value === 'string') row[column] = BigInt(value);
+        else if (typeof value === 'number' || typeof value === 'string')
+          row[column] = BigInt(value);
         else throw badRow(table, `column ${column} came back as ${describe(value)}`, column);
         break;
       case 'json':

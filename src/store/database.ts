@@ -44,8 +44,17 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 // Errors: a server we cannot reach, or one that drops us, is a temporary failure ("retry").
 
 const RETRY_NODE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
-  'ENETUNREACH', 'ECONNABORTED', 'EHOSTDOWN', 'ENETDOWN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'EHOSTDOWN',
+  'ENETDOWN',
 ]);
 // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections,
 // 40001 serialization_failure and 40P01 deadlock_detected (the transaction was rolled back).
@@ -64,7 +73,8 @@ export function isTransientDatabaseError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (RETRY_NODE_CODES.has(code) || RETRY_SQLSTATES.has(code) || code.startsWith('08')) return true;
+    if (RETRY_NODE_CODES.has(code) || RETRY_SQLSTATES.has(code) || code.startsWith('08'))
+      return true;
   }
   const message = (err as { message?: unknown }).message;
   return typeof message === 'string' && RETRY_MESSAGES.some((m) => message.includes(m));
@@ -73,7 +83,12 @@ export function isTransientDatabaseError(err: unknown): boolean {
 function asRetry(err: unknown, what: string): unknown {
   if (err instanceof ChainError || !isTransientDatabaseError(err)) return err;
   const reason = err instanceof Error ? err.message : String(err);
-  return new ChainError('retry', `database unavailable during ${what}: ${reason}`, {}, { cause: err });
+  return new ChainError(
+    'retry',
+    `database unavailable during ${what}: ${reason}`,
+    {},
+    { cause: err },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +99,10 @@ function parseInt8(text: string): bigint {
 }
 
 // pg's type ids are an enum without the array types; the id is right, only the enum is narrow.
-const defaultInt8ArrayParser = pg.types.getTypeParser(OID_INT8_ARRAY as Parameters<typeof pg.types.getTypeParser>[0], 'text') as (t: string) => (string | null)[];
+const defaultInt8ArrayParser = pg.types.getTypeParser(
+  OID_INT8_ARRAY as Parameters<typeof pg.types.getTypeParser>[0],
+  'text',
+) as (t: string) => (string | null)[];
 
 function parseInt8Array(text: string): (bigint | null)[] {
   return defaultInt8ArrayParser(text).map((v) => (v === null ? null : BigInt(v)));
@@ -126,7 +144,11 @@ async function checkServer(db: Database): Promise<void> {
   );
   const encoding = rows[0]?.encoding;
   if (encoding !== 'UTF8') {
-    throw new ChainError('internal', `the database must use encoding UTF8, it uses ${String(encoding)}`, { encoding });
+    throw new ChainError(
+      'internal',
+      `the database must use encoding UTF8, it uses ${String(encoding)}`,
+      { encoding },
+    );
   }
 }
 
@@ -136,7 +158,10 @@ class PostgresDatabase implements Database {
 
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
+  async query<R = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<QueryResult<R>> {
     try {
       const result = await this.pool.query(text, params);
       return { rows: result.rows as R[] };
@@ -162,7 +187,8 @@ class PostgresDatabase implements Database {
       return await runPgTransaction(client, fn, connection);
     } catch (err) {
       // A connection that failed mid-transaction is not given back to the pool.
-      if (connection.broken || isTransientDatabaseError(err)) broken = err instanceof Error ? err : new Error(String(err));
+      if (connection.broken || isTransientDatabaseError(err))
+        broken = err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
       client.off('error', ignore);
@@ -176,7 +202,11 @@ class PostgresDatabase implements Database {
   }
 }
 
-async function runPgTransaction<T>(client: pg.PoolClient, fn: (sql: Sql) => Promise<T>, connection: { broken: boolean }): Promise<T> {
+async function runPgTransaction<T>(
+  client: pg.PoolClient,
+  fn: (sql: Sql) => Promise<T>,
+  connection: { broken: boolean },
+): Promise<T> {
   const scope = { open: true };
   const sql: Sql = {
     query: async <R>(text: string, params?: unknown[]): Promise<QueryResult<R>> => {
@@ -219,7 +249,8 @@ async function rollbackQuietly(client: pg.PoolClient, original: unknown): Promis
 }
 
 function assertOpen(scope: { open: boolean }): void {
-  if (!scope.open) throw new ChainError('internal', 'a transaction handle was used after its transaction ended');
+  if (!scope.open)
+    throw new ChainError('internal', 'a transaction handle was used after its transaction ended');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,7 +265,8 @@ const PGLITE_PARSERS = {
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   const options = { parsers: PGLITE_PARSERS };
-  const lite = dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
+  const lite =
+    dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   return new PgliteDatabase(lite);
 }
 
@@ -259,7 +291,10 @@ class PgliteDatabase implements Database {
 
   constructor(private readonly lite: PGlite) {}
 
-  async query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
+  async query<R = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<QueryResult<R>> {
     this.assertNotInTransaction();
     return this.lock.run(async () => {
       const result = await this.lite.query<R>(text, params);
@@ -272,7 +307,9 @@ class PgliteDatabase implements Database {
     return this.lock.run(async () => {
       const scope = { open: true };
       try {
-        return await this.lite.transaction((tx) => this.scope.run(scope, () => fn(pgliteSql(tx, scope))));
+        return await this.lite.transaction((tx) =>
+          this.scope.run(scope, () => fn(pgliteSql(tx, scope))),
+        );
       } finally {
         scope.open = false;
       }
@@ -288,7 +325,10 @@ class PgliteDatabase implements Database {
   // hang for ever; fail loudly instead (use the `sql` handed to the transaction).
   private assertNotInTransaction(): void {
     if (this.scope.getStore()?.open === true) {
-      throw new ChainError('internal', 'the embedded database was used directly inside one of its transactions; use the transaction handle');
+      throw new ChainError(
+        'internal',
+        'the embedded database was used directly inside one of its transactions; use the transaction handle',
+      );
     }
   }
 }

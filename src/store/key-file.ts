@@ -18,7 +18,16 @@ export async function loadOrCreateKeyFile(path: string): Promise<KeyFileResult> 
   if (existing) return { key: existing, created: false };
   const key = PrivateKey.generate();
   await mkdir(dirname(path), { recursive: true });
-  const text = JSON.stringify({ privateKey: key.toWIF(), publicKey: Buffer.from(key.publicKey).toString('hex'), address: key.address }, null, 2) + '\n';
+  const text =
+    JSON.stringify(
+      {
+        privateKey: key.toWIF(),
+        publicKey: Buffer.from(key.publicKey).toString('hex'),
+        address: key.address,
+      },
+      null,
+      2,
+    ) + '\n';
   try {
     await writeFile(path, text, { mode: 0o600, flag: 'wx' });
   } catch (err) {
@@ -27,7 +36,12 @@ export async function loadOrCreateKeyFile(path: string): Promise<KeyFileResult> 
       const theirs = await readKeyFile(path);
       if (theirs) return { key: theirs, created: false };
     }
-    throw new ChainError('internal', `cannot write the processor key file ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ChainError(
+      'internal',
+      `cannot write the processor key file ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   await chmod(path, 0o600);
   return { key, created: true };
@@ -39,11 +53,20 @@ async function readKeyFile(path: string): Promise<PrivateKey | null> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ChainError('internal', `cannot read the processor key file ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ChainError(
+      'internal',
+      `cannot read the processor key file ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   const info = await stat(path);
   if ((info.mode & 0o077) !== 0) {
-    throw new ChainError('key_file_insecure', `the key file ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`, { path });
+    throw new ChainError(
+      'key_file_insecure',
+      `the key file ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+      { path },
+    );
   }
   return parseKeyText(text.trim(), path);
 }
@@ -57,7 +80,11 @@ export function parseKeyText(text: string, source: string): PrivateKey {
       if (typeof parsed.privateKey !== 'string') throw new Error('no privateKey field');
       wif = parsed.privateKey;
     } catch (err) {
-      throw new ChainError('key_invalid', `${source} is not a key file: expected a WIF or JSON with "privateKey" (${(err as Error).message})`, { source });
+      throw new ChainError(
+        'key_invalid',
+        `${source} is not a key file: expected a WIF or JSON with "privateKey" (${(err as Error).message})`,
+        { source },
+      );
     }
   }
   return PrivateKey.fromWIF(wif);

@@ -82,24 +82,28 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Applies the migrations this database has not seen yet; returns the versions applied. */
-export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
   return db.transaction(async (sql) => {
     await sql.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`);
     await sql.query(`CREATE SCHEMA IF NOT EXISTS chain`);
     await sql.query(
       `CREATE TABLE IF NOT EXISTS chain.schema_version (version int PRIMARY KEY, description text NOT NULL, applied_ms bigint NOT NULL)`,
     );
-    const { rows } = await sql.query<{ version: number }>(`SELECT version FROM chain.schema_version`);
+    const { rows } = await sql.query<{ version: number }>(
+      `SELECT version FROM chain.schema_version`,
+    );
     const done = new Set(rows.map((r) => r.version));
     const applied: number[] = [];
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (done.has(migration.version)) continue;
       for (const statement of migration.statements) await sql.query(statement);
-      await sql.query(`INSERT INTO chain.schema_version (version, description, applied_ms) VALUES ($1, $2, $3)`, [
-        migration.version,
-        migration.description,
-        Date.now(),
-      ]);
+      await sql.query(
+        `INSERT INTO chain.schema_version (version, description, applied_ms) VALUES ($1, $2, $3)`,
+        [migration.version, migration.description, Date.now()],
+      );
       applied.push(migration.version);
     }
     return applied;

@@ -21,7 +21,11 @@ const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 export function hexToBuffer(hex: string, what: string, bytes?: number): Buffer {
   if (!HEX.test(hex) || (bytes !== undefined && hex.length !== bytes * 2)) {
     const want = bytes === undefined ? 'hex' : `${bytes * 2} hex characters`;
-    throw new ChainError('bad_hex', `${what} must be ${want}, got ${JSON.stringify(hex.slice(0, 80))}`, { what });
+    throw new ChainError(
+      'bad_hex',
+      `${what} must be ${want}, got ${JSON.stringify(hex.slice(0, 80))}`,
+      { what },
+    );
   }
   return Buffer.from(hex, 'hex');
 }
@@ -38,20 +42,24 @@ export function byteaElement(hex: string): string {
 }
 
 export function bufferHex(value: unknown): string {
-  if (!(value instanceof Uint8Array)) throw new ChainError('internal', `expected bytea, got ${typeof value}`);
+  if (!(value instanceof Uint8Array))
+    throw new ChainError('internal', `expected bytea, got ${typeof value}`);
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
 }
 
 export function asBuffer(value: unknown): Buffer {
   if (value instanceof Buffer) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   throw new ChainError('internal', `expected bytea, got ${typeof value}`);
 }
 
 /** An int8/int4 value from the driver as a JS number; throws when it does not fit exactly. */
 export function toSafeNumber(value: unknown, what: string): number {
-  const n = typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new ChainError('internal', `${what} is not a safe integer: ${String(value)}`);
+  const n =
+    typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new ChainError('internal', `${what} is not a safe integer: ${String(value)}`);
   return n;
 }
 

@@ -5,7 +5,13 @@
 
 import { createHash } from 'node:crypto';
 import type { ApiError, LedgerService, SubmitResult } from '../../src/api/types.js';
-import type { BlockTxSummary, BlockView, ChainInfo, ContractView, TxView } from '../../src/chain/views.js';
+import type {
+  BlockTxSummary,
+  BlockView,
+  ChainInfo,
+  ContractView,
+  TxView,
+} from '../../src/chain/views.js';
 import type { Block, BlockTxOutcome, Tx } from '../../src/chain/types.js';
 
 export interface FakeTx {
@@ -50,14 +56,18 @@ interface Pending {
 const PROCESSOR_ADDRESS = '1Dc1wbmUgVqZ16GSmmg2Y2cLGjRgP358pd';
 const PROCESSOR_PUBLIC_KEY = '0309d152a2deb078b250802c198f068e9e65fd1c01c9f953fde7c35c457f2c9dc0';
 /** The public key of the vectors' "context" role; its address is 1FxFE3b5ifm4ByN3xb5ku1AcpcLZsJGRH4. */
-export const CONTEXT_PUBLIC_KEY = '027ee7cd1232d219c2843a31a3f1e10e9522dd88a4a4b82db7801417d89fe09dea';
+export const CONTEXT_PUBLIC_KEY =
+  '027ee7cd1232d219c2843a31a3f1e10e9522dd88a4a4b82db7801417d89fe09dea';
 
 export class FakeLedger implements LedgerService {
   readonly contracts: ContractView[];
   readonly chainId: string;
   private readonly txs = new Map<string, TxView>();
   private readonly pending: Pending[] = [];
-  private readonly programmed = new Map<string, { decision: FakeDecision; overrides: Partial<TxView> }>();
+  private readonly programmed = new Map<
+    string,
+    { decision: FakeDecision; overrides: Partial<TxView> }
+  >();
   private readonly blocks: { block: Block; view: BlockView }[] = [];
   private readonly txListeners = new Set<(view: TxView) => void>();
   private readonly blockListeners = new Set<(block: Block, view: BlockView) => void>();
@@ -77,7 +87,16 @@ export class FakeLedger implements LedgerService {
     this.finalDelayMs = opts.finalDelayMs === undefined ? 20 : opts.finalDelayMs;
     this.clock = opts.clock ?? Date.now;
     this.nextHeight = opts.firstHeight ?? 0;
-    this.decide = opts.decide ?? ((tx) => (this.contracts.some((c) => c.hash === tx.contractHashHex) ? { kind: 'accept' } : { kind: 'refuse', code: 'contract_unknown', message: `no active contract has hash ${tx.contractHashHex}` }));
+    this.decide =
+      opts.decide ??
+      ((tx) =>
+        this.contracts.some((c) => c.hash === tx.contractHashHex)
+          ? { kind: 'accept' }
+          : {
+              kind: 'refuse',
+              code: 'contract_unknown',
+              message: `no active contract has hash ${tx.contractHashHex}`,
+            });
     if (opts.withGenesis ?? true) this.produceBlock();
   }
 
@@ -113,12 +132,18 @@ export class FakeLedger implements LedgerService {
       chainId: this.chainId,
       processorAddress: PROCESSOR_ADDRESS,
       role: 'processor',
-      head: head === null ? null : { height: head.height, hash: head.hash, processedMs: head.processedMs },
+      head:
+        head === null
+          ? null
+          : { height: head.height, hash: head.hash, processedMs: head.processedMs },
       chainTimeMs: head === null ? null : head.processedMs,
     };
   }
 
-  async submit(raw: readonly Uint8Array[], opts: { readonly createMs?: number } = {}): Promise<SubmitResult[]> {
+  async submit(
+    raw: readonly Uint8Array[],
+    opts: { readonly createMs?: number } = {},
+  ): Promise<SubmitResult[]> {
     this.maybeFail();
     this.submitted.push({ count: raw.length, createMs: opts.createMs });
     const results = raw.map((bytes) => this.admit(bytes, opts.createMs));
@@ -148,12 +173,18 @@ export class FakeLedger implements LedgerService {
 
   async getBlocks(fromHeight: number, limit: number): Promise<BlockView[]> {
     this.maybeFail();
-    return this.blocks.filter((b) => b.view.height >= fromHeight).slice(0, limit).map((b) => b.view);
+    return this.blocks
+      .filter((b) => b.view.height >= fromHeight)
+      .slice(0, limit)
+      .map((b) => b.view);
   }
 
   async getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]> {
     this.maybeFail();
-    return this.blocks.filter((b) => b.view.height >= fromHeight).slice(0, limit).map((b) => b.block.bytes);
+    return this.blocks
+      .filter((b) => b.view.height >= fromHeight)
+      .slice(0, limit)
+      .map((b) => b.block.bytes);
   }
 
   onBlock(listener: (block: Block, view: BlockView) => void): () => void {
@@ -179,19 +210,48 @@ export class FakeLedger implements LedgerService {
     const outcomes: BlockTxOutcome[] = [];
     for (const p of batch) {
       const position = inBlock.indexOf(p);
-      const view = this.finalView(p, position === -1 ? null : { height, position, processedMs }, processedMs);
+      const view = this.finalView(
+        p,
+        position === -1 ? null : { height, position, processedMs },
+        processedMs,
+      );
       this.txs.set(p.tx.idHex, view);
       finals.push(view);
       if (position !== -1) {
-        summaries.push({ id: view.id, contractType: view.contractType, sender: p.tx.sender, status: view.status === 'accepted' ? 'accepted' : 'rejected', code: view.code, message: view.message ?? '' });
-        outcomes.push(view.status === 'accepted' ? { status: 'accepted', message: view.message ?? '' } : { status: 'rejected', code: view.code ?? 'contract_rejected', message: view.message ?? '' });
+        summaries.push({
+          id: view.id,
+          contractType: view.contractType,
+          sender: p.tx.sender,
+          status: view.status === 'accepted' ? 'accepted' : 'rejected',
+          code: view.code,
+          message: view.message ?? '',
+        });
+        outcomes.push(
+          view.status === 'accepted'
+            ? { status: 'accepted', message: view.message ?? '' }
+            : {
+                status: 'rejected',
+                code: view.code ?? 'contract_rejected',
+                message: view.message ?? '',
+              },
+        );
       }
     }
     const previousHash = this.blocks.at(-1)?.view.hash ?? '00'.repeat(32);
-    const body = Buffer.from(JSON.stringify({ height, previousHash, processedMs, txs: inBlock.map((p) => p.tx.idHex) }) + ' '.repeat(opts.paddingBytes ?? 0));
+    const body = Buffer.from(
+      JSON.stringify({ height, previousHash, processedMs, txs: inBlock.map((p) => p.tx.idHex) }) +
+        ' '.repeat(opts.paddingBytes ?? 0),
+    );
     const bytes = new Uint8Array(body);
     const hash = sha256(sha256(bytes)).toString('hex');
-    const genesis = height === 0 ? { chainId: this.chainId, processorPublicKey: PROCESSOR_PUBLIC_KEY, processorAddress: PROCESSOR_ADDRESS } : null;
+    const genesis =
+      height === 0
+        ? {
+            chainId: this.chainId,
+            processorPublicKey: PROCESSOR_PUBLIC_KEY,
+            processorAddress: PROCESSOR_ADDRESS,
+          }
+        : null;
     const view: BlockView = {
       height,
       hash,
@@ -210,7 +270,14 @@ export class FakeLedger implements LedgerService {
       previousHashHex: previousHash,
       processedMs,
       stateDigestHex: view.stateDigest,
-      genesis: genesis === null ? null : { chainId: genesis.chainId, processorPublicKeyHex: genesis.processorPublicKey, processorAddress: genesis.processorAddress },
+      genesis:
+        genesis === null
+          ? null
+          : {
+              chainId: genesis.chainId,
+              processorPublicKeyHex: genesis.processorPublicKey,
+              processorAddress: genesis.processorAddress,
+            },
       txs: inBlock.map((p) => coreTx(p.tx)),
       outcomes,
       signature: new Uint8Array(64).fill(0xee),
@@ -227,12 +294,30 @@ export class FakeLedger implements LedgerService {
     if (!decoded.ok) return { ok: false, id: null, error: decoded.error };
     const tx = decoded.tx;
     if (this.txs.has(tx.idHex)) {
-      return { ok: false, id: tx.idHex, error: { code: 'tx_duplicate_id', message: `a transaction with id ${tx.idHex} was already submitted; an id is accepted at most once`, details: { id: tx.idHex } } };
+      return {
+        ok: false,
+        id: tx.idHex,
+        error: {
+          code: 'tx_duplicate_id',
+          message: `a transaction with id ${tx.idHex} was already submitted; an id is accepted at most once`,
+          details: { id: tx.idHex },
+        },
+      };
     }
     const programmed = this.programmed.get(tx.idHex);
     const decision = programmed?.decision ?? this.decide(tx);
-    if (decision.kind === 'refuse') return { ok: false, id: tx.idHex, error: { code: decision.code, message: decision.message, details: { id: tx.idHex } } };
-    const pending: Pending = { tx, decision, createMs: createMs ?? this.clock(), overrides: programmed?.overrides ?? {} };
+    if (decision.kind === 'refuse')
+      return {
+        ok: false,
+        id: tx.idHex,
+        error: { code: decision.code, message: decision.message, details: { id: tx.idHex } },
+      };
+    const pending: Pending = {
+      tx,
+      decision,
+      createMs: createMs ?? this.clock(),
+      overrides: programmed?.overrides ?? {},
+    };
     this.pending.push(pending);
     this.txs.set(tx.idHex, this.baseView(pending));
     return { ok: true, id: tx.idHex };
@@ -267,7 +352,11 @@ export class FakeLedger implements LedgerService {
     };
   }
 
-  private finalView(p: Pending, place: { height: number; position: number; processedMs: number } | null, processedMs: number): TxView {
+  private finalView(
+    p: Pending,
+    place: { height: number; position: number; processedMs: number } | null,
+    processedMs: number,
+  ): TxView {
     const base = this.baseView(p);
     const d = p.decision;
     const outcome =
@@ -299,14 +388,20 @@ function refusal(code: string, message: string): { ok: false; error: ApiError } 
   return { ok: false, error: { code, message, details: {} } };
 }
 
-export function decodeFakeTx(bytes: Uint8Array): { ok: true; tx: FakeTx } | { ok: false; error: ApiError } {
+export function decodeFakeTx(
+  bytes: Uint8Array,
+): { ok: true; tx: FakeTx } | { ok: false; error: ApiError } {
   const buf = Buffer.from(bytes);
-  if (buf.length < 158) return refusal('tx_malformed', `a transaction needs at least 158 bytes, got ${buf.length}`);
-  if (buf[4] !== 1) return refusal('tx_unsupported_version', `transaction version must be 1, got ${buf[4]}`);
+  if (buf.length < 158)
+    return refusal('tx_malformed', `a transaction needs at least 158 bytes, got ${buf.length}`);
+  if (buf[4] !== 1)
+    return refusal('tx_unsupported_version', `transaction version must be 1, got ${buf[4]}`);
   const validTill = buf.readUInt32LE(53) + buf.readUInt32LE(57) * 2 ** 32;
-  if (!Number.isSafeInteger(validTill)) return refusal('tx_bad_valid_till', 'valid_till is larger than 2^53-1');
+  if (!Number.isSafeInteger(validTill))
+    return refusal('tx_bad_valid_till', 'valid_till is larger than 2^53-1');
   const publicKey = buf.subarray(buf.length - 33);
-  if (publicKey[0] !== 2 && publicKey[0] !== 3) return refusal('tx_bad_public_key', 'the public key is not compressed');
+  if (publicKey[0] !== 2 && publicKey[0] !== 3)
+    return refusal('tx_bad_public_key', 'the public key is not compressed');
   const payloadText = buf.subarray(61, buf.length - 97).toString('utf8');
   let payload: unknown;
   try {
@@ -314,7 +409,8 @@ export function decodeFakeTx(bytes: Uint8Array): { ok: true; tx: FakeTx } | { ok
   } catch {
     return refusal('tx_payload_not_json', 'the payload is not JSON');
   }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return refusal('tx_payload_not_json', 'the payload is not a JSON object');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    return refusal('tx_payload_not_json', 'the payload is not a JSON object');
   return {
     ok: true,
     tx: {
@@ -350,7 +446,10 @@ export function encodeFakeTx(f: TxFields): Uint8Array {
   head.writeUInt32LE(validTill % 2 ** 32, 53);
   head.writeUInt32LE(Math.floor(validTill / 2 ** 32), 57);
   const payload = Buffer.from(JSON.stringify(f.payload), 'utf8');
-  const tail = Buffer.concat([Buffer.from(f.signatureHex ?? '11'.repeat(64), 'hex'), Buffer.from(f.publicKeyHex ?? CONTEXT_PUBLIC_KEY, 'hex')]);
+  const tail = Buffer.concat([
+    Buffer.from(f.signatureHex ?? '11'.repeat(64), 'hex'),
+    Buffer.from(f.publicKeyHex ?? CONTEXT_PUBLIC_KEY, 'hex'),
+  ]);
   const all = Buffer.concat([head, payload, tail]);
   all.writeUInt32LE(all.length - 4, 0);
   return new Uint8Array(all);

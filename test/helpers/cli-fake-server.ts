@@ -54,7 +54,15 @@ export interface StoredTx {
 export const PROCESSOR_ADDRESS = '1BgGZ9tcN4rm9KBzDn7KprQz87SZ26SAMH';
 
 export function contractView(type: string, hash: string): ContractView {
-  return { hash, type, version: '1', description: `${type} contract`, template: {}, validanaVersion: 1, createdHeight: 0 };
+  return {
+    hash,
+    type,
+    version: '1',
+    description: `${type} contract`,
+    template: {},
+    validanaVersion: 1,
+    createdHeight: 0,
+  };
 }
 
 export class FakeServer {
@@ -126,9 +134,17 @@ export class FakeServer {
     if (stored.view.status !== 'new') return stored.view;
     const payload = JSON.parse(stored.tx.payloadText) as Record<string, unknown>;
     const outcome = (this.opts.decide ?? acceptAll)(stored.tx, payload);
-    stored.view = { ...stored.view, status: outcome.status, code: outcome.code, message: outcome.message, processedTs: Date.now(), blockId: outcome.status === 'invalid' ? null : this.blocks.length };
+    stored.view = {
+      ...stored.view,
+      status: outcome.status,
+      code: outcome.code,
+      message: outcome.message,
+      processedTs: Date.now(),
+      blockId: outcome.status === 'invalid' ? null : this.blocks.length,
+    };
     const view = stored.view;
-    for (const ws of this.watchers.get(idHex) ?? []) ws.send(JSON.stringify({ type: 'tx', tx: view }));
+    for (const ws of this.watchers.get(idHex) ?? [])
+      ws.send(JSON.stringify({ type: 'tx', tx: view }));
     this.watchers.delete(idHex);
     for (const done of this.waiters.get(idHex) ?? []) done(view);
     this.waiters.delete(idHex);
@@ -147,13 +163,24 @@ export class FakeServer {
       txCount: 0,
       transactions: [],
       signature: 'cd'.repeat(64),
-      genesis: height === 0 ? { chainId: this.chainId, processorPublicKey: '02'.padEnd(66, '1'), processorAddress: PROCESSOR_ADDRESS } : null,
+      genesis:
+        height === 0
+          ? {
+              chainId: this.chainId,
+              processorPublicKey: '02'.padEnd(66, '1'),
+              processorAddress: PROCESSOR_ADDRESS,
+            }
+          : null,
     };
     const raw = new Uint8Array(8);
     new DataView(raw.buffer).setUint32(0, height, true);
     this.blocks.push({ view, raw });
     if (this.pushBlocks) {
-      const text = JSON.stringify({ type: 'block', block: view, raw: Buffer.from(raw).toString('base64') });
+      const text = JSON.stringify({
+        type: 'block',
+        block: view,
+        raw: Buffer.from(raw).toString('base64'),
+      });
       for (const ws of this.subscribers) ws.send(text);
     }
     return view;
@@ -194,14 +221,25 @@ export class FakeServer {
     if (route === 'GET /api/contracts') return sendJson(res, 200, this.contracts);
     if (route === 'POST /api/transactions') return this.submitOne(res, body);
     if (route === 'POST /api/transactions/batch') return this.submitBatch(res, body);
-    if (route === 'GET /api/blocks') return sendJson(res, 200, this.blockRange(query).map((b) => b.view));
-    if (route === 'GET /api/blocks/raw') return sendJson(res, 200, { blocks: this.blockRange(query).map((b) => Buffer.from(b.raw).toString('base64')) });
+    if (route === 'GET /api/blocks')
+      return sendJson(
+        res,
+        200,
+        this.blockRange(query).map((b) => b.view),
+      );
+    if (route === 'GET /api/blocks/raw')
+      return sendJson(res, 200, {
+        blocks: this.blockRange(query).map((b) => Buffer.from(b.raw).toString('base64')),
+      });
     const txMatch = /^\/api\/transactions\/([0-9a-fA-F]+)$/.exec(url.pathname);
-    if (req.method === 'GET' && txMatch?.[1] !== undefined) return this.getTx(res, txMatch[1].toLowerCase(), query);
+    if (req.method === 'GET' && txMatch?.[1] !== undefined)
+      return this.getTx(res, txMatch[1].toLowerCase(), query);
     const blockMatch = /^\/api\/blocks\/(\d+)$/.exec(url.pathname);
     if (req.method === 'GET' && blockMatch?.[1] !== undefined) {
       const block = this.blocks[Number(blockMatch[1])];
-      return block === undefined ? sendError(res, 404, 'not_found', `no block ${blockMatch[1]}`) : sendJson(res, 200, block.view);
+      return block === undefined
+        ? sendError(res, 404, 'not_found', `no block ${blockMatch[1]}`)
+        : sendJson(res, 200, block.view);
     }
     sendError(res, 404, 'not_found', `no route ${route}`);
   }
@@ -212,7 +250,10 @@ export class FakeServer {
       chainId: this.chainId,
       processorAddress: PROCESSOR_ADDRESS,
       role: 'processor',
-      head: head === undefined ? null : { height: head.height, hash: head.hash, processedMs: head.processedMs },
+      head:
+        head === undefined
+          ? null
+          : { height: head.height, hash: head.hash, processedMs: head.processedMs },
       chainTimeMs: Date.now(),
     };
   }
@@ -225,15 +266,28 @@ export class FakeServer {
 
   /** Admission: decode and verify; the error or the stored transaction. */
   private admit(base64tx: unknown): StoredTx | { code: string; message: string; http: number } {
-    if (typeof base64tx !== 'string') return { code: 'bad_request', message: 'base64tx must be a string', http: 400 };
+    if (typeof base64tx !== 'string')
+      return { code: 'bad_request', message: 'base64tx must be a string', http: 400 };
     let tx: Tx;
     try {
       tx = decodeTx(new Uint8Array(Buffer.from(base64tx, 'base64')));
     } catch (err) {
-      return err instanceof ChainError ? { code: err.code, message: err.message, http: 400 } : { code: 'tx_malformed', message: String(err), http: 400 };
+      return err instanceof ChainError
+        ? { code: err.code, message: err.message, http: 400 }
+        : { code: 'tx_malformed', message: String(err), http: 400 };
     }
-    if (!verifyTxSignature(tx, this.chainId)) return { code: 'signature_invalid', message: `signature of ${tx.idHex} does not verify for chain ${this.chainId}`, http: 400 };
-    if (this.txs.has(tx.idHex)) return { code: 'tx_duplicate_id', message: `transaction ${tx.idHex} already exists`, http: 409 };
+    if (!verifyTxSignature(tx, this.chainId))
+      return {
+        code: 'signature_invalid',
+        message: `signature of ${tx.idHex} does not verify for chain ${this.chainId}`,
+        http: 400,
+      };
+    if (this.txs.has(tx.idHex))
+      return {
+        code: 'tx_duplicate_id',
+        message: `transaction ${tx.idHex} already exists`,
+        http: 409,
+      };
     const stored: StoredTx = { tx, view: newView(tx, this.contracts) };
     this.txs.set(tx.idHex, stored);
     return stored;
@@ -255,11 +309,14 @@ export class FakeServer {
 
   private submitBatch(res: ServerResponse, body: unknown): void {
     const b = (body ?? {}) as { transactions?: unknown; wait?: unknown };
-    if (!Array.isArray(b.transactions)) return sendError(res, 400, 'bad_request', 'transactions must be an array');
-    if (b.transactions.length > 1000) return sendError(res, 413, 'batch_too_large', 'at most 1000 transactions');
+    if (!Array.isArray(b.transactions))
+      return sendError(res, 400, 'bad_request', 'transactions must be an array');
+    if (b.transactions.length > 1000)
+      return sendError(res, 413, 'batch_too_large', 'at most 1000 transactions');
     const results = b.transactions.map((t: unknown) => {
       const admitted = this.admit(t);
-      if (!('tx' in admitted)) return { id: null, error: { code: admitted.code, message: admitted.message, details: {} } };
+      if (!('tx' in admitted))
+        return { id: null, error: { code: admitted.code, message: admitted.message, details: {} } };
       if (b.wait === true) return this.finalize(admitted.tx.idHex);
       this.scheduleFinalize(admitted.tx.idHex);
       return { id: admitted.tx.idHex, status: 'new' };
@@ -280,7 +337,8 @@ export class FakeServer {
   private getTx(res: ServerResponse, idHex: string, query: Record<string, string>): void {
     const stored = this.txs.get(idHex);
     if (stored === undefined) return sendError(res, 404, 'not_found', `no transaction ${idHex}`);
-    if (query['wait'] !== 'true' || stored.view.status !== 'new') return sendJson(res, 200, stored.view);
+    if (query['wait'] !== 'true' || stored.view.status !== 'new')
+      return sendJson(res, 200, stored.view);
     this.holdUntilFinal(res, stored, Number(query['timeoutMs'] ?? 30_000));
   }
 
@@ -306,8 +364,14 @@ function acceptAll(): Outcome {
 }
 
 function newView(tx: Tx, contracts: readonly ContractView[]): TxView {
-  const special = tx.contractHashHex === CREATE_CONTRACT_HASH ? 'Create Contract' : tx.contractHashHex === DELETE_CONTRACT_HASH ? 'Delete Contract' : null;
-  const contractType = special ?? contracts.find((c) => c.hash === tx.contractHashHex)?.type ?? null;
+  const special =
+    tx.contractHashHex === CREATE_CONTRACT_HASH
+      ? 'Create Contract'
+      : tx.contractHashHex === DELETE_CONTRACT_HASH
+        ? 'Delete Contract'
+        : null;
+  const contractType =
+    special ?? contracts.find((c) => c.hash === tx.contractHashHex)?.type ?? null;
   return {
     id: tx.idHex,
     version: 1,

@@ -24,20 +24,49 @@ export class MemoryLedger implements LedgerService {
 
   async info(): Promise<ChainInfo> {
     const head = this.blockViews.at(-1);
-    return { chainId: this.chainId, processorAddress: PROCESSOR_ADDRESS, role: 'processor', head: head === undefined ? null : { height: head.height, hash: head.hash, processedMs: head.processedMs }, chainTimeMs: Date.now() };
+    return {
+      chainId: this.chainId,
+      processorAddress: PROCESSOR_ADDRESS,
+      role: 'processor',
+      head:
+        head === undefined
+          ? null
+          : { height: head.height, hash: head.hash, processedMs: head.processedMs },
+      chainTimeMs: Date.now(),
+    };
   }
 
   async submit(txs: readonly Uint8Array[]): Promise<SubmitResult[]> {
     return txs.map((bytes) => {
       try {
         const tx = decodeTx(bytes);
-        if (!verifyTxSignature(tx, this.chainId)) throw new ChainError('signature_invalid', `transaction ${tx.idHex}: bad signature for chain ${this.chainId}`);
-        if (this.views.has(tx.idHex)) throw new ChainError('tx_duplicate_id', `transaction ${tx.idHex} already exists`);
-        const contractType = this.contracts.find((c) => c.hash === tx.contractHashHex)?.type ?? null;
+        if (!verifyTxSignature(tx, this.chainId))
+          throw new ChainError(
+            'signature_invalid',
+            `transaction ${tx.idHex}: bad signature for chain ${this.chainId}`,
+          );
+        if (this.views.has(tx.idHex))
+          throw new ChainError('tx_duplicate_id', `transaction ${tx.idHex} already exists`);
+        const contractType =
+          this.contracts.find((c) => c.hash === tx.contractHashHex)?.type ?? null;
         this.views.set(tx.idHex, {
-          id: tx.idHex, version: 1, contractHash: tx.contractHashHex, validTill: tx.validTillMs, payload: JSON.parse(tx.payloadText) as unknown,
-          publicKey: toHex(tx.publicKey), signature: toHex(tx.signature), status: 'new', code: null, message: null, createTs: Date.now(),
-          sender: tx.sender, contractType, blockId: null, positionInBlock: null, processedTs: null, receiver: null,
+          id: tx.idHex,
+          version: 1,
+          contractHash: tx.contractHashHex,
+          validTill: tx.validTillMs,
+          payload: JSON.parse(tx.payloadText) as unknown,
+          publicKey: toHex(tx.publicKey),
+          signature: toHex(tx.signature),
+          status: 'new',
+          code: null,
+          message: null,
+          createTs: Date.now(),
+          sender: tx.sender,
+          contractType,
+          blockId: null,
+          positionInBlock: null,
+          processedTs: null,
+          receiver: null,
         });
         this.pending.push(tx.idHex);
         return { ok: true as const, id: tx.idHex };
@@ -66,7 +95,9 @@ export class MemoryLedger implements LedgerService {
   }
 
   async getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]> {
-    return this.blockViews.slice(fromHeight, fromHeight + limit).map((b) => Uint8Array.of(b.height));
+    return this.blockViews
+      .slice(fromHeight, fromHeight + limit)
+      .map((b) => Uint8Array.of(b.height));
   }
 
   onBlock(listener: (block: Block, view: BlockView) => void): () => void {
@@ -82,14 +113,35 @@ export class MemoryLedger implements LedgerService {
     const finals = ids.map((id, position) => {
       const view = this.views.get(id) as TxView;
       const reject = (view.payload as Record<string, unknown>)['reject'] === true;
-      const final: TxView = { ...view, status: reject ? 'rejected' : 'accepted', code: reject ? 'contract_rejected' : null, message: reject ? 'no' : 'OK', blockId: height, positionInBlock: position, processedTs: processedMs };
+      const final: TxView = {
+        ...view,
+        status: reject ? 'rejected' : 'accepted',
+        code: reject ? 'contract_rejected' : null,
+        message: reject ? 'no' : 'OK',
+        blockId: height,
+        positionInBlock: position,
+        processedTs: processedMs,
+      };
       this.views.set(id, final);
       return final;
     });
     const view: BlockView = {
-      height, hash: toHex(Uint8Array.of(height)).padStart(64, '0'), previousHash: '00'.repeat(32), processedMs, stateDigest: '00'.repeat(32), txCount: finals.length,
-      transactions: finals.map((f) => ({ id: f.id, contractType: f.contractType, sender: f.sender ?? '', status: f.status as 'accepted' | 'rejected', code: f.code, message: f.message ?? '' })),
-      signature: '00'.repeat(64), genesis: null,
+      height,
+      hash: toHex(Uint8Array.of(height)).padStart(64, '0'),
+      previousHash: '00'.repeat(32),
+      processedMs,
+      stateDigest: '00'.repeat(32),
+      txCount: finals.length,
+      transactions: finals.map((f) => ({
+        id: f.id,
+        contractType: f.contractType,
+        sender: f.sender ?? '',
+        status: f.status as 'accepted' | 'rejected',
+        code: f.code,
+        message: f.message ?? '',
+      })),
+      signature: '00'.repeat(64),
+      genesis: null,
     };
     this.blockViews.push(view);
     const block = { bytes: Uint8Array.of(height) } as unknown as Block;

@@ -22,7 +22,15 @@ export interface CliRunOptions {
 /** The environment without the variables the CLI reads, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['HANZENET_URL', 'HANZENET_PREFIX', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_BLOCK_INTERVAL_MS', 'HANZENET_FOLLOW', 'DATABASE_URL']) {
+  for (const name of [
+    'HANZENET_URL',
+    'HANZENET_PREFIX',
+    'HANZENET_PORT',
+    'HANZENET_DATA_DIR',
+    'HANZENET_BLOCK_INTERVAL_MS',
+    'HANZENET_FOLLOW',
+    'DATABASE_URL',
+  ]) {
     delete env[name];
   }
   return { ...env, ...extra };
@@ -39,16 +47,28 @@ export function runShell(script: string, opts: CliRunOptions = {}): Promise<CliR
   return runProcess('/bin/sh', ['-c', prelude + script], { ...opts, env });
 }
 
-function runProcess(file: string, args: readonly string[], opts: CliRunOptions): Promise<CliResult> {
+function runProcess(
+  file: string,
+  args: readonly string[],
+  opts: CliRunOptions,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: cleanEnv(opts.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not finish within ${opts.timeoutMs ?? 15_000} ms; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `${args.join(' ')} did not finish within ${opts.timeoutMs ?? 15_000} ms; stderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 15_000);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -63,7 +83,13 @@ function runProcess(file: string, args: readonly string[], opts: CliRunOptions):
 }
 
 /** The `error` object of the JSON a failed command printed on stderr. */
-export function errorOf(result: CliResult): { code: string; message: string; details: Record<string, unknown> } {
-  const parsed = JSON.parse(result.stderr) as { error: { code: string; message: string; details: Record<string, unknown> } };
+export function errorOf(result: CliResult): {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+} {
+  const parsed = JSON.parse(result.stderr) as {
+    error: { code: string; message: string; details: Record<string, unknown> };
+  };
   return parsed.error;
 }

@@ -19,9 +19,18 @@ import type { ExecutionLimits } from '../../src/contracts/limits.js';
 import type { StateReader } from '../../src/contracts/runtime/ports.js';
 
 export const CHAIN_ID = 'hanzenet-test';
-export const processorKey = PrivateKey.generateNonRandom(utf8Encode('contracts test processor'), utf8Encode('salt'));
-export const aliceKey = PrivateKey.generateNonRandom(utf8Encode('contracts test alice'), utf8Encode('salt'));
-export const bobKey = PrivateKey.generateNonRandom(utf8Encode('contracts test bob'), utf8Encode('salt'));
+export const processorKey = PrivateKey.generateNonRandom(
+  utf8Encode('contracts test processor'),
+  utf8Encode('salt'),
+);
+export const aliceKey = PrivateKey.generateNonRandom(
+  utf8Encode('contracts test alice'),
+  utf8Encode('salt'),
+);
+export const bobKey = PrivateKey.generateNonRandom(
+  utf8Encode('contracts test bob'),
+  utf8Encode('salt'),
+);
 
 /** Byte order of UTF-8, written independently of src/contracts/runtime/rows.ts. */
 function compareText(a: string, b: string): number {
@@ -36,11 +45,14 @@ function compareValue(a: RowValue | undefined, b: RowValue | undefined): number 
 }
 
 function idOf(_def: TableDef, values: readonly RowValue[]): string {
-  return JSON.stringify(values.map((v) => (typeof v === "bigint" ? `${v}n` : v)));
+  return JSON.stringify(values.map((v) => (typeof v === 'bigint' ? `${v}n` : v)));
 }
 
 function sameValue(a: RowValue | undefined, b: RowValue | undefined): boolean {
-  return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return (
+    JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ===
+    JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+  );
 }
 
 /** An in-memory store of contract rows and contracts. */
@@ -61,10 +73,15 @@ export class MemoryReader implements StateReader {
   private async pause(table: string): Promise<void> {
     if (this.delayMs > 0) await sleep(this.delayMs);
     if (this.failReads) throw new Error('the test store is down');
-    if (this.strictTables && !this.tables.has(table) && !this.defs().has(table)) throw new Error(`relation "state.${table}" does not exist`);
+    if (this.strictTables && !this.tables.has(table) && !this.defs().has(table))
+      throw new Error(`relation "state.${table}" does not exist`);
   }
 
-  async readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Promise<Row[]> {
+  async readRows(
+    table: string,
+    def: TableDef,
+    keys: readonly (readonly RowValue[])[],
+  ): Promise<Row[]> {
     this.reads += 1;
     await this.pause(table);
     const t = this.tables.get(table);
@@ -76,10 +93,17 @@ export class MemoryReader implements StateReader {
     return out;
   }
 
-  async findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Promise<Row[]> {
+  async findRows(
+    table: string,
+    def: TableDef,
+    where: Readonly<Row>,
+    limit: number,
+  ): Promise<Row[]> {
     this.finds += 1;
     await this.pause(table);
-    const rows = [...(this.tables.get(table)?.values() ?? [])].filter((r) => Object.entries(where).every(([c, v]) => sameValue(r[c], v)));
+    const rows = [...(this.tables.get(table)?.values() ?? [])].filter((r) =>
+      Object.entries(where).every(([c, v]) => sameValue(r[c], v)),
+    );
     rows.sort((a, b) => {
       for (const c of def.key) {
         const d = compareValue(a[c], b[c]);
@@ -108,7 +132,13 @@ export class MemoryReader implements StateReader {
       t = new Map();
       this.tables.set(table, t);
     }
-    t.set(idOf(def, def.key.map((c) => row[c] as RowValue)), structuredClone(row));
+    t.set(
+      idOf(
+        def,
+        def.key.map((c) => row[c] as RowValue),
+      ),
+      structuredClone(row),
+    );
   }
 
   /** Commits a block's result, as the store does. */
@@ -126,12 +156,15 @@ export class MemoryReader implements StateReader {
       else t.set(id, structuredClone(c.row));
     }
     this.contractList.push(...result.createdContracts);
-    this.contractList = this.contractList.map((c) => (result.deletedContracts.includes(c.hashHex) ? { ...c, deletedHeight: height } : c));
+    this.contractList = this.contractList.map((c) =>
+      result.deletedContracts.includes(c.hashHex) ? { ...c, deletedHeight: height } : c,
+    );
   }
 
   defs(): Map<string, TableDef> {
     const defs = new Map<string, TableDef>();
-    for (const c of this.contractList) for (const [n, d] of Object.entries(c.manifest.tables)) if (!defs.has(n)) defs.set(n, d);
+    for (const c of this.contractList)
+      for (const [n, d] of Object.entries(c.manifest.tables)) if (!defs.has(n)) defs.set(n, d);
     return defs;
   }
 
@@ -139,7 +172,10 @@ export class MemoryReader implements StateReader {
   dump(): string {
     const tables = [...this.tables.keys()].sort();
     return JSON.stringify(
-      tables.map((t) => [t, [...(this.tables.get(t)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]),
+      tables.map((t) => [
+        t,
+        [...(this.tables.get(t)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      ]),
       (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
     );
   }
@@ -148,13 +184,30 @@ export class MemoryReader implements StateReader {
 let txCounter = 0;
 
 /** A signed transaction with a deterministic id (tests must not depend on random ids). */
-export function makeTx(key: PrivateKey, contractHashHex: string, payload: unknown, idHex?: string): Tx {
+export function makeTx(
+  key: PrivateKey,
+  contractHashHex: string,
+  payload: unknown,
+  idHex?: string,
+): Tx {
   txCounter += 1;
   const id = idHex ?? txCounter.toString(16).padStart(32, '0');
-  return signTx({ idHex: id, contractHashHex, validTillMs: 0, payloadText: typeof payload === 'string' ? payload : JSON.stringify(payload) }, key, CHAIN_ID);
+  return signTx(
+    {
+      idHex: id,
+      contractHashHex,
+      validTillMs: 0,
+      payloadText: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    },
+    key,
+    CHAIN_ID,
+  );
 }
 
-export function createTx<P>(def: ContractDefinition<P>, key: PrivateKey = processorKey): { tx: Tx; hashHex: string } {
+export function createTx<P>(
+  def: ContractDefinition<P>,
+  key: PrivateKey = processorKey,
+): { tx: Tx; hashHex: string } {
   const packed = packContract(def);
   return { tx: makeTx(key, CREATE_CONTRACT_HASH, packed.payload), hashHex: packed.hashHex };
 }
@@ -174,9 +227,21 @@ export interface TestChain {
   close(): Promise<void>;
 }
 
-export async function createTestChain(opts: { inWorker?: boolean; limits?: Partial<ExecutionLimits>; reader?: MemoryReader; cacheRows?: number } = {}): Promise<TestChain> {
+export async function createTestChain(
+  opts: {
+    inWorker?: boolean;
+    limits?: Partial<ExecutionLimits>;
+    reader?: MemoryReader;
+    cacheRows?: number;
+  } = {},
+): Promise<TestChain> {
   const reader = opts.reader ?? new MemoryReader();
-  const executor = await createExecutor({ reader, inWorker: opts.inWorker ?? false, ...(opts.limits ? { limits: opts.limits } : {}), ...(opts.cacheRows !== undefined ? { cacheRows: opts.cacheRows } : {}) });
+  const executor = await createExecutor({
+    reader,
+    inWorker: opts.inWorker ?? false,
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.cacheRows !== undefined ? { cacheRows: opts.cacheRows } : {}),
+  });
   const chain: TestChain = {
     reader,
     executor,
@@ -214,7 +279,8 @@ export async function createTestChain(opts: { inWorker?: boolean; limits?: Parti
 
 function defsOf(contracts: readonly ContractRecord[]): Map<string, TableDef> {
   const defs = new Map<string, TableDef>();
-  for (const c of contracts) for (const [n, d] of Object.entries(c.manifest.tables)) if (!defs.has(n)) defs.set(n, d);
+  for (const c of contracts)
+    for (const [n, d] of Object.entries(c.manifest.tables)) if (!defs.has(n)) defs.set(n, d);
   return defs;
 }
 
@@ -226,13 +292,18 @@ export interface RawContract {
 }
 
 /** A create transaction for contract code written as a string (no packContract). */
-export function rawCreateTx(c: RawContract, key: PrivateKey = processorKey): { tx: Tx; hashHex: string } {
+export function rawCreateTx(
+  c: RawContract,
+  key: PrivateKey = processorKey,
+): { tx: Tx; hashHex: string } {
   const payload = {
     type: c.type,
     version: '1',
     description: c.type,
     template: JSON.stringify(c.template ?? {}),
-    init: Buffer.from(c.manifest === undefined ? '' : JSON.stringify(c.manifest), 'utf8').toString('base64'),
+    init: Buffer.from(c.manifest === undefined ? '' : JSON.stringify(c.manifest), 'utf8').toString(
+      'base64',
+    ),
     code: Buffer.from(c.code, 'utf8').toString('base64'),
   };
   return { tx: makeTx(key, CREATE_CONTRACT_HASH, payload), hashHex: contractHashHex(c.code, 1) };
@@ -240,7 +311,14 @@ export function rawCreateTx(c: RawContract, key: PrivateKey = processorKey): { t
 
 /** Outcomes, changes and digest of a block as comparable text (BigInt written as "123n"). */
 export function resultText(r: BlockExecutionResult): string {
-  return JSON.stringify({ outcomes: r.outcomes, stateChanges: r.stateChanges, digest: r.stateDigestHex, created: r.createdContracts.map((c) => c.hashHex), deleted: r.deletedContracts }, (_k, v: unknown) =>
-    typeof v === 'bigint' ? `${v}n` : v,
+  return JSON.stringify(
+    {
+      outcomes: r.outcomes,
+      stateChanges: r.stateChanges,
+      digest: r.stateDigestHex,
+      created: r.createdContracts.map((c) => c.hashHex),
+      deleted: r.deletedContracts,
+    },
+    (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
   );
 }

@@ -10,7 +10,9 @@ try {
     code: 'function (p, ctx) { const d = new Date(ctx.block.processedMs); return [d.getHours(), d.getTimezoneOffset(), d.toString(), d.toLocaleString(), String(new Date(2024, 6, 1)), new Date("2024-07-01T12:00").getTime(), d.getDay(), d.getDate()].join("|"); }',
   });
   await chain.run([c.tx]);
-  process.stdout.write(resultText(await chain.run([makeTx(aliceKey, c.hashHex, {}, '01'.repeat(16))])));
+  process.stdout.write(
+    resultText(await chain.run([makeTx(aliceKey, c.hashHex, {}, '01'.repeat(16))])),
+  );
 } finally {
   await chain.close();
 }

@@ -8,7 +8,14 @@
 // by the template first (kwh -> bigint Wh, labels -> canonical string[]).
 
 import { createHash } from 'node:crypto';
-import type { ContractContext, ContractDefinition, ContractResult, RejectResult, SandboxRow, SandboxValue } from '../../src/contracts/authoring/define.js';
+import type {
+  ContractContext,
+  ContractDefinition,
+  ContractResult,
+  RejectResult,
+  SandboxRow,
+  SandboxValue,
+} from '../../src/contracts/authoring/define.js';
 import type { ColumnType, TableDef, Template } from '../../src/chain/contract-model.js';
 import { packContract } from '../../src/contracts/authoring/pack.js';
 import { CONTRACT_LIMITS } from '../../src/contracts/limits.js';
@@ -65,7 +72,10 @@ function isAddress(value: unknown): boolean {
  */
 function compileFromSource(def: ContractDefinition): Execute {
   const source = packedOrBareSource(def);
-  if (!source.startsWith('function')) throw new Error(`${def.type}: execute must be a function expression, got ${source.slice(0, 40)}`);
+  if (!source.startsWith('function'))
+    throw new Error(
+      `${def.type}: execute must be a function expression, got ${source.slice(0, 40)}`,
+    );
   return new Function(`"use strict"; return (${source});`)() as Execute;
 }
 
@@ -73,16 +83,19 @@ function packedOrBareSource(def: ContractDefinition): string {
   try {
     return Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
   } catch (err) {
-    if (err instanceof ChainError && err.code === 'contract_create_invalid') return def.execute.toString();
+    if (err instanceof ChainError && err.code === 'contract_create_invalid')
+      return def.execute.toString();
     throw err;
   }
 }
 
 function keyOf(def: TableDef, row: SandboxRow): string {
-  return JSON.stringify(def.key.map((column) => {
-    const value = row[column];
-    return typeof value === 'bigint' ? `${value}n` : value;
-  }));
+  return JSON.stringify(
+    def.key.map((column) => {
+      const value = row[column];
+      return typeof value === 'bigint' ? `${value}n` : value;
+    }),
+  );
 }
 
 function compareValues(a: SandboxValue | undefined, b: SandboxValue | undefined): number {
@@ -130,21 +143,31 @@ function checkRow(table: string, def: TableDef, row: SandboxRow, columns: readon
   const given = Object.keys(row).sort();
   const wanted = [...columns].sort();
   if (given.join(',') !== wanted.join(',')) {
-    throw new PlatformError('contract_bad_row', `${table}: expected columns ${wanted.join(',')}, got ${given.join(',')}`);
+    throw new PlatformError(
+      'contract_bad_row',
+      `${table}: expected columns ${wanted.join(',')}, got ${given.join(',')}`,
+    );
   }
   for (const column of columns) {
     const type = def.columns[column];
     if (type === undefined || !fitsColumn(type, row[column])) {
-      throw new PlatformError('contract_bad_row', `${table}.${column}: ${String(row[column])} is not a ${type ?? 'known column'}`);
+      throw new PlatformError(
+        'contract_bad_row',
+        `${table}.${column}: ${String(row[column])} is not a ${type ?? 'known column'}`,
+      );
     }
   }
 }
 
 /** Checks a payload against a template the way the platform does, converting kwh and labels. */
-export function applyTemplate(template: Template, payload: Record<string, unknown>): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
+export function applyTemplate(
+  template: Template,
+  payload: Record<string, unknown>,
+): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(payload)) {
-    if (template[key] === undefined) return { ok: false, message: `Payload has extra key: ${key}.` };
+    if (template[key] === undefined)
+      return { ok: false, message: `Payload has extra key: ${key}.` };
   }
   for (const [key, field] of Object.entries(template)) {
     const optional = field.type.endsWith('?');
@@ -161,9 +184,13 @@ export function applyTemplate(template: Template, payload: Record<string, unknow
   return { ok: true, value: out };
 }
 
-function convertField(type: string, value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+function convertField(
+  type: string,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   if (type.endsWith('Array')) {
-    if (!Array.isArray(value)) return { ok: false, message: `expected an array of ${type.slice(0, -5)}` };
+    if (!Array.isArray(value))
+      return { ok: false, message: `expected an array of ${type.slice(0, -5)}` };
     const items: unknown[] = [];
     for (const item of value) {
       const c = convertField(type.slice(0, -5), item);
@@ -216,7 +243,11 @@ export class EnergyChain {
 
   constructor(options: EnergyChainOptions = {}) {
     const processedMs = options.processedMs ?? Date.UTC(2026, 0, 1, 10, 0, 0);
-    this.clock = { height: options.height ?? 100, processedMs, previousProcessedMs: processedMs - 1000 };
+    this.clock = {
+      height: options.height ?? 100,
+      processedMs,
+      previousProcessedMs: processedMs - 1000,
+    };
     for (const def of options.contracts ?? ENERGY_CONTRACTS) this.install(def);
   }
 
@@ -236,7 +267,9 @@ export class EnergyChain {
   /** Moves on to block `height` at `processedMs` (both must increase; skipped blocks were empty). */
   gotoBlock(height: number, processedMs: number): void {
     if (height <= this.clock.height || processedMs <= this.clock.processedMs) {
-      throw new Error(`block ${height} at ${processedMs} does not follow block ${this.clock.height} at ${this.clock.processedMs}`);
+      throw new Error(
+        `block ${height} at ${processedMs} does not follow block ${this.clock.height} at ${this.clock.processedMs}`,
+      );
     }
     this.clock = { height, processedMs, previousProcessedMs: this.clock.processedMs };
   }
@@ -244,9 +277,11 @@ export class EnergyChain {
   /** Runs one contract call signed by `sender` in the current block. */
   execute(type: string, sender: string, payload: Record<string, unknown>): Outcome {
     const installed = this.contracts.get(type);
-    if (installed === undefined) return { status: 'invalid', code: 'contract_unknown', message: `no contract ${type}` };
+    if (installed === undefined)
+      return { status: 'invalid', code: 'contract_unknown', message: `no contract ${type}` };
     const checked = applyTemplate(installed.def.template, payload);
-    if (!checked.ok) return { status: 'invalid', code: 'payload_invalid', message: checked.message };
+    if (!checked.ok)
+      return { status: 'invalid', code: 'payload_invalid', message: checked.message };
     this.txCounter += 1;
     const txId = this.txCounter.toString(16).padStart(32, '0');
     const journal: { table: string; key: string; before: Row | undefined }[] = [];
@@ -256,25 +291,36 @@ export class EnergyChain {
       result = installed.execute(checked.value, ctx);
     } catch (err) {
       this.rollBack(journal);
-      if (err instanceof PlatformError) return { status: 'rejected', code: err.code, message: err.message };
-      return { status: 'rejected', code: 'contract_error', message: err instanceof Error ? err.message : String(err) };
+      if (err instanceof PlatformError)
+        return { status: 'rejected', code: err.code, message: err.message };
+      return {
+        status: 'rejected',
+        code: 'contract_error',
+        message: err instanceof Error ? err.message : String(err),
+      };
     }
     if (result === undefined || result === 'OK') return { status: 'accepted' };
     this.rollBack(journal);
-    if (typeof result === 'string') return { status: 'rejected', code: 'contract_rejected', message: result };
+    if (typeof result === 'string')
+      return { status: 'rejected', code: 'contract_rejected', message: result };
     return { status: 'rejected', code: result.code, message: result.message };
   }
 
   /** All rows of a table, ordered by primary key (copies). */
   rows(table: string): Row[] {
     const def = this.tableDef(table);
-    return [...(this.tables.get(table)?.values() ?? [])].map((r) => structuredClone(r)).sort((a, b) => compareKeys(def, a, b));
+    return [...(this.tables.get(table)?.values() ?? [])]
+      .map((r) => structuredClone(r))
+      .sort((a, b) => compareKeys(def, a, b));
   }
 
   /** Every table's rows as one deterministic text, for "nothing changed" comparisons. */
   snapshot(): string {
     const names = [...this.tableDefs.keys()].sort();
-    return JSON.stringify(names.map((name) => [name, this.rows(name)]), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+    return JSON.stringify(
+      names.map((name) => [name, this.rows(name)]),
+      (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
+    );
   }
 
   private install(def: ContractDefinition): void {
@@ -287,7 +333,8 @@ export class EnergyChain {
       if (!this.tables.has(name)) this.tables.set(name, new Map());
     }
     for (const name of def.manifest.reads) {
-      if (!this.tableDefs.has(name)) throw new Error(`${def.type} reads table ${name}, which no earlier contract defines`);
+      if (!this.tableDefs.has(name))
+        throw new Error(`${def.type} reads table ${name}, which no earlier contract defines`);
     }
     const writable = new Set(Object.keys(def.manifest.tables));
     const readable = new Set([...writable, ...def.manifest.reads]);
@@ -300,32 +347,56 @@ export class EnergyChain {
     return def;
   }
 
-  private context(installed: Installed, sender: string, txId: string, journal: { table: string; key: string; before: Row | undefined }[]): ContractContext {
+  private context(
+    installed: Installed,
+    sender: string,
+    txId: string,
+    journal: { table: string; key: string; before: Row | undefined }[],
+  ): ContractContext {
     let dbCalls = 0;
     let foundRows = 0;
     const access = (table: string, write: boolean): { def: TableDef; rows: Map<string, Row> } => {
       dbCalls += 1;
       if (dbCalls > CONTRACT_LIMITS.dbCallsPerTx) {
-        throw new PlatformError('contract_error', `${installed.def.type} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`);
+        throw new PlatformError(
+          'contract_error',
+          `${installed.def.type} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`,
+        );
       }
       const allowed = write ? installed.writable : installed.readable;
       if (!allowed.has(table)) {
-        throw new PlatformError('contract_access_denied', `${installed.def.type} may not ${write ? 'write' : 'read'} table ${table}`);
+        throw new PlatformError(
+          'contract_access_denied',
+          `${installed.def.type} may not ${write ? 'write' : 'read'} table ${table}`,
+        );
       }
       return { def: this.tableDef(table), rows: this.tables.get(table) ?? new Map() };
     };
     const remember = (table: string, rows: Map<string, Row>, key: string): void => {
       const before = rows.get(key);
-      journal.push({ table, key, before: before === undefined ? undefined : structuredClone(before) });
+      journal.push({
+        table,
+        key,
+        before: before === undefined ? undefined : structuredClone(before),
+      });
     };
-    const reject = (code: string, message: string): RejectResult => ({ __reject: true, code, message });
+    const reject = (code: string, message: string): RejectResult => ({
+      __reject: true,
+      code,
+      message,
+    });
     return {
       sender,
       txId,
       contractHash: createHash('sha256').update(installed.def.execute.toString()).digest('hex'),
       contractType: installed.def.type,
       processor: testAddress('processor'),
-      block: { height: this.clock.height, processedMs: this.clock.processedMs, previousProcessedMs: this.clock.previousProcessedMs, previousHash: '00'.repeat(32) },
+      block: {
+        height: this.clock.height,
+        processedMs: this.clock.processedMs,
+        previousProcessedMs: this.clock.previousProcessedMs,
+        previousHash: '00'.repeat(32),
+      },
       reject,
       db: {
         get: (table, key) => {
@@ -353,22 +424,38 @@ export class EnergyChain {
         find: (table, where, limit = 1000) => {
           const { def, rows } = access(table, false);
           if (!Number.isSafeInteger(limit) || limit < 0 || limit > CONTRACT_LIMITS.findLimitMax) {
-            throw new PlatformError('contract_error', `find limit must be 0..${CONTRACT_LIMITS.findLimitMax}, got ${limit}`);
+            throw new PlatformError(
+              'contract_error',
+              `find limit must be 0..${CONTRACT_LIMITS.findLimitMax}, got ${limit}`,
+            );
           }
           for (const column of Object.keys(where)) {
             const type = def.columns[column];
-            if (type === undefined || type === 'json' || type === 'text[]' || !fitsColumn(type, where[column])) {
-              throw new PlatformError('contract_bad_row', `${table}: cannot find by ${column} = ${String(where[column])}`);
+            if (
+              type === undefined ||
+              type === 'json' ||
+              type === 'text[]' ||
+              !fitsColumn(type, where[column])
+            ) {
+              throw new PlatformError(
+                'contract_bad_row',
+                `${table}: cannot find by ${column} = ${String(where[column])}`,
+              );
             }
           }
           const found = [...rows.values()]
-            .filter((row) => Object.entries(where).every(([column, value]) => row[column] === value))
+            .filter((row) =>
+              Object.entries(where).every(([column, value]) => row[column] === value),
+            )
             .sort((a, b) => compareKeys(def, a, b))
             .slice(0, limit)
             .map((row) => structuredClone(row));
           foundRows += found.length;
           if (foundRows > CONTRACT_LIMITS.findRowsPerTx) {
-            throw new PlatformError('contract_error', `${installed.def.type} found more than ${CONTRACT_LIMITS.findRowsPerTx} rows in one transaction`);
+            throw new PlatformError(
+              'contract_error',
+              `${installed.def.type} found more than ${CONTRACT_LIMITS.findRowsPerTx} rows in one transaction`,
+            );
           }
           return found;
         },
@@ -376,7 +463,9 @@ export class EnergyChain {
     };
   }
 
-  private rollBack(journal: readonly { table: string; key: string; before: Row | undefined }[]): void {
+  private rollBack(
+    journal: readonly { table: string; key: string; before: Row | undefined }[],
+  ): void {
     for (let i = journal.length - 1; i >= 0; i -= 1) {
       const entry = journal[i];
       if (entry === undefined) continue;
@@ -390,11 +479,15 @@ export class EnergyChain {
 
 /** Throws with the code and message unless the call was accepted (for setup steps in tests). */
 export function mustAccept(outcome: Outcome, what = 'call'): void {
-  if (outcome.status !== 'accepted') throw new Error(`${what} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`);
+  if (outcome.status !== 'accepted')
+    throw new Error(`${what} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`);
 }
 
 /** Balances of a context as short rows, ordered by trader, block, label key: for readable asserts. */
-export function balanceTable(chain: EnergyChain, context: string): { trader: string; block: number; labels: string[]; wh: bigint; startMs: number }[] {
+export function balanceTable(
+  chain: EnergyChain,
+  context: string,
+): { trader: string; block: number; labels: string[]; wh: bigint; startMs: number }[] {
   return chain
     .rows('energy_balances')
     .filter((r) => r['context'] === context)

@@ -6,7 +6,9 @@ import fc from 'fast-check';
 
 export const LABELS = ['local', 'solar', 'wind'] as const;
 
-export type Op = { kind: 'block'; advanceMs: number } | { kind: 'call'; type: string; sender: number; ctx: number; fields: Fields };
+export type Op =
+  | { kind: 'block'; advanceMs: number }
+  | { kind: 'call'; type: string; sender: number; ctx: number; fields: Fields };
 
 export interface Fields {
   readonly address: number;
@@ -21,7 +23,10 @@ export interface Fields {
 }
 
 // Label sets lean towards the ones the test devices carry, so that balances match often.
-const arbLabels = fc.oneof(fc.constantFrom<string[]>([], ['solar'], ['local', 'wind']), fc.subarray([...LABELS]));
+const arbLabels = fc.oneof(
+  fc.constantFrom<string[]>([], ['solar'], ['local', 'wind']),
+  fc.subarray([...LABELS]),
+);
 const arbWh = fc.oneof(
   { weight: 30, arbitrary: fc.integer({ min: 1, max: 5000 }) },
   { weight: 20, arbitrary: fc.integer({ min: -5000, max: -1 }) },
@@ -52,12 +57,33 @@ export interface OpOptions {
 
 export function arbOp(opts: OpOptions): fc.Arbitrary<Op> {
   return fc.oneof(
-    { weight: opts.blockWeight, arbitrary: fc.record({ kind: fc.constant('block' as const), advanceMs: fc.integer({ min: 1, max: 4000 }) }) },
+    {
+      weight: opts.blockWeight,
+      arbitrary: fc.record({
+        kind: fc.constant('block' as const),
+        advanceMs: fc.integer({ min: 1, max: 4000 }),
+      }),
+    },
     {
       weight: 12,
       arbitrary: fc.record({
         kind: fc.constant('call' as const),
-        type: fc.constantFrom('Trader', 'Producer', 'Consumer', 'SettlementPeriod', 'Energy', 'Energy', 'Energy', 'Energy', 'Transfer', 'Transfer', 'Transfer', 'Reduce', 'Reduce', 'Mutate'),
+        type: fc.constantFrom(
+          'Trader',
+          'Producer',
+          'Consumer',
+          'SettlementPeriod',
+          'Energy',
+          'Energy',
+          'Energy',
+          'Energy',
+          'Transfer',
+          'Transfer',
+          'Transfer',
+          'Reduce',
+          'Reduce',
+          'Mutate',
+        ),
         sender: fc.nat(opts.senderMax),
         ctx: fc.nat(1),
         fields: arbFields(opts.periodSeconds),

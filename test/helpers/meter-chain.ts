@@ -12,7 +12,12 @@ import { toHex } from '../../src/core/bytes.js';
 import { PrivateKey } from '../../src/core/keys.js';
 import { fetchEnergyBalances } from '../../src/energy/client.js';
 import { simulateTelegrams, type SimulatedTelegram } from '../../src/meter/sim/simulate.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, hexOfText } from '../../src/meter/p1/write.js';
+import {
+  buildTelegram,
+  formatDsmrTimestamp,
+  formatEnergyKwh,
+  hexOfText,
+} from '../../src/meter/p1/write.js';
 import { CLI, startProcessorProcess, type StartedProcessor } from './processes.js';
 
 export const QUARTER_MS = 900_000;
@@ -44,12 +49,24 @@ export async function freePort(): Promise<number> {
 }
 
 export function startProcessorOn(dataDir: string, port: number): Promise<StartedProcessor> {
-  return startProcessorProcess({ dataDir, blockIntervalMs: 100, extraArgs: ['--port', String(port)] });
+  return startProcessorProcess({
+    dataDir,
+    blockIntervalMs: 100,
+    extraArgs: ['--port', String(port)],
+  });
 }
 
 async function keyFile(dir: string, name: string, key: PrivateKey): Promise<string> {
   const path = join(dir, `${name}.json`);
-  await writeFile(path, JSON.stringify({ privateKey: key.toWIF(), publicKey: toHex(key.publicKey), address: key.address }), { mode: 0o600 });
+  await writeFile(
+    path,
+    JSON.stringify({
+      privateKey: key.toWIF(),
+      publicKey: toHex(key.publicKey),
+      address: key.address,
+    }),
+    { mode: 0o600 },
+  );
   return path;
 }
 
@@ -65,13 +82,39 @@ export async function setUpContext(url: string, dir: string): Promise<MeterConte
   const calls: [string, Record<string, unknown>][] = [
     ['Trader', { context, address: producerTrader.address, allowed: true }],
     ['Trader', { context, address: consumerTrader.address, allowed: true }],
-    ['Producer', { context, address: producer.address, allowed: true, trader: producerTrader.address, labels: ['solar'] }],
-    ['Consumer', { context, address: consumer.address, allowed: true, trader: consumerTrader.address, labels: [] }],
+    [
+      'Producer',
+      {
+        context,
+        address: producer.address,
+        allowed: true,
+        trader: producerTrader.address,
+        labels: ['solar'],
+      },
+    ],
+    [
+      'Consumer',
+      {
+        context,
+        address: consumer.address,
+        allowed: true,
+        trader: consumerTrader.address,
+        labels: [],
+      },
+    ],
     ['SettlementPeriod', { context, periodSeconds: 900 }],
   ];
   for (const [contractType, payload] of calls) {
-    const view = await client.executeContract({ contractType, payload, key: owner, validTillMs: 0 });
-    if (view.status !== 'accepted') throw new Error(`${contractType} ended ${view.status}: ${view.code ?? ''} ${view.message ?? ''}`);
+    const view = await client.executeContract({
+      contractType,
+      payload,
+      key: owner,
+      validTillMs: 0,
+    });
+    if (view.status !== 'accepted')
+      throw new Error(
+        `${contractType} ended ${view.status}: ${view.code ?? ''} ${view.message ?? ''}`,
+      );
   }
   return {
     dir,
@@ -88,7 +131,11 @@ export async function setUpContext(url: string, dir: string): Promise<MeterConte
 }
 
 /** The trader's total over all its balances, Wh. */
-export async function traderTotalWh(client: HanzenetClient, context: string, trader: string): Promise<bigint> {
+export async function traderTotalWh(
+  client: HanzenetClient,
+  context: string,
+  trader: string,
+): Promise<bigint> {
   const view = await fetchEnergyBalances(client, context, { trader });
   const total = view.totals.find((t) => t.trader === trader)?.amount ?? '0';
   const [whole = '0', frac = ''] = total.replace('-', '').split('.');
@@ -97,10 +144,27 @@ export async function traderTotalWh(client: HanzenetClient, context: string, tra
 }
 
 /** A day (or `count` telegrams) of simulated DSMR 5.0 telegrams every 10 s, ending before now. */
-export function simulatedDay(equipmentId: string, count: number, seed = 7): { telegrams: SimulatedTelegram[]; startMs: number } {
+export function simulatedDay(
+  equipmentId: string,
+  count: number,
+  seed = 7,
+): { telegrams: SimulatedTelegram[]; startMs: number } {
   const now = Date.now();
   const startMs = Math.floor((now - count * 10_000) / QUARTER_MS) * QUARTER_MS - QUARTER_MS;
-  const telegrams = simulateTelegrams({ equipmentId, startMs, intervalS: 10, seed, latitude: 53.2, longitude: 6.57, pvKwp: 4, baseLoadW: 300, gas: false }, count);
+  const telegrams = simulateTelegrams(
+    {
+      equipmentId,
+      startMs,
+      intervalS: 10,
+      seed,
+      latitude: 53.2,
+      longitude: 6.57,
+      pvKwp: 4,
+      baseLoadW: 300,
+      gas: false,
+    },
+    count,
+  );
   return { telegrams, startMs };
 }
 
@@ -137,7 +201,14 @@ export async function writeGatewayConfig(path: string, c: GatewayConfigInput): P
     maxAgeMs: 3 * 86_400_000,
     retry: { initialMs: 100, maxMs: 1000 },
     ...c.extra,
-    meters: [{ equipmentId: c.equipmentId, producerKeyFile: c.producerKeyFile, consumerKeyFile: c.consumerKeyFile, source: c.source }],
+    meters: [
+      {
+        equipmentId: c.equipmentId,
+        producerKeyFile: c.producerKeyFile,
+        consumerKeyFile: c.consumerKeyFile,
+        source: c.source,
+      },
+    ],
   };
   await writeFile(path, JSON.stringify(config, null, 2));
 }
@@ -149,13 +220,19 @@ export interface GatewayProcess {
   readonly stderr: () => string;
   readonly exited: Promise<number | string>;
   /** Resolves with the first report that matches, or rejects after `timeoutMs`. */
-  waitFor(match: (r: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    match: (r: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
 }
 
 export function spawnGateway(configPath: string, stdin?: string | Buffer): GatewayProcess {
   const env = { ...process.env };
   delete env['HANZENET_URL'];
-  const proc = spawn(process.execPath, [CLI, 'meter', 'gateway', '--config', configPath], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const proc = spawn(process.execPath, [CLI, 'meter', 'gateway', '--config', configPath], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
   let err = '';
   const listeners: (() => void)[] = [];
   proc.stderr?.setEncoding('utf8').on('data', (s: string) => {
@@ -168,13 +245,18 @@ export function spawnGateway(configPath: string, stdin?: string | Buffer): Gatew
     if (e.code !== 'EPIPE') throw e;
   });
   if (stdin !== undefined) proc.stdin?.end(stdin);
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const reports = (): Record<string, unknown>[] =>
     err
       .split('\n')
       .filter((l) => l.startsWith('{"ts"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const waitFor = (match: (r: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> =>
+  const waitFor = (
+    match: (r: Record<string, unknown>) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
         const found = reports().find(match);
@@ -185,12 +267,20 @@ export function spawnGateway(configPath: string, stdin?: string | Buffer): Gatew
         }
         return false;
       };
-      const timer = setTimeout(() => reject(new Error(`no matching report within ${timeoutMs} ms; stderr:\n${err.slice(-4000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no matching report within ${timeoutMs} ms; stderr:\n${err.slice(-4000)}`),
+          ),
+        timeoutMs,
+      );
       if (!check()) listeners.push(() => void check());
       void exited.then(() => {
         if (!check()) {
           clearTimeout(timer);
-          reject(new Error(`the gateway exited before a matching report; stderr:\n${err.slice(-4000)}`));
+          reject(
+            new Error(`the gateway exited before a matching report; stderr:\n${err.slice(-4000)}`),
+          );
         }
       });
     });

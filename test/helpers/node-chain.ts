@@ -27,9 +27,18 @@ import type { Executor } from '../../src/contracts/runtime/executor.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
 
 export const NODE_TEST_CHAIN_ID = 'hanzenet-node-test';
-export const nodeTestProcessorKey = PrivateKey.generateNonRandom(utf8Encode('node test processor'), utf8Encode('salt'));
-export const nodeTestOwnerKey = PrivateKey.generateNonRandom(utf8Encode('node test context owner'), utf8Encode('salt'));
-export const nodeTestStrangerKey = PrivateKey.generateNonRandom(utf8Encode('node test stranger'), utf8Encode('salt'));
+export const nodeTestProcessorKey = PrivateKey.generateNonRandom(
+  utf8Encode('node test processor'),
+  utf8Encode('salt'),
+);
+export const nodeTestOwnerKey = PrivateKey.generateNonRandom(
+  utf8Encode('node test context owner'),
+  utf8Encode('salt'),
+);
+export const nodeTestStrangerKey = PrivateKey.generateNonRandom(
+  utf8Encode('node test stranger'),
+  utf8Encode('salt'),
+);
 
 export interface RecordedChain {
   readonly chainId: string;
@@ -41,24 +50,50 @@ export interface RecordedChain {
 const silentLog = silentLogger;
 
 /** A Trader call by the context owner (accepted), or by a stranger for the owner's context (rejected). */
-export function traderTx(traderHash: string, chainId: string, opts: { stranger?: boolean; validTillMs?: number } = {}): Tx {
+export function traderTx(
+  traderHash: string,
+  chainId: string,
+  opts: { stranger?: boolean; validTillMs?: number } = {},
+): Tx {
   const signer = opts.stranger === true ? nodeTestStrangerKey : nodeTestOwnerKey;
-  const payload = { context: nodeTestOwnerKey.address, address: PrivateKey.generate().address, allowed: true };
-  return signTx({ contractHashHex: traderHash, validTillMs: opts.validTillMs ?? 0, payloadText: JSON.stringify(payload) }, signer, chainId);
+  const payload = {
+    context: nodeTestOwnerKey.address,
+    address: PrivateKey.generate().address,
+    allowed: true,
+  };
+  return signTx(
+    {
+      contractHashHex: traderHash,
+      validTillMs: opts.validTillMs ?? 0,
+      payloadText: JSON.stringify(payload),
+    },
+    signer,
+    chainId,
+  );
 }
 
 /**
  * Produces a chain: block 0, the energy contracts, then `blocks` blocks of `txsPerBlock` Trader
  * calls (one of them rejected, one with a valid-till an hour ahead), returned as raw bytes.
  */
-export async function recordChain(opts: { blocks?: number; txsPerBlock?: number; db?: Database } = {}): Promise<RecordedChain> {
+export async function recordChain(
+  opts: { blocks?: number; txsPerBlock?: number; db?: Database } = {},
+): Promise<RecordedChain> {
   const db = opts.db ?? (await openDatabase({ memory: true }));
   const store = new ChainStore(db);
   await store.migrate();
   const verifier = await SignaturePool.start({ workers: 1 });
   const executor = await createExecutor({ reader: store });
   const processor = await Processor.open(
-    { store, executor, verifier, key: nodeTestProcessorKey, scheduler: systemScheduler, config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 5 }, log: silentLog },
+    {
+      store,
+      executor,
+      verifier,
+      key: nodeTestProcessorKey,
+      scheduler: systemScheduler,
+      config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 5 },
+      log: silentLog,
+    },
     NODE_TEST_CHAIN_ID,
   );
   try {
@@ -69,14 +104,23 @@ export async function recordChain(opts: { blocks?: number; txsPerBlock?: number;
     if (traderHash === undefined) throw new Error('no Trader contract');
     for (let b = 0; b < (opts.blocks ?? 6); b++) {
       const txs = Array.from({ length: opts.txsPerBlock ?? 5 }, (_, i) =>
-        traderTx(traderHash, NODE_TEST_CHAIN_ID, { stranger: i === 1, validTillMs: i === 2 ? Date.now() + 3_600_000 : 0 }),
+        traderTx(traderHash, NODE_TEST_CHAIN_ID, {
+          stranger: i === 1,
+          validTillMs: i === 2 ? Date.now() + 3_600_000 : 0,
+        }),
       );
       const results = await processor.submit(txs.map((t) => t.bytes));
-      if (results.some((r) => !r.ok)) throw new Error(`a test transaction was refused: ${JSON.stringify(results)}`);
+      if (results.some((r) => !r.ok))
+        throw new Error(`a test transaction was refused: ${JSON.stringify(results)}`);
       await new Promise((resolve) => setTimeout(resolve, 2));
       if ((await processor.produceNow()) === null) throw new Error('no block was produced');
     }
-    return { chainId: NODE_TEST_CHAIN_ID, key: nodeTestProcessorKey, raws: await store.getRawBlocks(0, 1000), traderHash };
+    return {
+      chainId: NODE_TEST_CHAIN_ID,
+      key: nodeTestProcessorKey,
+      raws: await store.getRawBlocks(0, 1000),
+      traderHash,
+    };
   } finally {
     await processor.stop();
     await executor.close();
@@ -105,7 +149,12 @@ export function fieldsOf(block: Block): BlockFields {
 }
 
 /** Decodes raw block `height` of the chain, changes it and signs it again (by default with the processor key). */
-export function resigned(chain: RecordedChain, height: number, change: (f: BlockFields) => BlockFields, key: PrivateKey = chain.key): Uint8Array {
+export function resigned(
+  chain: RecordedChain,
+  height: number,
+  change: (f: BlockFields) => BlockFields,
+  key: PrivateKey = chain.key,
+): Uint8Array {
   const raw = chain.raws[height];
   if (raw === undefined) throw new Error(`no block ${height}`);
   return buildBlock(change(fieldsOf(decodeBlock(raw, chain.chainId))), key, chain.chainId).bytes;
@@ -129,7 +178,11 @@ export interface TestNodeOptions {
   readonly store?: (db: Database) => ChainStore;
 }
 
-export async function startTestNode(url: string, signatures: SignaturePool, opts: TestNodeOptions = {}): Promise<TestNode> {
+export async function startTestNode(
+  url: string,
+  signatures: SignaturePool,
+  opts: TestNodeOptions = {},
+): Promise<TestNode> {
   const db = opts.db ?? (await openDatabase({ memory: true }));
   const store = opts.store?.(db) ?? new ChainStore(db);
   await store.migrate();
@@ -144,7 +197,11 @@ export async function startTestNode(url: string, signatures: SignaturePool, opts
     log,
     processorAddress: opts.processorAddress ?? null,
   });
-  const follower = new Follower(node, upstream, log, systemScheduler, { reconnectMinMs: 20, reconnectMaxMs: 200, ...opts.follower });
+  const follower = new Follower(node, upstream, log, systemScheduler, {
+    reconnectMinMs: 20,
+    reconnectMaxMs: 200,
+    ...opts.follower,
+  });
   follower.start();
   return {
     node,
@@ -159,10 +216,17 @@ export async function startTestNode(url: string, signatures: SignaturePool, opts
 }
 
 /** Resolves once the node's head reaches `height` or it raised an alarm; fails after `timeoutMs`. */
-export async function untilHeightOrAlarm(node: MirrorNode, height: number, timeoutMs = 20_000): Promise<void> {
+export async function untilHeightOrAlarm(
+  node: MirrorNode,
+  height: number,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((node.headInfo?.height ?? -1) < height && node.alarm === null) {
-    if (Date.now() > deadline) throw new Error(`the node reached height ${node.headInfo?.height ?? -1}, not ${height}, within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the node reached height ${node.headInfo?.height ?? -1}, not ${height}, within ${timeoutMs} ms`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -38,7 +38,8 @@ export class FakeUpstream {
         ws.on('close', () => this.sockets.delete(ws));
         ws.on('message', (data) => {
           const msg = JSON.parse(String(data)) as { type?: string; id?: unknown };
-          if (msg.type === 'subscribe') ws.send(JSON.stringify({ type: 'subscribed', id: msg.id ?? null, blocks: true }));
+          if (msg.type === 'subscribe')
+            ws.send(JSON.stringify({ type: 'subscribed', id: msg.id ?? null, blocks: true }));
         });
       });
     });
@@ -54,7 +55,11 @@ export class FakeUpstream {
   /** Pushes a block to every subscribed connection, as a processor does after a commit. */
   push(raw: Uint8Array): void {
     const height = raw.length >= 13 ? readU64LE(raw, 5) : 0;
-    const text = JSON.stringify({ type: 'block', block: { height, hash: '' }, raw: Buffer.from(raw).toString('base64') });
+    const text = JSON.stringify({
+      type: 'block',
+      block: { height, hash: '' },
+      raw: Buffer.from(raw).toString('base64'),
+    });
     for (const ws of this.sockets) ws.send(text);
   }
 
@@ -88,14 +93,22 @@ export class FakeUpstream {
     };
     if (req.method === 'GET' && url.pathname === '/api/info') {
       const height = this.blocks.length - 1;
-      send(200, { chainId: this.opts.chainId, processorAddress: this.opts.processorAddress, role: this.opts.role ?? 'processor', head: height < 0 ? null : { height, hash: '', processedMs: 0 }, chainTimeMs: null });
+      send(200, {
+        chainId: this.opts.chainId,
+        processorAddress: this.opts.processorAddress,
+        role: this.opts.role ?? 'processor',
+        head: height < 0 ? null : { height, hash: '', processedMs: 0 },
+        chainTimeMs: null,
+      });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/api/blocks/raw') {
       this.rawRequests++;
       const from = Number(url.searchParams.get('from') ?? '0');
       const limit = Number(url.searchParams.get('limit') ?? '100');
-      send(200, { blocks: this.blocks.slice(from, from + limit).map((b) => Buffer.from(b).toString('base64')) });
+      send(200, {
+        blocks: this.blocks.slice(from, from + limit).map((b) => Buffer.from(b).toString('base64')),
+      });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/api/transactions/batch') {
@@ -106,10 +119,21 @@ export class FakeUpstream {
       req.on('end', () => {
         const txs = (JSON.parse(body) as { transactions: string[] }).transactions;
         this.submitted.push(...txs);
-        send(200, { results: txs.map((t) => ({ id: Buffer.from(t, 'base64').subarray(5, 21).toString('hex'), status: 'new' })) });
+        send(200, {
+          results: txs.map((t) => ({
+            id: Buffer.from(t, 'base64').subarray(5, 21).toString('hex'),
+            status: 'new',
+          })),
+        });
       });
       return;
     }
-    send(404, { error: { code: 'not_found', message: `no route ${req.method ?? ''} ${url.pathname}`, details: {} } });
+    send(404, {
+      error: {
+        code: 'not_found',
+        message: `no route ${req.method ?? ''} ${url.pathname}`,
+        details: {},
+      },
+    });
   }
 }

@@ -28,8 +28,20 @@ export interface ProcessorProcessOptions {
   readonly extraArgs?: readonly string[];
 }
 
-export async function startProcessorProcess(opts: ProcessorProcessOptions): Promise<StartedProcessor> {
-  const args = [CLI, 'processor', 'start', '--port', '0', '--data-dir', opts.dataDir, '--block-interval-ms', String(opts.blockIntervalMs ?? 200)];
+export async function startProcessorProcess(
+  opts: ProcessorProcessOptions,
+): Promise<StartedProcessor> {
+  const args = [
+    CLI,
+    'processor',
+    'start',
+    '--port',
+    '0',
+    '--data-dir',
+    opts.dataDir,
+    '--block-interval-ms',
+    String(opts.blockIntervalMs ?? 200),
+  ];
   if (opts.chainId) args.push('--chain-id', opts.chainId);
   if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
   args.push(...(opts.extraArgs ?? []));
@@ -37,10 +49,20 @@ export async function startProcessorProcess(opts: ProcessorProcessOptions): Prom
   delete env['DATABASE_URL'];
   const { proc, stderr, exited, firstLine } = await spawnService('processor', args, env);
   const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string };
-  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, proc, stderr, exited };
+  return {
+    url: info.api,
+    chainId: info.chainId,
+    processorAddress: info.processorAddress,
+    proc,
+    stderr,
+    exited,
+  };
 }
 
-export async function stopProcess(p: StartedProcessor, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+export async function stopProcess(
+  p: StartedProcessor,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | string> {
   if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill(signal);
   return p.exited;
 }
@@ -51,8 +73,13 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
 }
 
 /** The database backends an end-to-end test runs on: always embedded, plus the server when DATABASE_URL is set. */
-export function e2eBackends(): { name: 'pglite' | 'postgres'; databaseUrl(): Promise<{ url: string | undefined; drop(): Promise<void> }> }[] {
-  const out: ReturnType<typeof e2eBackends> = [{ name: 'pglite', databaseUrl: async () => ({ url: undefined, drop: async () => {} }) }];
+export function e2eBackends(): {
+  name: 'pglite' | 'postgres';
+  databaseUrl(): Promise<{ url: string | undefined; drop(): Promise<void> }>;
+}[] {
+  const out: ReturnType<typeof e2eBackends> = [
+    { name: 'pglite', databaseUrl: async () => ({ url: undefined, drop: async () => {} }) },
+  ];
   const base = process.env['DATABASE_URL'];
   if (base) out.push({ name: 'postgres', databaseUrl: () => freshDatabase(base) });
   return out;
@@ -88,8 +115,15 @@ export async function getJson<T>(url: string): Promise<{ status: number; body: T
   return { status: res.status, body: (await res.json()) as T };
 }
 
-export async function postJson<T>(url: string, body: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function postJson<T>(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -115,14 +149,45 @@ export interface NodeProcessOptions {
 
 /** Starts `hanzenet node start` and resolves once it prints its startup line (after block 0). */
 export async function startNodeProcess(opts: NodeProcessOptions): Promise<StartedNode> {
-  const args = [CLI, 'node', 'start', '--port', '0', '--follow', opts.follow, '--data-dir', opts.dataDir];
+  const args = [
+    CLI,
+    'node',
+    'start',
+    '--port',
+    '0',
+    '--follow',
+    opts.follow,
+    '--data-dir',
+    opts.dataDir,
+  ];
   if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'HANZENET_FOLLOW', 'HANZENET_PORT', 'HANZENET_DATA_DIR', 'HANZENET_PROCESSOR_ADDRESS', 'HANZENET_NODE_CONFIG']) delete env[name];
+  for (const name of [
+    'DATABASE_URL',
+    'HANZENET_FOLLOW',
+    'HANZENET_PORT',
+    'HANZENET_DATA_DIR',
+    'HANZENET_PROCESSOR_ADDRESS',
+    'HANZENET_NODE_CONFIG',
+  ])
+    delete env[name];
   const { proc, stderr, exited, firstLine } = await spawnService('node', args, env);
-  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string; head: { height: number; hash: string } | null };
-  return { url: info.api, chainId: info.chainId, processorAddress: info.processorAddress, head: info.head, proc, stderr, exited };
+  const info = JSON.parse(firstLine) as {
+    api: string;
+    chainId: string;
+    processorAddress: string;
+    head: { height: number; hash: string } | null;
+  };
+  return {
+    url: info.api,
+    chainId: info.chainId,
+    processorAddress: info.processorAddress,
+    head: info.head,
+    proc,
+    stderr,
+    exited,
+  };
 }
 
 /** Spawns a service command and resolves with its first stdout line (its startup report). */
@@ -130,16 +195,26 @@ async function spawnService(
   what: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ proc: ChildProcess; stderr: () => string; exited: Promise<number | string>; firstLine: string }> {
+): Promise<{
+  proc: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | string>;
+  firstLine: string;
+}> {
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, signal) => res(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((res) =>
+    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
+  );
   const firstLine = await new Promise<string>((res, rej) => {
     let out = '';
-    const timer = setTimeout(() => rej(new Error(`${what} did not start within 60 s; stderr:\n${err}`)), 60_000);
+    const timer = setTimeout(
+      () => rej(new Error(`${what} did not start within 60 s; stderr:\n${err}`)),
+      60_000,
+    );
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');

@@ -25,7 +25,8 @@ export interface TestBackend {
 export function testBackends(): TestBackend[] {
   const backends: TestBackend[] = [{ name: 'pglite', open: () => openDatabase({ memory: true }) }];
   const url = process.env['DATABASE_URL'];
-  if (url !== undefined && url !== '') backends.push({ name: 'postgres', open: () => openServerDatabase(url) });
+  if (url !== undefined && url !== '')
+    backends.push({ name: 'postgres', open: () => openServerDatabase(url) });
   return backends;
 }
 

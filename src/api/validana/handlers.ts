@@ -5,7 +5,13 @@
 // listed in docs/api.md.
 
 import { ChainError, isErrorCode } from '../../core/errors.js';
-import { isJsonObject, isStrictBase64, isTxIdHex, isValidanaHex, txIdHexOfBytes } from '../input.js';
+import {
+  isJsonObject,
+  isStrictBase64,
+  isTxIdHex,
+  isValidanaHex,
+  txIdHexOfBytes,
+} from '../input.js';
 import type { ReportError, TxFinalHub, WaitOutcome } from '../tx-final-hub.js';
 import type { ApiError, LedgerService } from '../types.js';
 import type { ContractView, TxView } from '../../chain/views.js';
@@ -33,11 +39,20 @@ export const V_TEXT = {
 export const CLOSE_UNSUPPORTED_VERSION = 4100;
 
 /** Decode errors of the transaction bytes: Validana reports all of them as one text. */
-const DECODE_CODES: ReadonlySet<string> = new Set(['tx_malformed', 'tx_unsupported_version', 'tx_too_large', 'tx_bad_public_key', 'tx_bad_valid_till', 'tx_payload_not_json']);
+const DECODE_CODES: ReadonlySet<string> = new Set([
+  'tx_malformed',
+  'tx_unsupported_version',
+  'tx_too_large',
+  'tx_bad_public_key',
+  'tx_bad_valid_till',
+  'tx_payload_not_json',
+]);
 /** Temporary failures on our side: nothing was stored, the client may try again. */
 const SERVICE_STATE_CODES: ReadonlySet<string> = new Set(['retry', 'queue_full', 'shutting_down']);
 
-export type VResult = { readonly status: number; readonly data?: unknown } | { readonly status: number; readonly error: string };
+export type VResult =
+  | { readonly status: number; readonly data?: unknown }
+  | { readonly status: number; readonly error: string };
 
 /** Validana's TxResponse: our TxView without `code`. */
 export type TxResponse = Omit<TxView, 'code'>;
@@ -62,7 +77,9 @@ export interface ValidanaContext {
 }
 
 /** PROTOCOL.md section 5: a WebSocket path is accepted when any decoded, lowercased segment is `v1`. */
-export function checkValidanaPath(url: string | undefined): { ok: true } | { ok: false; reason: string } {
+export function checkValidanaPath(
+  url: string | undefined,
+): { ok: true } | { ok: false; reason: string } {
   if (url === undefined) return { ok: false, reason: V_TEXT.invalidUrl };
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -74,7 +91,8 @@ export function checkValidanaPath(url: string | undefined): { ok: true } | { ok:
   }
   const parts = decoded.toLowerCase().match(/[^/]+/g);
   if (parts === null || parts.length === 0) return { ok: false, reason: V_TEXT.missingVersion };
-  if (!parts.includes(VALIDANA_API_VERSION)) return { ok: false, reason: V_TEXT.versionUnsupported };
+  if (!parts.includes(VALIDANA_API_VERSION))
+    return { ok: false, reason: V_TEXT.versionUnsupported };
   return { ok: true };
 }
 
@@ -133,7 +151,8 @@ export class ValidanaHandlers {
           return fail(400, `Invalid type: ${type}, supported types: ${SUPPORTED_TYPES.join(', ')}`);
       }
     } catch (err) {
-      if (err instanceof ChainError && SERVICE_STATE_CODES.has(err.code)) return fail(503, err.message);
+      if (err instanceof ChainError && SERVICE_STATE_CODES.has(err.code))
+        return fail(503, err.message);
       this.ctx.reportError(err, `handling Validana request type ${type}`);
       return fail(500, V_TEXT.internal);
     }
@@ -160,8 +179,10 @@ export class ValidanaHandlers {
     if (!isJsonObject(data)) return fail(400, V_TEXT.invalidParams);
     const createTs = data['createTs'];
     const base64tx = data['base64tx'];
-    if (createTs !== undefined && !(typeof createTs === 'number' && Number.isSafeInteger(createTs))) return fail(400, V_TEXT.invalidParams);
-    if (typeof base64tx !== 'string' || !isStrictBase64(base64tx)) return fail(400, V_TEXT.invalidParams);
+    if (createTs !== undefined && !(typeof createTs === 'number' && Number.isSafeInteger(createTs)))
+      return fail(400, V_TEXT.invalidParams);
+    if (typeof base64tx !== 'string' || !isStrictBase64(base64tx))
+      return fail(400, V_TEXT.invalidParams);
     const bytes = new Uint8Array(Buffer.from(base64tx, 'base64'));
     const wait = data['wait'] === true;
     if (wait && session.pendingCount >= session.pendingMax) return fail(429, V_TEXT.tooManyWaits);
@@ -171,7 +192,10 @@ export class ValidanaHandlers {
     let waiter = guessedId === null ? null : this.trackedWait(guessedId, session);
     let results;
     try {
-      results = await this.ctx.service.submit([bytes], createTs === undefined ? {} : { createMs: createTs });
+      results = await this.ctx.service.submit(
+        [bytes],
+        createTs === undefined ? {} : { createMs: createTs },
+      );
     } catch (err) {
       waiter?.cancel();
       throw err;
@@ -202,13 +226,19 @@ export class ValidanaHandlers {
   }
 
   /** `transaction` and `txStatus`: only processed transactions are answered; `new` ones are absent. */
-  private async txQuery(type: 'transaction' | 'txstatus', data: unknown, session: VSession): Promise<VResult> {
+  private async txQuery(
+    type: 'transaction' | 'txstatus',
+    data: unknown,
+    session: VSession,
+  ): Promise<VResult> {
     const request = parseTxRequest(data);
     if (request === null || !isJsonObject(data)) return fail(400, V_TEXT.invalidParams);
     // The recorded exchanges answer `push` at once even with `wait`, then push; the client handles
     // both a waiting answer and this. Over REST `push` cannot work, so `wait` decides there.
-    const mode = data['push'] === true && session.canPush ? 'push' : data['wait'] === true ? 'wait' : 'now';
-    if (mode !== 'now' && session.pendingCount + request.ids.length > session.pendingMax) return fail(429, V_TEXT.tooManyWaits);
+    const mode =
+      data['push'] === true && session.canPush ? 'push' : data['wait'] === true ? 'wait' : 'now';
+    if (mode !== 'now' && session.pendingCount + request.ids.length > session.pendingMax)
+      return fail(429, V_TEXT.tooManyWaits);
     const query = new TxQuery(type, request, session, this.ctx.hub);
     // Register before looking up, so a transaction that becomes final in between is not missed.
     if (mode !== 'now') query.watchAll();
@@ -226,7 +256,10 @@ export class ValidanaHandlers {
     return ok(query.answer());
   }
 
-  private trackedWait(idHex: string, session: VSession): { promise: Promise<WaitOutcome>; cancel(): void } {
+  private trackedWait(
+    idHex: string,
+    session: VSession,
+  ): { promise: Promise<WaitOutcome>; cancel(): void } {
     const waiter = this.ctx.hub.wait(idHex, session.waitTimeoutMs);
     const untrack = session.track(() => waiter.cancel());
     void waiter.promise.then(untrack);
@@ -329,12 +362,21 @@ class TxQuery {
   }
 
   private format(view: TxView, sent: string): unknown {
-    return this.type === 'transaction' ? toTxResponse(view, sent) : { id: sent, status: view.status, message: view.message };
+    return this.type === 'transaction'
+      ? toTxResponse(view, sent)
+      : { id: sent, status: view.status, message: view.message };
   }
 }
 
 function validanaContract(c: ContractView): unknown {
-  return { hash: c.hash, type: c.type, version: c.version, description: c.description, template: c.template, validanaVersion: c.validanaVersion };
+  return {
+    hash: c.hash,
+    type: c.type,
+    version: c.version,
+    description: c.description,
+    template: c.template,
+    validanaVersion: c.validanaVersion,
+  };
 }
 
 function processOutcome(view: TxView): VResult {
@@ -352,6 +394,7 @@ function refusalResult(error: ApiError, wait: boolean): VResult {
   if (error.code === 'tx_duplicate_id') return fail(400, V_TEXT.duplicateId);
   if (DECODE_CODES.has(error.code)) return fail(400, V_TEXT.invalidTxFormat);
   if (SERVICE_STATE_CODES.has(error.code)) return fail(503, error.message);
-  if (error.code === 'internal' || (isErrorCode(error.code) && error.code.startsWith('block_'))) return fail(500, V_TEXT.internal);
+  if (error.code === 'internal' || (isErrorCode(error.code) && error.code.startsWith('block_')))
+    return fail(500, V_TEXT.internal);
   return fail(wait ? 422 : 400, error.message);
 }

@@ -26,7 +26,10 @@ export class RestSession implements VSession {
  * Request data of a REST call: the query string (GET) or the body (POST) as JSON; failing that,
  * form encoding, where a single `data` field holds the JSON of the data; failing that, the text.
  */
-export function restData(text: string | undefined, isQuery: boolean): { ok: true; data: unknown } | { ok: false } {
+export function restData(
+  text: string | undefined,
+  isQuery: boolean,
+): { ok: true; data: unknown } | { ok: false } {
   if (text === undefined || text === '') return { ok: true, data: undefined };
   let decoded = text;
   if (isQuery) {
@@ -76,7 +79,11 @@ const CORS_HEADERS = {
  * `GET|POST /api/v1/<type>`: the same handlers without pushes. The answer body is the bare JSON
  * data (empty when there is none) with the handler's status; an error body is plain text.
  */
-export function registerValidanaRest(app: FastifyInstance, handlers: ValidanaHandlers, waitTimeoutMs: number): void {
+export function registerValidanaRest(
+  app: FastifyInstance,
+  handlers: ValidanaHandlers,
+  waitTimeoutMs: number,
+): void {
   void app.register(async (scope) => {
     scope.setErrorHandler((err: FastifyError, _req, reply) => {
       const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
@@ -84,20 +91,31 @@ export function registerValidanaRest(app: FastifyInstance, handlers: ValidanaHan
       const text = tooLarge ? 'Payload too large.' : status === 400 ? err.message : V_TEXT.internal;
       void reply.code(status).headers(CORS_HEADERS).type('text/plain; charset=utf-8').send(text);
     });
-    scope.options('/api/v1/*', async (_req, reply) => reply.code(200).headers(CORS_HEADERS).send(''));
+    scope.options('/api/v1/*', async (_req, reply) =>
+      reply.code(200).headers(CORS_HEADERS).send(''),
+    );
     scope.route({
       method: ['GET', 'POST'],
       url: '/api/v1/*',
       handler: async (req, reply) => {
         const wildcard = (req.params as Record<string, string | undefined>)['*'] ?? '';
-        const type = wildcard.split('/').filter((part) => part !== '').join('/').toLowerCase();
+        const type = wildcard
+          .split('/')
+          .filter((part) => part !== '')
+          .join('/')
+          .toLowerCase();
         const rawUrl = req.raw.url ?? req.url;
         const q = rawUrl.indexOf('?');
-        const parsed = req.method === 'GET' ? restData(q === -1 ? undefined : rawUrl.slice(q + 1), true) : restData(typeof req.body === 'string' ? req.body : undefined, false);
+        const parsed =
+          req.method === 'GET'
+            ? restData(q === -1 ? undefined : rawUrl.slice(q + 1), true)
+            : restData(typeof req.body === 'string' ? req.body : undefined, false);
         void reply.headers(CORS_HEADERS);
-        if (!parsed.ok) return reply.code(400).type('text/plain; charset=utf-8').send('Invalid request url.');
+        if (!parsed.ok)
+          return reply.code(400).type('text/plain; charset=utf-8').send('Invalid request url.');
         const result = await handlers.handle(type, parsed.data, new RestSession(waitTimeoutMs));
-        if ('error' in result) return reply.code(result.status).type('text/plain; charset=utf-8').send(result.error);
+        if ('error' in result)
+          return reply.code(result.status).type('text/plain; charset=utf-8').send(result.error);
         const body = result.data === undefined ? '' : JSON.stringify(result.data);
         return reply.code(result.status).type('application/json; charset=utf-8').send(body);
       },

@@ -20,7 +20,12 @@ export interface ValidanaWsOptions {
  * Serves one Validana WebSocket connection. The path must hold a `v1` segment, otherwise the
  * connection is closed with 4100, which makes the client stop reconnecting.
  */
-export function handleValidanaConnection(socket: ApiSocket, url: string | undefined, handlers: ValidanaHandlers, opts: ValidanaWsOptions): void {
+export function handleValidanaConnection(
+  socket: ApiSocket,
+  url: string | undefined,
+  handlers: ValidanaHandlers,
+  opts: ValidanaWsOptions,
+): void {
   const path = checkValidanaPath(url);
   if (!path.ok) {
     socket.close(CLOSE_UNSUPPORTED_VERSION, path.reason);
@@ -28,7 +33,9 @@ export function handleValidanaConnection(socket: ApiSocket, url: string | undefi
   }
   const session = new WsSession(socket, opts);
   socket.ws.on('message', (data) => {
-    onMessage(rawText(data)).catch((err: unknown) => opts.reportError(err, 'handling a Validana WebSocket message'));
+    onMessage(rawText(data)).catch((err: unknown) =>
+      opts.reportError(err, 'handling a Validana WebSocket message'),
+    );
   });
 
   async function onMessage(text: string): Promise<void> {

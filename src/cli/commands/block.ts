@@ -19,7 +19,12 @@ export function register(program: Command): void {
     .command('list')
     .description('print blocks in ascending height order (array of BlockView)')
     .option('--from <height>', 'first height', intOption(0), 0)
-    .option('--limit <n>', `how many blocks, at most ${BLOCK_LIST_LIMIT_MAX}`, intOption(1, BLOCK_LIST_LIMIT_MAX), 100)
+    .option(
+      '--limit <n>',
+      `how many blocks, at most ${BLOCK_LIST_LIMIT_MAX}`,
+      intOption(1, BLOCK_LIST_LIMIT_MAX),
+      100,
+    )
     .action(async (opts: { from: number; limit: number }, cmd: Command) => {
       printJson(await withClient(cmd, (client) => client.blocks(opts.from, opts.limit)));
     });

@@ -36,14 +36,27 @@ interface NodeCliOptions {
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
   const dataDir = resolve(o.dataDir);
   const keyFile = o.keyFile === undefined ? resolve(dataDir, 'processor.key') : resolve(o.keyFile);
-  const base = { port: o.port, host: o.host, dataDir, blockIntervalMs: o.blockIntervalMs, blockTxsMax: o.blockTxsMax, keyFile, energy: o.energy };
+  const base = {
+    port: o.port,
+    host: o.host,
+    dataDir,
+    blockIntervalMs: o.blockIntervalMs,
+    blockTxsMax: o.blockTxsMax,
+    keyFile,
+    energy: o.energy,
+  };
   return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('chainId', o.chainId) };
 }
 
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
   const base = { follow: o.follow, port: o.port, host: o.host, dataDir: resolve(o.dataDir) };
   const exitOnAlarm = o.exitOnAlarm === true ? { exitOnAlarm: true } : {};
-  return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('processorAddress', o.processorAddress), ...exitOnAlarm };
+  return {
+    ...base,
+    ...given('databaseUrl', o.databaseUrl),
+    ...given('processorAddress', o.processorAddress),
+    ...exitOnAlarm,
+  };
 }
 
 /** The options of `node start` as parsed by commander, with the config file applied. */
@@ -68,35 +81,62 @@ type NodeConfigKey = keyof typeof NODE_CONFIG_KEYS;
  * Reads a node config file: a JSON object with any of the NODE_CONFIG_KEYS. A relative dataDir is
  * taken relative to the file's folder. Anything else is a usage error that names the key.
  */
-export function readNodeConfig(path: string): Partial<Record<NodeConfigKey, string | number | boolean>> {
+export function readNodeConfig(
+  path: string,
+): Partial<Record<NodeConfigKey, string | number | boolean>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ClientError('usage_error', `cannot read the node config file ${path}: ${(err as Error).message}`, { config: path }, null, { cause: err });
+    throw new ClientError(
+      'usage_error',
+      `cannot read the node config file ${path}: ${(err as Error).message}`,
+      { config: path },
+      null,
+      { cause: err },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ClientError('usage_error', `the node config file ${path} must hold a JSON object`, { config: path });
+    throw new ClientError('usage_error', `the node config file ${path} must hold a JSON object`, {
+      config: path,
+    });
   }
   const out: Partial<Record<NodeConfigKey, string | number | boolean>> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (!Object.hasOwn(NODE_CONFIG_KEYS, key)) {
-      throw new ClientError('usage_error', `the node config file ${path} has an unknown key "${key}"; known keys: ${Object.keys(NODE_CONFIG_KEYS).join(', ')}`, { config: path, key });
+      throw new ClientError(
+        'usage_error',
+        `the node config file ${path} has an unknown key "${key}"; known keys: ${Object.keys(NODE_CONFIG_KEYS).join(', ')}`,
+        { config: path, key },
+      );
     }
     const k = key as NodeConfigKey;
     const want = NODE_CONFIG_KEYS[k];
-    const ok = want === 'port' ? Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535 : typeof value === want;
+    const ok =
+      want === 'port'
+        ? Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535
+        : typeof value === want;
     if (!ok) {
       const what = want === 'port' ? 'an integer from 0 to 65535' : `a ${want}`;
-      throw new ClientError('usage_error', `"${key}" in the node config file ${path} must be ${what}, got ${JSON.stringify(value)}`, { config: path, key });
+      throw new ClientError(
+        'usage_error',
+        `"${key}" in the node config file ${path} must be ${what}, got ${JSON.stringify(value)}`,
+        { config: path, key },
+      );
     }
-    out[k] = k === 'dataDir' ? resolve(dirname(path), value as string) : (value as string | number | boolean);
+    out[k] =
+      k === 'dataDir'
+        ? resolve(dirname(path), value as string)
+        : (value as string | number | boolean);
   }
   return out;
 }
 
 /** Fills every option that was left at its default from the config file: flag > env > file > default. */
-export function withNodeConfig(o: NodeCliOptions, sourceOf: (key: string) => string | undefined): NodeCliOptions {
+export function withNodeConfig(
+  o: NodeCliOptions,
+  sourceOf: (key: string) => string | undefined,
+): NodeCliOptions {
   if (o.config === undefined || o.config === '') return o;
   const config = readNodeConfig(resolve(o.config));
   const merged: Record<string, unknown> = { ...o };
@@ -113,19 +153,32 @@ function given<K extends string>(name: K, value: string | undefined): Partial<Re
 }
 
 /** Loads `relativePath` (next to the CLI's folder) and returns its exported function `name`. */
-async function loadRunner<T>(relativePath: string, name: string): Promise<(options: T) => Promise<unknown>> {
+async function loadRunner<T>(
+  relativePath: string,
+  name: string,
+): Promise<(options: T) => Promise<unknown>> {
   const url = new URL(relativePath, import.meta.url).href;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(fileURLToPath(url));
+    const missing =
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String((err as Error).message).includes(fileURLToPath(url));
     if (!missing) throw err;
-    throw new ClientError('internal', `this build has no ${relativePath} (looked for ${url})`, { module: relativePath }, null, { cause: err });
+    throw new ClientError(
+      'internal',
+      `this build has no ${relativePath} (looked for ${url})`,
+      { module: relativePath },
+      null,
+      { cause: err },
+    );
   }
   const run = mod[name];
   if (typeof run !== 'function') {
-    throw new ClientError('internal', `${relativePath} does not export a function ${name}`, { module: relativePath });
+    throw new ClientError('internal', `${relativePath} does not export a function ${name}`, {
+      module: relativePath,
+    });
   }
   return run as (options: T) => Promise<unknown>;
 }
@@ -136,19 +189,42 @@ export function register(program: Command): void {
     .description('the processor')
     .command('start')
     .description('start the processor and its API (creates the chain on first start)')
-    .addOption(new Option('--port <port>', 'API port').env('HANZENET_PORT').argParser(portOption).default(8080))
-    .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
-    .addOption(new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data'))
-    .addOption(new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env('DATABASE_URL'))
-    .addOption(new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed').env('HANZENET_BLOCK_INTERVAL_MS').argParser(intOption(1)).default(DEFAULT_BLOCK_INTERVAL_MS))
     .addOption(
-      new Option('--block-txs-max <n>', 'most transactions in one block; a full block is sealed at once')
+      new Option('--port <port>', 'API port')
+        .env('HANZENET_PORT')
+        .argParser(portOption)
+        .default(8080),
+    )
+    .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data'),
+    )
+    .addOption(
+      new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env(
+        'DATABASE_URL',
+      ),
+    )
+    .addOption(
+      new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed')
+        .env('HANZENET_BLOCK_INTERVAL_MS')
+        .argParser(intOption(1))
+        .default(DEFAULT_BLOCK_INTERVAL_MS),
+    )
+    .addOption(
+      new Option(
+        '--block-txs-max <n>',
+        'most transactions in one block; a full block is sealed at once',
+      )
         .env('HANZENET_BLOCK_TXS_MAX')
         .argParser(intOption(1))
         .default(DEFAULT_BLOCK_TXS_MAX),
     )
-    .addOption(new Option('--chain-id <id>', 'chain id of a new chain (ignored when the chain exists)'))
-    .addOption(new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'))
+    .addOption(
+      new Option('--chain-id <id>', 'chain id of a new chain (ignored when the chain exists)'),
+    )
+    .addOption(
+      new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'),
+    )
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
     .action(async (opts: ProcessorCliOptions) => {
       // Loaded only now, so that other commands do not load the database and the sandbox.
@@ -160,15 +236,49 @@ export function register(program: Command): void {
     .command('node')
     .description('a mirror node')
     .command('start')
-    .description('start a mirror node that follows a processor (or another node) and verifies every block')
-    .addOption(new Option('--follow <url>', 'URL of the processor (or node) to mirror').env('HANZENET_FOLLOW').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--port <port>', 'API port of this node').env('HANZENET_PORT').argParser(portOption).default(8081))
+    .description(
+      'start a mirror node that follows a processor (or another node) and verifies every block',
+    )
+    .addOption(
+      new Option('--follow <url>', 'URL of the processor (or node) to mirror')
+        .env('HANZENET_FOLLOW')
+        .default('http://127.0.0.1:8080'),
+    )
+    .addOption(
+      new Option('--port <port>', 'API port of this node')
+        .env('HANZENET_PORT')
+        .argParser(portOption)
+        .default(8081),
+    )
     .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1'))
-    .addOption(new Option('--data-dir <dir>', 'data directory').env('HANZENET_DATA_DIR').default('./data-node'))
-    .addOption(new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env('DATABASE_URL'))
-    .addOption(new Option('--processor-address <address>', 'the processor address block 0 must name (default: pinned from block 0)').env('HANZENET_PROCESSOR_ADDRESS'))
-    .addOption(new Option('--exit-on-alarm', 'exit (status 3) at the first alarm instead of serving reads of what was verified'))
-    .addOption(new Option('--config <file>', 'JSON config file; flags and environment variables win over it').env('HANZENET_NODE_CONFIG'))
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory')
+        .env('HANZENET_DATA_DIR')
+        .default('./data-node'),
+    )
+    .addOption(
+      new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env(
+        'DATABASE_URL',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--processor-address <address>',
+        'the processor address block 0 must name (default: pinned from block 0)',
+      ).env('HANZENET_PROCESSOR_ADDRESS'),
+    )
+    .addOption(
+      new Option(
+        '--exit-on-alarm',
+        'exit (status 3) at the first alarm instead of serving reads of what was verified',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--config <file>',
+        'JSON config file; flags and environment variables win over it',
+      ).env('HANZENET_NODE_CONFIG'),
+    )
     .action(async (opts: NodeCliOptions, cmd: Command) => {
       const options = nodeStartOptionsOf(opts, cmd);
       const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');

@@ -23,23 +23,51 @@ export interface SigningOptions {
 
 export function addSigningOptions(cmd: Command): Command {
   return cmd
-    .option('--signing-key <key>', 'private key: a WIF, or JSON with "privateKey" (as key generate prints)')
-    .option('--signing-keyfile <file>', 'file holding the private key (WIF or JSON); "-" reads stdin')
-    .addOption(new Option('--valid-until <ms>', 'valid till, ms since the Unix epoch; 0 = never expires').argParser(intOption(0)).default(0))
+    .option(
+      '--signing-key <key>',
+      'private key: a WIF, or JSON with "privateKey" (as key generate prints)',
+    )
+    .option(
+      '--signing-keyfile <file>',
+      'file holding the private key (WIF or JSON); "-" reads stdin',
+    )
+    .addOption(
+      new Option('--valid-until <ms>', 'valid till, ms since the Unix epoch; 0 = never expires')
+        .argParser(intOption(0))
+        .default(0),
+    )
     .option('--id <hex>', 'transaction id, 32 hex characters (default: random)')
-    .option('--no-wait', 'print the id as soon as the server stored the transaction, without waiting for its outcome')
-    .addOption(new Option('--timeout-ms <ms>', 'how long to wait for the outcome').argParser(intOption(1)).default(DEFAULT_SUBMIT_WAIT_MS));
+    .option(
+      '--no-wait',
+      'print the id as soon as the server stored the transaction, without waiting for its outcome',
+    )
+    .addOption(
+      new Option('--timeout-ms <ms>', 'how long to wait for the outcome')
+        .argParser(intOption(1))
+        .default(DEFAULT_SUBMIT_WAIT_MS),
+    );
 }
 
 export async function readSigningKey(opts: SigningOptions): Promise<PrivateKey> {
-  const which = exactlyOne(opts, { signingKey: '--signing-key', signingKeyfile: '--signing-keyfile' });
+  const which = exactlyOne(opts, {
+    signingKey: '--signing-key',
+    signingKeyfile: '--signing-keyfile',
+  });
   if (which === 'signingKey') return parseSigningKey(opts.signingKey ?? '', '--signing-key');
   const source = opts.signingKeyfile ?? '';
-  return parseSigningKey(await inputs.read('--signing-keyfile', source), `--signing-keyfile ${source}`);
+  return parseSigningKey(
+    await inputs.read('--signing-keyfile', source),
+    `--signing-keyfile ${source}`,
+  );
 }
 
 /** The id, valid-till and wait settings in the form the client takes them. */
-export function callSettings(opts: SigningOptions): { validTillMs: number; idHex?: string; wait: boolean; timeoutMs: number } {
+export function callSettings(opts: SigningOptions): {
+  validTillMs: number;
+  idHex?: string;
+  wait: boolean;
+  timeoutMs: number;
+} {
   const base = { validTillMs: opts.validUntil, wait: opts.wait, timeoutMs: opts.timeoutMs };
   return opts.id === undefined ? base : { ...base, idHex: normaliseTxId(opts.id) };
 }
@@ -59,6 +87,11 @@ export function reportSubmission(result: SubmittedTx | TxView): void {
   throw new CommandFailed(EXIT_FAILED, {
     code,
     message,
-    details: { transactionId: view.id, status: view.status, contractType: view.contractType, blockId: view.blockId },
+    details: {
+      transactionId: view.id,
+      status: view.status,
+      contractType: view.contractType,
+      blockId: view.blockId,
+    },
   });
 }

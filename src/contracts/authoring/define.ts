@@ -13,7 +13,15 @@ import type { ContractManifest, Template } from '../../chain/contract-model.js';
 import type { ContractHelpers } from './helpers.js';
 
 /** Host row value types as seen *inside* the sandbox (bigint columns arrive as BigInt). */
-export type SandboxValue = string | bigint | boolean | string[] | null | number | SandboxValue[] | { [k: string]: SandboxValue };
+export type SandboxValue =
+  | string
+  | bigint
+  | boolean
+  | string[]
+  | null
+  | number
+  | SandboxValue[]
+  | { [k: string]: SandboxValue };
 export type SandboxRow = Record<string, SandboxValue>;
 
 export interface RejectResult {
@@ -93,7 +101,9 @@ export interface ContractDefinition<P = Record<string, unknown>, C extends strin
  * without `rejects`, or with explicit type arguments, gets C = string: every code compiles.
  */
 export function defineContract<P, const C extends string = string>(
-  def: Omit<ContractDefinition<P, C>, 'execute'> & { readonly execute: (payload: P, ctx: ContractContext<NoInfer<C>>) => ContractResult },
+  def: Omit<ContractDefinition<P, C>, 'execute'> & {
+    readonly execute: (payload: P, ctx: ContractContext<NoInfer<C>>) => ContractResult;
+  },
 ): ContractDefinition<P, C> {
   return def;
 }

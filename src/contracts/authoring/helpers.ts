@@ -25,7 +25,9 @@ let languageGlobals: ReadonlySet<string> | null = null;
 
 /** The globals of a fresh JavaScript realm (Object, BigInt, JSON, ...): calling them needs no helper. */
 function globalNames(): ReadonlySet<string> {
-  languageGlobals ??= new Set(runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+  languageGlobals ??= new Set(
+    runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[],
+  );
   return languageGlobals;
 }
 
@@ -35,11 +37,15 @@ function refuse(contractType: string, message: string): never {
 
 /** The source of one helper, checked to be a plain function declaration with its key as name. */
 function helperSource(contractType: string, name: string, fn: ContractHelper): string {
-  if (!NAME.test(name)) refuse(contractType, `helper name ${JSON.stringify(name)} is not an identifier`);
+  if (!NAME.test(name))
+    refuse(contractType, `helper name ${JSON.stringify(name)} is not an identifier`);
   if (typeof fn !== 'function') refuse(contractType, `helper ${name} is not a function`);
   const source = Function.prototype.toString.call(fn).trim();
   if (!new RegExp(`^function\\s+${name.replace(/\$/g, '\\$')}\\s*\\(`).test(source)) {
-    refuse(contractType, `helper ${name} must be a plain function declaration named ${name} (function ${name}(...) {...}), got ${JSON.stringify(source.slice(0, 60))}`);
+    refuse(
+      contractType,
+      `helper ${name} must be a plain function declaration named ${name} (function ${name}(...) {...}), got ${JSON.stringify(source.slice(0, 60))}`,
+    );
   }
   return source;
 }
@@ -58,7 +64,8 @@ function bodyStart(contractType: string, tokens: readonly Token[]): number {
   }
   let brace = close + 1;
   if (tokens[brace]?.text === '=>') brace++;
-  if (close < 0 || tokens[brace]?.text !== '{') refuse(contractType, 'execute must be a function with a block body ({ ... }) to use helpers');
+  if (close < 0 || tokens[brace]?.text !== '{')
+    refuse(contractType, 'execute must be a function with a block body ({ ... }) to use helpers');
   return brace;
 }
 
@@ -66,7 +73,10 @@ function scan(contractType: string, what: string, source: string): Token[] {
   try {
     return tokenize(source);
   } catch (err) {
-    return refuse(contractType, `the source of ${what} could not be read: ${err instanceof Error ? err.message : String(err)}`);
+    return refuse(
+      contractType,
+      `the source of ${what} could not be read: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -75,13 +85,21 @@ function scan(contractType: string, what: string, source: string): Token[] {
  * body, in the order of `helpers`. Refuses uses of undefined names, unused helpers, and helpers
  * that execute also defines itself.
  */
-export function withHelpers(contractType: string, executeText: string, helpers: ContractHelpers = {}): string {
+export function withHelpers(
+  contractType: string,
+  executeText: string,
+  helpers: ContractHelpers = {},
+): string {
   const executeTokens = scan(contractType, 'execute', executeText);
   const declared = declaredNames(executeTokens);
   const sources: string[] = [];
   const used = new Set(usedNames(executeTokens));
   for (const [name, fn] of Object.entries(helpers)) {
-    if (declared.has(name)) refuse(contractType, `execute defines ${name} itself and also declares it as a helper; keep one`);
+    if (declared.has(name))
+      refuse(
+        contractType,
+        `execute defines ${name} itself and also declares it as a helper; keep one`,
+      );
     const source = helperSource(contractType, name, fn);
     const tokens = scan(contractType, `helper ${name}`, source);
     for (const n of declaredNames(tokens)) declared.add(n);
@@ -92,10 +110,17 @@ export function withHelpers(contractType: string, executeText: string, helpers: 
   const undefinedNames = [...used].filter((n) => !declared.has(n) && !globals.has(n));
   if (undefinedNames.length > 0) {
     const list = undefinedNames.join(', ');
-    refuse(contractType, `execute uses ${list}, which its code does not define. Only execute's text and its declared helpers go on chain: list shared helpers in defineContract({ helpers: { ${list} } }), or define the function or constant inside execute`);
+    refuse(
+      contractType,
+      `execute uses ${list}, which its code does not define. Only execute's text and its declared helpers go on chain: list shared helpers in defineContract({ helpers: { ${list} } }), or define the function or constant inside execute`,
+    );
   }
   const unused = Object.keys(helpers).filter((n) => !used.has(n));
-  if (unused.length > 0) refuse(contractType, `helpers ${unused.join(', ')} are declared but never used; leave them out so they do not go on chain`);
+  if (unused.length > 0)
+    refuse(
+      contractType,
+      `helpers ${unused.join(', ')} are declared but never used; leave them out so they do not go on chain`,
+    );
   if (sources.length === 0) return executeText;
   const at = (executeTokens[bodyStart(contractType, executeTokens)] as Token).at + 1;
   return `${executeText.slice(0, at)}\n${sources.join('\n')}${executeText.slice(at)}`;

@@ -45,16 +45,28 @@ export function executeSource(fn: (...args: never[]) => unknown): string {
 function checkKnownTypes<P>(def: ContractDefinition<P>): void {
   for (const [key, field] of Object.entries(def.template)) {
     if (!KNOWN_FIELD_TYPES.has(baseFieldType(field.type))) {
-      throw new ChainError('contract_create_invalid', `contract ${def.type}: template field ${key} has type ${JSON.stringify(field.type)}, which is not a known type`, { field: key });
+      throw new ChainError(
+        'contract_create_invalid',
+        `contract ${def.type}: template field ${key} has type ${JSON.stringify(field.type)}, which is not a known type`,
+        { field: key },
+      );
     }
   }
 }
 
 export function packContract<P>(def: ContractDefinition<P>): PackedContract {
   const templateCheck = checkTemplateDefinition(def.template);
-  if (!templateCheck.ok) throw new ChainError('contract_create_invalid', `contract ${def.type}: ${templateCheck.message}`);
+  if (!templateCheck.ok)
+    throw new ChainError(
+      'contract_create_invalid',
+      `contract ${def.type}: ${templateCheck.message}`,
+    );
   checkKnownTypes(def);
-  const code = withHelpers(def.type, executeSource(def.execute as (...args: never[]) => unknown), def.helpers);
+  const code = withHelpers(
+    def.type,
+    executeSource(def.execute as (...args: never[]) => unknown),
+    def.helpers,
+  );
   const payload = {
     type: def.type,
     version: def.version,
@@ -64,6 +76,10 @@ export function packContract<P>(def: ContractDefinition<P>): PackedContract {
     code: Buffer.from(code, 'utf8').toString('base64'),
   };
   const parsed = parseCreatePayload(JSON.stringify(payload));
-  if (!parsed.ok) throw new ChainError('contract_create_invalid', `contract ${def.type} does not pack into a valid create payload: ${parsed.message}`);
+  if (!parsed.ok)
+    throw new ChainError(
+      'contract_create_invalid',
+      `contract ${def.type} does not pack into a valid create payload: ${parsed.message}`,
+    );
   return { payload, hashHex: contractHashHex(code, 1) };
 }

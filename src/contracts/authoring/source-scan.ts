@@ -18,7 +18,22 @@ const NAME_PART = /[A-Za-z0-9_$]/;
 /** Punctuators of more than one character that matter here (`?.(` is an optional call). */
 const LONG_PUNCT = ['...', '=>', '?.'];
 /** Words after which a `/` starts a regular expression, not a division. */
-const BEFORE_EXPRESSION = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
+const BEFORE_EXPRESSION = new Set([
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
+]);
 
 /** Scans `source` into tokens; throws on an unterminated string, template, comment or regex. */
 export function tokenize(source: string): Token[] {
@@ -90,7 +105,9 @@ export function tokenize(source: string): Token[] {
       for (i++; i < source.length && /[0-9A-Za-z_.]/.test(source[i] as string); i++);
       tokens.push({ kind: 'number', text: source.slice(start, i), at: start });
     } else {
-      const long = LONG_PUNCT.find((p) => source.startsWith(p, i) && !(p === '?.' && /[0-9]/.test(source[i + 2] ?? '')));
+      const long = LONG_PUNCT.find(
+        (p) => source.startsWith(p, i) && !(p === '?.' && /[0-9]/.test(source[i + 2] ?? '')),
+      );
       i += long === undefined ? 1 : long.length;
       if (c === '{') braces.push('{');
       else if (c === '}') braces.pop();
@@ -124,10 +141,51 @@ export function closingIndex(tokens: readonly Token[], open: number): number {
 }
 
 const KEYWORDS = new Set([
-  'if', 'for', 'while', 'switch', 'catch', 'function', 'return', 'typeof', 'instanceof', 'new', 'delete', 'void', 'throw',
-  'await', 'yield', 'super', 'import', 'in', 'of', 'do', 'else', 'case', 'class', 'const', 'let', 'var', 'this',
-  'try', 'finally', 'break', 'continue', 'default', 'with', 'debugger', 'extends', 'export', 'true', 'false', 'null',
-  'async', 'get', 'set', 'static', 'enum', 'arguments',
+  'if',
+  'for',
+  'while',
+  'switch',
+  'catch',
+  'function',
+  'return',
+  'typeof',
+  'instanceof',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'await',
+  'yield',
+  'super',
+  'import',
+  'in',
+  'of',
+  'do',
+  'else',
+  'case',
+  'class',
+  'const',
+  'let',
+  'var',
+  'this',
+  'try',
+  'finally',
+  'break',
+  'continue',
+  'default',
+  'with',
+  'debugger',
+  'extends',
+  'export',
+  'true',
+  'false',
+  'null',
+  'async',
+  'get',
+  'set',
+  'static',
+  'enum',
+  'arguments',
 ]);
 
 /** Names bound anywhere in the tokens: functions, classes, variables, parameters, catch bindings. */
@@ -151,13 +209,19 @@ export function declaredNames(tokens: readonly Token[]): Set<string> {
     if ((t.text === 'function' || t.text === 'class') && next.kind === 'name') names.add(next.text);
     if (t.text === 'const' || t.text === 'let' || t.text === 'var') {
       if (next.kind === 'name') names.add(next.text);
-      else if (next.text === '{' || next.text === '[') addNamesIn(i + 1, closingIndex(tokens, i + 1));
+      else if (next.text === '{' || next.text === '[')
+        addNamesIn(i + 1, closingIndex(tokens, i + 1));
     }
     if (t.text === 'catch' && next.text === '(') addNamesIn(i + 1, closingIndex(tokens, i + 1));
     // Parameters of a function, and of a method: a name (not `if`, `while`...), a parameter list
     // and a body.
     if (t.text !== 'function' && KEYWORDS.has(t.text)) return;
-    const paren = t.text === 'function' ? tokens.findIndex((x, j) => j > i && x.text === '(') : next.text === '(' ? i + 1 : -1;
+    const paren =
+      t.text === 'function'
+        ? tokens.findIndex((x, j) => j > i && x.text === '(')
+        : next.text === '('
+          ? i + 1
+          : -1;
     if (paren < 0) return;
     const close = closingIndex(tokens, paren);
     if (close < 0 || (t.text !== 'function' && tokens[close + 1]?.text !== '{')) return;
@@ -191,9 +255,17 @@ export function usedNames(tokens: readonly Token[]): string[] {
   tokens.forEach((t, i) => {
     if (t.kind !== 'name' || KEYWORDS.has(t.text)) return;
     const prev = tokens[i - 1];
-    if (prev !== undefined && (prev.text === '.' || prev.text === '?.' || prev.text === 'break' || prev.text === 'continue')) return;
+    if (
+      prev !== undefined &&
+      (prev.text === '.' || prev.text === '?.' || prev.text === 'break' || prev.text === 'continue')
+    )
+      return;
     // A key of an object literal or a label; after `?` or `case` the name before `:` is a value.
-    if (tokens[i + 1]?.text === ':' && (prev === undefined || ['{', ',', ';', '}'].includes(prev.text))) return;
+    if (
+      tokens[i + 1]?.text === ':' &&
+      (prev === undefined || ['{', ',', ';', '}'].includes(prev.text))
+    )
+      return;
     if (!used.includes(t.text)) used.push(t.text);
   });
   return used;

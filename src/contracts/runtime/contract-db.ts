@@ -30,15 +30,27 @@ export class ContractDb implements DbHost {
   private table(name: string, write: boolean): TableDef {
     this.calls += 1;
     if (this.calls > CONTRACT_LIMITS.dbCallsPerTx) {
-      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`);
+      throw new ContractFault(
+        'contract_out_of_gas',
+        `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`,
+      );
     }
     const own = Object.prototype.hasOwnProperty.call(this.manifest.tables, name);
     if (!own && (write || !this.manifest.reads.includes(name))) {
-      const why = this.manifest.reads.includes(name) ? 'its manifest lists it under reads only' : 'its manifest does not list it';
-      throw new ContractFault('contract_access_denied', `contract ${this.contractType} may not ${write ? 'write' : 'read'} table ${name}: ${why}`);
+      const why = this.manifest.reads.includes(name)
+        ? 'its manifest lists it under reads only'
+        : 'its manifest does not list it';
+      throw new ContractFault(
+        'contract_access_denied',
+        `contract ${this.contractType} may not ${write ? 'write' : 'read'} table ${name}: ${why}`,
+      );
     }
     const def = this.defs.get(name);
-    if (def === undefined) throw new ChainError('internal', `table ${name} is granted to contract ${this.contractType} but has no definition`);
+    if (def === undefined)
+      throw new ChainError(
+        'internal',
+        `table ${name} is granted to contract ${this.contractType} but has no definition`,
+      );
     return def;
   }
 
@@ -58,7 +70,11 @@ export class ContractDb implements DbHost {
     const r = checkRow(table, def, row);
     if (!r.ok) throw new ContractFault('contract_bad_row', r.message);
     const bytes = utf8Length(encodeTagged(r.value));
-    if (bytes > CONTRACT_LIMITS.rowBytesMax) throw new ContractFault('contract_bad_row', `table ${table}: the row is ${bytes} bytes as JSON, more than ${CONTRACT_LIMITS.rowBytesMax}`);
+    if (bytes > CONTRACT_LIMITS.rowBytesMax)
+      throw new ContractFault(
+        'contract_bad_row',
+        `table ${table}: the row is ${bytes} bytes as JSON, more than ${CONTRACT_LIMITS.rowBytesMax}`,
+      );
     this.overlay.put(table, def, r.value);
   }
 
@@ -70,14 +86,20 @@ export class ContractDb implements DbHost {
   find(table: string, where: unknown, limit: number): Row[] {
     const def = this.table(table, false);
     if (!Number.isSafeInteger(limit) || limit < 0 || limit > CONTRACT_LIMITS.findLimitMax) {
-      throw new ContractFault('contract_bad_row', `find() limit must be an integer from 0 to ${CONTRACT_LIMITS.findLimitMax}, got ${limit}`);
+      throw new ContractFault(
+        'contract_bad_row',
+        `find() limit must be an integer from 0 to ${CONTRACT_LIMITS.findLimitMax}, got ${limit}`,
+      );
     }
     const w = checkWhere(table, def, where);
     if (!w.ok) throw new ContractFault('contract_bad_row', w.message);
     const rows = this.overlay.find(table, def, w.value, limit);
     this.foundRows += rows.length;
     if (this.foundRows > CONTRACT_LIMITS.findRowsPerTx) {
-      throw new ContractFault('contract_out_of_gas', `contract ${this.contractType} read more than ${CONTRACT_LIMITS.findRowsPerTx} rows with find() in one transaction`);
+      throw new ContractFault(
+        'contract_out_of_gas',
+        `contract ${this.contractType} read more than ${CONTRACT_LIMITS.findRowsPerTx} rows with find() in one transaction`,
+      );
     }
     return rows;
   }

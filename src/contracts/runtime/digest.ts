@@ -58,7 +58,10 @@ type ColumnPrefixes = Map<TableDef, string[]>;
 
 function rowJson(table: string, def: TableDef, row: Row, prefixes: ColumnPrefixes): string {
   const checked = checkRow(table, def, row);
-  if (!checked.ok) throw new ChainError('internal', `state change does not fit its table: ${checked.message}`, { table });
+  if (!checked.ok)
+    throw new ChainError('internal', `state change does not fit its table: ${checked.message}`, {
+      table,
+    });
   const columns = Object.keys(def.columns);
   let names = prefixes.get(def);
   if (names === undefined) {
@@ -73,32 +76,60 @@ function rowJson(table: string, def: TableDef, row: Row, prefixes: ColumnPrefixe
 }
 
 function keyJson(table: string, def: TableDef, key: readonly RowValue[]): string {
-  if (key.length !== def.key.length) throw new ChainError('internal', `state change key of table ${table} has ${key.length} values, the table's key ${def.key.length}`, { table });
+  if (key.length !== def.key.length)
+    throw new ChainError(
+      'internal',
+      `state change key of table ${table} has ${key.length} values, the table's key ${def.key.length}`,
+      { table },
+    );
   const values = def.key.map((column, i) => {
     const c = checkColumnValue(column, def.columns[column] ?? 'text', key[i]);
-    if (!c.ok) throw new ChainError('internal', `state change key of table ${table}: ${c.message}`, { table });
+    if (!c.ok)
+      throw new ChainError('internal', `state change key of table ${table}: ${c.message}`, {
+        table,
+      });
     return digestJson(c.value);
   });
   return `[${values.join(',')}]`;
 }
 
 /** The records of a block's changes, in canonical order (exported for tests and docs). */
-export function stateDigestRecords(changes: readonly StateChange[], defs: ReadonlyMap<string, TableDef>, created: readonly string[], deleted: readonly string[]): string[] {
+export function stateDigestRecords(
+  changes: readonly StateChange[],
+  defs: ReadonlyMap<string, TableDef>,
+  created: readonly string[],
+  deleted: readonly string[],
+): string[] {
   const sorted = changes.map((c) => {
     const def = defs.get(c.table);
-    if (def === undefined) throw new ChainError('internal', `state change for table ${c.table}, which has no definition`, { table: c.table });
+    if (def === undefined)
+      throw new ChainError(
+        'internal',
+        `state change for table ${c.table}, which has no definition`,
+        { table: c.table },
+      );
     return { change: c, def, keyBytes: canonicalKeyBytes(def, c.key) };
   });
-  sorted.sort((a, b) => compareUtf8(a.change.table, b.change.table) || Buffer.compare(a.keyBytes, b.keyBytes));
+  sorted.sort(
+    (a, b) => compareUtf8(a.change.table, b.change.table) || Buffer.compare(a.keyBytes, b.keyBytes),
+  );
   const lines: string[] = [];
   const prefixes: ColumnPrefixes = new Map();
   sorted.forEach((s, i) => {
     const prev = sorted[i - 1];
-    if (prev !== undefined && prev.change.table === s.change.table && Buffer.compare(prev.keyBytes, s.keyBytes) === 0) {
-      throw new ChainError('internal', `two state changes for one row of table ${s.change.table}`, { table: s.change.table });
+    if (
+      prev !== undefined &&
+      prev.change.table === s.change.table &&
+      Buffer.compare(prev.keyBytes, s.keyBytes) === 0
+    ) {
+      throw new ChainError('internal', `two state changes for one row of table ${s.change.table}`, {
+        table: s.change.table,
+      });
     }
     const { table, key, row } = s.change;
-    lines.push(`["row",${JSON.stringify(table)},${keyJson(table, s.def, key)},${row === null ? 'null' : rowJson(table, s.def, row, prefixes)}]`);
+    lines.push(
+      `["row",${JSON.stringify(table)},${keyJson(table, s.def, key)},${row === null ? 'null' : rowJson(table, s.def, row, prefixes)}]`,
+    );
   });
   for (const h of created) lines.push(`["contract_created",${JSON.stringify(h)}]`);
   for (const h of deleted) lines.push(`["contract_deleted",${JSON.stringify(h)}]`);
@@ -106,10 +137,18 @@ export function stateDigestRecords(changes: readonly StateChange[], defs: Readon
 }
 
 /** Sorts state changes canonically: by table (UTF-8 bytes), then by canonical key bytes. */
-export function sortStateChanges(changes: readonly StateChange[], defs: ReadonlyMap<string, TableDef>): StateChange[] {
+export function sortStateChanges(
+  changes: readonly StateChange[],
+  defs: ReadonlyMap<string, TableDef>,
+): StateChange[] {
   const keyed = changes.map((c) => {
     const def = defs.get(c.table);
-    if (def === undefined) throw new ChainError('internal', `state change for table ${c.table}, which has no definition`, { table: c.table });
+    if (def === undefined)
+      throw new ChainError(
+        'internal',
+        `state change for table ${c.table}, which has no definition`,
+        { table: c.table },
+      );
     return { c, k: canonicalKeyBytes(def, c.key) };
   });
   keyed.sort((a, b) => compareUtf8(a.c.table, b.c.table) || Buffer.compare(a.k, b.k));
@@ -117,7 +156,12 @@ export function sortStateChanges(changes: readonly StateChange[], defs: Readonly
 }
 
 /** hash256 of the canonical encoding of a block's changes, lowercase hex. */
-export function stateDigestHex(changes: readonly StateChange[], defs: ReadonlyMap<string, TableDef>, created: readonly string[], deleted: readonly string[]): string {
+export function stateDigestHex(
+  changes: readonly StateChange[],
+  defs: ReadonlyMap<string, TableDef>,
+  created: readonly string[],
+  deleted: readonly string[],
+): string {
   const records = stateDigestRecords(changes, defs, created, deleted);
   // All records in one buffer of the largest size they can take (at most 3 UTF-8 bytes per UTF-16 unit).
   const all = new Uint8Array(records.reduce((n, json) => n + 4 + json.length * 3, 0));

@@ -56,14 +56,23 @@ export function engineHeaderOf(h: BlockHeaderInput): EngineHeader {
   };
 }
 
-export const engineTxOf = (tx: EngineTx): EngineTx => ({ idHex: tx.idHex, contractHashHex: tx.contractHashHex, payloadText: tx.payloadText, sender: tx.sender });
+export const engineTxOf = (tx: EngineTx): EngineTx => ({
+  idHex: tx.idHex,
+  contractHashHex: tx.contractHashHex,
+  payloadText: tx.payloadText,
+  sender: tx.sender,
+});
 
 /** What crosses to the worker of a whole block. */
 export function engineInputOf(input: BlockExecutionInput): EngineInput {
   return { ...engineHeaderOf(input), txs: input.txs.map(engineTxOf) };
 }
 
-const invalid = (code: InvalidCode, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const invalid = (code: InvalidCode, message: string): TxOutcome => ({
+  status: 'invalid',
+  code,
+  message,
+});
 const OK: BlockTxOutcome = { status: 'accepted', message: 'OK' };
 
 /** Contracts and tables as one block sees them: committed ones plus this block's changes. */
@@ -75,12 +84,23 @@ interface BlockView {
 }
 
 /** The outcome for a transaction to a normal contract that is refused before its code runs. */
-export function refuseCall(contracts: ReadonlyMap<string, ContractRecord>, tx: EngineTx): TxOutcome | { contract: ContractRecord; payload: Record<string, unknown> } {
+export function refuseCall(
+  contracts: ReadonlyMap<string, ContractRecord>,
+  tx: EngineTx,
+): TxOutcome | { contract: ContractRecord; payload: Record<string, unknown> } {
   const contract = contracts.get(tx.contractHashHex);
-  if (contract === undefined) return invalid('contract_unknown', `Contract ${tx.contractHashHex} does not exist.`);
-  if (contract.deletedHeight !== null) return invalid('contract_unknown', `Contract ${tx.contractHashHex} (${contract.type}) was deleted at height ${contract.deletedHeight}.`);
-  const checked = checkPayload(contract.template, tx.payloadText, { validanaVersion: contract.validanaVersion });
-  if (!checked.ok) return invalid('payload_invalid', `${checked.message} (contract ${contract.type})`);
+  if (contract === undefined)
+    return invalid('contract_unknown', `Contract ${tx.contractHashHex} does not exist.`);
+  if (contract.deletedHeight !== null)
+    return invalid(
+      'contract_unknown',
+      `Contract ${tx.contractHashHex} (${contract.type}) was deleted at height ${contract.deletedHeight}.`,
+    );
+  const checked = checkPayload(contract.template, tx.payloadText, {
+    validanaVersion: contract.validanaVersion,
+  });
+  if (!checked.ok)
+    return invalid('payload_invalid', `${checked.message} (contract ${contract.type})`);
   return { contract, payload: checked.payload };
 }
 
@@ -147,7 +167,11 @@ export class BlockEngine {
    * runs on top of it, as if it were committed (the processor commits one block while it executes
    * the next), and commit() takes them in order.
    */
-  async executeBlock(input: EngineInput, source: SyncStateSource, onTopOfUncommitted = false): Promise<BlockExecutionResult> {
+  async executeBlock(
+    input: EngineInput,
+    source: SyncStateSource,
+    onTopOfUncommitted = false,
+  ): Promise<BlockExecutionResult> {
     await this.openBlock(engineHeaderOf(input), source, onTopOfUncommitted);
     await this.appendTxs(input.txs);
     return this.sealBlock();
@@ -158,17 +182,39 @@ export class BlockEngine {
    * executed by the time the block is sealed. A block still open is dropped first. Failures are
    * kept and reported by sealBlock, so that a caller can send the parts without waiting.
    */
-  async openBlock(header: EngineHeader, source: SyncStateSource, onTopOfUncommitted = false): Promise<void> {
+  async openBlock(
+    header: EngineHeader,
+    source: SyncStateSource,
+    onTopOfUncommitted = false,
+  ): Promise<void> {
     if (this.open !== null) this.dropCurrent();
     const startedMs = performance.now();
     const below = onTopOfUncommitted ? this.uncommitted[this.uncommitted.length - 1] : undefined;
     const counting = new CountingSource(source);
     const base = below ?? { known: this.known, defs: this.defs };
-    const view: BlockView = { known: new Map(base.known), defs: new Map(base.defs), created: [], deleted: [] };
-    const open: OpenBlock = { header, counting, view, sandbox: null, outcomes: [], busyMs: 0, failure: null, layered: false };
+    const view: BlockView = {
+      known: new Map(base.known),
+      defs: new Map(base.defs),
+      created: [],
+      deleted: [],
+    };
+    const open: OpenBlock = {
+      header,
+      counting,
+      view,
+      sandbox: null,
+      outcomes: [],
+      busyMs: 0,
+      failure: null,
+      layered: false,
+    };
     try {
       if (below === undefined) this.abort(this.uncommitted.length > 0);
-      else if (this.uncommitted.length > 1) throw new ChainError('internal', `block ${header.height}: two executed blocks already wait for their commit`);
+      else if (this.uncommitted.length > 1)
+        throw new ChainError(
+          'internal',
+          `block ${header.height}: two executed blocks already wait for their commit`,
+        );
       else this.overlay.holdBlock();
       // Tables of contracts not committed yet are not in the store: their committed rows are none.
       this.overlay.beginBlock(counting, (table) => this.defs.has(table));
@@ -189,7 +235,8 @@ export class BlockEngine {
     if (open.failure !== null || open.sandbox === null) return;
     const startedMs = performance.now();
     try {
-      for (const tx of txs) open.outcomes.push(await this.executeTx(open.header, tx, open.view, open.sandbox));
+      for (const tx of txs)
+        open.outcomes.push(await this.executeTx(open.header, tx, open.view, open.sandbox));
     } catch (err) {
       this.fail(open, err);
     }
@@ -216,7 +263,11 @@ export class BlockEngine {
         stateDigestHex: stateDigest,
         createdContracts: view.created,
         deletedContracts: view.deleted,
-        stats: { executeMs: open.busyMs + performance.now() - startedMs, storeReads: open.counting.reads, storeReadMs: open.counting.readMs },
+        stats: {
+          executeMs: open.busyMs + performance.now() - startedMs,
+          storeReads: open.counting.reads,
+          storeReadMs: open.counting.readMs,
+        },
       };
     } catch (err) {
       this.overlay.dropCurrent();
@@ -253,7 +304,12 @@ export class BlockEngine {
     this.overlay.dropCurrent();
   }
 
-  private async executeTx(input: EngineHeader, tx: EngineTx, view: BlockView, sandbox: BlockSandbox): Promise<TxOutcome> {
+  private async executeTx(
+    input: EngineHeader,
+    tx: EngineTx,
+    view: BlockView,
+    sandbox: BlockSandbox,
+  ): Promise<TxOutcome> {
     if (tx.contractHashHex === CREATE_CONTRACT_HASH) return this.create(input, tx, view);
     if (tx.contractHashHex === DELETE_CONTRACT_HASH) return this.delete(input, tx, view);
     const refused = refuseCall(view.known, tx);
@@ -272,7 +328,12 @@ export class BlockEngine {
     };
     let outcome: BlockTxOutcome;
     try {
-      outcome = sandbox.call(contract, payload, info, new ContractDb(this.overlay, contract.type, contract.manifest, view.defs));
+      outcome = sandbox.call(
+        contract,
+        payload,
+        info,
+        new ContractDb(this.overlay, contract.type, contract.manifest, view.defs),
+      );
     } catch (err) {
       this.overlay.discardTx();
       throw err;
@@ -287,10 +348,15 @@ export class BlockEngine {
     if (!checked.ok) return checked.outcome;
     const { draft } = checked;
     const problem = await checkContractCode(draft.code);
-    if (problem !== null) return invalid('contract_create_invalid', `Invalid code for contract ${draft.type}: ${problem}.`);
+    if (problem !== null)
+      return invalid(
+        'contract_create_invalid',
+        `Invalid code for contract ${draft.type}: ${problem}.`,
+      );
     const record = recordOf(draft, tx.sender, input.height);
     view.known.set(record.hashHex, record);
-    for (const [name, def] of Object.entries(record.manifest.tables)) if (!view.defs.has(name)) view.defs.set(name, def);
+    for (const [name, def] of Object.entries(record.manifest.tables))
+      if (!view.defs.has(name)) view.defs.set(name, def);
     view.created.push(record);
     return OK;
   }
@@ -299,7 +365,11 @@ export class BlockEngine {
     const checked = checkDelete(tx, input.processorAddress, view.known);
     if (!checked.ok) return checked.outcome;
     const record = view.known.get(checked.hashHex);
-    if (record === undefined) throw new ChainError('internal', `contract ${checked.hashHex} passed the delete check but is unknown`);
+    if (record === undefined)
+      throw new ChainError(
+        'internal',
+        `contract ${checked.hashHex} passed the delete check but is unknown`,
+      );
     view.known.set(record.hashHex, { ...record, deletedHeight: input.height });
     view.deleted.push(record.hashHex);
     return OK;
@@ -311,7 +381,8 @@ export class BlockEngine {
     if (view === undefined) throw new ChainError('internal', 'commit() without an executed block');
     for (const [hash, record] of view.known) this.known.set(hash, record);
     // A table this block created was empty before it: it can be held whole from the start.
-    for (const [table, def] of view.defs) if (!this.defs.has(table)) this.overlay.makeResident(table, def, []);
+    for (const [table, def] of view.defs)
+      if (!this.defs.has(table)) this.overlay.makeResident(table, def, []);
     this.defs = view.defs;
     this.overlay.commitOldest();
   }

@@ -30,7 +30,13 @@ function main(): void {
           send({ kind: 'executed', id: req.id, ok: true, result: await engine.sealBlock() });
         } catch (err) {
           const failure = blockFailure(req.height, err);
-          send({ kind: 'executed', id: req.id, ok: false, code: failure.code, message: failure.message });
+          send({
+            kind: 'executed',
+            id: req.id,
+            ok: false,
+            code: failure.code,
+            message: failure.message,
+          });
         }
         return;
       case 'commit':
@@ -52,10 +58,12 @@ function main(): void {
   };
 
   port.on('message', (req: WorkerRequest) => {
-    queue = queue.then(() => handle(req)).catch((err: unknown) => {
-      // commit() or appendTxs() without a block is a bug in the caller: report it and keep serving.
-      send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
-    });
+    queue = queue
+      .then(() => handle(req))
+      .catch((err: unknown) => {
+        // commit() or appendTxs() without a block is a bug in the caller: report it and keep serving.
+        send({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+      });
   });
   send({ kind: 'ready' });
 }

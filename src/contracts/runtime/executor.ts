@@ -36,7 +36,10 @@ export interface Executor {
    * commit() confirms them oldest first (the processor commits one block while it executes the
    * next). At most two blocks can be uncommitted.
    */
-  executeBlock(input: BlockExecutionInput, opts?: { readonly onTopOfUncommitted?: boolean }): Promise<BlockExecutionResult>;
+  executeBlock(
+    input: BlockExecutionInput,
+    opts?: { readonly onTopOfUncommitted?: boolean },
+  ): Promise<BlockExecutionResult>;
   /**
    * The same in parts, for a block executed while it fills: openBlock, then appendTxs as
    * transactions arrive (in block order), then sealBlock for the result of them all. openBlock and
@@ -89,12 +92,20 @@ export async function createExecutor(opts: ExecutorOptions): Promise<Executor> {
   const cacheRows = opts.cacheRows ?? DEFAULT_CACHE_ROWS;
   const contracts = await opts.reader.listContracts();
   const resident = await loadResident(opts.reader, contracts, opts.residentRows ?? 0);
-  if (opts.inWorker === false) return new InProcessExecutor(opts.reader, new BlockEngine(contracts, limits, cacheRows, resident));
+  if (opts.inWorker === false)
+    return new InProcessExecutor(
+      opts.reader,
+      new BlockEngine(contracts, limits, cacheRows, resident),
+    );
   return WorkerExecutor.start(opts.reader, contracts, limits, cacheRows, resident);
 }
 
 /** The tables that fit the resident budget together, with all their rows. */
-async function loadResident(reader: StateReader, contracts: readonly ContractRecord[], rowsMax: number): Promise<ResidentState> {
+async function loadResident(
+  reader: StateReader,
+  contracts: readonly ContractRecord[],
+  rowsMax: number,
+): Promise<ResidentState> {
   const tables: { table: string; rows: Row[] }[] = [];
   let left = rowsMax;
   if (rowsMax > 0) {
@@ -121,9 +132,15 @@ function definedLimits(l: Partial<ExecutionLimits> | undefined): Partial<Executi
  * transaction queued earlier may still change (a table a create reads, the contract a delete
  * names) is left to the block executor, which decides in block order.
  */
-export function checkAdmission(contracts: ReadonlyMap<string, ContractRecord>, tx: Tx, processorAddress: string): TxOutcome | null {
+export function checkAdmission(
+  contracts: ReadonlyMap<string, ContractRecord>,
+  tx: Tx,
+  processorAddress: string,
+): TxOutcome | null {
   if (tx.contractHashHex === CREATE_CONTRACT_HASH) {
-    const c = checkCreate(tx, processorAddress, contracts, tableDefsOf(contracts.values()), { pending: true });
+    const c = checkCreate(tx, processorAddress, contracts, tableDefsOf(contracts.values()), {
+      pending: true,
+    });
     return c.ok ? null : c.outcome;
   }
   if (tx.contractHashHex === DELETE_CONTRACT_HASH) {
@@ -134,7 +151,8 @@ export function checkAdmission(contracts: ReadonlyMap<string, ContractRecord>, t
   return 'status' in refused ? refused : null;
 }
 
-const activeOf = (all: Iterable<ContractRecord>): ContractRecord[] => [...all].filter((c) => c.deletedHeight === null);
+const activeOf = (all: Iterable<ContractRecord>): ContractRecord[] =>
+  [...all].filter((c) => c.deletedHeight === null);
 
 // ---------------------------------------------------------------------------------------------
 // In process.
@@ -148,14 +166,22 @@ class Prefetch {
 const rowId = (table: string, key: readonly RowValue[]): string => `${table}\u0000${keyId(key)}`;
 
 function findId(table: string, where: Readonly<Row>): string {
-  const sorted = Object.keys(where).sort().map((k) => [k, where[k]]);
+  const sorted = Object.keys(where)
+    .sort()
+    .map((k) => [k, where[k]]);
   return `${table}\u0000${encodeTagged(sorted)}`;
 }
 
 /** Answers from the prefetched rows; remembers what it could not answer. */
 class SpeculativeSource implements SyncStateSource {
-  private readonly missedRows = new Map<string, { def: TableDef; keys: Map<string, readonly RowValue[]> }>();
-  private readonly missedFinds = new Map<string, { table: string; def: TableDef; where: Readonly<Row>; limit: number }>();
+  private readonly missedRows = new Map<
+    string,
+    { def: TableDef; keys: Map<string, readonly RowValue[]> }
+  >();
+  private readonly missedFinds = new Map<
+    string,
+    { table: string; def: TableDef; where: Readonly<Row>; limit: number }
+  >();
 
   constructor(private readonly prefetch: Prefetch) {}
 
@@ -186,9 +212,11 @@ class SpeculativeSource implements SyncStateSource {
   findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] | null {
     const id = findId(table, where);
     const known = this.prefetch.finds.get(id);
-    if (known !== undefined && (known.limit >= limit || known.rows.length < known.limit)) return known.rows.slice(0, limit);
+    if (known !== undefined && (known.limit >= limit || known.rows.length < known.limit))
+      return known.rows.slice(0, limit);
     const missed = this.missedFinds.get(id);
-    if (missed === undefined || missed.limit < limit) this.missedFinds.set(id, { table, def, where, limit });
+    if (missed === undefined || missed.limit < limit)
+      this.missedFinds.set(id, { table, def, where, limit });
     return null;
   }
 
@@ -201,27 +229,38 @@ class SpeculativeSource implements SyncStateSource {
       for (const row of rows) this.prefetch.rows.set(rowId(table, keyValuesOf(def, row)), row);
     }
     for (const [id, q] of this.missedFinds) {
-      this.prefetch.finds.set(id, { limit: q.limit, rows: await reader.findRows(q.table, q.def, q.where, q.limit) });
+      this.prefetch.finds.set(id, {
+        limit: q.limit,
+        rows: await reader.findRows(q.table, q.def, q.where, q.limit),
+      });
     }
   }
 }
 
 class InProcessExecutor implements Executor {
   /** A block being filled: run whole when sealed (each run may have to start over, see above). */
-  private opened: { header: EngineHeader; onTopOfUncommitted: boolean; txs: EngineTx[] } | null = null;
+  private opened: { header: EngineHeader; onTopOfUncommitted: boolean; txs: EngineTx[] } | null =
+    null;
 
   constructor(
     private readonly reader: StateReader,
     private readonly engine: BlockEngine,
   ) {}
 
-  executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+  executeBlock(
+    input: BlockExecutionInput,
+    opts: { readonly onTopOfUncommitted?: boolean } = {},
+  ): Promise<BlockExecutionResult> {
     this.opened = null;
     return this.run(engineInputOf(input), opts.onTopOfUncommitted === true);
   }
 
   openBlock(header: BlockHeaderInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): void {
-    this.opened = { header: engineHeaderOf(header), onTopOfUncommitted: opts.onTopOfUncommitted === true, txs: [] };
+    this.opened = {
+      header: engineHeaderOf(header),
+      onTopOfUncommitted: opts.onTopOfUncommitted === true,
+      txs: [],
+    };
   }
 
   appendTxs(txs: readonly Tx[]): void {
@@ -231,12 +270,16 @@ class InProcessExecutor implements Executor {
 
   sealBlock(): Promise<BlockExecutionResult> {
     const opened = this.opened;
-    if (opened === null) return Promise.reject(new ChainError('internal', 'sealBlock() without an open block'));
+    if (opened === null)
+      return Promise.reject(new ChainError('internal', 'sealBlock() without an open block'));
     this.opened = null;
     return this.run({ ...opened.header, txs: opened.txs }, opened.onTopOfUncommitted);
   }
 
-  private async run(input: EngineInput, onTopOfUncommitted: boolean): Promise<BlockExecutionResult> {
+  private async run(
+    input: EngineInput,
+    onTopOfUncommitted: boolean,
+  ): Promise<BlockExecutionResult> {
     const prefetch = new Prefetch();
     for (let run = 1; ; run++) {
       const source = new SpeculativeSource(prefetch);
@@ -248,11 +291,21 @@ class InProcessExecutor implements Executor {
       }
       if (!source.missed) return result;
       this.engine.dropCurrent();
-      if (run >= SPECULATIVE_RUNS_MAX) throw new ChainError('internal', `block ${input.height}: still reading new rows after ${run} speculative runs`, { height: input.height });
+      if (run >= SPECULATIVE_RUNS_MAX)
+        throw new ChainError(
+          'internal',
+          `block ${input.height}: still reading new rows after ${run} speculative runs`,
+          { height: input.height },
+        );
       try {
         await source.fetchMissed(this.reader);
       } catch (err) {
-        throw new ChainError('retry', `block ${input.height}: a state read failed: ${err instanceof Error ? err.message : String(err)}`, { height: input.height }, { cause: err });
+        throw new ChainError(
+          'retry',
+          `block ${input.height}: a state read failed: ${err instanceof Error ? err.message : String(err)}`,
+          { height: input.height },
+          { cause: err },
+        );
       }
     }
   }
@@ -285,7 +338,10 @@ class InProcessExecutor implements Executor {
 
 class WorkerExecutor implements Executor {
   private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
+  >();
   private readonly all: Map<string, ContractRecord>;
   /** Executed blocks not yet committed or aborted, oldest first. */
   private uncommitted: { height: number; result: BlockExecutionResult }[] = [];
@@ -301,15 +357,32 @@ class WorkerExecutor implements Executor {
     this.all = new Map(contracts.map((c) => [c.hashHex, c]));
   }
 
-  static async start(reader: StateReader, contracts: readonly ContractRecord[], limits: ExecutionLimits, cacheRows: number, resident: ResidentState): Promise<WorkerExecutor> {
+  static async start(
+    reader: StateReader,
+    contracts: readonly ContractRecord[],
+    limits: ExecutionLimits,
+    cacheRows: number,
+    resident: ResidentState,
+  ): Promise<WorkerExecutor> {
     const shared = new SharedArrayBuffer(8);
     const requests = new MessageChannel();
     const replies = new MessageChannel();
-    const init: WorkerInit = { contracts, limits, cacheRows, resident, requests: requests.port1, replies: replies.port2, shared };
+    const init: WorkerInit = {
+      contracts,
+      limits,
+      cacheRows,
+      resident,
+      requests: requests.port1,
+      replies: replies.port2,
+      shared,
+    };
     const worker = new Worker(new URL('./executor-worker.js', import.meta.url), {
       workerData: init,
       transferList: [requests.port1, replies.port2],
-      resourceLimits: { stackSizeMb: WORKER_STACK_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      resourceLimits: {
+        stackSizeMb: WORKER_STACK_MB,
+        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+      },
     });
     serveReads(reader, requests.port2, replies.port1, shared);
     const closePorts = (): void => {
@@ -326,15 +399,27 @@ class WorkerExecutor implements Executor {
     return new Promise<void>((resolve, reject) => {
       this.worker.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'ready') resolve();
-        else if (reply.kind === 'failed') this.fail(new ChainError('internal', `executor worker: ${reply.message}`));
+        else if (reply.kind === 'failed')
+          this.fail(new ChainError('internal', `executor worker: ${reply.message}`));
         else this.waiting.get(reply.id)?.resolve(reply);
       });
       const die = (err: Error): void => {
         reject(err);
         this.fail(err);
       };
-      this.worker.on('error', (err) => die(new ChainError('internal', `the executor worker failed: ${err.message}`, {}, { cause: err })));
-      this.worker.on('exit', (code) => die(new ChainError('internal', `the executor worker exited with code ${code}`)));
+      this.worker.on('error', (err) =>
+        die(
+          new ChainError(
+            'internal',
+            `the executor worker failed: ${err.message}`,
+            {},
+            { cause: err },
+          ),
+        ),
+      );
+      this.worker.on('exit', (code) =>
+        die(new ChainError('internal', `the executor worker exited with code ${code}`)),
+      );
     });
   }
 
@@ -360,7 +445,10 @@ class WorkerExecutor implements Executor {
     });
   }
 
-  executeBlock(input: BlockExecutionInput, opts: { readonly onTopOfUncommitted?: boolean } = {}): Promise<BlockExecutionResult> {
+  executeBlock(
+    input: BlockExecutionInput,
+    opts: { readonly onTopOfUncommitted?: boolean } = {},
+  ): Promise<BlockExecutionResult> {
     this.openBlock(input, opts);
     this.appendTxs(input.txs);
     return this.sealBlock();
@@ -383,8 +471,12 @@ class WorkerExecutor implements Executor {
     if (height === null) throw new ChainError('internal', 'sealBlock() without an open block');
     this.opened = null;
     const reply = await this.ask((id) => ({ kind: 'seal', id, height }));
-    if (reply.kind !== 'executed') throw new ChainError('internal', `executor worker answered ${reply.kind} to seal`);
-    if (!reply.ok) throw new ChainError(isErrorCode(reply.code) ? reply.code : 'internal', reply.message, { height });
+    if (reply.kind !== 'executed')
+      throw new ChainError('internal', `executor worker answered ${reply.kind} to seal`);
+    if (!reply.ok)
+      throw new ChainError(isErrorCode(reply.code) ? reply.code : 'internal', reply.message, {
+        height,
+      });
     this.uncommitted.push({ height, result: reply.result });
     return reply.result;
   }

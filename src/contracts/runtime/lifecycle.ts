@@ -23,10 +23,21 @@ import { contractScript } from './sandbox.js';
 const SCRATCH_INTERRUPTS_MAX = 20;
 const SCRATCH_MEMORY_BYTES = 32 * 1024 * 1024;
 
-const invalid = (code: InvalidCode, message: string): TxOutcome => ({ status: 'invalid', code, message });
+const invalid = (code: InvalidCode, message: string): TxOutcome => ({
+  status: 'invalid',
+  code,
+  message,
+});
 
-function notProcessor(tx: Pick<Tx, 'sender' | 'idHex'>, processorAddress: string, what: string): TxOutcome {
-  return invalid('not_processor', `Only the processor ${processorAddress} may ${what} contracts; transaction ${tx.idHex} is signed by ${tx.sender}.`);
+function notProcessor(
+  tx: Pick<Tx, 'sender' | 'idHex'>,
+  processorAddress: string,
+  what: string,
+): TxOutcome {
+  return invalid(
+    'not_processor',
+    `Only the processor ${processorAddress} may ${what} contracts; transaction ${tx.idHex} is signed by ${tx.sender}.`,
+  );
 }
 
 /**
@@ -42,14 +53,33 @@ export function checkCreate(
   defs: ReadonlyMap<string, TableDef>,
   opts: { readonly pending?: boolean } = {},
 ): { ok: true; draft: ContractDraft } | { ok: false; outcome: TxOutcome } {
-  if (tx.sender !== processorAddress) return { ok: false, outcome: notProcessor(tx, processorAddress, 'create') };
+  if (tx.sender !== processorAddress)
+    return { ok: false, outcome: notProcessor(tx, processorAddress, 'create') };
   const parsed = parseCreatePayload(tx.payloadText);
-  if (!parsed.ok) return { ok: false, outcome: invalid('contract_create_invalid', `Invalid create payload: ${parsed.message}.`) };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      outcome: invalid('contract_create_invalid', `Invalid create payload: ${parsed.message}.`),
+    };
   const { draft } = parsed;
-  if (known.has(draft.hashHex)) return { ok: false, outcome: invalid('contract_create_invalid', `Contract ${draft.hashHex} already exists.`) };
-  const manifest = opts.pending === true ? { tables: draft.manifest.tables, reads: draft.manifest.reads.filter((r) => defs.has(r)) } : draft.manifest;
+  if (known.has(draft.hashHex))
+    return {
+      ok: false,
+      outcome: invalid('contract_create_invalid', `Contract ${draft.hashHex} already exists.`),
+    };
+  const manifest =
+    opts.pending === true
+      ? { tables: draft.manifest.tables, reads: draft.manifest.reads.filter((r) => defs.has(r)) }
+      : draft.manifest;
   const clash = checkManifestAgainst(manifest, defs);
-  if (clash !== null) return { ok: false, outcome: invalid('contract_create_invalid', `Invalid manifest for contract ${draft.type}: ${clash}.`) };
+  if (clash !== null)
+    return {
+      ok: false,
+      outcome: invalid(
+        'contract_create_invalid',
+        `Invalid manifest for contract ${draft.type}: ${clash}.`,
+      ),
+    };
   return { ok: true, draft };
 }
 
@@ -64,13 +94,24 @@ export function checkDelete(
   known: ReadonlyMap<string, Pick<ContractRecord, 'hashHex' | 'creator' | 'deletedHeight'>>,
   opts: { readonly pending?: boolean } = {},
 ): { ok: true; hashHex: string } | { ok: false; outcome: TxOutcome } {
-  if (tx.sender !== processorAddress) return { ok: false, outcome: notProcessor(tx, processorAddress, 'delete') };
+  if (tx.sender !== processorAddress)
+    return { ok: false, outcome: notProcessor(tx, processorAddress, 'delete') };
   const parsed = parseDeletePayload(tx.payloadText);
-  if (!parsed.ok) return { ok: false, outcome: invalid('contract_delete_invalid', `Invalid delete payload: ${parsed.message}.`) };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      outcome: invalid('contract_delete_invalid', `Invalid delete payload: ${parsed.message}.`),
+    };
   if (opts.pending === true) return { ok: true, hashHex: parsed.hashHex };
   const record = known.get(parsed.hashHex);
   if (record === undefined || record.deletedHeight !== null || record.creator !== tx.sender) {
-    return { ok: false, outcome: invalid('contract_delete_invalid', `Not creator of contract or contract: ${parsed.hashHex} does not exist.`) };
+    return {
+      ok: false,
+      outcome: invalid(
+        'contract_delete_invalid',
+        `Not creator of contract or contract: ${parsed.hashHex} does not exist.`,
+      ),
+    };
   }
   return { ok: true, hashHex: parsed.hashHex };
 }
@@ -96,13 +137,16 @@ export async function checkContractCode(code: string): Promise<string | null> {
     }
     const fn = evaluated.value;
     try {
-      if (ctx.typeof(fn) !== 'function') return `the code must be a function expression, it evaluates to ${ctx.typeof(fn)}`;
+      if (ctx.typeof(fn) !== 'function')
+        return `the code must be a function expression, it evaluates to ${ctx.typeof(fn)}`;
       const described = describeFunction(ctx, fn);
       if (typeof described === 'string') return described;
       const [source, plain] = described;
-      if (!plain) return 'the code must be a plain function expression, not async and not a generator';
+      if (!plain)
+        return 'the code must be a plain function expression, not async and not a generator';
       if (/^class\b/.test(source)) return 'the code must be a function expression, not a class';
-      if (source !== code.trim()) return 'the code must be exactly one function expression, with nothing before or after it but whitespace';
+      if (source !== code.trim())
+        return 'the code must be exactly one function expression, with nothing before or after it but whitespace';
       return null;
     } finally {
       fn.dispose();
@@ -119,7 +163,9 @@ export async function checkContractCode(code: string): Promise<string | null> {
 
 /** [source text, is a plain function] of a function handle, or a message when it cannot be read. */
 function describeFunction(ctx: QuickJSContext, fn: QuickJSHandle): [string, boolean] | string {
-  const probe = ctx.evalCode('(function (f) { return [Function.prototype.toString.call(f), Object.getPrototypeOf(f) === Function.prototype]; })');
+  const probe = ctx.evalCode(
+    '(function (f) { return [Function.prototype.toString.call(f), Object.getPrototypeOf(f) === Function.prototype]; })',
+  );
   if (probe.error !== undefined) {
     probe.error.dispose();
     return 'the code could not be inspected';
@@ -132,7 +178,8 @@ function describeFunction(ctx: QuickJSContext, fn: QuickJSHandle): [string, bool
   }
   const value: unknown = ctx.dump(result.value);
   result.value.dispose();
-  if (!Array.isArray(value) || typeof value[0] !== 'string' || typeof value[1] !== 'boolean') return 'the code could not be inspected';
+  if (!Array.isArray(value) || typeof value[0] !== 'string' || typeof value[1] !== 'boolean')
+    return 'the code could not be inspected';
   return [value[0], value[1]];
 }
 

@@ -25,7 +25,6 @@ export const DEFAULT_CACHE_ROWS = 200_000;
  */
 export const RESIDENT_FIND_ROWS_MAX = 2_000;
 
-
 interface Entry {
   readonly table: string;
   readonly key: readonly RowValue[];
@@ -106,7 +105,12 @@ export class StateOverlay {
    * list for a table just created). Ignored when that would exceed the resident budget.
    */
   makeResident(table: string, def: TableDef, rows: readonly Row[]): boolean {
-    if (this.residentRowsMax <= 0 || this.resident.has(table) || this.residentRows + rows.length > this.residentRowsMax) return false;
+    if (
+      this.residentRowsMax <= 0 ||
+      this.resident.has(table) ||
+      this.residentRows + rows.length > this.residentRowsMax
+    )
+      return false;
     const t: ResidentTable = new Map();
     for (const raw of rows) {
       const row = canonicalStoredRow(table, def, raw);
@@ -157,7 +161,12 @@ export class StateOverlay {
   }
 
   /** The store's rows for a find, from the find cache when the table did not change since. */
-  private storedFind(table: string, def: TableDef, where: Readonly<Row>, storeLimit: number): Row[] {
+  private storedFind(
+    table: string,
+    def: TableDef,
+    where: Readonly<Row>,
+    storeLimit: number,
+  ): Row[] {
     const resident = this.resident.get(table);
     if (resident !== undefined && resident.size <= RESIDENT_FIND_ROWS_MAX) {
       const matching: { key: readonly RowValue[]; row: Row }[] = [];
@@ -194,7 +203,8 @@ export class StateOverlay {
    * Only one block can be held.
    */
   holdBlock(): void {
-    if (this.held !== null) throw new ChainError('internal', 'a block is already held under the current one');
+    if (this.held !== null)
+      throw new ChainError('internal', 'a block is already held under the current one');
     this.held = this.block;
     this.block = new ChangeSet();
     this.tx.clear();
@@ -231,7 +241,12 @@ export class StateOverlay {
   }
 
   /** The committed row (cache, then store). `undefined` when the source does not know it yet. */
-  private committed(table: string, def: TableDef, key: readonly RowValue[], id: string): Row | null | undefined {
+  private committed(
+    table: string,
+    def: TableDef,
+    key: readonly RowValue[],
+    id: string,
+  ): Row | null | undefined {
     const resident = this.resident.get(table);
     if (resident !== undefined) return resident.get(id)?.row ?? null;
     const cid = cacheId(table, id);
@@ -300,7 +315,8 @@ export class StateOverlay {
       if (!this.resident.has(table)) this.cache.set(cacheId(table, id), row);
       merged.push({ key, row });
     }
-    for (const e of changed.values()) if (e.row !== null && rowMatches(e.row, where)) merged.push({ key: [...e.key], row: e.row });
+    for (const e of changed.values())
+      if (e.row !== null && rowMatches(e.row, where)) merged.push({ key: [...e.key], row: e.row });
     merged.sort((a, b) => compareKeys(a.key, b.key));
     return merged.slice(0, limit).map((m) => m.row);
   }
@@ -310,7 +326,12 @@ export class StateOverlay {
    * whose key columns agree with `where` and whose committed row, when cached, matches it. If
    * that makes the store query too large, the committed rows are read to count exactly.
    */
-  private maskingCount(table: string, def: TableDef, where: Readonly<Row>, changed: ReadonlyMap<string, Entry>): number {
+  private maskingCount(
+    table: string,
+    def: TableDef,
+    where: Readonly<Row>,
+    changed: ReadonlyMap<string, Entry>,
+  ): number {
     const keyFilter: [number, RowValue][] = [];
     def.key.forEach((column, i) => {
       const v = where[column];
@@ -331,13 +352,17 @@ export class StateOverlay {
       if (row === null || (row !== undefined && !rowMatches(row, where))) n--;
     }
     if (CONTRACT_LIMITS.findLimitMax + n > READER_FIND_LIMIT_MAX) {
-      throw new ContractFault('contract_out_of_gas', `find() on table ${table}: ${n} rows matching the filter were changed in this block, more than one find can merge`);
+      throw new ContractFault(
+        'contract_out_of_gas',
+        `find() on table ${table}: ${n} rows matching the filter were changed in this block, more than one find can merge`,
+      );
     }
     return n;
   }
 
   commitTx(): void {
-    for (const [table, entries] of this.tx.byTable) for (const [id, e] of entries) this.block.set(table, id, e);
+    for (const [table, entries] of this.tx.byTable)
+      for (const [id, e] of entries) this.block.set(table, id, e);
     this.tx.clear();
   }
 
@@ -348,13 +373,15 @@ export class StateOverlay {
   /** The final value of every row the block's accepted transactions touched. */
   blockChanges(): StateChange[] {
     const out: StateChange[] = [];
-    for (const entries of this.block.byTable.values()) for (const e of entries.values()) out.push({ table: e.table, key: e.key, row: e.row });
+    for (const entries of this.block.byTable.values())
+      for (const e of entries.values()) out.push({ table: e.table, key: e.key, row: e.row });
     return out;
   }
 
   /** The block was committed: its changes are now committed values. */
   commitBlock(): void {
-    if (this.held !== null) throw new ChainError('internal', 'the held block must be committed before the current one');
+    if (this.held !== null)
+      throw new ChainError('internal', 'the held block must be committed before the current one');
     this.foldIntoCache(this.block);
     this.endBlock();
   }

@@ -6,8 +6,18 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { DefaultIntrinsics, newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
-import type { Intrinsics, QuickJSContext, QuickJSHandle, QuickJSWASMModule } from 'quickjs-emscripten';
+import {
+  DefaultIntrinsics,
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  RELEASE_SYNC,
+} from 'quickjs-emscripten';
+import type {
+  Intrinsics,
+  QuickJSContext,
+  QuickJSHandle,
+  QuickJSWASMModule,
+} from 'quickjs-emscripten';
 
 /**
  * The language features contracts get. Typed arrays are left out because they expose the bit
@@ -19,7 +29,9 @@ export const SANDBOX_INTRINSICS: Intrinsics = { ...DefaultIntrinsics, TypedArray
 
 // This project's lib settings carry no WebAssembly typings; Node has the global all the same.
 type WasmModule = NonNullable<Parameters<typeof newVariant>[1]['wasmModule']>;
-const wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => WasmModule } }).WebAssembly;
+const wasm = (
+  globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => WasmModule } }
+).WebAssembly;
 
 let compiled: WasmModule | null = null;
 
@@ -27,14 +39,18 @@ function compiledModule(): WasmModule {
   if (compiled === null) {
     // The .wasm file belongs to quickjs-emscripten's own dependency, so resolve it from there.
     const fromQuickjs = createRequire(createRequire(import.meta.url).resolve('quickjs-emscripten'));
-    compiled = new wasm.Module(readFileSync(fromQuickjs.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')));
+    compiled = new wasm.Module(
+      readFileSync(fromQuickjs.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')),
+    );
   }
   return compiled;
 }
 
 /** A new, independent QuickJS WebAssembly instance (a few milliseconds). */
 export function freshQuickJS(): Promise<QuickJSWASMModule> {
-  return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule: compiledModule() }));
+  return newQuickJSWASMModuleFromVariant(
+    newVariant(RELEASE_SYNC, { wasmModule: compiledModule() }),
+  );
 }
 
 // Host functions of the prelude. quickjs-emscripten's ctx.newFunction wraps every call from
@@ -67,7 +83,9 @@ type Ptr = number;
 /** The parts of quickjs-emscripten 0.32.0 the fast path uses; checked before use (fastInternals). */
 interface FastInternals {
   readonly ctxPtr: Ptr;
-  readonly callbacks: { callFunction: (ctx: Ptr, thisPtr: Ptr, argc: number, argv: Ptr, fnId: number) => Ptr };
+  readonly callbacks: {
+    callFunction: (ctx: Ptr, thisPtr: Ptr, argc: number, argv: Ptr, fnId: number) => Ptr;
+  };
   readonly getFunction: (fnId: number) => unknown;
   readonly module: {
     UTF8ToString(ptr: Ptr): string;
@@ -89,16 +107,48 @@ interface FastInternals {
   };
 }
 
-const FFI_NEEDED = ['QTS_ArgvGetJSValueConstPointer', 'QTS_GetFloat64', 'QTS_GetString', 'QTS_FreeCString', 'QTS_NewString', 'QTS_DupValuePointer', 'QTS_GetTrue', 'QTS_GetFalse', 'QTS_Throw'] as const;
-const MODULE_NEEDED = ['UTF8ToString', 'lengthBytesUTF8', 'stringToUTF8', '_malloc', '_free'] as const;
+const FFI_NEEDED = [
+  'QTS_ArgvGetJSValueConstPointer',
+  'QTS_GetFloat64',
+  'QTS_GetString',
+  'QTS_FreeCString',
+  'QTS_NewString',
+  'QTS_DupValuePointer',
+  'QTS_GetTrue',
+  'QTS_GetFalse',
+  'QTS_Throw',
+] as const;
+const MODULE_NEEDED = [
+  'UTF8ToString',
+  'lengthBytesUTF8',
+  'stringToUTF8',
+  '_malloc',
+  '_free',
+] as const;
 
-const isFunction = (o: unknown, name: string): boolean => typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
+const isFunction = (o: unknown, name: string): boolean =>
+  typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
 
 /** The internals of `ctx` the fast path needs, or null when this quickjs-emscripten lacks any of them. */
 function fastInternals(ctx: QuickJSContext): FastInternals | null {
-  const c = ctx as unknown as { cToHostCallbacks?: unknown; getFunction?: unknown; module?: unknown; ffi?: unknown; ctx?: { value?: unknown } };
-  if (!isFunction(c.cToHostCallbacks, 'callFunction') || typeof c.getFunction !== 'function' || typeof c.ctx?.value !== 'number') return null;
-  if (!MODULE_NEEDED.every((name) => isFunction(c.module, name)) || !FFI_NEEDED.every((name) => isFunction(c.ffi, name))) return null;
+  const c = ctx as unknown as {
+    cToHostCallbacks?: unknown;
+    getFunction?: unknown;
+    module?: unknown;
+    ffi?: unknown;
+    ctx?: { value?: unknown };
+  };
+  if (
+    !isFunction(c.cToHostCallbacks, 'callFunction') ||
+    typeof c.getFunction !== 'function' ||
+    typeof c.ctx?.value !== 'number'
+  )
+    return null;
+  if (
+    !MODULE_NEEDED.every((name) => isFunction(c.module, name)) ||
+    !FFI_NEEDED.every((name) => isFunction(c.ffi, name))
+  )
+    return null;
   return {
     ctxPtr: c.ctx.value,
     callbacks: c.cToHostCallbacks as FastInternals['callbacks'],
@@ -117,7 +167,9 @@ function replyHandle(ctx: QuickJSContext, r: HostReply): QuickJSHandle | { error
 }
 
 function newHostError(ctx: QuickJSContext, e: HostThrow): QuickJSHandle {
-  return e.name === undefined ? ctx.newError(e.message) : ctx.newError({ name: e.name, message: e.message });
+  return e.name === undefined
+    ? ctx.newError(e.message)
+    : ctx.newError({ name: e.name, message: e.message });
 }
 
 /** What ctx.newFunction does with an exception of the host function: it throws it as an Error. */
@@ -131,8 +183,17 @@ function thrownReply(err: unknown): HostThrow {
  * takes over the C -> host calls of that same function in this context (QuickJS still sees one
  * ordinary function, so gas and outcomes do not depend on the path).
  */
-export function newTextHostFunction(ctx: QuickJSContext, fn: TextHostFunction, path: HostCallPath = 'fast'): { handle: QuickJSHandle; path: HostCallPath } {
-  const slow = (op: QuickJSHandle, a: QuickJSHandle, b: QuickJSHandle, n: QuickJSHandle): QuickJSHandle | { error: QuickJSHandle } =>
+export function newTextHostFunction(
+  ctx: QuickJSContext,
+  fn: TextHostFunction,
+  path: HostCallPath = 'fast',
+): { handle: QuickJSHandle; path: HostCallPath } {
+  const slow = (
+    op: QuickJSHandle,
+    a: QuickJSHandle,
+    b: QuickJSHandle,
+    n: QuickJSHandle,
+  ): QuickJSHandle | { error: QuickJSHandle } =>
     replyHandle(ctx, fn(ctx.getNumber(op), ctx.getString(a), ctx.getString(b), ctx.getNumber(n)));
   const handle = ctx.newFunction('host', slow);
   const internals = path === 'fast' ? fastInternals(ctx) : null;
@@ -141,7 +202,12 @@ export function newTextHostFunction(ctx: QuickJSContext, fn: TextHostFunction, p
   return { handle, path: 'fast' };
 }
 
-function installFastPath(ctx: QuickJSContext, q: FastInternals, slow: unknown, fn: TextHostFunction): void {
+function installFastPath(
+  ctx: QuickJSContext,
+  q: FastInternals,
+  slow: unknown,
+  fn: TextHostFunction,
+): void {
   const { ctxPtr, module: m, ffi } = q;
   const original = q.callbacks.callFunction;
   const truePtr = ffi.QTS_GetTrue();
@@ -179,14 +245,20 @@ function installFastPath(ctx: QuickJSContext, q: FastInternals, slow: unknown, f
   q.callbacks.callFunction = (c: Ptr, thisPtr: Ptr, argc: number, argv: Ptr, id: number): Ptr => {
     if (id !== fnId) {
       // Another host function of this context (there is none today) keeps the generic path.
-      if (fnId !== -1 || c !== ctxPtr || q.getFunction(id) !== slow) return original(c, thisPtr, argc, argv, id);
+      if (fnId !== -1 || c !== ctxPtr || q.getFunction(id) !== slow)
+        return original(c, thisPtr, argc, argv, id);
       fnId = id;
     }
     let r: HostReply;
     try {
       if (argc < 4) throw new TypeError('the host function takes 4 arguments');
       const arg = (i: number): Ptr => ffi.QTS_ArgvGetJSValueConstPointer(argv, i);
-      r = fn(ffi.QTS_GetFloat64(ctxPtr, arg(0)), text(arg(1)), text(arg(2)), ffi.QTS_GetFloat64(ctxPtr, arg(3)));
+      r = fn(
+        ffi.QTS_GetFloat64(ctxPtr, arg(0)),
+        text(arg(1)),
+        text(arg(2)),
+        ffi.QTS_GetFloat64(ctxPtr, arg(3)),
+      );
     } catch (err) {
       r = thrownReply(err);
     }

@@ -23,7 +23,9 @@ const INT8_MAX = 2n ** 63n - 1n;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof UnstorableValue);
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof UnstorableValue)
+  );
 }
 
 function describe(v: unknown): string {
@@ -31,7 +33,8 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'bigint') return `the BigInt ${v}n`;
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  if (typeof v === 'string')
+    return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
 }
@@ -49,7 +52,8 @@ export function textProblem(s: string): string | null {
  * cache and the store. Throws NotStorable when the value cannot be stored.
  */
 function canonicalJson(v: unknown, depth: number): JsonValue {
-  if (depth > CONTRACT_LIMITS.jsonDepthMax) throw new NotStorable(`nests deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
+  if (depth > CONTRACT_LIMITS.jsonDepthMax)
+    throw new NotStorable(`nests deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
   if (v === null || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new NotStorable(`holds the number ${v}`);
@@ -67,7 +71,12 @@ function canonicalJson(v: unknown, depth: number): JsonValue {
     for (const k of keys) {
       const p = textProblem(k);
       if (p !== null) throw new NotStorable(`holds a key that ${p}`);
-      Object.defineProperty(out, k, { value: canonicalJson(v[k], depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: canonicalJson(v[k], depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -103,7 +112,10 @@ export function compareUtf8(a: string, b: string): number {
 
 /** Checks one column value; returns the value in its canonical form. */
 export function checkColumnValue(column: string, type: ColumnType, v: unknown): Checked<RowValue> {
-  const bad = (why: string): Checked<RowValue> => ({ ok: false, message: `column ${column} (${type}) ${why}` });
+  const bad = (why: string): Checked<RowValue> => ({
+    ok: false,
+    message: `column ${column} (${type}) ${why}`,
+  });
   switch (type) {
     case 'text': {
       if (typeof v !== 'string') return bad(`must be a string, got ${describe(v)}`);
@@ -111,11 +123,14 @@ export function checkColumnValue(column: string, type: ColumnType, v: unknown): 
       return p === null ? { ok: true, value: v } : bad(p);
     }
     case 'bigint':
-      if (typeof v !== 'bigint') return bad(`must be a BigInt (write 5n, or BigInt(x)), got ${describe(v)}`);
+      if (typeof v !== 'bigint')
+        return bad(`must be a BigInt (write 5n, or BigInt(x)), got ${describe(v)}`);
       if (v < INT8_MIN || v > INT8_MAX) return bad(`must fit in 64 bits, got ${v}n`);
       return { ok: true, value: v };
     case 'boolean':
-      return typeof v === 'boolean' ? { ok: true, value: v } : bad(`must be true or false, got ${describe(v)}`);
+      return typeof v === 'boolean'
+        ? { ok: true, value: v }
+        : bad(`must be true or false, got ${describe(v)}`);
     case 'text[]': {
       if (!Array.isArray(v)) return bad(`must be an array of strings, got ${describe(v)}`);
       for (const item of v) {
@@ -138,14 +153,19 @@ export function checkColumnValue(column: string, type: ColumnType, v: unknown): 
 
 /** A full row: every column present with its type, no other keys. Returns the canonical row. */
 export function checkRow(table: string, def: TableDef, row: unknown): Checked<Row> {
-  if (!isPlainObject(row)) return { ok: false, message: `table ${table}: a row must be an object, got ${describe(row)}` };
+  if (!isPlainObject(row))
+    return { ok: false, message: `table ${table}: a row must be an object, got ${describe(row)}` };
   for (const k of Object.keys(row)) {
-    if (!Object.prototype.hasOwnProperty.call(def.columns, k)) return { ok: false, message: `table ${table} has no column ${k}` };
+    if (!Object.prototype.hasOwnProperty.call(def.columns, k))
+      return { ok: false, message: `table ${table} has no column ${k}` };
   }
   const out: Row = {};
   for (const [column, type] of Object.entries(def.columns)) {
     if (!Object.prototype.hasOwnProperty.call(row, column) && type !== 'json') {
-      return { ok: false, message: `table ${table}: the row lacks column ${column} (${type}); put() takes every column` };
+      return {
+        ok: false,
+        message: `table ${table}: the row lacks column ${column} (${type}); put() takes every column`,
+      };
     }
     const c = checkColumnValue(column, type, row[column]);
     if (!c.ok) return { ok: false, message: `table ${table}: ${c.message}` };
@@ -157,10 +177,17 @@ export function checkRow(table: string, def: TableDef, row: unknown): Checked<Ro
 /** A primary key given as an object holding exactly the key columns. Returns the key values. */
 export function checkKey(table: string, def: TableDef, key: unknown): Checked<RowValue[]> {
   const wanted = `exactly its key columns (${def.key.join(', ')})`;
-  if (!isPlainObject(key)) return { ok: false, message: `table ${table}: a key must be an object with ${wanted}, got ${describe(key)}` };
+  if (!isPlainObject(key))
+    return {
+      ok: false,
+      message: `table ${table}: a key must be an object with ${wanted}, got ${describe(key)}`,
+    };
   const names = Object.keys(key);
   if (names.length !== def.key.length || names.some((n) => !def.key.includes(n))) {
-    return { ok: false, message: `table ${table}: a key must hold ${wanted}, got (${names.join(', ')})` };
+    return {
+      ok: false,
+      message: `table ${table}: a key must hold ${wanted}, got (${names.join(', ')})`,
+    };
   }
   const values: RowValue[] = [];
   for (const column of def.key) {
@@ -174,12 +201,21 @@ export function checkKey(table: string, def: TableDef, key: unknown): Checked<Ro
 /** A find() filter: columns of the table (json columns excluded) with values of their type. */
 export function checkWhere(table: string, def: TableDef, where: unknown): Checked<Row> {
   if (where === undefined || where === null) return { ok: true, value: {} };
-  if (!isPlainObject(where)) return { ok: false, message: `table ${table}: find() takes an object of column values, got ${describe(where)}` };
+  if (!isPlainObject(where))
+    return {
+      ok: false,
+      message: `table ${table}: find() takes an object of column values, got ${describe(where)}`,
+    };
   const out: Row = {};
   for (const [column, v] of Object.entries(where)) {
     const type = def.columns[column];
-    if (type === undefined || !Object.prototype.hasOwnProperty.call(def.columns, column)) return { ok: false, message: `table ${table} has no column ${column}` };
-    if (type === 'json') return { ok: false, message: `table ${table}: find() cannot filter on json column ${column}` };
+    if (type === undefined || !Object.prototype.hasOwnProperty.call(def.columns, column))
+      return { ok: false, message: `table ${table} has no column ${column}` };
+    if (type === 'json')
+      return {
+        ok: false,
+        message: `table ${table}: find() cannot filter on json column ${column}`,
+      };
     const c = checkColumnValue(column, type, v);
     if (!c.ok) return { ok: false, message: `table ${table}: ${c.message}` };
     out[column] = c.value;
@@ -226,7 +262,8 @@ export function compareKeys(a: readonly RowValue[], b: readonly RowValue[]): num
 }
 
 function equalValues(a: RowValue | undefined, b: RowValue | undefined): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => x === b[i]);
   return a === b;
 }
 

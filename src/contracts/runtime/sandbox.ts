@@ -79,8 +79,18 @@ interface LoadedContract {
  * U+0000 nor unpaired surrogates: those become U+FFFD here, identically on every node.
  */
 const storableMessage = (message: string): string =>
-  truncateUtf8(message.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'), CONTRACT_LIMITS.messageBytesMax);
-const rejected = (code: string, message: string): BlockTxOutcome => ({ status: 'rejected', code, message: storableMessage(message) });
+  truncateUtf8(
+    message.replace(
+      /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+      '\ufffd',
+    ),
+    CONTRACT_LIMITS.messageBytesMax,
+  );
+const rejected = (code: string, message: string): BlockTxOutcome => ({
+  status: 'rejected',
+  code,
+  message: storableMessage(message),
+});
 const ACCEPTED: BlockTxOutcome = { status: 'accepted', message: 'OK' };
 
 /** The text a contract may read when loading: "use strict" applies to all contract code. */
@@ -110,7 +120,10 @@ export class BlockSandbox {
   ) {}
 
   /** `hostCalls: 'public'` makes ctx.db use only quickjs-emscripten's public API (tests compare both paths). */
-  static async create(limits: ExecutionLimits, options: { hostCalls?: HostCallPath } = {}): Promise<BlockSandbox> {
+  static async create(
+    limits: ExecutionLimits,
+    options: { hostCalls?: HostCallPath } = {},
+  ): Promise<BlockSandbox> {
     const module = await freshQuickJS();
     const runtime = module.newRuntime();
     runtime.setMemoryLimit(limits.memoryBytesPerBlock);
@@ -137,7 +150,12 @@ export class BlockSandbox {
    * Runs one transaction of `contract`. Returns its outcome; throws (and the block must fail) only
    * when the host failed: a state read failed, or the native stack ran out.
    */
-  call(contract: SandboxContract, payload: Record<string, unknown>, info: CallInfo, db: DbHost): BlockTxOutcome {
+  call(
+    contract: SandboxContract,
+    payload: Record<string, unknown>,
+    info: CallInfo,
+    db: DbHost,
+  ): BlockTxOutcome {
     if (this.disposed) throw new ChainError('internal', 'the block sandbox was already disposed');
     if (this.broken !== null) throw this.broken;
     let loaded = this.contracts.get(contract.hashHex);
@@ -153,10 +171,15 @@ export class BlockSandbox {
     const payloadHandle = ctx.newString(encodeForSandbox(payload));
     try {
       if (ctx.typeof(infoHandle) !== 'string' || ctx.typeof(payloadHandle) !== 'string') {
-        return rejected('contract_out_of_memory', `contract ${contract.type}: the block's ${this.limits.memoryBytesPerBlock} bytes of contract memory are used up`);
+        return rejected(
+          'contract_out_of_memory',
+          `contract ${contract.type}: the block's ${this.limits.memoryBytesPerBlock} bytes of contract memory are used up`,
+        );
       }
       this.current = state;
-      const result = this.guardNative(() => ctx.callFunction(runner, ctx.undefined, infoHandle, payloadHandle));
+      const result = this.guardNative(() =>
+        ctx.callFunction(runner, ctx.undefined, infoHandle, payloadHandle),
+      );
       this.current = null;
       if (state.hostError !== null) {
         result.dispose();
@@ -168,14 +191,20 @@ export class BlockSandbox {
       }
       if (state.outOfGas) {
         result.dispose();
-        return rejected('contract_out_of_gas', `contract ${contract.type} used more than ${this.limits.gasInterruptsPerTx} interrupts (about ${this.limits.gasInterruptsPerTx * 10_000} operations), the budget of one transaction`);
+        return rejected(
+          'contract_out_of_gas',
+          `contract ${contract.type} used more than ${this.limits.gasInterruptsPerTx} interrupts (about ${this.limits.gasInterruptsPerTx * 10_000} operations), the budget of one transaction`,
+        );
       }
       if (result.error !== undefined) {
         const err = this.readError(ctx, result.error);
         result.error.dispose();
         return this.errorOutcome(contract, err.name, err.message);
       }
-      const text = ctx.typeof(result.value) === 'string' ? ctx.getString(result.value) : '{"k":"bad","what":"no result"}';
+      const text =
+        ctx.typeof(result.value) === 'string'
+          ? ctx.getString(result.value)
+          : '{"k":"bad","what":"no result"}';
       result.value.dispose();
       return this.resultOutcome(contract, JSON.parse(text) as Record<string, string>);
     } finally {
@@ -191,7 +220,12 @@ export class BlockSandbox {
       return fn();
     } catch (err) {
       if (err instanceof RangeError) {
-        this.broken = new ChainError('internal', 'the native stack ran out inside QuickJS before its own stack limit; run the executor in its worker thread (which has a large stack)', {}, { cause: err });
+        this.broken = new ChainError(
+          'internal',
+          'the native stack ran out inside QuickJS before its own stack limit; run the executor in its worker thread (which has a large stack)',
+          {},
+          { cause: err },
+        );
         throw this.broken;
       }
       throw err;
@@ -214,7 +248,10 @@ export class BlockSandbox {
 
   private errorOutcome(contract: SandboxContract, name: string, message: string): BlockTxOutcome {
     if (name === 'InternalError' && message === 'out of memory') {
-      return rejected('contract_out_of_memory', `contract ${contract.type} ran out of memory: the block's contracts may use ${this.limits.memoryBytesPerBlock} bytes`);
+      return rejected(
+        'contract_out_of_memory',
+        `contract ${contract.type} ran out of memory: the block's contracts may use ${this.limits.memoryBytesPerBlock} bytes`,
+      );
     }
     const text = name === 'thrown value' ? message : `${name}: ${message}`;
     return rejected('contract_error', cutChars(text, CONTRACT_LIMITS.errorMessageCharsMax));
@@ -229,14 +266,23 @@ export class BlockSandbox {
       case 'reject': {
         const code = r['code'] ?? '';
         if (!REJECT_CODE_PATTERN.test(code)) {
-          return rejected('contract_error', cutChars(`contract ${contract.type} called ctx.reject() with code ${JSON.stringify(code)}, which does not match ${REJECT_CODE_PATTERN.source}`, CONTRACT_LIMITS.errorMessageCharsMax));
+          return rejected(
+            'contract_error',
+            cutChars(
+              `contract ${contract.type} called ctx.reject() with code ${JSON.stringify(code)}, which does not match ${REJECT_CODE_PATTERN.source}`,
+              CONTRACT_LIMITS.errorMessageCharsMax,
+            ),
+          );
         }
         return rejected(code, r['message'] ?? '');
       }
       case 'error':
         return this.errorOutcome(contract, r['name'] ?? 'Error', r['message'] ?? '');
       default:
-        return rejected('contract_error', `contract ${contract.type} returned ${r['what'] ?? 'an unexpected value'}; return undefined, 'OK', a reason string or ctx.reject(code, message)`);
+        return rejected(
+          'contract_error',
+          `contract ${contract.type} returned ${r['what'] ?? 'an unexpected value'}; return undefined, 'OK', a reason string or ctx.reject(code, message)`,
+        );
     }
   }
 
@@ -248,16 +294,36 @@ export class BlockSandbox {
     try {
       const host = this.hostFunction(ctx);
       temporary.push(host);
-      const setup = this.unwrap(ctx, ctx.evalCode(PRELUDE_SOURCE, 'prelude.js'), contract, 'the prelude failed');
+      const setup = this.unwrap(
+        ctx,
+        ctx.evalCode(PRELUDE_SOURCE, 'prelude.js'),
+        contract,
+        'the prelude failed',
+      );
       if ('status' in setup) return setup;
       temporary.push(setup);
-      const makeRunner = this.unwrap(ctx, ctx.callFunction(setup, ctx.undefined, host), contract, 'the prelude failed');
+      const makeRunner = this.unwrap(
+        ctx,
+        ctx.callFunction(setup, ctx.undefined, host),
+        contract,
+        'the prelude failed',
+      );
       if ('status' in makeRunner) return makeRunner;
       temporary.push(makeRunner);
-      const fn = this.unwrap(ctx, ctx.evalCode(contractScript(contract.code), `contract-${contract.type}.js`), contract, 'its code did not load');
+      const fn = this.unwrap(
+        ctx,
+        ctx.evalCode(contractScript(contract.code), `contract-${contract.type}.js`),
+        contract,
+        'its code did not load',
+      );
       if ('status' in fn) return fn;
       temporary.push(fn);
-      const made = this.unwrap(ctx, ctx.callFunction(makeRunner, ctx.undefined, fn), contract, 'its code did not load');
+      const made = this.unwrap(
+        ctx,
+        ctx.callFunction(makeRunner, ctx.undefined, fn),
+        contract,
+        'its code did not load',
+      );
       if ('status' in made) return made;
       runner = made;
       return { ctx, runner };
@@ -269,23 +335,40 @@ export class BlockSandbox {
 
   /** The host side of ctx.db: get, put, delete, find, as one function (handed to the prelude, never to contract code). */
   private hostFunction(ctx: QuickJSContext): QuickJSHandle {
-    const made = newTextHostFunction(ctx, (op, table, text, n) => this.hostCall(op, table, text, n), this.wantedPath);
+    const made = newTextHostFunction(
+      ctx,
+      (op, table, text, n) => this.hostCall(op, table, text, n),
+      this.wantedPath,
+    );
     this.hostCallPath = made.path;
     return made.handle;
   }
 
-  private unwrap(ctx: QuickJSContext, r: ReturnType<QuickJSContext['evalCode']>, contract: SandboxContract, what: string): QuickJSHandle | BlockTxOutcome {
+  private unwrap(
+    ctx: QuickJSContext,
+    r: ReturnType<QuickJSContext['evalCode']>,
+    contract: SandboxContract,
+    what: string,
+  ): QuickJSHandle | BlockTxOutcome {
     if (r.error === undefined) return r.value;
     const err = this.readError(ctx, r.error);
     r.error.dispose();
-    if (err.name === 'InternalError' && err.message === 'out of memory') return this.errorOutcome(contract, err.name, err.message);
-    return rejected('contract_error', cutChars(`contract ${contract.type}: ${what}: ${err.name}: ${err.message}`, CONTRACT_LIMITS.errorMessageCharsMax));
+    if (err.name === 'InternalError' && err.message === 'out of memory')
+      return this.errorOutcome(contract, err.name, err.message);
+    return rejected(
+      'contract_error',
+      cutChars(
+        `contract ${contract.type}: ${what}: ${err.name}: ${err.message}`,
+        CONTRACT_LIMITS.errorMessageCharsMax,
+      ),
+    );
   }
 
   /** Runs one ctx.db operation for the call in progress; faults stop the call, host errors fail the block. */
   private hostCall(op: number, table: string, text: string, n: number): HostReply {
     const c = this.current;
-    if (c === null) return new HostThrow(undefined, 'ctx.db can only be used while a transaction runs');
+    if (c === null)
+      return new HostThrow(undefined, 'ctx.db can only be used while a transaction runs');
     if (c.fault !== null) return new HostThrow('ContractFault', c.fault.message);
     if (c.hostError !== null) return new HostThrow(undefined, 'the host failed');
     try {

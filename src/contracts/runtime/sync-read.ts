@@ -27,7 +27,9 @@ export interface ReadRequest {
   readonly limit?: number;
 }
 
-export type ReadReply = { readonly id: number; readonly ok: true; readonly rows: Row[] } | { readonly id: number; readonly ok: false; readonly message: string };
+export type ReadReply =
+  | { readonly id: number; readonly ok: true; readonly rows: Row[] }
+  | { readonly id: number; readonly ok: false; readonly message: string };
 
 /** A state read the main thread could not answer: the block fails and is retried, no outcome is decided. */
 export class ReadFailed extends Error {
@@ -68,10 +70,16 @@ export class BlockingSource implements SyncStateSource {
       if (got !== undefined) {
         const reply = got.message as ReadReply;
         if (reply.id !== req.id) continue;
-        if (!reply.ok) throw new ReadFailed(`${req.method} on table ${req.table} failed in the main thread: ${reply.message}`);
+        if (!reply.ok)
+          throw new ReadFailed(
+            `${req.method} on table ${req.table} failed in the main thread: ${reply.message}`,
+          );
         return reply.rows;
       }
-      if (waited === 'timed-out' && Date.now() >= deadline) throw new ReadFailed(`${req.method} on table ${req.table} got no answer within ${READ_TIMEOUT_MS} ms`);
+      if (waited === 'timed-out' && Date.now() >= deadline)
+        throw new ReadFailed(
+          `${req.method} on table ${req.table} got no answer within ${READ_TIMEOUT_MS} ms`,
+        );
       // The flag is set but the reply is not visible yet: wait for it without spinning hard.
       if (waited === 'not-equal') Atomics.wait(this.flag, 1, 0, 1);
     }
@@ -79,7 +87,12 @@ export class BlockingSource implements SyncStateSource {
 }
 
 /** The main thread's side: answers the worker's reads from the StateReader. */
-export function serveReads(reader: StateReader, requests: MessagePort, replies: MessagePort, shared: SharedArrayBuffer): void {
+export function serveReads(
+  reader: StateReader,
+  requests: MessagePort,
+  replies: MessagePort,
+  shared: SharedArrayBuffer,
+): void {
   const flag = new Int32Array(shared);
   requests.on('message', (req: ReadRequest) => {
     void answer(reader, req).then((reply) => {

@@ -28,7 +28,12 @@ function escapeKeys(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
     const name = k.charCodeAt(0) === DOLLAR ? '$' + k : k;
-    Object.defineProperty(out, name, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, name, {
+      value: obj[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -36,7 +41,8 @@ function escapeKeys(obj: Record<string, unknown>): Record<string, unknown> {
 function replacer(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $big: value.toString() };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    for (const k of Object.keys(value)) if (k.charCodeAt(0) === DOLLAR) return escapeKeys(value as Record<string, unknown>);
+    for (const k of Object.keys(value))
+      if (k.charCodeAt(0) === DOLLAR) return escapeKeys(value as Record<string, unknown>);
   }
   return value;
 }
@@ -67,7 +73,8 @@ function plainJson(v: unknown, depth: number, to: BigintPlaces | null): string |
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v !== 'object') return null;
   if (v === null) return 'null';
-  if (depth > PLAIN_DEPTH_MAX || typeof (v as { toJSON?: unknown }).toJSON === 'function') return null;
+  if (depth > PLAIN_DEPTH_MAX || typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return null;
   const bigKeys: (string | number)[] = [];
   let out: string;
   if (Array.isArray(v)) {
@@ -91,7 +98,8 @@ function plainJson(v: unknown, depth: number, to: BigintPlaces | null): string |
     }
     out += '}';
   }
-  if (to !== null && bigKeys.length > 0) to.places.push(to.path.length, ...to.path, bigKeys.length, ...bigKeys);
+  if (to !== null && bigKeys.length > 0)
+    to.places.push(to.path.length, ...to.path, bigKeys.length, ...bigKeys);
   return out;
 }
 
@@ -109,7 +117,13 @@ function quoted(k: string): string {
 }
 
 /** plainJson of a member of an object or array; in the envelope's form, notes where BigInts are. */
-function memberJson(item: unknown, key: string | number, depth: number, to: BigintPlaces | null, bigKeys: (string | number)[]): string | null {
+function memberJson(
+  item: unknown,
+  key: string | number,
+  depth: number,
+  to: BigintPlaces | null,
+  bigKeys: (string | number)[],
+): string | null {
   if (to === null || typeof item !== 'object' || item === null) {
     if (to !== null && typeof item === 'bigint') bigKeys.push(key);
     return plainJson(item, depth + 1, to);
@@ -136,7 +150,9 @@ export function encodeForSandbox(value: unknown): string {
   // Places are noted by the holder, so a BigInt on its own (which the host never sends) goes tagged.
   const text = bigintHasToJson() || typeof value === 'bigint' ? null : plainJson(value, 0, to);
   if (text === null) return `{"t":${JSON.stringify(taggedText(value))}}`;
-  return to.places.length === 0 ? `{"v":${text}}` : `{"v":${text},"b":${JSON.stringify(to.places)}}`;
+  return to.places.length === 0
+    ? `{"v":${text}}`
+    : `{"v":${text},"b":${JSON.stringify(to.places)}}`;
 }
 
 /** Tagged JSON text from the sandbox -> host value; values nested too deeply become UnstorableValue. */
@@ -150,7 +166,8 @@ export function decodeTagged(text: string): unknown {
  */
 function revive(v: unknown, depth: number): unknown {
   if (typeof v !== 'object' || v === null) return v;
-  if (depth > CONTRACT_LIMITS.jsonDepthMax + 2) return new UnstorableValue(`a value nested deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
+  if (depth > CONTRACT_LIMITS.jsonDepthMax + 2)
+    return new UnstorableValue(`a value nested deeper than ${CONTRACT_LIMITS.jsonDepthMax} levels`);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const item: unknown = v[i];
@@ -164,7 +181,8 @@ function revive(v: unknown, depth: number): unknown {
   if (keys.length === 1) {
     const only = keys[0];
     const tagValue = only === undefined ? undefined : obj[only];
-    if (only === '$big' && typeof tagValue === 'string') return INTEGER.test(tagValue) ? BigInt(tagValue) : new UnstorableValue('a malformed BigInt');
+    if (only === '$big' && typeof tagValue === 'string')
+      return INTEGER.test(tagValue) ? BigInt(tagValue) : new UnstorableValue('a malformed BigInt');
     if (only === '$bad' && typeof tagValue === 'string') return new UnstorableValue(tagValue);
   }
   let escaped = false;
@@ -172,14 +190,25 @@ function revive(v: unknown, depth: number): unknown {
     const item = obj[k];
     const revived = revive(item, depth + 1);
     // defineProperty, not assignment: an own "__proto__" key stays data.
-    if (revived !== item) Object.defineProperty(obj, k, { value: revived, enumerable: true, writable: true, configurable: true });
+    if (revived !== item)
+      Object.defineProperty(obj, k, {
+        value: revived,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     if (k.charCodeAt(0) === DOLLAR) escaped = true;
   }
   if (!escaped) return obj;
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const name = k.charCodeAt(0) === DOLLAR ? k.slice(1) : k;
-    Object.defineProperty(out, name, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, name, {
+      value: obj[k],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -30,16 +30,37 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'executed'; readonly id: number; readonly ok: true; readonly result: BlockExecutionResult }
-  | { readonly kind: 'executed'; readonly id: number; readonly ok: false; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'executed';
+      readonly id: number;
+      readonly ok: true;
+      readonly result: BlockExecutionResult;
+    }
+  | {
+      readonly kind: 'executed';
+      readonly id: number;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+    }
   | { readonly kind: 'closed'; readonly id: number }
   | { readonly kind: 'failed'; readonly message: string };
 
 /** A failure of the whole block, as the main thread should report it. */
 export function blockFailure(height: number, err: unknown): ChainError {
   if (err instanceof ChainError) return err;
-  if (err instanceof ReadFailed) return new ChainError('retry', `block ${height}: a state read failed: ${err.message}`, { height }, { cause: err });
+  if (err instanceof ReadFailed)
+    return new ChainError(
+      'retry',
+      `block ${height}: a state read failed: ${err.message}`,
+      { height },
+      { cause: err },
+    );
   const message = err instanceof Error ? err.message : String(err);
-  return new ChainError('internal', `block ${height}: execution failed: ${message}`, { height }, { cause: err });
+  return new ChainError(
+    'internal',
+    `block ${height}: execution failed: ${message}`,
+    { height },
+    { cause: err },
+  );
 }
-

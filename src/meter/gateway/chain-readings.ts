@@ -38,11 +38,18 @@ const HISTORY_PAGE = 1000;
 const LOOKUPS_IN_PARALLEL = 8;
 
 /** The producer (returned) or consumer (delivered) registration of `address`, or null. */
-export async function chainDevice(client: HanzenetClient, context: string, address: string, direction: Direction): Promise<ChainDevice | null> {
+export async function chainDevice(
+  client: HanzenetClient,
+  context: string,
+  address: string,
+  direction: Direction,
+): Promise<ChainDevice | null> {
   const view = await fetchEnergyContext(client, context);
   const list = direction === 'returned' ? view.producers : view.consumers;
   const found = list.find((d) => d.address === address);
-  return found === undefined ? null : { address, direction, trader: found.trader, labels: found.labels };
+  return found === undefined
+    ? null
+    : { address, direction, trader: found.trader, labels: found.labels };
 }
 
 /**
@@ -50,14 +57,25 @@ export async function chainDevice(client: HanzenetClient, context: string, addre
  * block processed before `fromMs` (null: all of them); with `newestBlockOnly`, only those of the
  * newest block that has any. Payloads are not read here.
  */
-async function historyEntries(client: HanzenetClient, context: string, devices: readonly ChainDevice[], fromMs: number | null, newestBlockOnly: boolean): Promise<Omit<ChainReading, 'registerWh' | 'readingMs' | 'sinceMs'>[]> {
+async function historyEntries(
+  client: HanzenetClient,
+  context: string,
+  devices: readonly ChainDevice[],
+  fromMs: number | null,
+  newestBlockOnly: boolean,
+): Promise<Omit<ChainReading, 'registerWh' | 'readingMs' | 'sinceMs'>[]> {
   const out: Omit<ChainReading, 'registerWh' | 'readingMs' | 'sinceMs'>[] = [];
   const traders = [...new Set(devices.map((d) => d.trader))];
   for (const trader of traders) {
     const mine = devices.filter((d) => d.trader === trader);
     let before: string | undefined;
     for (;;) {
-      const page = await fetchEnergyHistory(client, context, trader, before === undefined ? { limit: HISTORY_PAGE } : { limit: HISTORY_PAGE, before });
+      const page = await fetchEnergyHistory(
+        client,
+        context,
+        trader,
+        before === undefined ? { limit: HISTORY_PAGE } : { limit: HISTORY_PAGE, before },
+      );
       let older = false;
       for (const e of page.entries) {
         if (fromMs !== null && e.processedMs < fromMs) older = true;
@@ -69,7 +87,17 @@ async function historyEntries(client: HanzenetClient, context: string, devices: 
         if (device === undefined) continue;
         const amountWh = parsed.wh < 0n ? -parsed.wh : parsed.wh;
         if (newestBlockOnly && out[0] !== undefined && out[0].height !== e.height) return out;
-        out.push({ txId: e.txId, device: device.address, direction, amountWh, height: e.height, processedMs: e.processedMs, block: e.block, trader, labels: e.labels });
+        out.push({
+          txId: e.txId,
+          device: device.address,
+          direction,
+          amountWh,
+          height: e.height,
+          processedMs: e.processedMs,
+          block: e.block,
+          trader,
+          labels: e.labels,
+        });
       }
       if (older || page.next === null) break;
       before = page.next;
@@ -79,17 +107,29 @@ async function historyEntries(client: HanzenetClient, context: string, devices: 
 }
 
 /** The meter reading fields of an Energy transaction's payload. */
-async function readingOf(client: HanzenetClient, txId: string): Promise<{ registerWh: bigint | null; readingMs: number | null; sinceMs: number | null }> {
+async function readingOf(
+  client: HanzenetClient,
+  txId: string,
+): Promise<{ registerWh: bigint | null; readingMs: number | null; sinceMs: number | null }> {
   const view = await client.getTransaction(txId);
   let payload: unknown = view.payload;
   if (typeof payload === 'string') {
     try {
       payload = JSON.parse(payload) as unknown;
     } catch (err) {
-      throw new ClientError('bad_response', `transaction ${txId} has a payload that is not JSON`, { txId }, null, { cause: err });
+      throw new ClientError(
+        'bad_response',
+        `transaction ${txId} has a payload that is not JSON`,
+        { txId },
+        null,
+        { cause: err },
+      );
     }
   }
-  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<
+    string,
+    unknown
+  >;
   const register = p['register'] === undefined ? null : parseKwh(p['register']);
   const registerWh = register !== null && register.ok ? register.wh : null;
   const readingMs = typeof p['readingMs'] === 'number' ? p['readingMs'] : null;
@@ -98,7 +138,12 @@ async function readingOf(client: HanzenetClient, txId: string): Promise<{ regist
 }
 
 /** The device's last meter reading on chain in that direction, or null when it has none. */
-export async function lastChainReading(client: HanzenetClient, context: string, address: string, direction: Direction): Promise<{ registerWh: bigint; readingMs: number } | null> {
+export async function lastChainReading(
+  client: HanzenetClient,
+  context: string,
+  address: string,
+  direction: Direction,
+): Promise<{ registerWh: bigint; readingMs: number } | null> {
   const device = await chainDevice(client, context, address, direction);
   if (device === null) return null;
   // The device's calls in the newest block that has any (several readings can share a block).
@@ -109,13 +154,19 @@ export async function lastChainReading(client: HanzenetClient, context: string, 
     // calls tell: with a register the latest is the last reading, without one there is none.
     const r = await readingOf(client, e.txId);
     if (r.registerWh === null || r.readingMs === null) return null;
-    if (last === null || r.readingMs > last.readingMs) last = { registerWh: r.registerWh, readingMs: r.readingMs };
+    if (last === null || r.readingMs > last.readingMs)
+      last = { registerWh: r.registerWh, readingMs: r.readingMs };
   }
   return last;
 }
 
 /** Every Energy call of `devices` processed at or after `fromMs` (and the one before), with its reading. */
-export async function chainReadings(client: HanzenetClient, context: string, devices: readonly ChainDevice[], fromMs: number): Promise<ChainReading[]> {
+export async function chainReadings(
+  client: HanzenetClient,
+  context: string,
+  devices: readonly ChainDevice[],
+  fromMs: number,
+): Promise<ChainReading[]> {
   const entries = await historyEntries(client, context, devices, fromMs, false);
   const out: ChainReading[] = new Array<ChainReading>(entries.length);
   let next = 0;
@@ -129,5 +180,7 @@ export async function chainReadings(client: HanzenetClient, context: string, dev
     }
   };
   await Promise.all(Array.from({ length: LOOKUPS_IN_PARALLEL }, worker));
-  return out.sort((a, b) => a.height - b.height || (a.txId < b.txId ? -1 : a.txId > b.txId ? 1 : 0));
+  return out.sort(
+    (a, b) => a.height - b.height || (a.txId < b.txId ? -1 : a.txId > b.txId ? 1 : 0),
+  );
 }

@@ -39,7 +39,12 @@ export type LimitCheck =
   | { readonly ok: true; readonly reading: AcceptedTelegram; readonly gapMs: number | null }
   | { readonly ok: false; readonly violation: LimitViolation };
 
-const REGISTER_NAMES = ['deliveredTariff1', 'deliveredTariff2', 'returnedTariff1', 'returnedTariff2'] as const;
+const REGISTER_NAMES = [
+  'deliveredTariff1',
+  'deliveredTariff2',
+  'returnedTariff1',
+  'returnedTariff2',
+] as const;
 const OBIS: Readonly<Record<(typeof REGISTER_NAMES)[number], string>> = {
   deliveredTariff1: '1-0:1.8.1',
   deliveredTariff2: '1-0:1.8.2',
@@ -49,7 +54,12 @@ const OBIS: Readonly<Record<(typeof REGISTER_NAMES)[number], string>> = {
 
 export function registersOf(t: Telegram): RegistersWh {
   const r = t.registers;
-  return { deliveredTariff1: r.deliveredTariff1.wh, deliveredTariff2: r.deliveredTariff2.wh, returnedTariff1: r.returnedTariff1.wh, returnedTariff2: r.returnedTariff2.wh };
+  return {
+    deliveredTariff1: r.deliveredTariff1.wh,
+    deliveredTariff2: r.deliveredTariff2.wh,
+    returnedTariff1: r.returnedTariff1.wh,
+    returnedTariff2: r.returnedTariff2.wh,
+  };
 }
 
 export function deliveredWh(r: RegistersWh): bigint {
@@ -60,7 +70,11 @@ export function returnedWh(r: RegistersWh): bigint {
   return r.returnedTariff1 + r.returnedTariff2;
 }
 
-function violation(code: LimitViolation['code'], message: string, details: Record<string, string | number>): LimitCheck {
+function violation(
+  code: LimitViolation['code'],
+  message: string,
+  details: Record<string, string | number>,
+): LimitCheck {
   return { ok: false, violation: { code, message, details } };
 }
 
@@ -68,59 +82,96 @@ function violation(code: LimitViolation['code'], message: string, details: Recor
  * Checks one parsed telegram against the limits and the meter's last accepted telegram.
  * `receivedMs` is the gateway clock; it also dates telegrams without a time (DSMR 2.2).
  */
-export function checkTelegram(t: Telegram, last: AcceptedTelegram | null, limits: MeterLimits, receivedMs: number): LimitCheck {
+export function checkTelegram(
+  t: Telegram,
+  last: AcceptedTelegram | null,
+  limits: MeterLimits,
+  receivedMs: number,
+): LimitCheck {
   if (t.equipmentId !== limits.equipmentId) {
-    return violation('meter_equipment_changed', `the telegram names equipment id ${JSON.stringify(t.equipmentId)}, but this meter is bound to ${limits.equipmentId}`, {
-      expected: limits.equipmentId,
-      got: t.equipmentId ?? '',
-    });
+    return violation(
+      'meter_equipment_changed',
+      `the telegram names equipment id ${JSON.stringify(t.equipmentId)}, but this meter is bound to ${limits.equipmentId}`,
+      {
+        expected: limits.equipmentId,
+        got: t.equipmentId ?? '',
+      },
+    );
   }
   const timestampMs = t.timestampMs ?? receivedMs;
   if (timestampMs > receivedMs + limits.maxClockSkewMs) {
-    return violation('meter_time_in_future', `the telegram is dated ${iso(timestampMs)}, ${timestampMs - receivedMs} ms ahead of the gateway clock (at most ${limits.maxClockSkewMs})`, {
-      timestampMs,
-      receivedMs,
-      maxClockSkewMs: limits.maxClockSkewMs,
-    });
+    return violation(
+      'meter_time_in_future',
+      `the telegram is dated ${iso(timestampMs)}, ${timestampMs - receivedMs} ms ahead of the gateway clock (at most ${limits.maxClockSkewMs})`,
+      {
+        timestampMs,
+        receivedMs,
+        maxClockSkewMs: limits.maxClockSkewMs,
+      },
+    );
   }
   if (timestampMs < receivedMs - limits.maxAgeMs) {
-    return violation('meter_time_too_old', `the telegram is dated ${iso(timestampMs)}, ${receivedMs - timestampMs} ms before the gateway clock (at most ${limits.maxAgeMs})`, {
-      timestampMs,
-      receivedMs,
-      maxAgeMs: limits.maxAgeMs,
-    });
+    return violation(
+      'meter_time_too_old',
+      `the telegram is dated ${iso(timestampMs)}, ${receivedMs - timestampMs} ms before the gateway clock (at most ${limits.maxAgeMs})`,
+      {
+        timestampMs,
+        receivedMs,
+        maxAgeMs: limits.maxAgeMs,
+      },
+    );
   }
   const registers = registersOf(t);
   if (last === null) return { ok: true, reading: { timestampMs, registers }, gapMs: null };
   if (timestampMs <= last.timestampMs) {
-    return violation('meter_time_not_increasing', `the telegram is dated ${iso(timestampMs)}, not after the last accepted telegram at ${iso(last.timestampMs)}`, {
-      timestampMs,
-      lastMs: last.timestampMs,
-    });
+    return violation(
+      'meter_time_not_increasing',
+      `the telegram is dated ${iso(timestampMs)}, not after the last accepted telegram at ${iso(last.timestampMs)}`,
+      {
+        timestampMs,
+        lastMs: last.timestampMs,
+      },
+    );
   }
   for (const name of REGISTER_NAMES) {
     if (registers[name] < last.registers[name]) {
-      return violation('meter_counter_backwards', `register ${OBIS[name]} went back from ${last.registers[name]} Wh to ${registers[name]} Wh`, {
-        obis: OBIS[name],
-        lastWh: last.registers[name].toString(),
-        gotWh: registers[name].toString(),
-      });
+      return violation(
+        'meter_counter_backwards',
+        `register ${OBIS[name]} went back from ${last.registers[name]} Wh to ${registers[name]} Wh`,
+        {
+          obis: OBIS[name],
+          lastWh: last.registers[name].toString(),
+          gotWh: registers[name].toString(),
+        },
+      );
     }
   }
   const elapsedMs = timestampMs - last.timestampMs;
-  const advanceWh = deliveredWh(registers) - deliveredWh(last.registers) + returnedWh(registers) - returnedWh(last.registers);
+  const advanceWh =
+    deliveredWh(registers) -
+    deliveredWh(last.registers) +
+    returnedWh(registers) -
+    returnedWh(last.registers);
   // advance [Wh] <= maxKw * 1000 [W] * elapsed [h], in integers: Wh * 3,600,000 <= W * ms.
   const maxW = BigInt(Math.round(limits.maxKw * 1000));
   if (advanceWh * 3_600_000n > maxW * BigInt(elapsedMs)) {
     const impliedKw = Number((advanceWh * 3_600_000n) / BigInt(elapsedMs)) / 1000;
-    return violation('meter_jump_too_large', `the registers advanced ${advanceWh} Wh in ${elapsedMs} ms, ${impliedKw} kW on average, more than the connection's ${limits.maxKw} kW`, {
-      advanceWh: advanceWh.toString(),
-      elapsedMs,
-      impliedKw,
-      maxKw: limits.maxKw,
-    });
+    return violation(
+      'meter_jump_too_large',
+      `the registers advanced ${advanceWh} Wh in ${elapsedMs} ms, ${impliedKw} kW on average, more than the connection's ${limits.maxKw} kW`,
+      {
+        advanceWh: advanceWh.toString(),
+        elapsedMs,
+        impliedKw,
+        maxKw: limits.maxKw,
+      },
+    );
   }
-  return { ok: true, reading: { timestampMs, registers }, gapMs: elapsedMs > limits.disconnectAfterMs ? elapsedMs : null };
+  return {
+    ok: true,
+    reading: { timestampMs, registers },
+    gapMs: elapsedMs > limits.disconnectAfterMs ? elapsedMs : null,
+  };
 }
 
 function iso(ms: number): string {

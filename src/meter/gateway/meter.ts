@@ -7,9 +7,25 @@
 
 import type { Scheduler } from '../../core/scheduler.js';
 import type { MeterConfig } from './config.js';
-import { checkTelegram, deliveredWh, returnedWh, type AcceptedTelegram, type LimitViolation, type RegistersWh } from './limits.js';
+import {
+  checkTelegram,
+  deliveredWh,
+  returnedWh,
+  type AcceptedTelegram,
+  type LimitViolation,
+  type RegistersWh,
+} from './limits.js';
 import type { GatewayReporter } from './report.js';
-import { emptyMeter, readingTxId, type Direction, type GatewayState, type MeterState, type OutboxEntry, type RegistersText, type StreamState } from './state.js';
+import {
+  emptyMeter,
+  readingTxId,
+  type Direction,
+  type GatewayState,
+  type MeterState,
+  type OutboxEntry,
+  type RegistersText,
+  type StreamState,
+} from './state.js';
 import { TelegramSplitter } from '../p1/splitter.js';
 import { parseTelegram } from '../p1/parse.js';
 
@@ -39,7 +55,14 @@ export interface MeterCounters {
 }
 
 export class MeterRunner {
-  readonly counters: MeterCounters = { telegrams: 0, accepted: 0, rejected: {}, readings: 0, disconnects: 0, droppedBytes: 0 };
+  readonly counters: MeterCounters = {
+    telegrams: 0,
+    accepted: 0,
+    rejected: {},
+    readings: 0,
+    disconnects: 0,
+    droppedBytes: 0,
+  };
   private splitter = new TelegramSplitter();
   private splitterDropped = 0;
   private outboxFullReported = false;
@@ -66,7 +89,8 @@ export class MeterRunner {
   /** Feeds received bytes; returns true when the state changed (a baseline or a cut). */
   feed(chunk: string | Uint8Array, receivedMs: number): boolean {
     let changed = false;
-    for (const text of this.splitter.feed(chunk)) changed = this.handle(text, receivedMs) || changed;
+    for (const text of this.splitter.feed(chunk))
+      changed = this.handle(text, receivedMs) || changed;
     this.countDropped();
     return changed;
   }
@@ -84,7 +108,8 @@ export class MeterRunner {
     for (const text of this.splitter.end()) changed = this.handle(text, receivedMs) || changed;
     this.countDropped();
     const m = this.meter;
-    if (m.last !== null && m.lastCutMs !== null && m.last.timestampMs > m.lastCutMs) changed = this.cut(registersFromText(m.last.registers), m.last.timestampMs) || changed;
+    if (m.last !== null && m.lastCutMs !== null && m.last.timestampMs > m.lastCutMs)
+      changed = this.cut(registersFromText(m.last.registers), m.last.timestampMs) || changed;
     return changed;
   }
 
@@ -93,7 +118,10 @@ export class MeterRunner {
    * (the sender dropped the direction's outbox entries). What the last accepted telegram shows
    * beyond it becomes one new entry at once; returns that entry, or null when there is nothing.
    */
-  resync(direction: Direction, chain: { readonly registerWh: bigint; readonly readingMs: number }): OutboxEntry | null {
+  resync(
+    direction: Direction,
+    chain: { readonly registerWh: bigint; readonly readingMs: number },
+  ): OutboxEntry | null {
     const m = this.meter;
     if (m.streams === null) return null;
     const s = m.streams[direction];
@@ -103,8 +131,15 @@ export class MeterRunner {
     if (m.last === null) return null;
     const registers = registersFromText(m.last.registers);
     const before = this.state.outbox.length;
-    this.cutStream(direction, s, direction === 'returned' ? returnedWh(registers) : deliveredWh(registers), m.last.timestampMs);
-    return this.state.outbox.length > before ? (this.state.outbox[this.state.outbox.length - 1] ?? null) : null;
+    this.cutStream(
+      direction,
+      s,
+      direction === 'returned' ? returnedWh(registers) : deliveredWh(registers),
+      m.last.timestampMs,
+    );
+    return this.state.outbox.length > before
+      ? (this.state.outbox[this.state.outbox.length - 1] ?? null)
+      : null;
   }
 
   private countDropped(): void {
@@ -117,13 +152,25 @@ export class MeterRunner {
     this.counters.telegrams += 1;
     const parsed = parseTelegram(text, { requireCrc: this.opts.requireCrc });
     if (!parsed.ok) {
-      this.reject({ code: parsed.code, message: parsed.message, details: { ...parsed.details } }, null);
+      this.reject(
+        { code: parsed.code, message: parsed.message, details: { ...parsed.details } },
+        null,
+      );
       return false;
     }
     const m = this.meter;
     const o = this.opts;
-    const limits = { equipmentId: this.equipmentId, maxKw: o.config.maxKw, maxClockSkewMs: o.maxClockSkewMs, maxAgeMs: o.maxAgeMs, disconnectAfterMs: o.disconnectAfterMs };
-    const last = m.last === null ? null : { timestampMs: m.last.timestampMs, registers: registersFromText(m.last.registers) };
+    const limits = {
+      equipmentId: this.equipmentId,
+      maxKw: o.config.maxKw,
+      maxClockSkewMs: o.maxClockSkewMs,
+      maxAgeMs: o.maxAgeMs,
+      disconnectAfterMs: o.disconnectAfterMs,
+    };
+    const last =
+      m.last === null
+        ? null
+        : { timestampMs: m.last.timestampMs, registers: registersFromText(m.last.registers) };
     const check = checkTelegram(parsed.telegram, last, limits, receivedMs);
     if (!check.ok) {
       this.reject(check.violation, parsed.telegram.timestampMs);
@@ -132,14 +179,30 @@ export class MeterRunner {
     this.counters.accepted += 1;
     if (check.gapMs !== null && last !== null) {
       this.counters.disconnects += 1;
-      this.report.emit({ event: 'disconnect', meter: this.equipmentId, fromMs: last.timestampMs, toMs: check.reading.timestampMs, gapMs: check.gapMs });
+      this.report.emit({
+        event: 'disconnect',
+        meter: this.equipmentId,
+        fromMs: last.timestampMs,
+        toMs: check.reading.timestampMs,
+        gapMs: check.gapMs,
+      });
     }
     return this.accept(check.reading);
   }
 
-  private reject(v: { code: string; message: string; details: Record<string, string | number> } | LimitViolation, timestampMs: number | null): void {
+  private reject(
+    v: { code: string; message: string; details: Record<string, string | number> } | LimitViolation,
+    timestampMs: number | null,
+  ): void {
     this.counters.rejected[v.code] = (this.counters.rejected[v.code] ?? 0) + 1;
-    this.report.emit({ event: 'telegram_rejected', meter: this.equipmentId, code: v.code, message: v.message, details: v.details, timestampMs });
+    this.report.emit({
+      event: 'telegram_rejected',
+      meter: this.equipmentId,
+      code: v.code,
+      message: v.message,
+      details: v.details,
+      timestampMs,
+    });
   }
 
   private accept(reading: AcceptedTelegram): boolean {
@@ -148,17 +211,32 @@ export class MeterRunner {
     if (m.streams === null || m.lastCutMs === null) {
       const t = reading.timestampMs;
       m.streams = {
-        delivered: { registerWh: deliveredWh(reading.registers).toString(), sinceMs: t, readingMs: null },
-        returned: { registerWh: returnedWh(reading.registers).toString(), sinceMs: t, readingMs: null },
+        delivered: {
+          registerWh: deliveredWh(reading.registers).toString(),
+          sinceMs: t,
+          readingMs: null,
+        },
+        returned: {
+          registerWh: returnedWh(reading.registers).toString(),
+          sinceMs: t,
+          readingMs: null,
+        },
       };
       m.lastCutMs = t;
       m.telegramsSinceCut = 0;
-      this.report.emit({ event: 'baseline', meter: this.equipmentId, timestampMs: t, deliveredWh: m.streams.delivered.registerWh, returnedWh: m.streams.returned.registerWh });
+      this.report.emit({
+        event: 'baseline',
+        meter: this.equipmentId,
+        timestampMs: t,
+        deliveredWh: m.streams.delivered.registerWh,
+        returnedWh: m.streams.returned.registerWh,
+      });
       return true;
     }
     m.telegramsSinceCut += 1;
     const periodMs = this.opts.periodMs;
-    const boundary = Math.floor(reading.timestampMs / periodMs) > Math.floor(m.lastCutMs / periodMs);
+    const boundary =
+      Math.floor(reading.timestampMs / periodMs) > Math.floor(m.lastCutMs / periodMs);
     const counted = this.opts.telegrams !== null && m.telegramsSinceCut >= this.opts.telegrams;
     return boundary || counted ? this.cut(reading.registers, reading.timestampMs) : false;
   }
@@ -169,7 +247,13 @@ export class MeterRunner {
     if (m.streams === null) return false;
     if (this.state.outbox.length + 2 > this.opts.outboxMax) {
       // No cut while the outbox is full: the next cut covers the whole time, nothing is lost.
-      if (!this.outboxFullReported) this.report.emit({ event: 'outbox_full', meter: this.equipmentId, outbox: this.state.outbox.length, outboxMax: this.opts.outboxMax });
+      if (!this.outboxFullReported)
+        this.report.emit({
+          event: 'outbox_full',
+          meter: this.equipmentId,
+          outbox: this.state.outbox.length,
+          outboxMax: this.opts.outboxMax,
+        });
       this.outboxFullReported = true;
       return false;
     }
@@ -210,7 +294,16 @@ export class MeterRunner {
     s.readingMs = t;
     s.sinceMs = t;
     this.counters.readings += 1;
-    this.report.emit({ event: 'reading', meter: this.equipmentId, direction, amountWh: entry.amountWh, registerWh: entry.registerWh, readingMs: t, sinceMs: entry.sinceMs, txId: entry.txId });
+    this.report.emit({
+      event: 'reading',
+      meter: this.equipmentId,
+      direction,
+      amountWh: entry.amountWh,
+      registerWh: entry.registerWh,
+      readingMs: t,
+      sinceMs: entry.sinceMs,
+      txId: entry.txId,
+    });
   }
 }
 

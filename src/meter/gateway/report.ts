@@ -39,6 +39,8 @@ export class GatewayReporter {
 
   emit(report: GatewayReport): void {
     this.counts[report.event] = (this.counts[report.event] ?? 0) + 1;
-    this.write(`${JSON.stringify({ ts: new Date(this.scheduler.nowMs()).toISOString(), ...report })}\n`);
+    this.write(
+      `${JSON.stringify({ ts: new Date(this.scheduler.nowMs()).toISOString(), ...report })}\n`,
+    );
   }
 }

@@ -71,39 +71,72 @@ export async function readGatewayConfig(configPath: string): Promise<GatewayConf
   try {
     text = await readFile(configPath, 'utf8');
   } catch (err) {
-    throw new ChainError('gateway_config_invalid', `cannot read the config ${configPath}: ${reasonOf(err)}`, { field: '(file)', path: configPath }, { cause: err });
+    throw new ChainError(
+      'gateway_config_invalid',
+      `cannot read the config ${configPath}: ${reasonOf(err)}`,
+      { field: '(file)', path: configPath },
+      { cause: err },
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ChainError('gateway_config_invalid', `${configPath} is not JSON: ${(err as Error).message}`, { field: '(file)', path: configPath }, { cause: err });
+    throw new ChainError(
+      'gateway_config_invalid',
+      `${configPath} is not JSON: ${(err as Error).message}`,
+      { field: '(file)', path: configPath },
+      { cause: err },
+    );
   }
   return checkGatewayConfig(raw, dirname(configPath));
 }
 
 /** The meter's producer and consumer keys (key files hold a WIF, or JSON with "privateKey"). */
-export async function readMeterKeys(m: MeterConfig): Promise<{ producer: PrivateKey; consumer: PrivateKey }> {
+export async function readMeterKeys(
+  m: MeterConfig,
+): Promise<{ producer: PrivateKey; consumer: PrivateKey }> {
   const read = async (path: string | null, field: string): Promise<PrivateKey> => {
-    if (path === null) throw new ChainError('gateway_config_invalid', `meter ${m.equipmentId}: the gateway needs ${field}`, { field });
+    if (path === null)
+      throw new ChainError(
+        'gateway_config_invalid',
+        `meter ${m.equipmentId}: the gateway needs ${field}`,
+        { field },
+      );
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      throw new ChainError('gateway_config_invalid', `meter ${m.equipmentId}: cannot read ${field} ${path}: ${reasonOf(err)}`, { field, path }, { cause: err });
+      throw new ChainError(
+        'gateway_config_invalid',
+        `meter ${m.equipmentId}: cannot read ${field} ${path}: ${reasonOf(err)}`,
+        { field, path },
+        { cause: err },
+      );
     }
     try {
       return parseKeyText(text.trim(), path);
     } catch (err) {
-      throw new ChainError('gateway_config_invalid', `meter ${m.equipmentId}: ${field} ${basename(path)} holds no valid key: ${(err as Error).message}`, { field, path }, { cause: err });
+      throw new ChainError(
+        'gateway_config_invalid',
+        `meter ${m.equipmentId}: ${field} ${basename(path)} holds no valid key: ${(err as Error).message}`,
+        { field, path },
+        { cause: err },
+      );
     }
   };
-  return { producer: await read(m.producerKeyFile, 'producerKeyFile'), consumer: await read(m.consumerKeyFile, 'consumerKeyFile') };
+  return {
+    producer: await read(m.producerKeyFile, 'producerKeyFile'),
+    consumer: await read(m.consumerKeyFile, 'consumerKeyFile'),
+  };
 }
 
 export async function runGateway(opts: GatewayRunOptions): Promise<GatewayResult> {
   const config = await readGatewayConfig(opts.configPath);
-  const report = new GatewayReporter(opts.write ?? ((line) => process.stderr.write(line)), opts.scheduler);
+  const report = new GatewayReporter(
+    opts.write ?? ((line) => process.stderr.write(line)),
+    opts.scheduler,
+  );
   const state = await loadState(config.stateDir, config.context);
   const gateway = new Gateway(config, state, report, opts.scheduler);
   await gateway.prepare();
@@ -153,8 +186,20 @@ class Gateway {
         this.state,
         this.report,
       );
-      const source = createSource(m.source, { initialMs: c.retryInitialMs, maxMs: c.retryMaxMs }, this.scheduler);
-      this.runs.push({ config: m, runner, source, connected: false, ended: false, lastDataWallMs: null, silent: false });
+      const source = createSource(
+        m.source,
+        { initialMs: c.retryInitialMs, maxMs: c.retryMaxMs },
+        this.scheduler,
+      );
+      this.runs.push({
+        config: m,
+        runner,
+        source,
+        connected: false,
+        ended: false,
+        lastDataWallMs: null,
+        silent: false,
+      });
     }
     const meters = new Map(this.runs.map((r) => [r.config.equipmentId, r.runner]));
     const sender = new GatewaySender({
@@ -183,7 +228,12 @@ class Gateway {
   private fail(err: ChainError): void {
     if (this.fatalError !== null) return;
     this.fatalError = err;
-    this.report.emit({ event: 'fatal', code: err.code, message: err.message, details: err.details });
+    this.report.emit({
+      event: 'fatal',
+      code: err.code,
+      message: err.message,
+      details: err.details,
+    });
     this.stop.abort();
   }
 
@@ -193,17 +243,34 @@ class Gateway {
     const onExternal = (): void => this.stop.abort();
     external?.addEventListener('abort', onExternal, { once: true });
     if (external?.aborted) this.stop.abort();
-    const meters = this.runs.map((r) => ({ equipmentId: r.config.equipmentId, source: r.source.describe }));
-    this.report.emit({ event: 'started', context: this.config.context, api: this.config.api, meters, outbox: this.state.outbox.length });
+    const meters = this.runs.map((r) => ({
+      equipmentId: r.config.equipmentId,
+      source: r.source.describe,
+    }));
+    this.report.emit({
+      event: 'started',
+      context: this.config.context,
+      api: this.config.api,
+      meters,
+      outbox: this.state.outbox.length,
+    });
     const sending = sender.run(this.stop.signal, (err) => this.fail(err));
     const startedMs = this.scheduler.nowMs();
     for (const r of this.runs) r.lastDataWallMs = startedMs;
     const reading = Promise.all(this.runs.map((r) => this.runSource(r)));
-    const timers = [every(this.scheduler, STATUS_EVERY_MS, () => void this.writeStatus()), every(this.scheduler, WATCHDOG_EVERY_MS, () => this.watchdog())];
+    const timers = [
+      every(this.scheduler, STATUS_EVERY_MS, () => void this.writeStatus()),
+      every(this.scheduler, WATCHDOG_EVERY_MS, () => this.watchdog()),
+    ];
     try {
       await reading;
       if (this.runs.every((r) => r.source.finite)) await this.drain();
-      else await new Promise<void>((resolve) => (this.stop.signal.aborted ? resolve() : this.stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+      else
+        await new Promise<void>((resolve) =>
+          this.stop.signal.aborted
+            ? resolve()
+            : this.stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
     } finally {
       this.stop.abort();
       for (const cancel of timers) cancel();
@@ -218,7 +285,12 @@ class Gateway {
     }
     await this.writeStatus();
     const exitCode = this.fatalError === null ? 0 : 1;
-    this.report.emit({ event: 'stopped', exitCode, outbox: this.state.outbox.length, confirmed: sender.confirmed });
+    this.report.emit({
+      event: 'stopped',
+      exitCode,
+      outbox: this.state.outbox.length,
+      confirmed: sender.confirmed,
+    });
     return { exitCode, outbox: this.state.outbox.length };
   }
 
@@ -227,7 +299,8 @@ class Gateway {
     for (;;) {
       // A final cut the full outbox held back is made as soon as there is room.
       let changed = false;
-      for (const r of this.runs) if (r.ended) changed = r.runner.finish(this.scheduler.nowMs()) || changed;
+      for (const r of this.runs)
+        if (r.ended) changed = r.runner.finish(this.scheduler.nowMs()) || changed;
       if (changed) await this.save();
       if (this.stop.signal.aborted || this.state.outbox.length === 0) return;
       await sleepOn(this.scheduler, DRAIN_POLL_MS);
@@ -240,11 +313,26 @@ class Gateway {
       data: async (chunk: Buffer): Promise<void> => {
         try {
           r.lastDataWallMs = this.scheduler.nowMs();
-          if (r.silent) this.report.emit({ event: 'source_connected', meter: id, source: r.source.describe, resumed: true });
+          if (r.silent)
+            this.report.emit({
+              event: 'source_connected',
+              meter: id,
+              source: r.source.describe,
+              resumed: true,
+            });
           r.silent = false;
           if (r.runner.feed(chunk, this.scheduler.nowMs())) await this.save();
         } catch (err) {
-          this.fail(err instanceof ChainError ? err : new ChainError('internal', `meter ${id}: ${(err as Error).message}`, { meter: id }, { cause: err }));
+          this.fail(
+            err instanceof ChainError
+              ? err
+              : new ChainError(
+                  'internal',
+                  `meter ${id}: ${(err as Error).message}`,
+                  { meter: id },
+                  { cause: err },
+                ),
+          );
         }
       },
       restart: () => r.runner.restartLink(),
@@ -254,13 +342,26 @@ class Gateway {
       },
       failed: (message: string, retryInMs: number) => {
         r.connected = false;
-        this.report.emit({ event: 'source_error', meter: id, source: r.source.describe, message, retryInMs });
+        this.report.emit({
+          event: 'source_error',
+          meter: id,
+          source: r.source.describe,
+          message,
+          retryInMs,
+        });
       },
     };
     try {
       await r.source.run(sink, this.stop.signal);
     } catch (err) {
-      this.fail(new ChainError('gateway_config_invalid', `meter ${id}: ${r.source.describe}: ${reasonOf(err)}`, { meter: id, field: 'source' }, { cause: err }));
+      this.fail(
+        new ChainError(
+          'gateway_config_invalid',
+          `meter ${id}: ${r.source.describe}: ${reasonOf(err)}`,
+          { meter: id, field: 'source' },
+          { cause: err },
+        ),
+      );
       return;
     }
     if (!r.source.finite || this.stop.signal.aborted) return;
@@ -270,7 +371,12 @@ class Gateway {
     } catch (err) {
       this.fail(err as ChainError);
     }
-    this.report.emit({ event: 'source_ended', meter: id, source: r.source.describe, counters: r.runner.counters });
+    this.report.emit({
+      event: 'source_ended',
+      meter: id,
+      source: r.source.describe,
+      counters: r.runner.counters,
+    });
   }
 
   /** A live source that delivered nothing for disconnectAfterMs is reported once as silent. */
@@ -281,7 +387,12 @@ class Gateway {
       const since = r.lastDataWallMs;
       if (since !== null && now - since > this.config.disconnectAfterMs) {
         r.silent = true;
-        this.report.emit({ event: 'silent', meter: r.config.equipmentId, source: r.source.describe, sinceMs: since });
+        this.report.emit({
+          event: 'silent',
+          meter: r.config.equipmentId,
+          source: r.source.describe,
+          sinceMs: since,
+        });
       }
     }
   }
@@ -302,10 +413,16 @@ class Gateway {
       updatedAt: new Date(this.scheduler.nowMs()).toISOString(),
       context: this.config.context,
       api: this.config.api,
-      processor: { reachable: this.sender?.reachable ?? null, lastError: this.sender?.lastError ?? null },
+      processor: {
+        reachable: this.sender?.reachable ?? null,
+        lastError: this.sender?.lastError ?? null,
+      },
       outbox: this.state.outbox.length,
       confirmed: this.sender?.confirmed ?? 0,
-      fatal: this.fatalError === null ? null : { code: this.fatalError.code, message: this.fatalError.message },
+      fatal:
+        this.fatalError === null
+          ? null
+          : { code: this.fatalError.code, message: this.fatalError.message },
       events: this.report.counts,
       meters: this.runs.map((r) => {
         const m = this.state.meters[r.config.equipmentId];
@@ -316,16 +433,32 @@ class Gateway {
           silent: r.silent,
           lastTelegramMs: m?.last?.timestampMs ?? null,
           lastCutMs: m?.lastCutMs ?? null,
-          submitted: m?.streams === null || m?.streams === undefined ? null : { deliveredWh: m.streams.delivered.registerWh, returnedWh: m.streams.returned.registerWh },
+          submitted:
+            m?.streams === null || m?.streams === undefined
+              ? null
+              : {
+                  deliveredWh: m.streams.delivered.registerWh,
+                  returnedWh: m.streams.returned.registerWh,
+                },
           pending: this.state.outbox.filter((e) => e.meter === r.config.equipmentId).length,
           counters: r.runner.counters,
         };
       }),
     };
     try {
-      await writeFileAtomic(dirname(this.config.statusFile), basename(this.config.statusFile), `${JSON.stringify(status, null, 2)}\n`);
+      await writeFileAtomic(
+        dirname(this.config.statusFile),
+        basename(this.config.statusFile),
+        `${JSON.stringify(status, null, 2)}\n`,
+      );
     } catch (err) {
-      this.report.emit({ event: 'source_error', meter: null, source: 'status file', message: `cannot write ${this.config.statusFile}: ${(err as Error).message}`, retryInMs: STATUS_EVERY_MS });
+      this.report.emit({
+        event: 'source_error',
+        meter: null,
+        source: 'status file',
+        message: `cannot write ${this.config.statusFile}: ${(err as Error).message}`,
+        retryInMs: STATUS_EVERY_MS,
+      });
     }
   }
 }

@@ -45,7 +45,17 @@ const BATCH_MAX = 200;
 const BATCH_WAIT_MS = 60_000;
 const LOOKUP_WAIT_MS = 30_000;
 /** Codes that mean: try again later, nothing is wrong with the transaction. */
-const TRANSIENT = new Set(['unreachable', 'retry', 'queue_full', 'shutting_down', 'internal', 'bad_response', 'await_timeout', 'limit_exceeded', 'not_found']);
+const TRANSIENT = new Set([
+  'unreachable',
+  'retry',
+  'queue_full',
+  'shutting_down',
+  'internal',
+  'bad_response',
+  'await_timeout',
+  'limit_exceeded',
+  'not_found',
+]);
 
 export class GatewaySender {
   /** The signed bytes known to be on disk, per entry seq (`txId:tx`). */
@@ -87,13 +97,28 @@ export class GatewaySender {
         }
       } catch (err) {
         if (!(err instanceof ClientError) || !TRANSIENT.has(err.code)) {
-          fatal(err instanceof ChainError ? err : new ChainError('internal', `the gateway cannot send: ${err instanceof ClientError ? `${err.code}: ` : ''}${(err as Error).message}`, {}, { cause: err }));
+          fatal(
+            err instanceof ChainError
+              ? err
+              : new ChainError(
+                  'internal',
+                  `the gateway cannot send: ${err instanceof ClientError ? `${err.code}: ` : ''}${(err as Error).message}`,
+                  {},
+                  { cause: err },
+                ),
+          );
           return;
         }
         const code = err.code;
         this.reachable = false;
         this.lastError = `${code}: ${(err as Error).message}`;
-        this.o.report.emit({ event: 'processor_unreachable', code, message: (err as Error).message, retryInMs: delayMs, outbox: this.o.state.outbox.length });
+        this.o.report.emit({
+          event: 'processor_unreachable',
+          code,
+          message: (err as Error).message,
+          retryInMs: delayMs,
+          outbox: this.o.state.outbox.length,
+        });
         await this.sleep(delayMs, signal, false);
         delayMs = Math.min(this.o.retryMaxMs, delayMs * 2);
         continue;
@@ -139,9 +164,13 @@ export class GatewaySender {
     if (signed) await this.o.save();
     const ready = this.sendable();
     if (ready.length === 0) return signed;
-    const results = await this.o.client.submitBatch(ready.map((e) => Buffer.from(e.tx ?? '', 'base64')), { wait: true, timeoutMs: BATCH_WAIT_MS });
+    const results = await this.o.client.submitBatch(
+      ready.map((e) => Buffer.from(e.tx ?? '', 'base64')),
+      { wait: true, timeoutMs: BATCH_WAIT_MS },
+    );
     const views: (TxView | null)[] = [];
-    for (let i = 0; i < ready.length; i += 1) views.push(await this.finalView(ready[i] as OutboxEntry, results[i]));
+    for (let i = 0; i < ready.length; i += 1)
+      views.push(await this.finalView(ready[i] as OutboxEntry, results[i]));
     let changed = false;
     for (let i = 0; i < ready.length; i += 1) {
       const view = views[i];
@@ -163,7 +192,10 @@ export class GatewaySender {
     const out: OutboxEntry[] = [];
     for (const e of this.o.state.outbox) {
       const stream = `${e.meter}|${e.direction}`;
-      const ok = e.tx !== null && this.onDisk.get(e.seq) === `${e.txId}:${e.tx}` && (this.holdUntil.get(e.seq) ?? 0) <= now;
+      const ok =
+        e.tx !== null &&
+        this.onDisk.get(e.seq) === `${e.txId}:${e.tx}` &&
+        (this.holdUntil.get(e.seq) ?? 0) <= now;
       if (!ok) blocked.add(stream);
       if (ok && !blocked.has(stream)) out.push(e);
       if (out.length >= BATCH_MAX) break;
@@ -177,7 +209,10 @@ export class GatewaySender {
     if ('error' in r) {
       const code = r.error.code;
       if (code === 'tx_duplicate_id') {
-        const view = await this.o.client.getTransaction(e.txId, { wait: true, timeoutMs: LOOKUP_WAIT_MS });
+        const view = await this.o.client.getTransaction(e.txId, {
+          wait: true,
+          timeoutMs: LOOKUP_WAIT_MS,
+        });
         return view.status === 'new' ? null : view;
       }
       if (code === 'contract_unknown') {
@@ -186,7 +221,11 @@ export class GatewaySender {
         return null;
       }
       if (TRANSIENT.has(code)) throw new ClientError(code, r.error.message, r.error.details);
-      throw new ChainError('gateway_chain_incompatible', `the processor refused reading ${e.txId} of meter ${e.meter}: ${code}: ${r.error.message}`, { txId: e.txId, code });
+      throw new ChainError(
+        'gateway_chain_incompatible',
+        `the processor refused reading ${e.txId} of meter ${e.meter}: ${code}: ${r.error.message}`,
+        { txId: e.txId, code },
+      );
     }
     return r.status === 'new' ? null : (r as TxView);
   }
@@ -206,11 +245,17 @@ export class GatewaySender {
         this.resign(e, code, view.message ?? '');
         return true;
       }
-      throw new ChainError('gateway_chain_incompatible', `reading ${e.txId} of meter ${e.meter} is invalid: ${code}: ${view.message ?? ''}`, { txId: e.txId, code });
+      throw new ChainError(
+        'gateway_chain_incompatible',
+        `reading ${e.txId} of meter ${e.meter} is invalid: ${code}: ${view.message ?? ''}`,
+        { txId: e.txId, code },
+      );
     }
     this.o.report.emit({ event: 'tx_rejected', ...describe(e), code, message: view.message });
     if (code === 'register_mismatch' || code === 'reading_not_newer') {
-      const earlier = this.o.state.outbox.some((x) => x.meter === e.meter && x.direction === e.direction && x.seq < e.seq);
+      const earlier = this.o.state.outbox.some(
+        (x) => x.meter === e.meter && x.direction === e.direction && x.seq < e.seq,
+      );
       if (earlier) this.resign(e, code, 'an earlier reading of this device was not on chain yet');
       else await this.resync(e);
       return true;
@@ -222,9 +267,24 @@ export class GatewaySender {
 
   private resign(e: OutboxEntry, code: string, reason: string): void {
     e.attempt += 1;
-    e.txId = readingTxId(this.o.context, e.device, e.direction, e.registerWh, e.readingMs, e.attempt);
+    e.txId = readingTxId(
+      this.o.context,
+      e.device,
+      e.direction,
+      e.registerWh,
+      e.readingMs,
+      e.attempt,
+    );
     e.tx = null;
-    this.o.report.emit({ event: 'tx_resigned', meter: e.meter, direction: e.direction, txId: e.txId, attempt: e.attempt, code, reason });
+    this.o.report.emit({
+      event: 'tx_resigned',
+      meter: e.meter,
+      direction: e.direction,
+      txId: e.txId,
+      attempt: e.attempt,
+      code,
+      reason,
+    });
   }
 
   private remove(e: OutboxEntry): void {
@@ -243,7 +303,9 @@ export class GatewaySender {
       this.holdUntil.set(e.seq, this.o.scheduler.nowMs() + this.o.retryMaxMs);
       return;
     }
-    const dropped = this.o.state.outbox.filter((x) => x.meter === e.meter && x.direction === e.direction);
+    const dropped = this.o.state.outbox.filter(
+      (x) => x.meter === e.meter && x.direction === e.direction,
+    );
     for (const x of dropped) this.remove(x);
     const created = runner.resync(e.direction, chain);
     this.o.report.emit({
@@ -253,16 +315,34 @@ export class GatewaySender {
       chainRegisterWh: chain.registerWh.toString(),
       chainReadingMs: chain.readingMs,
       dropped: dropped.map((x) => x.txId),
-      submitted: created === null ? null : { txId: created.txId, amountWh: created.amountWh, registerWh: created.registerWh },
+      submitted:
+        created === null
+          ? null
+          : { txId: created.txId, amountWh: created.amountWh, registerWh: created.registerWh },
     });
   }
 
   private sign(e: OutboxEntry, contractHashHex: string, chainId: string): string {
     const key = this.o.keys.get(e.device);
-    if (key === undefined) throw new ChainError('gateway_config_invalid', `no key for device ${e.device} of meter ${e.meter}`, { device: e.device });
+    if (key === undefined)
+      throw new ChainError(
+        'gateway_config_invalid',
+        `no key for device ${e.device} of meter ${e.meter}`,
+        { device: e.device },
+      );
     const amount = formatWh(e.direction === 'returned' ? BigInt(e.amountWh) : -BigInt(e.amountWh));
-    const payload = { context: this.o.context, amount, register: formatWh(BigInt(e.registerWh)), readingMs: e.readingMs, sinceMs: e.sinceMs };
-    const tx = signTx({ idHex: e.txId, contractHashHex, validTillMs: 0, payloadText: JSON.stringify(payload) }, key, chainId);
+    const payload = {
+      context: this.o.context,
+      amount,
+      register: formatWh(BigInt(e.registerWh)),
+      readingMs: e.readingMs,
+      sinceMs: e.sinceMs,
+    };
+    const tx = signTx(
+      { idHex: e.txId, contractHashHex, validTillMs: 0, payloadText: JSON.stringify(payload) },
+      key,
+      chainId,
+    );
     return Buffer.from(tx.bytes).toString('base64');
   }
 
@@ -274,7 +354,11 @@ export class GatewaySender {
       const served = await this.o.client.chainId();
       const expected = this.o.chainId ?? s.chainId;
       if (expected !== null && expected !== served) {
-        throw new ChainError('gateway_state_invalid', `the gateway expects chain ${expected} (config or state), but ${this.o.client.url} serves chain ${served}`, { expected, served });
+        throw new ChainError(
+          'gateway_state_invalid',
+          `the gateway expects chain ${expected} (config or state), but ${this.o.client.url} serves chain ${served}`,
+          { expected, served },
+        );
       }
       s.chainId = served;
       this.chainChecked = true;
@@ -282,7 +366,11 @@ export class GatewaySender {
     if (s.energyContractHash !== null) return s.energyContractHash;
     const contracts = (await this.o.client.contracts()).filter((c) => c.type === 'Energy');
     const energy = contracts[contracts.length - 1];
-    if (energy === undefined || energy.template['register'] === undefined || energy.template['readingMs'] === undefined) {
+    if (
+      energy === undefined ||
+      energy.template['register'] === undefined ||
+      energy.template['readingMs'] === undefined
+    ) {
       const message = `the chain's Energy contract ${energy?.hash ?? '(none)'} does not take meter readings (register, readingMs); install the current energy contracts with "hanzenet energy install"`;
       throw new ChainError('gateway_chain_incompatible', message, { hash: energy?.hash ?? null });
     }
@@ -293,5 +381,12 @@ export class GatewaySender {
 
 /** An outbox entry's fields for a report line. */
 function describe(e: OutboxEntry): Record<string, unknown> {
-  return { meter: e.meter, direction: e.direction, txId: e.txId, amountKwh: formatWh(BigInt(e.amountWh)), registerKwh: formatWh(BigInt(e.registerWh)), readingMs: e.readingMs };
+  return {
+    meter: e.meter,
+    direction: e.direction,
+    txId: e.txId,
+    amountKwh: formatWh(BigInt(e.amountWh)),
+    registerKwh: formatWh(BigInt(e.registerWh)),
+    readingMs: e.readingMs,
+  };
 }

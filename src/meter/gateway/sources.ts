@@ -41,19 +41,43 @@ export interface Source {
 export function createSource(config: SourceConfig, backoff: Backoff, scheduler: Scheduler): Source {
   switch (config.type) {
     case 'file':
-      return { finite: true, describe: `file ${config.path}`, run: (sink, signal) => readStream(createReadStream(config.path), sink, signal) };
+      return {
+        finite: true,
+        describe: `file ${config.path}`,
+        run: (sink, signal) => readStream(createReadStream(config.path), sink, signal),
+      };
     case 'stdin':
-      return { finite: true, describe: 'stdin', run: (sink, signal) => readStream(process.stdin, sink, signal) };
+      return {
+        finite: true,
+        describe: 'stdin',
+        run: (sink, signal) => readStream(process.stdin, sink, signal),
+      };
     case 'tcp':
-      return { finite: false, describe: `tcp ${config.host}:${config.port}`, run: (sink, signal) => runTcp(config.host, config.port, backoff, scheduler, sink, signal) };
+      return {
+        finite: false,
+        describe: `tcp ${config.host}:${config.port}`,
+        run: (sink, signal) => runTcp(config.host, config.port, backoff, scheduler, sink, signal),
+      };
     case 'serial':
-      return { finite: false, describe: `serial ${config.device}`, run: (sink, signal) => runSerial(config, backoff, scheduler, sink, signal) };
+      return {
+        finite: false,
+        describe: `serial ${config.device}`,
+        run: (sink, signal) => runSerial(config, backoff, scheduler, sink, signal),
+      };
     case 'mqtt':
-      return { finite: false, describe: `mqtt ${config.url} ${config.topic}`, run: (sink, signal) => runMqtt(config, backoff, sink, signal) };
+      return {
+        finite: false,
+        describe: `mqtt ${config.url} ${config.topic}`,
+        run: (sink, signal) => runMqtt(config, backoff, sink, signal),
+      };
   }
 }
 
-async function readStream(stream: NodeJS.ReadableStream & { destroy?: () => void }, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function readStream(
+  stream: NodeJS.ReadableStream & { destroy?: () => void },
+  sink: SourceSink,
+  signal: AbortSignal,
+): Promise<void> {
   const stop = (): void => stream.destroy?.();
   signal.addEventListener('abort', stop, { once: true });
   try {
@@ -72,7 +96,14 @@ function nextDelay(delayMs: number, backoff: Backoff): number {
   return Math.min(backoff.maxMs, Math.max(backoff.initialMs, delayMs * 2));
 }
 
-async function runTcp(host: string, port: number, backoff: Backoff, scheduler: Scheduler, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function runTcp(
+  host: string,
+  port: number,
+  backoff: Backoff,
+  scheduler: Scheduler,
+  sink: SourceSink,
+  signal: AbortSignal,
+): Promise<void> {
   let delayMs = backoff.initialMs;
   while (!signal.aborted) {
     const gotData = await tcpSession(host, port, sink, signal);
@@ -86,7 +117,12 @@ async function runTcp(host: string, port: number, backoff: Backoff, scheduler: S
 }
 
 /** One TCP connection until it closes; `ok` when it delivered any bytes. */
-function tcpSession(host: string, port: number, sink: SourceSink, signal: AbortSignal): Promise<{ ok: boolean; reason: string }> {
+function tcpSession(
+  host: string,
+  port: number,
+  sink: SourceSink,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; reason: string }> {
   return new Promise((resolve) => {
     let received = false;
     let reason = 'connection closed';
@@ -118,7 +154,8 @@ function tcpSession(host: string, port: number, sink: SourceSink, signal: AbortS
 function configureTty(s: SerialSource): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('stty', sttyArgs(s), { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`stty ${sttyArgs(s).join(' ')} failed: ${stderr.trim() || err.message}`));
+      if (err)
+        reject(new Error(`stty ${sttyArgs(s).join(' ')} failed: ${stderr.trim() || err.message}`));
       else resolve();
     });
   });
@@ -137,7 +174,13 @@ function openDevice(device: string): NodeJS.ReadableStream & { destroy(): void }
   return createReadStream(device, { highWaterMark: 4096 });
 }
 
-async function runSerial(s: SerialSource, backoff: Backoff, scheduler: Scheduler, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function runSerial(
+  s: SerialSource,
+  backoff: Backoff,
+  scheduler: Scheduler,
+  sink: SourceSink,
+  signal: AbortSignal,
+): Promise<void> {
   let delayMs = backoff.initialMs;
   while (!signal.aborted) {
     let reason = 'the device closed';
@@ -145,7 +188,9 @@ async function runSerial(s: SerialSource, backoff: Backoff, scheduler: Scheduler
       if (s.stty) await configureTty(s);
       const stream = openDevice(s.device);
       sink.restart();
-      sink.connected(`serial ${s.device} ${s.baud} ${s.dataBits}${s.parity[0]?.toUpperCase() ?? 'N'}${s.stopBits}`);
+      sink.connected(
+        `serial ${s.device} ${s.baud} ${s.dataBits}${s.parity[0]?.toUpperCase() ?? 'N'}${s.stopBits}`,
+      );
       await readStream(stream, sink, signal);
       delayMs = backoff.initialMs;
     } catch (err) {
@@ -158,7 +203,12 @@ async function runSerial(s: SerialSource, backoff: Backoff, scheduler: Scheduler
   }
 }
 
-async function runMqtt(c: Extract<SourceConfig, { type: 'mqtt' }>, backoff: Backoff, sink: SourceSink, signal: AbortSignal): Promise<void> {
+async function runMqtt(
+  c: Extract<SourceConfig, { type: 'mqtt' }>,
+  backoff: Backoff,
+  sink: SourceSink,
+  signal: AbortSignal,
+): Promise<void> {
   // A client id makes a persistent session: the broker keeps QoS 1/2 messages while we are away.
   const client = mqttConnect(c.url, {
     clean: c.clientId === null,
@@ -183,8 +233,12 @@ async function runMqtt(c: Extract<SourceConfig, { type: 'mqtt' }>, backoff: Back
   client.on('message', (_topic, payload) => {
     chain = chain.then(() => sink.data(Buffer.from(payload)));
   });
-  client.on('error', (err) => sink.failed(`mqtt ${c.url}: ${err.message}`, Math.max(backoff.initialMs, 1000)));
-  client.on('offline', () => sink.failed(`mqtt ${c.url}: offline`, Math.max(backoff.initialMs, 1000)));
+  client.on('error', (err) =>
+    sink.failed(`mqtt ${c.url}: ${err.message}`, Math.max(backoff.initialMs, 1000)),
+  );
+  client.on('offline', () =>
+    sink.failed(`mqtt ${c.url}: offline`, Math.max(backoff.initialMs, 1000)),
+  );
   await new Promise<void>((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });

@@ -75,7 +75,15 @@ export interface GatewayState {
 const STATE_FILE = 'state.json';
 
 export function emptyState(context: string): GatewayState {
-  return { version: 1, context, chainId: null, energyContractHash: null, nextSeq: 1, meters: {}, outbox: [] };
+  return {
+    version: 1,
+    context,
+    chainId: null,
+    energyContractHash: null,
+    nextSeq: 1,
+    meters: {},
+    outbox: [],
+  };
 }
 
 export function emptyMeter(equipmentId: string): MeterState {
@@ -86,7 +94,14 @@ export function emptyMeter(equipmentId: string): MeterState {
  * The id of a reading's transaction: derived from what it records, so a gateway that lost its
  * state and cuts the same reading again produces the same id (refused as tx_duplicate_id).
  */
-export function readingTxId(context: string, device: string, direction: Direction, registerWh: string, readingMs: number, attempt: number): string {
+export function readingTxId(
+  context: string,
+  device: string,
+  direction: Direction,
+  registerWh: string,
+  readingMs: number,
+  attempt: number,
+): string {
   const text = `hanzenet p1 reading|${context}|${device}|${direction}|${registerWh}|${readingMs}|${attempt}`;
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
@@ -98,21 +113,44 @@ export async function loadState(dir: string, context: string): Promise<GatewaySt
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(context);
-    throw new ChainError('gateway_state_invalid', `cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ChainError(
+      'gateway_state_invalid',
+      `cannot read ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ChainError('gateway_state_invalid', `${path} is not JSON: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ChainError(
+      'gateway_state_invalid',
+      `${path} is not JSON: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   const s = parsed as Partial<GatewayState>;
-  if (typeof s !== 'object' || s === null || s.version !== 1 || !Array.isArray(s.outbox) || typeof s.meters !== 'object' || s.meters === null) {
-    throw new ChainError('gateway_state_invalid', `${path} is not a version 1 gateway state`, { path });
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    s.version !== 1 ||
+    !Array.isArray(s.outbox) ||
+    typeof s.meters !== 'object' ||
+    s.meters === null
+  ) {
+    throw new ChainError('gateway_state_invalid', `${path} is not a version 1 gateway state`, {
+      path,
+    });
   }
   if (s.context !== context) {
     const message = `${path} belongs to context ${String(s.context)}, the config names ${context}; use another stateDir`;
-    throw new ChainError('gateway_state_invalid', message, { path, stateContext: String(s.context), context });
+    throw new ChainError('gateway_state_invalid', message, {
+      path,
+      stateContext: String(s.context),
+      context,
+    });
   }
   return parsed as GatewayState;
 }
@@ -177,7 +215,12 @@ export class StateSaver {
         this.onSaved(outbox);
         for (const w of waiters) w.resolve();
       } catch (err) {
-        const failure = new ChainError('gateway_state_invalid', `cannot write the gateway state in ${this.dir}: ${(err as Error).message}`, { dir: this.dir }, { cause: err });
+        const failure = new ChainError(
+          'gateway_state_invalid',
+          `cannot write the gateway state in ${this.dir}: ${(err as Error).message}`,
+          { dir: this.dir },
+          { cause: err },
+        );
         for (const w of waiters) w.reject(failure);
       }
     } while (this.again || this.waiters.length > 0);

@@ -27,7 +27,8 @@ export function crc16Arc(bytes: Uint8Array): number {
  */
 export function crc16ArcOfLatin1(text: string): number {
   let crc = 0;
-  for (let i = 0; i < text.length; i++) crc = (crc >>> 8) ^ (TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ?? 0);
+  for (let i = 0; i < text.length; i++)
+    crc = (crc >>> 8) ^ (TABLE[(crc ^ text.charCodeAt(i)) & 0xff] ?? 0);
   return crc;
 }
 

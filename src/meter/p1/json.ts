@@ -16,7 +16,12 @@ export interface TelegramJson {
   readonly currentPowerDeliveredW: number | null;
   readonly currentPowerReturnedW: number | null;
   readonly tariffIndicator: number | null;
-  readonly gas: { readonly channel: number; readonly equipmentId: string | null; readonly timestamp: string | null; readonly m3: string } | null;
+  readonly gas: {
+    readonly channel: number;
+    readonly equipmentId: string | null;
+    readonly timestamp: string | null;
+    readonly m3: string;
+  } | null;
   readonly mbus: ReadonlyArray<{
     readonly channel: number;
     readonly deviceType: number | null;
@@ -50,7 +55,15 @@ export function telegramToJson(t: Telegram): TelegramJson {
     currentPowerDeliveredW: t.currentPowerDeliveredW,
     currentPowerReturnedW: t.currentPowerReturnedW,
     tariffIndicator: t.tariffIndicator,
-    gas: t.gas === null ? null : { channel: t.gas.channel, equipmentId: t.gas.equipmentId, timestamp: t.gas.timestamp, m3: t.gas.m3 },
+    gas:
+      t.gas === null
+        ? null
+        : {
+            channel: t.gas.channel,
+            equipmentId: t.gas.equipmentId,
+            timestamp: t.gas.timestamp,
+            m3: t.gas.m3,
+          },
     mbus: t.mbus.map((m) => ({
       channel: m.channel,
       deviceType: m.deviceType,

@@ -97,7 +97,8 @@ export function extractReadings(byObis: Objects): TelegramReadings {
   const equipmentIdRaw = equipment === undefined ? null : singleValue(equipment);
   const time = byObis.get('0-0:1.0.0');
   const timestampRaw = time === undefined ? null : singleValue(time);
-  const timestampMs = time === undefined || timestampRaw === null ? null : requireTimestamp(timestampRaw, time);
+  const timestampMs =
+    time === undefined || timestampRaw === null ? null : requireTimestamp(timestampRaw, time);
   const tariff = byObis.get('0-0:96.14.0');
   const mbus = readMbus(byObis);
   return {
@@ -118,11 +119,16 @@ export function extractReadings(byObis: Objects): TelegramReadings {
 function readRegisters(byObis: Objects): TelegramRegisters {
   const missing = Object.values(REGISTER_OBIS).filter((obis) => !byObis.has(obis));
   if (missing.length > 0) {
-    throw new TelegramReject('telegram_missing_register', `the telegram lacks the energy register${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
-      missing: missing.join(','),
-    });
+    throw new TelegramReject(
+      'telegram_missing_register',
+      `the telegram lacks the energy register${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      {
+        missing: missing.join(','),
+      },
+    );
   }
-  const wh = (name: keyof typeof REGISTER_OBIS): bigint => readEnergyWh(byObis.get(REGISTER_OBIS[name]) as TelegramObject);
+  const wh = (name: keyof typeof REGISTER_OBIS): bigint =>
+    readEnergyWh(byObis.get(REGISTER_OBIS[name]) as TelegramObject);
   const d1 = wh('deliveredTariff1');
   const d2 = wh('deliveredTariff2');
   const r1 = wh('returnedTariff1');
@@ -142,7 +148,10 @@ function register(wh: bigint): EnergyRegister {
 }
 
 function garbled(o: TelegramObject, reason: string): TelegramReject {
-  return new TelegramReject('telegram_garbled', `line ${o.line} (${o.obis}): ${reason}`, { line: o.line, obis: o.obis });
+  return new TelegramReject('telegram_garbled', `line ${o.line} (${o.obis}): ${reason}`, {
+    line: o.line,
+    obis: o.obis,
+  });
 }
 
 function singleValue(o: TelegramObject): string {
@@ -155,10 +164,19 @@ function readEnergyWh(o: TelegramObject): bigint {
   const text = singleValue(o);
   const m = /^([0-9.]+)\*([A-Za-z]+)$/.exec(text);
   const decimals = m ? ENERGY_UNIT_DECIMALS[m[2] ?? ''] : undefined;
-  if (!m || decimals === undefined) throw garbled(o, `expected an energy like "001234.567*kWh" (units Wh, kWh, MWh), got "${text}"`);
+  if (!m || decimals === undefined)
+    throw garbled(
+      o,
+      `expected an energy like "001234.567*kWh" (units Wh, kWh, MWh), got "${text}"`,
+    );
   const wh = scaleDecimal(m[1] ?? '', decimals);
-  if (wh === null) throw garbled(o, `"${text}" is not an exact whole number of Wh (more precision than 1 Wh is refused, not rounded)`);
-  if (wh > ENERGY_WH_MAX) throw garbled(o, `"${text}" exceeds the ${formatWh(ENERGY_WH_MAX)} kWh limit`);
+  if (wh === null)
+    throw garbled(
+      o,
+      `"${text}" is not an exact whole number of Wh (more precision than 1 Wh is refused, not rounded)`,
+    );
+  if (wh > ENERGY_WH_MAX)
+    throw garbled(o, `"${text}" exceeds the ${formatWh(ENERGY_WH_MAX)} kWh limit`);
   return wh;
 }
 
@@ -168,7 +186,8 @@ function readPower(o: TelegramObject | undefined): number | null {
   const text = singleValue(o);
   const m = /^([0-9.]+)\*([A-Za-z]+)$/.exec(text);
   const decimals = m ? POWER_UNIT_DECIMALS[m[2] ?? ''] : undefined;
-  if (!m || decimals === undefined) throw garbled(o, `expected a power like "01.234*kW" (units W, kW), got "${text}"`);
+  if (!m || decimals === undefined)
+    throw garbled(o, `expected a power like "01.234*kW" (units W, kW), got "${text}"`);
   const w = scaleDecimal(m[1] ?? '', decimals);
   if (w === null) throw garbled(o, `"${text}" is not an exact whole number of W`);
   if (w > BigInt(POWER_W_MAX)) throw garbled(o, `"${text}" exceeds ${POWER_W_MAX} W`);
@@ -177,7 +196,8 @@ function readPower(o: TelegramObject | undefined): number | null {
 
 function readTariff(o: TelegramObject): number {
   const text = singleValue(o);
-  if (!/^[0-9]{1,4}$/.test(text)) throw garbled(o, `expected a tariff number like "0002", got "${text}"`);
+  if (!/^[0-9]{1,4}$/.test(text))
+    throw garbled(o, `expected a tariff number like "0002", got "${text}"`);
   return Number(text);
 }
 
@@ -201,7 +221,14 @@ export function decodeEquipmentId(raw: string): string | null {
 export function parseDsmrTimestamp(raw: string): number | null {
   const m = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([SW]?)$/.exec(raw);
   if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const wall: WallTime = { year: 2000 + year, month, day, hour, minute, second };
   if (!isValidWallTime(wall)) return null;
   if (m[7] === 'S') return wallWithOffsetToUtcMs(wall, SUMMER_OFFSET_MIN);
@@ -211,7 +238,8 @@ export function parseDsmrTimestamp(raw: string): number | null {
 
 function requireTimestamp(raw: string, o: TelegramObject): number {
   const ms = parseDsmrTimestamp(raw);
-  if (ms === null) throw garbled(o, `"${raw}" is not a possible time YYMMDDhhmmss followed by S or W`);
+  if (ms === null)
+    throw garbled(o, `"${raw}" is not a possible time YYMMDDhhmmss followed by S or W`);
   return ms;
 }
 
@@ -232,14 +260,19 @@ function readMbus(byObis: Objects): MbusReading[] {
 function readMbusChannel(byObis: Objects, channel: number): MbusReading | null {
   const type = byObis.get(`0-${channel}:24.1.0`);
   const id = byObis.get(`0-${channel}:96.1.0`) ?? byObis.get(`0-${channel}:96.1.1`);
-  const source = byObis.get(`0-${channel}:24.2.1`) ?? byObis.get(`0-${channel}:24.2.3`) ?? byObis.get(`0-${channel}:24.3.0`);
+  const source =
+    byObis.get(`0-${channel}:24.2.1`) ??
+    byObis.get(`0-${channel}:24.2.3`) ??
+    byObis.get(`0-${channel}:24.3.0`);
   if (source === undefined) return null;
   const { timeRaw, value, unit } = mbusValueParts(source);
   const timestampMs = timeRaw === '' ? null : requireTimestamp(timeRaw, source);
   const exact = normaliseDecimal(value);
-  if (exact === null || !/^[A-Za-z0-9]{1,8}$/.test(unit)) throw garbled(source, `expected a reading like "(01234.567*m3)", got "${value}" "${unit}"`);
+  if (exact === null || !/^[A-Za-z0-9]{1,8}$/.test(unit))
+    throw garbled(source, `expected a reading like "(01234.567*m3)", got "${value}" "${unit}"`);
   const typeText = type === undefined ? null : singleValue(type);
-  if (typeText !== null && !/^[0-9]{1,3}$/.test(typeText)) throw garbled(type as TelegramObject, `expected a device type number, got "${typeText}"`);
+  if (typeText !== null && !/^[0-9]{1,3}$/.test(typeText))
+    throw garbled(type as TelegramObject, `expected a device type number, got "${typeText}"`);
   const idRaw = id === undefined ? null : singleValue(id);
   return {
     channel,
@@ -269,5 +302,11 @@ function mbusValueParts(o: TelegramObject): { timeRaw: string; value: string; un
 function pickGas(mbus: readonly MbusReading[]): GasReading | null {
   const gas = mbus.find((r) => (r.deviceType === 3 || r.deviceType === null) && r.unit === 'm3');
   if (gas === undefined) return null;
-  return { channel: gas.channel, equipmentId: gas.equipmentId, timestamp: gas.timestamp, timestampMs: gas.timestampMs, m3: gas.value };
+  return {
+    channel: gas.channel,
+    equipmentId: gas.equipmentId,
+    timestamp: gas.timestamp,
+    timestampMs: gas.timestampMs,
+    m3: gas.value,
+  };
 }

@@ -43,10 +43,14 @@ export class TelegramSplitter {
 
   /** Adds received bytes; returns the telegrams they completed, in order. */
   feed(chunk: string | Uint8Array): string[] {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    const text =
+      typeof chunk === 'string'
+        ? chunk
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
     const out: string[] = [];
     let i = 0;
-    while (i < text.length) i = this.current === '' ? this.skipToStart(text, i) : this.collect(text, i, out);
+    while (i < text.length)
+      i = this.current === '' ? this.skipToStart(text, i) : this.collect(text, i, out);
     return out;
   }
 
@@ -68,7 +72,11 @@ export class TelegramSplitter {
   }
 
   stats(): SplitterStats {
-    return { telegrams: this.telegrams, droppedBytes: this.droppedBytes, droppedTelegrams: this.droppedTelegrams };
+    return {
+      telegrams: this.telegrams,
+      droppedBytes: this.droppedBytes,
+      droppedTelegrams: this.droppedTelegrams,
+    };
   }
 
   /** Bytes held for a telegram not yet complete. */

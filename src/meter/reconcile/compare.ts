@@ -112,7 +112,13 @@ export function shareKey(meterId: string, direction: Direction): string {
   return `${meterId}|${direction}`;
 }
 
-function add(map: Map<number, IntervalShare>, startMs: number, wh: bigint, estimated: boolean, block: number): void {
+function add(
+  map: Map<number, IntervalShare>,
+  startMs: number,
+  wh: bigint,
+  estimated: boolean,
+  block: number,
+): void {
   const s = map.get(startMs);
   if (s === undefined) map.set(startMs, { wh, estimated, block });
   else {
@@ -123,17 +129,29 @@ function add(map: Map<number, IntervalShare>, startMs: number, wh: bigint, estim
 }
 
 /** Splits `wh` over the intervals the span (a, b] overlaps, in proportion to time, exactly. */
-function split(map: Map<number, IntervalShare>, a: number, b: number, wh: bigint, block: number): void {
+function split(
+  map: Map<number, IntervalShare>,
+  a: number,
+  b: number,
+  wh: bigint,
+  block: number,
+): void {
   const k0 = Math.floor(a / INTERVAL_MS);
   const k1 = Math.floor((b - 1) / INTERVAL_MS);
   const span = BigInt(b - a);
   const parts: { startMs: number; wh: bigint; rest: bigint }[] = [];
   for (let k = k0; k <= k1; k += 1) {
     const overlap = BigInt(Math.min(b, (k + 1) * INTERVAL_MS) - Math.max(a, k * INTERVAL_MS));
-    parts.push({ startMs: k * INTERVAL_MS, wh: (wh * overlap) / span, rest: (wh * overlap) % span });
+    parts.push({
+      startMs: k * INTERVAL_MS,
+      wh: (wh * overlap) / span,
+      rest: (wh * overlap) % span,
+    });
   }
   let left = wh - parts.reduce((sum, p) => sum + p.wh, 0n);
-  const byRest = [...parts].sort((x, y) => (y.rest > x.rest ? 1 : y.rest < x.rest ? -1 : x.startMs - y.startMs));
+  const byRest = [...parts].sort((x, y) =>
+    y.rest > x.rest ? 1 : y.rest < x.rest ? -1 : x.startMs - y.startMs,
+  );
   for (const p of byRest) {
     if (left <= 0n) break;
     p.wh += 1n;
@@ -145,7 +163,10 @@ function split(map: Map<number, IntervalShare>, a: number, b: number, wh: bigint
 /** The chain's energy of one device direction per interval start (see the top of this file). */
 export function attribute(readings: readonly ChainReading[]): Map<number, IntervalShare> {
   const out = new Map<number, IntervalShare>();
-  const sorted = [...readings].sort((x, y) => (x.readingMs ?? x.processedMs) - (y.readingMs ?? y.processedMs) || x.height - y.height);
+  const sorted = [...readings].sort(
+    (x, y) =>
+      (x.readingMs ?? x.processedMs) - (y.readingMs ?? y.processedMs) || x.height - y.height,
+  );
   let previousMs: number | null = null;
   for (const r of sorted) {
     if (r.readingMs === null) {
@@ -155,7 +176,8 @@ export function attribute(readings: readonly ChainReading[]): Map<number, Interv
     const b = r.readingMs;
     let a = r.sinceMs ?? previousMs ?? Math.floor((b - 1) / INTERVAL_MS) * INTERVAL_MS;
     if (a >= b) a = Math.floor((b - 1) / INTERVAL_MS) * INTERVAL_MS;
-    if (Math.floor(a / INTERVAL_MS) === Math.floor((b - 1) / INTERVAL_MS)) add(out, Math.floor(a / INTERVAL_MS) * INTERVAL_MS, r.amountWh, false, r.block);
+    if (Math.floor(a / INTERVAL_MS) === Math.floor((b - 1) / INTERVAL_MS))
+      add(out, Math.floor(a / INTERVAL_MS) * INTERVAL_MS, r.amountWh, false, r.block);
     else split(out, a, b, r.amountWh, r.block);
     previousMs = b;
   }
@@ -180,15 +202,24 @@ function kwh(wh: bigint): string {
 }
 
 /** Compares every meter's CSV rows with its chain readings (readings of any device, any time). */
-export function compare(meters: readonly ReconcileMeter[], rows: readonly GridRow[], readings: readonly ChainReading[], priceMicro: bigint): Comparison {
+export function compare(
+  meters: readonly ReconcileMeter[],
+  rows: readonly GridRow[],
+  readings: readonly ChainReading[],
+  priceMicro: bigint,
+): Comparison {
   const shares = new Map<string, Map<number, IntervalShare>>();
   const summaries: MeterSummary[] = [];
   const differences: Difference[] = [];
   const disconnects: DisconnectPeriod[] = [];
   for (const meter of meters) {
     const mine = rows.filter((r) => r.meterId === meter.meterId);
-    const produced = readings.filter((r) => r.device === meter.producer && r.direction === 'returned');
-    const consumed = readings.filter((r) => r.device === meter.consumer && r.direction === 'delivered');
+    const produced = readings.filter(
+      (r) => r.device === meter.producer && r.direction === 'returned',
+    );
+    const consumed = readings.filter(
+      (r) => r.device === meter.consumer && r.direction === 'delivered',
+    );
     const returned = attribute(produced);
     const delivered = attribute(consumed);
     shares.set(shareKey(meter.meterId, 'returned'), returned);
@@ -212,8 +243,12 @@ interface MeterChain {
 function rowsByStart(rows: readonly GridRow[], notes: string[]): Map<number, GridRow> {
   const byStart = new Map<number, GridRow>();
   for (const r of rows) {
-    if (r.intervalStartMs % INTERVAL_MS !== 0) notes.push(`line ${r.line}: interval ${r.intervalStartUtc} is not on a 15-minute boundary and is left out`);
-    else if (byStart.has(r.intervalStartMs)) notes.push(`line ${r.line}: a second row for ${r.intervalStartUtc}; the first one is used`);
+    if (r.intervalStartMs % INTERVAL_MS !== 0)
+      notes.push(
+        `line ${r.line}: interval ${r.intervalStartUtc} is not on a 15-minute boundary and is left out`,
+      );
+    else if (byStart.has(r.intervalStartMs))
+      notes.push(`line ${r.line}: a second row for ${r.intervalStartUtc}; the first one is used`);
     else byStart.set(r.intervalStartMs, r);
   }
   return byStart;
@@ -236,18 +271,38 @@ class DisconnectRuns {
       return;
     }
     this.close();
-    this.run = { from: start, to: start + INTERVAL_MS, n: 1, d: row.deliveredWh, r: row.returnedWh };
+    this.run = {
+      from: start,
+      to: start + INTERVAL_MS,
+      n: 1,
+      d: row.deliveredWh,
+      r: row.returnedWh,
+    };
   }
 
   close(): void {
     const run = this.run;
     if (run === null) return;
-    this.periods.push({ meterId: this.meterId, fromUtc: new Date(run.from).toISOString(), toUtc: new Date(run.to).toISOString(), intervals: run.n, gridDeliveredKwh: kwh(run.d), gridReturnedKwh: kwh(run.r) });
+    this.periods.push({
+      meterId: this.meterId,
+      fromUtc: new Date(run.from).toISOString(),
+      toUtc: new Date(run.to).toISOString(),
+      intervals: run.n,
+      gridDeliveredKwh: kwh(run.d),
+      gridReturnedKwh: kwh(run.r),
+    });
     this.run = null;
   }
 }
 
-function difference(meterId: string, row: GridRow, chainD: bigint, chainR: bigint, flags: { estimated: boolean; disconnected: boolean }, priceMicro: bigint): Difference {
+function difference(
+  meterId: string,
+  row: GridRow,
+  chainD: bigint,
+  chainR: bigint,
+  flags: { estimated: boolean; disconnected: boolean },
+  priceMicro: bigint,
+): Difference {
   const dd = row.deliveredWh - chainD;
   const rd = row.returnedWh - chainR;
   return {
@@ -268,10 +323,17 @@ function difference(meterId: string, row: GridRow, chainD: bigint, chainR: bigin
   };
 }
 
-function compareMeter(meter: ReconcileMeter, rows: readonly GridRow[], chain: MeterChain, priceMicro: bigint): { summary: MeterSummary; differences: Difference[]; disconnects: DisconnectPeriod[] } {
+function compareMeter(
+  meter: ReconcileMeter,
+  rows: readonly GridRow[],
+  chain: MeterChain,
+  priceMicro: bigint,
+): { summary: MeterSummary; differences: Difference[]; disconnects: DisconnectPeriod[] } {
   const notes: string[] = [];
-  if (meter.producerDevice === null) notes.push(`producer ${meter.producer} is not a producer in the context`);
-  if (meter.consumerDevice === null) notes.push(`consumer ${meter.consumer} is not a consumer in the context`);
+  if (meter.producerDevice === null)
+    notes.push(`producer ${meter.producer} is not a producer in the context`);
+  if (meter.consumerDevice === null)
+    notes.push(`consumer ${meter.consumer} is not a consumer in the context`);
   const byStart = rowsByStart(rows, notes);
   const starts = [...byStart.keys()].sort((a, b) => a - b);
   const t = { gridD: 0n, chainD: 0n, gridR: 0n, chainR: 0n, estimated: 0, disconnected: 0 };
@@ -281,7 +343,10 @@ function compareMeter(meter: ReconcileMeter, rows: readonly GridRow[], chain: Me
     const row = byStart.get(start) as GridRow;
     const d = chain.delivered.get(start);
     const r = chain.returned.get(start);
-    const flags = { estimated: (d?.estimated ?? false) || (r?.estimated ?? false), disconnected: !chain.heard.has(start) };
+    const flags = {
+      estimated: (d?.estimated ?? false) || (r?.estimated ?? false),
+      disconnected: !chain.heard.has(start),
+    };
     t.gridD += row.deliveredWh;
     t.chainD += d?.wh ?? 0n;
     t.gridR += row.returnedWh;
@@ -291,7 +356,8 @@ function compareMeter(meter: ReconcileMeter, rows: readonly GridRow[], chain: Me
       t.disconnected += 1;
       runs.add(row);
     } else runs.close();
-    if (row.deliveredWh !== (d?.wh ?? 0n) || row.returnedWh !== (r?.wh ?? 0n)) differences.push(difference(meter.meterId, row, d?.wh ?? 0n, r?.wh ?? 0n, flags, priceMicro));
+    if (row.deliveredWh !== (d?.wh ?? 0n) || row.returnedWh !== (r?.wh ?? 0n))
+      differences.push(difference(meter.meterId, row, d?.wh ?? 0n, r?.wh ?? 0n, flags, priceMicro));
   }
   runs.close();
   const dd = t.gridD - t.chainD;
@@ -337,11 +403,27 @@ function csvField(v: string): string {
 }
 
 /** The differences as CSV (comma-separated, '.' decimals, one header line). */
-export function differencesCsv(differences: readonly Omit<Difference, 'deliveredDiffWh' | 'returnedDiffWh'>[], settlement: ReadonlyMap<string, string> = new Map()): string {
+export function differencesCsv(
+  differences: readonly Omit<Difference, 'deliveredDiffWh' | 'returnedDiffWh'>[],
+  settlement: ReadonlyMap<string, string> = new Map(),
+): string {
   const lines = [CSV_HEADER.join(',')];
   for (const d of differences) {
     const s = settlement.get(`${d.meterId}|${d.intervalStartMs}`) ?? '';
-    const fields = [d.meterId, d.intervalStartUtc, d.gridDeliveredKwh, d.chainDeliveredKwh, d.deliveredDiffKwh, d.gridReturnedKwh, d.chainReturnedKwh, d.returnedDiffKwh, d.billEur, String(d.estimated), String(d.disconnected), s];
+    const fields = [
+      d.meterId,
+      d.intervalStartUtc,
+      d.gridDeliveredKwh,
+      d.chainDeliveredKwh,
+      d.deliveredDiffKwh,
+      d.gridReturnedKwh,
+      d.chainReturnedKwh,
+      d.returnedDiffKwh,
+      d.billEur,
+      String(d.estimated),
+      String(d.disconnected),
+      s,
+    ];
     lines.push(fields.map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;

@@ -20,7 +20,14 @@ import {
   wallWithOffsetToUtcMs,
   type WallTime,
 } from '../shared/amsterdam-time.js';
-import { detectSeparator, parseKwhField, parseTimeField, splitCsvLine, type CsvSeparator, type DecimalMark } from './csv-fields.js';
+import {
+  detectSeparator,
+  parseKwhField,
+  parseTimeField,
+  splitCsvLine,
+  type CsvSeparator,
+  type DecimalMark,
+} from './csv-fields.js';
 
 export const INTERVAL_MS = 15 * 60_000;
 export const GRID_ROWS_MAX_DEFAULT = 5_000_000;
@@ -38,7 +45,14 @@ export interface GridRow {
 }
 
 /** Which field of a row (or which part of the file) an error is about. */
-export type GridCsvField = 'file' | 'header' | 'row' | 'meterId' | 'intervalStart' | 'delivered' | 'returned';
+export type GridCsvField =
+  | 'file'
+  | 'header'
+  | 'row'
+  | 'meterId'
+  | 'intervalStart'
+  | 'delivered'
+  | 'returned';
 
 export interface GridColumns {
   readonly meterId: number;
@@ -100,7 +114,12 @@ export interface GridMeterCheck {
 }
 
 export type GridCsvParse =
-  | { readonly ok: true; readonly rows: readonly GridRow[]; readonly meters: readonly GridMeterCheck[]; readonly format: GridCsvFormat }
+  | {
+      readonly ok: true;
+      readonly rows: readonly GridRow[];
+      readonly meters: readonly GridMeterCheck[];
+      readonly format: GridCsvFormat;
+    }
   | {
       readonly ok: false;
       readonly code: 'grid_csv_invalid';
@@ -128,7 +147,12 @@ export function parseGridCsv(text: string, opts: GridCsvOptions = {}): GridCsvPa
     return { ok: true, rows, format, meters: checkGridIntervals(rows) };
   } catch (err) {
     if (!(err instanceof CsvReject)) throw err;
-    return { ok: false, code: 'grid_csv_invalid', message: err.message, details: { line: err.line, field: err.field } };
+    return {
+      ok: false,
+      code: 'grid_csv_invalid',
+      message: err.message,
+      details: { line: err.line, field: err.field },
+    };
   }
 }
 
@@ -149,7 +173,8 @@ function readRows(text: string, rowsMax: number): { rows: GridRow[]; format: Gri
     if (rows.length >= rowsMax) throw new CsvReject(i + 1, 'file', `more than ${rowsMax} rows`);
     rows.push(reader.read(fieldsOf(lineText, separator, i + 1), i + 1));
   }
-  if (rows.length === 0) throw new CsvReject(firstIndex + 1, 'file', 'the file has a header but no data rows');
+  if (rows.length === 0)
+    throw new CsvReject(firstIndex + 1, 'file', 'the file has a header but no data rows');
   return { rows, format: { separator, decimalMark: reader.decimalMark, header, columns } };
 }
 
@@ -185,13 +210,33 @@ function mapHeader(header: readonly string[], lineNo: number): GridColumns {
     const match = patterns.find(([, re]) => re.test(key));
     if (match) (found[match[0]] ??= []).push(index);
   });
-  const unique = (k: keyof GridColumns): number | undefined => (found[k]?.length === 1 ? found[k]?.[0] : undefined);
-  const cols = { meterId: unique('meterId'), intervalStart: unique('intervalStart'), delivered: unique('delivered'), returned: unique('returned') };
-  if (cols.meterId !== undefined && cols.intervalStart !== undefined && cols.delivered !== undefined && cols.returned !== undefined) {
-    return { meterId: cols.meterId, intervalStart: cols.intervalStart, delivered: cols.delivered, returned: cols.returned };
+  const unique = (k: keyof GridColumns): number | undefined =>
+    found[k]?.length === 1 ? found[k]?.[0] : undefined;
+  const cols = {
+    meterId: unique('meterId'),
+    intervalStart: unique('intervalStart'),
+    delivered: unique('delivered'),
+    returned: unique('returned'),
+  };
+  if (
+    cols.meterId !== undefined &&
+    cols.intervalStart !== undefined &&
+    cols.delivered !== undefined &&
+    cols.returned !== undefined
+  ) {
+    return {
+      meterId: cols.meterId,
+      intervalStart: cols.intervalStart,
+      delivered: cols.delivered,
+      returned: cols.returned,
+    };
   }
   if (header.length === 4) return POSITIONAL;
-  throw new CsvReject(lineNo, 'header', `cannot tell the meter id, interval start, delivered and returned columns apart in ${JSON.stringify(header)}`);
+  throw new CsvReject(
+    lineNo,
+    'header',
+    `cannot tell the meter id, interval start, delivered and returned columns apart in ${JSON.stringify(header)}`,
+  );
 }
 
 /** Reads data rows in file order, tracking the decimal mark and repeated autumn wall times. */
@@ -208,22 +253,42 @@ class RowReader {
   read(fieldsIn: readonly string[], line: number): GridRow {
     const fields = [...fieldsIn];
     while (fields.length > this.width && fields[fields.length - 1] === '') fields.pop();
-    if (fields.length !== this.width) throw new CsvReject(line, 'row', `expected ${this.width} fields separated by ${JSON.stringify(this.sep)}, got ${fields.length}`);
+    if (fields.length !== this.width)
+      throw new CsvReject(
+        line,
+        'row',
+        `expected ${this.width} fields separated by ${JSON.stringify(this.sep)}, got ${fields.length}`,
+      );
     const meterId = fields[this.columns.meterId] ?? '';
     if (meterId === '' || meterId.length > METER_ID_MAX || /[\x00-\x1f\x7f]/.test(meterId)) {
-      throw new CsvReject(line, 'meterId', `expected 1 to ${METER_ID_MAX} printable characters, got ${JSON.stringify(meterId.slice(0, 80))}`);
+      throw new CsvReject(
+        line,
+        'meterId',
+        `expected 1 to ${METER_ID_MAX} printable characters, got ${JSON.stringify(meterId.slice(0, 80))}`,
+      );
     }
     const intervalStartMs = this.startMs(meterId, fields[this.columns.intervalStart] ?? '', line);
     const deliveredWh = this.kwh(fields[this.columns.delivered] ?? '', line, 'delivered');
     const returnedWh = this.kwh(fields[this.columns.returned] ?? '', line, 'returned');
-    return { meterId, intervalStartUtc: new Date(intervalStartMs).toISOString(), intervalStartMs, deliveredWh, returnedWh, line };
+    return {
+      meterId,
+      intervalStartUtc: new Date(intervalStartMs).toISOString(),
+      intervalStartMs,
+      deliveredWh,
+      returnedWh,
+      line,
+    };
   }
 
   private kwh(text: string, line: number, field: 'delivered' | 'returned'): bigint {
     const v = parseKwhField(text, this.sep);
     if (!v.ok) throw new CsvReject(line, field, v.reason);
     if (v.mark !== null && this.decimalMark !== null && v.mark !== this.decimalMark) {
-      throw new CsvReject(line, field, `${JSON.stringify(text)} uses "${v.mark}" as decimal mark, earlier values use "${this.decimalMark}"`);
+      throw new CsvReject(
+        line,
+        field,
+        `${JSON.stringify(text)} uses "${v.mark}" as decimal mark, earlier values use "${this.decimalMark}"`,
+      );
     }
     this.decimalMark ??= v.mark;
     return v.wh;
@@ -235,13 +300,21 @@ class RowReader {
     if (t.offsetMin !== null) return wallWithOffsetToUtcMs(t.wall, t.offsetMin) + t.ms;
     const candidates = amsterdamWallToUtcCandidates(t.wall);
     if (candidates.length === 0) {
-      throw new CsvReject(line, 'intervalStart', `${JSON.stringify(text)} does not exist in Europe/Amsterdam (clocks jump from 02:00 to 03:00 that day)`);
+      throw new CsvReject(
+        line,
+        'intervalStart',
+        `${JSON.stringify(text)} does not exist in Europe/Amsterdam (clocks jump from 02:00 to 03:00 that day)`,
+      );
     }
     if (candidates.length === 1) return (candidates[0] as number) + t.ms;
     const key = `${meterId}\u0000${wallKey(t.wall)}`;
     const seen = this.wallSeen.get(key) ?? 0;
     if (seen >= candidates.length) {
-      throw new CsvReject(line, 'intervalStart', `${JSON.stringify(text)} appears a third time for meter ${meterId}; the autumn repeated hour occurs twice (give an offset such as +01:00 to be explicit)`);
+      throw new CsvReject(
+        line,
+        'intervalStart',
+        `${JSON.stringify(text)} appears a third time for meter ${meterId}; the autumn repeated hour occurs twice (give an offset such as +01:00 to be explicit)`,
+      );
     }
     this.wallSeen.set(key, seen + 1);
     return (candidates[seen] as number) + t.ms;
@@ -267,15 +340,19 @@ function checkMeter(meterId: string, rowsIn: readonly GridRow[]): GridMeterCheck
   const rows = [...rowsIn].sort((a, b) => a.intervalStartMs - b.intervalStartMs || a.line - b.line);
   const gaps: GridGap[] = [];
   const duplicates: GridDuplicate[] = [];
-  const misaligned = rows.filter((r) => r.intervalStartMs % INTERVAL_MS !== 0).map((r) => ({ intervalStartUtc: r.intervalStartUtc, line: r.line }));
+  const misaligned = rows
+    .filter((r) => r.intervalStartMs % INTERVAL_MS !== 0)
+    .map((r) => ({ intervalStartUtc: r.intervalStartUtc, line: r.line }));
   const starts: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as GridRow;
     const prev = rows[i - 1];
     if (prev !== undefined && prev.intervalStartMs === row.intervalStartMs) {
       const last = duplicates[duplicates.length - 1];
-      if (last !== undefined && last.intervalStartUtc === row.intervalStartUtc) duplicates[duplicates.length - 1] = { ...last, lines: [...last.lines, row.line] };
-      else duplicates.push({ intervalStartUtc: row.intervalStartUtc, lines: [prev.line, row.line] });
+      if (last !== undefined && last.intervalStartUtc === row.intervalStartUtc)
+        duplicates[duplicates.length - 1] = { ...last, lines: [...last.lines, row.line] };
+      else
+        duplicates.push({ intervalStartUtc: row.intervalStartUtc, lines: [prev.line, row.line] });
       continue;
     }
     if (prev !== undefined && row.intervalStartMs > prev.intervalStartMs + INTERVAL_MS) {
@@ -314,7 +391,11 @@ function countDays(startsMs: readonly number[]): GridDayCount[] {
     const date = `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
     counts.set(date, (counts.get(date) ?? 0) + 1);
   }
-  return [...counts.entries()].map(([localDate, intervals]) => ({ localDate, intervals, expectedIntervals: quarterHoursInDay(localDate) }));
+  return [...counts.entries()].map(([localDate, intervals]) => ({
+    localDate,
+    intervals,
+    expectedIntervals: quarterHoursInDay(localDate),
+  }));
 }
 
 /** 96 on most days, 92 on the last Sunday of March, 100 on the last Sunday of October. */
@@ -322,7 +403,14 @@ export function quarterHoursInDay(localDate: string): number {
   const [year = 0, month = 0, day = 0] = localDate.split('-').map(Number);
   const midnight = (y: number, m: number, d: number): number => {
     const next = new Date(Date.UTC(y, m - 1, d));
-    const wall = { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate(), hour: 0, minute: 0, second: 0 };
+    const wall = {
+      year: next.getUTCFullYear(),
+      month: next.getUTCMonth() + 1,
+      day: next.getUTCDate(),
+      hour: 0,
+      minute: 0,
+      second: 0,
+    };
     return amsterdamWallToUtcCandidates(wall)[0] ?? wallWithOffsetToUtcMs(wall, 60);
   };
   return (midnight(year, month, day + 1) - midnight(year, month, day)) / INTERVAL_MS;

@@ -17,7 +17,16 @@ import { parseKeyText } from '../../store/key-file.js';
 import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
 import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
 import { parseGridCsv } from './grid-csv.js';
-import { billOf, compare, differencesCsv, shareKey, type Comparison, type Difference, type MeterSummary, type ReconcileMeter } from './compare.js';
+import {
+  billOf,
+  compare,
+  differencesCsv,
+  shareKey,
+  type Comparison,
+  type Difference,
+  type MeterSummary,
+  type ReconcileMeter,
+} from './compare.js';
 import type { Direction } from '../gateway/state.js';
 
 export interface ReconcileOptions {
@@ -32,7 +41,14 @@ export interface ReconcileOptions {
   readonly settleKey?: PrivateKey;
 }
 
-export type SettleStatus = 'settled' | 'already_settled' | 'rejected' | 'previously_rejected' | 'pending' | 'failed' | 'not_settleable';
+export type SettleStatus =
+  | 'settled'
+  | 'already_settled'
+  | 'rejected'
+  | 'previously_rejected'
+  | 'pending'
+  | 'failed'
+  | 'not_settleable';
 
 export interface Settlement {
   readonly meterId: string;
@@ -60,14 +76,27 @@ export interface ReconcileReport {
     readonly decimalMark: string | null;
   };
   readonly priceEurPerKwh: string;
-  readonly summary: { readonly meters: number; readonly intervals: number; readonly differences: number; readonly deliveredDiffKwh: string; readonly returnedDiffKwh: string; readonly billEur: string; readonly disconnectedIntervals: number };
+  readonly summary: {
+    readonly meters: number;
+    readonly intervals: number;
+    readonly differences: number;
+    readonly deliveredDiffKwh: string;
+    readonly returnedDiffKwh: string;
+    readonly billEur: string;
+    readonly disconnectedIntervals: number;
+  };
   readonly meters: readonly MeterSummary[];
   readonly differences: readonly Omit<Difference, 'deliveredDiffWh' | 'returnedDiffWh'>[];
   readonly disconnects: Comparison['disconnects'];
   /** Meter ids in the CSV that the meters config does not name, and configured meters without rows. */
   readonly unknownMeters: readonly string[];
   readonly metersWithoutRows: readonly string[];
-  readonly settlement: { readonly settled: number; readonly alreadySettled: number; readonly failed: number; readonly transactions: readonly Settlement[] } | null;
+  readonly settlement: {
+    readonly settled: number;
+    readonly alreadySettled: number;
+    readonly failed: number;
+    readonly transactions: readonly Settlement[];
+  } | null;
 }
 
 const SETTLE_BATCH = 500;
@@ -82,7 +111,12 @@ export async function readMetersFile(path: string): Promise<MeterConfig[]> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new ChainError('gateway_config_invalid', `cannot read the meters config ${path}: ${(err as Error).message}`, { field: '(file)', path }, { cause: err });
+    throw new ChainError(
+      'gateway_config_invalid',
+      `cannot read the meters config ${path}: ${(err as Error).message}`,
+      { field: '(file)', path },
+      { cause: err },
+    );
   }
   return checkMetersFile(raw, dirname(path));
 }
@@ -94,13 +128,26 @@ async function addressOf(m: MeterConfig, direction: Direction): Promise<string> 
   try {
     return parseKeyText((await readFile(file, 'utf8')).trim(), file).address;
   } catch (err) {
-    throw new ChainError('gateway_config_invalid', `meter ${m.equipmentId}: cannot read a key from ${file}: ${(err as Error).message}`, { field: direction === 'returned' ? 'producerKeyFile' : 'consumerKeyFile', path: file }, { cause: err });
+    throw new ChainError(
+      'gateway_config_invalid',
+      `meter ${m.equipmentId}: cannot read a key from ${file}: ${(err as Error).message}`,
+      { field: direction === 'returned' ? 'producerKeyFile' : 'consumerKeyFile', path: file },
+      { cause: err },
+    );
   }
 }
 
 /** The id of the Mutate that settles one difference: the same on every run. */
-export function settleTxId(context: string, meterId: string, intervalStartMs: number, direction: Direction): string {
-  return createHash('sha256').update(`hanzenet reconcile|${context}|${meterId}|${intervalStartMs}|${direction}`).digest('hex').slice(0, 32);
+export function settleTxId(
+  context: string,
+  meterId: string,
+  intervalStartMs: number,
+  direction: Direction,
+): string {
+  return createHash('sha256')
+    .update(`hanzenet reconcile|${context}|${meterId}|${intervalStartMs}|${direction}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
@@ -119,17 +166,27 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
       equipmentId: m.equipmentId,
       producer,
       consumer,
-      producerDevice: p === undefined ? null : { address: producer, direction: 'returned', trader: p.trader, labels: p.labels },
-      consumerDevice: c === undefined ? null : { address: consumer, direction: 'delivered', trader: c.trader, labels: c.labels },
+      producerDevice:
+        p === undefined
+          ? null
+          : { address: producer, direction: 'returned', trader: p.trader, labels: p.labels },
+      consumerDevice:
+        c === undefined
+          ? null
+          : { address: consumer, direction: 'delivered', trader: c.trader, labels: c.labels },
     });
   }
   const active = meters.filter((m) => csvIds.has(m.meterId));
-  const devices = active.flatMap((m) => [m.producerDevice, m.consumerDevice]).filter((d): d is ChainDevice => d !== null);
+  const devices = active
+    .flatMap((m) => [m.producerDevice, m.consumerDevice])
+    .filter((d): d is ChainDevice => d !== null);
   const starts = parsed.rows.map((r) => r.intervalStartMs);
   const fromMs = starts.length === 0 ? 0 : Math.min(...starts) - LOOKBACK_MS;
-  const readings = devices.length === 0 ? [] : await chainReadings(o.client, o.context, devices, fromMs);
+  const readings =
+    devices.length === 0 ? [] : await chainReadings(o.client, o.context, devices, fromMs);
   const comparison = compare(active, parsed.rows, readings, o.priceMicro);
-  const settlement = o.settleKey === undefined ? null : await settle(o, o.settleKey, active, comparison);
+  const settlement =
+    o.settleKey === undefined ? null : await settle(o, o.settleKey, active, comparison);
   return buildReport(o, parsed, meters, active, comparison, settlement);
 }
 
@@ -143,7 +200,8 @@ function buildReport(
 ): ReconcileReport {
   const configured = new Set(meters.map((m) => m.meterId));
   const starts = parsed.rows.map((r) => r.intervalStartMs);
-  const sum = (pick: (d: Difference) => bigint): bigint => comparison.differences.reduce((s, d) => s + pick(d), 0n);
+  const sum = (pick: (d: Difference) => bigint): bigint =>
+    comparison.differences.reduce((s, d) => s + pick(d), 0n);
   const deliveredDiff = sum((d) => d.deliveredDiffWh);
   const returnedDiff = sum((d) => d.returnedDiffWh);
   const billWh = deliveredDiff - returnedDiff;
@@ -169,9 +227,13 @@ function buildReport(
       disconnectedIntervals: comparison.meters.reduce((s, m) => s + m.disconnectedIntervals, 0),
     },
     meters: comparison.meters,
-    differences: comparison.differences.map(({ deliveredDiffWh: _d, returnedDiffWh: _r, ...rest }) => rest),
+    differences: comparison.differences.map(
+      ({ deliveredDiffWh: _d, returnedDiffWh: _r, ...rest }) => rest,
+    ),
     disconnects: comparison.disconnects,
-    unknownMeters: [...new Set(parsed.rows.map((r) => r.meterId))].filter((id) => !configured.has(id)),
+    unknownMeters: [...new Set(parsed.rows.map((r) => r.meterId))].filter(
+      (id) => !configured.has(id),
+    ),
     metersWithoutRows: meters.filter((m) => !active.includes(m)).map((m) => m.meterId),
     settlement:
       settlement === null
@@ -179,7 +241,9 @@ function buildReport(
         : {
             settled: settlement.filter((s) => s.status === 'settled').length,
             alreadySettled: settlement.filter((s) => s.status === 'already_settled').length,
-            failed: settlement.filter((s) => s.status !== 'settled' && s.status !== 'already_settled').length,
+            failed: settlement.filter(
+              (s) => s.status !== 'settled' && s.status !== 'already_settled',
+            ).length,
             transactions: settlement,
           },
   };
@@ -190,13 +254,20 @@ export function reportCsv(report: ReconcileReport): string {
   const settled = new Map<string, string>();
   for (const s of report.settlement?.transactions ?? []) {
     const key = `${s.meterId}|${Date.parse(s.intervalStartUtc)}`;
-    settled.set(key, [settled.get(key), `${s.direction}:${s.status}`].filter((x) => x !== undefined).join(' '));
+    settled.set(
+      key,
+      [settled.get(key), `${s.direction}:${s.status}`].filter((x) => x !== undefined).join(' '),
+    );
   }
   return differencesCsv(report.differences, settled);
 }
 
 /** One Mutate per difference and direction (see the top of this file). */
-function plan(o: ReconcileOptions, meters: readonly ReconcileMeter[], c: Comparison): { s: Settlement; payload: Record<string, unknown> | null }[] {
+function plan(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+  c: Comparison,
+): { s: Settlement; payload: Record<string, unknown> | null }[] {
   const out: { s: Settlement; payload: Record<string, unknown> | null }[] = [];
   for (const d of c.differences) {
     const meter = meters.find((m) => m.meterId === d.meterId);
@@ -210,7 +281,11 @@ function plan(o: ReconcileOptions, meters: readonly ReconcileMeter[], c: Compari
       const block = periodFor(c, meter.meterId, direction, d.intervalStartMs);
       const grid = direction === 'delivered' ? d.gridDeliveredKwh : d.gridReturnedKwh;
       const chain = direction === 'delivered' ? d.chainDeliveredKwh : d.chainReturnedKwh;
-      const description = `Reconciliation meter ${meter.meterId} interval ${d.intervalStartUtc} ${direction}: grid ${grid} kWh, chain ${chain} kWh`.slice(0, DESCRIPTION_CHARS_MAX);
+      const description =
+        `Reconciliation meter ${meter.meterId} interval ${d.intervalStartUtc} ${direction}: grid ${grid} kWh, chain ${chain} kWh`.slice(
+          0,
+          DESCRIPTION_CHARS_MAX,
+        );
       const s: Settlement = {
         meterId: meter.meterId,
         intervalStartUtc: d.intervalStartUtc,
@@ -226,20 +301,40 @@ function plan(o: ReconcileOptions, meters: readonly ReconcileMeter[], c: Compari
       };
       if (device === null || block === null) {
         s.status = 'not_settleable';
-        s.message = device === null ? `the ${direction === 'delivered' ? 'consumer' : 'producer'} key is not registered in the context` : 'no settlement period of this device is known (no energy of it on chain)';
+        s.message =
+          device === null
+            ? `the ${direction === 'delivered' ? 'consumer' : 'producer'} key is not registered in the context`
+            : 'no settlement period of this device is known (no energy of it on chain)';
         out.push({ s, payload: null });
         continue;
       }
-      out.push({ s, payload: { context: o.context, trader: device.trader, block, labels: device.labels, amount: formatWh(amountWh), description } });
+      out.push({
+        s,
+        payload: {
+          context: o.context,
+          trader: device.trader,
+          block,
+          labels: device.labels,
+          amount: formatWh(amountWh),
+          description,
+        },
+      });
     }
   }
   return out;
 }
 
 /** The period to book a difference in: that of the device's energy in the interval, else the nearest. */
-function periodFor(c: Comparison, meterId: string, direction: Direction, startMs: number): number | null {
+function periodFor(
+  c: Comparison,
+  meterId: string,
+  direction: Direction,
+  startMs: number,
+): number | null {
   const own = c.shares.get(shareKey(meterId, direction));
-  const other = c.shares.get(shareKey(meterId, direction === 'delivered' ? 'returned' : 'delivered'));
+  const other = c.shares.get(
+    shareKey(meterId, direction === 'delivered' ? 'returned' : 'delivered'),
+  );
   for (const map of [own, other]) {
     if (map === undefined || map.size === 0) continue;
     const exact = map.get(startMs);
@@ -254,7 +349,12 @@ function periodFor(c: Comparison, meterId: string, direction: Direction, startMs
   return null;
 }
 
-async function settle(o: ReconcileOptions, key: PrivateKey, meters: readonly ReconcileMeter[], c: Comparison): Promise<Settlement[]> {
+async function settle(
+  o: ReconcileOptions,
+  key: PrivateKey,
+  meters: readonly ReconcileMeter[],
+  c: Comparison,
+): Promise<Settlement[]> {
   const planned = plan(o, meters, c);
   const todo = planned.filter((p) => p.payload !== null);
   if (todo.length === 0) return planned.map((p) => p.s);
@@ -262,14 +362,28 @@ async function settle(o: ReconcileOptions, key: PrivateKey, meters: readonly Rec
   for (let i = 0; i < todo.length; i += SETTLE_BATCH) {
     const chunk = todo.slice(i, i + SETTLE_BATCH);
     const txs = [];
-    for (const p of chunk) txs.push(await o.client.signContractCall({ contractHash, payload: p.payload ?? {}, key, idHex: p.s.txId, validTillMs: 0 }));
+    for (const p of chunk)
+      txs.push(
+        await o.client.signContractCall({
+          contractHash,
+          payload: p.payload ?? {},
+          key,
+          idHex: p.s.txId,
+          validTillMs: 0,
+        }),
+      );
     const results = await o.client.submitBatch(txs, { wait: true, timeoutMs: SETTLE_WAIT_MS });
-    for (let j = 0; j < chunk.length; j += 1) await record(o.client, (chunk[j] as (typeof chunk)[number]).s, results[j]);
+    for (let j = 0; j < chunk.length; j += 1)
+      await record(o.client, (chunk[j] as (typeof chunk)[number]).s, results[j]);
   }
   return planned.map((p) => p.s);
 }
 
-async function record(client: HanzenetClient, s: Settlement, r: BatchItemResult | undefined): Promise<void> {
+async function record(
+  client: HanzenetClient,
+  s: Settlement,
+  r: BatchItemResult | undefined,
+): Promise<void> {
   if (r === undefined) {
     s.status = 'failed';
     s.message = 'no answer for this transaction';
@@ -289,7 +403,8 @@ async function record(client: HanzenetClient, s: Settlement, r: BatchItemResult 
   }
   if (r.status === 'new') {
     s.status = 'pending';
-    s.message = 'not final within the wait; run again to learn the outcome (the same id cannot be booked twice)';
+    s.message =
+      'not final within the wait; run again to learn the outcome (the same id cannot be booked twice)';
     return;
   }
   apply(s, r as TxView, false);
@@ -300,5 +415,6 @@ function apply(s: Settlement, view: TxView, earlier: boolean): void {
   s.message = view.message;
   if (view.status === 'accepted') s.status = earlier ? 'already_settled' : 'settled';
   else if (view.status === 'new') s.status = 'pending';
-  else s.status = earlier ? 'previously_rejected' : view.status === 'rejected' ? 'rejected' : 'failed';
+  else
+    s.status = earlier ? 'previously_rejected' : view.status === 'rejected' ? 'rejected' : 'failed';
 }

@@ -23,7 +23,14 @@ export function isValidWallTime(t: WallTime): boolean {
   const ints = [t.year, t.month, t.day, t.hour, t.minute, t.second].every(Number.isSafeInteger);
   if (!ints || t.year < 1970 || t.year > 9999 || t.month < 1 || t.month > 12) return false;
   const daysInMonth = new Date(Date.UTC(t.year, t.month, 0)).getUTCDate();
-  return t.day >= 1 && t.day <= daysInMonth && t.hour <= 23 && t.minute <= 59 && t.second <= 59 && Math.min(t.hour, t.minute, t.second) >= 0;
+  return (
+    t.day >= 1 &&
+    t.day <= daysInMonth &&
+    t.hour <= 23 &&
+    t.minute <= 59 &&
+    t.second <= 59 &&
+    Math.min(t.hour, t.minute, t.second) >= 0
+  );
 }
 
 function lastSundayAt0100Utc(year: number, monthIndex: number): number {

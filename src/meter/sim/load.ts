@@ -19,15 +19,30 @@ const APPLIANCES: readonly Appliance[] = [
   { name: 'television', weight: 2, phases: [{ watts: 110, minutes: 90 }] },
   { name: 'hob', weight: 2, phases: [{ watts: 2400, minutes: 20 }] },
   { name: 'oven', weight: 1, phases: [{ watts: 2100, minutes: 40 }] },
-  { name: 'washing machine', weight: 1.2, phases: [{ watts: 2000, minutes: 15 }, { watts: 250, minutes: 70 }] },
-  { name: 'dishwasher', weight: 1.2, phases: [{ watts: 1800, minutes: 20 }, { watts: 120, minutes: 65 }] },
+  {
+    name: 'washing machine',
+    weight: 1.2,
+    phases: [
+      { watts: 2000, minutes: 15 },
+      { watts: 250, minutes: 70 },
+    ],
+  },
+  {
+    name: 'dishwasher',
+    weight: 1.2,
+    phases: [
+      { watts: 1800, minutes: 20 },
+      { watts: 120, minutes: 65 },
+    ],
+  },
   { name: 'vacuum cleaner', weight: 0.8, phases: [{ watts: 1300, minutes: 20 }] },
   { name: 'hair dryer', weight: 0.8, phases: [{ watts: 1600, minutes: 8 }] },
 ];
 const WEIGHT_TOTAL = APPLIANCES.reduce((sum, a) => sum + a.weight, 0);
 const SLOT_MS = 10 * 60_000;
 const STARTS_PER_SLOT = 2;
-const LONGEST_RUN_MS = Math.max(...APPLIANCES.map((a) => a.phases.reduce((m, p) => m + p.minutes, 0))) * 60_000;
+const LONGEST_RUN_MS =
+  Math.max(...APPLIANCES.map((a) => a.phases.reduce((m, p) => m + p.minutes, 0))) * 60_000;
 const FRIDGE_W = 90;
 const FRIDGE_CYCLE_MIN = 45;
 const FRIDGE_ON_MIN = 15;
@@ -40,7 +55,10 @@ interface LocalClock {
 function localClock(utcMs: number): LocalClock {
   const w = utcToAmsterdamWall(utcMs);
   const weekday = new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay();
-  return { hour: w.hour + w.minute / 60 + w.second / 3600, weekend: weekday === 0 || weekday === 6 };
+  return {
+    hour: w.hour + w.minute / 60 + w.second / 3600,
+    weekend: weekday === 0 || weekday === 6,
+  };
 }
 
 function bump(hour: number, centre: number, width: number): number {
@@ -107,5 +125,7 @@ export function householdLoadW(seed: number, baseLoadW: number, utcMs: number): 
   const fridgePhaseMin = uniform(seed, 24, 0) * FRIDGE_CYCLE_MIN;
   const fridgeOn = (utcMs / 60_000 + fridgePhaseMin) % FRIDGE_CYCLE_MIN < FRIDGE_ON_MIN;
   const clock = localClock(utcMs);
-  return Math.round(baseLoadW + (fridgeOn ? FRIDGE_W : 0) + routineW(clock) + applianceW(seed, utcMs));
+  return Math.round(
+    baseLoadW + (fridgeOn ? FRIDGE_W : 0) + routineW(clock) + applianceW(seed, utcMs),
+  );
 }

@@ -12,7 +12,13 @@ import { smoothNoise, uniform } from './random.js';
 import { householdLoadW } from './load.js';
 import { solarPowerW } from './solar.js';
 import { utcToAmsterdamWall } from '../shared/amsterdam-time.js';
-import { buildTelegram, formatDsmrTimestamp, formatEnergyKwh, formatPowerKw, hexOfText } from '../p1/write.js';
+import {
+  buildTelegram,
+  formatDsmrTimestamp,
+  formatEnergyKwh,
+  formatPowerKw,
+  hexOfText,
+} from '../p1/write.js';
 
 export interface SimulateOptions {
   /** The electricity meter's equipment id (0-0:96.1.1, sent as hex of this text). */
@@ -70,12 +76,24 @@ export function checkSimulateOptions(opts: SimulateOptions): string | null {
   if (!/^[\x21-\x7e]{1,48}$/.test(opts.equipmentId) || /[()]/.test(opts.equipmentId)) {
     return 'equipment id must be 1 to 48 printable ASCII characters without spaces or parentheses';
   }
-  if (!Number.isSafeInteger(opts.startMs) || opts.startMs % 1000 !== 0 || opts.startMs < Date.UTC(2000, 0, 1) || opts.startMs >= Date.UTC(2100, 0, 1)) {
+  if (
+    !Number.isSafeInteger(opts.startMs) ||
+    opts.startMs % 1000 !== 0 ||
+    opts.startMs < Date.UTC(2000, 0, 1) ||
+    opts.startMs >= Date.UTC(2100, 0, 1)
+  ) {
     return 'start must be a whole second from 2000 to 2099 (DSMR times have two-digit years)';
   }
-  if (!Number.isSafeInteger(opts.intervalS) || opts.intervalS < 1 || opts.intervalS > INTERVAL_S_MAX) return `interval must be 1 to ${INTERVAL_S_MAX} s`;
-  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff) return 'seed must be an integer from 0 to 4294967295';
-  if (!(Math.abs(opts.latitude) <= 90) || !(Math.abs(opts.longitude) <= 180)) return 'latitude must be within -90..90 and longitude within -180..180';
+  if (
+    !Number.isSafeInteger(opts.intervalS) ||
+    opts.intervalS < 1 ||
+    opts.intervalS > INTERVAL_S_MAX
+  )
+    return `interval must be 1 to ${INTERVAL_S_MAX} s`;
+  if (!Number.isSafeInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff)
+    return 'seed must be an integer from 0 to 4294967295';
+  if (!(Math.abs(opts.latitude) <= 90) || !(Math.abs(opts.longitude) <= 180))
+    return 'latitude must be within -90..90 and longitude within -180..180';
   if (!(opts.pvKwp >= 0 && opts.pvKwp <= 1000)) return 'PV peak power must be 0 to 1000 kWp';
   if (!(opts.baseLoadW >= 0 && opts.baseLoadW <= 100_000)) return 'base load must be 0 to 100000 W';
   return null;
@@ -91,14 +109,20 @@ export function tariffAt(utcMs: number): 1 | 2 {
 export class MeterSimulator {
   private index = 0;
   /** Register contents in W*s (exact); telegrams show whole Wh. */
-  private readonly ws: { deliveredTariff1: bigint; deliveredTariff2: bigint; returnedTariff1: bigint; returnedTariff2: bigint };
+  private readonly ws: {
+    deliveredTariff1: bigint;
+    deliveredTariff2: bigint;
+    returnedTariff1: bigint;
+    returnedTariff2: bigint;
+  };
   private gasMl: bigint;
   private gasRead: { atMs: number; litres: bigint } | null = null;
 
   constructor(private readonly opts: SimulateOptions) {
     const problem = checkSimulateOptions(opts);
     if (problem !== null) throw new RangeError(problem);
-    const startKwh = (stream: number, min: number, span: number): bigint => BigInt(Math.floor((min + uniform(opts.seed, stream, 0) * span) * 1000)) * 3600n;
+    const startKwh = (stream: number, min: number, span: number): bigint =>
+      BigInt(Math.floor((min + uniform(opts.seed, stream, 0) * span) * 1000)) * 3600n;
     this.ws = {
       deliveredTariff1: startKwh(31, 1000, 5000),
       deliveredTariff2: startKwh(32, 1000, 5000),
@@ -122,7 +146,16 @@ export class MeterSimulator {
     const gasLitres = o.gas ? this.readGas(timestampMs) : null;
     const deliveredW = Math.max(0, netW);
     const returnedW = Math.max(0, -netW);
-    const reading = { timestampMs, solarW, loadW, deliveredW, returnedW, tariff, registersWh, gasLitres };
+    const reading = {
+      timestampMs,
+      solarW,
+      loadW,
+      deliveredW,
+      returnedW,
+      tariff,
+      registersWh,
+      gasLitres,
+    };
     return { ...reading, text: this.render(reading) };
   }
 
@@ -133,7 +166,9 @@ export class MeterSimulator {
       else this.ws.deliveredTariff2 += energyWs;
     } else if (tariff === 1) this.ws.returnedTariff1 += energyWs;
     else this.ws.returnedTariff2 += energyWs;
-    this.gasMl += BigInt(Math.round(gasRateM3PerH(this.opts.seed, timestampMs) * 1e6 * (this.opts.intervalS / 3600)));
+    this.gasMl += BigInt(
+      Math.round(gasRateM3PerH(this.opts.seed, timestampMs) * 1e6 * (this.opts.intervalS / 3600)),
+    );
   }
 
   private registersWh(): SimulatedRegistersWh {
@@ -148,13 +183,18 @@ export class MeterSimulator {
   /** The gas meter is read on 5-minute boundaries; the telegram repeats the last reading. */
   private readGas(timestampMs: number): bigint {
     const boundaryMs = Math.floor(timestampMs / GAS_READ_MS) * GAS_READ_MS;
-    if (this.gasRead === null || boundaryMs > this.gasRead.atMs) this.gasRead = { atMs: boundaryMs, litres: this.gasMl / 1000n };
+    if (this.gasRead === null || boundaryMs > this.gasRead.atMs)
+      this.gasRead = { atMs: boundaryMs, litres: this.gasMl / 1000n };
     return this.gasRead.litres;
   }
 
   private render(r: Omit<SimulatedTelegram, 'text'>): string {
     const o = this.opts;
-    const voltageDv = Math.round(2290 + 40 * smoothNoise(o.seed, 41, r.timestampMs, 15 * 60_000) + (30 * r.returnedW) / Math.max(1000, o.pvKwp * 1000));
+    const voltageDv = Math.round(
+      2290 +
+        40 * smoothNoise(o.seed, 41, r.timestampMs, 15 * 60_000) +
+        (30 * r.returnedW) / Math.max(1000, o.pvKwp * 1000),
+    );
     const currentA = Math.round(((r.deliveredW + r.returnedW) * 10) / voltageDv);
     const lines = [
       '1-3:0.2.8(50)',
@@ -195,11 +235,18 @@ export class MeterSimulator {
 /** Gas use in m3/h: space heating that follows the season (less at night), plus hot water. */
 function gasRateM3PerH(seed: number, utcMs: number): number {
   const w = utcToAmsterdamWall(utcMs);
-  const dayOfYear = Math.floor((Date.UTC(w.year, w.month - 1, w.day) - Date.UTC(w.year, 0, 1)) / 86_400_000);
+  const dayOfYear = Math.floor(
+    (Date.UTC(w.year, w.month - 1, w.day) - Date.UTC(w.year, 0, 1)) / 86_400_000,
+  );
   const season = Math.max(0, Math.cos((2 * Math.PI * (dayOfYear - 20)) / 365));
   const hour = w.hour + w.minute / 60;
-  const heating = 0.45 * season * (hour < 6 || hour >= 23 ? 0.4 : 1) * (0.8 + 0.4 * smoothNoise(seed, 51, utcMs, 60 * 60_000));
-  const hotWater = 0.9 * Math.exp(-(((hour - 7.4) / 0.25) ** 2)) + 0.5 * Math.exp(-(((hour - 19.5) / 0.4) ** 2));
+  const heating =
+    0.45 *
+    season *
+    (hour < 6 || hour >= 23 ? 0.4 : 1) *
+    (0.8 + 0.4 * smoothNoise(seed, 51, utcMs, 60 * 60_000));
+  const hotWater =
+    0.9 * Math.exp(-(((hour - 7.4) / 0.25) ** 2)) + 0.5 * Math.exp(-(((hour - 19.5) / 0.4) ** 2));
   return heating + hotWater;
 }
 

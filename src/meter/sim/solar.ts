@@ -17,8 +17,13 @@ export interface SolarSite {
 }
 
 /** Sine of the sun's elevation, and the cosine of its angle of incidence on the panel. */
-export function sunGeometry(utcMs: number, latitude: number, longitude: number): { sinElevation: number; cosIncidence: number } {
-  const dayOfYear = Math.floor((utcMs - Date.UTC(new Date(utcMs).getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
+export function sunGeometry(
+  utcMs: number,
+  latitude: number,
+  longitude: number,
+): { sinElevation: number; cosIncidence: number } {
+  const dayOfYear =
+    Math.floor((utcMs - Date.UTC(new Date(utcMs).getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
   const declination = 23.44 * DEG * Math.sin((2 * Math.PI * (284 + dayOfYear)) / 365);
   const b = (2 * Math.PI * (dayOfYear - 81)) / 364;
   const equationOfTimeMin = 9.87 * Math.sin(2 * b) - 7.53 * Math.cos(b) - 1.5 * Math.sin(b);
@@ -26,10 +31,14 @@ export function sunGeometry(utcMs: number, latitude: number, longitude: number):
   const solarHours = utcHours + longitude / 15 + equationOfTimeMin / 60;
   const hourAngle = 15 * (solarHours - 12) * DEG;
   const lat = latitude * DEG;
-  const sinElevation = Math.sin(lat) * Math.sin(declination) + Math.cos(lat) * Math.cos(declination) * Math.cos(hourAngle);
+  const sinElevation =
+    Math.sin(lat) * Math.sin(declination) +
+    Math.cos(lat) * Math.cos(declination) * Math.cos(hourAngle);
   // A south-facing panel tilted by beta sees the sun as a horizontal surface at latitude - beta would.
   const eff = lat - PANEL_TILT_DEG * DEG;
-  const cosIncidence = Math.sin(eff) * Math.sin(declination) + Math.cos(eff) * Math.cos(declination) * Math.cos(hourAngle);
+  const cosIncidence =
+    Math.sin(eff) * Math.sin(declination) +
+    Math.cos(eff) * Math.cos(declination) * Math.cos(hourAngle);
   return { sinElevation, cosIncidence };
 }
 

@@ -8,26 +8,44 @@ import type { CommitBlockInput, TxRecord } from '../../chain/records.js';
 import type { GenesisInfo, TxOutcome } from '../../chain/types.js';
 import { ChainError } from '../../core/errors.js';
 import { ROWS_PER_STATEMENT_MAX, createContractTable, textProblem } from '../contract-tables.js';
-import { arrayLiteral, base64Of, bufferHex, byteaElement, int8Text, normalHex } from '../sql-values.js';
+import {
+  arrayLiteral,
+  base64Of,
+  bufferHex,
+  byteaElement,
+  int8Text,
+  normalHex,
+} from '../sql-values.js';
 import type { Sql } from '../types.js';
 import { META_KEYS, readHead } from './reads.js';
 
 export function checkCommitInput(input: CommitBlockInput): void {
   const { block, txRecords, invalidRecords } = input;
   const fail = (why: string): never => {
-    throw new ChainError('internal', `block ${block.height} cannot be stored: ${why}`, { height: block.height });
+    throw new ChainError('internal', `block ${block.height} cannot be stored: ${why}`, {
+      height: block.height,
+    });
   };
-  if (!Number.isSafeInteger(block.height) || block.height < 0) fail('its height is not a non-negative integer');
-  if (txRecords.length !== block.txs.length) fail(`it holds ${block.txs.length} transactions but ${txRecords.length} records were given`);
+  if (!Number.isSafeInteger(block.height) || block.height < 0)
+    fail('its height is not a non-negative integer');
+  if (txRecords.length !== block.txs.length)
+    fail(`it holds ${block.txs.length} transactions but ${txRecords.length} records were given`);
   txRecords.forEach((record, i) => {
-    if (record.idHex !== block.txs[i]?.idHex) fail(`record ${i} is for tx ${record.idHex}, the block has ${String(block.txs[i]?.idHex)} there`);
-    if (record.outcome.status === 'invalid') fail(`tx ${record.idHex} is invalid and cannot be in a block`);
+    if (record.idHex !== block.txs[i]?.idHex)
+      fail(
+        `record ${i} is for tx ${record.idHex}, the block has ${String(block.txs[i]?.idHex)} there`,
+      );
+    if (record.outcome.status === 'invalid')
+      fail(`tx ${record.idHex} is invalid and cannot be in a block`);
     if (record.blockHeight !== block.height || record.position !== i) {
-      fail(`tx ${record.idHex} says block ${String(record.blockHeight)} position ${String(record.position)}, expected ${block.height} position ${i}`);
+      fail(
+        `tx ${record.idHex} says block ${String(record.blockHeight)} position ${String(record.position)}, expected ${block.height} position ${i}`,
+      );
     }
   });
   for (const record of invalidRecords) {
-    if (record.outcome.status !== 'invalid') fail(`refused tx ${record.idHex} has status ${record.outcome.status}, expected invalid`);
+    if (record.outcome.status !== 'invalid')
+      fail(`refused tx ${record.idHex} has status ${record.outcome.status}, expected invalid`);
   }
   checkTexts(input, fail);
 }
@@ -42,19 +60,30 @@ function checkTexts(input: CommitBlockInput, fail: (why: string) => never): void
   for (const record of [...input.txRecords, ...input.invalidRecords]) {
     const o = record.outcome;
     for (const [field, value] of [
-      ['sender', record.sender], ['contractType', record.contractType], ['payloadText', record.payloadText],
-      ['message', o.message], ['code', o.status === 'accepted' ? null : o.code], ['receiver', record.receiver],
+      ['sender', record.sender],
+      ['contractType', record.contractType],
+      ['payloadText', record.payloadText],
+      ['message', o.message],
+      ['code', o.status === 'accepted' ? null : o.code],
+      ['receiver', record.receiver],
     ] as const) {
       check(value, `the ${field} of tx ${record.idHex}`);
     }
   }
   for (const c of input.createdContracts) {
-    for (const [field, value] of [['type', c.type], ['version', c.version], ['description', c.description], ['code', c.code], ['creator', c.creator]] as const) {
+    for (const [field, value] of [
+      ['type', c.type],
+      ['version', c.version],
+      ['description', c.description],
+      ['code', c.code],
+      ['creator', c.creator],
+    ] as const) {
       check(value, `the ${field} of contract ${c.hashHex}`);
     }
   }
   const genesis = input.block.genesis;
-  if (genesis !== null) check(genesis.chainId + genesis.processorAddress, 'the genesis information');
+  if (genesis !== null)
+    check(genesis.chainId + genesis.processorAddress, 'the genesis information');
 }
 
 /** The header rules (chain/header-rules.ts) against the stored head, in the commit's transaction. */
@@ -65,10 +94,16 @@ export async function assertLinksToHead(sql: Sql, input: CommitBlockInput): Prom
   if (fault !== null) {
     // Whichever rule broke, the block does not extend the stored chain: one code for callers.
     const { field, expected, got } = fault;
-    throw new ChainError('block_link_mismatch', `block ${block.height} does not follow the stored head: ${fault.message}`, { height: block.height, field, expected, got });
+    throw new ChainError(
+      'block_link_mismatch',
+      `block ${block.height} does not follow the stored head: ${fault.message}`,
+      { height: block.height, field, expected, got },
+    );
   }
   if (block.height === 0 && block.genesis === null) {
-    throw new ChainError('block_link_mismatch', 'block 0 carries no genesis information', { height: 0 });
+    throw new ChainError('block_link_mismatch', 'block 0 carries no genesis information', {
+      height: 0,
+    });
   }
 }
 
@@ -105,13 +140,22 @@ export async function insertBlock(sql: Sql, input: CommitBlockInput): Promise<vo
   } catch (err) {
     // Another writer stored this height first (or a block with this hash exists).
     if ((err as { code?: unknown }).code === '23505') {
-      throw new ChainError('block_link_mismatch', `block ${block.height} (${block.hashHex}) collides with a stored block`, { height: block.height }, { cause: err });
+      throw new ChainError(
+        'block_link_mismatch',
+        `block ${block.height} (${block.hashHex}) collides with a stored block`,
+        { height: block.height },
+        { cause: err },
+      );
     }
     throw err;
   }
 }
 
-export async function insertContracts(sql: Sql, contracts: readonly ContractRecord[], defs: Map<string, TableDef>): Promise<void> {
+export async function insertContracts(
+  sql: Sql,
+  contracts: readonly ContractRecord[],
+  defs: Map<string, TableDef>,
+): Promise<void> {
   if (contracts.length === 0) return;
   for (const contract of contracts) {
     for (const [name, def] of Object.entries(contract.manifest.tables)) {
@@ -137,12 +181,18 @@ export async function insertContracts(sql: Sql, contracts: readonly ContractReco
       arrayLiteral(col((c) => c.code)),
       arrayLiteral(col((c) => c.creator)),
       arrayLiteral(col((c) => int8Text(c.createdHeight, 'createdHeight'))),
-      arrayLiteral(col((c) => (c.deletedHeight === null ? null : int8Text(c.deletedHeight, 'deletedHeight')))),
+      arrayLiteral(
+        col((c) => (c.deletedHeight === null ? null : int8Text(c.deletedHeight, 'deletedHeight'))),
+      ),
     ],
   );
 }
 
-export async function markDeleted(sql: Sql, height: number, hashes: readonly string[]): Promise<void> {
+export async function markDeleted(
+  sql: Sql,
+  height: number,
+  hashes: readonly string[],
+): Promise<void> {
   if (hashes.length === 0) return;
   const wanted = hashes.map((h) => normalHex(h, 'deleted contract hash'));
   const { rows } = await sql.query<{ hash: unknown }>(
@@ -153,10 +203,14 @@ export async function markDeleted(sql: Sql, height: number, hashes: readonly str
   const marked = new Set(rows.map((r) => bufferHex(r.hash)));
   const missing = wanted.filter((h) => !marked.has(h));
   if (missing.length > 0) {
-    throw new ChainError('chain_mismatch', `block ${height} deletes contracts that are unknown or already deleted: ${missing.join(', ')}`, {
-      height,
-      hashes: missing,
-    });
+    throw new ChainError(
+      'chain_mismatch',
+      `block ${height} deletes contracts that are unknown or already deleted: ${missing.join(', ')}`,
+      {
+        height,
+        hashes: missing,
+      },
+    );
   }
 }
 
@@ -198,7 +252,10 @@ export async function insertTransactions(sql: Sql, input: CommitBlockInput): Pro
   const records = input.txRecords;
   for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT_MAX) {
     const chunk = records.slice(i, i + ROWS_PER_STATEMENT_MAX);
-    await sql.query(`INSERT INTO chain.transactions (${TX_INSERT_COLUMNS}) ${TX_INSERT_SELECT}`, txParams(chunk));
+    await sql.query(
+      `INSERT INTO chain.transactions (${TX_INSERT_COLUMNS}) ${TX_INSERT_SELECT}`,
+      txParams(chunk),
+    );
   }
 }
 

@@ -2,30 +2,64 @@
 // transactions by id, and contracts.
 
 import { genesisViewOf } from '../../chain/projections.js';
-import type { ContractManifest, ContractRecord, TableDef, Template } from '../../chain/contract-model.js';
+import type {
+  ContractManifest,
+  ContractRecord,
+  TableDef,
+  Template,
+} from '../../chain/contract-model.js';
 import type { HeadInfo } from '../../chain/header-rules.js';
 import type { TxRecord } from '../../chain/records.js';
 import type { GenesisInfo, TxOutcome } from '../../chain/types.js';
 import type { BlockTxSummary, BlockView } from '../../chain/views.js';
 import { ChainError, isInvalidCode } from '../../core/errors.js';
 import { ROWS_PER_STATEMENT_MAX } from '../contract-tables.js';
-import { arrayLiteral, asBuffer, bufferHex, byteaElement, normalHex, toNullableNumber, toSafeNumber } from '../sql-values.js';
+import {
+  arrayLiteral,
+  asBuffer,
+  bufferHex,
+  byteaElement,
+  normalHex,
+  toNullableNumber,
+  toSafeNumber,
+} from '../sql-values.js';
 import type { Sql } from '../types.js';
 
 /** The most blocks one readRawBlocks/readBlockViews call returns. */
 export const BLOCKS_PER_READ_MAX = 1000;
 
 /** Keys of the genesis information in chain.meta. */
-export const META_KEYS = { chainId: 'chain_id', processorAddress: 'processor_address', processorPublicKeyHex: 'processor_public_key' } as const;
+export const META_KEYS = {
+  chainId: 'chain_id',
+  processorAddress: 'processor_address',
+  processorPublicKeyHex: 'processor_public_key',
+} as const;
 
 const TX_COLUMN_NAMES = [
-  'id', 'bytes', 'contract_hash', 'contract_type', 'sender', 'valid_till_ms', 'payload', 'signature', 'public_key',
-  'status', 'code', 'message', 'create_ms', 'processed_ms', 'block_height', 'position', 'receiver',
+  'id',
+  'bytes',
+  'contract_hash',
+  'contract_type',
+  'sender',
+  'valid_till_ms',
+  'payload',
+  'signature',
+  'public_key',
+  'status',
+  'code',
+  'message',
+  'create_ms',
+  'processed_ms',
+  'block_height',
+  'position',
+  'receiver',
 ] as const;
 
 /** The transaction columns, `payload` as text, from table alias `t`. */
 function txColumns(t: string): string {
-  return TX_COLUMN_NAMES.map((c) => (c === 'payload' ? `${t}.payload::text AS payload_text` : `${t}.${c}`)).join(', ');
+  return TX_COLUMN_NAMES.map((c) =>
+    c === 'payload' ? `${t}.payload::text AS payload_text` : `${t}.${c}`,
+  ).join(', ');
 }
 
 /**
@@ -36,7 +70,11 @@ function txColumns(t: string): string {
 const ID_LIST = `unnest($1::text::bytea[]) AS w(id)`;
 
 /** Encoded blocks fromHeight.., at most `limit`. */
-export async function readRawBlocks(sql: Sql, fromHeight: number, limit: number): Promise<Uint8Array[]> {
+export async function readRawBlocks(
+  sql: Sql,
+  fromHeight: number,
+  limit: number,
+): Promise<Uint8Array[]> {
   checkRange(fromHeight, limit);
   const { rows } = await sql.query<{ bytes: unknown }>(
     `SELECT bytes FROM chain.blocks WHERE height >= $1::bigint AND height < $1::bigint + $2::bigint ORDER BY height`,
@@ -46,7 +84,11 @@ export async function readRawBlocks(sql: Sql, fromHeight: number, limit: number)
 }
 
 /** Headers and transaction summaries of blocks fromHeight.. (two queries, three from genesis). */
-export async function readBlockViews(sql: Sql, fromHeight: number, limit: number): Promise<BlockView[]> {
+export async function readBlockViews(
+  sql: Sql,
+  fromHeight: number,
+  limit: number,
+): Promise<BlockView[]> {
   checkRange(fromHeight, limit);
   const params = [fromHeight, limit];
   const blocks = await sql.query<Record<string, unknown>>(
@@ -72,7 +114,10 @@ export async function readBlockViews(sql: Sql, fromHeight: number, limit: number
 }
 
 /** Transactions in a block, else the latest refusal of each id, keyed by the ids as given. */
-export async function readTransactions(sql: Sql, ids: readonly string[]): Promise<Map<string, TxRecord>> {
+export async function readTransactions(
+  sql: Sql,
+  ids: readonly string[],
+): Promise<Map<string, TxRecord>> {
   const found = new Map<string, TxRecord>();
   const wanted = normalIds(ids);
   for (let i = 0; i < wanted.length; i += ROWS_PER_STATEMENT_MAX) {
@@ -117,18 +162,28 @@ export async function readHead(sql: Sql): Promise<HeadInfo | null> {
   );
   const r = rows[0];
   if (r === undefined) return null;
-  return { height: toSafeNumber(r['height'], 'height'), hashHex: bufferHex(r['hash']), processedMs: toSafeNumber(r['processed_ms'], 'processed_ms') };
+  return {
+    height: toSafeNumber(r['height'], 'height'),
+    hashHex: bufferHex(r['hash']),
+    processedMs: toSafeNumber(r['processed_ms'], 'processed_ms'),
+  };
 }
 
 export async function readMeta(sql: Sql): Promise<GenesisInfo | null> {
-  const { rows } = await sql.query<{ key: string; value: string }>(`SELECT key, value FROM chain.meta WHERE key = ANY($1::text::text[])`, [
-    arrayLiteral(Object.values(META_KEYS)),
-  ]);
+  const { rows } = await sql.query<{ key: string; value: string }>(
+    `SELECT key, value FROM chain.meta WHERE key = ANY($1::text::text[])`,
+    [arrayLiteral(Object.values(META_KEYS))],
+  );
   const values = new Map(rows.map((r) => [r.key, r.value]));
   const chainId = values.get(META_KEYS.chainId);
   const processorAddress = values.get(META_KEYS.processorAddress);
   const processorPublicKeyHex = values.get(META_KEYS.processorPublicKeyHex);
-  if (chainId === undefined || processorAddress === undefined || processorPublicKeyHex === undefined) return null;
+  if (
+    chainId === undefined ||
+    processorAddress === undefined ||
+    processorPublicKeyHex === undefined
+  )
+    return null;
   return { chainId, processorAddress, processorPublicKeyHex };
 }
 
@@ -155,17 +210,26 @@ export async function loadContracts(sql: Sql): Promise<ContractRecord[]> {
 export async function loadTableDefs(sql: Sql): Promise<Map<string, TableDef>> {
   const defs = new Map<string, TableDef>();
   for (const contract of await loadContracts(sql)) {
-    for (const [name, def] of Object.entries(contract.manifest.tables)) if (!defs.has(name)) defs.set(name, def);
+    for (const [name, def] of Object.entries(contract.manifest.tables))
+      if (!defs.has(name)) defs.set(name, def);
   }
   return defs;
 }
 
 export function checkRange(fromHeight: number, limit: number): void {
   if (!Number.isSafeInteger(fromHeight) || fromHeight < 0) {
-    throw new ChainError('bad_request', `from height must be a non-negative integer, got ${fromHeight}`, { fromHeight });
+    throw new ChainError(
+      'bad_request',
+      `from height must be a non-negative integer, got ${fromHeight}`,
+      { fromHeight },
+    );
   }
   if (!Number.isSafeInteger(limit) || limit < 0 || limit > BLOCKS_PER_READ_MAX) {
-    throw new ChainError('bad_request', `limit must be an integer from 0 to ${BLOCKS_PER_READ_MAX}, got ${limit}`, { limit });
+    throw new ChainError(
+      'bad_request',
+      `limit must be an integer from 0 to ${BLOCKS_PER_READ_MAX}, got ${limit}`,
+      { limit },
+    );
   }
 }
 
@@ -185,7 +249,11 @@ function blockTxSummaryOfRow(r: Record<string, unknown>): BlockTxSummary {
   };
 }
 
-function blockViewOfRow(r: Record<string, unknown>, txs: Map<number, BlockTxSummary[]>, meta: GenesisInfo | null): BlockView {
+function blockViewOfRow(
+  r: Record<string, unknown>,
+  txs: Map<number, BlockTxSummary[]>,
+  meta: GenesisInfo | null,
+): BlockView {
   const height = toSafeNumber(r['height'], 'height');
   return {
     height,
@@ -203,9 +271,17 @@ function blockViewOfRow(r: Record<string, unknown>, txs: Map<number, BlockTxSumm
 function txOutcomeOf(status: string, code: string | null, message: string): TxOutcome {
   if (status === 'accepted') return { status, message };
   if (status === 'rejected') return { status, code: code ?? '', message };
-  if (status === 'invalid' && code !== null && isInvalidCode(code)) return { status, code, message };
-  if (status === 'invalid') throw new ChainError('chain_mismatch', `a stored invalid transaction has code ${JSON.stringify(code)}, which no transaction ends invalid with`);
-  throw new ChainError('chain_mismatch', `a stored transaction has status ${JSON.stringify(status)}`);
+  if (status === 'invalid' && code !== null && isInvalidCode(code))
+    return { status, code, message };
+  if (status === 'invalid')
+    throw new ChainError(
+      'chain_mismatch',
+      `a stored invalid transaction has code ${JSON.stringify(code)}, which no transaction ends invalid with`,
+    );
+  throw new ChainError(
+    'chain_mismatch',
+    `a stored transaction has status ${JSON.stringify(status)}`,
+  );
 }
 
 function txRecordOf(r: Record<string, unknown>): TxRecord {
@@ -220,7 +296,11 @@ function txRecordOf(r: Record<string, unknown>): TxRecord {
     signatureHex: bufferHex(r['signature']),
     publicKeyHex: bufferHex(r['public_key']),
     createMs: toSafeNumber(r['create_ms'], 'create_ms'),
-    outcome: txOutcomeOf(r['status'] as string, (r['code'] as string | null) ?? null, r['message'] as string),
+    outcome: txOutcomeOf(
+      r['status'] as string,
+      (r['code'] as string | null) ?? null,
+      r['message'] as string,
+    ),
     blockHeight: toNullableNumber(r['block_height'], 'block_height'),
     position: toNullableNumber(r['position'], 'position'),
     processedMs: toSafeNumber(r['processed_ms'], 'processed_ms'),
