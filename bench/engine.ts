@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/runtime/executor.js';
 import type { Executor } from '../src/contracts/runtime/executor.js';
 import { packContract } from '../src/contracts/authoring/pack.js';
-import { compareKeys, keyId, keyValuesOf, rowMatches } from '../src/contracts/runtime/rows.js';
+import { compareKeys, keyId, rowMatches } from '../src/contracts/runtime/rows.js';
 import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
 import type { StateReader } from '../src/contracts/runtime/ports.js';
 import { signTx } from '../src/chain/tx.js';

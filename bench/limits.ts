@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { utf8Encode } from '../src/core/bytes.js';
-import { PrivateKey } from '../src/core/keys.js';
+import type { PrivateKey } from '../src/core/keys.js';
 import { signTx, verifyTxBytesSignature } from '../src/chain/tx.js';
 import { SignaturePool } from '../src/ledger/signature-pool.js';
 import { arrayLiteral } from '../src/store/sql-values.js';

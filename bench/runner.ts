@@ -490,7 +490,9 @@ class TimedState {
     this.sentAt = new Float64Array(txs.length).fill(Number.NaN);
     this.finalAt = new Float64Array(txs.length).fill(Number.NaN);
     this.status = new Array<string | undefined>(txs.length);
-    txs.forEach((t, i) => this.indexOf.set(t.tx.idHex, i));
+    txs.forEach((t, i) => {
+      this.indexOf.set(t.tx.idHex, i);
+    });
     this.progress = { sent: 0, final: 0, lastFinalMs: performance.now() };
   }
 
@@ -1024,7 +1026,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       if (s === 'accepted') statuses.accepted++;
       else if (s === 'rejected') statuses.rejected++;
       else if (s === 'invalid') statuses.invalid++;
-      else if (s !== undefined && s.startsWith('error:')) statuses.admissionErrors++;
+      else if (s?.startsWith('error:')) statuses.admissionErrors++;
       else statuses.missing++;
     }
     failures.push(...outcome.failureSamples);

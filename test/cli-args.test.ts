@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { PrivateKey, isValidWIF } from '../src/core/keys.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
 import { buildProgram } from '../src/cli/program.js';
@@ -289,7 +289,7 @@ test('contract execute: key from a JSON key file, payload from stdin; waits and 
   );
   assert.equal(stored?.tx.sender, key.address);
   const post = server.requests.filter((q) => q.path === '/api/transactions').at(-1);
-  assert.equal((post?.body as { wait?: boolean }).wait, true);
+  assert.equal((post?.body as { wait?: boolean } | undefined)?.wait, true);
 });
 
 test('contract execute with a WIF key file, --id, --valid-until and --contract-hash; a payload file', async () => {

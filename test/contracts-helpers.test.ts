@@ -167,6 +167,7 @@ test('the scan skips strings, templates, comments and regular expressions, and k
     'function execute(p, ctx) {',
     '  // fake() in a comment',
     '  /* other() */ const re = /not(a)call\\//g;',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text under test holds a template literal
     '  const s = \'text(\' + "quoted()" + `tpl() ${real(p)} ${`nested() ${deeper(1)}`}`;',
     '  const { a, b: renamed } = p; const [first] = [a];',
     '  const arrow = (x, y) => x + y; const one = z => z;',
@@ -228,7 +229,7 @@ test('the energy contracts carry each helper they declare exactly once, and no c
   for (const def of ENERGY_CONTRACTS) {
     const code = Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
     for (const name of helperNames) {
-      const expected = Object.prototype.hasOwnProperty.call(def.helpers ?? {}, name) ? 1 : 0;
+      const expected = Object.hasOwn(def.helpers ?? {}, name) ? 1 : 0;
       assert.equal(count(code, `function ${name}(`), expected, `${def.type}: function ${name}`);
     }
   }

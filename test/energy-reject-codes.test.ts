@@ -13,7 +13,7 @@ import type {
 import type { InvalidCode, OutcomeCode, PlatformRejectCode } from '../src/core/errors.js';
 import type { TxOutcome } from '../src/chain/types.js';
 import type { EnergyRejectCodeName, EnergyTxOutcome } from '../src/energy/codes.js';
-import transfer from '../src/energy/transfer.js';
+import type transfer from '../src/energy/transfer.js';
 
 const template = { n: { type: 'uint', name: 'n', desc: 'A number' } };
 const manifest = { tables: {}, reads: [] };
@@ -66,7 +66,6 @@ test('ctx.reject takes only the codes the contract declares', () => {
 test('an execute that accepts more codes than the contract declares does not compile', () => {
   const wide = (_p: { n: number }, ctx: ContractContext<'a_code' | 'b_code'>) =>
     ctx.reject('b_code', 'b');
-  // @ts-expect-error `execute` may reject with b_code, which `rejects` leaves out
   const def = defineContract({
     type: 'Wide',
     version: '1',
@@ -74,6 +73,7 @@ test('an execute that accepts more codes than the contract declares does not com
     template,
     manifest,
     rejects: ['a_code'],
+    // @ts-expect-error `execute` may reject with b_code, which `rejects` leaves out
     execute: wide,
   });
   assert.equal(def.type, 'Wide');
@@ -102,9 +102,9 @@ test('outcome codes are the catalogues: a misspelt one does not compile', () => 
   const any: TxOutcome = { status: 'rejected', code: 'a_code_of_another_contract', message: 'm' };
   // @ts-expect-error not a code a transaction ends invalid with
   const notInvalid: TxOutcome = { status: 'invalid', code: 'contract_error', message: 'm' };
-  // @ts-expect-error misspelt energy code
   const misspelt: EnergyTxOutcome = {
     status: 'rejected',
+    // @ts-expect-error misspelt energy code
     code: 'insufficent_energy',
     message: 'm',
   };

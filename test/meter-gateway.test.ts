@@ -172,7 +172,7 @@ test('every input limit is rejected and reported, never submitted; a gap is a di
       'meter_time_not_increasing',
     ]);
     const jump = reports.find((r) => r['code'] === 'meter_jump_too_large');
-    assert.equal((jump?.['details'] as Record<string, unknown>)['maxKw'], 17.25);
+    assert.equal((jump?.['details'] as Record<string, unknown> | undefined)?.['maxKw'], 17.25);
     const disconnects = reports.filter((r) => r['event'] === 'disconnect');
     assert.equal(disconnects.length, 1);
     assert.deepEqual(

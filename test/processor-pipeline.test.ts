@@ -154,7 +154,9 @@ for (const backend of testBackends()) {
           (head?.height ?? 0) - 1,
           'an unbroken chain from block 2 to the head',
         );
-        blocks.forEach((b, i) => assert.equal(b.height, i + 2));
+        blocks.forEach((b, i) => {
+          assert.equal(b.height, i + 2);
+        });
         assert.ok(blocks.every((b) => b.transactions.length <= 4));
         assert.deepEqual(
           blocks.flatMap((b) => b.transactions.map((t) => t.id)),

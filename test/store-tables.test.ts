@@ -347,7 +347,12 @@ test('large batches are split into bounded statements', async () => {
       });
     await db.transaction((sql) =>
       applyStateChanges(
-        { query: (text, params) => (statements.push(text), sql.query(text, params)) },
+        {
+          query: (text, params) => {
+            statements.push(text);
+            return sql.query(text, params);
+          },
+        },
         defs,
         changes,
       ),
@@ -357,7 +362,12 @@ test('large batches are split into bounded statements', async () => {
     statements.length = 0;
     await db.transaction((sql) =>
       applyStateChanges(
-        { query: (text, params) => (statements.push(text), sql.query(text, params)) },
+        {
+          query: (text, params) => {
+            statements.push(text);
+            return sql.query(text, params);
+          },
+        },
         defs,
         deletes,
       ),

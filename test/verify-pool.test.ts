@@ -120,9 +120,9 @@ test('a mixed batch of 2000 is verified correctly over the workers', async () =>
   try {
     const results = await pool.verify(cases.map((c) => c.item));
     assert.equal(results.length, cases.length);
-    cases.forEach((c, i) =>
-      assert.equal(results[i], c.expected, `item ${i} (${c.kind}), SEED=${SEED}`),
-    );
+    cases.forEach((c, i) => {
+      assert.equal(results[i], c.expected, `item ${i} (${c.kind}), SEED=${SEED}`);
+    });
     const prefixes = new Map<string, Uint8Array>();
     const inline = cases.map((c) =>
       verifyTxBytesSignature(
@@ -149,12 +149,12 @@ test('small batches, empty batches and concurrent batches', async () => {
     );
     const parts = [cases.slice(0, 100), cases.slice(100, 117), cases.slice(117)];
     const results = await Promise.all(parts.map((p) => pool.verify(p.map((c) => c.item))));
-    parts.forEach((p, i) =>
+    parts.forEach((p, i) => {
       assert.deepEqual(
         results[i],
         p.map((c) => c.expected),
-      ),
-    );
+      );
+    });
   } finally {
     await pool.close();
   }

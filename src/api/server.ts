@@ -118,15 +118,13 @@ export async function createApiServer(
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? req.url;
-    void reply
-      .code(404)
-      .send({
-        error: {
-          code: 'not_found',
-          message: `no route ${req.method} ${path}`,
-          details: { method: req.method, path },
-        },
-      });
+    void reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${req.method} ${path}`,
+        details: { method: req.method, path },
+      },
+    });
   });
   registerRoutes(app, { service, hub, batchMax: cfg.batchMax, waitTimeoutMs: cfg.waitTimeoutMs });
   for (const register of opts.routes ?? []) register(app, service);

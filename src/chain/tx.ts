@@ -17,7 +17,7 @@ import {
 } from '../core/bytes.js';
 import { ChainError } from '../core/errors.js';
 import { hash256Parts } from '../core/hash.js';
-import { PrivateKey, addressOfPublicKey, verifyDigest } from '../core/keys.js';
+import { type PrivateKey, addressOfPublicKey, verifyDigest } from '../core/keys.js';
 import type { Tx } from './types.js';
 
 export const TX_VERSION = 1;

@@ -107,7 +107,7 @@ export function checkManifest(value: unknown): ManifestCheck {
         message: `manifest.reads holds ${JSON.stringify(r)}, which is not a table name`,
       };
     if (reads.includes(r)) return { ok: false, message: `manifest.reads names table ${r} twice` };
-    if (Object.prototype.hasOwnProperty.call(tables, r))
+    if (Object.hasOwn(tables, r))
       return {
         ok: false,
         message: `table ${r} is both defined and listed under reads; defining it already grants reading`,
@@ -127,7 +127,7 @@ function checkColumnList(
     return `table ${table}: ${what} must be a non-empty array of column names`;
   const out: string[] = [];
   for (const c of list) {
-    if (typeof c !== 'string' || !Object.prototype.hasOwnProperty.call(columns, c))
+    if (typeof c !== 'string' || !Object.hasOwn(columns, c))
       return `table ${table}: ${what} names ${JSON.stringify(c)}, which is not a column`;
     if (out.includes(c)) return `table ${table}: ${what} names column ${c} twice`;
     out.push(c);

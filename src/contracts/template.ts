@@ -42,7 +42,7 @@ export const KNOWN_FIELD_TYPES: ReadonlySet<string> = new Set([
 
 const HEX = /^[0-9a-fA-F]*$/;
 const BASE64 = /^[+/0-9A-Za-z]*={0,2}$/;
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
 /** The word Validana's messages use for a type. */
 function kindWord(type: string): string {

@@ -291,7 +291,7 @@ export function isInvalidCode(code: string): code is InvalidCode {
 }
 
 export function isErrorCode(code: string): code is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
+  return Object.hasOwn(ERROR_CATALOGUE, code);
 }
 
 export function httpStatusOf(code: ErrorCode): number {

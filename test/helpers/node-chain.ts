@@ -23,7 +23,6 @@ import type { FollowerOptions } from '../../src/node/follower.js';
 import { silentLogger } from '../../src/ledger/log.js';
 import type { Logger } from '../../src/ledger/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
-import type { Executor } from '../../src/contracts/runtime/executor.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
 
 export const NODE_TEST_CHAIN_ID = 'hanzenet-node-test';

@@ -35,7 +35,7 @@ export class ContractDb implements DbHost {
         `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`,
       );
     }
-    const own = Object.prototype.hasOwnProperty.call(this.manifest.tables, name);
+    const own = Object.hasOwn(this.manifest.tables, name);
     if (!own && (write || !this.manifest.reads.includes(name))) {
       const why = this.manifest.reads.includes(name)
         ? 'its manifest lists it under reads only'

@@ -156,12 +156,12 @@ export function checkRow(table: string, def: TableDef, row: unknown): Checked<Ro
   if (!isPlainObject(row))
     return { ok: false, message: `table ${table}: a row must be an object, got ${describe(row)}` };
   for (const k of Object.keys(row)) {
-    if (!Object.prototype.hasOwnProperty.call(def.columns, k))
+    if (!Object.hasOwn(def.columns, k))
       return { ok: false, message: `table ${table} has no column ${k}` };
   }
   const out: Row = {};
   for (const [column, type] of Object.entries(def.columns)) {
-    if (!Object.prototype.hasOwnProperty.call(row, column) && type !== 'json') {
+    if (!Object.hasOwn(row, column) && type !== 'json') {
       return {
         ok: false,
         message: `table ${table}: the row lacks column ${column} (${type}); put() takes every column`,
@@ -209,7 +209,7 @@ export function checkWhere(table: string, def: TableDef, where: unknown): Checke
   const out: Row = {};
   for (const [column, v] of Object.entries(where)) {
     const type = def.columns[column];
-    if (type === undefined || !Object.prototype.hasOwnProperty.call(def.columns, column))
+    if (type === undefined || !Object.hasOwn(def.columns, column))
       return { ok: false, message: `table ${table} has no column ${column}` };
     if (type === 'json')
       return {

@@ -379,7 +379,7 @@ export class BlockSandbox {
           c.db.put(table, decodeTagged(text));
           return undefined;
         case HOST_OP.delete:
-          return c.db.delete(table, decodeTagged(text)) ? true : false;
+          return !!c.db.delete(table, decodeTagged(text));
         case HOST_OP.find:
           return encodeForSandbox(c.db.find(table, decodeTagged(text), n));
         default:

@@ -131,7 +131,7 @@ async function readingOf(
     unknown
   >;
   const register = p['register'] === undefined ? null : parseKwh(p['register']);
-  const registerWh = register !== null && register.ok ? register.wh : null;
+  const registerWh = register?.ok ? register.wh : null;
   const readingMs = typeof p['readingMs'] === 'number' ? p['readingMs'] : null;
   const sinceMs = typeof p['sinceMs'] === 'number' ? p['sinceMs'] : null;
   return { registerWh, readingMs, sinceMs };

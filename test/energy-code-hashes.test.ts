@@ -1,0 +1,28 @@
+// The code hashes of the energy contracts as packed for the chain. A contract's code (its compiled
+// `execute` with the helpers it declares) is what goes on chain, and its hash is the contract's
+// identity: a change of formatting, of the compiler's output or of a helper changes it, and
+// `hanzenet energy install` on an existing chain would then create the contract a second time.
+// Update these only in a reviewed commit that means to publish new contract versions.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packContract } from '../src/contracts/authoring/pack.js';
+import { ENERGY_CONTRACTS } from '../src/energy/index.js';
+
+const CODE_HASHES: Readonly<Record<string, string>> = {
+  Trader: '5564c2d5ec78a9983b784022d43ae45eb3eb2930e1dfb1cac804fd3b133efed2',
+  Producer: '5d368fcb1d19896d3a709e2e884f222eebba5156fdac1adb1f12e531cf852a51',
+  Consumer: '3509fa15acb55ba3a8df252bfe4a045b76621a606137cde94f4f406aad8f1623',
+  SettlementPeriod: 'afc3b218fafae131614a7319a1a7a5fe64556b6e6639edf843cad082f8816200',
+  Energy: 'e9aec81383b6f21e0cdc04f445ffb62087e5d68f311bf7dadc05403ff69ea2be',
+  Transfer: 'fdd6f9b11523a9a8fb97fdac2af15468f4345e1e3917c2744a5b3f8528106615',
+  Reduce: '5d44b281eb013a3d8a280516f0f990e64c1410a0f15a3a23b42235b38af25e02',
+  Mutate: 'c02461b9f0c01296e051697d90a59fd843db2c581aae6472b0ad5c5bfbc439bd',
+};
+
+test('the energy contracts pack to the code hashes published on chains', () => {
+  const packed = Object.fromEntries(
+    ENERGY_CONTRACTS.map((def) => [def.type, packContract(def).hashHex]),
+  );
+  assert.deepEqual(packed, CODE_HASHES);
+});
