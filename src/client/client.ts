@@ -3,7 +3,6 @@
 
 import type { ApiError } from '../chain/views.js';
 import type { BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
-import { toHex } from '../core/bytes.js';
 import type { PrivateKey } from '../core/keys.js';
 import { signTx } from '../chain/tx.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH, type Tx } from '../chain/types.js';
@@ -16,7 +15,6 @@ import {
   asRawBlocks,
   asTxView,
   checkHeight,
-  describeJsonType,
   isFinal,
   isTxView,
   normaliseContractHash,
@@ -26,6 +24,9 @@ import { ClientError } from './errors.js';
 import { isRecord, normaliseBaseUrl, requestJson, webSocketUrl, type HttpRequest } from './http.js';
 import { sleep } from './timers.js';
 import { TxWatcher } from './tx-watch.js';
+import { idOfBytes, payloadTextOf, toBase64 } from './tx-bytes.js';
+
+export { payloadTextOf };
 
 export interface HanzenetClientOptions {
   /** Base URL of the API, e.g. `http://127.0.0.1:8080` (ws:// and Validana's `/api/v1/` are accepted too). */
@@ -83,9 +84,6 @@ const DEFAULT_VALID_FOR_MS = 15 * 60_000;
 const LONG_POLL_MAX_MS = 30_000;
 /** The longest wait the server accepts for a batch (its WAIT_TIMEOUT_MAX_MS). */
 const BATCH_WAIT_MAX_MS = 300_000;
-const PAYLOAD_BYTES_MAX = 100_000;
-const TX_ID_OFFSET = 5;
-const TX_ID_BYTES = 16;
 
 export class HanzenetClient {
   readonly url: string;
@@ -448,55 +446,6 @@ export class HanzenetClient {
       timeoutMs: this.fetchTimeoutMs + extraMs,
     });
   }
-}
-
-/** The exact payload text: an object is serialised once; a string must already be a JSON object. */
-export function payloadTextOf(payload: object | string): string {
-  let text: string;
-  let parsed: unknown = payload;
-  if (typeof payload === 'string') {
-    text = payload;
-    try {
-      parsed = JSON.parse(payload);
-    } catch (err) {
-      throw new ClientError(
-        'tx_payload_not_json',
-        `the payload is not JSON: ${(err as Error).message}`,
-        {},
-        null,
-        { cause: err },
-      );
-    }
-  } else {
-    text = JSON.stringify(payload);
-  }
-  if (!isRecord(parsed)) {
-    throw new ClientError(
-      'tx_payload_not_json',
-      `the payload must be a JSON object, got ${describeJsonType(parsed)}`,
-      {},
-    );
-  }
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > PAYLOAD_BYTES_MAX) {
-    const details = { payloadBytes: bytes, payloadBytesMax: PAYLOAD_BYTES_MAX };
-    throw new ClientError(
-      'tx_too_large',
-      `the payload is ${bytes} bytes, at most ${PAYLOAD_BYTES_MAX} are allowed`,
-      details,
-    );
-  }
-  return text;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-function idOfBytes(bytes: Uint8Array): string | null {
-  return bytes.length >= TX_ID_OFFSET + TX_ID_BYTES
-    ? toHex(bytes.subarray(TX_ID_OFFSET, TX_ID_OFFSET + TX_ID_BYTES))
-    : null;
 }
 
 function asSubmitted(body: unknown): SubmittedTx {

@@ -21,28 +21,15 @@ import { describeError } from '../ledger/log.js';
 import type { LedgerService, SubmitResult } from '../ledger/service.js';
 import type { SignaturePool } from '../ledger/signature-pool.js';
 import { Admission } from './admission.js';
-import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from './defaults.js';
+import { backoffMs, type ProcessorConfig } from './defaults.js';
 import { commitGenesis } from './genesis.js';
 import { PendingQueue } from './pending-queue.js';
+import { RecentInvalid } from './recent-invalid.js';
 import type { PendingTx } from './pending-queue.js';
 import { screen, sealOpenBlock } from './seal.js';
 import type { OpenBlock, ProducedBlock } from './seal.js';
 
-export interface ProcessorConfig {
-  /** How often a block is produced when transactions are waiting. Default 1000. */
-  readonly blockIntervalMs: number;
-  readonly txsPerBlockMax: number;
-  readonly pendingMax: number;
-  /** Invalid transactions remembered for status queries (they are never in a block). */
-  readonly invalidRememberedMax: number;
-}
-
-export const DEFAULT_PROCESSOR_CONFIG: ProcessorConfig = {
-  blockIntervalMs: DEFAULT_BLOCK_INTERVAL_MS,
-  txsPerBlockMax: DEFAULT_BLOCK_TXS_MAX,
-  pendingMax: 200_000,
-  invalidRememberedMax: 100_000,
-};
+export { DEFAULT_PROCESSOR_CONFIG, type ProcessorConfig } from './defaults.js';
 
 export interface ProcessorDeps extends LedgerDeps {
   readonly verifier: SignaturePool;
@@ -68,19 +55,12 @@ interface Produced {
   readonly stored: Promise<CommitResult>;
 }
 
-/** Backoff after failed blocks: 250 ms doubling to at most 30 s. */
-function backoffMs(consecutiveFailures: number): number {
-  return consecutiveFailures > 0
-    ? Math.min(30_000, 250 * 2 ** Math.min(consecutiveFailures, 7))
-    : 0;
-}
-
 export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   private readonly pending: PendingQueue;
   private readonly admission: Admission;
   /** Taken from the queue for a block being produced (or whose commit is in doubt). */
   private readonly inFlight = new Map<string, PendingTx>();
-  private readonly recentInvalid = new Map<string, TxRecord>();
+  private readonly recentInvalid: RecentInvalid;
   private loop: LoopState = { name: 'stopped' };
   private looping = false;
   private open: OpenSlot = { name: 'none' };
@@ -95,6 +75,7 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   ) {
     super(processorDeps, head, types);
     this.pending = new PendingQueue(processorDeps.config.pendingMax);
+    this.recentInvalid = new RecentInvalid(processorDeps.config.invalidRememberedMax);
     this.admission = new Admission({
       chainId,
       processorAddress: processorDeps.key.address,
@@ -454,18 +435,8 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
   }
 
   protected override publishFinal(records: readonly TxRecord[]): void {
-    this.rememberInvalid(records);
+    this.recentInvalid.remember(records);
     super.publishFinal(records);
-  }
-
-  private rememberInvalid(records: readonly TxRecord[]): void {
-    for (const r of records) {
-      this.recentInvalid.set(r.idHex, r);
-      if (this.recentInvalid.size > this.config.invalidRememberedMax) {
-        const oldest = this.recentInvalid.keys().next().value;
-        if (oldest !== undefined) this.recentInvalid.delete(oldest);
-      }
-    }
   }
 
   // ---- Admission and reads (the API's LedgerService) ------------------------------------------

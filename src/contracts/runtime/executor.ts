@@ -13,19 +13,18 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { ChainError, isErrorCode } from '../../core/errors.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../../chain/types.js';
 import type { Tx, TxOutcome } from '../../chain/types.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../../chain/contract-model.js';
+import type { ContractRecord, Row } from '../../chain/contract-model.js';
 import { BlockEngine, engineHeaderOf, engineInputOf, engineTxOf, refuseCall } from './engine.js';
 import type { EngineHeader, EngineInput, EngineTx, ResidentState } from './engine.js';
 import { checkCreate, checkDelete } from './lifecycle.js';
 import { tableDefsOf } from '../manifest.js';
 import { DEFAULT_CACHE_ROWS } from './overlay.js';
-import { keyId, keyValuesOf } from './rows.js';
 import { serveReads } from './sync-read.js';
+import { Prefetch, SpeculativeSource } from './speculative-source.js';
 import { DEFAULT_EXECUTION_LIMITS } from '../limits.js';
 import type { ExecutionLimits } from '../limits.js';
-import type { StateReader, SyncStateSource } from './ports.js';
+import type { StateReader } from './ports.js';
 import type { BlockExecutionInput, BlockExecutionResult, BlockHeaderInput } from './types.js';
-import { encodeTagged } from './wire.js';
 import { blockFailure } from './worker-protocol.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
@@ -156,86 +155,6 @@ const activeOf = (all: Iterable<ContractRecord>): ContractRecord[] =>
 
 // ---------------------------------------------------------------------------------------------
 // In process.
-
-/** Rows and find results fetched for one block. */
-class Prefetch {
-  readonly rows = new Map<string, Row | null>();
-  readonly finds = new Map<string, { limit: number; rows: Row[] }>();
-}
-
-const rowId = (table: string, key: readonly RowValue[]): string => `${table}\u0000${keyId(key)}`;
-
-function findId(table: string, where: Readonly<Row>): string {
-  const sorted = Object.keys(where)
-    .sort()
-    .map((k) => [k, where[k]]);
-  return `${table}\u0000${encodeTagged(sorted)}`;
-}
-
-/** Answers from the prefetched rows; remembers what it could not answer. */
-class SpeculativeSource implements SyncStateSource {
-  private readonly missedRows = new Map<
-    string,
-    { def: TableDef; keys: Map<string, readonly RowValue[]> }
-  >();
-  private readonly missedFinds = new Map<
-    string,
-    { table: string; def: TableDef; where: Readonly<Row>; limit: number }
-  >();
-
-  constructor(private readonly prefetch: Prefetch) {}
-
-  get missed(): boolean {
-    return this.missedRows.size > 0 || this.missedFinds.size > 0;
-  }
-
-  readRows(table: string, def: TableDef, keys: readonly (readonly RowValue[])[]): Row[] | null {
-    const rows: Row[] = [];
-    let complete = true;
-    for (const key of keys) {
-      const known = this.prefetch.rows.get(rowId(table, key));
-      if (known === undefined) {
-        complete = false;
-        let t = this.missedRows.get(table);
-        if (t === undefined) {
-          t = { def, keys: new Map() };
-          this.missedRows.set(table, t);
-        }
-        t.keys.set(keyId(key), key);
-      } else if (known !== null) {
-        rows.push(known);
-      }
-    }
-    return complete ? rows : null;
-  }
-
-  findRows(table: string, def: TableDef, where: Readonly<Row>, limit: number): Row[] | null {
-    const id = findId(table, where);
-    const known = this.prefetch.finds.get(id);
-    if (known !== undefined && (known.limit >= limit || known.rows.length < known.limit))
-      return known.rows.slice(0, limit);
-    const missed = this.missedFinds.get(id);
-    if (missed === undefined || missed.limit < limit)
-      this.missedFinds.set(id, { table, def, where, limit });
-    return null;
-  }
-
-  /** Fetches everything this run missed into the prefetch. */
-  async fetchMissed(reader: StateReader): Promise<void> {
-    for (const [table, { def, keys }] of this.missedRows) {
-      const wanted = [...keys.values()];
-      const rows = await reader.readRows(table, def, wanted);
-      for (const key of wanted) this.prefetch.rows.set(rowId(table, key), null);
-      for (const row of rows) this.prefetch.rows.set(rowId(table, keyValuesOf(def, row)), row);
-    }
-    for (const [id, q] of this.missedFinds) {
-      this.prefetch.finds.set(id, {
-        limit: q.limit,
-        rows: await reader.findRows(q.table, q.def, q.where, q.limit),
-      });
-    }
-  }
-}
 
 class InProcessExecutor implements Executor {
   /** A block being filled: run whole when sealed (each run may have to start over, see above). */
