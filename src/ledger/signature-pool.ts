@@ -98,6 +98,15 @@ export class SignaturePool {
     return pool;
   }
 
+  /**
+   * A pool without worker threads that verifies every batch in the calling thread: for the
+   * deterministic simulator (src/sim), which runs every process in one thread and must not depend
+   * on how threads are scheduled. Verification gives the same answers as with workers.
+   */
+  static inThread(): SignaturePool {
+    return new SignaturePool(new URL('./signature-worker.js', import.meta.url), VERIFY_BATCH_MAX + 1);
+  }
+
   stats(): SignaturePoolStats {
     return {
       workers: this.#slots.length,

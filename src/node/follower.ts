@@ -29,6 +29,11 @@ export interface FollowerOptions {
   readonly pushQueueMax?: number;
   readonly pushQueueBytesMax?: number;
   readonly progressLogMs?: number;
+  /**
+   * Spreads a reconnect delay so that many nodes do not reconnect in step. Default: +-25 % from
+   * Math.random; the simulator passes one drawn from its seed.
+   */
+  readonly jitter?: (delayMs: number) => number;
 }
 
 const DEFAULTS = {
@@ -126,6 +131,7 @@ class PushQueue {
 
 export class Follower {
   private readonly opts: typeof DEFAULTS;
+  private readonly jitter: (delayMs: number) => number;
   private readonly abort = new AbortController();
   private done: Promise<void> | null = null;
   private feed: FeedConnection | null = null;
@@ -140,7 +146,9 @@ export class Follower {
     private readonly scheduler: Scheduler,
     opts: FollowerOptions = {},
   ) {
-    this.opts = { ...DEFAULTS, ...definedOnly(opts) };
+    const { jitter, ...sizes } = opts;
+    this.opts = { ...DEFAULTS, ...definedOnly(sizes) };
+    this.jitter = jitter ?? jittered;
     this.limit = Math.min(this.opts.firstBatchBlocks, this.opts.batchBlocksMax);
   }
 
@@ -181,7 +189,7 @@ export class Follower {
       }
       if (this.signal.aborted || this.node.alarm !== null) break;
       if (progressed) delayMs = this.opts.reconnectMinMs;
-      await sleepOn(this.scheduler, jittered(delayMs), this.signal);
+      await sleepOn(this.scheduler, this.jitter(delayMs), this.signal);
       if (!progressed) delayMs = Math.min(delayMs * 2, this.opts.reconnectMaxMs);
     }
   }

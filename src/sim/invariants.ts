@@ -11,7 +11,15 @@ export type InvariantName =
   | 'nodes_agree'
   | 'confirmed_kept'
   | 'energy_conserved'
-  | 'no_overdraft';
+  | 'no_overdraft'
+  | 'no_duplicate_id'
+  // Checked by the simulation on the processes themselves, not on a store:
+  /** A mirror node raised an alarm (in a run without byzantine faults, itself a failure). */
+  | 'node_alarm'
+  /** The processor announced a block as committed, and later another block at that height. */
+  | 'blocks_kept'
+  /** At the end, with the faults healed, a mirror node did not reach the processor's head. */
+  | 'nodes_caught_up';
 
 export interface InvariantViolation {
   readonly invariant: InvariantName;
@@ -177,4 +185,15 @@ export async function checkEnergy(sql: Sql): Promise<InvariantViolation[]> {
     }
   }
   return violations;
+}
+
+/** No transaction id is in the chain twice (an id is accepted at most once, ever). */
+export async function checkUniqueIds(sql: Sql): Promise<InvariantViolation[]> {
+  const { rows } = await sql.query<{ id_hex: string; n: string }>(
+    `SELECT encode(id, 'hex') AS id_hex, count(*)::text AS n FROM chain.transactions GROUP BY id HAVING count(*) > 1 ORDER BY 1 LIMIT 10`,
+  );
+  return rows.map((r) => ({
+    invariant: 'no_duplicate_id' as const,
+    detail: `transaction ${r.id_hex} is in the chain ${r.n} times`,
+  }));
 }

@@ -33,7 +33,7 @@ export class SimNetwork<M> {
   constructor(
     private readonly scheduler: Scheduler,
     private readonly random: Random,
-    private readonly faults: NetworkFaults,
+    private faults: NetworkFaults,
     private readonly trace: Trace,
     /** How a message is named in the trace. */
     private readonly describe: (message: M) => string = () => '',
@@ -54,6 +54,13 @@ export class SimNetwork<M> {
     if (down) this.blocked.add(key);
     else this.blocked.delete(key);
     this.trace.record('network', down ? 'link-down' : 'link-up', `${a}<->${b}`);
+  }
+
+  /** Ends every fault: no loss, no duplicates, the shortest delay, every link up (a run's end). */
+  heal(healed: NetworkFaults): void {
+    this.faults = healed;
+    this.blocked.clear();
+    this.trace.record('network', 'heal');
   }
 
   send(from: string, to: string, message: M): void {

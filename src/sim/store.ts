@@ -3,6 +3,10 @@
 // so the caller cannot tell. Each failure is the transient error a dropped connection gives
 // (code `retry`), which is what the processor and the mirror node must survive.
 //
+// Each incarnation of a process gets its own FaultyDatabase over the process's database (its
+// disk). A crash severs it: later queries fail, and a transaction under way rolls back instead of
+// committing, as it would when the process holding the connection dies.
+//
 // It also counts the operations under way: the simulation advances virtual time only when the
 // store is idle, so how long the real database (embedded, in this process) takes never changes
 // what happens in a run.
@@ -25,6 +29,8 @@ export interface StoreStats {
 export class FaultyDatabase implements Database {
   readonly kind: Database['kind'];
   private inFlight = 0;
+  private started = 0;
+  private severed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly counters: StoreStats = {
     writesFailed: 0,
@@ -36,10 +42,15 @@ export class FaultyDatabase implements Database {
   constructor(
     private readonly inner: Database,
     private readonly random: Random,
-    private readonly faults: StoreFaults,
+    private faults: StoreFaults,
     private readonly trace: Trace,
     /** The trace's name for the process that owns this store. */
     private readonly owner: string,
+    /**
+     * A broken store, to show that the simulator's checks catch one: this share of the commits
+     * is rolled back and yet reported as done. Never set in a normal run.
+     */
+    private readonly lyingShare = 0,
   ) {
     this.kind = inner.kind;
   }
@@ -50,15 +61,26 @@ export class FaultyDatabase implements Database {
 
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     return this.track(async () => {
+      const lie = { value: undefined as T | undefined, told: false };
       const result = await this.inner.transaction(async (sql) => {
         const faulty: Sql = { query: (text, params) => this.faultyQuery(sql, text, params) };
         const value = await fn(faulty);
+        this.throwIfSevered();
+        if (this.lyingShare > 0 && this.random.chance(this.lyingShare)) {
+          lie.value = value;
+          lie.told = true;
+          this.trace.record(this.owner, 'store-lies', 'a rolled-back commit is reported as done');
+          throw new ChainError('internal', 'rolled back by the lying store');
+        }
         if (this.random.chance(this.faults.commitFailProbability)) {
           this.counters.commitsFailed++;
           this.trace.record(this.owner, 'store-commit-failed');
           throw new ChainError('retry', 'simulated store fault: the commit did not land');
         }
         return value;
+      }).catch((err: unknown) => {
+        if (lie.told) return lie.value as T;
+        throw err;
       });
       this.counters.commits++;
       if (this.random.chance(this.faults.commitAnswerLostProbability)) {
@@ -75,6 +97,21 @@ export class FaultyDatabase implements Database {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /** The process crashed: nothing it sent later reaches the database, nothing under way commits. */
+  sever(): void {
+    this.severed = true;
+  }
+
+  /** Ends the faults (a run's end); a severed store stays severed. */
+  heal(healed: StoreFaults): void {
+    this.faults = healed;
+  }
+
+  /** Operations started so far: the simulation waits until this stops moving. */
+  get startedCount(): number {
+    return this.started;
   }
 
   stats(): Readonly<StoreStats> {
@@ -96,6 +133,7 @@ export class FaultyDatabase implements Database {
     text: string,
     params?: unknown[],
   ): Promise<QueryResult<R>> {
+    this.throwIfSevered();
     if (WRITE_SQL.test(text) && this.random.chance(this.faults.writeFailProbability)) {
       this.counters.writesFailed++;
       this.trace.record(this.owner, 'store-write-failed', text.trim().split(/\s+/, 3).join(' '));
@@ -104,7 +142,13 @@ export class FaultyDatabase implements Database {
     return sql.query<R>(text, params);
   }
 
+  private throwIfSevered(): void {
+    if (this.severed)
+      throw new ChainError('retry', `simulated crash: ${this.owner} lost its database connection`);
+  }
+
   private async track<T>(op: () => Promise<T>): Promise<T> {
+    this.started++;
     this.inFlight++;
     try {
       return await op();

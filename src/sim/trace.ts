@@ -1,6 +1,8 @@
 // What happened in a simulated run, in order, so a failing seed can be read and replayed. Only the
 // last `keepMax` entries are kept: a long run's failure is explained by what came just before it.
 
+import { createHash } from 'node:crypto';
+
 export interface TraceEntry {
   readonly step: number;
   readonly atMs: number;
@@ -12,6 +14,8 @@ export interface TraceEntry {
 export class Trace {
   private readonly entries: TraceEntry[] = [];
   private recorded = 0;
+  /** A hash of every entry ever recorded, kept or not: two runs of a seed must give the same. */
+  private readonly hash = createHash('sha256');
 
   constructor(
     private readonly clock: { monotonicMs(): number },
@@ -22,13 +26,15 @@ export class Trace {
   }
 
   record(actor: string, event: string, detail = ''): void {
-    this.entries.push({
+    const entry = {
       step: this.recorded++,
       atMs: this.clock.monotonicMs(),
       actor,
       event,
       detail,
-    });
+    };
+    this.entries.push(entry);
+    this.hash.update(`${formatEntry(entry)}\n`);
     if (this.entries.length > this.keepMax)
       this.entries.splice(0, this.entries.length - this.keepMax);
   }
@@ -45,11 +51,15 @@ export class Trace {
 
   /** One line per entry: `#step +ms actor event detail`. */
   format(n = this.keepMax): string {
-    return this.tail(n)
-      .map(
-        (e) =>
-          `#${e.step} +${e.atMs}ms ${e.actor} ${e.event}${e.detail === '' ? '' : ` ${e.detail}`}`,
-      )
-      .join('\n');
+    return this.tail(n).map(formatEntry).join('\n');
   }
+
+  /** The hash (hex) of every entry recorded so far. */
+  digest(): string {
+    return this.hash.copy().digest('hex');
+  }
+}
+
+function formatEntry(e: TraceEntry): string {
+  return `#${e.step} +${e.atMs}ms ${e.actor} ${e.event}${e.detail === '' ? '' : ` ${e.detail}`}`;
 }

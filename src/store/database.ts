@@ -20,6 +20,11 @@ export interface OpenDatabaseOptions {
   readonly memory?: boolean;
   /** Connections of the server pool (default 4). */
   readonly poolSize?: number;
+  /**
+   * An in-memory embedded database starts as a copy of this one (`databaseImage`), which is much
+   * faster than creating a database cluster: the simulator opens several for every seed.
+   */
+  readonly image?: Blob;
 }
 
 export const POOL_SIZE_DEFAULT = 4;
@@ -37,7 +42,14 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     mkdirSync(opts.dataDir, { recursive: true });
     return openPglite(opts.dataDir);
   }
-  return openPglite(undefined);
+  return openPglite(undefined, opts.image);
+}
+
+/** A copy of an embedded database's files, to open others from (OpenDatabaseOptions.image). */
+export async function databaseImage(db: Database): Promise<Blob> {
+  if (!(db instanceof PgliteDatabase))
+    throw new ChainError('internal', `only an embedded database has an image, not ${db.kind}`);
+  return db.image();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,8 +275,8 @@ const PGLITE_PARSERS = {
   [OID_BYTEA]: (text: string): Buffer => Buffer.from(text.slice(2), 'hex'),
 };
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const options = { parsers: PGLITE_PARSERS };
+async function openPglite(dataDir: string | undefined, image?: Blob): Promise<Database> {
+  const options = { parsers: PGLITE_PARSERS, ...(image === undefined ? {} : { loadDataDir: image }) };
   const lite =
     dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   return new PgliteDatabase(lite);
@@ -313,6 +325,13 @@ class PgliteDatabase implements Database {
       } finally {
         scope.open = false;
       }
+    });
+  }
+
+  image(): Promise<Blob> {
+    return this.lock.run(async () => {
+      const dump = await this.lite.dumpDataDir('none');
+      return dump;
     });
   }
 

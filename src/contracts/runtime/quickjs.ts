@@ -46,10 +46,34 @@ function compiledModule(): WasmModule {
   return compiled;
 }
 
-/** A new, independent QuickJS WebAssembly instance (a few milliseconds). */
+type WasmInstance = { readonly exports: unknown };
+const wasmInstance = (
+  globalThis as unknown as {
+    WebAssembly: { Instance: new (module: WasmModule, imports: unknown) => WasmInstance };
+  }
+).WebAssembly;
+
+/**
+ * A new, independent QuickJS WebAssembly instance (a few milliseconds). The compiled module is
+ * instantiated synchronously (WebAssembly.instantiate would finish in a later turn of the event
+ * loop), so that creating one waits for nothing outside this thread's promise jobs: the
+ * deterministic simulator (src/sim) advances its clock only once those are done.
+ */
 export function freshQuickJS(): Promise<QuickJSWASMModule> {
+  const module = compiledModule();
   return newQuickJSWASMModuleFromVariant(
-    newVariant(RELEASE_SYNC, { wasmModule: compiledModule() }),
+    newVariant(RELEASE_SYNC, {
+      emscriptenModule: {
+        instantiateWasm: (
+          imports: unknown,
+          onSuccess: (instance: WasmInstance, module: WasmModule) => void,
+        ) => {
+          const instance = new wasmInstance.Instance(module, imports);
+          onSuccess(instance, module);
+          return instance.exports;
+        },
+      },
+    }),
   );
 }
 
