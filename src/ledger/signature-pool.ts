@@ -104,7 +104,10 @@ export class SignaturePool {
    * on how threads are scheduled. Verification gives the same answers as with workers.
    */
   static inThread(): SignaturePool {
-    return new SignaturePool(new URL('./signature-worker.js', import.meta.url), VERIFY_BATCH_MAX + 1);
+    return new SignaturePool(
+      new URL('./signature-worker.js', import.meta.url),
+      VERIFY_BATCH_MAX + 1,
+    );
   }
 
   stats(): SignaturePoolStats {

@@ -83,7 +83,12 @@ export async function settleTxs(
     const results = await submitTo(deps, server, open);
     open.forEach((tx, i) => {
       const r = results?.[i];
-      if (r === undefined || r.ok || TRY_AGAIN.has(r.error.code) || r.error.code === 'tx_duplicate_id')
+      if (
+        r === undefined ||
+        r.ok ||
+        TRY_AGAIN.has(r.error.code) ||
+        r.error.code === 'tx_duplicate_id'
+      )
         return;
       deps.trace.record(actor, 'refused', `${tx.idHex} ${r.error.code}`);
       finals.set(tx.idHex, null);
@@ -96,7 +101,11 @@ export async function settleTxs(
         if (view === null) unknown++;
         if (view === null || view.status === 'new') continue;
         finals.set(tx.idHex, view);
-        deps.trace.record(actor, 'final', `${tx.idHex} ${view.status} ${view.code ?? ''} via ${server}`);
+        deps.trace.record(
+          actor,
+          'final',
+          `${tx.idHex} ${view.status} ${view.code ?? ''} via ${server}`,
+        );
         if (view.status === 'accepted' || view.status === 'rejected')
           deps.confirmed.push({ idHex: view.id, status: view.status });
       }
@@ -143,7 +152,13 @@ export async function runOwner(
   const meters = households.flatMap((h) => [
     signCall(
       'Producer',
-      { context, address: h.producer.address, allowed: true, trader: h.trader.address, labels: [...PRODUCER_LABELS] },
+      {
+        context,
+        address: h.producer.address,
+        allowed: true,
+        trader: h.trader.address,
+        labels: [...PRODUCER_LABELS],
+      },
       owner,
       deps,
     ),
@@ -256,7 +271,11 @@ export class Household {
     ]);
     if (view?.status !== 'accepted') return;
     from.wh -= amountWh;
-    this.hold(from.block, from.labels.filter((l) => l !== 'local'), amountWh);
+    this.hold(
+      from.block,
+      from.labels.filter((l) => l !== 'local'),
+      amountWh,
+    );
   }
 
   private pickHolding(): Holding | null {

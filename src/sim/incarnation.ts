@@ -69,7 +69,8 @@ const WALL_CLOCK_FIELDS = new Set(['executeMs', 'storeReadMs', 'commitMs']);
 export function traceLogger(trace: Trace, actor: string): Logger {
   const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
     const kept = Object.entries(fields ?? {}).filter(([k]) => !WALL_CLOCK_FIELDS.has(k));
-    const detail = kept.length === 0 ? msg : `${msg} ${JSON.stringify(Object.fromEntries(kept), bigintAsText)}`;
+    const detail =
+      kept.length === 0 ? msg : `${msg} ${JSON.stringify(Object.fromEntries(kept), bigintAsText)}`;
     trace.record(actor, level, detail);
   };
   return {

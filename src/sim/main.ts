@@ -30,7 +30,9 @@ class UsageError extends Error {}
 function count(name: string, text: string | undefined, min: number, max: number): number {
   const n = Number(text);
   if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
-    throw new UsageError(`${name} takes an integer from ${min} to ${max}, got ${JSON.stringify(text ?? null)}`);
+    throw new UsageError(
+      `${name} takes an integer from ${min} to ${max}, got ${JSON.stringify(text ?? null)}`,
+    );
   return n;
 }
 
@@ -52,7 +54,8 @@ export function parseSimArgs(argv: readonly string[]): Args {
       }
       case '--seeds': {
         const m = /^(\d+)\.\.(\d+)$/.exec(value ?? '');
-        if (m === null) throw new UsageError(`--seeds takes A..B, got ${JSON.stringify(value ?? null)}`);
+        if (m === null)
+          throw new UsageError(`--seeds takes A..B, got ${JSON.stringify(value ?? null)}`);
         const from = count('--seeds start', m[1], 0, Number.MAX_SAFE_INTEGER);
         const to = count('--seeds end', m[2], from, from + SEEDS_MAX - 1);
         seeds = { from, to, range: true };
@@ -126,13 +129,20 @@ async function main(argv: readonly string[]): Promise<number> {
     args = parseSimArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${JSON.stringify({ error: { code: 'usage_error', message: err.message } })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ error: { code: 'usage_error', message: err.message } })}\n`,
+    );
     return 2;
   }
   const startedMs = performance.now();
   let ok = 0;
   for (let seed = args.from; seed <= args.to; seed++) {
-    const options: SimOptions = { seed, steps: args.steps, nodes: args.nodes, households: args.households };
+    const options: SimOptions = {
+      seed,
+      steps: args.steps,
+      nodes: args.nodes,
+      households: args.households,
+    };
     const result = await runSimulation(options);
     if (!args.range) process.stdout.write(`${JSON.stringify(summary(result))}\n`);
     if (result.violation !== null) {
@@ -143,12 +153,16 @@ async function main(argv: readonly string[]): Promise<number> {
     ok++;
     if (args.range) {
       const seconds = (performance.now() - startedMs) / 1000;
-      process.stderr.write(`seed ${seed} ok: ${result.blocks} blocks, ${result.txsConfirmed} txs confirmed (${ok} seeds, ${(ok / seconds).toFixed(2)} seeds/s)\n`);
+      process.stderr.write(
+        `seed ${seed} ok: ${result.blocks} blocks, ${result.txsConfirmed} txs confirmed (${ok} seeds, ${(ok / seconds).toFixed(2)} seeds/s)\n`,
+      );
     }
   }
   if (args.range) {
     const seconds = (performance.now() - startedMs) / 1000;
-    process.stdout.write(`${JSON.stringify({ seeds: `${args.from}..${args.to}`, ok, failed: 0, seconds: Math.round(seconds), seedsPerSecond: Number((ok / seconds).toFixed(3)) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ seeds: `${args.from}..${args.to}`, ok, failed: 0, seconds: Math.round(seconds), seedsPerSecond: Number((ok / seconds).toFixed(3)) })}\n`,
+    );
   }
   return 0;
 }

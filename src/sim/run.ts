@@ -87,7 +87,10 @@ export interface SimResult {
 const START_MS = Date.UTC(2026, 0, 1);
 
 function keyOf(seed: number, name: string): PrivateKey {
-  return PrivateKey.generateNonRandom(utf8Encode(`hanzenet-sim ${seed} ${name}`), utf8Encode('sim'));
+  return PrivateKey.generateNonRandom(
+    utf8Encode(`hanzenet-sim ${seed} ${name}`),
+    utf8Encode('sim'),
+  );
 }
 
 class Simulation {
@@ -112,7 +115,9 @@ class Simulation {
   ) {
     const { seed } = opts;
     this.disks = disks;
-    this.clock = new SimScheduler(START_MS + Random.stream(seed, 'clock').intBetween(0, 86_400_000));
+    this.clock = new SimScheduler(
+      START_MS + Random.stream(seed, 'clock').intBetween(0, 86_400_000),
+    );
     this.trace = new Trace(this.clock, opts.traceKeep);
     this.network = new SimNetwork<SimMessage>(
       this.clock,
@@ -133,15 +138,30 @@ class Simulation {
       ...(opts.sabotage === 'store-lies' ? { lyingStore: 'processor' } : {}),
     };
     const [processorDisk, ...nodeDisks] = disks as [Database, ...Database[]];
-    this.processor = new SimProcessor('processor', this.world, processorDisk, Random.stream(seed, 'store:processor'));
+    this.processor = new SimProcessor(
+      'processor',
+      this.world,
+      processorDisk,
+      Random.stream(seed, 'store:processor'),
+    );
     this.processor.onReady = (processor) =>
       processor.onBlock((block) => this.noteBlock(block.height, block.hashHex));
     const topology = Random.stream(seed, 'topology');
     nodeDisks.forEach((disk, i) => {
       const name = `node-${i + 1}`;
       const upstream = i > 0 && topology.chance(0.5) ? `node-${i}` : 'processor';
-      const node = new SimNode(name, this.world, disk, Random.stream(seed, `store:${name}`), upstream, Random.stream(seed, `jitter:${name}`));
-      node.onReady = (mirror) => mirror.onAlarm((alarm) => this.fail({ invariant: 'node_alarm', detail: `${name}: ${alarm.message}` }));
+      const node = new SimNode(
+        name,
+        this.world,
+        disk,
+        Random.stream(seed, `store:${name}`),
+        upstream,
+        Random.stream(seed, `jitter:${name}`),
+      );
+      node.onReady = (mirror) =>
+        mirror.onAlarm((alarm) =>
+          this.fail({ invariant: 'node_alarm', detail: `${name}: ${alarm.message}` }),
+        );
       this.nodes.push(node);
     });
   }
@@ -157,7 +177,10 @@ class Simulation {
   private noteBlock(height: number, hashHex: string): void {
     const known = this.blockHashes.get(height);
     if (known !== undefined && known !== hashHex)
-      this.fail({ invariant: 'blocks_kept', detail: `the processor committed block ${height} as ${known}, later as ${hashHex}` });
+      this.fail({
+        invariant: 'blocks_kept',
+        detail: `the processor committed block ${height} as ${known}, later as ${hashHex}`,
+      });
     this.blockHashes.set(height, hashHex);
   }
 
@@ -230,7 +253,10 @@ class Simulation {
     for (const proc of this.processes) {
       if (!proc.isUp || !this.crashRandom.chance(p.crashProbability)) continue;
       proc.crash('injected');
-      const delayMs = this.crashRandom.intBetween(p.restartDelayMinMs, Math.max(p.restartDelayMinMs, p.restartDelayMaxMs));
+      const delayMs = this.crashRandom.intBetween(
+        p.restartDelayMinMs,
+        Math.max(p.restartDelayMinMs, p.restartDelayMaxMs),
+      );
       this.clock.after(delayMs, () => proc.start());
     }
   }
@@ -243,7 +269,10 @@ class Simulation {
       if (head === null || head === undefined) continue;
       const want = this.blockHashes.get(head.height);
       if (want !== undefined && want !== head.hashHex)
-        return { invariant: 'nodes_agree', detail: `${node.name} holds block ${head.height} as ${head.hashHex}, the processor committed ${want}` };
+        return {
+          invariant: 'nodes_agree',
+          detail: `${node.name} holds block ${head.height} as ${head.hashHex}, the processor committed ${want}`,
+        };
     }
     return null;
   }
@@ -252,9 +281,15 @@ class Simulation {
   async sqlChecks(final: boolean): Promise<InvariantViolation | null> {
     const [processorDisk] = this.disks as [Database];
     for (const disk of this.disks) {
-      const found = [...(await checkChain(disk)), ...(await checkUniqueIds(disk)), ...(await checkEnergy(disk))];
+      const found = [
+        ...(await checkChain(disk)),
+        ...(await checkUniqueIds(disk)),
+        ...(await checkEnergy(disk)),
+      ];
       if (found[0] !== undefined) return found[0];
     }
+    const announced = await this.checkAnnouncedStored(processorDisk);
+    if (announced !== null) return announced;
     const kept = await checkConfirmedKept(processorDisk, this.confirmed);
     if (kept[0] !== undefined) return kept[0];
     for (const [i, node] of this.nodes.entries()) {
@@ -263,8 +298,26 @@ class Simulation {
       if (agree[0] !== undefined) return agree[0];
       if (final) {
         const nodeKept = await checkConfirmedKept(disk, this.confirmed);
-        if (nodeKept[0] !== undefined) return { ...nodeKept[0], detail: `${node.name}: ${nodeKept[0].detail}` };
+        if (nodeKept[0] !== undefined)
+          return { ...nodeKept[0], detail: `${node.name}: ${nodeKept[0].detail}` };
       }
+    }
+    return null;
+  }
+
+  /** Every block the processor announced as committed is in its store (what nodes may already hold). */
+  private async checkAnnouncedStored(disk: Database): Promise<InvariantViolation | null> {
+    const { rows } = await disk.query<{ height: string; hash_hex: string }>(
+      `SELECT height::text AS height, encode(hash, 'hex') AS hash_hex FROM chain.blocks`,
+    );
+    const stored = new Map(rows.map((r) => [Number(r.height), r.hash_hex]));
+    for (const [height, hashHex] of this.blockHashes) {
+      const found = stored.get(height);
+      if (found !== hashHex)
+        return {
+          invariant: 'blocks_kept',
+          detail: `the processor announced block ${height} ${hashHex} as committed, its store holds ${found ?? 'no such block'}`,
+        };
     }
     return null;
   }
@@ -284,22 +337,31 @@ class Simulation {
   /** Everyone up, clients done, every node at the processor's head. */
   converged(): boolean {
     const head = this.processor.role?.headInfo;
-    if (head === undefined || this.clientsRunning > 0 || this.processor.role?.pendingCount !== 0) return false;
+    if (head === undefined || this.clientsRunning > 0 || this.processor.role?.pendingCount !== 0)
+      return false;
     return this.nodes.every((n) => n.role?.headInfo?.hashHex === head.hashHex);
   }
 
   headHashes(): string[] {
-    return [this.processor.role?.headInfo.hashHex ?? '', ...this.nodes.map((n) => n.role?.headInfo?.hashHex ?? '')];
+    return [
+      this.processor.role?.headInfo.hashHex ?? '',
+      ...this.nodes.map((n) => n.role?.headInfo?.hashHex ?? ''),
+    ];
   }
 
   describeHeads(): string {
-    const at = (p: ProcessControl, head: { height: number } | null | undefined): string => `${p.name}=${head?.height ?? (p.isUp ? 'starting' : 'down')}`;
-    return [at(this.processor, this.processor.role?.headInfo), ...this.nodes.map((n) => at(n, n.role?.headInfo))].join(' ');
+    const at = (p: ProcessControl, head: { height: number } | null | undefined): string =>
+      `${p.name}=${head?.height ?? (p.isUp ? 'starting' : 'down')}`;
+    return [
+      at(this.processor, this.processor.role?.headInfo),
+      ...this.nodes.map((n) => at(n, n.role?.headInfo)),
+    ].join(' ');
   }
 
   faultCounts(): SimFaultCounts {
     const net = this.network.stats();
-    const sum = (k: 'writesFailed' | 'commitsFailed' | 'commitAnswersLost'): number => this.world.stores.reduce((n, s) => n + s.stats()[k], 0);
+    const sum = (k: 'writesFailed' | 'commitsFailed' | 'commitAnswersLost'): number =>
+      this.world.stores.reduce((n, s) => n + s.stats()[k], 0);
     return {
       dropped: net.dropped,
       duplicated: net.duplicated,
@@ -332,7 +394,8 @@ function emptyImage(): Promise<Blob> {
 
 /** Runs one seed to its end or its first violated invariant. */
 export async function runSimulation(opts: SimOptions): Promise<SimResult> {
-  if (opts.nodes < 1 || opts.households < 1) throw new RangeError('a simulation needs at least one node and one household');
+  if (opts.nodes < 1 || opts.households < 1)
+    throw new RangeError('a simulation needs at least one node and one household');
   const plan = opts.plan ?? faultPlanFromSeed(opts.seed);
   const disks: Database[] = [];
   try {
@@ -398,6 +461,9 @@ async function drive(
   }
   return {
     steps: step,
-    violation: { invariant: 'nodes_caught_up', detail: `with the faults healed for ${END_PHASE_MS} ms: ${sim.describeHeads()}` },
+    violation: {
+      invariant: 'nodes_caught_up',
+      detail: `with the faults healed for ${END_PHASE_MS} ms: ${sim.describeHeads()}`,
+    },
   };
 }

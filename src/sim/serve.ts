@@ -34,8 +34,10 @@ export function serveLedger(
     switch (message.kind) {
       case 'request':
         answer(service, message.call).then(
-          (value) => endpoint.send(from, { kind: 'response', id: message.id, answer: { ok: true, value } }),
-          (err: unknown) => endpoint.send(from, { kind: 'response', id: message.id, answer: answerOfError(err) }),
+          (value) =>
+            endpoint.send(from, { kind: 'response', id: message.id, answer: { ok: true, value } }),
+          (err: unknown) =>
+            endpoint.send(from, { kind: 'response', id: message.id, answer: answerOfError(err) }),
         );
         return;
       case 'subscribe':
@@ -68,7 +70,12 @@ export function serveLedger(
         subscribers.delete(key);
         continue;
       }
-      endpoint.send(s.to, { kind: 'block', feedId: s.feedId, height: block.height, raw: block.bytes });
+      endpoint.send(s.to, {
+        kind: 'block',
+        feedId: s.feedId,
+        height: block.height,
+        raw: block.bytes,
+      });
     }
   });
 }

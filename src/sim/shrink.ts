@@ -20,13 +20,25 @@ type PlanEdit = { readonly name: string; readonly edit: (plan: FaultPlan) => Fau
 const FAULT_KINDS: readonly PlanEdit[] = [
   { name: 'crashes', edit: (p) => ({ ...p, process: { ...p.process, crashProbability: 0 } }) },
   { name: 'drops', edit: (p) => ({ ...p, network: { ...p.network, dropProbability: 0 } }) },
-  { name: 'duplicates', edit: (p) => ({ ...p, network: { ...p.network, duplicateProbability: 0 } }) },
+  {
+    name: 'duplicates',
+    edit: (p) => ({ ...p, network: { ...p.network, duplicateProbability: 0 } }),
+  },
   {
     name: 'delays',
-    edit: (p) => ({ ...p, network: { ...p.network, delayMinMs: 1, delayMeanMs: 1, delayMaxMs: 1 } }),
+    edit: (p) => ({
+      ...p,
+      network: { ...p.network, delayMinMs: 1, delayMeanMs: 1, delayMaxMs: 1 },
+    }),
   },
-  { name: 'write failures', edit: (p) => ({ ...p, store: { ...p.store, writeFailProbability: 0 } }) },
-  { name: 'commit failures', edit: (p) => ({ ...p, store: { ...p.store, commitFailProbability: 0 } }) },
+  {
+    name: 'write failures',
+    edit: (p) => ({ ...p, store: { ...p.store, writeFailProbability: 0 } }),
+  },
+  {
+    name: 'commit failures',
+    edit: (p) => ({ ...p, store: { ...p.store, commitFailProbability: 0 } }),
+  },
   {
     name: 'lost commit answers',
     edit: (p) => ({ ...p, store: { ...p.store, commitAnswerLostProbability: 0 } }),

@@ -62,26 +62,28 @@ export class FaultyDatabase implements Database {
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     return this.track(async () => {
       const lie = { value: undefined as T | undefined, told: false };
-      const result = await this.inner.transaction(async (sql) => {
-        const faulty: Sql = { query: (text, params) => this.faultyQuery(sql, text, params) };
-        const value = await fn(faulty);
-        this.throwIfSevered();
-        if (this.lyingShare > 0 && this.random.chance(this.lyingShare)) {
-          lie.value = value;
-          lie.told = true;
-          this.trace.record(this.owner, 'store-lies', 'a rolled-back commit is reported as done');
-          throw new ChainError('internal', 'rolled back by the lying store');
-        }
-        if (this.random.chance(this.faults.commitFailProbability)) {
-          this.counters.commitsFailed++;
-          this.trace.record(this.owner, 'store-commit-failed');
-          throw new ChainError('retry', 'simulated store fault: the commit did not land');
-        }
-        return value;
-      }).catch((err: unknown) => {
-        if (lie.told) return lie.value as T;
-        throw err;
-      });
+      const result = await this.inner
+        .transaction(async (sql) => {
+          const faulty: Sql = { query: (text, params) => this.faultyQuery(sql, text, params) };
+          const value = await fn(faulty);
+          this.throwIfSevered();
+          if (this.lyingShare > 0 && this.random.chance(this.lyingShare)) {
+            lie.value = value;
+            lie.told = true;
+            this.trace.record(this.owner, 'store-lies', 'a rolled-back commit is reported as done');
+            throw new ChainError('internal', 'rolled back by the lying store');
+          }
+          if (this.random.chance(this.faults.commitFailProbability)) {
+            this.counters.commitsFailed++;
+            this.trace.record(this.owner, 'store-commit-failed');
+            throw new ChainError('retry', 'simulated store fault: the commit did not land');
+          }
+          return value;
+        })
+        .catch((err: unknown) => {
+          if (lie.told) return lie.value as T;
+          throw err;
+        });
       this.counters.commits++;
       if (this.random.chance(this.faults.commitAnswerLostProbability)) {
         this.counters.commitAnswersLost++;

@@ -27,7 +27,12 @@ export type SimMessage =
   | { readonly kind: 'response'; readonly id: string; readonly answer: Answer }
   | { readonly kind: 'subscribe'; readonly feedId: string }
   | { readonly kind: 'subscribed'; readonly feedId: string }
-  | { readonly kind: 'block'; readonly feedId: string; readonly height: number; readonly raw: Uint8Array }
+  | {
+      readonly kind: 'block';
+      readonly feedId: string;
+      readonly height: number;
+      readonly raw: Uint8Array;
+    }
   | { readonly kind: 'ping'; readonly feedId: string }
   | { readonly kind: 'pong'; readonly feedId: string }
   | { readonly kind: 'unsubscribe'; readonly feedId: string };
@@ -109,7 +114,12 @@ export class Endpoint {
   }
 
   /** Sends a request; its answer's value, or a ChainError (`retry` when no answer came in time). */
-  call(to: string, call: Call, signal?: AbortSignal, timeoutMs = CALL_TIMEOUT_MS): Promise<unknown> {
+  call(
+    to: string,
+    call: Call,
+    signal?: AbortSignal,
+    timeoutMs = CALL_TIMEOUT_MS,
+  ): Promise<unknown> {
     const id = this.newId();
     return new Promise((resolve, reject) => {
       if (signal?.aborted === true) {

@@ -276,7 +276,10 @@ const PGLITE_PARSERS = {
 };
 
 async function openPglite(dataDir: string | undefined, image?: Blob): Promise<Database> {
-  const options = { parsers: PGLITE_PARSERS, ...(image === undefined ? {} : { loadDataDir: image }) };
+  const options = {
+    parsers: PGLITE_PARSERS,
+    ...(image === undefined ? {} : { loadDataDir: image }),
+  };
   const lite =
     dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   return new PgliteDatabase(lite);
