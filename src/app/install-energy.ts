@@ -16,6 +16,8 @@ export async function installEnergyContracts(
   processor: Processor,
   key: PrivateKey,
   log: Logger,
+  /** The transaction ids (default random, as clients choose them); the simulator draws them from its seed. */
+  newIdHex?: () => string,
 ): Promise<TxView[]> {
   const existing = new Set((await processor.listContracts()).map((c) => c.hash));
   const txs = ENERGY_CONTRACTS.map((def) => packContract(def))
@@ -23,6 +25,7 @@ export async function installEnergyContracts(
     .map((packed) =>
       signTx(
         {
+          ...(newIdHex === undefined ? {} : { idHex: newIdHex() }),
           contractHashHex: CREATE_CONTRACT_HASH,
           validTillMs: 0,
           payloadText: JSON.stringify(packed.payload),

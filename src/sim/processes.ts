@@ -4,6 +4,7 @@
 // the simulated network in place of HTTP. Starting takes several steps (the store migrates, the
 // processor installs the energy contracts on a new chain); a crash can come at any of them.
 
+import { createHash } from 'node:crypto';
 import { createExecutor } from '../contracts/runtime/executor.js';
 import type { PrivateKey } from '../core/keys.js';
 import type { Scheduler } from '../core/scheduler.js';
@@ -36,6 +37,8 @@ export interface World {
   readonly chainId: string;
   readonly processorKey: PrivateKey;
   storeFaults: StoreFaults;
+  /** Whether `process` crashes now, as one of its transactions is about to commit. */
+  readonly crashesInCommit: (process: ProcessControl) => boolean;
   /** A process whose store lies about commits (FaultyDatabase's lyingShare), to test the checks. */
   readonly lyingStore?: string;
   /** Every FaultyDatabase made, so the step loop can wait until all are idle. */
@@ -106,6 +109,9 @@ export abstract class SimProcess<R> implements ProcessControl {
     const endpoint = new Endpoint(this.world.network, scheduler, this.name, incarnation);
     const life: Life<R> = { scheduler, endpoint, store, role: null, stops: [] };
     this.life = life;
+    store.beforeCommit = () => {
+      if (this.life === life && this.world.crashesInCommit(this)) this.crash('during a commit');
+    };
     this.world.trace.record(this.name, 'start', `incarnation ${incarnation}`);
     this.boot(life).then(
       (role) => this.ready(life, role),
@@ -153,6 +159,17 @@ export abstract class SimProcess<R> implements ProcessControl {
 }
 
 export class SimProcessor extends SimProcess<Processor> {
+  private idsMade = 0;
+
+  /** Ids of the contract installs: from the chain id and a count, the same in every run of a seed. */
+  private newIdHex(): string {
+    const n = ++this.idsMade;
+    return createHash('sha256')
+      .update(`${this.world.chainId} install ${n}`)
+      .digest('hex')
+      .slice(0, 32);
+  }
+
   protected async boot(life: Life<Processor>): Promise<Processor> {
     const store = await this.openStore(life);
     const openExecutor = (): ReturnType<typeof createExecutor> =>
@@ -175,7 +192,7 @@ export class SimProcessor extends SimProcess<Processor> {
     processor.start();
     life.stops.push(serveLedger(life.endpoint, processor, life.scheduler));
     this.ready(life, processor);
-    if (isNewChain) await installEnergyContracts(processor, key, this.log);
+    if (isNewChain) await installEnergyContracts(processor, key, this.log, () => this.newIdHex());
     return processor;
   }
 }

@@ -55,6 +55,8 @@ export type Sabotage = 'store-lies';
 
 export const DEFAULT_OPTIONS = { steps: 3_000, nodes: 2, households: 4 } as const;
 const SQL_EVERY_STEPS = 250;
+/** A crash inside a commit is this many times as likely per commit as a crash per step. */
+const COMMIT_CRASH_FACTOR = 25;
 /** With the faults healed, everything must catch up within this much virtual time. */
 const END_PHASE_MS = 180_000;
 const END_STEPS_MAX = 200_000;
@@ -105,6 +107,7 @@ class Simulation {
   private readonly blockHashes = new Map<number, string>();
   private violation: InvariantViolation | null = null;
   private working = true;
+  private crashesOn = true;
   private clientsRunning = 0;
   private readonly disks: Database[];
 
@@ -135,6 +138,7 @@ class Simulation {
       processorKey: keyOf(seed, 'processor'),
       storeFaults: plan.store,
       stores: [],
+      crashesInCommit: (proc) => this.crashesInCommit(proc),
       ...(opts.sabotage === 'store-lies' ? { lyingStore: 'processor' } : {}),
     };
     const [processorDisk, ...nodeDisks] = disks as [Database, ...Database[]];
@@ -249,16 +253,28 @@ class Simulation {
 
   /** Crashes each live process with the plan's probability; it restarts after a drawn delay. */
   maybeCrash(): void {
-    const p = this.plan.process;
     for (const proc of this.processes) {
-      if (!proc.isUp || !this.crashRandom.chance(p.crashProbability)) continue;
+      if (!proc.isUp || !this.crashRandom.chance(this.plan.process.crashProbability)) continue;
       proc.crash('injected');
-      const delayMs = this.crashRandom.intBetween(
-        p.restartDelayMinMs,
-        Math.max(p.restartDelayMinMs, p.restartDelayMaxMs),
-      );
-      this.clock.after(delayMs, () => proc.start());
+      this.restartLater(proc);
     }
+  }
+
+  /** A crash inside a commit (it rolls back): more likely per commit than per step. */
+  private crashesInCommit(proc: ProcessControl): boolean {
+    const p = this.plan.process.crashProbability * COMMIT_CRASH_FACTOR;
+    if (!this.crashesOn || !this.crashRandom.chance(p)) return false;
+    this.restartLater(proc);
+    return true;
+  }
+
+  private restartLater(proc: ProcessControl): void {
+    const p = this.plan.process;
+    const delayMs = this.crashRandom.intBetween(
+      p.restartDelayMinMs,
+      Math.max(p.restartDelayMinMs, p.restartDelayMaxMs),
+    );
+    this.clock.after(delayMs, () => proc.start());
   }
 
   /** The checks on the processes themselves, after every step. */
@@ -325,6 +341,7 @@ class Simulation {
   /** Heals every fault, restarts what is down, lets the clients finish and stop. */
   heal(): void {
     this.working = false;
+    this.crashesOn = false;
     this.network.heal(NO_FAULTS.network);
     this.world.storeFaults = NO_FAULTS.store;
     for (const proc of this.processes) {

@@ -28,6 +28,11 @@ export interface StoreStats {
 
 export class FaultyDatabase implements Database {
   readonly kind: Database['kind'];
+  /**
+   * Called when a transaction is about to commit: the simulation may crash the process there
+   * (sever this store), and the transaction then rolls back.
+   */
+  beforeCommit: (() => void) | null = null;
   private inFlight = 0;
   private started = 0;
   private severed = false;
@@ -66,6 +71,7 @@ export class FaultyDatabase implements Database {
         .transaction(async (sql) => {
           const faulty: Sql = { query: (text, params) => this.faultyQuery(sql, text, params) };
           const value = await fn(faulty);
+          this.beforeCommit?.();
           this.throwIfSevered();
           if (this.lyingShare > 0 && this.random.chance(this.lyingShare)) {
             lie.value = value;
