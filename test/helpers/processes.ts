@@ -216,7 +216,9 @@ async function spawnService(
     let out = '';
     // A service that did not start is killed (and waited for) before the test fails, so it never
     // outlives the test, holding its port and writing into a data dir that is being removed.
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       const failure = new Error(
         `${what} did not start within ${START_TIMEOUT_MS / 1000} s; stderr:\n${err}`,
       );
@@ -233,7 +235,7 @@ async function spawnService(
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before starting; stderr:\n${err}`));
+      if (!timedOut) rej(new Error(`${what} exited (${code}) before starting; stderr:\n${err}`));
     });
   });
   return { proc, stderr: () => err, exited, firstLine };
