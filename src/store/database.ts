@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import { ChainError } from '../core/errors.js';
+import { keepLeadingByteOrderMarks } from './pglite-bom.js';
 import type { Database, QueryResult, Sql } from './types.js';
 
 export interface OpenDatabaseOptions {
@@ -276,6 +277,7 @@ const PGLITE_PARSERS = {
 };
 
 async function openPglite(dataDir: string | undefined, image?: Blob): Promise<Database> {
+  keepLeadingByteOrderMarks();
   const options = {
     parsers: PGLITE_PARSERS,
     ...(image === undefined ? {} : { loadDataDir: image }),
