@@ -137,6 +137,20 @@ test('a mixed batch of 2000 is verified correctly over the workers', async () =>
   }
 });
 
+test('a pool without workers (the simulator) gives the same answers in the calling thread', async () => {
+  const cases = mixedBatch(500, SEED);
+  const pool = SignaturePool.inThread();
+  try {
+    const results = await pool.verify(cases.map((c) => c.item));
+    cases.forEach((c, i) => {
+      assert.equal(results[i], c.expected, `item ${i} (${c.kind}), SEED=${SEED}`);
+    });
+    assert.deepEqual(pool.stats(), { workers: 0, restarts: 0, queuedTasks: 0 });
+  } finally {
+    await pool.close();
+  }
+});
+
 test('small batches, empty batches and concurrent batches', async () => {
   const cases = mixedBatch(300, SEED + 1);
   const pool = await SignaturePool.start({ workers: 2 });
