@@ -37,6 +37,8 @@ export interface World {
   readonly chainId: string;
   readonly processorKey: PrivateKey;
   storeFaults: StoreFaults;
+  /** Starts `process` again after a drawn delay (its supervisor restarting it). */
+  readonly restartLater: (process: ProcessControl) => void;
   /** Whether `process` crashes now, as one of its transactions is about to commit. */
   readonly crashesInCommit: (process: ProcessControl) => boolean;
   /** A process whose store lies about commits (FaultyDatabase's lyingShare), to test the checks. */
@@ -119,6 +121,7 @@ export abstract class SimProcess<R> implements ProcessControl {
         if (this.life !== life) return;
         this.log.error('start failed', { error: describeError(err) });
         this.crash('start failed');
+        this.world.restartLater(this);
       },
     );
   }

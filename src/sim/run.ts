@@ -139,6 +139,7 @@ class Simulation {
       storeFaults: plan.store,
       stores: [],
       crashesInCommit: (proc) => this.crashesInCommit(proc),
+      restartLater: (proc) => this.restartLater(proc),
       ...(opts.sabotage === 'store-lies' ? { lyingStore: 'processor' } : {}),
     };
     const [processorDisk, ...nodeDisks] = disks as [Database, ...Database[]];
