@@ -22,8 +22,13 @@ import type { Trace } from './trace.js';
 import type { Endpoint } from './wire.js';
 
 const CONTRACT_HASH = new Map(ENERGY_CONTRACTS.map((def) => [def.type, packContract(def).hashHex]));
-/** Submit refusals that mean "not now": the client submits the same bytes again later. */
-const TRY_AGAIN = new Set(['retry', 'queue_full', 'shutting_down', 'internal']);
+/**
+ * Submit refusals that mean "not now": the client submits the same bytes again later. Until the
+ * processor's first start has installed the energy contracts, their hashes are unknown.
+ */
+const TRY_AGAIN = new Set(['retry', 'queue_full', 'shutting_down', 'internal', 'contract_unknown']);
+/** Rounds in which the owner submits again the registrations it got no outcome for. */
+const OWNER_ROUNDS_MAX = 5;
 const POLL_MS = 1_000;
 /** Polls of one transaction before the client submits it again. */
 const POLLS_PER_SUBMIT = 5;
@@ -148,7 +153,7 @@ export async function runOwner(
   const traders = households.map((h) =>
     signCall('Trader', { context, address: h.trader.address, allowed: true }, owner, deps),
   );
-  await settleTxs(deps, 'owner', traders);
+  await settleAll(deps, traders);
   const meters = households.flatMap((h) => [
     signCall(
       'Producer',
@@ -169,7 +174,16 @@ export async function runOwner(
       deps,
     ),
   ]);
-  await settleTxs(deps, 'owner', meters);
+  await settleAll(deps, meters);
+}
+
+/** The owner's registrations: what got no outcome is submitted again, for a few rounds. */
+async function settleAll(deps: ClientDeps, txs: readonly Tx[]): Promise<void> {
+  let open = txs;
+  for (let round = 0; round < OWNER_ROUNDS_MAX && open.length > 0; round++) {
+    const finals = await settleTxs(deps, 'owner', open);
+    open = open.filter((_, i) => finals[i] === null);
+  }
 }
 
 /** A balance the household believes it holds: period (first block) and label set. */
