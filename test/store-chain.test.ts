@@ -624,3 +624,53 @@ test('genesis must link to the zero hash and carry genesis information', async (
     await db.close();
   }
 });
+
+test('a commit whose answer was lost, but which landed, leaves no stale table definitions behind', async () => {
+  // Found by the simulator (npm run sim -- --seed 143): the block that created the energy
+  // contracts was stored, but its COMMIT's answer was lost; the store kept its table definitions
+  // from before that block, and every later block with a state change failed for ever.
+  const backend = testBackends()[0];
+  assert.ok(backend !== undefined);
+  const db = await backend.open();
+  let loseNextAnswer = false;
+  const answerLosing: Database = {
+    kind: db.kind,
+    query: (text, params) => db.query(text, params),
+    close: () => db.close(),
+    async transaction(fn) {
+      const result = await db.transaction(fn);
+      if (loseNextAnswer) {
+        loseNextAnswer = false;
+        throw new ChainError('retry', 'the connection dropped after the commit was sent');
+      }
+      return result;
+    },
+  };
+  try {
+    const store = new ChainStore(answerLosing);
+    await store.migrate();
+    const genesis = fakeBlock(0, '00'.repeat(32), [], []);
+    await store.commitBlock(blockInput(genesis, []));
+    const create = fakeTx('create', '{"type":"Balances",  "init": {}}');
+    const block1 = fakeBlock(1, genesis.hashHex, [create], [accepted]);
+    loseNextAnswer = true;
+    await assert.rejects(
+      store.commitBlock(
+        blockInput(block1, [txRecord(create, accepted, 1, 0)], { created: [CONTRACT] }),
+      ),
+      code('retry'),
+    );
+    assert.equal((await store.head())?.height, 1, 'the block landed');
+    const a = fakeTx('a');
+    const block2 = fakeBlock(2, block1.hashHex, [a], [accepted]);
+    await store.commitBlock(
+      blockInput(block2, [txRecord(a, accepted, 2, 0)], {
+        changes: [balance('alice', 0n, ['solar'], 5n, null)],
+      }),
+    );
+    assert.equal((await store.head())?.height, 2);
+    assert.ok((await store.tableDefs()).has('balances'));
+  } finally {
+    await db.close();
+  }
+});

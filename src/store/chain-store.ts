@@ -53,19 +53,27 @@ export class ChainStore implements StateReader {
   /** Writes a block and all it caused in one transaction; nothing is written if any part fails. */
   async commitBlock(input: CommitBlockInput): Promise<void> {
     checkCommitInput(input);
-    const defs = await this.db.transaction(async (sql) => {
-      await assertLinksToHead(sql, input);
-      const defs = new Map(this.defsCache ?? (await loadTableDefs(sql)));
-      if (input.block.height === 0 && input.block.genesis !== null)
-        await insertMeta(sql, input.block.genesis);
-      await insertBlock(sql, input);
-      await insertContracts(sql, input.createdContracts, defs);
-      await markDeleted(sql, input.block.height, input.deletedContracts);
-      await insertTransactions(sql, input);
-      await upsertInvalid(sql, input.invalidRecords);
-      await applyStateChanges(sql, defs, input.stateChanges);
-      return defs;
-    });
+    // A commit that fails may still have landed (its answer lost) with new contract tables: the
+    // definitions are read again from the store, not kept from before this block.
+    const failed = (err: unknown): never => {
+      this.defsCache = null;
+      throw err;
+    };
+    const defs = await this.db
+      .transaction(async (sql) => {
+        await assertLinksToHead(sql, input);
+        const defs = new Map(this.defsCache ?? (await loadTableDefs(sql)));
+        if (input.block.height === 0 && input.block.genesis !== null)
+          await insertMeta(sql, input.block.genesis);
+        await insertBlock(sql, input);
+        await insertContracts(sql, input.createdContracts, defs);
+        await markDeleted(sql, input.block.height, input.deletedContracts);
+        await insertTransactions(sql, input);
+        await upsertInvalid(sql, input.invalidRecords);
+        await applyStateChanges(sql, defs, input.stateChanges);
+        return defs;
+      })
+      .catch(failed);
     this.defsCache = defs;
   }
 
