@@ -65,7 +65,10 @@ export class IncarnationScheduler implements Scheduler {
  */
 const WALL_CLOCK_FIELDS = new Set(['executeMs', 'storeReadMs', 'commitMs']);
 
-/** A Logger that writes into the trace, as `<actor> <level> <message> <fields>`. */
+/**
+ * A Logger that writes into the trace, as `<actor> <level> <message> <fields>`. Like a service at
+ * its default level it leaves out debug lines; a child's lines name it (`node-1.follower`).
+ */
 export function traceLogger(trace: Trace, actor: string): Logger {
   const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
     const kept = Object.entries(fields ?? {}).filter(([k]) => !WALL_CLOCK_FIELDS.has(k));
@@ -74,6 +77,9 @@ export function traceLogger(trace: Trace, actor: string): Logger {
     trace.record(actor, level, detail);
   };
   return {
+    debug: () => undefined,
+    child: (component) => traceLogger(trace, `${actor}.${component}`),
+    pino: null,
     info: (msg, fields) => line('info', msg, fields),
     warn: (msg, fields) => line('warn', msg, fields),
     error: (msg, fields) => line('error', msg, fields),
