@@ -20,6 +20,8 @@ interface Subscriber {
   readonly to: string;
   readonly feedId: string;
   lastHeardMs: number;
+  /** Pushes sent on this feed. */
+  seq: number;
 }
 
 /** Serves `service` on the endpoint; returns a function that stops the block pushes. */
@@ -45,6 +47,7 @@ export function serveLedger(
           to: from,
           feedId: message.feedId,
           lastHeardMs: scheduler.nowMs(),
+          seq: 0,
         });
         endpoint.send(from, { kind: 'subscribed', feedId: message.feedId });
         return;
@@ -53,7 +56,7 @@ export function serveLedger(
         const subscriber = subscribers.get(keyOf(from, message.feedId));
         if (subscriber === undefined) return;
         subscriber.lastHeardMs = scheduler.nowMs();
-        endpoint.send(from, { kind: 'pong', feedId: message.feedId });
+        endpoint.send(from, { kind: 'pong', feedId: message.feedId, seq: subscriber.seq });
         return;
       }
       case 'unsubscribe':
@@ -70,9 +73,11 @@ export function serveLedger(
         subscribers.delete(key);
         continue;
       }
+      s.seq++;
       endpoint.send(s.to, {
         kind: 'block',
         feedId: s.feedId,
+        seq: s.seq,
         height: block.height,
         raw: block.bytes,
       });

@@ -30,11 +30,14 @@ export type SimMessage =
   | {
       readonly kind: 'block';
       readonly feedId: string;
+      /** The push's number on its feed, from 1: a gap means the stream broke. */
+      readonly seq: number;
       readonly height: number;
       readonly raw: Uint8Array;
     }
   | { readonly kind: 'ping'; readonly feedId: string }
-  | { readonly kind: 'pong'; readonly feedId: string }
+  /** `seq`: the last push sent on the feed, so a lost last push is noticed too. */
+  | { readonly kind: 'pong'; readonly feedId: string; readonly seq: number }
   | { readonly kind: 'unsubscribe'; readonly feedId: string };
 
 export type SimWire = SimNetwork<SimMessage>;
@@ -70,6 +73,8 @@ interface OpenFeed {
   readonly handlers: FeedHandlers;
   opened: boolean;
   pongSeen: boolean;
+  /** The last push delivered. */
+  seq: number;
   close(reason: string): void;
 }
 
@@ -161,6 +166,7 @@ export class Endpoint {
       handlers,
       opened: false,
       pongSeen: true,
+      seq: 0,
       close: (reason) => {
         if (ended) return;
         ended = true;
@@ -212,7 +218,9 @@ export class Endpoint {
     }
   }
 
-  private feedMessage(message: SimMessage & { readonly feedId: string }): void {
+  private feedMessage(
+    message: Extract<SimMessage, { readonly kind: 'subscribed' | 'block' | 'pong' }>,
+  ): void {
     const feed = this.feeds.get(message.feedId);
     if (feed === undefined) return;
     if (message.kind === 'subscribed') {
@@ -222,7 +230,15 @@ export class Endpoint {
       return;
     }
     feed.pongSeen = true;
-    if (message.kind === 'block' && feed.opened) feed.handlers.onBlock(message.raw);
+    // The real feed is a WebSocket on TCP: a push arrives once and in order, or the connection
+    // breaks. A push out of order, or one the pong says was sent but never came, breaks it here.
+    if (!feed.opened || message.seq <= feed.seq) return;
+    if (message.kind === 'pong' || message.seq > feed.seq + 1) {
+      if (message.seq > feed.seq) feed.close(`push ${feed.seq + 1} was lost: the stream broke`);
+      return;
+    }
+    feed.seq = message.seq;
+    feed.handlers.onBlock(message.raw);
   }
 
   private settle(id: string): PendingCall | undefined {
