@@ -1,7 +1,8 @@
-// `hanzenet processor start` (what `npm start` runs): opens the database (embedded PGlite in the
-// data directory, or the PostgreSQL server of DATABASE_URL), loads or creates the processor key and
-// the chain, installs the energy contracts on a new chain, serves the API and produces blocks until
-// SIGINT/SIGTERM. The composition root of the producer role: the only place that picks the real
+// `hanzenet processor start` (what `npm start` runs): holds the data directory, checks the port,
+// reads the processor key, opens the database (embedded PGlite in the data directory, or the
+// PostgreSQL server of DATABASE_URL, with the chain's writer lock), and only then creates what is
+// missing: the key and the chain. Installs the energy contracts on a new chain, serves the API and
+// produces blocks until SIGINT/SIGTERM (see service-start.ts for the checks and the locks). The composition root of the producer role: the only place that picks the real
 // clock, the real store and the energy application.
 
 import { randomBytes } from 'node:crypto';
@@ -16,10 +17,11 @@ import { jsonLogger } from '../ledger/log.js';
 import type { Logger } from '../ledger/log.js';
 import { SignaturePool } from '../ledger/signature-pool.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
-import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
-import { loadOrCreateKeyFile } from '../store/key-file.js';
+import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
+import { listenOrExplain } from './port-check.js';
+import { holdDataDir, openServiceDatabase } from './service-start.js';
 
 export interface ProcessorStartOptions {
   readonly port: number;
@@ -34,6 +36,8 @@ export interface ProcessorStartOptions {
   readonly keyFile?: string | undefined;
   /** Install the energy contracts on a new chain (default true). */
   readonly energy: boolean;
+  /** How long to wait for an unreachable PostgreSQL server at start (default 30 s). */
+  readonly databaseWaitMs?: number | undefined;
 }
 
 export interface RunningProcessor {
@@ -44,9 +48,18 @@ export interface RunningProcessor {
 
 const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
+export interface ProcessorStartHooks {
+  /**
+   * Told when the processor can no longer write safely (the PostgreSQL writer lock was lost); the
+   * block loop is stopped already, the caller closes the rest. Default: log it.
+   */
+  readonly onFatal?: (err: ChainError) => void;
+}
+
 export async function startProcessor(
   opts: ProcessorStartOptions,
   log: Logger = jsonLogger(systemScheduler),
+  hooks: ProcessorStartHooks = {},
 ): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
   if (!CHAIN_ID_PATTERN.test(chainId)) {
@@ -57,15 +70,32 @@ export async function startProcessor(
   }
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
-  const { key, created } = await loadOrCreateKeyFile(keyFile);
-  if (created) log.info('generated a new processor key', { address: key.address, keyFile });
-  const db = await openDatabase(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(dataDir, 'pgdata') },
-  );
+  let stopWriting: () => void = () => undefined;
+  const ground = {
+    role: 'processor' as const,
+    dataDir,
+    databaseUrl: opts.databaseUrl,
+    host: opts.host,
+    port: opts.port,
+    databaseWaitMs: opts.databaseWaitMs,
+    onFatal: (err: ChainError): void => {
+      log.error('stopping: the processor can no longer write safely', { error: err.toJSON() });
+      stopWriting();
+      hooks.onFatal?.(err);
+    },
+  };
   return startWithClosers(log, async (closers) => {
-    closers.add(() => db.close());
+    // Every check comes before anything is created (key, tables, genesis).
+    const created = await holdDataDir(ground, closers, log);
+    const existingKey = await readKeyFile(keyFile);
+    const db = await openServiceDatabase(ground, closers, created, log);
     const store = new ChainStore(db);
     await store.migrate();
+    const key = existingKey ?? (await createKeyFile(keyFile));
+    if (existingKey === null) {
+      created.keyFile = keyFile;
+      log.info('generated a new processor key', { address: key.address, keyFile });
+    }
     const verifier = await SignaturePool.start();
     closers.add(() => verifier.close());
     const openExecutor = (): ReturnType<typeof createExecutor> =>
@@ -96,35 +126,48 @@ export async function startProcessor(
     );
     executorOwner = processor;
     processor.start();
+    stopWriting = () => void processor.stop();
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
     const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
-    const url = await api.listen(opts.port, opts.host);
     closers.add(() => api.close());
+    const url = await listenOrExplain(api, opts.port, opts.host);
+    created.kept = true;
     return { url, processor, close: () => closers.closeAll() };
   });
 }
 
-/** The CLI entry: starts, prints where to reach it as one JSON object, and stops on signals. */
+/**
+ * The CLI entry: starts, prints where to reach it as one JSON object, and stops on SIGINT/SIGTERM
+ * (also when one comes during the start: the start finishes, then everything closes). Rejects with
+ * the reason when the processor had to stop on its own (database_lock_lost).
+ */
 export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
   const log = jsonLogger(systemScheduler);
-  const running = await startProcessor(opts, log);
-  const info = await running.processor.info();
-  process.stdout.write(
-    JSON.stringify({
-      api: running.url,
-      processorAddress: info.processorAddress,
-      chainId: info.chainId,
-      head: info.head,
-      database: opts.databaseUrl ? 'postgres' : 'pglite',
-      dataDir: resolve(opts.dataDir),
-    }) + '\n',
-  );
   const stopping = stopOnSignals(log);
+  let fatal: ChainError | null = null;
   try {
+    const running = await startProcessor(opts, log, {
+      onFatal: (err) => {
+        fatal = err;
+        stopping.stop(err.code);
+      },
+    });
+    const info = await running.processor.info();
+    process.stdout.write(
+      JSON.stringify({
+        api: running.url,
+        processorAddress: info.processorAddress,
+        chainId: info.chainId,
+        head: info.head,
+        database: opts.databaseUrl ? 'postgres' : 'pglite',
+        dataDir: resolve(opts.dataDir),
+      }) + '\n',
+    );
     await untilAborted(stopping.signal);
     await running.close();
   } finally {
     stopping.dispose();
   }
+  if (fatal !== null) throw fatal;
 }

@@ -35,6 +35,8 @@ export interface NodeStartOptions {
   readonly processorAddress?: string;
   /** Exit (code 3) as soon as an alarm is raised (--exit-on-alarm); default: keep serving reads. */
   readonly exitOnAlarm?: boolean;
+  /** How long to wait for an unreachable PostgreSQL server at start (--database-wait-ms). */
+  readonly databaseWaitMs?: number;
 }
 
 export type RunProcessor = (options: ProcessorStartOptions) => Promise<unknown>;

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { ClientError } from '../../client/errors.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
+import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
 
@@ -20,6 +21,7 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
+  readonly databaseWaitMs: number;
 }
 
 interface NodeCliOptions {
@@ -31,6 +33,7 @@ interface NodeCliOptions {
   readonly processorAddress?: string;
   readonly exitOnAlarm?: boolean;
   readonly config?: string;
+  readonly databaseWaitMs?: number;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -44,6 +47,7 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     blockTxsMax: o.blockTxsMax,
     keyFile,
     energy: o.energy,
+    databaseWaitMs: o.databaseWaitMs,
   };
   return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('chainId', o.chainId) };
 }
@@ -51,8 +55,10 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
   const base = { follow: o.follow, port: o.port, host: o.host, dataDir: resolve(o.dataDir) };
   const exitOnAlarm = o.exitOnAlarm === true ? { exitOnAlarm: true } : {};
+  const wait = o.databaseWaitMs === undefined ? {} : { databaseWaitMs: o.databaseWaitMs };
   return {
     ...base,
+    ...wait,
     ...given('databaseUrl', o.databaseUrl),
     ...given('processorAddress', o.processorAddress),
     ...exitOnAlarm,
@@ -205,6 +211,15 @@ export function register(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        '--database-wait-ms <ms>',
+        'how long to keep trying an unreachable PostgreSQL server at start',
+      )
+        .env('HANZENET_DATABASE_WAIT_MS')
+        .argParser(intOption(0))
+        .default(DATABASE_WAIT_MS_DEFAULT),
+    )
+    .addOption(
       new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed')
         .env('HANZENET_BLOCK_INTERVAL_MS')
         .argParser(intOption(1))
@@ -260,6 +275,15 @@ export function register(program: Command): void {
       new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env(
         'DATABASE_URL',
       ),
+    )
+    .addOption(
+      new Option(
+        '--database-wait-ms <ms>',
+        'how long to keep trying an unreachable PostgreSQL server at start',
+      )
+        .env('HANZENET_DATABASE_WAIT_MS')
+        .argParser(intOption(0))
+        .default(DATABASE_WAIT_MS_DEFAULT),
     )
     .addOption(
       new Option(
