@@ -43,10 +43,10 @@ async function startService(command: string, args: readonly string[]): Promise<S
     proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
   );
   const api = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`no start-up report; stderr:\n${err}`)),
-      START_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      rej(new Error(`no start-up report; stderr:\n${err}`));
+    }, START_TIMEOUT_MS);
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('{"api"'));

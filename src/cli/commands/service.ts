@@ -21,7 +21,7 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
-  readonly databaseWaitMs: number;
+  readonly databaseWaitMs?: number;
 }
 
 interface NodeCliOptions {
@@ -47,9 +47,15 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     blockTxsMax: o.blockTxsMax,
     keyFile,
     energy: o.energy,
-    databaseWaitMs: o.databaseWaitMs,
   };
-  return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('chainId', o.chainId) };
+  // Absent unless given: the service applies its default (DATABASE_WAIT_MS_DEFAULT).
+  const wait = o.databaseWaitMs === undefined ? {} : { databaseWaitMs: o.databaseWaitMs };
+  return {
+    ...base,
+    ...wait,
+    ...given('databaseUrl', o.databaseUrl),
+    ...given('chainId', o.chainId),
+  };
 }
 
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
@@ -213,11 +219,10 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--database-wait-ms <ms>',
-        'how long to keep trying an unreachable PostgreSQL server at start',
+        `how long to keep trying an unreachable PostgreSQL server at start (default: ${DATABASE_WAIT_MS_DEFAULT})`,
       )
         .env('HANZENET_DATABASE_WAIT_MS')
-        .argParser(intOption(0))
-        .default(DATABASE_WAIT_MS_DEFAULT),
+        .argParser(intOption(0)),
     )
     .addOption(
       new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed')
@@ -279,11 +284,10 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--database-wait-ms <ms>',
-        'how long to keep trying an unreachable PostgreSQL server at start',
+        `how long to keep trying an unreachable PostgreSQL server at start (default: ${DATABASE_WAIT_MS_DEFAULT})`,
       )
         .env('HANZENET_DATABASE_WAIT_MS')
-        .argParser(intOption(0))
-        .default(DATABASE_WAIT_MS_DEFAULT),
+        .argParser(intOption(0)),
     )
     .addOption(
       new Option(
