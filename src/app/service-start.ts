@@ -25,7 +25,11 @@ export interface ServiceGroundOptions {
   readonly port: number;
   /** How long to wait for an unreachable PostgreSQL server (default DATABASE_WAIT_MS_DEFAULT). */
   readonly databaseWaitMs?: number | undefined;
-  /** Called once if the PostgreSQL writer lock is lost: the service must stop. */
+  /** The PostgreSQL writer lock was lost: stop writing until onLockRegained. */
+  readonly onLockLost: (err: ChainError) => void;
+  /** The PostgreSQL writer lock is held again: writing may resume. */
+  readonly onLockRegained: () => void;
+  /** Another process took the PostgreSQL writer lock after a loss: the service must stop. */
   readonly onFatal: (err: ChainError) => void;
 }
 
@@ -65,7 +69,7 @@ export async function holdDataDir(
   closers.add(() => lock.release());
   if (lock.createdDir) created.dataDir = opts.dataDir;
   if (lock.tookOverFrom !== null) {
-    log.warn('took over the lock of a process that no longer runs', {
+    log.info('took over the lock of a process that no longer runs', {
       lockFile: lock.path,
       stale: {
         pid: lock.tookOverFrom.pid,
@@ -106,7 +110,13 @@ export async function openServiceDatabase(
     },
   );
   try {
-    const lock = await lockDatabase(url, { role: opts.role, onLost: opts.onFatal });
+    const lock = await lockDatabase(url, {
+      role: opts.role,
+      onLost: opts.onLockLost,
+      onRegained: opts.onLockRegained,
+      onFatal: opts.onFatal,
+      onRetry: (info) => log.warn('cannot take the database lock again yet; trying again', info),
+    });
     closers.add(() => lock.release());
   } catch (err) {
     await db.close();

@@ -101,8 +101,14 @@ export async function startNode(
     host: opts.host,
     port: opts.port,
     databaseWaitMs: opts.databaseWaitMs,
+    // A mirror node does not pause: it stops, and its supervisor starts it again.
+    onLockLost: (err: ChainError): void => {
+      log.error('stopping: the node lost its database lock', { error: err.toJSON() });
+      stopApplying();
+      deps.onFatal?.(err);
+    },
+    onLockRegained: (): void => undefined,
     onFatal: (err: ChainError): void => {
-      log.error('stopping: the node can no longer write safely', { error: err.toJSON() });
       stopApplying();
       deps.onFatal?.(err);
     },

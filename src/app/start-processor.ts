@@ -70,7 +70,8 @@ export async function startProcessor(
   }
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
-  let stopWriting: () => void = () => undefined;
+  // Writing stops while the PostgreSQL writer lock is lost and resumes when it is held again.
+  const writer = new PausableWriter(log);
   const ground = {
     role: 'processor' as const,
     dataDir,
@@ -78,9 +79,11 @@ export async function startProcessor(
     host: opts.host,
     port: opts.port,
     databaseWaitMs: opts.databaseWaitMs,
+    onLockLost: (err: ChainError): void => writer.pause(err),
+    onLockRegained: (): void => writer.resume(),
     onFatal: (err: ChainError): void => {
-      log.error('stopping: the processor can no longer write safely', { error: err.toJSON() });
-      stopWriting();
+      log.error('stopping: another process writes the chain now', { error: err.toJSON() });
+      writer.pause(err);
       hooks.onFatal?.(err);
     },
   };
@@ -125,8 +128,7 @@ export async function startProcessor(
       chainId,
     );
     executorOwner = processor;
-    processor.start();
-    stopWriting = () => void processor.stop();
+    writer.attach(processor);
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
     const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
@@ -135,6 +137,39 @@ export async function startProcessor(
     created.kept = true;
     return { url, processor, close: () => closers.closeAll() };
   });
+}
+
+/** Starts and stops the block loop as the writer lock comes and goes (one change at a time). */
+class PausableWriter {
+  #processor: Processor | null = null;
+  #paused = false;
+  #changing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: Logger) {}
+
+  attach(processor: Processor): void {
+    this.#processor = processor;
+    if (!this.#paused) processor.start();
+  }
+
+  pause(err: ChainError): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.log.error('stopped producing blocks', { error: err.toJSON() });
+    const processor = this.#processor;
+    if (processor !== null) this.#changing = this.#changing.then(() => processor.stop());
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.log.info('holding the database lock again; producing blocks');
+    const processor = this.#processor;
+    if (processor !== null)
+      this.#changing = this.#changing.then(() => {
+        if (!this.#paused) processor.start();
+      });
+  }
 }
 
 /**

@@ -147,7 +147,7 @@ export const ERROR_CATALOGUE = {
   database_lock_lost: {
     http: 503,
     summary:
-      "The connection that held the chain's PostgreSQL lock was lost; the process stopped writing and exits.",
+      "The connection that held the chain's PostgreSQL lock was lost: the processor stops producing blocks until it holds the lock again, and exits when another process took it (a mirror node exits at once).",
   },
   database_missing: {
     http: 503,

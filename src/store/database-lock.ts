@@ -6,12 +6,15 @@
 // second process that is refused can say who holds the lock (pg_locks and pg_stat_activity).
 //
 // Losing that connection loses the lock: another process could then take it and write. The holder
-// checks the connection every heartbeatMs (a `SELECT 1` that must answer within heartbeatMs) and
-// reports a loss (connection error, end, or a heartbeat without answer) once, through `onLost`,
-// so the service stops writing and exits. The server keeps the lock until it notices the session
-// is gone, which it does no sooner than the holder does.
+// checks the connection every heartbeatMs (a `SELECT 1` that must answer within heartbeatMs); on a
+// loss (connection error, end, or a heartbeat without answer) it tells `onLost` at once, so the
+// service stops writing, and tries to take the lock again on a new connection, with backoff, for
+// as long as it runs (a database outage): `onRegained` when it holds it again (writing may
+// resume), `onFatal` when another process holds it by then (the service must stop). A session of
+// its own that the server has not yet noticed is gone (same pid and host) is ended first.
 
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ChainError } from '../core/errors.js';
 
@@ -21,18 +24,24 @@ export const LOCK_CLASS_ID = 0x485a4e54;
 export const LOCK_WRITER_ID = 1;
 export const HEARTBEAT_MS_DEFAULT = 5_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+const RETAKE_FIRST_MS = 250;
+const RETAKE_MAX_MS = 5_000;
 const APPLICATION_NAME_MAX = 63;
 
 export interface DatabaseLockOptions {
   readonly role: string;
-  /** Called once when the lock is lost (the process must stop writing). Not after release. */
+  /** The lock was lost: stop writing now. It is being taken again. Not after release. */
   readonly onLost: (err: ChainError) => void;
+  /** The lock is held again after a loss: writing may resume. */
+  readonly onRegained: () => void;
+  /** After a loss another process took the lock: the service must stop. */
+  readonly onFatal: (err: ChainError) => void;
+  /** Told about each failed attempt to take the lock again (the service logs it). */
+  readonly onRetry?: (info: { inMs: number; reason: string }) => void;
   readonly heartbeatMs?: number;
 }
 
 export interface DatabaseLock {
-  /** The server's pid of the session that holds the lock. */
-  readonly backendPid: number;
   release(): Promise<void>;
 }
 
@@ -43,81 +52,173 @@ export interface DatabaseLockHolder {
   readonly since: string | null;
 }
 
+type Attempt =
+  | { readonly held: true; readonly client: pg.Client }
+  | { readonly held: false; readonly holder: DatabaseLockHolder | null };
+
+/** Takes the chain's writer lock, or fails with `database_locked` naming the holder. */
 export async function lockDatabase(url: string, opts: DatabaseLockOptions): Promise<DatabaseLock> {
-  const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS_DEFAULT;
-  const client = new pg.Client({
-    connectionString: url,
-    application_name: holderName(opts.role).slice(0, APPLICATION_NAME_MAX),
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    keepAlive: true,
-    query_timeout: heartbeatMs,
-  });
-  // Until the lock is held an error is the failing call's to report; afterwards it is a loss.
-  let onError: (err: Error) => void = () => undefined;
-  client.on('error', (err) => onError(err));
-  await client.connect();
-  let backendPid: number;
-  try {
-    const { rows } = await client.query<{ locked: boolean; pid: number }>(
-      'SELECT pg_try_advisory_lock($1, $2) AS locked, pg_backend_pid() AS pid',
-      [LOCK_CLASS_ID, LOCK_WRITER_ID],
-    );
-    if (rows[0]?.locked !== true) throw lockedError(await lockHolder(client));
-    backendPid = rows[0].pid;
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw err;
+  const lock = new WriterLock(url, opts);
+  await lock.take();
+  return lock;
+}
+
+class WriterLock implements DatabaseLock {
+  #state: 'new' | 'held' | 'lost' | 'failed' | 'released' = 'new';
+  #client: pg.Client | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  readonly #heartbeatMs: number;
+  readonly #name: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly opts: DatabaseLockOptions,
+  ) {
+    this.#heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS_DEFAULT;
+    this.#name = holderName(opts.role).slice(0, APPLICATION_NAME_MAX);
   }
-  return held(client, backendPid, heartbeatMs, opts, (handler) => {
-    onError = handler;
-  });
+
+  async take(): Promise<void> {
+    const attempt = await this.attempt();
+    if (!attempt.held) throw lockedError(attempt.holder);
+    this.hold(attempt.client);
+  }
+
+  async release(): Promise<void> {
+    const client = this.#client;
+    this.#state = 'released';
+    this.stopHeartbeat();
+    this.#client = null;
+    if (client === null) return;
+    // Ending the session releases the lock; unlocking first says so at once.
+    await client
+      .query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS_ID, LOCK_WRITER_ID])
+      .catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+
+  /** One try on a new connection: the connection holding the lock, or who holds it. */
+  private async attempt(): Promise<Attempt> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: this.#name,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      query_timeout: this.#heartbeatMs,
+    });
+    client.on('error', (err) => this.lost(client, err.message, err));
+    client.on('end', () => this.lost(client, 'the connection ended'));
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock($1, $2) AS locked',
+        [LOCK_CLASS_ID, LOCK_WRITER_ID],
+      );
+      if (rows[0]?.locked === true) return { held: true, client };
+      const holder = await lockHolder(client);
+      await client.end();
+      return { held: false, holder };
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private hold(client: pg.Client): void {
+    this.#state = 'held';
+    this.#client = client;
+    this.#timer = setInterval(() => {
+      client
+        .query('SELECT 1')
+        .catch((err: unknown) => this.lost(client, `heartbeat: ${String(err)}`, err));
+    }, this.#heartbeatMs);
+    this.#timer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The holding connection failed: stop writing, then take the lock again. */
+  private lost(client: pg.Client, reason: string, cause?: unknown): void {
+    if (this.#state !== 'held' || this.#client !== client) return;
+    this.#state = 'lost';
+    this.#client = null;
+    this.stopHeartbeat();
+    void client.end().catch(() => undefined);
+    this.opts.onLost(
+      new ChainError(
+        'database_lock_lost',
+        `lost the connection that holds the chain's database lock (${reason}); stopped writing until it is held again`,
+        {},
+        cause === undefined ? undefined : { cause },
+      ),
+    );
+    void this.takeAgain();
+  }
+
+  private async takeAgain(): Promise<void> {
+    for (let delayMs = RETAKE_FIRST_MS; this.#state === 'lost'; ) {
+      await sleep(delayMs);
+      if (this.#state !== 'lost') return;
+      let attempt: Attempt;
+      try {
+        attempt = await this.attempt();
+      } catch (err) {
+        delayMs = Math.min(delayMs * 2, RETAKE_MAX_MS);
+        this.opts.onRetry?.({
+          inMs: delayMs,
+          reason: err instanceof Error ? err.message : String(err),
+        });
+        continue;
+      }
+      if (attempt.held) {
+        if (this.#state !== 'lost') {
+          await attempt.client.end().catch(() => undefined);
+          return;
+        }
+        this.hold(attempt.client);
+        this.opts.onRegained();
+        return;
+      }
+      // Our own earlier session, which the server has not yet seen is gone: end it, try again.
+      if (attempt.holder?.applicationName === this.#name) {
+        await this.endSession(attempt.holder.backendPid);
+        continue;
+      }
+      this.#state = 'failed';
+      const taken = lockedError(attempt.holder);
+      this.opts.onFatal(
+        new ChainError(
+          'database_lock_lost',
+          `lost the chain's database lock and another process took it: ${taken.message}`,
+          taken.details,
+        ),
+      );
+      return;
+    }
+  }
+
+  private async endSession(backendPid: number): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT pg_terminate_backend($1)', [backendPid]);
+    } catch {
+      // Not allowed or not reachable: the next attempt finds out.
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }
 
 function holderName(role: string): string {
   return `hanzenet ${role} pid=${process.pid} host=${hostname()}`;
-}
-
-function held(
-  client: pg.Client,
-  backendPid: number,
-  heartbeatMs: number,
-  opts: DatabaseLockOptions,
-  setOnError: (handler: (err: Error) => void) => void,
-): DatabaseLock {
-  let state: 'held' | 'lost' | 'released' = 'held';
-  const lost = (reason: string, cause?: unknown): void => {
-    if (state !== 'held') return;
-    state = 'lost';
-    clearInterval(timer);
-    void client.end().catch(() => undefined);
-    opts.onLost(
-      new ChainError(
-        'database_lock_lost',
-        `lost the connection that holds the chain's database lock (${reason}); stopped writing`,
-        { backendPid },
-        cause === undefined ? undefined : { cause },
-      ),
-    );
-  };
-  setOnError((err) => lost(err.message, err));
-  client.on('end', () => lost('the connection ended'));
-  const timer = setInterval(() => {
-    client.query('SELECT 1').catch((err: unknown) => lost(`heartbeat: ${String(err)}`, err));
-  }, heartbeatMs);
-  timer.unref();
-  return {
-    backendPid,
-    release: async () => {
-      if (state !== 'held') return;
-      state = 'released';
-      clearInterval(timer);
-      // Ending the session releases the lock; unlocking first says so at once.
-      await client
-        .query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS_ID, LOCK_WRITER_ID])
-        .catch(() => undefined);
-      await client.end().catch(() => undefined);
-    },
-  };
 }
 
 /** Who holds the writer lock of the connected database (null fields when not visible to us). */
