@@ -13,8 +13,8 @@ import { ChainError } from '../core/errors.js';
 import { systemScheduler } from '../core/scheduler.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
-import { jsonLogger } from '../ledger/log.js';
-import type { Logger } from '../ledger/log.js';
+import { serviceLogger } from '../ledger/log.js';
+import type { Logger, LogLevel } from '../ledger/log.js';
 import { SignaturePool } from '../ledger/signature-pool.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
 import { ChainStore } from '../store/chain-store.js';
@@ -38,6 +38,10 @@ export interface ProcessorStartOptions {
   readonly energy: boolean;
   /** How long to wait for an unreachable PostgreSQL server at start (default 30 s). */
   readonly databaseWaitMs?: number | undefined;
+  /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
+  readonly logLevel?: LogLevel | undefined;
+  /** Log every API request and its answer. */
+  readonly logRequests?: boolean | undefined;
 }
 
 export interface RunningProcessor {
@@ -58,7 +62,7 @@ export interface ProcessorStartHooks {
 
 export async function startProcessor(
   opts: ProcessorStartOptions,
-  log: Logger = jsonLogger(systemScheduler),
+  log: Logger = serviceLogger(systemScheduler, undefined, opts.logLevel),
   hooks: ProcessorStartHooks = {},
 ): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
@@ -123,15 +127,19 @@ export async function startProcessor(
         key,
         scheduler: systemScheduler,
         config,
-        log,
+        log: log.child('processor'),
       },
       chainId,
     );
     executorOwner = processor;
     writer.attach(processor);
     closers.add(() => processor.stop());
-    if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
-    const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
+    if (isNewChain && opts.energy)
+      await installEnergyContracts(processor, key, log.child('energy'));
+    const api = await createApiServer(processor, {
+      routes: [registerEnergyRoutes],
+      requestLog: opts.logRequests === true ? log : undefined,
+    });
     closers.add(() => api.close());
     const url = await listenOrExplain(api, opts.port, opts.host);
     created.kept = true;
@@ -178,7 +186,7 @@ class PausableWriter {
  * the reason when the processor had to stop on its own (database_lock_lost).
  */
 export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
-  const log = jsonLogger(systemScheduler);
+  const log = serviceLogger(systemScheduler, undefined, opts.logLevel);
   const stopping = stopOnSignals(log);
   let fatal: ChainError | null = null;
   try {
