@@ -26,8 +26,8 @@ import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrations.js';
 import { arrayLiteral } from '../src/store/sql-values.js';
 import type { Database, Sql } from '../src/store/types.js';
-import { FakeLedger } from './helpers/api-fake-ledger.js';
-import { EnergyChain, mustAccept, testAddress } from './helpers/energy-harness.js';
+import { FakeLedger } from './support/api-fake-ledger.js';
+import { EnergyChain, mustAccept, testAddress } from './support/energy-harness.js';
 
 const CTX = testAddress('api context');
 const A = testAddress('api trader a');

@@ -10,8 +10,8 @@ import { ChainError } from '../src/core/errors.js';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
 import type { ContractView } from '../src/chain/views.js';
-import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
-import type { FakeLedgerOptions, FakeTx } from './helpers/api-fake-ledger.js';
+import { encodeFakeTx, FakeLedger } from './support/api-fake-ledger.js';
+import type { FakeLedgerOptions, FakeTx } from './support/api-fake-ledger.js';
 
 Log.Level = Log.None;
 

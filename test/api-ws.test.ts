@@ -8,8 +8,8 @@ import type { ClientOptions } from 'ws';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
 import type { ContractView } from '../src/chain/views.js';
-import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
-import type { FakeLedgerOptions } from './helpers/api-fake-ledger.js';
+import { encodeFakeTx, FakeLedger } from './support/api-fake-ledger.js';
+import type { FakeLedgerOptions } from './support/api-fake-ledger.js';
 
 const TRADER: ContractView = {
   hash: 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a',

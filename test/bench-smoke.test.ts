@@ -21,7 +21,7 @@ import {
   warmupTxs,
 } from '../bench/workload.js';
 import type { BenchTx, ContractHashes } from '../bench/workload.js';
-import { EnergyChain } from './helpers/energy-harness.js';
+import { EnergyChain } from './support/energy-harness.js';
 
 const CHAIN_ID = 'bench-smoke';
 const HASHES: ContractHashes = Object.fromEntries(

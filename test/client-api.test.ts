@@ -11,9 +11,9 @@ import {
   signTx,
   type BlockView,
 } from '../src/client/index.js';
-import { contractView } from './helpers/cli-fake-server.js';
-import { MemoryLedger } from './helpers/cli-memory-ledger.js';
-import { errorOf, runCli } from './helpers/cli-run.js';
+import { contractView } from './support/cli-fake-server.js';
+import { MemoryLedger } from './support/cli-memory-ledger.js';
+import { errorOf, runCli } from './support/cli-run.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const key = PrivateKey.generate();

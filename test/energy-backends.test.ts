@@ -6,7 +6,7 @@
 //   - every backend ends in the same chain (head hash, every block's state digest) and the same
 //     state tables, row for row;
 //   - each transaction's outcome and each block's state equal those of the in-memory harness
-//     (test/helpers/energy-harness.ts) running the same calls, in which every rejected call is
+//     (test/support/energy-harness.ts) running the same calls, in which every rejected call is
 //     checked to change nothing;
 //   - on the real tables: the sum of the balances equals the sum of the accepted Energy and Mutate
 //     amounts (read back from the transactions on chain) plus what removing traders took away;
@@ -39,11 +39,11 @@ import { silentLogger } from '../src/ledger/log.js';
 import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { Database } from '../src/store/types.js';
-import { EnergyChain } from './helpers/energy-harness.js';
-import type { Outcome, Row } from './helpers/energy-harness.js';
-import { arbOp, pick } from './helpers/energy-ops.js';
-import type { Fields } from './helpers/energy-ops.js';
-import { testBackends } from './helpers/test-db.js';
+import { EnergyChain } from './support/energy-harness.js';
+import type { Outcome, Row } from './support/energy-harness.js';
+import { arbOp, pick } from './support/energy-ops.js';
+import type { Fields } from './support/energy-ops.js';
+import { testBackends } from './support/test-db.js';
 
 const SEED = Number(process.env['SEED'] ?? 20260315);
 const NUM_RUNS = Number(process.env['NUM_RUNS'] ?? 25);

@@ -14,8 +14,8 @@ import {
 } from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
-import { EnergyChain, balanceTable, mustAccept, testAddress } from './helpers/energy-harness.js';
-import type { Outcome } from './helpers/energy-harness.js';
+import { EnergyChain, balanceTable, mustAccept, testAddress } from './support/energy-harness.js';
+import type { Outcome } from './support/energy-harness.js';
 
 const OWNER = testAddress('owner');
 const A = testAddress('trader A');

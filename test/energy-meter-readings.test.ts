@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ENERGY_READING_AHEAD_MS_MAX } from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import { EnergyChain, balanceTable, mustAccept, testAddress } from './helpers/energy-harness.js';
-import type { Outcome } from './helpers/energy-harness.js';
+import { EnergyChain, balanceTable, mustAccept, testAddress } from './support/energy-harness.js';
+import type { Outcome } from './support/energy-harness.js';
 
 const OWNER = testAddress('owner');
 const A = testAddress('trader A');

@@ -9,10 +9,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatWh, parseKwh } from '../src/core/amount.js';
 import { ENERGY_REJECT_CODES } from '../src/energy/codes.js';
-import { EnergyChain, testAddress } from './helpers/energy-harness.js';
-import type { Outcome, Row } from './helpers/energy-harness.js';
-import { arbOp, LABELS, pick } from './helpers/energy-ops.js';
-import type { Fields } from './helpers/energy-ops.js';
+import { EnergyChain, testAddress } from './support/energy-harness.js';
+import type { Outcome, Row } from './support/energy-harness.js';
+import { arbOp, LABELS, pick } from './support/energy-ops.js';
+import type { Fields } from './support/energy-ops.js';
 
 const CONTEXTS = [testAddress('context one'), testAddress('context two')] as const;
 const TRADERS = [testAddress('t1'), testAddress('t2'), testAddress('t3')] as const;

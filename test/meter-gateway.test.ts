@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'mqtt';
 import { createServer, type Socket } from 'node:net';
-import { stopProcess, tempDir, type StartedProcessor } from './helpers/processes.js';
+import { stopProcess, tempDir, type StartedProcessor } from './support/processes.js';
 import {
   QUARTER_MS,
   consumedWh,
@@ -27,7 +27,7 @@ import {
   traderTotalWh,
   writeGatewayConfig,
   type MeterContext,
-} from './helpers/meter-chain.js';
+} from './support/meter-chain.js';
 import type { SimulatedTelegram } from '../src/meter/sim/simulate.js';
 
 const METER = 'E9900000000000001';
