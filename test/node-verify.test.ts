@@ -19,12 +19,12 @@ import { ChainStore } from '../src/store/chain-store.js';
 import type { MirrorNode } from '../src/node/mirror.js';
 import {
   recordChain,
-  resetDatabase,
   resigned,
   startTestNode,
   traderTx,
   untilHeightOrAlarm,
 } from './support/node-chain.js';
+import { resetDatabase } from './support/test-db.js';
 import type { RecordedChain, TestNode, TestNodeOptions } from './support/node-chain.js';
 import { ChainError } from '../src/core/errors.js';
 

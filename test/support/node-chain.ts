@@ -128,12 +128,6 @@ export async function recordChain(
   }
 }
 
-/** Empties a database for the next test: opening a fresh embedded one takes seconds, this does not. */
-export async function resetDatabase(db: Database): Promise<void> {
-  await db.query('DROP SCHEMA IF EXISTS chain CASCADE');
-  await db.query('DROP SCHEMA IF EXISTS state CASCADE');
-}
-
 /** The fields of a block, to build a variant of it. */
 export function fieldsOf(block: Block): BlockFields {
   return {
