@@ -23,7 +23,7 @@ import type {
 import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrations.js';
 import type { Database, Sql } from '../src/store/types.js';
-import { FakeLedger } from './support/api-fake-ledger.js';
+import { MemoryLedger } from './support/memory-ledger.js';
 import { EnergyChain, closeEnergyChains, mustAccept, testAddress } from './support/energy-chain.js';
 
 const CTX = testAddress('api context');
@@ -36,7 +36,7 @@ const DESCRIPTION =
   'Energy supplied by external party, you will be billed for this at the end of the month';
 
 /** A fake ledger that also answers queries from a database. */
-class LedgerWithDatabase extends FakeLedger {
+class LedgerWithDatabase extends MemoryLedger {
   constructor(private readonly sql: Sql) {
     super();
   }
@@ -265,7 +265,7 @@ test('bad input is 400 bad_request naming the parameter', async () => {
 });
 
 test('404 not_found without a database, or without the energy tables', async () => {
-  const plain = await createApiServer(new FakeLedger(), {
+  const plain = await createApiServer(new MemoryLedger(), {
     reportError: () => undefined,
     routes: [registerEnergyRoutes],
   });

@@ -46,9 +46,10 @@ async function executeAll(
   const outcomes = await chain.executeTxs(txs.map((t) => t.tx));
   for (const [i, t] of txs.entries()) {
     const outcome = outcomes[i];
-    if (outcome?.status !== 'accepted')
+    if (outcome === undefined) assert.fail(`${what}: no outcome for ${t.kind}`);
+    if (outcome.status !== 'accepted')
       assert.fail(
-        `${what}: ${t.kind} ${JSON.stringify(t.payload)} ended ${outcome?.status}: ${outcome?.status === 'accepted' ? '' : `${outcome?.code}: ${outcome?.message}`}`,
+        `${what}: ${t.kind} ${JSON.stringify(t.payload)} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`,
       );
   }
 }

@@ -1350,7 +1350,7 @@ describe('contexts', () => {
   });
 });
 
-describe('the harness keeps the platform rules', () => {
+describe('the test chain keeps the platform rules', () => {
   const table = { columns: { context: 'text', n: 'bigint' }, key: ['context'] } as const;
   function contract(execute: ContractDefinition['execute']): ContractDefinition {
     return {

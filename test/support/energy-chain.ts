@@ -93,15 +93,17 @@ export class EnergyChain {
     const processedMs = options.processedMs ?? Date.UTC(2026, 0, 1, 10, 0, 0);
     const height = options.height ?? 100;
     if (height < 2) throw new Error(`the first block for calls must be at least 2, got ${height}`);
-    // Genesis, the install block and the empty blocks below `height` fit in the second before it.
+    // Block 1 installs; it and the empty blocks below `height` end 1 s before `processedMs`.
     const db = await takeDatabase();
     const chain = await TestChain.open({ genesisMs: processedMs - 1000 - height, db });
     const hashes = await chain.install(
       options.contracts ?? ENERGY_CONTRACTS,
-      chain.headerAfter(chain.head.processedMs + 1),
+      chain.headerAfter(height === 2 ? processedMs - 1000 : chain.head.processedMs + 1),
     );
-    await chain.emptyBlocksUntil(height - 2);
-    await chain.runBlock([], chain.headerAfter(processedMs - 1000));
+    if (height > 2) {
+      await chain.emptyBlocksUntil(height - 2);
+      await chain.runBlock([], chain.headerAfter(processedMs - 1000));
+    }
     const energy = new EnergyChain(chain, hashes, db);
     energy.header = chain.headerAfter(processedMs);
     return energy;

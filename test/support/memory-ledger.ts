@@ -1,7 +1,12 @@
-// An in-memory LedgerService for API tests. It decodes the v1 transaction layout just enough to
-// know ids, hashes and payloads, admits what it is told to admit, and turns pending transactions
-// into blocks either after a short timer or when the test calls produceBlock(). It verifies no
-// signatures and runs no contracts: each outcome is chosen by the test (program() or decide()).
+// The in-memory ledger double: a LedgerService (src/ledger/service.ts) for tests of what sits on
+// top of a ledger (the API server, the client and the CLI through it). It decodes the v1
+// transaction layout just enough to know ids, hashes and payloads, admits what it is told to
+// admit, and turns pending transactions into blocks either after a short timer or when the test
+// calls produceBlock(). It runs no contracts: each outcome is chosen by the test (program() or
+// decide()). Signatures are verified only when `verifyChainId` names the chain (a test of a
+// client that signs); otherwise any bytes in the layout pass, so tests can hand-make transactions.
+// For contracts on the real engine use test-chain.ts / energy-chain.ts; for a server that
+// misbehaves on the wire, cli-fake-server.ts.
 
 import { createHash } from 'node:crypto';
 import type { ApiError, LedgerService, SubmitResult } from '../../src/api/types.js';
@@ -13,6 +18,8 @@ import type {
   TxView,
 } from '../../src/chain/views.js';
 import type { Block, BlockTxOutcome, Tx } from '../../src/chain/types.js';
+import { decodeTx, verifyTxSignature } from '../../src/chain/tx.js';
+import { ChainError } from '../../src/core/errors.js';
 
 export interface FakeTx {
   readonly bytes: Uint8Array;
@@ -33,7 +40,7 @@ export type FakeDecision =
   | { readonly kind: 'reject'; readonly code?: string; readonly message: string }
   | { readonly kind: 'invalid'; readonly code: string; readonly message: string };
 
-export interface FakeLedgerOptions {
+export interface MemoryLedgerOptions {
   readonly contracts?: readonly ContractView[];
   /** Delay from a submit to the block that finalises it; null = only produceBlock() finalises. Default 20 ms. */
   readonly finalDelayMs?: number | null;
@@ -44,6 +51,8 @@ export interface FakeLedgerOptions {
   /** Height of the first block produced. Default 0. */
   readonly firstHeight?: number;
   readonly clock?: () => number;
+  /** Refuse transactions whose signature does not verify for this chain id (signature_invalid). */
+  readonly verifyChainId?: string;
 }
 
 interface Pending {
@@ -59,7 +68,7 @@ const PROCESSOR_PUBLIC_KEY = '0309d152a2deb078b250802c198f068e9e65fd1c01c9f953fd
 export const CONTEXT_PUBLIC_KEY =
   '027ee7cd1232d219c2843a31a3f1e10e9522dd88a4a4b82db7801417d89fe09dea';
 
-export class FakeLedger implements LedgerService {
+export class MemoryLedger implements LedgerService {
   readonly contracts: ContractView[];
   readonly chainId: string;
   private readonly txs = new Map<string, TxView>();
@@ -74,6 +83,7 @@ export class FakeLedger implements LedgerService {
   private readonly finalDelayMs: number | null;
   private readonly decide: (tx: FakeTx) => FakeDecision;
   private readonly clock: () => number;
+  private readonly verifyChainId: string | undefined;
   private nextHeight: number;
   private lastMs = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -81,11 +91,12 @@ export class FakeLedger implements LedgerService {
   /** Every batch passed to submit(), for assertions. */
   readonly submitted: { count: number; createMs: number | undefined }[] = [];
 
-  constructor(opts: FakeLedgerOptions = {}) {
+  constructor(opts: MemoryLedgerOptions = {}) {
     this.contracts = [...(opts.contracts ?? [])];
     this.chainId = opts.chainId ?? 'hanzenet';
     this.finalDelayMs = opts.finalDelayMs === undefined ? 20 : opts.finalDelayMs;
     this.clock = opts.clock ?? Date.now;
+    this.verifyChainId = opts.verifyChainId;
     this.nextHeight = opts.firstHeight ?? 0;
     this.decide =
       opts.decide ??
@@ -293,6 +304,8 @@ export class FakeLedger implements LedgerService {
     const decoded = decodeFakeTx(bytes);
     if (!decoded.ok) return { ok: false, id: null, error: decoded.error };
     const tx = decoded.tx;
+    const unsigned = this.signatureProblem(bytes);
+    if (unsigned !== null) return { ok: false, id: null, error: unsigned };
     if (this.txs.has(tx.idHex)) {
       return {
         ok: false,
@@ -321,6 +334,24 @@ export class FakeLedger implements LedgerService {
     this.pending.push(pending);
     this.txs.set(tx.idHex, this.baseView(pending));
     return { ok: true, id: tx.idHex };
+  }
+
+  /** With verifyChainId: why the real decoder or the signature check refuses `bytes`, else null. */
+  private signatureProblem(bytes: Uint8Array): ApiError | null {
+    const chainId = this.verifyChainId;
+    if (chainId === undefined) return null;
+    try {
+      const tx = decodeTx(bytes);
+      if (verifyTxSignature(tx, chainId)) return null;
+      return {
+        code: 'signature_invalid',
+        message: `transaction ${tx.idHex}: bad signature for chain ${chainId}`,
+        details: {},
+      };
+    } catch (err) {
+      if (!(err instanceof ChainError)) throw err;
+      return err.toJSON();
+    }
   }
 
   private contractType(hashHex: string): string | null {
