@@ -94,6 +94,20 @@ async function ok(
   );
 }
 
+/** `count` times the same call, all accepted, in the open block (executed once: see executeAll). */
+async function okTimes(
+  chain: EnergyChain,
+  count: number,
+  type: string,
+  sender: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  const outcomes = await chain.executeAll(
+    Array.from({ length: count }, () => ({ type, sender, payload })),
+  );
+  for (const outcome of outcomes) mustAccept(outcome, `${type} by ${NAMES.get(sender) ?? sender}`);
+}
+
 /** A context with traders A and B, a "solar" producer for A and an unlabelled consumer for B. */
 async function market(
   options: { height?: number; processedMs?: number } = {},
@@ -647,8 +661,7 @@ describe('Energy', () => {
 
   test('a balance cannot pass 10^15 Wh', async () => {
     const chain = await market();
-    for (let i = 0; i < 1000; i += 1)
-      await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
+    await okTimes(chain, 1000, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
     assert.deepEqual(await overview(chain), ['A 100 solar 1000000000000']);
     await assertRejectedNoChange(
       chain,
@@ -787,14 +800,13 @@ describe('Transfer', () => {
 
   test("the receiver's balance cannot pass 10^15 Wh", async () => {
     const chain = await funded();
-    for (let i = 0; i < 1000; i += 1)
-      await ok(chain, 'Mutate', OWNER, {
-        context: OWNER,
-        trader: B,
-        block: 100,
-        labels: ['solar'],
-        amount: 1_000_000_000,
-      });
+    await okTimes(chain, 1000, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: ['solar'],
+      amount: 1_000_000_000,
+    });
     await assertRejectedNoChange(chain, 'Transfer', A, base, 'balance_limit_exceeded', [B]);
   });
 });
@@ -936,14 +948,13 @@ describe('Reduce', () => {
 
   test('the remaining balance cannot pass 10^15 Wh', async () => {
     const chain = await funded();
-    for (let i = 0; i < 1000; i += 1)
-      await ok(chain, 'Mutate', OWNER, {
-        context: OWNER,
-        trader: B,
-        block: 100,
-        labels: ['local'],
-        amount: 1_000_000_000,
-      });
+    await okTimes(chain, 1000, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: ['local'],
+      amount: 1_000_000_000,
+    });
     await assertRejectedNoChange(chain, 'Reduce', B, base, 'balance_limit_exceeded', ['local']);
   });
 });
@@ -979,8 +990,7 @@ describe('Mutate', () => {
       'block_not_period_start',
       ['101'],
     );
-    for (let i = 0; i < 1000; i += 1)
-      await ok(chain, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
+    await okTimes(chain, 1000, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
     await assertRejectedNoChange(
       chain,
       'Mutate',
