@@ -3,7 +3,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -13,7 +14,7 @@ import { buildProgram } from '../src/cli/program.js';
 import type { ProcessorStartOptions } from '../src/cli/processor-options.js';
 import { processorStartOptions } from '../src/cli/commands/service.js';
 import { FakeServer, closedPortUrl, contractView } from './support/cli-fake-server.js';
-import { errorOf, runCli } from './support/cli-run.js';
+import { CLI_PATH, errorOf, runCli } from './support/cli-run.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const key = PrivateKey.generate();
@@ -63,10 +64,39 @@ test('key generate prints a WIF, the public key and the address, as JSON', async
   assert.ok(r.stdout.startsWith('{\n  "privateKey"'), 'pretty JSON, 2 spaces');
 });
 
+test('a missing command prints the help as text on stderr, with examples, exit code 2', async () => {
+  for (const args of [[], ['contract']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.ok(r.stderr.startsWith('error: a command is missing\n'), r.stderr);
+    assert.match(r.stderr, new RegExp(`Usage: hanzenet ${args.join(' ')}`.trim()));
+  }
+  const bare = await runCli([]);
+  assert.match(bare.stderr, /\nExamples:\n {2}hanzenet processor start/);
+});
+
+test('--version prints the package version', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  for (const flag of ['--version', '-V']) {
+    const r = await runCli([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  }
+});
+
+test('a reader that closes the pipe early ends the command quietly', async () => {
+  const script = `"${process.execPath}" "${CLI_PATH}" meter simulate --count 3000 | "${process.execPath}" "${CLI_PATH}" meter parse --all 2>"$0" | head -c 10 >/dev/null; echo "\${PIPESTATUS[1]}"`;
+  const errFile = join(dir, 'epipe.err');
+  const out = execFileSync('bash', ['-c', script, errFile], { encoding: 'utf8' });
+  assert.equal(out.trim(), '0');
+  assert.equal(readFileSync(errFile, 'utf8'), '', 'no stack trace, no error');
+});
+
 test('usage errors: JSON on stderr, nothing on stdout, exit code 2', async () => {
   const cases: [string[], string][] = [
-    [[], 'a command is missing'],
-    [['contract'], 'a command is missing'],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['key', 'generate', '--bogus'], "unknown option '--bogus'"],
     [['block', 'get', 'abc'], "value 'abc' is invalid for argument 'height'"],

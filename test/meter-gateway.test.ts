@@ -1,6 +1,7 @@
 // The P1 gateway end to end: a real processor process, the gateway as a real `hanzenet meter
-// gateway` process, simulated DSMR 5.0 telegrams (one every 10 s), the real Mosquitto broker on
-// 127.0.0.1:1883 for the MQTT source and a local TCP server for the ser2net-style source. Chain
+// gateway` process, simulated DSMR 5.0 telegrams (one every 10 s), an MQTT broker for the MQTT
+// source (the one at HANZENET_TEST_MQTT_URL, else an in-process Aedes broker: see
+// support/mqtt-broker.ts) and a local TCP server for the ser2net-style source. Chain
 // totals must equal the simulated counters exactly: after a file replay, after kill -9 in the
 // middle of a day, after the state is lost, across a dropped TCP connection and across a
 // processor outage. Every input limit is rejected and reported, never submitted.
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'mqtt';
 import { createServer, type Socket } from 'node:net';
+import { startTestBroker } from './support/mqtt-broker.js';
 import { stopProcess, tempDir, type StartedProcessor } from './support/processes.js';
 import {
   QUARTER_MS,
@@ -187,6 +189,53 @@ test('every input limit is rejected and reported, never submitted; a gap is a di
   }
 });
 
+test('a run in which every telegram is rejected ends non-zero with a summary per meter', async () => {
+  const dir = await tempDir('gw-none');
+  const p = shared.p;
+  try {
+    const ctx = await setUpContext(p.url, dir.path);
+    const t0 = Math.floor(Date.now() / QUARTER_MS) * QUARTER_MS - QUARTER_MS;
+    const r0 = { d1: 1_000_000n, d2: 2_000_000n, r1: 300_000n, r2: 400_000n };
+    const good = telegramAt(METER, t0, r0);
+    const input = [
+      good.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'),
+      telegramAt('E0000000000000666', t0 + 10_000, r0),
+    ].join('');
+    const file = join(dir.path, 'bad.txt');
+    await writeFile(file, input, 'latin1');
+    const config = join(dir.path, 'gateway.json');
+    await writeGatewayConfig(config, {
+      api: p.url,
+      context: ctx.owner.address,
+      stateDir: join(dir.path, 'state'),
+      equipmentId: METER,
+      producerKeyFile: ctx.producerKeyFile,
+      consumerKeyFile: ctx.consumerKeyFile,
+      source: { type: 'file', path: file },
+    });
+    const gw = spawnGateway(config);
+    assert.equal(await gw.exited, 1, gw.stderr().slice(-3000));
+    const stopped = gw.reports().find((r) => r['event'] === 'stopped');
+    assert.equal(stopped?.['nothingAccepted'], true);
+    assert.deepEqual(stopped?.['meters'], [
+      {
+        meter: METER,
+        telegrams: 2,
+        accepted: 0,
+        rejected: { telegram_bad_crc: 1, meter_equipment_changed: 1 },
+        readings: 0,
+        disconnects: 0,
+        droppedBytes: 0,
+      },
+    ]);
+    assert.match(gw.stderr(), /"code": "gateway_nothing_accepted"/);
+    assert.deepEqual(await totals(ctx), { produced: 0n, consumed: 0n });
+    ctx.client.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
 test('kill -9 in the middle of a day, restart: nothing counted twice, nothing skipped; lost state is caught by the chain', async () => {
   const dir = await tempDir('gw-crash');
   const p = shared.p;
@@ -252,11 +301,12 @@ test('kill -9 in the middle of a day, restart: nothing counted twice, nothing sk
   }
 });
 
-test('MQTT source: telegrams published to the real broker become readings', async () => {
+test('MQTT source: telegrams published to a broker become readings', async () => {
   const dir = await tempDir('gw-mqtt');
   const p = shared.p;
   const topic = `hanzenet/test/${randomBytes(8).toString('hex')}/p1`;
-  const publisher = connect('mqtt://127.0.0.1:1883', { connectTimeout: 5000 });
+  const broker = await startTestBroker();
+  const publisher = connect(broker.url, { connectTimeout: 5000 });
   try {
     await new Promise<void>((resolve, reject) => {
       publisher.once('connect', () => resolve());
@@ -273,7 +323,7 @@ test('MQTT source: telegrams published to the real broker become readings', asyn
       equipmentId: METER,
       producerKeyFile: ctx.producerKeyFile,
       consumerKeyFile: ctx.consumerKeyFile,
-      source: { type: 'mqtt', url: 'mqtt://127.0.0.1:1883', topic, qos: 1 },
+      source: { type: 'mqtt', url: broker.url, topic, qos: 1 },
     });
     const gw = spawnGateway(config);
     await gw.waitFor((r) => r['event'] === 'source_connected');
@@ -296,6 +346,7 @@ test('MQTT source: telegrams published to the real broker become readings', asyn
     ctx.client.close();
   } finally {
     await publisher.endAsync();
+    await broker.close();
     await dir.remove();
   }
 });

@@ -3,8 +3,15 @@
 // `v1` segment, REST at /api/v1/<type>). It only shapes input and output; the LedgerService behind
 // it decides everything about transactions and blocks.
 
+import type { Logger } from '../ledger/log.js';
 import Fastify from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import { ChainError } from '../core/errors.js';
 import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
@@ -26,8 +33,8 @@ export type ApiRoutes = (app: FastifyInstance, service: LedgerService) => void;
 export interface ApiServerOptions {
   /** Application routes to register besides the platform's. Default none. */
   readonly routes?: readonly ApiRoutes[];
-  /** Fastify request logging (pino, JSON on stdout). Default false. */
-  readonly logger?: boolean;
+  /** Log every request and its answer to this log (`--log-requests`). Default: no request log. */
+  readonly requestLog?: Logger | undefined;
   /** Transactions one batch may hold. Default 1000. */
   readonly batchMax?: number;
   /** Largest HTTP request body. Default 8 MiB (a full batch of typical transactions fits easily). */
@@ -86,8 +93,10 @@ export async function createApiServer(
   const cfg = { ...DEFAULTS, ...opts };
   const reportError = opts.reportError ?? defaultReportError;
   let closing = false;
+  // pino's logger is a Fastify logger; typed as the base one so routes keep their usual types.
+  const requestPino: FastifyBaseLogger | null = opts.requestLog?.child('api').pino ?? null;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(requestPino === null ? { logger: false } : { loggerInstance: requestPino }),
     bodyLimit: cfg.bodyLimitBytes,
     routerOptions: { maxParamLength: 1000 },
     // Requests that arrive while closing get our error format (onRequest hook below).

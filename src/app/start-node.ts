@@ -14,7 +14,8 @@ import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { systemScheduler } from '../core/scheduler.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
-import { jsonLogger } from '../ledger/log.js';
+import { serviceLogger } from '../ledger/log.js';
+import type { LogLevel } from '../ledger/log.js';
 import type { Logger } from '../ledger/log.js';
 import { SignaturePool, SIGNATURES_INLINE_BELOW } from '../ledger/signature-pool.js';
 import { Follower } from '../node/follower.js';
@@ -39,6 +40,10 @@ export interface NodeStartOptions {
   readonly processorAddress?: string | undefined;
   /** Stop (exit status 3) at the first alarm instead of serving reads of what was verified. */
   readonly exitOnAlarm?: boolean | undefined;
+  /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
+  readonly logLevel?: LogLevel | undefined;
+  /** Log every API request and its answer. */
+  readonly logRequests?: boolean | undefined;
 }
 
 /** The exit status of a node that raised an alarm (on SIGINT/SIGTERM, or at once with --exit-on-alarm). */
@@ -78,7 +83,7 @@ export async function startNode(
   deps: StartNodeDeps = {},
 ): Promise<RunningNode> {
   const scheduler = deps.scheduler ?? systemScheduler;
-  const log = deps.log ?? jsonLogger(scheduler, 'node');
+  const log = deps.log ?? serviceLogger(scheduler, 'node', opts.logLevel);
   const pinned = opts.processorAddress ?? null;
   if (pinned !== null && !isAddress(pinned)) {
     throw new ChainError(
@@ -109,7 +114,7 @@ export async function startNode(
       processorAddress: pinned,
     });
     closers.add(() => node.close());
-    const follower = new Follower(node, upstream, log, scheduler, deps.follower);
+    const follower = new Follower(node, upstream, log.child('follower'), scheduler, deps.follower);
     closers.add(() => follower.stop());
     // A first start needs block 0 before it can serve anything; a restart serves what it has at once.
     if (node.headInfo === null) {
@@ -119,6 +124,7 @@ export async function startNode(
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
     const api = await createApiServer(node, {
+      requestLog: opts.logRequests === true ? log : undefined,
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
       routes: [registerEnergyRoutes],
     });
@@ -167,7 +173,7 @@ async function untilGenesis(
  * that raised an alarm exits with status 3.
  */
 export async function runNode(opts: NodeStartOptions): Promise<void> {
-  const log = jsonLogger(systemScheduler, 'node');
+  const log = serviceLogger(systemScheduler, 'node', opts.logLevel);
   const stopping = stopOnSignals(log);
   try {
     let running: RunningNode;

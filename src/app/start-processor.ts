@@ -12,8 +12,8 @@ import { ChainError } from '../core/errors.js';
 import { systemScheduler } from '../core/scheduler.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
-import { jsonLogger } from '../ledger/log.js';
-import type { Logger } from '../ledger/log.js';
+import { serviceLogger } from '../ledger/log.js';
+import type { Logger, LogLevel } from '../ledger/log.js';
 import { SignaturePool } from '../ledger/signature-pool.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
 import { openDatabase } from '../store/database.js';
@@ -34,6 +34,10 @@ export interface ProcessorStartOptions {
   readonly keyFile?: string | undefined;
   /** Install the energy contracts on a new chain (default true). */
   readonly energy: boolean;
+  /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
+  readonly logLevel?: LogLevel | undefined;
+  /** Log every API request and its answer. */
+  readonly logRequests?: boolean | undefined;
 }
 
 export interface RunningProcessor {
@@ -46,7 +50,7 @@ const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function startProcessor(
   opts: ProcessorStartOptions,
-  log: Logger = jsonLogger(systemScheduler),
+  log: Logger = serviceLogger(systemScheduler, undefined, opts.logLevel),
 ): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
   if (!CHAIN_ID_PATTERN.test(chainId)) {
@@ -90,15 +94,19 @@ export async function startProcessor(
         key,
         scheduler: systemScheduler,
         config,
-        log,
+        log: log.child('processor'),
       },
       chainId,
     );
     executorOwner = processor;
     processor.start();
     closers.add(() => processor.stop());
-    if (isNewChain && opts.energy) await installEnergyContracts(processor, key, log);
-    const api = await createApiServer(processor, { routes: [registerEnergyRoutes] });
+    if (isNewChain && opts.energy)
+      await installEnergyContracts(processor, key, log.child('energy'));
+    const api = await createApiServer(processor, {
+      routes: [registerEnergyRoutes],
+      requestLog: opts.logRequests === true ? log : undefined,
+    });
     const url = await api.listen(opts.port, opts.host);
     closers.add(() => api.close());
     return { url, processor, close: () => closers.closeAll() };
@@ -107,7 +115,7 @@ export async function startProcessor(
 
 /** The CLI entry: starts, prints where to reach it as one JSON object, and stops on signals. */
 export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
-  const log = jsonLogger(systemScheduler);
+  const log = serviceLogger(systemScheduler, undefined, opts.logLevel);
   const running = await startProcessor(opts, log);
   const info = await running.processor.info();
   process.stdout.write(

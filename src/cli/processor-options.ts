@@ -12,30 +12,11 @@
 // promise rejects, the CLI prints the error as JSON on stderr and exits with code 1 (a ChainError's
 // code is kept).
 
-// The processor's options are defined where they are used; the type import is erased at run time,
+// The services' options are defined where they are used; the type import is erased at run time,
 // so the CLI still loads no processor code until `processor start` runs.
 import type { ProcessorStartOptions } from '../app/start-processor.js';
-export type { ProcessorStartOptions };
-
-export interface NodeStartOptions {
-  /** Base URL of the processor to mirror (--follow, HANZENET_FOLLOW; default http://127.0.0.1:8080). */
-  readonly follow: string;
-  /** TCP port of the node's own API (--port, HANZENET_PORT; default 8081). */
-  readonly port: number;
-  /** Interface to listen on (--host; default 127.0.0.1). */
-  readonly host: string;
-  /** Absolute path of the data directory (--data-dir, HANZENET_DATA_DIR; default ./data-node). */
-  readonly dataDir: string;
-  /** PostgreSQL connection URL (--database-url, DATABASE_URL); absent = embedded PGlite in dataDir. */
-  readonly databaseUrl?: string;
-  /**
-   * The processor address block 0 must name (--processor-address, HANZENET_PROCESSOR_ADDRESS);
-   * absent = the address block 0 names is pinned on first start.
-   */
-  readonly processorAddress?: string;
-  /** Exit (code 3) as soon as an alarm is raised (--exit-on-alarm); default: keep serving reads. */
-  readonly exitOnAlarm?: boolean;
-}
+import type { NodeStartOptions } from '../app/start-node.js';
+export type { NodeStartOptions, ProcessorStartOptions };
 
 export type RunProcessor = (options: ProcessorStartOptions) => Promise<unknown>;
 export type RunNode = (options: NodeStartOptions) => Promise<unknown>;

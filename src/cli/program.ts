@@ -3,6 +3,7 @@
 // in COMMAND_GROUPS. Groups should add commands with `program.command(...)`; error handling and
 // output settings are applied to the whole tree after registration, so they need nothing else.
 
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import * as block from './commands/block.js';
 import * as contract from './commands/contract.js';
@@ -38,9 +39,44 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   energy,
 ];
 
+/** Examples shown at the end of a command's help, by command path. */
+const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'hanzenet processor start                      # a processor on the embedded database',
+    'hanzenet info                                 # the chain, its head and processor',
+    'hanzenet key generate > alice.json',
+    'hanzenet energy balance --context 1Ctx... --trader 1Trd...',
+    'hanzenet block list --limit 5',
+  ],
+  'key generate': ['hanzenet key generate > alice.json'],
+  'processor start': [
+    'hanzenet processor start --data-dir /var/lib/hanzenet --block-interval-ms 5000',
+    'DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger hanzenet processor start',
+  ],
+  'node start': ['hanzenet node start --follow http://processor.example:8080'],
+  'contract execute': [
+    `hanzenet contract execute --contract-type Trader --payload '{"name":"alice"}' --signing-keyfile alice.json`,
+  ],
+  'transaction get': ['hanzenet transaction get --id 0123456789abcdef0123456789abcdef --wait'],
+  'block get': ['hanzenet block get 0'],
+  'meter parse': ['hanzenet meter parse --all recording.txt | head -1'],
+  'meter simulate': ['hanzenet meter simulate --count 360 --seed 7 > hour.txt'],
+  'meter gateway': ['hanzenet meter gateway --config gateway.json'],
+  reconcile: [
+    'hanzenet reconcile --context 1Ctx... --csv grid.csv --meters gateway.json --price-eur-per-kwh 0.25',
+  ],
+};
+
+/** The package's version, from its package.json (two folders above dist/src/cli). */
+function packageVersion(): string {
+  const pkg = createRequire(import.meta.url)('../../../package.json') as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 export function buildProgram(groups: readonly CommandGroup[] = COMMAND_GROUPS): Command {
   const program = new Command('hanzenet')
     .description('HanzeNet ledger command line: JSON on stdout, errors as JSON on stderr')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(
       new Option('--url <url>', 'API URL of the processor or node')
         .env('HANZENET_URL')
@@ -53,7 +89,15 @@ export function buildProgram(groups: readonly CommandGroup[] = COMMAND_GROUPS): 
       ).env('HANZENET_PREFIX'),
     );
   for (const group of groups) group.register(program);
+  addExamples(program, []);
   return program;
+}
+
+function addExamples(cmd: Command, path: readonly string[]): void {
+  const examples = EXAMPLES[path.join(' ')];
+  if (examples !== undefined)
+    cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+  for (const sub of cmd.commands) addExamples(sub, [...path, sub.name()]);
 }
 
 /** Parses `argv` (process.argv form), runs the command and returns the exit code. */
@@ -99,11 +143,8 @@ function reportCommanderError(err: CommanderError, helpText: string): number {
   // --help and --version end here with exit code 0 after printing to stdout.
   if (err.exitCode === 0) return EXIT_OK;
   if (err.code === 'commander.help') {
-    printError({
-      code: 'usage_error',
-      message: 'a command is missing; see details.help',
-      details: { help: helpText },
-    });
+    // A group without its command (`hanzenet`, `hanzenet contract`): the help, as text, on stderr.
+    process.stderr.write(`error: a command is missing\n\n${helpText}`);
     return EXIT_USAGE;
   }
   const message = err.message.replace(/^error: /, '');

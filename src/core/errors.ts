@@ -262,6 +262,11 @@ export const ERROR_CATALOGUE = {
     summary:
       "The chain's Energy contract does not take meter readings (register, readingMs); install the current energy contracts.",
   },
+  gateway_nothing_accepted: {
+    http: 422,
+    summary:
+      'The P1 gateway accepted no telegram: every one was rejected, or a file or stdin held none (its "stopped" report line counts them per meter).',
+  },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import { ChainError } from '../core/errors.js';
+import { keepLeadingByteOrderMarks } from './pglite-bom.js';
 import type { Database, QueryResult, Sql } from './types.js';
 
 export interface OpenDatabaseOptions {
@@ -264,6 +265,7 @@ const PGLITE_PARSERS = {
 };
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
+  keepLeadingByteOrderMarks();
   const options = { parsers: PGLITE_PARSERS };
   const lite =
     dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);

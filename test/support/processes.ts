@@ -191,6 +191,9 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
 }
 
 /** Spawns a service command and resolves with its first stdout line (its startup report). */
+/** How long a service may take to print its start-up line (generous: CI machines can be slow). */
+const START_TIMEOUT_MS = 90_000;
+
 async function spawnService(
   what: string,
   args: string[],
@@ -211,10 +214,17 @@ async function spawnService(
   );
   const firstLine = await new Promise<string>((res, rej) => {
     let out = '';
-    const timer = setTimeout(
-      () => rej(new Error(`${what} did not start within 60 s; stderr:\n${err}`)),
-      60_000,
-    );
+    // A service that did not start is killed (and waited for) before the test fails, so it never
+    // outlives the test, holding its port and writing into a data dir that is being removed.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      const failure = new Error(
+        `${what} did not start within ${START_TIMEOUT_MS / 1000} s; stderr:\n${err}`,
+      );
+      proc.kill('SIGKILL');
+      void exited.then(() => rej(failure));
+    }, START_TIMEOUT_MS);
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
@@ -225,7 +235,7 @@ async function spawnService(
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before starting; stderr:\n${err}`));
+      if (!timedOut) rej(new Error(`${what} exited (${code}) before starting; stderr:\n${err}`));
     });
   });
   return { proc, stderr: () => err, exited, firstLine };

@@ -280,6 +280,14 @@ async function gateway(configPath: string): Promise<void> {
       signal: stop.signal,
       scheduler: systemScheduler,
     }).catch(configIsUsage);
+    if (result.nothingAccepted) {
+      throw new CommandFailed(EXIT_FAILED, {
+        code: 'gateway_nothing_accepted',
+        message:
+          'the gateway accepted no telegram (see the "stopped" report line for each meter\'s counts and rejections)',
+        details: { outbox: result.outbox },
+      });
+    }
     if (result.exitCode !== 0) {
       throw new CommandFailed(result.exitCode, {
         code: 'internal',

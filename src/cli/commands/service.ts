@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../ledger/log-level.js';
 import { ClientError } from '../../client/errors.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
 import { intOption, portOption } from '../context.js';
@@ -20,6 +21,8 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
+  readonly logLevel?: LogLevel;
+  readonly logRequests?: boolean;
 }
 
 interface NodeCliOptions {
@@ -31,6 +34,8 @@ interface NodeCliOptions {
   readonly processorAddress?: string;
   readonly exitOnAlarm?: boolean;
   readonly config?: string;
+  readonly logLevel?: LogLevel;
+  readonly logRequests?: boolean;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -45,7 +50,42 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     keyFile,
     energy: o.energy,
   };
-  return { ...base, ...given('databaseUrl', o.databaseUrl), ...given('chainId', o.chainId) };
+  return {
+    ...base,
+    ...given('databaseUrl', o.databaseUrl),
+    ...given('chainId', o.chainId),
+    ...logOptions(o),
+  };
+}
+
+/** The log settings of a service command (absent ones stay absent: the service has defaults). */
+function logOptions(o: { readonly logLevel?: LogLevel; readonly logRequests?: boolean }): {
+  logLevel?: LogLevel;
+  logRequests?: boolean;
+} {
+  return {
+    ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+    ...(o.logRequests === true ? { logRequests: true } : {}),
+  };
+}
+
+/** `--log-level` and `--log-requests`, the same on every service command. */
+function addLogOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--log-level <level>', `lowest level logged: ${LOG_LEVELS.join(', ')}`)
+        .env('HANZENET_LOG_LEVEL')
+        .argParser(logLevelOption),
+    )
+    .addOption(new Option('--log-requests', 'log every API request and its answer'));
+}
+
+function logLevelOption(text: string): LogLevel {
+  try {
+    return parseLogLevel(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
@@ -56,6 +96,7 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
     ...given('databaseUrl', o.databaseUrl),
     ...given('processorAddress', o.processorAddress),
     ...exitOnAlarm,
+    ...logOptions(o),
   };
 }
 
@@ -184,7 +225,7 @@ async function loadRunner<T>(
 }
 
 export function register(program: Command): void {
-  program
+  const processorStart = program
     .command('processor')
     .description('the processor')
     .command('start')
@@ -225,14 +266,14 @@ export function register(program: Command): void {
     .addOption(
       new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'),
     )
-    .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
-    .action(async (opts: ProcessorCliOptions) => {
-      // Loaded only now, so that other commands do not load the database and the sandbox.
-      const { runProcessor } = await import('../../app/start-processor.js');
-      await runProcessor(processorStartOptions(opts));
-    });
+    .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'));
+  addLogOptions(processorStart).action(async (opts: ProcessorCliOptions) => {
+    // Loaded only now, so that other commands do not load the database and the sandbox.
+    const { runProcessor } = await import('../../app/start-processor.js');
+    await runProcessor(processorStartOptions(opts));
+  });
 
-  program
+  const nodeStart = program
     .command('node')
     .description('a mirror node')
     .command('start')
@@ -278,10 +319,10 @@ export function register(program: Command): void {
         '--config <file>',
         'JSON config file; flags and environment variables win over it',
       ).env('HANZENET_NODE_CONFIG'),
-    )
-    .action(async (opts: NodeCliOptions, cmd: Command) => {
-      const options = nodeStartOptionsOf(opts, cmd);
-      const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
-      await run(options);
-    });
+    );
+  addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
+    const options = nodeStartOptionsOf(opts, cmd);
+    const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
+    await run(options);
+  });
 }

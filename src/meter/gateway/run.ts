@@ -35,6 +35,8 @@ export interface GatewayRunOptions {
 export interface GatewayResult {
   readonly exitCode: number;
   readonly outbox: number;
+  /** Every telegram was rejected, or a finite source held none (see the `stopped` report). */
+  readonly nothingAccepted: boolean;
 }
 
 interface MeterRun {
@@ -284,14 +286,30 @@ class Gateway {
       this.fail(err as ChainError);
     }
     await this.writeStatus();
-    const exitCode = this.fatalError === null ? 0 : 1;
+    const counts = this.runs.map((r) => ({ meter: r.config.equipmentId, ...r.runner.counters }));
+    const nothingAccepted = this.nothingAccepted();
+    const exitCode = this.fatalError === null && !nothingAccepted ? 0 : 1;
     this.report.emit({
       event: 'stopped',
       exitCode,
       outbox: this.state.outbox.length,
       confirmed: sender.confirmed,
+      nothingAccepted,
+      meters: counts,
     });
-    return { exitCode, outbox: this.state.outbox.length };
+    return { exitCode, outbox: this.state.outbox.length, nothingAccepted };
+  }
+
+  /**
+   * True when the run was for nothing: telegrams came and every one was rejected, or a finite
+   * source (a file, stdin) ended without a single telegram. A long-running source stopped before
+   * anything arrived is not a failure.
+   */
+  private nothingAccepted(): boolean {
+    const telegrams = this.runs.reduce((n, r) => n + r.runner.counters.telegrams, 0);
+    const accepted = this.runs.reduce((n, r) => n + r.runner.counters.accepted, 0);
+    if (accepted > 0) return false;
+    return telegrams > 0 || this.runs.every((r) => r.source.finite);
   }
 
   /** Waits until every reading is confirmed (finite sources only), or the gateway is stopped. */
