@@ -1383,7 +1383,12 @@ describe('the test chain keeps the platform rules', () => {
       ],
     });
     const outcome = await chain.execute('Probe', OWNER, {});
-    assert.deepEqual(outcome, { status: 'rejected', code: 'contract_error', message: 'boom' });
+    // The platform's message for a thrown error is `Name: message` (docs/contract-api.md).
+    assert.deepEqual(outcome, {
+      status: 'rejected',
+      code: 'contract_error',
+      message: 'Error: boom',
+    });
     assert.deepEqual(await chain.rows('probe_rows'), []);
   });
 
