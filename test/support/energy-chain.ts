@@ -96,13 +96,21 @@ export class EnergyChain {
     // Block 1 installs; it and the empty blocks below `height` end 1 s before `processedMs`.
     const db = await takeDatabase();
     const chain = await TestChain.open({ genesisMs: processedMs - 1000 - height, db });
-    const hashes = await chain.install(
-      options.contracts ?? ENERGY_CONTRACTS,
-      chain.headerAfter(height === 2 ? processedMs - 1000 : chain.head.processedMs + 1),
-    );
-    if (height > 2) {
-      await chain.emptyBlocksUntil(height - 2);
-      await chain.runBlock([], chain.headerAfter(processedMs - 1000));
+    let hashes: Map<string, string>;
+    try {
+      hashes = await chain.install(
+        options.contracts ?? ENERGY_CONTRACTS,
+        chain.headerAfter(height === 2 ? processedMs - 1000 : chain.head.processedMs + 1),
+      );
+      if (height > 2) {
+        await chain.emptyBlocksUntil(height - 2);
+        await chain.runBlock([], chain.headerAfter(processedMs - 1000));
+      }
+    } catch (err) {
+      // A chain that never opened must not keep its executor's worker (and the process) alive.
+      await chain.close();
+      idleDatabases.push(db);
+      throw err;
     }
     const energy = new EnergyChain(chain, hashes, db);
     energy.header = chain.headerAfter(processedMs);
