@@ -1,11 +1,13 @@
 // The benchmark's own pieces, without running the benchmark: the workload generator's promise that
 // every timed transaction is accepted in any order (checked by executing the generated, signed
-// transactions on the real engine, test/support/energy-chain.ts), and the SVG writer producing
-// well-formed SVG.
+// transactions on the real engine, test/support/energy-chain.ts), the SVG writer producing
+// well-formed SVG, and the profile comparison.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyTxSignature } from '../src/chain/tx.js';
+import { compareProfiles, formatComparison } from '../bench/profile.js';
+import type { CpuProfile } from '../bench/profile.js';
 import { closeness, cpuBudget, formatReport, plotReport } from '../bench/report.js';
 import type { BenchReport } from '../bench/report.js';
 import type { RunResult } from '../bench/runner.js';
@@ -321,4 +323,58 @@ test('the SVG writer draws well-formed SVG, escaping names', () => {
       'postgres N=1000: CPU per transaction: processor 1000 + PostgreSQL 1000 + client 100 = 2100 µs; 2 cores allow at most 952 tx/s',
     ),
   );
+});
+
+/** A profile whose samples spent `msByFrame` ms in each frame (function, file URL, line). */
+function fakeProfile(frames: readonly [string, string, number, number][]): CpuProfile {
+  const nodes = frames.map(([functionName, url, lineNumber], i) => ({
+    id: i + 1,
+    callFrame: { functionName, url, lineNumber },
+  }));
+  const samples: number[] = [];
+  const timeDeltas: number[] = [0];
+  frames.forEach(([, , , ms], i) => {
+    for (let k = 0; k < ms; k++) {
+      samples.push(i + 1);
+      timeDeltas.push(1000);
+    }
+  });
+  return { nodes, startTime: 0, endTime: samples.length * 1000, samples, timeDeltas };
+}
+
+test('the profile comparison matches functions across lines, sums threads and applies the gauge', () => {
+  const before = [
+    fakeProfile([
+      ['(idle)', '', -1, 50],
+      ['commit', 'file:///w/a/dist/src/store/commit.js', 10, 30],
+      ['', 'file:///w/a/dist/src/api/routes.js', 5, 4],
+    ]),
+    fakeProfile([['ecdsaVerify', 'file:///w/a/node_modules/secp256k1/lib/index.js', 285, 20]]),
+  ];
+  const after = [
+    fakeProfile([
+      ['commit', 'file:///w/b/dist/src/store/commit.js', 12, 45],
+      ['', 'file:///w/b/dist/src/api/routes.js', 9, 4],
+    ]),
+    fakeProfile([['ecdsaVerify', 'file:///w/b/node_modules/secp256k1/lib/index.js', 285, 30]]),
+  ];
+  const c = compareProfiles(before, after, 10, 'ecdsaVerify');
+  assert.deepEqual(c.beforeThreadsMs, [34, 20]);
+  assert.deepEqual(c.afterThreadsMs, [49, 30]);
+  assert.equal(c.beforeBusyMs, 54);
+  assert.equal(c.afterBusyMs, 79);
+  assert.equal(c.beforeGaugeMs, 20);
+  assert.equal(c.afterGaugeMs, 30);
+  assert.deepEqual(c.rows, [
+    { name: 'commit commit.js', beforeMs: 30, afterMs: 45 },
+    { name: 'ecdsaVerify index.js', beforeMs: 20, afterMs: 30 },
+    { name: '(anonymous) routes.js', beforeMs: 4, afterMs: 4 },
+  ]);
+  const text = formatComparison(c, 'ecdsaVerify');
+  // 79 / 54 = 1.463 as measured; the gauge ran 1.5 times slower, so 79 / 1.5 / 54 = 0.975.
+  assert.ok(text.includes('after/before 1.463'), text);
+  assert.ok(text.includes("divided by the gauge's: 0.975"), text);
+  assert.ok(text.includes('      30       45       +15  commit commit.js'), text);
+  const none = formatComparison(compareProfiles(before.slice(0, 1), after, 10, 'ecdsaVerify'), 'x');
+  assert.ok(none.includes('gauge x: not in both sets of profiles'), none);
 });

@@ -79,6 +79,17 @@ for (const backend of e2eBackends()) {
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(res.body.status, 'accepted');
+      const metrics = await (await fetch(`${p1.url}/metrics`)).text();
+      for (const line of [
+        /^hanzenet_transactions_total\{status="accepted",contract_type="Trader"\} 1$/m,
+        /^hanzenet_admission_queue_length 0$/m,
+        /^hanzenet_head_height \d+$/m,
+        /^hanzenet_block_commit_seconds_count [1-9]\d*$/m,
+        /^hanzenet_block_execute_seconds_count [1-9]\d*$/m,
+        /^process_cpu_user_seconds_total /m,
+        /^nodejs_eventloop_lag_seconds /m,
+      ])
+        assert.match(metrics, line);
       assert.equal(
         await stopProcess(p1, 'SIGTERM'),
         0,

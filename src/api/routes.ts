@@ -27,7 +27,7 @@ export const WAIT_TIMEOUT_MAX_MS = 300_000;
 export const BLOCKS_LIMIT_MAX = 1000;
 export const BLOCKS_LIMIT_DEFAULT = 100;
 export const WS_FEED_PATH = '/api/ws';
-/** Prometheus metrics, served when the service offers them (mirror nodes). */
+/** Prometheus metrics (the processor and mirror nodes: docs/operations.md lists them). */
 export const METRICS_PATH = '/metrics';
 
 export interface RouteDeps {

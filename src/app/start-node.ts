@@ -123,6 +123,7 @@ export async function startNode(
     }
     const head = node.headInfo;
     const startHead = head === null ? null : { height: head.height, hash: head.hashHex };
+    node.ledgerMetrics.collectProcessMetrics();
     const api = await createApiServer(node, {
       requestLog: opts.logRequests === true ? log : undefined,
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,

@@ -103,6 +103,7 @@ export async function startProcessor(
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy)
       await installEnergyContracts(processor, key, log.child('energy'));
+    processor.ledgerMetrics.collectProcessMetrics();
     const api = await createApiServer(processor, {
       routes: [registerEnergyRoutes],
       requestLog: opts.logRequests === true ? log : undefined,

@@ -14,6 +14,7 @@
 // failed commit drops both (`dropExecuted`), and `epoch` counts those drops, so that a role can
 // tell that a block it executed before a drop is void.
 
+import type { ExecutionStats } from '../contracts/runtime/types.js';
 import { ChainError } from '../core/errors.js';
 import type { Scheduler } from '../core/scheduler.js';
 import type { ChainStore } from '../store/chain-store.js';
@@ -25,6 +26,8 @@ export interface SealedBlock {
   readonly commit: CommitBlockInput;
   /** Contract type by hash after this block, which may have created contracts. */
   readonly types: ReadonlyMap<string, string>;
+  /** How its execution went, when the role timed it (the processor does): for logs and metrics. */
+  readonly stats?: ExecutionStats;
 }
 
 export type CommitStage<B extends SealedBlock> =

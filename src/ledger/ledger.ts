@@ -18,6 +18,7 @@ import type { Sql } from '../store/types.js';
 import { CommitPipeline } from './commit-pipeline.js';
 import type { PipelineHost, SealedBlock } from './commit-pipeline.js';
 import { describeError } from './log.js';
+import { LedgerMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 
 export interface LedgerDeps {
@@ -55,6 +56,8 @@ export abstract class Ledger<B extends SealedBlock> implements PipelineHost<B> {
   protected readonly log: Logger;
   protected readonly pipeline: CommitPipeline<B>;
   protected readonly events = new EventEmitter();
+  /** Served at GET /metrics; the role adds its own gauges. */
+  readonly ledgerMetrics: LedgerMetrics;
   #executor: Executor;
   #executorIsStale = false;
   #head: HeadInfo | null;
@@ -73,6 +76,13 @@ export abstract class Ledger<B extends SealedBlock> implements PipelineHost<B> {
     this.#types = types;
     this.pipeline = new CommitPipeline(this);
     this.events.setMaxListeners(0);
+    this.ledgerMetrics = new LedgerMetrics(() => this.#head?.height ?? -1);
+    this.events.on('tx', (view: TxView) => this.ledgerMetrics.txFinal(view));
+  }
+
+  /** Prometheus text of this role's metrics (GET /metrics). */
+  metrics(): Promise<string> {
+    return this.ledgerMetrics.render();
   }
 
   // ---- What the role adds to a commit --------------------------------------------------------
@@ -111,6 +121,7 @@ export abstract class Ledger<B extends SealedBlock> implements PipelineHost<B> {
     this.#head = { height: b.height, hashHex: b.hashHex, processedMs: b.processedMs };
     this.#types = block.types;
     this.onCommitted(block, commitMs);
+    this.ledgerMetrics.blockCommitted(block.stats?.executeMs ?? null, commitMs);
     this.events.emit('block', b, blockViewOf(b, block.types));
     for (const r of txRecords) this.events.emit('tx', txViewOfRecord(r));
     this.publishFinal(invalidRecords);

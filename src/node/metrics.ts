@@ -1,4 +1,8 @@
-// The mirror node's metrics in the Prometheus text format (served at GET /metrics).
+// The mirror node's own metrics, next to the ones every ledger role has (src/ledger/metrics.ts):
+// what it verified, how far it is behind its upstream, and its alarm. Read at every scrape of
+// GET /metrics from the node's counters.
+
+import type { LedgerMetrics } from '../ledger/metrics.js';
 
 export interface NodeMetrics {
   /** Height of the last verified block; -1 before genesis. */
@@ -17,87 +21,63 @@ export interface NodeMetrics {
   readonly nowMs: number;
 }
 
-interface Metric {
-  readonly name: string;
-  readonly type: 'gauge' | 'counter';
-  readonly help: string;
-  readonly value: number;
-}
-
-export function renderMetrics(m: NodeMetrics): string {
-  const lagBlocks =
-    m.upstreamHeight < 0 || m.headHeight < 0 ? 0 : Math.max(0, m.upstreamHeight - m.headHeight);
-  const headAgeSeconds = m.headHeight < 0 ? 0 : Math.max(0, (m.nowMs - m.headProcessedMs) / 1000);
-  const metrics: Metric[] = [
-    {
-      name: 'hanzenet_node_head_height',
-      type: 'gauge',
-      help: 'Height of the last block this node verified and stored (-1 before genesis).',
-      value: m.headHeight,
+export function registerNodeMetrics(metrics: LedgerMetrics, read: () => NodeMetrics): void {
+  metrics.gauge(
+    'hanzenet_node_head_height',
+    'Height of the last block this node verified and stored (-1 before genesis).',
+    () => read().headHeight,
+  );
+  metrics.counter(
+    'hanzenet_node_blocks_verified_total',
+    'Blocks verified and stored since this process started.',
+    () => read().blocksVerified,
+  );
+  metrics.counter(
+    'hanzenet_node_transactions_verified_total',
+    'Transactions verified (signature, id, valid-till, re-executed outcome) since this process started.',
+    () => read().transactionsVerified,
+  );
+  metrics.gauge(
+    'hanzenet_node_upstream_head_height',
+    'Highest block height the upstream announced (-1 when not known yet).',
+    () => read().upstreamHeight,
+  );
+  metrics.gauge(
+    'hanzenet_node_lag_blocks',
+    'Blocks the upstream has announced that this node has not verified yet.',
+    () => {
+      const m = read();
+      return m.upstreamHeight < 0 || m.headHeight < 0
+        ? 0
+        : Math.max(0, m.upstreamHeight - m.headHeight);
     },
-    {
-      name: 'hanzenet_node_blocks_verified_total',
-      type: 'counter',
-      help: 'Blocks verified and stored since this process started.',
-      value: m.blocksVerified,
+  );
+  metrics.gauge(
+    'hanzenet_node_head_age_seconds',
+    'Seconds since the processor produced the last verified block.',
+    () => {
+      const m = read();
+      return m.headHeight < 0 ? 0 : Math.max(0, (m.nowMs - m.headProcessedMs) / 1000);
     },
-    {
-      name: 'hanzenet_node_transactions_verified_total',
-      type: 'counter',
-      help: 'Transactions verified (signature, id, valid-till, re-executed outcome) since this process started.',
-      value: m.transactionsVerified,
-    },
-    {
-      name: 'hanzenet_node_upstream_head_height',
-      type: 'gauge',
-      help: 'Highest block height the upstream announced (-1 when not known yet).',
-      value: m.upstreamHeight,
-    },
-    {
-      name: 'hanzenet_node_lag_blocks',
-      type: 'gauge',
-      help: 'Blocks the upstream has announced that this node has not verified yet.',
-      value: lagBlocks,
-    },
-    {
-      name: 'hanzenet_node_head_age_seconds',
-      type: 'gauge',
-      help: 'Seconds since the processor produced the last verified block.',
-      value: headAgeSeconds,
-    },
-    {
-      name: 'hanzenet_node_upstream_connected',
-      type: 'gauge',
-      help: '1 while the live block feed of the upstream is connected.',
-      value: m.upstreamConnected ? 1 : 0,
-    },
-    {
-      name: 'hanzenet_node_reconnects_total',
-      type: 'counter',
-      help: 'Times the node lost the upstream and connected again.',
-      value: m.reconnects,
-    },
-    {
-      name: 'hanzenet_node_alarm',
-      type: 'gauge',
-      help: '1 when a check failed and the node stopped applying blocks (see GET /api/info, field alarm).',
-      value: m.alarm ? 1 : 0,
-    },
-    {
-      name: 'hanzenet_node_alarm_height',
-      type: 'gauge',
-      help: 'Height of the block that raised the alarm (-1 without alarm).',
-      value: m.alarmHeight,
-    },
-  ];
-  return metrics
-    .map(
-      (x) =>
-        `# HELP ${x.name} ${x.help}\n# TYPE ${x.name} ${x.type}\n${x.name} ${formatValue(x.value)}\n`,
-    )
-    .join('');
-}
-
-function formatValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toFixed(3);
+  );
+  metrics.gauge(
+    'hanzenet_node_upstream_connected',
+    '1 while the live block feed of the upstream is connected.',
+    () => (read().upstreamConnected ? 1 : 0),
+  );
+  metrics.counter(
+    'hanzenet_node_reconnects_total',
+    'Times the node lost the upstream and connected again.',
+    () => read().reconnects,
+  );
+  metrics.gauge(
+    'hanzenet_node_alarm',
+    '1 when a check failed and the node stopped applying blocks (see GET /api/info, field alarm).',
+    () => (read().alarm ? 1 : 0),
+  );
+  metrics.gauge(
+    'hanzenet_node_alarm_height',
+    'Height of the block that raised the alarm (-1 without alarm).',
+    () => read().alarmHeight,
+  );
 }

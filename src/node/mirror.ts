@@ -24,7 +24,7 @@ import type { SignaturePool } from '../ledger/signature-pool.js';
 import { AlarmError, alarmError, chainAlarmOf } from './alarm.js';
 import type { AlarmFields } from './alarm.js';
 import { checkGenesis, checkHeader, checkTransactions, compareExecution } from './checks.js';
-import { renderMetrics } from './metrics.js';
+import { registerNodeMetrics } from './metrics.js';
 import { prepareBatch } from './prepare.js';
 import type { PreparedBatch, PreparedItem, RawBatch } from './prepare.js';
 import type { Upstream } from './upstream.js';
@@ -69,6 +69,21 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   ) {
     super({ ...mirrorDeps, executor, reopenExecutor: mirrorDeps.openExecutor }, head, types);
     this.keys = keys;
+    registerNodeMetrics(this.ledgerMetrics, () => {
+      const head = this.head();
+      return {
+        headHeight: head?.height ?? -1,
+        headProcessedMs: head?.processedMs ?? 0,
+        blocksVerified: this.stats.blocksVerified,
+        transactionsVerified: this.stats.transactionsVerified,
+        upstreamHeight: this.stats.upstreamHeight,
+        upstreamConnected: this.stats.upstreamConnected,
+        reconnects: this.stats.reconnects,
+        alarm: this.alarmed !== null,
+        alarmHeight: this.alarmed?.height ?? -1,
+        nowMs: this.scheduler.nowMs(),
+      };
+    });
   }
 
   /** Opens the node's chain as stored; refuses a database that holds another processor's chain. */
@@ -452,22 +467,6 @@ export class MirrorNode extends Ledger<SealedBlock> implements LedgerService {
   override async getBlocks(fromHeight: number, limit: number): Promise<BlockView[]> {
     this.requireKeys();
     return super.getBlocks(fromHeight, limit);
-  }
-
-  async metrics(): Promise<string> {
-    const head = this.head();
-    return renderMetrics({
-      headHeight: head?.height ?? -1,
-      headProcessedMs: head?.processedMs ?? 0,
-      blocksVerified: this.stats.blocksVerified,
-      transactionsVerified: this.stats.transactionsVerified,
-      upstreamHeight: this.stats.upstreamHeight,
-      upstreamConnected: this.stats.upstreamConnected,
-      reconnects: this.stats.reconnects,
-      alarm: this.alarmed !== null,
-      alarmHeight: this.alarmed?.height ?? -1,
-      nowMs: this.scheduler.nowMs(),
-    });
   }
 }
 

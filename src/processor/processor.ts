@@ -23,6 +23,7 @@ import type { SignaturePool } from '../ledger/signature-pool.js';
 import { Admission } from './admission.js';
 import { backoffMs, type ProcessorConfig } from './defaults.js';
 import { commitGenesis } from './genesis.js';
+import { registerProcessorMetrics } from './metrics.js';
 import { PendingQueue } from './pending-queue.js';
 import { RecentInvalid } from './recent-invalid.js';
 import type { PendingTx } from './pending-queue.js';
@@ -91,6 +92,7 @@ export class Processor extends Ledger<ProducedBlock> implements LedgerService {
         this.startEarlyWhenFull();
       },
     });
+    registerProcessorMetrics(this.ledgerMetrics, this.pending, this.inFlight);
   }
 
   /** Opens the chain in the store, creating it (genesis) when the store is empty. */
