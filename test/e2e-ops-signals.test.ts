@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_FILE_NAME, parseHolder } from '../src/store/data-dir-lock.js';
-import { CLI, tempDir } from './helpers/processes.js';
+import { CLI, tempDir } from './support/processes.js';
 
 const START_TIMEOUT_MS = 90_000;
 const OPS_DOC = readFileSync('docs/operations.md', 'utf8');

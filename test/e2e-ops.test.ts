@@ -31,7 +31,7 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
+} from './support/processes.js';
 
 interface Finished {
   readonly code: number | string;

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ChainError } from '../src/core/errors.js';
 import { LOCK_FILE_NAME, lockDataDir, parseHolder } from '../src/store/data-dir-lock.js';
-import { tempDir } from './helpers/processes.js';
+import { tempDir } from './support/processes.js';
 
 function lockedBy(pid: number): (err: unknown) => boolean {
   return (err) => {
