@@ -1,6 +1,6 @@
 // The energy read routes (src/energy/http-routes.ts) and the client reads behind them, over a
-// database holding the thesis' example as the contracts left it (run in the energy harness, its
-// rows copied into the real state tables): the JSON shapes, every kind of bad input with its code,
+// database holding the thesis' example as the contracts left it (run as signed transactions on
+// the real engine, test/support/energy-chain.ts, and committed): the JSON shapes, every kind of bad input with its code,
 // 404 when the service keeps no database or the chain has no energy tables, and the client.
 
 import { after, before, test } from 'node:test';
@@ -20,14 +20,11 @@ import type {
   EnergyContextView,
   EnergyHistoryView,
 } from '../src/energy/views.js';
-import { ENERGY_TABLES } from '../src/energy/tables.js';
-import { createContractTable } from '../src/store/contract-tables.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrations.js';
-import { arrayLiteral } from '../src/store/sql-values.js';
 import type { Database, Sql } from '../src/store/types.js';
-import { FakeLedger } from './helpers/api-fake-ledger.js';
-import { EnergyChain, mustAccept, testAddress } from './helpers/energy-harness.js';
+import { MemoryLedger } from './support/memory-ledger.js';
+import { EnergyChain, closeEnergyChains, mustAccept, testAddress } from './support/energy-chain.js';
 
 const CTX = testAddress('api context');
 const A = testAddress('api trader a');
@@ -39,7 +36,7 @@ const DESCRIPTION =
   'Energy supplied by external party, you will be billed for this at the end of the month';
 
 /** A fake ledger that also answers queries from a database. */
-class LedgerWithDatabase extends FakeLedger {
+class LedgerWithDatabase extends MemoryLedger {
   constructor(private readonly sql: Sql) {
     super();
   }
@@ -50,58 +47,47 @@ class LedgerWithDatabase extends FakeLedger {
 }
 
 /** The thesis' example up to the Reduce (B holds -5 unlabelled in block 100), plus a solar sale. */
-function thesisChain(): EnergyChain {
-  const chain = new EnergyChain();
-  const run = (type: string, sender: string, payload: Record<string, unknown>): void =>
-    mustAccept(chain.execute(type, sender, { context: CTX, ...payload }), type);
-  run('Trader', CTX, { address: A, allowed: true });
-  run('Trader', CTX, { address: B, allowed: true });
-  run('Producer', CTX, { address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
-  run('Consumer', CTX, { address: CONSUMER, allowed: true, trader: B, labels: [] });
-  run('Energy', PRODUCER, { amount: 10 });
-  run('Energy', CONSUMER, { amount: -15 });
-  chain.nextBlock();
-  run('Transfer', A, { receiver: B, block: 100, labels: ['solar'], amount: 10 });
-  run('Reduce', B, {
+async function thesisChain(): Promise<EnergyChain> {
+  const chain = await EnergyChain.open();
+  const run = async (
+    type: string,
+    sender: string,
+    payload: Record<string, unknown>,
+  ): Promise<void> =>
+    mustAccept(await chain.execute(type, sender, { context: CTX, ...payload }), type);
+  await run('Trader', CTX, { address: A, allowed: true });
+  await run('Trader', CTX, { address: B, allowed: true });
+  await run('Producer', CTX, { address: PRODUCER, allowed: true, trader: A, labels: ['solar'] });
+  await run('Consumer', CTX, { address: CONSUMER, allowed: true, trader: B, labels: [] });
+  await run('Energy', PRODUCER, { amount: 10 });
+  await run('Energy', CONSUMER, { amount: -15 });
+  await chain.nextBlock();
+  await run('Transfer', A, { receiver: B, block: 100, labels: ['solar'], amount: 10 });
+  await run('Reduce', B, {
     block: 100,
     originalLabels: ['solar'],
     amount: 10,
     labelsToRemove: ['solar'],
   });
-  chain.nextBlock();
-  run('Energy', PRODUCER, { amount: '2.125' });
-  run('Transfer', A, {
+  await chain.nextBlock();
+  await run('Energy', PRODUCER, { amount: '2.125' });
+  await run('Transfer', A, {
     receiver: B,
     block: 102,
     labels: ['solar'],
     amount: '0.125',
     description: 'a small sale',
   });
-  run('Mutate', CTX, { trader: B, block: 100, labels: [], amount: 2, description: DESCRIPTION });
+  await run('Mutate', CTX, {
+    trader: B,
+    block: 100,
+    labels: [],
+    amount: 2,
+    description: DESCRIPTION,
+  });
+  // Committed: the routes read the chain's database.
+  await chain.nextBlock();
   return chain;
-}
-
-async function databaseWith(chain: EnergyChain): Promise<Database> {
-  const db = await openDatabase({ memory: true });
-  await migrate(db);
-  for (const [table, def] of Object.entries(ENERGY_TABLES)) {
-    await createContractTable(db, table, def);
-    const columns = Object.keys(def.columns);
-    for (const row of chain.rows(table)) {
-      const casts = columns.map((c, i) =>
-        def.columns[c] === 'text' ? `$${i + 1}` : `$${i + 1}::text::${def.columns[c]}`,
-      );
-      const params = columns.map((c) => {
-        const v = row[c];
-        return Array.isArray(v) ? arrayLiteral(v as string[]) : String(v);
-      });
-      await db.query(
-        `INSERT INTO state.${table} (${columns.join(', ')}) VALUES (${casts.join(', ')})`,
-        params,
-      );
-    }
-  }
-  return db;
 }
 
 let db: Database;
@@ -110,7 +96,7 @@ let url: string;
 let ledger: LedgerWithDatabase;
 
 before(async () => {
-  db = await databaseWith(thesisChain());
+  db = (await thesisChain()).chain.db;
   ledger = new LedgerWithDatabase(db);
   api = await createApiServer(ledger, {
     reportError: () => undefined,
@@ -122,7 +108,7 @@ before(async () => {
 after(async () => {
   await api.close();
   ledger.close();
-  await db.close();
+  await closeEnergyChains();
 });
 
 async function get(path: string): Promise<{ status: number; body: any }> {
@@ -279,7 +265,7 @@ test('bad input is 400 bad_request naming the parameter', async () => {
 });
 
 test('404 not_found without a database, or without the energy tables', async () => {
-  const plain = await createApiServer(new FakeLedger(), {
+  const plain = await createApiServer(new MemoryLedger(), {
     reportError: () => undefined,
     routes: [registerEnergyRoutes],
   });

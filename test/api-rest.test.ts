@@ -7,8 +7,8 @@ import { ChainError } from '../src/core/errors.js';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
 import type { BlockView, ContractView, TxView } from '../src/chain/views.js';
-import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
-import type { FakeLedgerOptions } from './helpers/api-fake-ledger.js';
+import { encodeFakeTx, MemoryLedger } from './support/memory-ledger.js';
+import type { MemoryLedgerOptions } from './support/memory-ledger.js';
 
 export const TRADER: ContractView = {
   hash: 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a',
@@ -49,17 +49,17 @@ function txB64(idHex: string, contractHashHex = TRADER.hash, payload: unknown = 
 }
 
 interface Ctx {
-  ledger: FakeLedger;
+  ledger: MemoryLedger;
   api: ApiServer;
   reported: { err: unknown; context: string }[];
 }
 
 async function withServer(
   fn: (c: Ctx) => Promise<void>,
-  ledgerOpts: FakeLedgerOptions = {},
+  ledgerOpts: MemoryLedgerOptions = {},
   serverOpts: ApiServerOptions = {},
 ): Promise<void> {
-  const ledger = new FakeLedger({ contracts: [TRADER], ...ledgerOpts });
+  const ledger = new MemoryLedger({ contracts: [TRADER], ...ledgerOpts });
   const reported: { err: unknown; context: string }[] = [];
   const api = await createApiServer(ledger, {
     reportError: (err, context) => reported.push({ err, context }),
@@ -377,7 +377,7 @@ test('GET /api/transactions/:id: pending, final, waiting, unknown and malformed 
 });
 
 test('a pending wait ends with 503 shutting_down when the server closes', async () => {
-  const ledger = new FakeLedger({ contracts: [TRADER], finalDelayMs: null });
+  const ledger = new MemoryLedger({ contracts: [TRADER], finalDelayMs: null });
   const api = await createApiServer(ledger, { reportError: () => undefined });
   const id = nextId();
   await req(api, 'POST', '/api/transactions', { base64tx: txB64(id) });

@@ -10,8 +10,8 @@ import { ChainError } from '../src/core/errors.js';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
 import type { ContractView } from '../src/chain/views.js';
-import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
-import type { FakeLedgerOptions, FakeTx } from './helpers/api-fake-ledger.js';
+import { encodeFakeTx, MemoryLedger } from './support/memory-ledger.js';
+import type { MemoryLedgerOptions, FakeTx } from './support/memory-ledger.js';
 
 Log.Level = Log.None;
 
@@ -146,7 +146,7 @@ function txB64(
 }
 
 /** The fake's rule for the real-client tests: denying a trader is rejected, a "refuse-me" context is refused at admission. */
-function decideLikeTrader(tx: FakeTx): ReturnType<NonNullable<FakeLedgerOptions['decide']>> {
+function decideLikeTrader(tx: FakeTx): ReturnType<NonNullable<MemoryLedgerOptions['decide']>> {
   if (tx.contractHashHex !== TRADER.hash)
     return { kind: 'refuse', code: 'contract_unknown', message: 'Contract does not exist.' };
   if (tx.payload['address'] === CONTEXT_ADDRESS)
@@ -219,7 +219,7 @@ class RawClient {
 }
 
 interface Ctx {
-  ledger: FakeLedger;
+  ledger: MemoryLedger;
   api: ApiServer;
   base: string;
   reported: unknown[];
@@ -227,10 +227,10 @@ interface Ctx {
 
 async function withServer(
   fn: (c: Ctx) => Promise<void>,
-  ledgerOpts: FakeLedgerOptions = {},
+  ledgerOpts: MemoryLedgerOptions = {},
   serverOpts: ApiServerOptions = {},
 ): Promise<void> {
-  const ledger = new FakeLedger({ contracts: [TRADER, PRODUCER], ...ledgerOpts });
+  const ledger = new MemoryLedger({ contracts: [TRADER, PRODUCER], ...ledgerOpts });
   const reported: unknown[] = [];
   const api = await createApiServer(ledger, {
     reportError: (err) => reported.push(err),
@@ -249,7 +249,7 @@ async function withServer(
 
 async function replay(
   flow: { messages: readonly { dir: string; raw: string }[] },
-  ledger: FakeLedger,
+  ledger: MemoryLedger,
   base: string,
 ): Promise<unknown[]> {
   const c = await RawClient.open(`${base}${WIRE.connectedUrlPaths[0]}`);

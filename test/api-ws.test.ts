@@ -8,8 +8,8 @@ import type { ClientOptions } from 'ws';
 import { createApiServer } from '../src/api/server.js';
 import type { ApiServer, ApiServerOptions } from '../src/api/server.js';
 import type { ContractView } from '../src/chain/views.js';
-import { encodeFakeTx, FakeLedger } from './helpers/api-fake-ledger.js';
-import type { FakeLedgerOptions } from './helpers/api-fake-ledger.js';
+import { encodeFakeTx, MemoryLedger } from './support/memory-ledger.js';
+import type { MemoryLedgerOptions } from './support/memory-ledger.js';
 
 const TRADER: ContractView = {
   hash: 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a',
@@ -105,11 +105,11 @@ export class TestClient {
 }
 
 async function withListening(
-  fn: (c: { ledger: FakeLedger; api: ApiServer; wsUrl: string }) => Promise<void>,
-  ledgerOpts: FakeLedgerOptions = {},
+  fn: (c: { ledger: MemoryLedger; api: ApiServer; wsUrl: string }) => Promise<void>,
+  ledgerOpts: MemoryLedgerOptions = {},
   serverOpts: ApiServerOptions = {},
 ): Promise<void> {
-  const ledger = new FakeLedger({ contracts: [TRADER], finalDelayMs: null, ...ledgerOpts });
+  const ledger = new MemoryLedger({ contracts: [TRADER], finalDelayMs: null, ...ledgerOpts });
   const api = await createApiServer(ledger, {
     reportError: (err) => assert.fail(`unexpected error reported: ${String(err)}`),
     ...serverOpts,
@@ -297,7 +297,7 @@ test('a message larger than wsMessageMaxBytes closes the connection with 1009', 
 });
 
 test('closing the server closes WebSockets with 1001', async () => {
-  const ledger = new FakeLedger({ contracts: [TRADER], finalDelayMs: null });
+  const ledger = new MemoryLedger({ contracts: [TRADER], finalDelayMs: null });
   const api = await createApiServer(ledger);
   const url = await api.listen(0);
   const c = await TestClient.open(`${url.replace(/^http/, 'ws')}/api/ws`);

@@ -1,8 +1,9 @@
 // The benchmark's own pieces, without running the benchmark: the workload generator's promise that
-// every timed transaction is accepted in any order (checked by executing the real energy contracts
-// in the in-memory chain), the SVG writer producing well-formed SVG, and the profile comparison.
+// every timed transaction is accepted in any order (checked by executing the generated, signed
+// transactions on the real engine, test/support/energy-chain.ts), the SVG writer producing
+// well-formed SVG, and the profile comparison.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyTxSignature } from '../src/chain/tx.js';
 import { compareProfiles, formatComparison } from '../bench/profile.js';
@@ -23,28 +24,31 @@ import {
   warmupTxs,
 } from '../bench/workload.js';
 import type { BenchTx, ContractHashes } from '../bench/workload.js';
-import { EnergyChain } from './helpers/energy-harness.js';
+import { packContract } from '../src/contracts/authoring/pack.js';
+import { ENERGY_CONTRACTS } from '../src/energy/index.js';
+import { EnergyChain, closeEnergyChains } from './support/energy-chain.js';
+import { TEST_CHAIN_ID } from './support/test-chain.js';
 
-const CHAIN_ID = 'bench-smoke';
+// Signed for the test chain with the real contract hashes, so that the chain runs them as they are.
+const CHAIN_ID = TEST_CHAIN_ID;
 const HASHES: ContractHashes = Object.fromEntries(
-  [
-    'Trader',
-    'Producer',
-    'Consumer',
-    'SettlementPeriod',
-    'Energy',
-    'Transfer',
-    'Reduce',
-    'Mutate',
-  ].map((type, i) => [type, String(i + 1).repeat(64)]),
+  ENERGY_CONTRACTS.map((def) => [def.type, packContract(def).hashHex]),
 );
 const CTX = { chainId: CHAIN_ID, hashes: HASHES };
+
+after(closeEnergyChains);
 const TRADERS = 40;
 const N = 600;
 
-function executeAll(chain: EnergyChain, txs: readonly BenchTx[], what: string): void {
-  for (const t of txs) {
-    const outcome = chain.execute(t.contractType, t.sender, { ...t.payload });
+async function executeAll(
+  chain: EnergyChain,
+  txs: readonly BenchTx[],
+  what: string,
+): Promise<void> {
+  const outcomes = await chain.executeTxs(txs.map((t) => t.tx));
+  for (const [i, t] of txs.entries()) {
+    const outcome = outcomes[i];
+    if (outcome === undefined) assert.fail(`${what}: no outcome for ${t.kind}`);
     if (outcome.status !== 'accepted')
       assert.fail(
         `${what}: ${t.kind} ${JSON.stringify(t.payload)} ended ${outcome.status}: ${outcome.code}: ${outcome.message}`,
@@ -53,27 +57,30 @@ function executeAll(chain: EnergyChain, txs: readonly BenchTx[], what: string): 
 }
 
 /** A chain with the context set up and the warm-up booked in period 102; returns the model. */
-function preparedChain(): {
+async function preparedChain(): Promise<{
   chain: EnergyChain;
   model: SpendableModel;
   people: ReturnType<typeof participants>;
-} {
+}> {
   const people = participants('smoke', TRADERS);
   // 10:00:30 UTC: the warm-up block and the first timed blocks share the 10:00-10:15 period.
-  const chain = new EnergyChain({ height: 100, processedMs: Date.UTC(2026, 0, 1, 10, 0, 30) });
-  executeAll(chain, traderTxs(CTX, people), 'traders');
-  chain.nextBlock();
-  executeAll(chain, deviceTxs(CTX, people), 'devices');
-  chain.nextBlock();
+  const chain = await EnergyChain.open({
+    height: 100,
+    processedMs: Date.UTC(2026, 0, 1, 10, 0, 30),
+  });
+  await executeAll(chain, traderTxs(CTX, people), 'traders');
+  await chain.nextBlock();
+  await executeAll(chain, deviceTxs(CTX, people), 'devices');
+  await chain.nextBlock();
   const warmup = warmupTxs(CTX, people, 0);
-  executeAll(chain, warmup, 'warm-up');
+  await executeAll(chain, warmup, 'warm-up');
   const model = new SpendableModel(TRADERS);
   for (const t of warmup) if (t.credit !== undefined) model.credit(t.credit.trader, t.credit.wh);
   return { chain, model, people };
 }
 
-test('the timed load is accepted by the real energy contracts in any order, across blocks and periods', () => {
-  const { chain: forward, model, people } = preparedChain();
+test('the timed load is accepted by the real energy contracts in any order, across blocks and periods', async () => {
+  const { chain: forward, model, people } = await preparedChain();
   assert.equal(forward.height, 102);
   const timed = timedTxs(CTX, people, { n: N, periodBlock: 102, model });
   assert.equal(timed.length, N);
@@ -86,26 +93,28 @@ test('the timed load is accepted by the real energy contracts in any order, acro
 
   // In order, 100 per block, the second half in the next settlement period.
   for (let i = 0; i < N; i += 100) {
-    forward.nextBlock(i === N / 2 ? SETTLEMENT_PERIOD_MS : 1000);
-    executeAll(forward, timed.slice(i, i + 100), `in order, block ${forward.height}`);
+    await forward.nextBlock(i === N / 2 ? SETTLEMENT_PERIOD_MS : 1000);
+    await executeAll(forward, timed.slice(i, i + 100), `in order, block ${forward.height}`);
   }
 
   // Adversarial: every spend first (largest first), then settlement, then the readings.
-  const { chain: spendsFirst } = preparedChain();
-  spendsFirst.nextBlock();
+  await forward.close();
+  const { chain: spendsFirst } = await preparedChain();
+  await spendsFirst.nextBlock();
   const rank = (t: BenchTx): number =>
     t.kind === 'transfer' || t.kind === 'reduce' ? 0 : t.kind === 'mutate' ? 1 : 2;
   const amount = (t: BenchTx): number => Math.abs(Number(t.payload['amount']));
-  executeAll(
+  await executeAll(
     spendsFirst,
     [...timed].sort((a, b) => rank(a) - rank(b) || amount(b) - amount(a)),
     'spends first',
   );
 
   // Reversed, one block.
-  const { chain: reversed } = preparedChain();
-  reversed.nextBlock();
-  executeAll(reversed, [...timed].reverse(), 'reversed');
+  await spendsFirst.close();
+  const { chain: reversed } = await preparedChain();
+  await reversed.nextBlock();
+  await executeAll(reversed, [...timed].reverse(), 'reversed');
 });
 
 test('generated transactions are signed for the chain, deterministic, and carry exact kWh', () => {

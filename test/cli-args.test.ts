@@ -13,8 +13,8 @@ import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.j
 import { buildProgram } from '../src/cli/program.js';
 import type { ProcessorStartOptions } from '../src/cli/processor-options.js';
 import { processorStartOptions } from '../src/cli/commands/service.js';
-import { FakeServer, closedPortUrl, contractView } from './helpers/cli-fake-server.js';
-import { CLI_PATH, errorOf, runCli } from './helpers/cli-run.js';
+import { FakeServer, closedPortUrl, contractView } from './support/cli-fake-server.js';
+import { CLI_PATH, errorOf, runCli } from './support/cli-run.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const key = PrivateKey.generate();

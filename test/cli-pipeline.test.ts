@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeServer, contractView } from './helpers/cli-fake-server.js';
-import { errorOf, runShell } from './helpers/cli-run.js';
+import { FakeServer, contractView } from './support/cli-fake-server.js';
+import { errorOf, runShell } from './support/cli-run.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const dir = mkdtempSync(join(tmpdir(), 'hanzenet-pipe-'));

@@ -11,28 +11,35 @@ import {
   signTx,
   type BlockView,
 } from '../src/client/index.js';
-import { contractView } from './helpers/cli-fake-server.js';
-import { MemoryLedger } from './helpers/cli-memory-ledger.js';
-import { errorOf, runCli } from './helpers/cli-run.js';
+import { contractView } from './support/cli-fake-server.js';
+import { MemoryLedger } from './support/memory-ledger.js';
+import { errorOf, runCli } from './support/cli-run.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const key = PrivateKey.generate();
-const ledger = new MemoryLedger('hanzenet-api-test', [contractView('Trader', TRADER)]);
+// Signatures verified for the chain; a block 50 ms after a submission, as the processor makes
+// them; a payload with "reject": true is rejected.
+const ledger = new MemoryLedger({
+  chainId: 'hanzenet-api-test',
+  verifyChainId: 'hanzenet-api-test',
+  contracts: [contractView('Trader', TRADER)],
+  finalDelayMs: 50,
+  withGenesis: false,
+  decide: (tx) =>
+    tx.payload['reject'] === true
+      ? { kind: 'reject', code: 'contract_rejected', message: 'no' }
+      : { kind: 'accept' },
+});
 let api: ApiServer;
 let url: string;
-let settler: NodeJS.Timeout;
 
 before(async () => {
   api = await createApiServer(ledger, { reportError: () => undefined });
   url = await api.listen(0, '127.0.0.1');
-  // A block every 50 ms while something is pending, as the processor does.
-  settler = setInterval(() => {
-    if ([...ledger.views.values()].some((v) => v.status === 'new')) ledger.settle();
-  }, 50);
 });
 
 after(async () => {
-  clearInterval(settler);
+  ledger.close();
   await api.close();
 });
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError, HanzenetClient, PrivateKey, signTx } from '../src/client/index.js';
-import { FakeServer } from './helpers/cli-fake-server.js';
+import { FakeServer } from './support/cli-fake-server.js';
 
 const HASH = '33'.repeat(32);
 const key = PrivateKey.generate();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientError, HanzenetClient, type BlockView } from '../src/client/index.js';
-import { FakeServer, closedPortUrl } from './helpers/cli-fake-server.js';
+import { FakeServer, closedPortUrl } from './support/cli-fake-server.js';
 
 async function withServer(
   fn: (server: FakeServer, client: HanzenetClient) => Promise<void>,

@@ -13,7 +13,7 @@ import {
   normaliseBaseUrl,
 } from '../src/client/index.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
-import { FakeServer, closedPortUrl, contractView } from './helpers/cli-fake-server.js';
+import { FakeServer, closedPortUrl, contractView } from './support/cli-fake-server.js';
 
 const TRADER = 'af0281694a24b10d5447e057d330e74bdb013876d962723e6aa965e46dcdfd7a';
 const TRADER_V2 = '11'.repeat(32);

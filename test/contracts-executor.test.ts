@@ -15,8 +15,8 @@ import {
   processorKey,
   rawCreateTx,
   resultText,
-} from './helpers/contracts-chain.js';
-import type { TestChain } from './helpers/contracts-chain.js';
+} from './support/contracts-chain.js';
+import type { TestChain } from './support/contracts-chain.js';
 
 const codes = (r: BlockExecutionResult): string[] =>
   r.outcomes.map((o) => (o.status === 'accepted' ? 'ok' : o.code));

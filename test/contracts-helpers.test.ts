@@ -15,7 +15,7 @@ import { declaredNames, tokenize, usedNames } from '../src/contracts/authoring/s
 import { checkContractCode } from '../src/contracts/runtime/lifecycle.js';
 import type { TableDef } from '../src/chain/contract-model.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import { aliceKey, createTestChain, createTx, makeTx } from './helpers/contracts-chain.js';
+import { aliceKey, createTestChain, createTx, makeTx } from './support/contracts-chain.js';
 
 const NOTES = {
   tables: { notes: { columns: { id: 'text', body: 'text' }, key: ['id'] } as TableDef },

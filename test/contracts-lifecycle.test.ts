@@ -10,7 +10,7 @@ import { checkManifest, checkManifestAgainst, manifestJson, parseManifest, table
 import { executeSource, packContract } from '../src/contracts/authoring/pack.js';
 import { CREATE_CONTRACT_HASH, DELETE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { ContractRecord, TableDef } from '../src/chain/contract-model.js';
-import { aliceKey, makeTx, processorKey } from './helpers/contracts-chain.js';
+import { aliceKey, makeTx, processorKey } from './support/contracts-chain.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const CODE = 'function execute(p, ctx) { return "OK"; }';

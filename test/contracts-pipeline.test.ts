@@ -21,7 +21,7 @@ import {
   processorKey,
   rawCreateTx,
   resultText,
-} from './helpers/contracts-chain.js';
+} from './support/contracts-chain.js';
 
 const CELLS: TableDef = { columns: { k: 'text', g: 'text', v: 'bigint' }, key: ['k'] };
 

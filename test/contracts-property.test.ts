@@ -13,7 +13,7 @@ import {
   makeTx,
   rawCreateTx,
   resultText,
-} from './helpers/contracts-chain.js';
+} from './support/contracts-chain.js';
 
 const LEDGER = rawCreateTx({
   type: 'Ledger',

@@ -13,8 +13,8 @@ import {
   makeTx,
   rawCreateTx,
   resultText,
-} from './helpers/contracts-chain.js';
-import type { RawContract } from './helpers/contracts-chain.js';
+} from './support/contracts-chain.js';
+import type { RawContract } from './support/contracts-chain.js';
 
 interface Case extends RawContract {
   /** Expected outcome: a code, or 'accepted'. A function checks more. */
@@ -355,7 +355,7 @@ test('a failing contract leaves the next transactions and the next block unharme
 });
 
 test('contract dates do not depend on the host time zone', () => {
-  const child = fileURLToPath(new URL('./helpers/contracts-tz-child.js', import.meta.url));
+  const child = fileURLToPath(new URL('./support/contracts-tz-child.js', import.meta.url));
   const outputs = ['UTC', 'Pacific/Chatham', 'America/St_Johns'].map((tz) => {
     const r = spawnSync(process.execPath, [child], {
       env: { ...process.env, TZ: tz },

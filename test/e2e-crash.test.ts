@@ -17,7 +17,7 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
+} from './support/processes.js';
 
 interface BatchResult {
   results: (TxView | { id: string | null; error: { code: string } })[];

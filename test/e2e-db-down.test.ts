@@ -17,7 +17,7 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
+} from './support/processes.js';
 
 class ToggleProxy {
   private server: Server | null = null;

@@ -13,7 +13,7 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
+} from './support/processes.js';
 
 const TOTAL = 10_000;
 const BATCH = 500;

@@ -24,9 +24,9 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
-import type { StartedNode, StartedProcessor } from './helpers/processes.js';
-import { fieldsOf } from './helpers/node-chain.js';
+} from './support/processes.js';
+import type { StartedNode, StartedProcessor } from './support/processes.js';
+import { fieldsOf } from './support/node-chain.js';
 import {
   assertSameChain,
   infoOf,
@@ -34,9 +34,9 @@ import {
   SteadyLoad,
   traderHashOf,
   untilHead,
-} from './helpers/node-e2e.js';
-import { FakeUpstream } from './helpers/node-fake-upstream.js';
-import { TcpProxy } from './helpers/node-proxy.js';
+} from './support/node-e2e.js';
+import { FakeUpstream } from './support/node-fake-upstream.js';
+import { TcpProxy } from './support/node-proxy.js';
 
 const portOf = (url: string): number => Number(new URL(url).port);
 /** The tampered-block cases check nothing the database decides: they run on one backend only. */

@@ -17,8 +17,8 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
-import type { StartedNode, StartedProcessor } from './helpers/processes.js';
+} from './support/processes.js';
+import type { StartedNode, StartedProcessor } from './support/processes.js';
 import {
   assertSameChain,
   infoOf,
@@ -27,8 +27,8 @@ import {
   traderCalls,
   traderHashOf,
   untilHead,
-} from './helpers/node-e2e.js';
-import { TcpProxy } from './helpers/node-proxy.js';
+} from './support/node-e2e.js';
+import { TcpProxy } from './support/node-proxy.js';
 
 const CHAIN_TXS = 2000;
 

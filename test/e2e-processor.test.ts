@@ -16,7 +16,7 @@ import {
   startProcessorProcess,
   stopProcess,
   tempDir,
-} from './helpers/processes.js';
+} from './support/processes.js';
 
 interface ErrorBody {
   error: { code: string; message: string };

@@ -18,9 +18,9 @@ import type {
   EnergyContextView,
   EnergyHistoryView,
 } from '../src/energy/views.js';
-import { errorOf, runCli, runShell } from './helpers/cli-run.js';
-import type { CliResult } from './helpers/cli-run.js';
-import { e2eBackends, startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
+import { errorOf, runCli, runShell } from './support/cli-run.js';
+import type { CliResult } from './support/cli-run.js';
+import { e2eBackends, startProcessorProcess, stopProcess, tempDir } from './support/processes.js';
 
 const DESCRIPTION =
   'Energy supplied by external party, you will be billed for this at the end of the month';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { startProcessorProcess, stopProcess, tempDir } from './helpers/processes.js';
+import { startProcessorProcess, stopProcess, tempDir } from './support/processes.js';
 
 const require = createRequire(import.meta.url);
 // The library is CommonJS with a singleton client; load it the way its users do.

@@ -5,14 +5,14 @@
 //
 //   - every backend ends in the same chain (head hash, every block's state digest) and the same
 //     state tables, row for row;
-//   - each transaction's outcome and each block's state equal those of the in-memory harness
-//     (test/helpers/energy-harness.ts) running the same calls, in which every rejected call is
-//     checked to change nothing;
+//   - each transaction's outcome, each block's hash and the state equal those of the test chain
+//     (test/support/test-chain.ts: the same executor, one block at a time, without the
+//     processor's pipeline) made with the same key from the same transactions;
 //   - on the real tables: the sum of the balances equals the sum of the accepted Energy and Mutate
 //     amounts (read back from the transactions on chain) plus what removing traders took away;
 //     Transfer and Reduce move energy exactly, never add a label and never make a balance
 //     negative (a balance is negative only by consumption or Mutate: the definitions of the
-//     harness property test, test/energy-properties.test.ts); a rejected call left no trace in
+//     property test, test/energy-properties.test.ts); a rejected call left no trace in
 //     the state, and a block of only rejected calls has the digest of no change.
 //
 // All runs share one chain per backend (opening a backend costs about a second); each run takes
@@ -39,11 +39,12 @@ import { silentLogger } from '../src/ledger/log.js';
 import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { Database } from '../src/store/types.js';
-import { EnergyChain } from './helpers/energy-harness.js';
-import type { Outcome, Row } from './helpers/energy-harness.js';
-import { arbOp, pick } from './helpers/energy-ops.js';
-import type { Fields } from './helpers/energy-ops.js';
-import { testBackends } from './helpers/test-db.js';
+import type { Row } from '../src/chain/contract-model.js';
+import type { TxOutcome } from '../src/chain/types.js';
+import { TestChain } from './support/test-chain.js';
+import { arbOp, pick } from './support/energy-ops.js';
+import type { Fields } from './support/energy-ops.js';
+import { testBackends } from './support/test-db.js';
 
 const SEED = Number(process.env['SEED'] ?? 20260315);
 const NUM_RUNS = Number(process.env['NUM_RUNS'] ?? 25);
@@ -82,6 +83,8 @@ let now = T0;
 const scheduler = { ...systemScheduler, nowMs: () => now };
 let verifier: SignaturePool;
 const nodes: Node[] = [];
+/** The test chain fed the same transactions, block for block, as the processors. */
+let reference: TestChain;
 let txCounter = 0;
 
 function nextTxId(): string {
@@ -104,8 +107,19 @@ async function makeBlock(txs: readonly Tx[]): Promise<number> {
     heights.every((h) => h === heights[0]),
     `block heights differ: ${heights.join(', ')}`,
   );
+  const { outcomes } = await reference.runBlock(txs, reference.headerAfter(now));
+  for (const node of nodes)
+    assert.equal(
+      node.processor.headInfo.hashHex,
+      reference.head.hashHex,
+      `${node.name}: block hash`,
+    );
+  lastOutcomes = outcomes;
   return heights[0] ?? -1;
 }
+
+/** The test chain's outcomes of the block makeBlock made last. */
+let lastOutcomes: readonly TxOutcome[] = [];
 
 before(async () => {
   verifier = await SignaturePool.start({ workers: 1 });
@@ -141,6 +155,11 @@ before(async () => {
       CHAIN_ID,
     ),
   );
+  reference = await TestChain.open({
+    chainId: CHAIN_ID,
+    processorKey: PROCESSOR_KEY,
+    genesisMs: T0,
+  });
   await makeBlock(creates);
   for (const node of nodes) {
     for (const tx of creates)
@@ -153,6 +172,7 @@ before(async () => {
 });
 
 after(async () => {
+  await reference?.close();
   for (const node of nodes) {
     await node.executor.close();
     await node.db.close();
@@ -161,13 +181,13 @@ after(async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// One run: a fresh pair of contexts, the calls executed by the harness and the processors.
+// One run: a fresh pair of contexts, the calls made into blocks by the processors and the test chain.
 
 interface Sent {
   readonly type: string;
   readonly tx: Tx;
-  readonly harnessTxId: string;
-  readonly outcome: Outcome;
+  /** The test chain's outcome, once the block is made. */
+  outcome: TxOutcome | null;
 }
 
 let runCounter = 0;
@@ -175,12 +195,9 @@ let runCounter = 0;
 class Run {
   readonly contexts: readonly [PrivateKey, PrivateKey];
   readonly keys: readonly PrivateKey[];
-  private harness: EnergyChain | null = null;
-  private harnessTxs = 0;
   private pending: Sent[] = [];
   private advanceMs = 1000;
   readonly sent: Sent[] = [];
-  readonly txIdMap = new Map<string, string>();
   readonly allRejectedBlocks: number[] = [];
 
   constructor() {
@@ -193,38 +210,12 @@ class Run {
     return this.contexts.map((c) => c.address);
   }
 
-  /** The harness at the block the next call goes into (opened on first use, like the processor's). */
-  private chain(): EnergyChain {
-    if (this.harness !== null && this.pending.length > 0) return this.harness;
-    now += Math.max(1, this.advanceMs);
-    this.advanceMs = 0;
-    const height = (nodes[0]?.processor.headInfo.height ?? 0) + 1;
-    if (this.harness === null) this.harness = new EnergyChain({ height, processedMs: now });
-    else this.harness.gotoBlock(height, now);
-    return this.harness;
-  }
-
-  get state(): EnergyChain {
-    return this.harness ?? this.chain();
-  }
-
-  /** Runs the call on the harness (checking that a rejection changes nothing) and queues it. */
-  call(type: string, signer: PrivateKey, payload: Record<string, unknown>): Outcome {
-    const chain = this.chain();
-    const before = chain.snapshot();
-    const outcome = chain.execute(type, signer.address, payload);
-    assert.notEqual(
-      outcome.status,
-      'invalid',
-      `${type} ${JSON.stringify(payload)}: the generator must send valid payloads (${outcome.status === 'invalid' ? outcome.message : ''})`,
-    );
-    if (outcome.status !== 'accepted')
-      assert.equal(
-        chain.snapshot(),
-        before,
-        `${type} rejected with ${outcome.code} but changed the harness`,
-      );
-    this.harnessTxs += 1;
+  /** Signs the call and queues it for the open block (opened on first use, like the processor's). */
+  call(type: string, signer: PrivateKey, payload: Record<string, unknown>): void {
+    if (this.pending.length === 0) {
+      now += Math.max(1, this.advanceMs);
+      this.advanceMs = 0;
+    }
     const contract = packContract(
       ENERGY_CONTRACTS.find((d) => d.type === type) ?? fail(`no contract ${type}`),
     );
@@ -238,28 +229,32 @@ class Run {
       signer,
       CHAIN_ID,
     );
-    const harnessTxId = this.harnessTxs.toString(16).padStart(32, '0');
-    this.txIdMap.set(harnessTxId, tx.idHex);
-    const sent = { type, tx, harnessTxId, outcome };
+    const sent = { type, tx, outcome: null };
     this.pending.push(sent);
     this.sent.push(sent);
-    return outcome;
   }
 
-  /** Ends the open block: the processors make it, and it must match the harness. */
+  /** Ends the open block: the processors and the test chain make it, with the same outcomes. */
   async endBlock(advanceMs: number): Promise<void> {
     this.advanceMs += advanceMs;
     if (this.pending.length === 0) return;
     const block = this.pending;
     this.pending = [];
     const height = await makeBlock(block.map((s) => s.tx));
-    assert.equal(height, this.harness?.height, 'the harness is at the block the processors made');
+    block.forEach((s, i) => {
+      s.outcome = lastOutcomes[i] ?? fail(`no outcome for ${s.tx.idHex}`);
+      assert.notEqual(
+        s.outcome.status,
+        'invalid',
+        `${s.type} ${s.tx.payloadText}: the generator must send valid payloads (${s.outcome.message})`,
+      );
+    });
     for (const node of nodes) {
       for (const s of block) {
         const view = await node.processor.getTransaction(s.tx.idHex);
         const got = view?.status === 'accepted' ? 'accepted' : `${view?.status} ${view?.code}`;
         const want =
-          s.outcome.status === 'accepted' ? 'accepted' : `${s.outcome.status} ${s.outcome.code}`;
+          s.outcome?.status === 'accepted' ? 'accepted' : `${s.outcome?.status} ${s.outcome?.code}`;
         assert.equal(
           got,
           want,
@@ -267,13 +262,13 @@ class Run {
         );
       }
     }
-    if (block.every((s) => s.outcome.status !== 'accepted')) this.allRejectedBlocks.push(height);
-    // The real tables hold exactly what the harness holds.
+    if (block.every((s) => s.outcome?.status !== 'accepted')) this.allRejectedBlocks.push(height);
+    // The processor's tables hold exactly what the test chain's hold.
     const node = nodes[0];
     if (node !== undefined)
       assert.equal(
-        await dump(node.db, this.addresses, this.txIdMap),
-        harnessDump(this.state, this.addresses),
+        await dump(node.db, this.addresses),
+        await dump(reference.db, this.addresses),
         `${node.name}: state after block ${height}`,
       );
   }
@@ -296,8 +291,7 @@ class Run {
         ['Consumer', { context, address: d2, allowed: true, trader: t3, labels: [] }],
         ['Consumer', { context, address: d3, allowed: true, trader: t1, labels: [] }],
       ];
-      for (const [type, payload] of calls)
-        assert.equal(this.call(type, owner, payload).status, 'accepted', `bootstrap ${type}`);
+      for (const [type, payload] of calls) this.call(type, owner, payload);
     }
   }
 
@@ -309,27 +303,33 @@ class Run {
     return pick(TRADERS, index + f.other);
   }
 
-  /** As payloadFor in test/energy-properties.test.ts: Transfer and Reduce mostly aim at a held balance. */
-  payloadFor(type: string, context: string, sender: string, f: Fields): Record<string, unknown> {
-    const chain = this.state;
-    const periods = chain
-      .rows('energy_periods')
+  /**
+   * As payloadFor in test/energy-properties.test.ts: Transfer and Reduce mostly aim at a held
+   * balance (as the test chain's committed tables hold them before the open block).
+   */
+  async payloadFor(
+    type: string,
+    context: string,
+    sender: string,
+    f: Fields,
+  ): Promise<Record<string, unknown>> {
+    const periods = (await reference.rows('energy_periods'))
       .filter((r) => r['context'] === context)
       .map((r) => Number(r['block']));
     let block = Math.max(
       0,
-      f.rawBlock || periods.length === 0 ? chain.height - f.blockPick : pick(periods, f.blockPick),
+      f.rawBlock || periods.length === 0
+        ? reference.head.height + 1 - f.blockPick
+        : pick(periods, f.blockPick),
     );
     let labels = [...f.labels];
     let wh = BigInt(f.wh);
     if (type === 'Transfer' || type === 'Reduce') {
       if (f.wh >= -4000 && wh < 0n) wh = -wh;
-      const held = chain
-        .rows('energy_balances')
-        .filter(
-          (r) =>
-            r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n,
-        );
+      const held = (await reference.rows('energy_balances')).filter(
+        (r) =>
+          r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n,
+      );
       if (held.length > 0 && !f.rawBlock) {
         const balance = pick(held, f.blockPick);
         block = Number(balance['block']);
@@ -393,15 +393,8 @@ function fail(message: string): never {
 
 const replacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? `${v}n` : v);
 
-/** The rows of the energy tables in `contexts`, by primary key; history tx ids as the harness names them. */
-async function dump(
-  db: Database,
-  contexts: readonly string[] | null,
-  harnessIds?: ReadonlyMap<string, string>,
-): Promise<string> {
-  const realToHarness = new Map(
-    [...(harnessIds ?? new Map<string, string>())].map(([h, r]) => [r, h]),
-  );
+/** The rows of the energy tables in `contexts`, by primary key. */
+async function dump(db: Database, contexts: readonly string[] | null): Promise<string> {
   const out: [string, Row[]][] = [];
   for (const table of TABLES) {
     const def = ENERGY_TABLES[table] ?? fail(table);
@@ -410,27 +403,8 @@ async function dump(
       `SELECT * FROM state.${table} ${where} ORDER BY ${def.key.join(', ')}`,
       contexts === null ? [] : [contexts],
     );
-    out.push([
-      table,
-      rows.map((r) =>
-        harnessIds !== undefined && typeof r['tx_id'] === 'string'
-          ? { ...r, tx_id: realToHarness.get(r['tx_id']) ?? `unknown ${r['tx_id']}` }
-          : r,
-      ),
-    ]);
+    out.push([table, rows]);
   }
-  return JSON.stringify(
-    out.map(([t, rows]) => [t, rows.map((r) => sortedRow(r))]),
-    replacer,
-  );
-}
-
-function harnessDump(chain: EnergyChain, contexts: readonly string[]): string {
-  const out = TABLES.map((table): [string, Row[]] => [
-    table,
-    chain.rows(table).filter((r) => contexts.includes(r['context'] as string)),
-  ]);
-  // The harness orders by primary key in code point order, as the tables' COLLATE "C" does.
   return JSON.stringify(
     out.map(([t, rows]) => [t, rows.map((r) => sortedRow(r))]),
     replacer,
@@ -553,7 +527,7 @@ async function checkLedger(db: Database, context: string, run: Run): Promise<voi
   for (const k of present.keys()) assert.ok(running.has(k), `balance ${k} has a history`);
   // A rejected call left no trace.
   const rejected = new Set(
-    run.sent.filter((s) => s.outcome.status !== 'accepted').map((s) => s.tx.idHex),
+    run.sent.filter((s) => s.outcome?.status !== 'accepted').map((s) => s.tx.idHex),
   );
   assert.ok(
     history.every((h) => !rejected.has(h.tx_id)),
@@ -590,6 +564,8 @@ test('random sequences of all contracts on the real platform: same chain on ever
       const run = new Run();
       run.bootstrap();
       await run.endBlock(1000);
+      for (const s of run.sent)
+        assert.equal(s.outcome?.status, 'accepted', `bootstrap ${s.type}: ${s.outcome?.message}`);
       for (const op of ops) {
         if (op.kind === 'block') {
           await run.endBlock(op.advanceMs);
@@ -597,13 +573,16 @@ test('random sequences of all contracts on the real platform: same chain on ever
         }
         const owner = pick(run.contexts, op.ctx);
         const signer = run.signerFor(op.type, owner, op.sender, op.fields);
-        const payload = run.payloadFor(op.type, owner.address, signer.address, op.fields);
-        const outcome = run.call(op.type, signer, payload);
-        total += 1;
-        if (outcome.status === 'accepted') accepted += 1;
-        kinds.add(`${op.type} ${outcome.status === 'accepted' ? 'accepted' : outcome.code}`);
+        const payload = await run.payloadFor(op.type, owner.address, signer.address, op.fields);
+        run.call(op.type, signer, payload);
       }
       await run.endBlock(1000);
+      for (const s of run.sent.slice(14)) {
+        const outcome = s.outcome ?? fail(`no outcome for ${s.tx.idHex}`);
+        total += 1;
+        if (outcome.status === 'accepted') accepted += 1;
+        kinds.add(`${s.type} ${outcome.status === 'accepted' ? 'accepted' : outcome.code}`);
+      }
       for (const node of nodes)
         for (const context of run.addresses) await checkLedger(node.db, context, run);
       for (const node of nodes) {

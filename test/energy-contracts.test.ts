@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { formatWh } from '../src/core/amount.js';
 import type { ContractDefinition } from '../src/contracts/authoring/define.js';
 import { packContract } from '../src/contracts/authoring/pack.js';
@@ -14,8 +14,14 @@ import {
 } from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
-import { EnergyChain, balanceTable, mustAccept, testAddress } from './helpers/energy-harness.js';
-import type { Outcome } from './helpers/energy-harness.js';
+import {
+  EnergyChain,
+  balanceTable,
+  closeEnergyChains,
+  mustAccept,
+  testAddress,
+} from './support/energy-chain.js';
+import type { Outcome } from './support/energy-chain.js';
 
 const OWNER = testAddress('owner');
 const A = testAddress('trader A');
@@ -37,8 +43,8 @@ const THESIS_DESCRIPTION =
 const MINUTE_MS = 60_000;
 
 /** The balance overview of a context, one "trader block labels kWh" line each, as in thesis 6.3. */
-function overview(chain: EnergyChain, context = OWNER): string[] {
-  return balanceTable(chain, context)
+async function overview(chain: EnergyChain, context = OWNER): Promise<string[]> {
+  return (await balanceTable(chain, context))
     .map(
       (r) =>
         `${NAMES.get(r.trader) ?? r.trader} ${r.block} ${r.labels.length === 0 ? '(none)' : r.labels.join(',')} ${formatWh(r.wh)}`,
@@ -59,41 +65,64 @@ function assertRejected(
 }
 
 /** Runs a call that must be rejected with `code` and checks that no table changed. */
-function assertRejectedNoChange(
+async function assertRejectedNoChange(
   chain: EnergyChain,
   type: string,
   sender: string,
   payload: Record<string, unknown>,
   code: string,
   parts: readonly string[] = [],
-): void {
-  const before = chain.snapshot();
-  assertRejected(chain.execute(type, sender, payload), code, parts);
-  assert.equal(chain.snapshot(), before, `${type} rejected with ${code} but changed the state`);
+): Promise<void> {
+  const before = await chain.snapshot();
+  assertRejected(await chain.execute(type, sender, payload), code, parts);
+  assert.equal(
+    await chain.snapshot(),
+    before,
+    `${type} rejected with ${code} but changed the state`,
+  );
 }
 
-function ok(
+async function ok(
   chain: EnergyChain,
   type: string,
   sender: string,
   payload: Record<string, unknown>,
-): void {
-  mustAccept(chain.execute(type, sender, payload), `${type} by ${NAMES.get(sender) ?? sender}`);
+): Promise<void> {
+  mustAccept(
+    await chain.execute(type, sender, payload),
+    `${type} by ${NAMES.get(sender) ?? sender}`,
+  );
+}
+
+/** `count` times the same call, all accepted, in the open block (executed once: see executeAll). */
+async function okTimes(
+  chain: EnergyChain,
+  count: number,
+  type: string,
+  sender: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  const outcomes = await chain.executeAll(
+    Array.from({ length: count }, () => ({ type, sender, payload })),
+  );
+  for (const outcome of outcomes) mustAccept(outcome, `${type} by ${NAMES.get(sender) ?? sender}`);
 }
 
 /** A context with traders A and B, a "solar" producer for A and an unlabelled consumer for B. */
-function market(options: { height?: number; processedMs?: number } = {}): EnergyChain {
-  const chain = new EnergyChain(options);
-  ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
-  ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
-  ok(chain, 'Producer', OWNER, {
+async function market(
+  options: { height?: number; processedMs?: number } = {},
+): Promise<EnergyChain> {
+  const chain = await EnergyChain.open(options);
+  await ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
+  await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
+  await ok(chain, 'Producer', OWNER, {
     context: OWNER,
     address: PRODUCER,
     allowed: true,
     trader: A,
     labels: ['solar'],
   });
-  ok(chain, 'Consumer', OWNER, {
+  await ok(chain, 'Consumer', OWNER, {
     context: OWNER,
     address: CONSUMER,
     allowed: true,
@@ -108,8 +137,10 @@ function packedCode(def: ContractDefinition): string {
   return Buffer.from(packContract(def).payload.code, 'base64').toString('utf8');
 }
 
+after(closeEnergyChains);
+
 describe('contract definitions', () => {
-  test('eight contracts in installation order, each defined once', () => {
+  test('eight contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -125,7 +156,7 @@ describe('contract definitions', () => {
     );
   });
 
-  test('execute is a self-contained function expression', () => {
+  test('execute is a self-contained function expression', async () => {
     for (const def of ENERGY_CONTRACTS) {
       const source = packedCode(def);
       assert.match(source, /^function execute\(payload, ctx\) \{/, def.type);
@@ -145,7 +176,7 @@ describe('contract definitions', () => {
     }
   });
 
-  test('helpers copied into several contracts are identical everywhere', () => {
+  test('helpers copied into several contracts are identical everywhere', async () => {
     // The code on chain must be self-contained, so the packer copies each declared helper
     // (src/energy/helpers.ts) into every contract's code; this keeps the copies the same.
     const expected: Record<string, string[]> = {
@@ -170,7 +201,7 @@ describe('contract definitions', () => {
     }
   });
 
-  test('limits written as literals in the contracts match codes.ts', () => {
+  test('limits written as literals in the contracts match codes.ts', async () => {
     for (const def of ENERGY_CONTRACTS) {
       const source = def.execute.toString();
       for (const m of source.matchAll(/BALANCE_WH_MAX = (\d+)n;/g))
@@ -180,7 +211,7 @@ describe('contract definitions', () => {
     }
   });
 
-  test('manifests use the shared table definitions; every read table is defined earlier', () => {
+  test('manifests use the shared table definitions; every read table is defined earlier', async () => {
     const defined = new Set<string>();
     for (const def of ENERGY_CONTRACTS) {
       for (const [name, table] of Object.entries(def.manifest.tables)) {
@@ -194,7 +225,7 @@ describe('contract definitions', () => {
     for (const name of Object.keys(ENERGY_TABLES)) assert.match(name, /^energy_[a-z_]+$/);
   });
 
-  test('templates use only the platform types', () => {
+  test('templates use only the platform types', async () => {
     const known = /^(bool|int|uint|float|addr|hex|hash|str|json|kwh|labels)(Array)?\??$/;
     for (const def of ENERGY_CONTRACTS) {
       for (const [key, field] of Object.entries(def.template)) {
@@ -208,7 +239,7 @@ describe('contract definitions', () => {
   // shows a misspelt code failing the build), and `rejects` to the catalogue. What is left to check
   // at run time: every catalogued code is declared by some contract, and no contract declares a
   // code its execute never uses.
-  test('every catalogued reject code is declared by a contract that uses it, and documented', () => {
+  test('every catalogued reject code is declared by a contract that uses it, and documented', async () => {
     const declared = new Set<string>();
     for (const def of ENERGY_CONTRACTS) {
       assert.ok(
@@ -233,60 +264,60 @@ describe('contract definitions', () => {
 });
 
 describe('the thesis example (6.3), step by step', () => {
-  test('traders, devices, energy, transfer, reduce, mutate', () => {
-    const chain = new EnergyChain({ height: 98 });
+  test('traders, devices, energy, transfer, reduce, mutate', async () => {
+    const chain = await EnergyChain.open({ height: 98 });
     // First, the owner sets up a context with two traders, a producer and a consumer.
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
-    chain.nextBlock();
-    ok(chain, 'Producer', OWNER, {
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: true });
+    await chain.nextBlock();
+    await ok(chain, 'Producer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: A,
       labels: ['solar'],
     });
-    ok(chain, 'Consumer', OWNER, {
+    await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: CONSUMER,
       allowed: true,
       trader: B,
       labels: [],
     });
-    assert.deepEqual(overview(chain), []);
+    assert.deepEqual(await overview(chain), []);
 
     // The producer and consumer record energy in block 100.
-    chain.nextBlock();
+    await chain.nextBlock();
     assert.equal(chain.height, 100);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
-    assert.deepEqual(overview(chain), ['A 100 solar 10', 'B 100 (none) -15']);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
+    assert.deepEqual(await overview(chain), ['A 100 solar 10', 'B 100 (none) -15']);
 
     // A transfers its 10 solar to B: A's balance is zero and disappears from the overview.
-    chain.nextBlock();
-    ok(chain, 'Transfer', A, {
+    await chain.nextBlock();
+    await ok(chain, 'Transfer', A, {
       context: OWNER,
       receiver: B,
       block: 100,
       labels: ['solar'],
       amount: 10,
     });
-    assert.deepEqual(overview(chain), ['B 100 (none) -15', 'B 100 solar 10']);
+    assert.deepEqual(await overview(chain), ['B 100 (none) -15', 'B 100 solar 10']);
 
     // B removes the "solar" label: the 10 join its unlabelled -15.
-    chain.nextBlock();
-    ok(chain, 'Reduce', B, {
+    await chain.nextBlock();
+    await ok(chain, 'Reduce', B, {
       context: OWNER,
       block: 100,
       originalLabels: ['solar'],
       amount: 10,
       labelsToRemove: ['solar'],
     });
-    assert.deepEqual(overview(chain), ['B 100 (none) -5']);
+    assert.deepEqual(await overview(chain), ['B 100 (none) -5']);
 
     // The owner settles B's deficit with energy from an external supplier.
-    chain.nextBlock();
-    ok(chain, 'Mutate', OWNER, {
+    await chain.nextBlock();
+    await ok(chain, 'Mutate', OWNER, {
       context: OWNER,
       trader: B,
       block: 100,
@@ -294,16 +325,14 @@ describe('the thesis example (6.3), step by step', () => {
       amount: 5,
       description: THESIS_DESCRIPTION,
     });
-    assert.deepEqual(overview(chain), []);
+    assert.deepEqual(await overview(chain), []);
 
     // The history shows every movement, with the description, and adds up to the balances (0).
-    const history = chain
-      .rows('energy_history')
-      .sort(
-        (x, y) =>
-          Number((x['height'] as bigint) - (y['height'] as bigint)) ||
-          Number((x['seq'] as bigint) - (y['seq'] as bigint)),
-      );
+    const history = (await chain.rows('energy_history')).sort(
+      (x, y) =>
+        Number((x['height'] as bigint) - (y['height'] as bigint)) ||
+        Number((x['seq'] as bigint) - (y['seq'] as bigint)),
+    );
     assert.deepEqual(
       history
         .map(
@@ -326,10 +355,10 @@ describe('the thesis example (6.3), step by step', () => {
     assert.equal(history.at(-1)?.['description'], THESIS_DESCRIPTION);
   });
 
-  test('every balance row carries the block and the period start time', () => {
-    const chain = market({ height: 100, processedMs: Date.UTC(2026, 5, 1, 12, 0, 7, 250) });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '0.001' });
-    assert.deepEqual(balanceTable(chain, OWNER), [
+  test('every balance row carries the block and the period start time', async () => {
+    const chain = await market({ height: 100, processedMs: Date.UTC(2026, 5, 1, 12, 0, 7, 250) });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '0.001' });
+    assert.deepEqual(await balanceTable(chain, OWNER), [
       {
         trader: A,
         block: 100,
@@ -342,9 +371,9 @@ describe('the thesis example (6.3), step by step', () => {
 });
 
 describe('Trader', () => {
-  test('only the context owner adds and removes traders', () => {
-    const chain = market();
-    assertRejectedNoChange(
+  test('only the context owner adds and removes traders', async () => {
+    const chain = await market();
+    await assertRejectedNoChange(
       chain,
       'Trader',
       A,
@@ -352,7 +381,7 @@ describe('Trader', () => {
       'not_context_owner',
       [OWNER, A],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Trader',
       A,
@@ -361,12 +390,12 @@ describe('Trader', () => {
     );
   });
 
-  test('adding is idempotent; removing an unknown trader is rejected', () => {
-    const chain = market();
-    const before = chain.rows('energy_traders');
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
-    assert.deepEqual(chain.rows('energy_traders'), before);
-    assertRejectedNoChange(
+  test('adding is idempotent; removing an unknown trader is rejected', async () => {
+    const chain = await market();
+    const before = await chain.rows('energy_traders');
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: true });
+    assert.deepEqual(await chain.rows('energy_traders'), before);
+    await assertRejectedNoChange(
       chain,
       'Trader',
       OWNER,
@@ -376,9 +405,9 @@ describe('Trader', () => {
     );
   });
 
-  test('a trader with linked producers or consumers cannot be removed', () => {
-    const chain = market();
-    assertRejectedNoChange(
+  test('a trader with linked producers or consumers cannot be removed', async () => {
+    const chain = await market();
+    await assertRejectedNoChange(
       chain,
       'Trader',
       OWNER,
@@ -386,7 +415,7 @@ describe('Trader', () => {
       'trader_has_producers',
       [A, PRODUCER],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Trader',
       OWNER,
@@ -394,79 +423,80 @@ describe('Trader', () => {
       'trader_has_consumers',
       [B, CONSUMER],
     );
-    ok(chain, 'Producer', OWNER, {
+    await ok(chain, 'Producer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: B,
       labels: ['solar'],
     });
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
     assert.deepEqual(
-      chain.rows('energy_traders').map((r) => r['address']),
+      (await chain.rows('energy_traders')).map((r) => r['address']),
       [B],
     );
   });
 
-  test('removing a trader removes its balances and records them in the history', () => {
-    const chain = market();
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 4 });
-    ok(chain, 'Transfer', A, {
+  test('removing a trader removes its balances and records them in the history', async () => {
+    const chain = await market();
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 4 });
+    await ok(chain, 'Transfer', A, {
       context: OWNER,
       receiver: C,
       block: 100,
       labels: ['solar'],
       amount: 3,
     });
-    chain.nextBlock();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
-    ok(chain, 'Transfer', A, {
+    await chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
+    await ok(chain, 'Transfer', A, {
       context: OWNER,
       receiver: C,
       block: 101,
       labels: ['solar'],
       amount: 2,
     });
-    assert.deepEqual(overview(chain), ['A 100 solar 1', 'C 100 solar 3', 'C 101 solar 2']);
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: false });
-    assert.deepEqual(overview(chain), ['A 100 solar 1']);
-    const removals = chain.rows('energy_history').filter((r) => r['kind'] === 'removal');
+    assert.deepEqual(await overview(chain), ['A 100 solar 1', 'C 100 solar 3', 'C 101 solar 2']);
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: false });
+    assert.deepEqual(await overview(chain), ['A 100 solar 1']);
+    const removals = (await chain.rows('energy_history')).filter((r) => r['kind'] === 'removal');
     assert.deepEqual(removals.map((r) => [r['block'], r['delta_wh']]).sort(), [
       [100n, -3000n],
       [101n, -2000n],
     ]);
     // Re-adding the address starts from nothing.
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
-    assert.deepEqual(overview(chain), ['A 100 solar 1']);
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
+    assert.deepEqual(await overview(chain), ['A 100 solar 1']);
   });
 
-  test('a trader with more than 1000 balances is removed over several calls, oldest first', () => {
-    const chain = market();
+  test('a trader with more than 1000 balances is removed over several calls, oldest first', async () => {
+    const chain = await market();
     for (let i = 0; i < 2100; i += 1) {
-      ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -1 });
-      chain.nextBlock();
+      await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -1 });
+      await chain.nextBlock();
     }
-    ok(chain, 'Consumer', OWNER, {
+    await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: CONSUMER,
       allowed: false,
       trader: B,
       labels: [],
     });
-    const traderB = (): boolean => chain.rows('energy_traders').some((r) => r['address'] === B);
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
-    assert.equal(chain.rows('energy_balances').length, 1100);
-    assert.equal(balanceTable(chain, OWNER)[0]?.block, 1100);
-    assert.ok(traderB());
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
-    assert.equal(chain.rows('energy_balances').length, 100);
-    assert.ok(traderB());
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
-    assert.equal(chain.rows('energy_balances').length, 0);
-    assert.ok(!traderB());
+    const traderB = async (): Promise<boolean> =>
+      (await chain.rows('energy_traders')).some((r) => r['address'] === B);
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
+    assert.equal((await chain.rows('energy_balances')).length, 1100);
+    assert.equal((await balanceTable(chain, OWNER))[0]?.block, 1100);
+    assert.ok(await traderB());
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
+    assert.equal((await chain.rows('energy_balances')).length, 100);
+    assert.ok(await traderB());
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
+    assert.equal((await chain.rows('energy_balances')).length, 0);
+    assert.ok(!(await traderB()));
     assert.equal(
-      chain.rows('energy_history').reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n),
+      (await chain.rows('energy_history')).reduce((sum, r) => sum + (r['delta_wh'] as bigint), 0n),
       0n,
     );
   });
@@ -478,9 +508,9 @@ describe('Producer and Consumer', () => {
     const table = type === 'Producer' ? 'energy_producers' : 'energy_consumers';
     const missing = type === 'Producer' ? 'producer_not_found' : 'consumer_not_found';
 
-    test(`${type}: only the owner, only for a trader of the context`, () => {
-      const chain = market();
-      assertRejectedNoChange(
+    test(`${type}: only the owner, only for a trader of the context`, async () => {
+      const chain = await market();
+      await assertRejectedNoChange(
         chain,
         type,
         A,
@@ -488,7 +518,7 @@ describe('Producer and Consumer', () => {
         'not_context_owner',
         [OWNER, A],
       );
-      assertRejectedNoChange(
+      await assertRejectedNoChange(
         chain,
         type,
         OWNER,
@@ -498,9 +528,9 @@ describe('Producer and Consumer', () => {
       );
     });
 
-    test(`${type}: update relinks and relabels (labels canonical); remove; removing again is rejected`, () => {
-      const chain = market();
-      ok(chain, type, OWNER, {
+    test(`${type}: update relinks and relabels (labels canonical); remove; removing again is rejected`, async () => {
+      const chain = await market();
+      await ok(chain, type, OWNER, {
         context: OWNER,
         address: device,
         allowed: true,
@@ -508,18 +538,18 @@ describe('Producer and Consumer', () => {
         labels: ['wind', 'local', 'wind'],
       });
       assert.deepEqual(
-        chain.rows(table).map((r) => [r['address'], r['trader'], r['labels']]),
+        (await chain.rows(table)).map((r) => [r['address'], r['trader'], r['labels']]),
         [[device, A, ['local', 'wind']]],
       );
-      ok(chain, type, OWNER, {
+      await ok(chain, type, OWNER, {
         context: OWNER,
         address: device,
         allowed: false,
         trader: A,
         labels: [],
       });
-      assert.deepEqual(chain.rows(table), []);
-      assertRejectedNoChange(
+      assert.deepEqual(await chain.rows(table), []);
+      await assertRejectedNoChange(
         chain,
         type,
         OWNER,
@@ -530,9 +560,9 @@ describe('Producer and Consumer', () => {
     });
   }
 
-  test('labels are checked by the template', () => {
-    const chain = market();
-    const outcome = chain.execute('Producer', OWNER, {
+  test('labels are checked by the template', async () => {
+    const chain = await market();
+    const outcome = await chain.execute('Producer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
@@ -545,17 +575,17 @@ describe('Producer and Consumer', () => {
 });
 
 describe('Energy', () => {
-  test("production goes to the producer's trader with its labels; consumption comes from the consumer's", () => {
-    const chain = market();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '1.25' });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 0.75 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -0.001 });
-    assert.deepEqual(overview(chain), ['A 100 solar 2', 'B 100 (none) -0.001']);
+  test("production goes to the producer's trader with its labels; consumption comes from the consumer's", async () => {
+    const chain = await market();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '1.25' });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 0.75 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -0.001 });
+    assert.deepEqual(await overview(chain), ['A 100 solar 2', 'B 100 (none) -0.001']);
   });
 
-  test('zero is rejected; the sign decides the role', () => {
-    const chain = market();
-    assertRejectedNoChange(
+  test('zero is rejected; the sign decides the role', async () => {
+    const chain = await market();
+    await assertRejectedNoChange(
       chain,
       'Energy',
       PRODUCER,
@@ -563,7 +593,7 @@ describe('Energy', () => {
       'amount_zero',
       [OWNER],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Energy',
       PRODUCER,
@@ -571,7 +601,7 @@ describe('Energy', () => {
       'sender_not_consumer',
       [PRODUCER, OWNER, '-1 kWh'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Energy',
       CONSUMER,
@@ -579,7 +609,7 @@ describe('Energy', () => {
       'sender_not_producer',
       [CONSUMER, OWNER, '1 kWh'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Energy',
       A,
@@ -588,39 +618,39 @@ describe('Energy', () => {
     );
   });
 
-  test('one key may be both producer and consumer (a two-way meter)', () => {
-    const chain = market();
-    ok(chain, 'Consumer', OWNER, {
+  test('one key may be both producer and consumer (a two-way meter)', async () => {
+    const chain = await market();
+    await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: A,
       labels: [],
     });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -1 });
-    assert.deepEqual(overview(chain), ['A 100 (none) -1', 'A 100 solar 3']);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -1 });
+    assert.deepEqual(await overview(chain), ['A 100 (none) -1', 'A 100 solar 3']);
   });
 
-  test('a balance that reaches zero is deleted', () => {
-    const chain = market();
-    ok(chain, 'Consumer', OWNER, {
+  test('a balance that reaches zero is deleted', async () => {
+    const chain = await market();
+    await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: A,
       labels: ['solar'],
     });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -3 });
-    assert.deepEqual(overview(chain), []);
-    assert.equal(chain.rows('energy_history').length, 2);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 3 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: -3 });
+    assert.deepEqual(await overview(chain), []);
+    assert.equal((await chain.rows('energy_history')).length, 2);
   });
 
-  test('amounts finer than 1 Wh, NaN or beyond 1 TWh never reach the contract', () => {
-    const chain = market();
+  test('amounts finer than 1 Wh, NaN or beyond 1 TWh never reach the contract', async () => {
+    const chain = await market();
     for (const amount of [0.0001, '1e3', 'NaN', '1000000000.001', Number.POSITIVE_INFINITY, '']) {
-      const outcome = chain.execute('Energy', PRODUCER, { context: OWNER, amount });
+      const outcome = await chain.execute('Energy', PRODUCER, { context: OWNER, amount });
       assert.equal(
         outcome.status === 'invalid' ? outcome.code : outcome.status,
         'payload_invalid',
@@ -629,12 +659,11 @@ describe('Energy', () => {
     }
   });
 
-  test('a balance cannot pass 10^15 Wh', () => {
-    const chain = market();
-    for (let i = 0; i < 1000; i += 1)
-      ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
-    assert.deepEqual(overview(chain), ['A 100 solar 1000000000000']);
-    assertRejectedNoChange(
+  test('a balance cannot pass 10^15 Wh', async () => {
+    const chain = await market();
+    await okTimes(chain, 1000, 'Energy', PRODUCER, { context: OWNER, amount: 1_000_000_000 });
+    assert.deepEqual(await overview(chain), ['A 100 solar 1000000000000']);
+    await assertRejectedNoChange(
       chain,
       'Energy',
       PRODUCER,
@@ -646,23 +675,23 @@ describe('Energy', () => {
 });
 
 describe('Transfer', () => {
-  function funded(): EnergyChain {
-    const chain = market();
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
-    chain.nextBlock();
+  async function funded(): Promise<EnergyChain> {
+    const chain = await market();
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: C, allowed: true });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
+    await chain.nextBlock();
     return chain;
   }
   const base = { context: OWNER, receiver: B, block: 100, labels: ['solar'], amount: 4 };
 
-  test('every rule, with its code', () => {
-    const chain = funded();
-    assertRejectedNoChange(chain, 'Transfer', STRANGER, base, 'sender_not_trader', [
+  test('every rule, with its code', async () => {
+    const chain = await funded();
+    await assertRejectedNoChange(chain, 'Transfer', STRANGER, base, 'sender_not_trader', [
       STRANGER,
       OWNER,
     ]);
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -670,8 +699,15 @@ describe('Transfer', () => {
       'receiver_not_trader',
       [STRANGER, OWNER],
     );
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, receiver: A }, 'transfer_to_self', [A]);
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, receiver: A },
+      'transfer_to_self',
+      [A],
+    );
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -679,7 +715,7 @@ describe('Transfer', () => {
       'amount_must_be_positive',
       ['0 kWh'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -687,7 +723,7 @@ describe('Transfer', () => {
       'amount_must_be_positive',
       ['-4 kWh'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -695,12 +731,22 @@ describe('Transfer', () => {
       'description_too_long',
       ['257'],
     );
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, block: 99 }, 'block_not_period_start', [
-      '99',
-      OWNER,
-    ]);
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, block: 101 }, 'block_not_period_start');
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, block: 99 },
+      'block_not_period_start',
+      ['99', OWNER],
+    );
+    await assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, block: 101 },
+      'block_not_period_start',
+    );
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -708,11 +754,15 @@ describe('Transfer', () => {
       'insufficient_energy',
       ['10 kWh', '10.001 kWh', 'labels [solar]'],
     );
-    assertRejectedNoChange(chain, 'Transfer', A, { ...base, labels: [] }, 'insufficient_energy', [
-      '0 kWh',
-      'no labels',
-    ]);
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
+      chain,
+      'Transfer',
+      A,
+      { ...base, labels: [] },
+      'insufficient_energy',
+      ['0 kWh', 'no labels'],
+    );
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -720,7 +770,7 @@ describe('Transfer', () => {
       'insufficient_energy',
     );
     // B's balance is negative: trading cannot make it more negative.
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       B,
@@ -730,16 +780,16 @@ describe('Transfer', () => {
     );
   });
 
-  test('moves exactly the amount; a description up to 256 characters is kept in the history', () => {
-    const chain = funded();
-    ok(chain, 'Transfer', A, { ...base, amount: '3.333', description: 'd'.repeat(256) });
-    ok(chain, 'Transfer', A, { ...base, receiver: C, amount: '6.667' });
-    assert.deepEqual(overview(chain), [
+  test('moves exactly the amount; a description up to 256 characters is kept in the history', async () => {
+    const chain = await funded();
+    await ok(chain, 'Transfer', A, { ...base, amount: '3.333', description: 'd'.repeat(256) });
+    await ok(chain, 'Transfer', A, { ...base, receiver: C, amount: '6.667' });
+    assert.deepEqual(await overview(chain), [
       'B 100 (none) -15',
       'B 100 solar 3.333',
       'C 100 solar 6.667',
     ]);
-    const rows = chain.rows('energy_history').filter((r) => r['kind'] === 'transfer');
+    const rows = (await chain.rows('energy_history')).filter((r) => r['kind'] === 'transfer');
     assert.equal(rows.length, 4);
     assert.ok(
       rows.some(
@@ -748,33 +798,32 @@ describe('Transfer', () => {
     );
   });
 
-  test("the receiver's balance cannot pass 10^15 Wh", () => {
-    const chain = funded();
-    for (let i = 0; i < 1000; i += 1)
-      ok(chain, 'Mutate', OWNER, {
-        context: OWNER,
-        trader: B,
-        block: 100,
-        labels: ['solar'],
-        amount: 1_000_000_000,
-      });
-    assertRejectedNoChange(chain, 'Transfer', A, base, 'balance_limit_exceeded', [B]);
+  test("the receiver's balance cannot pass 10^15 Wh", async () => {
+    const chain = await funded();
+    await okTimes(chain, 1000, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: ['solar'],
+      amount: 1_000_000_000,
+    });
+    await assertRejectedNoChange(chain, 'Transfer', A, base, 'balance_limit_exceeded', [B]);
   });
 });
 
 describe('Reduce', () => {
-  function funded(): EnergyChain {
-    const chain = market();
-    ok(chain, 'Producer', OWNER, {
+  async function funded(): Promise<EnergyChain> {
+    const chain = await market();
+    await ok(chain, 'Producer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: B,
       labels: ['local', 'solar'],
     });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -4 });
-    chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 10 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -4 });
+    await chain.nextBlock();
     return chain;
   }
   const base = {
@@ -785,21 +834,35 @@ describe('Reduce', () => {
     labelsToRemove: ['solar'],
   };
 
-  test('every rule, with its code', () => {
-    const chain = funded();
-    assertRejectedNoChange(chain, 'Reduce', STRANGER, base, 'sender_not_trader', [STRANGER, OWNER]);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: 0 }, 'amount_must_be_positive');
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: -1 }, 'amount_must_be_positive', [
-      '-1 kWh',
+  test('every rule, with its code', async () => {
+    const chain = await funded();
+    await assertRejectedNoChange(chain, 'Reduce', STRANGER, base, 'sender_not_trader', [
+      STRANGER,
+      OWNER,
     ]);
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, amount: 0 },
+      'amount_must_be_positive',
+    );
+    await assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, amount: -1 },
+      'amount_must_be_positive',
+      ['-1 kWh'],
+    );
+    await assertRejectedNoChange(
       chain,
       'Reduce',
       B,
       { ...base, labelsToRemove: [] },
       'labels_to_remove_empty',
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Reduce',
       B,
@@ -807,100 +870,119 @@ describe('Reduce', () => {
       'labels_to_remove_not_subset',
       ['wind'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Reduce',
       B,
       { ...base, originalLabels: [], labelsToRemove: ['solar'] },
       'labels_to_remove_not_subset',
     );
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, block: 101 }, 'block_not_period_start', [
-      '101',
-    ]);
-    assertRejectedNoChange(chain, 'Reduce', B, { ...base, amount: 11 }, 'insufficient_energy', [
-      '10 kWh',
-      '11 kWh',
-    ]);
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, block: 101 },
+      'block_not_period_start',
+      ['101'],
+    );
+    await assertRejectedNoChange(
+      chain,
+      'Reduce',
+      B,
+      { ...base, amount: 11 },
+      'insufficient_energy',
+      ['10 kWh', '11 kWh'],
+    );
+    await assertRejectedNoChange(
       chain,
       'Reduce',
       B,
       { ...base, originalLabels: ['solar'] },
       'insufficient_energy',
     );
-    assertRejectedNoChange(chain, 'Reduce', A, base, 'insufficient_energy');
+    await assertRejectedNoChange(chain, 'Reduce', A, base, 'insufficient_energy');
   });
 
-  test('removes some labels, keeps the rest; removing all cancels a negative balance', () => {
-    const chain = funded();
-    ok(chain, 'Reduce', B, base);
-    assert.deepEqual(overview(chain), ['B 100 (none) -4', 'B 100 local 6', 'B 100 local,solar 4']);
-    ok(chain, 'Reduce', B, { ...base, amount: 4, labelsToRemove: ['solar', 'local'] });
-    assert.deepEqual(overview(chain), ['B 100 local 6']);
-    ok(chain, 'Reduce', B, {
+  test('removes some labels, keeps the rest; removing all cancels a negative balance', async () => {
+    const chain = await funded();
+    await ok(chain, 'Reduce', B, base);
+    assert.deepEqual(await overview(chain), [
+      'B 100 (none) -4',
+      'B 100 local 6',
+      'B 100 local,solar 4',
+    ]);
+    await ok(chain, 'Reduce', B, { ...base, amount: 4, labelsToRemove: ['solar', 'local'] });
+    assert.deepEqual(await overview(chain), ['B 100 local 6']);
+    await ok(chain, 'Reduce', B, {
       ...base,
       originalLabels: ['local'],
       amount: 1,
       labelsToRemove: ['local'],
     });
-    assert.deepEqual(overview(chain), ['B 100 (none) 1', 'B 100 local 5']);
+    assert.deepEqual(await overview(chain), ['B 100 (none) 1', 'B 100 local 5']);
   });
 
-  test('figure 6: reducing in one block leaves other blocks alone', () => {
-    const chain = market();
-    ok(chain, 'Consumer', OWNER, {
+  test('figure 6: reducing in one block leaves other blocks alone', async () => {
+    const chain = await market();
+    await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: CONSUMER,
       allowed: true,
       trader: A,
       labels: [],
     });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -3 });
-    chain.nextBlock();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -5 });
-    ok(chain, 'Reduce', A, {
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -3 });
+    await chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 5 });
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -5 });
+    await ok(chain, 'Reduce', A, {
       context: OWNER,
       block: 101,
       originalLabels: ['solar'],
       amount: 5,
       labelsToRemove: ['solar'],
     });
-    assert.deepEqual(overview(chain), ['A 100 (none) -3', 'A 100 solar 5']);
+    assert.deepEqual(await overview(chain), ['A 100 (none) -3', 'A 100 solar 5']);
   });
 
-  test('the remaining balance cannot pass 10^15 Wh', () => {
-    const chain = funded();
-    for (let i = 0; i < 1000; i += 1)
-      ok(chain, 'Mutate', OWNER, {
-        context: OWNER,
-        trader: B,
-        block: 100,
-        labels: ['local'],
-        amount: 1_000_000_000,
-      });
-    assertRejectedNoChange(chain, 'Reduce', B, base, 'balance_limit_exceeded', ['local']);
+  test('the remaining balance cannot pass 10^15 Wh', async () => {
+    const chain = await funded();
+    await okTimes(chain, 1000, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: ['local'],
+      amount: 1_000_000_000,
+    });
+    await assertRejectedNoChange(chain, 'Reduce', B, base, 'balance_limit_exceeded', ['local']);
   });
 });
 
 describe('Mutate', () => {
   const base = { context: OWNER, trader: B, block: 100, labels: [], amount: 5 };
 
-  test('every rule, with its code', () => {
-    const chain = market();
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
-    assertRejectedNoChange(chain, 'Mutate', A, base, 'not_context_owner', [OWNER, A]);
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, trader: C }, 'trader_not_found', [C]);
-    assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, amount: 0 }, 'amount_zero');
-    assertRejectedNoChange(
+  test('every rule, with its code', async () => {
+    const chain = await market();
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
+    await assertRejectedNoChange(chain, 'Mutate', A, base, 'not_context_owner', [OWNER, A]);
+    await assertRejectedNoChange(
+      chain,
+      'Mutate',
+      OWNER,
+      { ...base, trader: C },
+      'trader_not_found',
+      [C],
+    );
+    await assertRejectedNoChange(chain, 'Mutate', OWNER, { ...base, amount: 0 }, 'amount_zero');
+    await assertRejectedNoChange(
       chain,
       'Mutate',
       OWNER,
       { ...base, description: 'x'.repeat(257) },
       'description_too_long',
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Mutate',
       OWNER,
@@ -908,9 +990,8 @@ describe('Mutate', () => {
       'block_not_period_start',
       ['101'],
     );
-    for (let i = 0; i < 1000; i += 1)
-      ok(chain, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
-    assertRejectedNoChange(
+    await okTimes(chain, 1000, 'Mutate', OWNER, { ...base, labels: ['x'], amount: -1_000_000_000 });
+    await assertRejectedNoChange(
       chain,
       'Mutate',
       OWNER,
@@ -920,14 +1001,18 @@ describe('Mutate', () => {
     );
   });
 
-  test('any amount, any label set, also below zero; the history names the owner', () => {
-    const chain = market();
-    ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
-    ok(chain, 'Mutate', OWNER, { ...base, amount: -2 });
-    ok(chain, 'Mutate', OWNER, { ...base, labels: ['wind'], amount: 1.5 });
-    ok(chain, 'Mutate', OWNER, { ...base, trader: A, amount: 17 });
-    assert.deepEqual(overview(chain), ['A 100 (none) 17', 'B 100 (none) -17', 'B 100 wind 1.5']);
-    const mutations = chain.rows('energy_history').filter((r) => r['kind'] === 'mutate');
+  test('any amount, any label set, also below zero; the history names the owner', async () => {
+    const chain = await market();
+    await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -15 });
+    await ok(chain, 'Mutate', OWNER, { ...base, amount: -2 });
+    await ok(chain, 'Mutate', OWNER, { ...base, labels: ['wind'], amount: 1.5 });
+    await ok(chain, 'Mutate', OWNER, { ...base, trader: A, amount: 17 });
+    assert.deepEqual(await overview(chain), [
+      'A 100 (none) 17',
+      'B 100 (none) -17',
+      'B 100 wind 1.5',
+    ]);
+    const mutations = (await chain.rows('energy_history')).filter((r) => r['kind'] === 'mutate');
     assert.ok(mutations.every((r) => r['counterparty'] === OWNER && r['description'] === ''));
   });
 });
@@ -936,9 +1021,9 @@ describe('SettlementPeriod and settlement periods', () => {
   const QUARTER_MS = 15 * MINUTE_MS;
   const T0 = Date.UTC(2026, 0, 1, 10, 0, 0);
 
-  test('only the owner; the length must be 0 or divide a day', () => {
-    const chain = market();
-    assertRejectedNoChange(
+  test('only the owner; the length must be 0 or divide a day', async () => {
+    const chain = await market();
+    await assertRejectedNoChange(
       chain,
       'SettlementPeriod',
       A,
@@ -947,7 +1032,7 @@ describe('SettlementPeriod and settlement periods', () => {
       [OWNER, A],
     );
     for (const periodSeconds of [7, 1000, 86401, 172800]) {
-      assertRejectedNoChange(
+      await assertRejectedNoChange(
         chain,
         'SettlementPeriod',
         OWNER,
@@ -957,51 +1042,58 @@ describe('SettlementPeriod and settlement periods', () => {
       );
     }
     for (const periodSeconds of [1, 60, 300, 900, 3600, 86400, 0])
-      ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds });
+      await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds });
     assert.equal(
-      chain.execute('SettlementPeriod', OWNER, { context: OWNER, periodSeconds: -900 }).status,
+      (await chain.execute('SettlementPeriod', OWNER, { context: OWNER, periodSeconds: -900 }))
+        .status,
       'invalid',
     );
   });
 
-  test('the length in force in a block stays in force for the whole block', () => {
-    const chain = market({ height: 100, processedMs: T0 });
-    const settings = (): unknown[] =>
-      chain
-        .rows('energy_settings')
-        .map((r) => [r['period_ms'], r['previous_period_ms'], r['from_height']]);
-    const periodMsOfLatest = (): unknown =>
-      chain.rows('energy_periods').find((r) => r['latest'] === true)?.['period_ms'];
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
-    assert.deepEqual(settings(), []);
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 300 });
-    assert.deepEqual(settings(), [[300_000n, 0n, 101n]]);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.equal(periodMsOfLatest(), 0n);
-    chain.nextBlock();
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 60 });
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
-    assert.deepEqual(settings(), [[0n, 300_000n, 102n]]);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.equal(periodMsOfLatest(), 300_000n);
-    chain.nextBlock();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.equal(periodMsOfLatest(), 0n);
-    assert.deepEqual(overview(chain), ['A 100 solar 1', 'A 101 solar 1', 'A 102 solar 1']);
+  test('the length in force in a block stays in force for the whole block', async () => {
+    const chain = await market({ height: 100, processedMs: T0 });
+    const settings = async (): Promise<unknown[]> =>
+      (await chain.rows('energy_settings')).map((r) => [
+        r['period_ms'],
+        r['previous_period_ms'],
+        r['from_height'],
+      ]);
+    const periodMsOfLatest = async (): Promise<unknown> =>
+      (await chain.rows('energy_periods')).find((r) => r['latest'] === true)?.['period_ms'];
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
+    assert.deepEqual(await settings(), []);
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 300 });
+    assert.deepEqual(await settings(), [[300_000n, 0n, 101n]]);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.equal(await periodMsOfLatest(), 0n);
+    await chain.nextBlock();
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 60 });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
+    assert.deepEqual(await settings(), [[0n, 300_000n, 102n]]);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.equal(await periodMsOfLatest(), 300_000n);
+    await chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.equal(await periodMsOfLatest(), 0n);
+    assert.deepEqual(await overview(chain), ['A 100 solar 1', 'A 101 solar 1', 'A 102 solar 1']);
   });
 
-  test('by default every block is its own period (the thesis)', () => {
-    const chain = market({ height: 100, processedMs: T0 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.nextBlock();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.deepEqual(overview(chain), ['A 100 solar 1', 'A 101 solar 2']);
+  test('by default every block is its own period (the thesis)', async () => {
+    const chain = await market({ height: 100, processedMs: T0 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.deepEqual(await overview(chain), ['A 100 solar 1', 'A 101 solar 2']);
     assert.deepEqual(
-      chain
-        .rows('energy_periods')
-        .map((r) => [r['block'], r['start_ms'], r['end_ms'], r['period_ms'], r['latest']]),
+      (await chain.rows('energy_periods')).map((r) => [
+        r['block'],
+        r['start_ms'],
+        r['end_ms'],
+        r['period_ms'],
+        r['latest'],
+      ]),
       [
         [100n, BigInt(T0), BigInt(T0 + 1), 0n, false],
         [101n, BigInt(T0 + 1000), BigInt(T0 + 1001), 0n, true],
@@ -1009,34 +1101,41 @@ describe('SettlementPeriod and settlement periods', () => {
     );
   });
 
-  test('90 readings in one 15-minute period form one balance; the next period a new one', () => {
+  test('90 readings in one 15-minute period form one balance; the next period a new one', async () => {
     // The length is set in block 99 and applies from block 100 on. Block 100 is at 10:00:05; a
     // reading every 10 s fills 10:00:05 .. 10:14:55.
-    const chain = market({ height: 99, processedMs: T0 + 4000 });
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
-    chain.nextBlock();
+    const chain = await market({ height: 99, processedMs: T0 + 4000 });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
+    await chain.nextBlock();
     for (let i = 0; i < 90; i += 1) {
-      ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '0.011' });
-      ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: '-0.007' });
-      chain.nextBlock(10_000);
+      await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: '0.011' });
+      await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: '-0.007' });
+      await chain.nextBlock(10_000);
     }
     assert.equal(chain.height, 190);
     assert.equal(chain.processedMs, T0 + QUARTER_MS + 5000);
-    assert.deepEqual(overview(chain), ['A 100 solar 0.99', 'B 100 (none) -0.63']);
+    assert.deepEqual(await overview(chain), ['A 100 solar 0.99', 'B 100 (none) -0.63']);
     assert.deepEqual(
-      balanceTable(chain, OWNER).map((r) => r.startMs),
+      (await balanceTable(chain, OWNER)).map((r) => r.startMs),
       [T0, T0],
     );
-    assert.equal(chain.rows('energy_history').length, 180);
+    assert.equal((await chain.rows('energy_history')).length, 180);
 
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.nextBlock(10_000);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.deepEqual(overview(chain), ['A 100 solar 0.99', 'A 190 solar 2', 'B 100 (none) -0.63']);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.nextBlock(10_000);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.deepEqual(await overview(chain), [
+      'A 100 solar 0.99',
+      'A 190 solar 2',
+      'B 100 (none) -0.63',
+    ]);
     assert.deepEqual(
-      chain
-        .rows('energy_periods')
-        .map((r) => [r['block'], r['start_ms'], r['end_ms'], r['latest']]),
+      (await chain.rows('energy_periods')).map((r) => [
+        r['block'],
+        r['start_ms'],
+        r['end_ms'],
+        r['latest'],
+      ]),
       [
         [100n, BigInt(T0), BigInt(T0 + QUARTER_MS), false],
         [190n, BigInt(T0 + QUARTER_MS), BigInt(T0 + 2 * QUARTER_MS), true],
@@ -1044,7 +1143,7 @@ describe('SettlementPeriod and settlement periods', () => {
     );
 
     // Transfer, Reduce and Mutate name a period by its first block only.
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -1052,7 +1151,7 @@ describe('SettlementPeriod and settlement periods', () => {
       'block_not_period_start',
       ['150'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -1060,7 +1159,7 @@ describe('SettlementPeriod and settlement periods', () => {
       'block_not_period_start',
       ['191'],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Reduce',
       A,
@@ -1073,45 +1172,51 @@ describe('SettlementPeriod and settlement periods', () => {
       },
       'block_not_period_start',
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Mutate',
       OWNER,
       { context: OWNER, trader: B, block: 189, labels: [], amount: 0.63 },
       'block_not_period_start',
     );
-    ok(chain, 'Transfer', A, {
+    await ok(chain, 'Transfer', A, {
       context: OWNER,
       receiver: B,
       block: 100,
       labels: ['solar'],
       amount: 0.5,
     });
-    ok(chain, 'Reduce', B, {
+    await ok(chain, 'Reduce', B, {
       context: OWNER,
       block: 100,
       originalLabels: ['solar'],
       amount: 0.5,
       labelsToRemove: ['solar'],
     });
-    ok(chain, 'Mutate', OWNER, { context: OWNER, trader: B, block: 100, labels: [], amount: 0.13 });
-    assert.deepEqual(overview(chain), ['A 100 solar 0.49', 'A 190 solar 2']);
+    await ok(chain, 'Mutate', OWNER, {
+      context: OWNER,
+      trader: B,
+      block: 100,
+      labels: [],
+      amount: 0.13,
+    });
+    assert.deepEqual(await overview(chain), ['A 100 solar 0.49', 'A 190 solar 2']);
     assert.ok(
-      balanceTable(chain, OWNER).every(
+      (await balanceTable(chain, OWNER)).every(
         (r) => r.startMs === (r.block === 100 ? T0 : T0 + QUARTER_MS),
       ),
     );
   });
 
-  test('an empty quarter hour opens no period; the next reading opens one at its own quarter', () => {
-    const chain = market({ height: 99, processedMs: T0 + 59_000 });
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
-    chain.nextBlock();
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.gotoBlock(400, T0 + 2 * QUARTER_MS + 1);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+  test('an empty quarter hour opens no period; the next reading opens one at its own quarter', async () => {
+    const chain = await market({ height: 99, processedMs: T0 + 59_000 });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
+    await chain.nextBlock();
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(400, T0 + 2 * QUARTER_MS + 1);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     assert.deepEqual(
-      balanceTable(chain, OWNER).map((r) => [r.block, r.startMs]),
+      (await balanceTable(chain, OWNER)).map((r) => [r.block, r.startMs]),
       [
         [100, T0],
         [400, T0 + 2 * QUARTER_MS],
@@ -1119,39 +1224,41 @@ describe('SettlementPeriod and settlement periods', () => {
     );
   });
 
-  test('a new length applies from the next block; a change inside a period cuts it short', () => {
-    const chain = market({ height: 99, processedMs: T0 + MINUTE_MS });
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
-    chain.gotoBlock(100, T0 + 2 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.gotoBlock(110, T0 + 5 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+  test('a new length applies from the next block; a change inside a period cuts it short', async () => {
+    const chain = await market({ height: 99, processedMs: T0 + MINUTE_MS });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
+    await chain.gotoBlock(100, T0 + 2 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(110, T0 + 5 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     // Per-block periods from block 111 on; block 110 stays in the quarter hour it began in.
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 0 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     // The quarter hour that began at 10:00 ends where block 120's period starts.
-    chain.gotoBlock(120, T0 + 6 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.gotoBlock(121, T0 + 7 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(120, T0 + 6 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(121, T0 + 7 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
     // Back to quarter hours from block 122 on: its period starts after block 121, not at 10:00.
-    ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
-    chain.gotoBlock(122, T0 + 8 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.gotoBlock(130, T0 + 14 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    chain.gotoBlock(140, T0 + 16 * MINUTE_MS);
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
-    assert.deepEqual(overview(chain), [
+    await ok(chain, 'SettlementPeriod', OWNER, { context: OWNER, periodSeconds: 900 });
+    await chain.gotoBlock(122, T0 + 8 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(130, T0 + 14 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    await chain.gotoBlock(140, T0 + 16 * MINUTE_MS);
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 1 });
+    assert.deepEqual(await overview(chain), [
       'A 100 solar 3',
       'A 120 solar 1',
       'A 121 solar 1',
       'A 122 solar 2',
       'A 140 solar 1',
     ]);
-    const periods = chain
-      .rows('energy_periods')
-      .map((r) => [Number(r['block']), Number(r['start_ms']) - T0, Number(r['end_ms']) - T0]);
+    const periods = (await chain.rows('energy_periods')).map((r) => [
+      Number(r['block']),
+      Number(r['start_ms']) - T0,
+      Number(r['end_ms']) - T0,
+    ]);
     assert.deepEqual(periods, [
       [100, 0, 6 * MINUTE_MS],
       [120, 6 * MINUTE_MS, 6 * MINUTE_MS + 1],
@@ -1165,26 +1272,26 @@ describe('SettlementPeriod and settlement periods', () => {
 });
 
 describe('contexts', () => {
-  test('contexts never see or affect each other, even with the same keys', () => {
+  test('contexts never see or affect each other, even with the same keys', async () => {
     const other = testAddress('other context');
-    const chain = market();
-    ok(chain, 'Trader', other, { context: other, address: A, allowed: true });
-    ok(chain, 'Trader', other, { context: other, address: C, allowed: true });
-    ok(chain, 'Producer', other, {
+    const chain = await market();
+    await ok(chain, 'Trader', other, { context: other, address: A, allowed: true });
+    await ok(chain, 'Trader', other, { context: other, address: C, allowed: true });
+    await ok(chain, 'Producer', other, {
       context: other,
       address: PRODUCER,
       allowed: true,
       trader: C,
       labels: ['wind'],
     });
-    ok(chain, 'SettlementPeriod', other, { context: other, periodSeconds: 900 });
-    ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
-    ok(chain, 'Energy', PRODUCER, { context: other, amount: 7 });
-    assert.deepEqual(overview(chain, OWNER), ['A 100 solar 2']);
-    assert.deepEqual(overview(chain, other), ['C 100 wind 7']);
+    await ok(chain, 'SettlementPeriod', other, { context: other, periodSeconds: 900 });
+    await ok(chain, 'Energy', PRODUCER, { context: OWNER, amount: 2 });
+    await ok(chain, 'Energy', PRODUCER, { context: other, amount: 7 });
+    assert.deepEqual(await overview(chain, OWNER), ['A 100 solar 2']);
+    assert.deepEqual(await overview(chain, other), ['C 100 wind 7']);
 
     // Roles, owners and periods of one context mean nothing in the other.
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Energy',
       CONSUMER,
@@ -1192,7 +1299,7 @@ describe('contexts', () => {
       'sender_not_consumer',
       [other],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Trader',
       OWNER,
@@ -1200,14 +1307,14 @@ describe('contexts', () => {
       'not_context_owner',
       [other],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Mutate',
       other,
       { context: OWNER, trader: A, block: 100, labels: [], amount: 1 },
       'not_context_owner',
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       B,
@@ -1215,14 +1322,14 @@ describe('contexts', () => {
       'sender_not_trader',
       [other],
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
       { context: other, receiver: C, block: 100, labels: ['solar'], amount: 1 },
       'insufficient_energy',
     );
-    assertRejectedNoChange(
+    await assertRejectedNoChange(
       chain,
       'Transfer',
       A,
@@ -1232,28 +1339,28 @@ describe('contexts', () => {
     );
 
     // Removing A from one context leaves its place in the other.
-    ok(chain, 'Producer', OWNER, {
+    await ok(chain, 'Producer', OWNER, {
       context: OWNER,
       address: PRODUCER,
       allowed: true,
       trader: B,
       labels: [],
     });
-    ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
-    assert.deepEqual(overview(chain, OWNER), []);
-    assert.deepEqual(overview(chain, other), ['C 100 wind 7']);
-    ok(chain, 'Transfer', C, {
+    await ok(chain, 'Trader', OWNER, { context: OWNER, address: A, allowed: false });
+    assert.deepEqual(await overview(chain, OWNER), []);
+    assert.deepEqual(await overview(chain, other), ['C 100 wind 7']);
+    await ok(chain, 'Transfer', C, {
       context: other,
       receiver: A,
       block: 100,
       labels: ['wind'],
       amount: 7,
     });
-    assert.deepEqual(overview(chain, other), ['A 100 wind 7']);
+    assert.deepEqual(await overview(chain, other), ['A 100 wind 7']);
   });
 });
 
-describe('the harness keeps the platform rules', () => {
+describe('the test chain keeps the platform rules', () => {
   const table = { columns: { context: 'text', n: 'bigint' }, key: ['context'] } as const;
   function contract(execute: ContractDefinition['execute']): ContractDefinition {
     return {
@@ -1266,8 +1373,8 @@ describe('the harness keeps the platform rules', () => {
     };
   }
 
-  test('a call that throws or rejects after writing changes nothing', () => {
-    const chain = new EnergyChain({
+  test('a call that throws or rejects after writing changes nothing', async () => {
+    const chain = await EnergyChain.open({
       contracts: [
         contract(function execute(_payload, ctx) {
           ctx.db.put('probe_rows', { context: 'x', n: 1n });
@@ -1275,13 +1382,18 @@ describe('the harness keeps the platform rules', () => {
         }),
       ],
     });
-    const outcome = chain.execute('Probe', OWNER, {});
-    assert.deepEqual(outcome, { status: 'rejected', code: 'contract_error', message: 'boom' });
-    assert.deepEqual(chain.rows('probe_rows'), []);
+    const outcome = await chain.execute('Probe', OWNER, {});
+    // The platform's message for a thrown error is `Name: message` (docs/contract-api.md).
+    assert.deepEqual(outcome, {
+      status: 'rejected',
+      code: 'contract_error',
+      message: 'Error: boom',
+    });
+    assert.deepEqual(await chain.rows('probe_rows'), []);
   });
 
-  test('tables outside the manifest and malformed rows are refused', () => {
-    const chain = new EnergyChain({
+  test('tables outside the manifest and malformed rows are refused', async () => {
+    const chain = await EnergyChain.open({
       contracts: [
         contract(function execute(_payload, ctx) {
           ctx.db.put('probe_rows', { context: 'x', n: 1 as unknown as bigint });
@@ -1289,8 +1401,11 @@ describe('the harness keeps the platform rules', () => {
         }),
       ],
     });
-    assert.equal((chain.execute('Probe', OWNER, {}) as { code?: string }).code, 'contract_bad_row');
-    const denied = new EnergyChain({
+    assert.equal(
+      ((await chain.execute('Probe', OWNER, {})) as { code?: string }).code,
+      'contract_bad_row',
+    );
+    const denied = await EnergyChain.open({
       contracts: [
         contract(function execute(_payload, ctx) {
           ctx.db.get('energy_balances', {});
@@ -1299,14 +1414,14 @@ describe('the harness keeps the platform rules', () => {
       ],
     });
     assert.equal(
-      (denied.execute('Probe', OWNER, {}) as { code?: string }).code,
+      ((await denied.execute('Probe', OWNER, {})) as { code?: string }).code,
       'contract_access_denied',
     );
   });
 
-  test('a contract that uses anything outside execute fails here as on chain', () => {
+  test('a contract that uses anything outside execute fails here as on chain', async () => {
     const outside = 7n;
-    const chain = new EnergyChain({
+    const chain = await EnergyChain.open({
       contracts: [
         contract(function execute(_payload, ctx) {
           ctx.db.put('probe_rows', { context: 'x', n: outside });
@@ -1314,6 +1429,9 @@ describe('the harness keeps the platform rules', () => {
         }),
       ],
     });
-    assert.equal((chain.execute('Probe', OWNER, {}) as { code?: string }).code, 'contract_error');
+    assert.equal(
+      ((await chain.execute('Probe', OWNER, {})) as { code?: string }).code,
+      'contract_error',
+    );
   });
 });

@@ -2,17 +2,20 @@
 // from several keys into two contexts: energy is conserved (balances change in sum only by Energy,
 // Mutate and the removal of a trader, and always equal the history), Transfer and Reduce never
 // make a balance negative nor add a label, a rejected call changes nothing, a call in one context
-// leaves the other alone, and every rejection carries a catalogued code. Replay with SEED=<n>.
+// leaves the other alone, and every rejection carries a catalogued code. The calls are real signed
+// transactions in blocks on the real engine (test/support/energy-chain.ts: QuickJS executor,
+// ChainStore on an in-memory PGlite), and the properties are checked on the database's tables.
+// Each run starts a new chain (in an emptied database). Replay with SEED=<n>; NUM_RUNS=<n> runs more.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { formatWh, parseKwh } from '../src/core/amount.js';
 import { ENERGY_REJECT_CODES } from '../src/energy/codes.js';
-import { EnergyChain, testAddress } from './helpers/energy-harness.js';
-import type { Outcome, Row } from './helpers/energy-harness.js';
-import { arbOp, LABELS, pick } from './helpers/energy-ops.js';
-import type { Fields } from './helpers/energy-ops.js';
+import { EnergyChain, closeEnergyChains, testAddress } from './support/energy-chain.js';
+import type { Outcome, Row } from './support/energy-chain.js';
+import { arbOp, LABELS, pick } from './support/energy-ops.js';
+import type { Fields, Op } from './support/energy-ops.js';
 
 const CONTEXTS = [testAddress('context one'), testAddress('context two')] as const;
 const TRADERS = [testAddress('t1'), testAddress('t2'), testAddress('t3')] as const;
@@ -40,15 +43,14 @@ function senderFor(type: string, context: string, index: number, fields: Fields)
  * (its period, labels and at most its amount), so that many of them are accepted; the fields
  * still send them off course often enough to reach every rejection.
  */
-function payloadFor(
+async function payloadFor(
   chain: EnergyChain,
   type: string,
   context: string,
   sender: string,
   f: Fields,
-): Record<string, unknown> {
-  const periods = chain
-    .rows('energy_periods')
+): Promise<Record<string, unknown>> {
+  const periods = (await chain.rows('energy_periods'))
     .filter((r) => r['context'] === context)
     .map((r) => Number(r['block']));
   let block = Math.max(
@@ -59,12 +61,9 @@ function payloadFor(
   let wh = BigInt(f.wh);
   if (type === 'Transfer' || type === 'Reduce') {
     if (f.wh >= -4000 && wh < 0n) wh = -wh;
-    const held = chain
-      .rows('energy_balances')
-      .filter(
-        (r) =>
-          r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n,
-      );
+    const held = (await chain.rows('energy_balances')).filter(
+      (r) => r['context'] === context && r['trader'] === sender && (r['amount_wh'] as bigint) > 0n,
+    );
     if (held.length > 0 && !f.rawBlock) {
       const balance = pick(held, f.blockPick);
       block = Number(balance['block']);
@@ -111,8 +110,8 @@ function payloadFor(
 }
 
 /** Both contexts start with three traders and devices, so that random calls often succeed. */
-function bootstrap(): EnergyChain {
-  const chain = new EnergyChain();
+async function bootstrap(): Promise<EnergyChain> {
+  const chain = await EnergyChain.open({ height: 2 });
   const [t1, t2, t3] = TRADERS;
   const [d1, d2, d3] = DEVICES;
   for (const context of CONTEXTS) {
@@ -126,14 +125,14 @@ function bootstrap(): EnergyChain {
       ['Consumer', { context, address: d3, allowed: true, trader: t1, labels: [] }],
     ];
     for (const [type, payload] of calls) {
-      const outcome = chain.execute(type, context, payload);
+      const outcome = await chain.execute(type, context, payload);
       if (outcome.status !== 'accepted') throw new Error(`bootstrap ${type}: ${outcome.code}`);
     }
   }
   return chain;
 }
 
-function contextRows(chain: EnergyChain, context: string): string {
+async function contextRows(chain: EnergyChain, context: string): Promise<string> {
   const tables = [
     'energy_traders',
     'energy_producers',
@@ -143,14 +142,13 @@ function contextRows(chain: EnergyChain, context: string): string {
     'energy_settings',
     'energy_history',
   ];
-  return JSON.stringify(
-    tables.map((t) => chain.rows(t).filter((r) => r['context'] === context)),
-    (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
-  );
+  const rows: Row[][] = [];
+  for (const t of tables) rows.push((await chain.rows(t)).filter((r) => r['context'] === context));
+  return JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
-function balances(chain: EnergyChain, context: string): Row[] {
-  return chain.rows('energy_balances').filter((r) => r['context'] === context);
+async function balances(chain: EnergyChain, context: string): Promise<Row[]> {
+  return (await chain.rows('energy_balances')).filter((r) => r['context'] === context);
 }
 
 function sumWh(rows: readonly Row[], column = 'amount_wh'): bigint {
@@ -171,22 +169,21 @@ function labelSums(rows: readonly Row[]): Map<string, bigint> {
 }
 
 /** Invariants that hold in every state. */
-function checkState(chain: EnergyChain): void {
+async function checkState(chain: EnergyChain): Promise<void> {
+  const history = await chain.rows('energy_history');
+  const allPeriods = await chain.rows('energy_periods');
   for (const context of CONTEXTS) {
-    const rows = balances(chain, context);
+    const rows = await balances(chain, context);
     assert.equal(
       sumWh(rows),
       sumWh(
-        chain.rows('energy_history').filter((r) => r['context'] === context),
+        history.filter((r) => r['context'] === context),
         'delta_wh',
       ),
       'history adds up to the balances',
     );
     const periods = new Map(
-      chain
-        .rows('energy_periods')
-        .filter((r) => r['context'] === context)
-        .map((r) => [r['block'] as bigint, r]),
+      allPeriods.filter((r) => r['context'] === context).map((r) => [r['block'] as bigint, r]),
     );
     for (const r of rows) {
       const labels = r['labels'] as string[];
@@ -233,21 +230,25 @@ function expectedDeltaWh(
   return 0n;
 }
 
-function checkCall(
+async function checkCall(
   chain: EnergyChain,
   type: string,
   context: string,
   payload: Record<string, unknown>,
-  run: () => Outcome,
-): Outcome {
+  run: () => Promise<Outcome>,
+): Promise<Outcome> {
   const other = CONTEXTS.find((c) => c !== context) ?? '';
-  const snapshot = chain.snapshot();
-  const otherBefore = contextRows(chain, other);
-  const before = balances(chain, context);
-  const outcome = run();
-  assert.equal(contextRows(chain, other), otherBefore, 'a call never touches another context');
+  const snapshot = await chain.snapshot();
+  const otherBefore = await contextRows(chain, other);
+  const before = await balances(chain, context);
+  const outcome = await run();
+  assert.equal(
+    await contextRows(chain, other),
+    otherBefore,
+    'a call never touches another context',
+  );
   if (outcome.status !== 'accepted') {
-    assert.equal(chain.snapshot(), snapshot, `${type} ${outcome.code} changed the state`);
+    assert.equal(await chain.snapshot(), snapshot, `${type} ${outcome.code} changed the state`);
     if (outcome.status === 'rejected')
       assert.ok(
         outcome.code in ENERGY_REJECT_CODES,
@@ -255,7 +256,7 @@ function checkCall(
       );
     return outcome;
   }
-  const after = balances(chain, context);
+  const after = await balances(chain, context);
   assert.equal(
     sumWh(after) - sumWh(before),
     expectedDeltaWh(type, payload, before),
@@ -274,56 +275,75 @@ function checkCall(
   return outcome;
 }
 
-test('random sequences of all contracts keep the ledger invariants', () => {
+// Each run is a new chain and up to 60 signed calls in real blocks: a few runs keep the file short.
+const NUM_RUNS = Number(process.env['NUM_RUNS'] ?? 5);
+const arbSequence = fc.array(arbOps, { minLength: 20, maxLength: 60 });
+after(closeEnergyChains);
+
+/** Runs one generated sequence on a new chain, `onCall` seeing each call and its outcome. */
+async function runOps(
+  ops: readonly Op[],
+  call: (
+    chain: EnergyChain,
+    type: string,
+    sender: string,
+    context: string,
+    payload: Record<string, unknown>,
+  ) => Promise<Outcome>,
+): Promise<void> {
+  const chain = await bootstrap();
+  try {
+    for (const op of ops) {
+      if (op.kind === 'block') {
+        await chain.nextBlock(op.advanceMs);
+        continue;
+      }
+      const context = pick(CONTEXTS, op.ctx);
+      const sender = senderFor(op.type, context, op.sender, op.fields);
+      const payload = await payloadFor(chain, op.type, context, sender, op.fields);
+      await call(chain, op.type, sender, context, payload);
+    }
+  } finally {
+    await chain.close();
+  }
+}
+
+test('random sequences of all contracts keep the ledger invariants', async () => {
   const seed = Number(process.env['SEED'] ?? 20260101);
   let accepted = 0;
   let total = 0;
-  fc.assert(
-    fc.property(fc.array(arbOps, { minLength: 20, maxLength: 150 }), (ops) => {
-      const chain = bootstrap();
-      for (const op of ops) {
-        if (op.kind === 'block') {
-          chain.nextBlock(op.advanceMs);
-          continue;
-        }
-        const context = pick(CONTEXTS, op.ctx);
-        const sender = senderFor(op.type, context, op.sender, op.fields);
-        const payload = payloadFor(chain, op.type, context, sender, op.fields);
-        const outcome = checkCall(chain, op.type, context, payload, () =>
-          chain.execute(op.type, sender, payload),
+  await fc.assert(
+    fc.asyncProperty(arbSequence, async (ops) => {
+      await runOps(ops, async (chain, type, sender, context, payload) => {
+        const outcome = await checkCall(chain, type, context, payload, () =>
+          chain.execute(type, sender, payload),
         );
         total += 1;
         if (outcome.status === 'accepted') accepted += 1;
-        checkState(chain);
-      }
+        await checkState(chain);
+        return outcome;
+      });
     }),
-    { seed, numRuns: 300, includeErrorInReport: true },
+    { seed, numRuns: NUM_RUNS, includeErrorInReport: true },
   );
   // The generators must reach the interesting paths, not only rejections.
   assert.ok(accepted > total / 4, `only ${accepted} of ${total} calls were accepted`);
 });
 
-test('every contract is accepted and rejected somewhere in the random runs', () => {
+test('every contract is accepted and rejected somewhere in the random runs', async () => {
   const seen = new Map<string, Set<string>>();
   const counts = new Map<string, number>();
-  fc.assert(
-    fc.property(fc.array(arbOps, { minLength: 20, maxLength: 150 }), (ops) => {
-      const chain = bootstrap();
-      for (const op of ops) {
-        if (op.kind === 'block') {
-          chain.nextBlock(op.advanceMs);
-          continue;
-        }
-        const context = pick(CONTEXTS, op.ctx);
-        const sender = senderFor(op.type, context, op.sender, op.fields);
-        const payload = payloadFor(chain, op.type, context, sender, op.fields);
-        const outcome = chain.execute(op.type, sender, payload);
+  await fc.assert(
+    fc.asyncProperty(arbSequence, async (ops) => {
+      await runOps(ops, async (chain, type, sender, _context, payload) => {
+        const outcome = await chain.execute(type, sender, payload);
         const key = outcome.status === 'accepted' ? 'accepted' : outcome.code;
-        seen.set(op.type, (seen.get(op.type) ?? new Set()).add(key));
-        counts.set(`${op.type} ${key}`, (counts.get(`${op.type} ${key}`) ?? 0) + 1);
-      }
+        seen.set(type, (seen.get(type) ?? new Set()).add(key));
+        counts.set(`${type} ${key}`, (counts.get(`${type} ${key}`) ?? 0) + 1);
+        return outcome;
+      });
     }),
-    { seed: Number(process.env['SEED'] ?? 7), numRuns: 200, includeErrorInReport: true },
+    { seed: Number(process.env['SEED'] ?? 7), numRuns: NUM_RUNS * 2, includeErrorInReport: true },
   );
   const breakdown = JSON.stringify([...counts].sort());
   for (const type of [

@@ -22,8 +22,8 @@ import { migrate } from '../src/store/migrations.js';
 import { arrayLiteral } from '../src/store/sql-values.js';
 import type { Database } from '../src/store/types.js';
 import type { RowValue } from '../src/chain/contract-model.js';
-import { testAddress } from './helpers/energy-harness.js';
-import { testBackends } from './helpers/test-db.js';
+import { testAddress } from './support/energy-chain.js';
+import { testBackends } from './support/test-db.js';
 
 const CTX = testAddress('queries context');
 const OTHER = testAddress('queries other context');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { createLogger, LOG_LEVELS, parseLogLevel, serviceLogger } from '../src/ledger/log.js';
-import { runCli } from './helpers/cli-run.js';
+import { runCli } from './support/cli-run.js';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   let text = '';

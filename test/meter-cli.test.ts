@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorOf, runCli, runShell } from './helpers/cli-run.js';
+import { errorOf, runCli, runShell } from './support/cli-run.js';
 
 const VECTORS = fileURLToPath(new URL('../../test/vectors/telegrams/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hanzenet-meter-'));

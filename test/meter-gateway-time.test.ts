@@ -12,7 +12,7 @@ import { GatewayReporter } from '../src/meter/gateway/report.js';
 import { createSource } from '../src/meter/gateway/sources.js';
 import { emptyState } from '../src/meter/gateway/state.js';
 import { SimScheduler } from '../src/sim/scheduler.js';
-import { telegramAt } from './helpers/meter-chain.js';
+import { telegramAt } from './support/meter-chain.js';
 
 const Q = 900_000;
 const START_MS = Date.UTC(2026, 2, 2, 12, 0, 0);

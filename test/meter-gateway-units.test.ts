@@ -28,7 +28,7 @@ import { createSource } from '../src/meter/gateway/sources.js';
 import { emptyState, readingTxId } from '../src/meter/gateway/state.js';
 import { attribute, billOf, parsePrice } from '../src/meter/reconcile/compare.js';
 import { parseTelegram } from '../src/meter/p1/parse.js';
-import { telegramAt } from './helpers/meter-chain.js';
+import { telegramAt } from './support/meter-chain.js';
 
 const CONTEXT = PrivateKey.generate().address;
 const Q = 900_000;

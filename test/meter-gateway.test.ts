@@ -1,7 +1,7 @@
 // The P1 gateway end to end: a real processor process, the gateway as a real `hanzenet meter
 // gateway` process, simulated DSMR 5.0 telegrams (one every 10 s), an MQTT broker for the MQTT
 // source (the one at HANZENET_TEST_MQTT_URL, else an in-process Aedes broker: see
-// helpers/mqtt-broker.ts) and a local TCP server for the ser2net-style source. Chain
+// support/mqtt-broker.ts) and a local TCP server for the ser2net-style source. Chain
 // totals must equal the simulated counters exactly: after a file replay, after kill -9 in the
 // middle of a day, after the state is lost, across a dropped TCP connection and across a
 // processor outage. Every input limit is rejected and reported, never submitted.
@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'mqtt';
 import { createServer, type Socket } from 'node:net';
-import { startTestBroker } from './helpers/mqtt-broker.js';
-import { stopProcess, tempDir, type StartedProcessor } from './helpers/processes.js';
+import { startTestBroker } from './support/mqtt-broker.js';
+import { stopProcess, tempDir, type StartedProcessor } from './support/processes.js';
 import {
   QUARTER_MS,
   consumedWh,
@@ -29,7 +29,7 @@ import {
   traderTotalWh,
   writeGatewayConfig,
   type MeterContext,
-} from './helpers/meter-chain.js';
+} from './support/meter-chain.js';
 import type { SimulatedTelegram } from '../src/meter/sim/simulate.js';
 
 const METER = 'E9900000000000001';

@@ -14,7 +14,7 @@ import { utcToAmsterdamWall } from '../src/meter/shared/amsterdam-time.js';
 import { simulateTelegrams, type SimulatedTelegram } from '../src/meter/sim/simulate.js';
 import type { ReconcileReport } from '../src/meter/reconcile/run.js';
 import { settleTxId } from '../src/meter/reconcile/run.js';
-import { runCli } from './helpers/cli-run.js';
+import { runCli } from './support/cli-run.js';
 import {
   QUARTER_MS,
   freePort,
@@ -24,8 +24,8 @@ import {
   traderTotalWh,
   writeGatewayConfig,
   type MeterContext,
-} from './helpers/meter-chain.js';
-import { stopProcess, tempDir, type StartedProcessor } from './helpers/processes.js';
+} from './support/meter-chain.js';
+import { stopProcess, tempDir, type StartedProcessor } from './support/processes.js';
 
 const METER = 'E9900000000000042';
 const GRID_ID = '871687400000000042';

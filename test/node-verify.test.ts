@@ -11,7 +11,7 @@ import { decodeTx } from '../src/chain/tx.js';
 import type { ChainAlarm, TxView } from '../src/chain/views.js';
 import { createApiServer } from '../src/api/server.js';
 import { SIGNATURES_INLINE_BELOW, SignaturePool } from '../src/ledger/signature-pool.js';
-import { FakeUpstream } from './helpers/node-fake-upstream.js';
+import { FakeUpstream } from './support/node-fake-upstream.js';
 import { openDatabase } from '../src/store/database.js';
 import type { CommitBlockInput } from '../src/chain/records.js';
 import type { Database } from '../src/store/types.js';
@@ -19,13 +19,13 @@ import { ChainStore } from '../src/store/chain-store.js';
 import type { MirrorNode } from '../src/node/mirror.js';
 import {
   recordChain,
-  resetDatabase,
   resigned,
   startTestNode,
   traderTx,
   untilHeightOrAlarm,
-} from './helpers/node-chain.js';
-import type { RecordedChain, TestNode, TestNodeOptions } from './helpers/node-chain.js';
+} from './support/node-chain.js';
+import { resetDatabase } from './support/test-db.js';
+import type { RecordedChain, TestNode, TestNodeOptions } from './support/node-chain.js';
 import { ChainError } from '../src/core/errors.js';
 
 let chain: RecordedChain;

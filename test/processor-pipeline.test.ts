@@ -23,7 +23,7 @@ import { SignaturePool } from '../src/ledger/signature-pool.js';
 import { systemScheduler } from '../src/core/scheduler.js';
 import { ChainStore } from '../src/store/chain-store.js';
 import type { CommitBlockInput } from '../src/chain/records.js';
-import { testBackends } from './helpers/test-db.js';
+import { testBackends } from './support/test-db.js';
 
 const quiet = silentLogger;
 

@@ -7,7 +7,7 @@ import { ChainStore } from '../src/store/chain-store.js';
 import type { ContractRecord, StateChange, TableDef } from '../src/chain/contract-model.js';
 import type { Database } from '../src/store/types.js';
 import type { TxRecord } from '../src/chain/records.js';
-import { testBackends } from './helpers/test-db.js';
+import { testBackends } from './support/test-db.js';
 
 // Fake blocks: the store stores the fields it is given and never decodes block bytes.
 

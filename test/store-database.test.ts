@@ -7,7 +7,7 @@ import pg from 'pg';
 import { ChainError } from '../src/core/errors.js';
 import { isTransientDatabaseError, openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrations.js';
-import { testBackends } from './helpers/test-db.js';
+import { testBackends } from './support/test-db.js';
 
 const VALUES_QUERY = `SELECT
   1::int8 AS i8, 9223372036854775807::int8 AS i8max, -9007199254740993::int8 AS i8neg,

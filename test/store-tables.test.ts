@@ -20,7 +20,7 @@ import type {
   StateChange,
   TableDef,
 } from '../src/chain/contract-model.js';
-import { testBackends } from './helpers/test-db.js';
+import { testBackends } from './support/test-db.js';
 
 /** PostgreSQL's COLLATE "C": UTF-8 bytes, which is code point order (not UTF-16 code units). */
 function byteOrder(a: string, b: string): number {

@@ -17,7 +17,7 @@ import {
   textProblem,
 } from '../src/store/contract-tables.js';
 import { migrate } from '../src/store/migrations.js';
-import { testBackends } from './helpers/test-db.js';
+import { testBackends } from './support/test-db.js';
 
 const NOTES: TableDef = {
   columns: { k: 'text', note: 'text', tags: 'text[]', data: 'json' },

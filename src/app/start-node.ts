@@ -4,7 +4,7 @@
 // upstream until SIGINT/SIGTERM. See docs/node.md. The composition root of the follower role: the
 // only place that picks the real clock, the real network and the real store.
 
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../chain/views.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
@@ -24,7 +24,8 @@ import { MirrorNode } from '../node/mirror.js';
 import { HttpUpstream } from '../node/upstream.js';
 import type { Upstream } from '../node/upstream.js';
 import { ChainStore } from '../store/chain-store.js';
-import { openDatabase } from '../store/database.js';
+import { listenOrExplain } from './port-check.js';
+import { holdDataDir, openServiceDatabase } from './service-start.js';
 
 /** What `hanzenet node start` hands over (the CLI's NodeStartOptions in src/cli/processor-options.ts). */
 export interface NodeStartOptions {
@@ -40,6 +41,8 @@ export interface NodeStartOptions {
   readonly processorAddress?: string | undefined;
   /** Stop (exit status 3) at the first alarm instead of serving reads of what was verified. */
   readonly exitOnAlarm?: boolean | undefined;
+  /** How long to wait for an unreachable PostgreSQL server at start (default 30 s). */
+  readonly databaseWaitMs?: number | undefined;
   /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
@@ -69,6 +72,8 @@ export interface StartNodeDeps {
   /** Another upstream than HTTP to opts.follow (tests). */
   readonly upstream?: Upstream;
   readonly follower?: FollowerOptions;
+  /** Told when the node can no longer write safely (the PostgreSQL writer lock was lost). */
+  readonly onFatal?: (err: ChainError) => void;
 }
 
 /** Thrown by startNode when the genesis block itself raises the alarm: there is nothing to serve. */
@@ -93,13 +98,30 @@ export async function startNode(
     );
   }
   const upstream = deps.upstream ?? new HttpUpstream(opts.follow, scheduler);
-  const db = await openDatabase(
-    opts.databaseUrl
-      ? { databaseUrl: opts.databaseUrl }
-      : { dataDir: join(resolve(opts.dataDir), 'pgdata') },
-  );
+  let stopApplying: () => void = () => undefined;
+  const ground = {
+    role: 'node' as const,
+    dataDir: resolve(opts.dataDir),
+    databaseUrl: opts.databaseUrl,
+    host: opts.host,
+    port: opts.port,
+    databaseWaitMs: opts.databaseWaitMs,
+    // A mirror node does not pause: it stops, and its supervisor starts it again.
+    onLockLost: (err: ChainError): void => {
+      log.error('stopping: the node lost its database lock', { error: err.toJSON() });
+      stopApplying();
+      deps.onFatal?.(err);
+    },
+    onLockRegained: (): void => undefined,
+    onFatal: (err: ChainError): void => {
+      stopApplying();
+      deps.onFatal?.(err);
+    },
+  };
   return startWithClosers(log, async (closers) => {
-    closers.add(() => db.close());
+    // Every check comes before anything is created (tables, block 0).
+    const created = await holdDataDir(ground, closers, log);
+    const db = await openServiceDatabase(ground, closers, created, log);
     const store = new ChainStore(db);
     await store.migrate();
     const signatures = await SignaturePool.start({ inlineBelow: SIGNATURES_INLINE_BELOW });
@@ -115,6 +137,7 @@ export async function startNode(
     });
     closers.add(() => node.close());
     const follower = new Follower(node, upstream, log.child('follower'), scheduler, deps.follower);
+    stopApplying = () => void follower.stop();
     closers.add(() => follower.stop());
     // A first start needs block 0 before it can serve anything; a restart serves what it has at once.
     if (node.headInfo === null) {
@@ -130,8 +153,9 @@ export async function startNode(
       routes: [registerEnergyRoutes],
     });
     closers.add(() => api.close());
-    const url = await api.listen(opts.port, opts.host);
+    const url = await listenOrExplain(api, opts.port, opts.host);
     follower.start();
+    created.kept = true;
     return { url, startHead, node, follower, close: () => closers.closeAll() };
   });
 }
@@ -176,10 +200,15 @@ async function untilGenesis(
 export async function runNode(opts: NodeStartOptions): Promise<void> {
   const log = serviceLogger(systemScheduler, 'node', opts.logLevel);
   const stopping = stopOnSignals(log);
+  let fatal: ChainError | null = null;
+  const onFatal = (err: ChainError): void => {
+    fatal = err;
+    stopping.stop(err.code);
+  };
   try {
     let running: RunningNode;
     try {
-      running = await startNode(opts, { log, signal: stopping.signal });
+      running = await startNode(opts, { log, signal: stopping.signal, onFatal });
     } catch (err) {
       if (err instanceof GenesisAlarm) {
         exitWithAlarmStatus();
@@ -213,6 +242,7 @@ export async function runNode(opts: NodeStartOptions): Promise<void> {
   } finally {
     stopping.dispose();
   }
+  if (fatal !== null) throw fatal;
 }
 
 /** The CLI sets the exit code after runNode returns; the exit hook has the last word. */

@@ -1,7 +1,8 @@
-// `hanzenet processor start` (what `npm start` runs): opens the database (embedded PGlite in the
-// data directory, or the PostgreSQL server of DATABASE_URL), loads or creates the processor key and
-// the chain, installs the energy contracts on a new chain, serves the API and produces blocks until
-// SIGINT/SIGTERM. The composition root of the producer role: the only place that picks the real
+// `hanzenet processor start` (what `npm start` runs): holds the data directory, checks the port,
+// reads the processor key, opens the database (embedded PGlite in the data directory, or the
+// PostgreSQL server of DATABASE_URL, with the chain's writer lock), and only then creates what is
+// missing: the key and the chain. Installs the energy contracts on a new chain, serves the API and
+// produces blocks until SIGINT/SIGTERM (see service-start.ts for the checks and the locks). The composition root of the producer role: the only place that picks the real
 // clock, the real store and the energy application.
 
 import { randomBytes } from 'node:crypto';
@@ -16,10 +17,11 @@ import { serviceLogger } from '../ledger/log.js';
 import type { Logger, LogLevel } from '../ledger/log.js';
 import { SignaturePool } from '../ledger/signature-pool.js';
 import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
-import { openDatabase } from '../store/database.js';
 import { ChainStore } from '../store/chain-store.js';
-import { loadOrCreateKeyFile } from '../store/key-file.js';
+import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
+import { listenOrExplain } from './port-check.js';
+import { holdDataDir, openServiceDatabase } from './service-start.js';
 
 export interface ProcessorStartOptions {
   readonly port: number;
@@ -34,6 +36,8 @@ export interface ProcessorStartOptions {
   readonly keyFile?: string | undefined;
   /** Install the energy contracts on a new chain (default true). */
   readonly energy: boolean;
+  /** How long to wait for an unreachable PostgreSQL server at start (default 30 s). */
+  readonly databaseWaitMs?: number | undefined;
   /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
@@ -48,9 +52,18 @@ export interface RunningProcessor {
 
 const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
+export interface ProcessorStartHooks {
+  /**
+   * Told when the processor can no longer write safely (the PostgreSQL writer lock was lost); the
+   * block loop is stopped already, the caller closes the rest. Default: log it.
+   */
+  readonly onFatal?: (err: ChainError) => void;
+}
+
 export async function startProcessor(
   opts: ProcessorStartOptions,
   log: Logger = serviceLogger(systemScheduler, undefined, opts.logLevel),
+  hooks: ProcessorStartHooks = {},
 ): Promise<RunningProcessor> {
   const chainId = opts.chainId ?? `hanzenet-${randomBytes(4).toString('hex')}`;
   if (!CHAIN_ID_PATTERN.test(chainId)) {
@@ -61,15 +74,35 @@ export async function startProcessor(
   }
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
-  const { key, created } = await loadOrCreateKeyFile(keyFile);
-  if (created) log.info('generated a new processor key', { address: key.address, keyFile });
-  const db = await openDatabase(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { dataDir: join(dataDir, 'pgdata') },
-  );
+  // Writing stops while the PostgreSQL writer lock is lost and resumes when it is held again.
+  const writer = new PausableWriter(log);
+  const ground = {
+    role: 'processor' as const,
+    dataDir,
+    databaseUrl: opts.databaseUrl,
+    host: opts.host,
+    port: opts.port,
+    databaseWaitMs: opts.databaseWaitMs,
+    onLockLost: (err: ChainError): void => writer.pause(err),
+    onLockRegained: (): void => writer.resume(),
+    onFatal: (err: ChainError): void => {
+      log.error('stopping: another process writes the chain now', { error: err.toJSON() });
+      writer.pause(err);
+      hooks.onFatal?.(err);
+    },
+  };
   return startWithClosers(log, async (closers) => {
-    closers.add(() => db.close());
+    // Every check comes before anything is created (key, tables, genesis).
+    const created = await holdDataDir(ground, closers, log);
+    const existingKey = await readKeyFile(keyFile);
+    const db = await openServiceDatabase(ground, closers, created, log);
     const store = new ChainStore(db);
     await store.migrate();
+    const key = existingKey ?? (await createKeyFile(keyFile));
+    if (existingKey === null) {
+      created.keyFile = keyFile;
+      log.info('generated a new processor key', { address: key.address, keyFile });
+    }
     const verifier = await SignaturePool.start();
     closers.add(() => verifier.close());
     const openExecutor = (): ReturnType<typeof createExecutor> =>
@@ -99,7 +132,7 @@ export async function startProcessor(
       chainId,
     );
     executorOwner = processor;
-    processor.start();
+    writer.attach(processor);
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy)
       await installEnergyContracts(processor, key, log.child('energy'));
@@ -108,32 +141,77 @@ export async function startProcessor(
       routes: [registerEnergyRoutes],
       requestLog: opts.logRequests === true ? log : undefined,
     });
-    const url = await api.listen(opts.port, opts.host);
     closers.add(() => api.close());
+    const url = await listenOrExplain(api, opts.port, opts.host);
+    created.kept = true;
     return { url, processor, close: () => closers.closeAll() };
   });
 }
 
-/** The CLI entry: starts, prints where to reach it as one JSON object, and stops on signals. */
+/** Starts and stops the block loop as the writer lock comes and goes (one change at a time). */
+class PausableWriter {
+  #processor: Processor | null = null;
+  #paused = false;
+  #changing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: Logger) {}
+
+  attach(processor: Processor): void {
+    this.#processor = processor;
+    if (!this.#paused) processor.start();
+  }
+
+  pause(err: ChainError): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.log.error('stopped producing blocks', { error: err.toJSON() });
+    const processor = this.#processor;
+    if (processor !== null) this.#changing = this.#changing.then(() => processor.stop());
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.log.info('holding the database lock again; producing blocks');
+    const processor = this.#processor;
+    if (processor !== null)
+      this.#changing = this.#changing.then(() => {
+        if (!this.#paused) processor.start();
+      });
+  }
+}
+
+/**
+ * The CLI entry: starts, prints where to reach it as one JSON object, and stops on SIGINT/SIGTERM
+ * (also when one comes during the start: the start finishes, then everything closes). Rejects with
+ * the reason when the processor had to stop on its own (database_lock_lost).
+ */
 export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
   const log = serviceLogger(systemScheduler, undefined, opts.logLevel);
-  const running = await startProcessor(opts, log);
-  const info = await running.processor.info();
-  process.stdout.write(
-    JSON.stringify({
-      api: running.url,
-      processorAddress: info.processorAddress,
-      chainId: info.chainId,
-      head: info.head,
-      database: opts.databaseUrl ? 'postgres' : 'pglite',
-      dataDir: resolve(opts.dataDir),
-    }) + '\n',
-  );
   const stopping = stopOnSignals(log);
+  let fatal: ChainError | null = null;
   try {
+    const running = await startProcessor(opts, log, {
+      onFatal: (err) => {
+        fatal = err;
+        stopping.stop(err.code);
+      },
+    });
+    const info = await running.processor.info();
+    process.stdout.write(
+      JSON.stringify({
+        api: running.url,
+        processorAddress: info.processorAddress,
+        chainId: info.chainId,
+        head: info.head,
+        database: opts.databaseUrl ? 'postgres' : 'pglite',
+        dataDir: resolve(opts.dataDir),
+      }) + '\n',
+    );
     await untilAborted(stopping.signal);
     await running.close();
   } finally {
     stopping.dispose();
   }
+  if (fatal !== null) throw fatal;
 }

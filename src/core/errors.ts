@@ -123,6 +123,56 @@ export const ERROR_CATALOGUE = {
     http: 500,
     summary: 'The processor key file is readable by other users; it must be mode 0600.',
   },
+  // Start-up checks (a processor or mirror node that fails one exits non-zero and creates nothing).
+  key_file_unreadable: {
+    http: 500,
+    summary:
+      'The processor key file exists but cannot be read (permissions, or it is a directory); nothing was started.',
+  },
+  data_dir_locked: {
+    http: 409,
+    summary:
+      'Another process (details: pid, host, since, role) holds the data directory; one process per data directory.',
+  },
+  data_dir_unusable: {
+    http: 500,
+    summary:
+      'The data directory cannot be created or written (permissions, or a file is in its place); nothing was started.',
+  },
+  database_locked: {
+    http: 409,
+    summary:
+      'Another process (details: its database session and, when known, pid and host) writes this chain on the PostgreSQL database; one writer per database.',
+  },
+  database_lock_lost: {
+    http: 503,
+    summary:
+      "The connection that held the chain's PostgreSQL lock was lost: the processor stops producing blocks until it holds the lock again, and exits when another process took it (a mirror node exits at once).",
+  },
+  database_missing: {
+    http: 503,
+    summary:
+      'The PostgreSQL server has no database of that name; create it (createdb) or fix DATABASE_URL. Nothing was started.',
+  },
+  database_unreachable: {
+    http: 503,
+    summary:
+      'The PostgreSQL server could not be reached within the database wait time (--database-wait-ms); nothing was started.',
+  },
+  database_login_failed: {
+    http: 503,
+    summary:
+      'The PostgreSQL server refused the login (user, password or pg_hba.conf); nothing was started.',
+  },
+  database_unsuitable: {
+    http: 500,
+    summary: 'The PostgreSQL database cannot hold the chain (its encoding is not UTF8).',
+  },
+  port_unavailable: {
+    http: 503,
+    summary:
+      'The API port cannot be bound (in use, not permitted, or the host is not an address of this machine); nothing was started.',
+  },
   // Service state.
   retry: {
     http: 503,

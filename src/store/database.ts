@@ -158,7 +158,7 @@ async function checkServer(db: Database): Promise<void> {
   const encoding = rows[0]?.encoding;
   if (encoding !== 'UTF8') {
     throw new ChainError(
-      'internal',
+      'database_unsuitable',
       `the database must use encoding UTF8, it uses ${String(encoding)}`,
       { encoding },
     );

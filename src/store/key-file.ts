@@ -16,8 +16,19 @@ export interface KeyFileResult {
 export async function loadOrCreateKeyFile(path: string): Promise<KeyFileResult> {
   const existing = await readKeyFile(path);
   if (existing) return { key: existing, created: false };
+  try {
+    return { key: await createKeyFile(path), created: true };
+  } catch (err) {
+    // Another process created it between our read and write: use theirs.
+    const theirs = await readKeyFile(path);
+    if (theirs) return { key: theirs, created: false };
+    throw err;
+  }
+}
+
+/** Generates a key and writes it to a new file of mode 0600; fails when the file exists. */
+export async function createKeyFile(path: string): Promise<PrivateKey> {
   const key = PrivateKey.generate();
-  await mkdir(dirname(path), { recursive: true });
   const text =
     JSON.stringify(
       {
@@ -29,32 +40,30 @@ export async function loadOrCreateKeyFile(path: string): Promise<KeyFileResult> 
       2,
     ) + '\n';
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+    // The mode given to open() is reduced by the umask; set it exactly.
+    await chmod(path, 0o600);
   } catch (err) {
-    // Another process created it between our read and write: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      const theirs = await readKeyFile(path);
-      if (theirs) return { key: theirs, created: false };
-    }
     throw new ChainError(
-      'internal',
+      'data_dir_unusable',
       `cannot write the processor key file ${path}: ${(err as Error).message}`,
       { path },
       { cause: err },
     );
   }
-  await chmod(path, 0o600);
-  return { key, created: true };
+  return key;
 }
 
-async function readKeyFile(path: string): Promise<PrivateKey | null> {
+/** The key of an existing key file (checked to be readable by its owner only), or null when none. */
+export async function readKeyFile(path: string): Promise<PrivateKey | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new ChainError(
-      'internal',
+      'key_file_unreadable',
       `cannot read the processor key file ${path}: ${(err as Error).message}`,
       { path },
       { cause: err },

@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../ledger/log-level.js';
 import { ClientError } from '../../client/errors.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
+import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
 
@@ -21,6 +22,7 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
+  readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
 }
@@ -34,6 +36,7 @@ interface NodeCliOptions {
   readonly processorAddress?: string;
   readonly exitOnAlarm?: boolean;
   readonly config?: string;
+  readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
 }
@@ -50,8 +53,11 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     keyFile,
     energy: o.energy,
   };
+  // Absent unless given: the service applies its default (DATABASE_WAIT_MS_DEFAULT).
+  const wait = o.databaseWaitMs === undefined ? {} : { databaseWaitMs: o.databaseWaitMs };
   return {
     ...base,
+    ...wait,
     ...given('databaseUrl', o.databaseUrl),
     ...given('chainId', o.chainId),
     ...logOptions(o),
@@ -91,8 +97,10 @@ function logLevelOption(text: string): LogLevel {
 export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
   const base = { follow: o.follow, port: o.port, host: o.host, dataDir: resolve(o.dataDir) };
   const exitOnAlarm = o.exitOnAlarm === true ? { exitOnAlarm: true } : {};
+  const wait = o.databaseWaitMs === undefined ? {} : { databaseWaitMs: o.databaseWaitMs };
   return {
     ...base,
+    ...wait,
     ...given('databaseUrl', o.databaseUrl),
     ...given('processorAddress', o.processorAddress),
     ...exitOnAlarm,
@@ -246,6 +254,14 @@ export function register(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        '--database-wait-ms <ms>',
+        `how long to keep trying an unreachable PostgreSQL server at start (default: ${DATABASE_WAIT_MS_DEFAULT})`,
+      )
+        .env('HANZENET_DATABASE_WAIT_MS')
+        .argParser(intOption(0)),
+    )
+    .addOption(
       new Option('--block-interval-ms <ms>', 'how often the open block is sealed and committed')
         .env('HANZENET_BLOCK_INTERVAL_MS')
         .argParser(intOption(1))
@@ -301,6 +317,14 @@ export function register(program: Command): void {
       new Option('--database-url <url>', 'PostgreSQL URL instead of the embedded database').env(
         'DATABASE_URL',
       ),
+    )
+    .addOption(
+      new Option(
+        '--database-wait-ms <ms>',
+        `how long to keep trying an unreachable PostgreSQL server at start (default: ${DATABASE_WAIT_MS_DEFAULT})`,
+      )
+        .env('HANZENET_DATABASE_WAIT_MS')
+        .argParser(intOption(0)),
     )
     .addOption(
       new Option(

@@ -1,9 +1,13 @@
-// An in-memory LedgerService for API tests. It decodes the v1 transaction layout just enough to
-// know ids, hashes and payloads, admits what it is told to admit, and turns pending transactions
-// into blocks either after a short timer or when the test calls produceBlock(). It verifies no
-// signatures and runs no contracts: each outcome is chosen by the test (program() or decide()).
+// The in-memory ledger double: a LedgerService (src/ledger/service.ts) for tests of what sits on
+// top of a ledger (the API server, the client and the CLI through it). It decodes the v1
+// transaction layout just enough to know ids, hashes and payloads, admits what it is told to
+// admit, and turns pending transactions into blocks either after a short timer or when the test
+// calls produceBlock(). It runs no contracts: each outcome is chosen by the test (program() or
+// decide()). Signatures are verified only when `verifyChainId` names the chain (a test of a
+// client that signs); otherwise any bytes in the layout pass, so tests can hand-make transactions.
+// For contracts on the real engine use test-chain.ts / energy-chain.ts; for a server that
+// misbehaves on the wire, cli-fake-server.ts.
 
-import { createHash } from 'node:crypto';
 import type { ApiError, LedgerService, SubmitResult } from '../../src/api/types.js';
 import type {
   BlockTxSummary,
@@ -12,19 +16,13 @@ import type {
   ContractView,
   TxView,
 } from '../../src/chain/views.js';
-import type { Block, BlockTxOutcome, Tx } from '../../src/chain/types.js';
+import type { Block, BlockTxOutcome } from '../../src/chain/types.js';
+import { decodeTx, verifyTxSignature } from '../../src/chain/tx.js';
+import { ChainError } from '../../src/core/errors.js';
+import { type FakeTx, coreTx, decodeFakeTx, sha256 } from './fake-tx.js';
 
-export interface FakeTx {
-  readonly bytes: Uint8Array;
-  readonly idHex: string;
-  readonly contractHashHex: string;
-  readonly validTillMs: number;
-  readonly payloadText: string;
-  readonly payload: Record<string, unknown>;
-  readonly signatureHex: string;
-  readonly publicKeyHex: string;
-  readonly sender: string;
-}
+export { CONTEXT_PUBLIC_KEY, addressOf, decodeFakeTx, encodeFakeTx } from './fake-tx.js';
+export type { FakeTx, TxFields } from './fake-tx.js';
 
 /** What happens to a submitted transaction. */
 export type FakeDecision =
@@ -33,7 +31,7 @@ export type FakeDecision =
   | { readonly kind: 'reject'; readonly code?: string; readonly message: string }
   | { readonly kind: 'invalid'; readonly code: string; readonly message: string };
 
-export interface FakeLedgerOptions {
+export interface MemoryLedgerOptions {
   readonly contracts?: readonly ContractView[];
   /** Delay from a submit to the block that finalises it; null = only produceBlock() finalises. Default 20 ms. */
   readonly finalDelayMs?: number | null;
@@ -44,6 +42,8 @@ export interface FakeLedgerOptions {
   /** Height of the first block produced. Default 0. */
   readonly firstHeight?: number;
   readonly clock?: () => number;
+  /** Refuse transactions whose signature does not verify for this chain id (signature_invalid). */
+  readonly verifyChainId?: string;
 }
 
 interface Pending {
@@ -55,11 +55,7 @@ interface Pending {
 
 const PROCESSOR_ADDRESS = '1Dc1wbmUgVqZ16GSmmg2Y2cLGjRgP358pd';
 const PROCESSOR_PUBLIC_KEY = '0309d152a2deb078b250802c198f068e9e65fd1c01c9f953fde7c35c457f2c9dc0';
-/** The public key of the vectors' "context" role; its address is 1FxFE3b5ifm4ByN3xb5ku1AcpcLZsJGRH4. */
-export const CONTEXT_PUBLIC_KEY =
-  '027ee7cd1232d219c2843a31a3f1e10e9522dd88a4a4b82db7801417d89fe09dea';
-
-export class FakeLedger implements LedgerService {
+export class MemoryLedger implements LedgerService {
   readonly contracts: ContractView[];
   readonly chainId: string;
   private readonly txs = new Map<string, TxView>();
@@ -74,6 +70,7 @@ export class FakeLedger implements LedgerService {
   private readonly finalDelayMs: number | null;
   private readonly decide: (tx: FakeTx) => FakeDecision;
   private readonly clock: () => number;
+  private readonly verifyChainId: string | undefined;
   private nextHeight: number;
   private lastMs = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -81,11 +78,12 @@ export class FakeLedger implements LedgerService {
   /** Every batch passed to submit(), for assertions. */
   readonly submitted: { count: number; createMs: number | undefined }[] = [];
 
-  constructor(opts: FakeLedgerOptions = {}) {
+  constructor(opts: MemoryLedgerOptions = {}) {
     this.contracts = [...(opts.contracts ?? [])];
     this.chainId = opts.chainId ?? 'hanzenet';
     this.finalDelayMs = opts.finalDelayMs === undefined ? 20 : opts.finalDelayMs;
     this.clock = opts.clock ?? Date.now;
+    this.verifyChainId = opts.verifyChainId;
     this.nextHeight = opts.firstHeight ?? 0;
     this.decide =
       opts.decide ??
@@ -293,6 +291,8 @@ export class FakeLedger implements LedgerService {
     const decoded = decodeFakeTx(bytes);
     if (!decoded.ok) return { ok: false, id: null, error: decoded.error };
     const tx = decoded.tx;
+    const unsigned = this.signatureProblem(bytes);
+    if (unsigned !== null) return { ok: false, id: null, error: unsigned };
     if (this.txs.has(tx.idHex)) {
       return {
         ok: false,
@@ -321,6 +321,24 @@ export class FakeLedger implements LedgerService {
     this.pending.push(pending);
     this.txs.set(tx.idHex, this.baseView(pending));
     return { ok: true, id: tx.idHex };
+  }
+
+  /** With verifyChainId: why the real decoder or the signature check refuses `bytes`, else null. */
+  private signatureProblem(bytes: Uint8Array): ApiError | null {
+    const chainId = this.verifyChainId;
+    if (chainId === undefined) return null;
+    try {
+      const tx = decodeTx(bytes);
+      if (verifyTxSignature(tx, chainId)) return null;
+      return {
+        code: 'signature_invalid',
+        message: `transaction ${tx.idHex}: bad signature for chain ${chainId}`,
+        details: {},
+      };
+    } catch (err) {
+      if (!(err instanceof ChainError)) throw err;
+      return err.toJSON();
+    }
   }
 
   private contractType(hashHex: string): string | null {
@@ -380,119 +398,4 @@ export class FakeLedger implements LedgerService {
     const err = this.failures.shift();
     if (err !== undefined) throw err;
   }
-}
-
-// ---- the v1 layout (PROTOCOL.md section 2), just enough for a fake ------------------------
-
-function refusal(code: string, message: string): { ok: false; error: ApiError } {
-  return { ok: false, error: { code, message, details: {} } };
-}
-
-export function decodeFakeTx(
-  bytes: Uint8Array,
-): { ok: true; tx: FakeTx } | { ok: false; error: ApiError } {
-  const buf = Buffer.from(bytes);
-  if (buf.length < 158)
-    return refusal('tx_malformed', `a transaction needs at least 158 bytes, got ${buf.length}`);
-  if (buf[4] !== 1)
-    return refusal('tx_unsupported_version', `transaction version must be 1, got ${buf[4]}`);
-  const validTill = buf.readUInt32LE(53) + buf.readUInt32LE(57) * 2 ** 32;
-  if (!Number.isSafeInteger(validTill))
-    return refusal('tx_bad_valid_till', 'valid_till is larger than 2^53-1');
-  const publicKey = buf.subarray(buf.length - 33);
-  if (publicKey[0] !== 2 && publicKey[0] !== 3)
-    return refusal('tx_bad_public_key', 'the public key is not compressed');
-  const payloadText = buf.subarray(61, buf.length - 97).toString('utf8');
-  let payload: unknown;
-  try {
-    payload = JSON.parse(payloadText);
-  } catch {
-    return refusal('tx_payload_not_json', 'the payload is not JSON');
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
-    return refusal('tx_payload_not_json', 'the payload is not a JSON object');
-  return {
-    ok: true,
-    tx: {
-      bytes,
-      idHex: buf.subarray(5, 21).toString('hex'),
-      contractHashHex: buf.subarray(21, 53).toString('hex'),
-      validTillMs: validTill,
-      payloadText,
-      payload: payload as Record<string, unknown>,
-      signatureHex: buf.subarray(buf.length - 97, buf.length - 33).toString('hex'),
-      publicKeyHex: publicKey.toString('hex'),
-      sender: addressOf(publicKey),
-    },
-  };
-}
-
-export interface TxFields {
-  readonly idHex: string;
-  readonly contractHashHex: string;
-  readonly payload: unknown;
-  readonly validTillMs?: number;
-  readonly signatureHex?: string;
-  readonly publicKeyHex?: string;
-}
-
-/** Encodes a (not really signed) v1 transaction for tests. */
-export function encodeFakeTx(f: TxFields): Uint8Array {
-  const validTill = f.validTillMs ?? 0;
-  const head = Buffer.alloc(61);
-  head.writeUInt8(1, 4);
-  Buffer.from(f.idHex, 'hex').copy(head, 5);
-  Buffer.from(f.contractHashHex, 'hex').copy(head, 21);
-  head.writeUInt32LE(validTill % 2 ** 32, 53);
-  head.writeUInt32LE(Math.floor(validTill / 2 ** 32), 57);
-  const payload = Buffer.from(JSON.stringify(f.payload), 'utf8');
-  const tail = Buffer.concat([
-    Buffer.from(f.signatureHex ?? '11'.repeat(64), 'hex'),
-    Buffer.from(f.publicKeyHex ?? CONTEXT_PUBLIC_KEY, 'hex'),
-  ]);
-  const all = Buffer.concat([head, payload, tail]);
-  all.writeUInt32LE(all.length - 4, 0);
-  return new Uint8Array(all);
-}
-
-function coreTx(t: FakeTx): Tx {
-  return {
-    bytes: t.bytes,
-    version: 1,
-    idHex: t.idHex,
-    contractHashHex: t.contractHashHex,
-    validTillMs: t.validTillMs,
-    payloadText: t.payloadText,
-    signature: new Uint8Array(Buffer.from(t.signatureHex, 'hex')),
-    publicKey: new Uint8Array(Buffer.from(t.publicKeyHex, 'hex')),
-    sender: t.sender,
-  };
-}
-
-function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
-}
-
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
-
-function base58(data: Uint8Array): string {
-  let n = BigInt(`0x${Buffer.from(data).toString('hex') || '0'}`);
-  let out = '';
-  while (n > 0n) {
-    out = (BASE58[Number(n % 58n)] ?? '') + out;
-    n /= 58n;
-  }
-  for (const byte of data) {
-    if (byte !== 0) break;
-    out = `1${out}`;
-  }
-  return out;
-}
-
-/** The Validana (Bitcoin P2PKH) address of a compressed public key. */
-export function addressOf(publicKey: Uint8Array): string {
-  const hash160 = createHash('ripemd160').update(sha256(publicKey)).digest();
-  const versioned = Buffer.concat([Buffer.from([0]), hash160]);
-  const checksum = sha256(sha256(versioned)).subarray(0, 4);
-  return base58(Buffer.concat([versioned, checksum]));
 }

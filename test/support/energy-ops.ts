@@ -1,5 +1,5 @@
 // Random energy-market calls for property tests (test/energy-properties.test.ts runs them on the
-// in-memory harness, test/energy-backends.test.ts on real processors). An op is either "make a
+// test chain one call at a time, test/energy-backends.test.ts on real processors). An op is either "make a
 // block" or a call whose fields the test turns into a payload and a sender.
 
 import fc from 'fast-check';

@@ -1,4 +1,4 @@
-// A real chain for mirror node tests, produced by a real in-process Processor (in-memory PGlite):
+// A real chain for mirror node tests, made on the test chain (real executor, in-memory PGlite):
 // genesis, the energy contracts, then blocks of Trader calls, some accepted and some rejected.
 // Also the tools to tamper with its blocks (re-signing with the processor's key or another one),
 // and an in-process mirror node over an in-memory database.
@@ -11,10 +11,8 @@ import { PrivateKey } from '../../src/core/keys.js';
 import { signTx } from '../../src/chain/tx.js';
 import type { Block, Tx } from '../../src/chain/types.js';
 import { createExecutor } from '../../src/contracts/runtime/executor.js';
-import { installEnergyContracts } from '../../src/app/install-energy.js';
 import { systemScheduler } from '../../src/core/scheduler.js';
-import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../../src/processor/processor.js';
-import { SignaturePool } from '../../src/ledger/signature-pool.js';
+import type { SignaturePool } from '../../src/ledger/signature-pool.js';
 import { ChainStore } from '../../src/store/chain-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { Database } from '../../src/store/types.js';
@@ -24,6 +22,7 @@ import { silentLogger } from '../../src/ledger/log.js';
 import type { Logger } from '../../src/ledger/log.js';
 import { MirrorNode } from '../../src/node/mirror.js';
 import { HttpUpstream } from '../../src/node/upstream.js';
+import { TestChain } from './test-chain.js';
 
 export const NODE_TEST_CHAIN_ID = 'hanzenet-node-test';
 export const nodeTestProcessorKey = PrivateKey.generateNonRandom(
@@ -45,8 +44,6 @@ export interface RecordedChain {
   readonly raws: Uint8Array[];
   readonly traderHash: string;
 }
-
-const silentLog = silentLogger;
 
 /** A Trader call by the context owner (accepted), or by a stranger for the owner's context (rejected). */
 export function traderTx(
@@ -72,34 +69,23 @@ export function traderTx(
 }
 
 /**
- * Produces a chain: block 0, the energy contracts, then `blocks` blocks of `txsPerBlock` Trader
- * calls (one of them rejected, one with a valid-till an hour ahead), returned as raw bytes.
+ * Produces a chain on the test chain (test-chain.ts: the real executor and store, blocks signed
+ * by the processor key): block 0, the energy contracts in block 1, then `blocks` blocks of
+ * `txsPerBlock` Trader calls (one of them rejected, one with a valid-till an hour ahead),
+ * returned as raw bytes.
  */
 export async function recordChain(
   opts: { blocks?: number; txsPerBlock?: number; db?: Database } = {},
 ): Promise<RecordedChain> {
-  const db = opts.db ?? (await openDatabase({ memory: true }));
-  const store = new ChainStore(db);
-  await store.migrate();
-  const verifier = await SignaturePool.start({ workers: 1 });
-  const executor = await createExecutor({ reader: store });
-  const processor = await Processor.open(
-    {
-      store,
-      executor,
-      verifier,
-      key: nodeTestProcessorKey,
-      scheduler: systemScheduler,
-      config: { ...DEFAULT_PROCESSOR_CONFIG, blockIntervalMs: 5 },
-      log: silentLog,
-    },
-    NODE_TEST_CHAIN_ID,
-  );
+  const chain = await TestChain.open({
+    chainId: NODE_TEST_CHAIN_ID,
+    processorKey: nodeTestProcessorKey,
+    // A second a block: every block is in the past, as a processor's would be.
+    genesisMs: Date.now() - 60_000,
+    ...(opts.db === undefined ? {} : { db: opts.db }),
+  });
   try {
-    processor.start();
-    await installEnergyContracts(processor, nodeTestProcessorKey, silentLog);
-    await processor.stop();
-    const traderHash = (await processor.listContracts()).find((c) => c.type === 'Trader')?.hash;
+    const traderHash = (await chain.install()).get('Trader');
     if (traderHash === undefined) throw new Error('no Trader contract');
     for (let b = 0; b < (opts.blocks ?? 6); b++) {
       const txs = Array.from({ length: opts.txsPerBlock ?? 5 }, (_, i) =>
@@ -108,30 +94,19 @@ export async function recordChain(
           validTillMs: i === 2 ? Date.now() + 3_600_000 : 0,
         }),
       );
-      const results = await processor.submit(txs.map((t) => t.bytes));
-      if (results.some((r) => !r.ok))
-        throw new Error(`a test transaction was refused: ${JSON.stringify(results)}`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      if ((await processor.produceNow()) === null) throw new Error('no block was produced');
+      const { outcomes } = await chain.runBlock(txs);
+      if (outcomes.some((o) => o.status === 'invalid'))
+        throw new Error(`a test transaction was invalid: ${JSON.stringify(outcomes)}`);
     }
     return {
       chainId: NODE_TEST_CHAIN_ID,
       key: nodeTestProcessorKey,
-      raws: await store.getRawBlocks(0, 1000),
+      raws: await chain.store.getRawBlocks(0, 1000),
       traderHash,
     };
   } finally {
-    await processor.stop();
-    await executor.close();
-    await verifier.close();
-    if (opts.db === undefined) await db.close();
+    await chain.close();
   }
-}
-
-/** Empties a database for the next test: opening a fresh embedded one takes seconds, this does not. */
-export async function resetDatabase(db: Database): Promise<void> {
-  await db.query('DROP SCHEMA IF EXISTS chain CASCADE');
-  await db.query('DROP SCHEMA IF EXISTS state CASCADE');
 }
 
 /** The fields of a block, to build a variant of it. */
