@@ -62,14 +62,13 @@ function runProcess(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    // Generous: a command takes well under a second, but a test may start fifteen at once on a
+    // loaded two-core machine; the limit is there to catch a hang, not to time the command.
+    const limitMs = opts.timeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(
-        new Error(
-          `${args.join(' ')} did not finish within ${opts.timeoutMs ?? 15_000} ms; stderr: ${stderr}`,
-        ),
-      );
-    }, opts.timeoutMs ?? 15_000);
+      reject(new Error(`${args.join(' ')} did not finish within ${limitMs} ms; stderr: ${stderr}`));
+    }, limitMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
