@@ -7,7 +7,7 @@ import { decodeBlock } from '../src/chain/block-decode.js';
 import { verifyBlockSignature } from '../src/chain/block-hash.js';
 import { fromHex } from '../src/core/bytes.js';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/chain/tx.js';
+import { traderRegistration } from './support/trader-tx.js';
 import type { Tx } from '../src/chain/types.js';
 import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import {
@@ -24,21 +24,7 @@ interface BatchResult {
 }
 
 function traderTxs(count: number, owner: PrivateKey, contractHash: string, chainId: string): Tx[] {
-  return Array.from({ length: count }, () =>
-    signTx(
-      {
-        contractHashHex: contractHash,
-        validTillMs: 0,
-        payloadText: JSON.stringify({
-          context: owner.address,
-          address: PrivateKey.generate().address,
-          allowed: true,
-        }),
-      },
-      owner,
-      chainId,
-    ),
-  );
+  return Array.from({ length: count }, () => traderRegistration(owner, contractHash, chainId));
 }
 
 async function verifyWholeChain(

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/chain/tx.js';
+import { traderRegistration } from './support/trader-tx.js';
 import type { ContractView, TxView } from '../src/chain/views.js';
 import {
   e2eBackends,
@@ -78,20 +78,7 @@ test('a database outage answers retry, writes nothing half, and the processor re
     );
     assert.ok(trader);
     const owner = PrivateKey.generate();
-    const make = () =>
-      signTx(
-        {
-          contractHashHex: trader.hash,
-          validTillMs: 0,
-          payloadText: JSON.stringify({
-            context: owner.address,
-            address: PrivateKey.generate().address,
-            allowed: true,
-          }),
-        },
-        owner,
-        p.chainId,
-      );
+    const make = () => traderRegistration(owner, trader.hash, p.chainId);
     const first = await postJson<TxView>(`${p.url}/api/transactions`, {
       base64tx: Buffer.from(make().bytes).toString('base64'),
       wait: true,

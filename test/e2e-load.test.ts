@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateKey } from '../src/core/keys.js';
-import { signTx } from '../src/chain/tx.js';
+import { traderRegistration } from './support/trader-tx.js';
 import type { ContractView, TxView } from '../src/chain/views.js';
 import {
   e2eBackends,
@@ -34,19 +34,7 @@ for (const backend of e2eBackends()) {
       assert.ok(trader);
       const owner = PrivateKey.generate();
       const txs = Array.from({ length: TOTAL }, () =>
-        signTx(
-          {
-            contractHashHex: trader.hash,
-            validTillMs: 0,
-            payloadText: JSON.stringify({
-              context: owner.address,
-              address: PrivateKey.generate().address,
-              allowed: true,
-            }),
-          },
-          owner,
-          p.chainId,
-        ),
+        traderRegistration(owner, trader.hash, p.chainId),
       );
       const statuses = new Map<string, string>();
       const batches = Array.from({ length: TOTAL / BATCH }, (_, i) =>

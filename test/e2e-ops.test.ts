@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { signTx } from '../src/chain/tx.js';
+import { traderRegistration } from './support/trader-tx.js';
 import type { Tx } from '../src/chain/types.js';
 import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import { PrivateKey } from '../src/core/keys.js';
@@ -364,18 +364,5 @@ async function traderTx(url: string, chainId: string): Promise<Tx> {
   const contracts = (await getJson<ContractView[]>(`${url}/api/contracts`)).body;
   const trader = contracts.find((c) => c.type === 'Trader');
   assert.ok(trader !== undefined);
-  const owner = PrivateKey.generate();
-  return signTx(
-    {
-      contractHashHex: trader.hash,
-      validTillMs: 0,
-      payloadText: JSON.stringify({
-        context: owner.address,
-        address: PrivateKey.generate().address,
-        allowed: true,
-      }),
-    },
-    owner,
-    chainId,
-  );
+  return traderRegistration(PrivateKey.generate(), trader.hash, chainId);
 }

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PrivateKey } from '../src/core/keys.js';
 import { signTx } from '../src/chain/tx.js';
+import { traderRegistration } from './support/trader-tx.js';
 import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
 import {
@@ -60,19 +61,7 @@ for (const backend of e2eBackends()) {
       );
       const owner = PrivateKey.generate();
       const trader = await traderContract(p1.url);
-      const tx = signTx(
-        {
-          contractHashHex: trader.hash,
-          validTillMs: 0,
-          payloadText: JSON.stringify({
-            context: owner.address,
-            address: PrivateKey.generate().address,
-            allowed: true,
-          }),
-        },
-        owner,
-        info1.chainId,
-      );
+      const tx = traderRegistration(owner, trader.hash, info1.chainId);
       const res = await postJson<TxView>(`${p1.url}/api/transactions`, {
         base64tx: b64(tx.bytes),
         wait: true,
