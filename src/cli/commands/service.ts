@@ -92,7 +92,8 @@ function addLogOptions(cmd: Command): Command {
         .env('HANZENET_LOG_LEVEL')
         .argParser(logLevelOption),
     )
-    .addOption(new Option('--log-requests', 'log every API request and its answer'));
+    .addOption(new Option('--log-requests', 'log every API request and its answer'))
+    .addOption(new Option('--no-log-requests', 'do not log each request (the default)'));
 }
 
 function logLevelOption(text: string): LogLevel {
@@ -220,6 +221,11 @@ export function register(program: Command): void {
     .addOption(
       new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'),
     )
+    .addOption(
+      new Option('--energy', 'install the energy contracts on a new chain (the default)').default(
+        true,
+      ),
+    )
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
     .addOption(configOption('HANZENET_PROCESSOR_CONFIG'));
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {
@@ -279,6 +285,7 @@ export function register(program: Command): void {
         'exit (status 3) at the first alarm instead of serving reads of what was verified',
       ),
     )
+    .addOption(new Option('--no-exit-on-alarm', 'keep serving reads after an alarm (the default)'))
     .addOption(configOption('HANZENET_NODE_CONFIG'));
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);
