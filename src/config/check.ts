@@ -112,7 +112,7 @@ export function describe(node: SchemaNode): string {
       return `a number${range(node.minimum, node.maximum)}`;
     case 'string': {
       const what = (node.minLength ?? 0) > 0 ? 'a non-empty string' : 'a string';
-      return node.pattern === undefined ? what : `${what} matching /${node.pattern}/`;
+      return node.pattern === undefined ? what : `${what} matching ${node.pattern}`;
     }
     case 'boolean':
       return 'true or false';
