@@ -263,3 +263,18 @@ test('config schema: each published schema is plain JSON Schema with its default
   const text = JSON.stringify(configSchemaJson('gateway'));
   assert.ok(text.includes('"meters"') && text.includes('"mqtt"'));
 });
+
+test('every option of processor start and node start is a key of its config file, and only those', () => {
+  const program = buildProgram([service]);
+  const optionsOf = (group: string): string[] => {
+    const start = program.commands
+      .find((c) => c.name() === group)
+      ?.commands.find((c) => c.name() === 'start') as Command;
+    const names = start.options.map((o) => o.attributeName()).filter((n) => n !== 'config');
+    return [...new Set(names)].sort();
+  };
+  const keysOf = (schema: { properties: object }): string[] =>
+    Object.keys(schema.properties).sort();
+  assert.deepEqual(optionsOf('processor'), keysOf(CONFIG_SCHEMAS.processor));
+  assert.deepEqual(optionsOf('node'), keysOf(CONFIG_SCHEMAS.node));
+});
