@@ -1,6 +1,6 @@
 // A real `hanzenet processor start --config FILE`: the port, the data directory (relative to the
-// file's folder), and the chain id come from the file; a bad file ends the
-// start with the coded error (exit 2) before anything is created.
+// file's folder) and the chain id come from the file; a bad file ends the start with the coded
+// error (exit 2) before anything is created.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

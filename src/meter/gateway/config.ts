@@ -4,7 +4,7 @@
 // `meters` list (equipment id and key files) is what `hanzenet reconcile --meters` reads.
 
 import { join } from 'node:path';
-import { checkConfig, configError, pathIn } from '../../config/file.js';
+import { type ConfigKind, checkConfig, configError, pathIn } from '../../config/file.js';
 import type { ChainError } from '../../core/errors.js';
 import { isAddress } from '../../core/keys.js';
 import {
@@ -90,8 +90,14 @@ export const DSMR_SERIAL: Readonly<
 
 export { GATEWAY_DEFAULTS } from './config-schema.js';
 
-function invalid(field: string, message: string, file: string | null): ChainError {
-  return configError(GATEWAY_CONFIG_KIND, file, field, message);
+/** Where a problem was found: the file (null: a config not read from a file) and its kind. */
+interface Origin {
+  readonly kind: ConfigKind;
+  readonly file: string | null;
+}
+
+function invalid(field: string, message: string, at: Origin): ChainError {
+  return configError(at.kind, at.file, field, message);
 }
 
 /**
@@ -104,20 +110,21 @@ export function checkGatewayConfig(
   file: string | null = null,
 ): GatewayConfig {
   const c = checkConfig(GATEWAY_CONFIG_SCHEMA, raw, GATEWAY_CONFIG_KIND, file);
+  const at: Origin = { kind: GATEWAY_CONFIG_KIND, file };
   if (!isAddress(c.context))
-    throw invalid('context', `expected an address, got "${c.context}"`, file);
+    throw invalid('context', `expected an address, got "${c.context}"`, at);
   const periodSeconds = c.aggregation?.periodSeconds ?? GATEWAY_DEFAULTS.periodSeconds;
   if (86_400 % periodSeconds !== 0)
     throw invalid(
       'aggregation.periodSeconds',
       `must divide a day (86400), got ${periodSeconds}`,
-      file,
+      at,
     );
   const stateDir = pathIn(baseDir, c.stateDir);
   const maxKw = c.maxKw ?? GATEWAY_DEFAULTS.maxKw;
-  const meters = meterConfigs(c.meters, baseDir, maxKw, true, file);
+  const meters = meterConfigs(c.meters, baseDir, maxKw, true, at);
   if (meters.filter((m) => m.source.type === 'stdin').length > 1)
-    throw invalid('meters', 'only one meter can read stdin', file);
+    throw invalid('meters', 'only one meter can read stdin', at);
   return {
     api: c.api,
     chainId: c.chainId ?? null,
@@ -146,7 +153,8 @@ export function checkMetersFile(
   file: string | null = null,
 ): MeterConfig[] {
   const c = checkConfig(METERS_FILE_SCHEMA, raw, METERS_CONFIG_KIND, file);
-  return meterConfigs(c.meters, baseDir, GATEWAY_DEFAULTS.maxKw, false, file);
+  const at: Origin = { kind: METERS_CONFIG_KIND, file };
+  return meterConfigs(c.meters, baseDir, GATEWAY_DEFAULTS.maxKw, false, at);
 }
 
 /**
@@ -159,15 +167,15 @@ function meterConfigs(
   baseDir: string,
   maxKw: number,
   signing: boolean,
-  file: string | null,
+  at: Origin,
 ): MeterConfig[] {
-  const meters = raw.map((m, i) => meterConfig(m, `meters[${i}].`, baseDir, maxKw, signing, file));
+  const meters = raw.map((m, i) => meterConfig(m, `meters[${i}].`, baseDir, maxKw, signing, at));
   const ids = new Set<string>();
   const gridIds = new Set<string>();
   for (const m of meters) {
     if (ids.has(m.equipmentId))
-      throw invalid('meters', `equipment id ${m.equipmentId} appears twice`, file);
-    if (gridIds.has(m.gridId)) throw invalid('meters', `grid id ${m.gridId} appears twice`, file);
+      throw invalid('meters', `equipment id ${m.equipmentId} appears twice`, at);
+    if (gridIds.has(m.gridId)) throw invalid('meters', `grid id ${m.gridId} appears twice`, at);
     ids.add(m.equipmentId);
     gridIds.add(m.gridId);
   }
@@ -180,7 +188,7 @@ function meterConfig(
   baseDir: string,
   maxKw: number,
   signing: boolean,
-  file: string | null,
+  at: Origin,
 ): MeterConfig {
   const keyFile = (key: 'producerKeyFile' | 'consumerKeyFile'): string | null => {
     const given = raw[key];
@@ -189,14 +197,14 @@ function meterConfig(
       throw invalid(
         `${where}${key}`,
         'expected a non-empty string (the gateway signs with it), got nothing',
-        file,
+        at,
       );
     return null;
   };
   const address = (key: 'producerAddress' | 'consumerAddress'): string | null => {
     const a = raw[key] ?? null;
     if (a !== null && !isAddress(a))
-      throw invalid(`${where}${key}`, `expected an address, got "${a}"`, file);
+      throw invalid(`${where}${key}`, `expected an address, got "${a}"`, at);
     return a;
   };
   const m: MeterConfig = {
@@ -210,9 +218,9 @@ function meterConfig(
     source: raw.source === undefined ? { type: 'stdin' } : sourceConfig(raw.source, baseDir),
   };
   if (m.producerKeyFile === null && m.producerAddress === null)
-    throw invalid(`${where}producerAddress`, 'give producerAddress or producerKeyFile', file);
+    throw invalid(`${where}producerAddress`, 'give producerAddress or producerKeyFile', at);
   if (m.consumerKeyFile === null && m.consumerAddress === null)
-    throw invalid(`${where}consumerAddress`, 'give consumerAddress or consumerKeyFile', file);
+    throw invalid(`${where}consumerAddress`, 'give consumerAddress or consumerKeyFile', at);
   return m;
 }
 
