@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { type ConfigService, configSchemaJson } from '../src/cli/commands/config.js';
 import { NODE_CONFIG_SCHEMA, PROCESSOR_CONFIG_SCHEMA } from '../src/cli/service-config.js';
 import { configProblem } from '../src/config/check.js';
@@ -97,4 +98,17 @@ test('docs/config.md: the error shown is the one the gateway gives', () => {
       return true;
     },
   );
+});
+
+test('the published schemas are standard JSON Schema: a second validator (ajv) agrees', () => {
+  const ajv = new Ajv({ strict: true, allErrors: true });
+  for (const service of Object.keys(SECTIONS) as ConfigService[]) {
+    const validate = ajv.compile(configSchemaJson(service));
+    assert.equal(validate(example(service)), true, JSON.stringify(validate.errors));
+    assert.equal(validate({ ...(example(service) as object), colour: 'red' }), false);
+  }
+  const validate = ajv.compile(configSchemaJson('gateway'));
+  const raw = example('gateway') as { meters: Record<string, unknown>[] };
+  const bad = { ...raw, meters: [{ ...raw.meters[0], source: { type: 'tcp', host: 'h' } }] };
+  assert.equal(validate(bad), false, 'a tcp source without a port');
 });
