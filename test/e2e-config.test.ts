@@ -1,6 +1,6 @@
 // A real `hanzenet processor start --config FILE`: the port, the data directory (relative to the
 // file's folder) and the chain id come from the file; a bad file ends the start with the coded
-// error (exit 2) before anything is created.
+// error (exit 2) before anything is created. `hanzenet config schema` prints the schemas.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,7 @@ import {
   stopProcess,
   tempDir,
 } from './support/processes.js';
+import { errorOf, runCli } from './support/cli-run.js';
 
 /** A port free at this moment (the processor binds it a moment later). */
 async function freePort(): Promise<number> {
@@ -94,4 +95,17 @@ test('processor start --config: a bad file exits 2 with usage_error and creates 
   } finally {
     await dir.remove();
   }
+});
+
+test('hanzenet config schema prints each schema as JSON; an unknown service is a usage error', async () => {
+  for (const service of ['processor', 'node', 'gateway']) {
+    const r = await runCli(['config', 'schema', service]);
+    assert.equal(r.code, 0, r.stderr);
+    const schema = JSON.parse(r.stdout) as { type: string; additionalProperties: boolean };
+    assert.equal(schema.type, 'object');
+    assert.equal(schema.additionalProperties, false);
+  }
+  const bad = await runCli(['config', 'schema', 'pigeon']);
+  assert.equal(bad.code, 2);
+  assert.equal(errorOf(bad).code, 'usage_error');
 });
