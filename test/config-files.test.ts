@@ -126,6 +126,8 @@ test('a problem is the first one found; a valid value has none', () => {
     field: 'exitOnAlarm',
     message: 'expected true or false, got null',
   });
+  const long = configProblem(CONFIG_SCHEMAS.node, { port: 'x'.repeat(500) });
+  assert.ok(long !== null && long.message.endsWith('...') && long.message.length < 150);
   assert.throws(
     () => loadConfigFile(CONFIG_SCHEMAS.gateway, GATEWAY_CONFIG_KIND, join(dir, 'none.json')),
     (err: unknown) =>

@@ -45,8 +45,7 @@ function problemAt(schema: TSchema, value: unknown, prefix: string): ConfigProbl
   }
   const variants = discriminated(node);
   if (variants !== null) return variantProblem(variants, first.value, pointer);
-  const got =
-    first.type === ValueErrorType.ObjectRequiredProperty ? 'nothing' : JSON.stringify(first.value);
+  const got = first.type === ValueErrorType.ObjectRequiredProperty ? 'nothing' : shown(first.value);
   return { field: fieldOf(pointer), message: `expected ${describe(node)}, got ${got}` };
 }
 
@@ -63,7 +62,7 @@ function variantProblem(
   if (!isObject)
     return {
       field: fieldOf(pointer),
-      message: `expected an object with "type", got ${JSON.stringify(value)}`,
+      message: `expected an object with "type", got ${shown(value)}`,
     };
   const type = (value as Record<string, unknown>)['type'];
   const variant = variants.get(type);
@@ -71,7 +70,7 @@ function variantProblem(
     const names = [...variants.keys()].map((k) => JSON.stringify(k));
     return {
       field: fieldOf(`${pointer}/type`),
-      message: `expected ${alternatives(names)}, got ${JSON.stringify(type) ?? 'nothing'}`,
+      message: `expected ${alternatives(names)}, got ${type === undefined ? 'nothing' : shown(type)}`,
     };
   }
   return problemAt(variant as TSchema, value, pointer);
@@ -88,6 +87,14 @@ function discriminated(node: SchemaNode): Map<unknown, SchemaNode> | null {
   }
   return out;
 }
+
+/** A value as JSON, cut short: a message names the value, it does not repeat a whole object. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= SHOWN_CHARS_MAX ? text : `${text.slice(0, SHOWN_CHARS_MAX)}...`;
+}
+
+const SHOWN_CHARS_MAX = 80;
 
 /** A JSON pointer (`/meters/2/source/baud`) as a key path (`meters[2].source.baud`). */
 export function fieldOf(pointer: string): string {
