@@ -127,7 +127,7 @@ test('a problem is the first one found; a valid value has none', () => {
     message: 'expected true or false, got null',
   });
   const long = configProblem(CONFIG_SCHEMAS.node, { port: 'x'.repeat(500) });
-  assert.ok(long !== null && long.message.endsWith('...') && long.message.length < 150);
+  assert.match(long?.message ?? '', /^expected an integer from 0 to 65535, got "x{79}\.\.\.$/);
   assert.throws(
     () => loadConfigFile(CONFIG_SCHEMAS.gateway, GATEWAY_CONFIG_KIND, join(dir, 'none.json')),
     (err: unknown) =>
