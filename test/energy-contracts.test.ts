@@ -140,7 +140,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('nine contracts in installation order, each defined once', async () => {
+  test('eleven contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -150,6 +150,8 @@ describe('contract definitions', () => {
         'SettlementPeriod',
         'Market',
         'Energy',
+        'MarketPrices',
+        'SettlePeriod',
         'Transfer',
         'Reduce',
         'Mutate',

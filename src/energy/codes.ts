@@ -117,6 +117,35 @@ export const ENERGY_REJECT_CODES = {
     summary:
       "A trader's production or consumption of one label set in one market period would pass 10^9 Wh (1 GWh).",
   },
+  market_not_on: {
+    summary: 'The context has never turned its market on (Market).',
+  },
+  period_start_invalid: {
+    summary:
+      "The time is not the start of a market period: periods start at multiples of the market's period length.",
+  },
+  price_table_invalid: {
+    summary:
+      'A price table needs 1 to 2976 periods with a local, a supply and a feed-in price each.',
+  },
+  price_invalid: {
+    summary: 'A price must be EUR per kWh from 0 to 10 with at most 6 decimals, as a decimal text.',
+  },
+  period_already_settled: {
+    summary:
+      'The market period is settled already: it cannot be settled again or change its prices.',
+  },
+  gate_not_closed: {
+    summary:
+      "A market period can be settled only once the block time reaches its end plus the market's gate closure.",
+  },
+  prices_missing: {
+    summary: 'The market period has no prices; the owner sets them with MarketPrices.',
+  },
+  period_too_large: {
+    summary:
+      'The market period has 10,000 or more positions, or the context 10,000 or more orders on one side.',
+  },
 } as const satisfies Record<string, EnergyRejectCode>;
 
 export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;

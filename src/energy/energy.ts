@@ -74,7 +74,7 @@ export default defineContract({
     sinceMs: { type: 'uint?', name: 'sinceMs', desc: 'Optional, with register: since when the register stood at register - |amount|, ms' },
   },
   manifest: energyManifest(
-    ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings', 'energy_market_periods', 'energy_market_positions', 'energy_market_bookings'],
+    ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings', 'energy_market_periods', 'energy_market_positions', 'energy_market_bookings', 'energy_market_late'],
     ['energy_producers', 'energy_consumers', 'energy_settings', 'energy_market_settings'],
   ),
   rejects: REJECTS,

@@ -9,6 +9,8 @@ import type { EnergyRejectCodeName } from './codes.js';
 import consumer from './consumer.js';
 import energy from './energy.js';
 import market from './market/market.js';
+import marketPrices from './market/market-prices.js';
+import settlePeriod from './market/settle-period.js';
 import mutate from './mutate.js';
 import producer from './producer.js';
 import reduce from './reduce.js';
@@ -24,7 +26,19 @@ export type {
   EnergyTxOutcome,
 } from './codes.js';
 export { ENERGY_TABLES } from './tables.js';
-export { consumer, energy, market, mutate, producer, reduce, settlementPeriod, trader, transfer };
+export {
+  consumer,
+  energy,
+  market,
+  marketPrices,
+  mutate,
+  producer,
+  reduce,
+  settlePeriod,
+  settlementPeriod,
+  trader,
+  transfer,
+};
 
 /**
  * Forgets a definition's concrete payload type. Safe because the platform checks every payload
@@ -49,6 +63,8 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   settlementPeriod,
   market,
   energy,
+  marketPrices,
+  settlePeriod,
   transfer,
   reduce,
   mutate,

@@ -83,7 +83,8 @@ export interface MarketBooking {
 
 /**
  * Books the shares into energy_market_positions (opening each period's row in
- * energy_market_periods on its first energy) and records each in energy_market_bookings. Returns
+ * energy_market_periods on its first energy), or into energy_market_late for a period already
+ * settled, and records each in energy_market_bookings. Returns
  * the first share that would take a position past `positionWhMax` (the contract then rejects the
  * call, which discards these writes), or null.
  */
@@ -98,7 +99,8 @@ export function bookMarketShares(
   let seq = 0n;
   for (const share of shares) {
     const periodKey = { context: b.context, period_start_ms: share.startMs };
-    if (ctx.db.get('energy_market_periods', periodKey) === null) {
+    const period = ctx.db.get('energy_market_periods', periodKey);
+    if (period === null) {
       ctx.db.put('energy_market_periods', {
         ...periodKey,
         end_ms: share.startMs + b.periodMs,
@@ -106,24 +108,30 @@ export function bookMarketShares(
         opened_height: height,
       });
     }
+    // Energy metered in a period that is settled already is late: the next settlement settles it.
+    const late = period !== null && period['settled'] === true;
     const positionKey = {
       ...periodKey,
       trader: b.trader,
       labels_key: labelsKey,
       direction: b.direction,
     };
-    const position = ctx.db.get('energy_market_positions', positionKey);
+    const position = ctx.db.get(late ? 'energy_market_late' : 'energy_market_positions', positionKey);
     const afterWh = (position === null ? 0n : (position['wh'] as bigint)) + share.wh;
     if (afterWh > positionWhMax) return { startMs: share.startMs, afterWh };
-    const estimatedWh =
-      (position === null ? 0n : (position['estimated_wh'] as bigint)) +
-      (share.estimated ? share.wh : 0n);
-    ctx.db.put('energy_market_positions', {
-      ...positionKey,
-      labels: b.labels,
-      wh: afterWh,
-      estimated_wh: estimatedWh,
-    });
+    if (late) {
+      ctx.db.put('energy_market_late', { ...positionKey, labels: b.labels, wh: afterWh });
+    } else {
+      const estimatedWh =
+        (position === null ? 0n : (position['estimated_wh'] as bigint)) +
+        (share.estimated ? share.wh : 0n);
+      ctx.db.put('energy_market_positions', {
+        ...positionKey,
+        labels: b.labels,
+        wh: afterWh,
+        estimated_wh: estimatedWh,
+      });
+    }
     ctx.db.put('energy_market_bookings', {
       tx_id: ctx.txId,
       seq,
@@ -134,6 +142,7 @@ export function bookMarketShares(
       direction: b.direction,
       wh: share.wh,
       estimated: share.estimated,
+      late,
       device: b.device,
       height,
       processed_ms: BigInt(ctx.block.processedMs),

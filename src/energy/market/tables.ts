@@ -62,7 +62,8 @@ export const ENERGY_MARKET_POSITIONS: TableDef = {
 
 /**
  * Every booking of metered energy into a market period, one row per period a reading touched:
- * the audit trail of energy_market_positions (their `wh` is the sum of these rows' `wh`).
+ * the audit trail of energy_market_positions (their `wh` is the sum of these rows' `wh` that are
+ * not `late`) and of energy_market_late.
  */
 export const ENERGY_MARKET_BOOKINGS: TableDef = {
   columns: {
@@ -75,6 +76,7 @@ export const ENERGY_MARKET_BOOKINGS: TableDef = {
     direction: 'text',
     wh: 'bigint',
     estimated: 'boolean',
+    late: 'boolean',
     device: 'text',
     height: 'bigint',
     processed_ms: 'bigint',
@@ -86,9 +88,146 @@ export const ENERGY_MARKET_BOOKINGS: TableDef = {
   ],
 };
 
+/**
+ * Energy metered in a period that was already settled (late), per trader, period, label set and
+ * direction; the next settlement of the context settles it as imbalance and deletes the row.
+ */
+export const ENERGY_MARKET_LATE: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    trader: 'text',
+    labels_key: 'text',
+    direction: 'text',
+    labels: 'text[]',
+    wh: 'bigint',
+  },
+  key: ['context', 'period_start_ms', 'trader', 'labels_key', 'direction'],
+};
+
+/**
+ * The owner's prices per period, micro-euro per kWh: the local price of the community
+ * allocation, the external supplier's supply price and its feed-in price. Written by MarketPrices.
+ */
+export const ENERGY_MARKET_PRICES: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    local_ueur_per_kwh: 'bigint',
+    supply_ueur_per_kwh: 'bigint',
+    feed_in_ueur_per_kwh: 'bigint',
+    height: 'bigint',
+  },
+  key: ['context', 'period_start_ms'],
+};
+
+/**
+ * Standing and single-period orders, keyed so that the store returns them in clearing order:
+ * `price_key` is the price for a sell and 10^7 minus the price for a buy, then `seq`.
+ * `amount_wh` -1 means the trader's whole position; `labels` are what a buy requires.
+ */
+export const ENERGY_MARKET_ORDERS: TableDef = {
+  columns: {
+    context: 'text',
+    side: 'text',
+    price_key: 'bigint',
+    seq: 'bigint',
+    order_id: 'text',
+    trader: 'text',
+    price_ueur_per_kwh: 'bigint',
+    amount_wh: 'bigint',
+    labels: 'text[]',
+    from_ms: 'bigint',
+    to_ms: 'bigint',
+    height: 'bigint',
+  },
+  key: ['context', 'side', 'price_key', 'seq'],
+  indexes: [['context', 'order_id']],
+};
+
+/**
+ * How each kWh of a settled period was covered, one row per flow (SettlePeriod): `kind` is own,
+ * auction, allocation, supply or export, or late_supply / late_export for imbalance of an
+ * earlier period (`of_period_ms`); the owner is the counterparty of external flows. Money is
+ * `wh` times the price, in nano-euro.
+ */
+export const ENERGY_MARKET_FLOWS: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    seq: 'bigint',
+    kind: 'text',
+    seller: 'text',
+    buyer: 'text',
+    labels: 'text[]',
+    wh: 'bigint',
+    price_ueur_per_kwh: 'bigint',
+    neur: 'bigint',
+    of_period_ms: 'bigint',
+    height: 'bigint',
+  },
+  key: ['context', 'period_start_ms', 'seq'],
+  indexes: [
+    ['context', 'seller', 'period_start_ms'],
+    ['context', 'buyer', 'period_start_ms'],
+  ],
+};
+
+/**
+ * Each trader's statement of a settled period (SettlePeriod): what it produced and consumed, used
+ * itself, bought and sold locally, was supplied and exported, the energy of earlier periods
+ * metered late that this settlement settles (`late_wh`, signed: production positive) and its
+ * imbalance settlement (`imbalance_wh`, signed: Wh it received), in Wh and nano-euro, and what it
+ * owes (`due_neur`, negative: it is owed). produced - consumed + late + bought - sold + supplied -
+ * exported + imbalance is 0 for every row.
+ */
+export const ENERGY_MARKET_STATEMENTS: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    trader: 'text',
+    produced_wh: 'bigint',
+    consumed_wh: 'bigint',
+    own_use_wh: 'bigint',
+    bought_wh: 'bigint',
+    bought_neur: 'bigint',
+    sold_wh: 'bigint',
+    sold_neur: 'bigint',
+    supplied_wh: 'bigint',
+    supplied_neur: 'bigint',
+    exported_wh: 'bigint',
+    exported_neur: 'bigint',
+    late_wh: 'bigint',
+    imbalance_wh: 'bigint',
+    imbalance_neur: 'bigint',
+    due_neur: 'bigint',
+  },
+  key: ['context', 'period_start_ms', 'trader'],
+  indexes: [['context', 'trader', 'period_start_ms']],
+};
+
+/** The auction's result per requirement class of a settled period: its uniform price and volume. */
+export const ENERGY_MARKET_CLEARINGS: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    labels_key: 'text',
+    labels: 'text[]',
+    price_ueur_per_kwh: 'bigint',
+    wh: 'bigint',
+  },
+  key: ['context', 'period_start_ms', 'labels_key'],
+};
+
 export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_settings: ENERGY_MARKET_SETTINGS,
   energy_market_periods: ENERGY_MARKET_PERIODS,
   energy_market_positions: ENERGY_MARKET_POSITIONS,
   energy_market_bookings: ENERGY_MARKET_BOOKINGS,
+  energy_market_late: ENERGY_MARKET_LATE,
+  energy_market_prices: ENERGY_MARKET_PRICES,
+  energy_market_orders: ENERGY_MARKET_ORDERS,
+  energy_market_flows: ENERGY_MARKET_FLOWS,
+  energy_market_statements: ENERGY_MARKET_STATEMENTS,
+  energy_market_clearings: ENERGY_MARKET_CLEARINGS,
 };
