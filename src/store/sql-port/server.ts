@@ -1,0 +1,113 @@
+// The embedded SQL port: a TCP server on the loopback interface that lets psql (or any PostgreSQL
+// client) read the embedded database while the processor or node runs on it. Each connection is
+// a `SqlSession`; every query takes one turn of the database's lock (docs/decisions/0010).
+
+import { createServer, type Socket } from 'node:net';
+import type { Sql } from '../types.js';
+import {
+  type ReadOnlyTurns,
+  SESSION_LIMITS_DEFAULT,
+  type SessionEvents,
+  type SessionLimits,
+  SqlSession,
+} from './session.js';
+import { errorResponse } from './wire.js';
+
+/** The port listens here and nowhere else: it has no password. */
+export const SQL_PORT_HOST = '127.0.0.1';
+export const SQL_SESSIONS_MAX_DEFAULT = 8;
+
+export interface SqlPortOptions {
+  readonly port: number;
+  readonly sessionsMax?: number;
+  readonly limits?: SessionLimits;
+  readonly events?: SessionEvents;
+}
+
+export interface SqlPort {
+  /** The port listened on (the one chosen when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and ends every connection. */
+  close(): Promise<void>;
+}
+
+/** The settings a client learns at startup (ParameterStatus); the port always speaks UTF-8. */
+const REPORTED_SETTINGS = [
+  'server_version',
+  'server_encoding',
+  'DateStyle',
+  'IntervalStyle',
+  'TimeZone',
+  'integer_datetimes',
+  'standard_conforming_strings',
+  'is_superuser',
+  'session_authorization',
+];
+
+/** Reads the reported settings from the database (once, when the port starts). */
+export async function reportedSettings(db: Sql): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ name: string; setting: string }>(
+    `SELECT name, current_setting(name) AS setting FROM unnest($1::text[]) AS name`,
+    [REPORTED_SETTINGS],
+  );
+  const settings = new Map(rows.map((r) => [r.name, r.setting]));
+  settings.set('client_encoding', 'UTF8');
+  return settings;
+}
+
+/** Listens on SQL_PORT_HOST:port; rejects with the listen error (EADDRINUSE, ...). */
+export async function startSqlPort(
+  turns: ReadOnlyTurns,
+  settings: ReadonlyMap<string, string>,
+  opts: SqlPortOptions,
+): Promise<SqlPort> {
+  const sessionsMax = opts.sessionsMax ?? SQL_SESSIONS_MAX_DEFAULT;
+  const sockets = new Map<Socket, SqlSession>();
+  const server = createServer((socket) => {
+    if (sockets.size >= sessionsMax) {
+      const refusal = errorResponse({
+        code: '53300',
+        message: `the embedded SQL port serves at most ${sessionsMax} connections at once`,
+        severity: 'FATAL',
+      });
+      socket.end(refusal);
+      return;
+    }
+    socket.setNoDelay(true);
+    const session = new SqlSession(
+      turns,
+      settings,
+      { write: (b) => socket.write(b), end: () => socket.end() },
+      opts.limits ?? SESSION_LIMITS_DEFAULT,
+      opts.events ?? {},
+    );
+    sockets.set(socket, session);
+    socket.on('data', (data) => session.receive(data));
+    // A client that vanishes is a closed session; its error needs a listener and nothing more.
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      session.close();
+      sockets.delete(socket);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: opts.port, host: SQL_PORT_HOST, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : opts.port;
+  return {
+    port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const [socket, session] of sockets) {
+        session.close();
+        socket.destroy();
+      }
+      await closed;
+    },
+  };
+}
