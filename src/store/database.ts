@@ -352,7 +352,10 @@ class PgliteDatabase implements Database, ReadOnlyTurns {
       return Promise.reject(new ChainError('shutting_down', 'the embedded database is closing'));
     return this.lock.run(async () => {
       if (this.lite.isInTransaction())
-        throw new ChainError('internal', 'the embedded database has a transaction open between turns');
+        throw new ChainError(
+          'internal',
+          'the embedded database has a transaction open between turns',
+        );
       await this.lite.exec('BEGIN TRANSACTION READ ONLY');
       try {
         await this.lite.execProtocolRawStream(messages, { onRawData: onData });

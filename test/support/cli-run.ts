@@ -30,6 +30,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     'HANZENET_BLOCK_INTERVAL_MS',
     'HANZENET_FOLLOW',
     'DATABASE_URL',
+    'HANZENET_SQL_PORT',
   ]) {
     delete env[name];
   }

@@ -14,6 +14,8 @@ export interface StartedProcessor {
   readonly url: string;
   readonly chainId: string;
   readonly processorAddress: string;
+  /** The embedded SQL port's URL, when started with --sql-port. */
+  readonly sql?: string;
   readonly proc: ChildProcess;
   readonly stderr: () => string;
   /** Resolves with the exit code (or signal name) when the process ends. */
@@ -48,11 +50,17 @@ export async function startProcessorProcess(
   const env = { ...process.env };
   delete env['DATABASE_URL'];
   const { proc, stderr, exited, firstLine } = await spawnService('processor', args, env);
-  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string };
+  const info = JSON.parse(firstLine) as {
+    api: string;
+    chainId: string;
+    processorAddress: string;
+    sql?: string;
+  };
   return {
     url: info.api,
     chainId: info.chainId,
     processorAddress: info.processorAddress,
+    ...(info.sql === undefined ? {} : { sql: info.sql }),
     proc,
     stderr,
     exited,

@@ -10,6 +10,7 @@ import { ClientError } from '../../client/errors.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
 import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
+import { sqlPortCliOption, sqlPortOf } from '../sql-port-option.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
 
 interface ProcessorCliOptions {
@@ -25,6 +26,7 @@ interface ProcessorCliOptions {
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
+  readonly sqlPort?: number;
 }
 
 interface NodeCliOptions {
@@ -39,6 +41,7 @@ interface NodeCliOptions {
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
+  readonly sqlPort?: number;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -61,6 +64,7 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     ...given('databaseUrl', o.databaseUrl),
     ...given('chainId', o.chainId),
     ...logOptions(o),
+    ...sqlPortOf(o),
   };
 }
 
@@ -105,6 +109,7 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
     ...given('processorAddress', o.processorAddress),
     ...exitOnAlarm,
     ...logOptions(o),
+    ...sqlPortOf(o),
   };
 }
 
@@ -282,7 +287,8 @@ export function register(program: Command): void {
     .addOption(
       new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'),
     )
-    .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'));
+    .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
+    .addOption(sqlPortCliOption());
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions) => {
     // Loaded only now, so that other commands do not load the database and the sandbox.
     const { runProcessor } = await import('../../app/start-processor.js');
@@ -343,7 +349,8 @@ export function register(program: Command): void {
         '--config <file>',
         'JSON config file; flags and environment variables win over it',
       ).env('HANZENET_NODE_CONFIG'),
-    );
+    )
+    .addOption(sqlPortCliOption());
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);
     const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');

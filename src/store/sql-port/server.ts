@@ -63,7 +63,11 @@ export async function startSqlPort(
 ): Promise<SqlPort> {
   const sessionsMax = opts.sessionsMax ?? SQL_SESSIONS_MAX_DEFAULT;
   const sockets = new Map<Socket, SqlSession>();
+  // Every connection, also a refused one whose client has not hung up yet: closing ends them all.
+  const connections = new Set<Socket>();
   const server = createServer((socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
     if (sockets.size >= sessionsMax) {
       const refusal = errorResponse({
         code: '53300',
@@ -103,10 +107,8 @@ export async function startSqlPort(
     port,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const [socket, session] of sockets) {
-        session.close();
-        socket.destroy();
-      }
+      for (const session of sockets.values()) session.close();
+      for (const socket of connections) socket.destroy();
       await closed;
     },
   };

@@ -193,7 +193,10 @@ export class SqlSession {
     if (!check.ok) {
       this.events.onRefused?.(check.code, check.message);
       this.io.write(
-        Buffer.concat([errorResponse({ code: check.code, message: check.message }), readyForQuery()]),
+        Buffer.concat([
+          errorResponse({ code: check.code, message: check.message }),
+          readyForQuery(),
+        ]),
       );
       return;
     }

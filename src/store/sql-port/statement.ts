@@ -126,7 +126,8 @@ export function tokenize(sql: string): Token[] {
         i++;
       } else i = dollarEnd(sql, i, tag[0]);
     } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
-      const word = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(sql.slice(i))?.[0] ?? c;
+      const word =
+        /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(sql.slice(i))?.[0] ?? c;
       tokens.push({ kind: 'word', text: word.toLowerCase(), depth });
       i += word.length;
     } else {

@@ -68,7 +68,8 @@ export function cStrings(body: Buffer): string[] {
 export function startupParameters(body: Buffer): Map<string, string> {
   const strings = cStrings(body);
   const params = new Map<string, string>();
-  for (let i = 0; i + 1 < strings.length; i += 2) params.set(strings[i] ?? '', strings[i + 1] ?? '');
+  for (let i = 0; i + 1 < strings.length; i += 2)
+    params.set(strings[i] ?? '', strings[i + 1] ?? '');
   return params;
 }
 

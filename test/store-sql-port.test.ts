@@ -1,0 +1,247 @@
+// The embedded SQL port on an in-memory embedded database: the statement check on its own, then
+// the port served to the `pg` driver and (when installed) the real psql: reads work, everything
+// else is refused with a clear error and changes nothing, the session the service shares stays as
+// it was, and a query never runs inside the service's open transaction.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase, readOnlyTurns } from '../src/store/database.js';
+import { checkStatement } from '../src/store/sql-port/statement.js';
+import { reportedSettings, startSqlPort, type SqlPort } from '../src/store/sql-port/server.js';
+import type { SessionLimits } from '../src/store/sql-port/session.js';
+import type { Database } from '../src/store/types.js';
+import { psql, psqlMissing, rowCount } from './support/psql.js';
+
+test('the statement check lets reads through and names what it refuses', () => {
+  const reads = [
+    'SELECT 1',
+    '  -- a comment\n  select * from chain.blocks',
+    '/* a /* nested */ comment */ WITH x AS (SELECT 1) SELECT * FROM x',
+    '(SELECT 1) UNION (SELECT 2)',
+    'TABLE chain.meta',
+    'VALUES (1), (2)',
+    'SHOW server_version',
+    'EXPLAIN SELECT 1',
+    'COPY chain.meta TO STDOUT',
+    'COPY (SELECT a FROM b) TO STDOUT WITH (FORMAT csv)',
+    "SELECT 'pg_sleep(1); insert' AS text",
+    'SELECT $$ DELETE FROM x $$',
+    'SELECT 1 AS "SET"',
+    '',
+    '  -- only a comment',
+  ];
+  for (const sql of reads) assert.deepEqual(checkStatement(sql), { ok: true }, sql);
+  const refused: [string, string, RegExp][] = [
+    ['INSERT INTO t VALUES (1)', '25006', /read-only: INSERT is refused/],
+    ['update t set a = 1', '25006', /UPDATE is refused/],
+    ['DELETE FROM t', '25006', /DELETE is refused/],
+    ['CREATE TABLE t (a int)', '25006', /CREATE is refused/],
+    ['drop table t', '25006', /DROP is refused/],
+    ['SET search_path = x', '25006', /SET is refused/],
+    ['BEGIN', '25006', /BEGIN is refused/],
+    ['PREPARE p AS SELECT 1', '25006', /PREPARE is refused/],
+    ['LISTEN x', '25006', /LISTEN is refused/],
+    ['DISCARD ALL', '25006', /DISCARD is refused/],
+    ['/* */ ; SELECT 1', '25006', /; is refused/],
+    ['COPY t FROM STDIN', '25006', /COPY \.\.\. FROM is refused/],
+    ["COPY t TO '/tmp/x'", '42501', /TO STDOUT/],
+    ["COPY t TO PROGRAM 'cat'", '42501', /TO STDOUT/],
+    ['SELECT pg_advisory_lock(1)', '42501', /does not run pg_advisory_lock/],
+    ['select PG_CATALOG.PG_SLEEP(10)', '42501', /does not run pg_sleep/],
+    ['SELECT "pg_try_advisory_lock"(1)', '42501', /pg_try_advisory_lock/],
+    ["SELECT query_to_xml('select 1', true, false, '')", '42501', /query_to_xml/],
+    ["SELECT pg_read_file('/etc/passwd')", '42501', /pg_read_file/],
+  ];
+  for (const [sql, code, message] of refused) {
+    const check = checkStatement(sql);
+    assert.equal(check.ok, false, sql);
+    if (check.ok) continue;
+    assert.equal(check.code, code, sql);
+    assert.match(check.message, message, sql);
+    assert.match(check.message, /embedded SQL port/, sql);
+  }
+});
+
+interface Served {
+  readonly db: Database;
+  readonly port: SqlPort;
+  close(): Promise<void>;
+}
+
+async function serve(opts: { sessionsMax?: number; limits?: SessionLimits } = {}): Promise<Served> {
+  const db = await openDatabase({ memory: true });
+  await db.query('CREATE TABLE t (a int PRIMARY KEY, b text)');
+  await db.query(`INSERT INTO t VALUES (1, 'one'), (2, 'two')`);
+  const turns = readOnlyTurns(db);
+  assert.ok(turns !== null);
+  const port = await startSqlPort(turns, await reportedSettings(db), { port: 0, ...opts });
+  return {
+    db,
+    port,
+    close: async () => {
+      await port.close();
+      await db.close();
+    },
+  };
+}
+
+async function connect(port: number): Promise<pg.Client> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  return client;
+}
+
+async function sqlState(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    return { code: e.code ?? '', message: e.message };
+  }
+  assert.fail('the query was expected to fail');
+}
+
+test('a pg client reads, is refused writes, and the shared session stays as it was', async () => {
+  const s = await serve();
+  const client = await connect(s.port.port);
+  const before = await s.db.query<{ path: string }>(
+    `SELECT current_setting('search_path') AS path`,
+  );
+  const path = before.rows[0]?.path;
+  try {
+    const { rows } = await client.query('SELECT a, b FROM t ORDER BY a');
+    assert.deepEqual(rows, [
+      { a: 1, b: 'one' },
+      { a: 2, b: 'two' },
+    ]);
+    const insert = await sqlState(client.query(`INSERT INTO t VALUES (3, 'three')`));
+    assert.equal(insert.code, '25006');
+    assert.match(insert.message, /embedded SQL port is read-only: INSERT is refused/);
+    const hidden = await sqlState(
+      client.query('WITH d AS (DELETE FROM t RETURNING a) SELECT * FROM d'),
+    );
+    assert.equal(hidden.code, '25006', hidden.message);
+    const several = await sqlState(client.query('SELECT 1; DELETE FROM t'));
+    assert.equal(several.code, '42601');
+    assert.match(several.message, /one statement per query/);
+    const extended = await sqlState(client.query('SELECT a FROM t WHERE a = $1', [1]));
+    assert.equal(extended.code, '0A000');
+    assert.match(extended.message, /simple queries only/);
+    // set_config runs (it is a read) but the rollback undoes it: the next query sees the default.
+    await client.query(`SELECT set_config('search_path', 'nowhere', false)`);
+    const state = await client.query(
+      `SELECT current_setting('search_path') AS path, pg_catalog.count(*)::int AS prepared FROM pg_catalog.pg_prepared_statements`,
+    );
+    assert.deepEqual(state.rows, [{ path, prepared: 0 }]);
+    const direct = await s.db.query<{ path: string; locks: number; listening: number }>(
+      `SELECT current_setting('search_path') AS path,
+         (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory') AS locks,
+         (SELECT count(*)::int FROM pg_listening_channels()) AS listening`,
+    );
+    assert.deepEqual(direct.rows, [{ path, locks: 0, listening: 0 }]);
+    const count = await s.db.query<{ n: bigint }>('SELECT count(*) AS n FROM t');
+    assert.equal(count.rows[0]?.n, 2n, 'nothing was written');
+  } finally {
+    await client.end();
+    await s.close();
+  }
+});
+
+test('a query waits for the open transaction and never sees inside it', async () => {
+  const s = await serve();
+  const client = await connect(s.port.port);
+  try {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let inserted: () => void = () => undefined;
+    const insertDone = new Promise<void>((r) => (inserted = r));
+    const tx = s.db.transaction(async (sql) => {
+      await sql.query(`INSERT INTO t VALUES (3, 'uncommitted')`);
+      inserted();
+      await gate;
+      throw new Error('rolled back on purpose');
+    });
+    await insertDone;
+    let answered = false;
+    const read = client.query<{ n: string }>('SELECT count(*) AS n FROM t').then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(answered, false, 'the query waited for the transaction to end');
+    release();
+    await assert.rejects(tx, /rolled back on purpose/);
+    const result = await read;
+    assert.equal(result.rows[0]?.n, '2', 'the rolled-back row was never seen');
+  } finally {
+    await client.end();
+    await s.close();
+  }
+});
+
+test('limits: connections, result size; closing the port ends its connections', async () => {
+  const s = await serve({
+    sessionsMax: 1,
+    limits: { messageBytesMax: 4096, resultBytesMax: 2000 },
+  });
+  const client = await connect(s.port.port);
+  try {
+    const second = await sqlState(connect(s.port.port));
+    assert.equal(second.code, '53300');
+    assert.match(second.message, /at most 1 connections/);
+    const big = await sqlState(
+      client.query(`SELECT repeat('x', 100) FROM generate_series(1, 100)`),
+    );
+    assert.equal(big.code, '54000');
+    assert.match(big.message, /larger than the embedded SQL port sends \(2000 bytes\)/);
+    const long = await sqlState(client.query(`SELECT '${'y'.repeat(5000)}'`));
+    assert.equal(long.code, '54000');
+    assert.match(long.message, /larger than the embedded SQL port accepts \(4096\)/);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const again = await connect(s.port.port);
+  const ended = new Promise<void>((r) => again.on('end', () => r()));
+  again.on('error', () => undefined);
+  await s.close();
+  await ended;
+  await assert.rejects(connect(s.port.port), /ECONNREFUSED/);
+});
+
+const missing = psqlMissing();
+
+test('psql: \\d, COPY TO STDOUT and \\copy work; writes and COPY FROM are refused', {
+  skip: missing ?? false,
+}, async () => {
+  const s = await serve();
+  try {
+    const d = await psql(s.port.port, '\\d t');
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /Table "public\.t"/);
+    const copy = await psql(s.port.port, 'COPY t TO STDOUT');
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(copy.stdout, '1\tone\n2\ttwo\n');
+    const dir = await mkdtemp(join(tmpdir(), 'hz-sql-port-'));
+    try {
+      const file = join(dir, 't.csv');
+      const toFile = await psql(s.port.port, `\\copy t to '${file}' csv`);
+      assert.equal(toFile.code, 0, toFile.stderr);
+      assert.equal(await readFile(file, 'utf8'), '1,one\n2,two\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const select = await psql(s.port.port, 'SELECT * FROM t');
+    assert.equal(rowCount(select.stdout), 2, select.stdout);
+    for (const sql of ['COPY t FROM STDIN', `INSERT INTO t VALUES (9, 'x')`, 'SET x.y = 1']) {
+      const r = await psql(s.port.port, sql);
+      assert.equal(r.code, 1, sql);
+      assert.match(r.stderr, /ERROR: {2}25006: the embedded SQL port is read-only/, sql);
+    }
+  } finally {
+    await s.close();
+  }
+});
