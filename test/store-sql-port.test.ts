@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -214,7 +214,7 @@ test('limits: connections, result size; closing the port ends its connections', 
 
 const missing = psqlMissing();
 
-test('psql: \\d, COPY TO STDOUT and \\copy work; writes and COPY FROM are refused', {
+test('psql: \\d, COPY TO STDOUT, \\copy and -f work; writes and COPY FROM are refused', {
   skip: missing ?? false,
 }, async () => {
   const s = await serve();
@@ -231,6 +231,12 @@ test('psql: \\d, COPY TO STDOUT and \\copy work; writes and COPY FROM are refuse
       const toFile = await psql(s.port.port, `\\copy t to '${file}' csv`);
       assert.equal(toFile.code, 0, toFile.stderr);
       assert.equal(await readFile(file, 'utf8'), '1,one\n2,two\n');
+      // A script's statements go one at a time: psql -f runs a file of several.
+      const script = join(dir, 'script.sql');
+      await writeFile(script, 'SELECT count(*) FROM t;\nSELECT max(a) FROM t;\n');
+      const ran = await psql(s.port.port, [], '-At', '-f', script);
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout, '2\n2\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
