@@ -2,8 +2,8 @@
 // the real psql. Every SQL query of docs/storage.md runs (taken from its ```sql blocks, so the
 // docs and this test stay in step); writes, session changes and several statements at once are
 // refused with the port's error and change nothing; the processor keeps producing blocks while
-// psql reads; with DATABASE_URL, or on a taken port, the option ends the start before anything is
-// created.
+// psql reads; a mirror node serves its own database the same way; with DATABASE_URL, or on a taken
+// port, the option ends the start before anything is created.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,9 @@ import { runCli } from './support/cli-run.js';
 import {
   getJson,
   postJson,
+  type StartedNode,
   type StartedProcessor,
+  startNodeProcess,
   startProcessorProcess,
   stopProcess,
   tempDir,
@@ -38,7 +40,7 @@ function sqlOfDoc(path: string): string[] {
   );
 }
 
-function sqlPortOf(p: StartedProcessor): number {
+function sqlPortOf(p: { readonly sql?: string }): number {
   assert.ok(p.sql !== undefined, 'the startup line names the SQL port');
   const url = new URL(p.sql);
   assert.equal(url.hostname, '127.0.0.1');
@@ -61,6 +63,15 @@ async function registerTraders(p: StartedProcessor, count: number): Promise<TxVi
     views.push(res.body);
   }
   return views;
+}
+
+/** Resolves once `check` holds (polled every 100 ms, for at most 60 s). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail('the condition did not hold within 60 s');
 }
 
 /** What the chain holds, as psql sees it: a change to any stored block or meta row changes it. */
@@ -187,6 +198,38 @@ test('psql on a running processor: the docs queries, refusals, and blocks go on'
         [...seen].sort((a, b) => a - b),
         'the transactions psql sees only grow',
       );
+    });
+
+    await t.test('a mirror node serves its own embedded database the same way', async () => {
+      const nodeDir = await tempDir('psql-node');
+      let node: StartedNode | null = null;
+      try {
+        node = await startNodeProcess({
+          follow: running.url,
+          dataDir: nodeDir.path,
+          extraArgs: ['--sql-port', '0'],
+        });
+        const nodePort = sqlPortOf(node);
+        const head = (await getJson<ChainInfo>(`${running.url}/api/info`)).body.head;
+        assert.ok(head !== null);
+        const url = node.url;
+        await until(
+          async () => (await getJson<ChainInfo>(`${url}/api/info`)).body.head?.hash === head.hash,
+        );
+        const r = await psql(
+          nodePort,
+          `SELECT encode(hash, 'hex') FROM chain.blocks ORDER BY height DESC LIMIT 1`,
+          '-At',
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), head.hash);
+        const refused = await psql(nodePort, 'DELETE FROM chain.blocks');
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /ERROR: {2}25006: the embedded SQL port is read-only/);
+      } finally {
+        if (node !== null) assert.equal(await stopProcess(node), 0, node.stderr());
+        await nodeDir.remove();
+      }
     });
   } finally {
     if (p !== null) assert.equal(await stopProcess(p), 0, p.stderr());

@@ -141,6 +141,8 @@ export interface StartedNode {
   readonly processorAddress: string;
   /** The node's head when it started serving (it keeps catching up afterwards). */
   readonly head: { height: number; hash: string } | null;
+  /** The embedded SQL port's URL, when started with --sql-port. */
+  readonly sql?: string;
   readonly proc: ChildProcess;
   readonly stderr: () => string;
   /** Resolves with the exit code (or signal name) when the process ends. */
@@ -186,12 +188,14 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
     chainId: string;
     processorAddress: string;
     head: { height: number; hash: string } | null;
+    sql?: string;
   };
   return {
     url: info.api,
     chainId: info.chainId,
     processorAddress: info.processorAddress,
     head: info.head,
+    ...(info.sql === undefined ? {} : { sql: info.sql }),
     proc,
     stderr,
     exited,
