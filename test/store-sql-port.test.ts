@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, readOnlyTurns } from '../src/store/database.js';
 import { checkStatement } from '../src/store/sql-port/statement.js';
-import { reportedSettings, startSqlPort, type SqlPort } from '../src/store/sql-port/server.js';
+import { startSqlPort, type SqlPort } from '../src/store/sql-port/server.js';
 import type { SessionLimits } from '../src/store/sql-port/session.js';
 import type { Database } from '../src/store/types.js';
 import { psql, psqlMissing, rowCount } from './support/psql.js';
@@ -55,6 +55,7 @@ test('the statement check lets reads through and names what it refuses', () => {
     ['SELECT "pg_try_advisory_lock"(1)', '42501', /pg_try_advisory_lock/],
     ["SELECT query_to_xml('select 1', true, false, '')", '42501', /query_to_xml/],
     ["SELECT pg_read_file('/etc/passwd')", '42501', /pg_read_file/],
+    ["SELECT set_config('role', 'postgres', false)", '42501', /set_config/],
   ];
   for (const [sql, code, message] of refused) {
     const check = checkStatement(sql);
@@ -78,7 +79,7 @@ async function serve(opts: { sessionsMax?: number; limits?: SessionLimits } = {}
   await db.query(`INSERT INTO t VALUES (1, 'one'), (2, 'two')`);
   const turns = readOnlyTurns(db);
   assert.ok(turns !== null);
-  const port = await startSqlPort(turns, await reportedSettings(db), { port: 0, ...opts });
+  const port = await startSqlPort({ turns, sql: db }, { port: 0, ...opts });
   return {
     db,
     port,
@@ -131,18 +132,41 @@ test('a pg client reads, is refused writes, and the shared session stays as it w
     const extended = await sqlState(client.query('SELECT a FROM t WHERE a = $1', [1]));
     assert.equal(extended.code, '0A000');
     assert.match(extended.message, /simple queries only/);
-    // set_config runs (it is a read) but the rollback undoes it: the next query sees the default.
-    await client.query(`SELECT set_config('search_path', 'nowhere', false)`);
+    const setConfig = await sqlState(client.query(`SELECT set_config('role', 'postgres', false)`));
+    assert.equal(setConfig.code, '42501');
+    // Queries run as the reader role: the server administration functions are PostgreSQL's to refuse.
+    const who = await client.query('SELECT current_user AS role');
+    assert.deepEqual(who.rows, [{ role: 'hanzenet_sql_reader' }]);
+    for (const sql of [
+      `SELECT pg_create_physical_replication_slot('kept', true)`,
+      'SELECT pg_switch_wal()',
+      `SELECT pg_backup_start('b')`,
+      `SELECT pg_create_restore_point('r')`,
+      'SELECT pg_log_backend_memory_contexts(pg_backend_pid())',
+      `SELECT pg_replication_origin_create('o')`,
+      `SELECT pg_import_system_collations('pg_catalog')`,
+    ]) {
+      const refused = await sqlState(client.query(sql));
+      assert.equal(refused.code, '42501', `${sql}: ${refused.message}`);
+    }
     const state = await client.query(
       `SELECT current_setting('search_path') AS path, pg_catalog.count(*)::int AS prepared FROM pg_catalog.pg_prepared_statements`,
     );
     assert.deepEqual(state.rows, [{ path, prepared: 0 }]);
-    const direct = await s.db.query<{ path: string; locks: number; listening: number }>(
+    const direct = await s.db.query<{
+      path: string;
+      locks: number;
+      listening: number;
+      slots: number;
+      role: string;
+    }>(
       `SELECT current_setting('search_path') AS path,
          (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory') AS locks,
-         (SELECT count(*)::int FROM pg_listening_channels()) AS listening`,
+         (SELECT count(*)::int FROM pg_listening_channels()) AS listening,
+         (SELECT count(*)::int FROM pg_replication_slots) AS slots,
+         current_user AS role`,
     );
-    assert.deepEqual(direct.rows, [{ path, locks: 0, listening: 0 }]);
+    assert.deepEqual(direct.rows, [{ path, locks: 0, listening: 0, slots: 0, role: 'postgres' }]);
     const count = await s.db.query<{ n: bigint }>('SELECT count(*) AS n FROM t');
     assert.equal(count.rows[0]?.n, 2n, 'nothing was written');
   } finally {

@@ -7,7 +7,7 @@ import { ChainError } from '../core/errors.js';
 import type { Closers } from '../ledger/lifecycle.js';
 import { describeError, type Logger } from '../ledger/log.js';
 import { readOnlyTurns } from '../store/database.js';
-import { reportedSettings, SQL_PORT_HOST, startSqlPort } from '../store/sql-port/server.js';
+import { SQL_PORT_HOST, startSqlPort } from '../store/sql-port/server.js';
 import type { Database } from '../store/types.js';
 import { portUnavailable } from './port-check.js';
 
@@ -40,20 +40,22 @@ export async function openSqlPort(
       sqlPort,
     });
   }
-  const settings = await reportedSettings(db);
   const sqlLog = log.child('sql');
   let port: Awaited<ReturnType<typeof startSqlPort>>;
   try {
-    port = await startSqlPort(turns, settings, {
-      port: sqlPort,
-      events: {
-        onRefused: (code, message) => sqlLog.info('refused a query', { sqlstate: code, message }),
-        onFailure: (err) =>
-          sqlLog.warn('a query failed in the database; the connection is closed', {
-            error: describeError(err),
-          }),
+    port = await startSqlPort(
+      { turns, sql: db },
+      {
+        port: sqlPort,
+        events: {
+          onRefused: (code, message) => sqlLog.info('refused a query', { sqlstate: code, message }),
+          onFailure: (err) =>
+            sqlLog.warn('a query failed in the database; the connection is closed', {
+              error: describeError(err),
+            }),
+        },
       },
-    });
+    );
   } catch (err) {
     throw portUnavailable(err, SQL_PORT_HOST, sqlPort, '--sql-port') ?? err;
   }

@@ -10,6 +10,7 @@ import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pgl
 import pg from 'pg';
 import { ChainError } from '../core/errors.js';
 import { keepLeadingByteOrderMarks } from './pglite-bom.js';
+import { SQL_READER_ROLE } from './sql-port/reader-role.js';
 import type { ReadOnlyTurns } from './sql-port/session.js';
 import type { Database, QueryResult, Sql } from './types.js';
 
@@ -341,8 +342,9 @@ class PgliteDatabase implements Database, ReadOnlyTurns {
 
   /**
    * Runs one client's protocol messages (the SQL port's, docs/decisions/0010) in a read-only
-   * transaction that is rolled back, in one turn of the lock: the processor's transactions are
-   * never open meanwhile, and the query sees only committed blocks. Session advisory locks would
+   * transaction that is rolled back, as the port's reader role (`reader-role.ts`), in one turn of
+   * the lock: the processor's transactions are never open meanwhile, and the query sees only
+   * committed blocks. Session advisory locks would
    * outlive the rollback; the port refuses the functions that take them, and releasing all of
    * them afterwards makes sure (the embedded database holds none of its own).
    */
@@ -358,6 +360,7 @@ class PgliteDatabase implements Database, ReadOnlyTurns {
         );
       await this.lite.exec('BEGIN TRANSACTION READ ONLY');
       try {
+        await this.lite.exec(`SET LOCAL ROLE ${SQL_READER_ROLE}`);
         await this.lite.execProtocolRawStream(messages, { onRawData: onData });
       } finally {
         await this.lite.exec('ROLLBACK');

@@ -4,6 +4,7 @@
 
 import { createServer, type Socket } from 'node:net';
 import type { Sql } from '../types.js';
+import { ensureReaderRole, SQL_READER_ROLE } from './reader-role.js';
 import {
   type ReadOnlyTurns,
   SESSION_LIMITS_DEFAULT,
@@ -40,27 +41,35 @@ const REPORTED_SETTINGS = [
   'TimeZone',
   'integer_datetimes',
   'standard_conforming_strings',
-  'is_superuser',
-  'session_authorization',
 ];
 
-/** Reads the reported settings from the database (once, when the port starts). */
-export async function reportedSettings(db: Sql): Promise<Map<string, string>> {
+/**
+ * Reads the reported settings from the database (once, when the port starts). Queries run as the
+ * reader role, which is no superuser.
+ */
+async function reportedSettings(db: Sql): Promise<Map<string, string>> {
   const { rows } = await db.query<{ name: string; setting: string }>(
     `SELECT name, current_setting(name) AS setting FROM unnest($1::text[]) AS name`,
     [REPORTED_SETTINGS],
   );
   const settings = new Map(rows.map((r) => [r.name, r.setting]));
   settings.set('client_encoding', 'UTF8');
+  settings.set('is_superuser', 'off');
+  settings.set('session_authorization', SQL_READER_ROLE);
   return settings;
 }
 
-/** Listens on SQL_PORT_HOST:port; rejects with the listen error (EADDRINUSE, ...). */
+/**
+ * Creates the reader role when missing, reads the settings clients are told, and listens on
+ * SQL_PORT_HOST:port; rejects with the listen error (EADDRINUSE, ...).
+ */
 export async function startSqlPort(
-  turns: ReadOnlyTurns,
-  settings: ReadonlyMap<string, string>,
+  db: { readonly turns: ReadOnlyTurns; readonly sql: Sql },
   opts: SqlPortOptions,
 ): Promise<SqlPort> {
+  await ensureReaderRole(db.sql);
+  const settings = await reportedSettings(db.sql);
+  const turns = db.turns;
   const sessionsMax = opts.sessionsMax ?? SQL_SESSIONS_MAX_DEFAULT;
   const sockets = new Map<Socket, SqlSession>();
   // Every connection, also a refused one whose client has not hung up yet: closing ends them all.

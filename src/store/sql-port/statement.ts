@@ -22,7 +22,9 @@ const READ_COMMANDS_TEXT = 'SELECT, WITH, TABLE, VALUES, SHOW, EXPLAIN and COPY 
 /**
  * Function names (and prefixes) the port refuses: session advisory locks outlive the rollback,
  * sleeping holds up the processor, the file functions and COPY to a file reach the server's files,
- * and query_to_xml and ts_stat run SQL text that this check never sees.
+ * query_to_xml and ts_stat run SQL text that this check never sees, and set_config could take
+ * back the superuser role the query runs without (reader-role.ts). The reader role alone keeps
+ * most of these from a query; the names here give the refusal a clear message.
  */
 const REFUSED_FUNCTION_PREFIXES = [
   'pg_advisory_',
@@ -42,6 +44,7 @@ const REFUSED_FUNCTION_PREFIXES = [
   'pg_cancel_backend',
   'pg_reload_conf',
   'pg_stat_reset',
+  'set_config',
 ];
 
 interface Token {
@@ -62,7 +65,7 @@ export function checkStatement(sql: string): StatementCheck {
   if (refusedName !== undefined) {
     return refuse(
       SQLSTATE_REFUSED,
-      `the embedded SQL port is read-only and does not run ${refusedName.text} (session locks, sleeping, server files and SQL run from text are refused)`,
+      `the embedded SQL port is read-only and does not run ${refusedName.text} (it refuses session locks, sleeping, server files, set_config and SQL run from text)`,
     );
   }
   if (first.kind === 'other' && first.text === '(') return { ok: true };
