@@ -344,9 +344,9 @@ class PgliteDatabase implements Database, ReadOnlyTurns {
    * Runs one client's protocol messages (the SQL port's, docs/decisions/0010) in a read-only
    * transaction that is rolled back, as the port's reader role (`reader-role.ts`), in one turn of
    * the lock: the processor's transactions are never open meanwhile, and the query sees only
-   * committed blocks. Session advisory locks would
-   * outlive the rollback; the port refuses the functions that take them, and releasing all of
-   * them afterwards makes sure (the embedded database holds none of its own).
+   * committed blocks. Session advisory locks would outlive the rollback; the port refuses the
+   * functions that take them, and releasing all of them afterwards makes sure (the embedded
+   * database holds none of its own).
    */
   readOnlyTurn(messages: Uint8Array, onData: (chunk: Uint8Array) => void): Promise<void> {
     this.assertNotInTransaction();
@@ -358,13 +358,11 @@ class PgliteDatabase implements Database, ReadOnlyTurns {
           'internal',
           'the embedded database has a transaction open between turns',
         );
-      await this.lite.exec('BEGIN TRANSACTION READ ONLY');
       try {
-        await this.lite.exec(`SET LOCAL ROLE ${SQL_READER_ROLE}`);
+        await this.lite.exec(`BEGIN TRANSACTION READ ONLY; SET LOCAL ROLE ${SQL_READER_ROLE}`);
         await this.lite.execProtocolRawStream(messages, { onRawData: onData });
       } finally {
-        await this.lite.exec('ROLLBACK');
-        await this.lite.exec('SELECT pg_advisory_unlock_all()');
+        await this.lite.exec('ROLLBACK; SELECT pg_advisory_unlock_all()');
       }
     });
   }
