@@ -7,12 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect as connectSocket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, readOnlyTurns } from '../src/store/database.js';
 import { checkStatement } from '../src/store/sql-port/statement.js';
 import { startSqlPort, type SqlPort } from '../src/store/sql-port/server.js';
 import type { SessionLimits } from '../src/store/sql-port/session.js';
+import { message } from '../src/store/sql-port/wire.js';
 import type { Database } from '../src/store/types.js';
 import { psql, psqlMissing, rowCount } from './support/psql.js';
 
@@ -234,6 +236,60 @@ test('limits: connections, result size; closing the port ends its connections', 
   await s.close();
   await ended;
   await assert.rejects(connect(s.port.port), /ECONNREFUSED/);
+});
+
+test('a client that does not read its answers gets no further queries run until it does', async (t) => {
+  const db = await openDatabase({ memory: true });
+  const inner = readOnlyTurns(db);
+  assert.ok(inner !== null);
+  let turns = 0;
+  const counted = {
+    readOnlyTurn: (m: Uint8Array, onData: (chunk: Uint8Array) => void): Promise<void> => {
+      turns++;
+      return inner.readOnlyTurn(m, onData);
+    },
+  };
+  const port = await startSqlPort({ turns: counted, sql: db }, { port: 0 });
+  const socket = connectSocket(port.port, '127.0.0.1');
+  try {
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const params = Buffer.from('user\0postgres\0database\0postgres\0\0');
+    const startup = Buffer.alloc(8);
+    startup.writeInt32BE(8 + params.length);
+    startup.writeInt32BE(196_608, 4);
+    // Each answer is about 1 MB; 40 of them are far more than the socket buffers hold.
+    const query = message(
+      'Q',
+      Buffer.from(`SELECT repeat('x', 1000) FROM generate_series(1, 1000)\0`),
+    );
+    socket.pause();
+    socket.write(Buffer.concat([startup, params, ...Array(40).fill(query)]));
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(turns < 40, `only ${turns} of 40 queries ran while the client read nothing`);
+    const whilePaused = turns;
+    let received = 0;
+    let ready = 0;
+    let tail = '';
+    const allReady = new Promise<void>((resolve) => {
+      socket.on('data', (d: Buffer) => {
+        received += d.length;
+        // ReadyForQuery ('Z', length 5, idle); the tail catches one split between two chunks.
+        const text = tail + d.toString('latin1');
+        ready += text.split('Z\0\0\0\x05I').length - 1;
+        tail = text.slice(-5);
+        if (ready === 41) resolve();
+      });
+    });
+    socket.resume();
+    await allReady;
+    assert.equal(turns, 40);
+    t.diagnostic(`${whilePaused} of 40 queries ran while the client read nothing`);
+    assert.ok(received > 40_000_000, `received ${received} bytes`);
+  } finally {
+    socket.destroy();
+    await port.close();
+    await db.close();
+  }
 });
 
 const missing = psqlMissing();

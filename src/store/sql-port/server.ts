@@ -59,6 +59,20 @@ async function reportedSettings(db: Sql): Promise<Map<string, string>> {
   return settings;
 }
 
+/** Resolves when the socket's write buffer is below its high-water mark, or it is closed. */
+function drained(socket: Socket): Promise<void> {
+  if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 /**
  * Creates the reader role when missing, reads the settings clients are told, and listens on
  * SQL_PORT_HOST:port; rejects with the listen error (EADDRINUSE, ...).
@@ -87,15 +101,23 @@ export async function startSqlPort(
       return;
     }
     socket.setNoDelay(true);
+    const limits = opts.limits ?? SESSION_LIMITS_DEFAULT;
     const session = new SqlSession(
       turns,
       settings,
-      { write: (b) => socket.write(b), end: () => socket.end() },
-      opts.limits ?? SESSION_LIMITS_DEFAULT,
+      { write: (b) => socket.write(b), end: () => socket.end(), drained: () => drained(socket) },
+      limits,
       opts.events ?? {},
     );
     sockets.set(socket, session);
-    socket.on('data', (data) => session.receive(data));
+    socket.on('data', (data) => {
+      session.receive(data);
+      // A client that sends faster than its queries run is not read from until they have.
+      if (session.bufferedBytes > limits.messageBytesMax && !socket.isPaused()) {
+        socket.pause();
+        void session.settled().then(() => socket.resume());
+      }
+    });
     // A client that vanishes is a closed session; its error needs a listener and nothing more.
     socket.on('error', () => undefined);
     socket.on('close', () => {

@@ -50,6 +50,8 @@ const STARTUP_BYTES_MAX = 10_000;
 
 export interface SessionIo {
   write(bytes: Buffer): void;
+  /** Resolves once what was written has mostly reached the client (or the connection is gone). */
+  drained(): Promise<void>;
   /** Ends the connection after what was written. */
   end(): void;
 }
@@ -101,6 +103,11 @@ export class SqlSession {
   /** Resolves when every message received so far has been handled. */
   settled(): Promise<void> {
     return this.#work;
+  }
+
+  /** Bytes received and not yet handled. */
+  get bufferedBytes(): number {
+    return this.#buffer.length;
   }
 
   async #drain(): Promise<void> {
@@ -200,6 +207,9 @@ export class SqlSession {
       );
       return;
     }
+    // A client that does not read its answers gets no further query run until it does.
+    await this.io.drained();
+    if (this.closed) return;
     const answer = new AnswerFilter(this.limits.resultBytesMax, (bytes) => {
       if (this.#state !== 'closed') this.io.write(bytes);
     });
@@ -207,10 +217,17 @@ export class SqlSession {
       await this.turns.readOnlyTurn(extendedQuery(text), (chunk) => answer.take(chunk));
     } catch (err) {
       this.events.onFailure?.(err);
-      this.#fatal('57P01', 'the embedded database is not available (the service is stopping)');
+      const stopping = (err as { code?: unknown }).code === 'shutting_down';
+      this.#fatal(
+        stopping ? '57P01' : 'XX000',
+        stopping
+          ? 'the service is stopping; the embedded SQL port closes'
+          : `the embedded database failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return;
     }
-    if (this.#state === 'closed') return;
+    // The connection may have gone while the query ran (the state changes across the await).
+    if (this.closed) return;
     this.io.write(readyForQuery());
   }
 
