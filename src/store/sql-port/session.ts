@@ -91,7 +91,13 @@ export class SqlSession {
   receive(data: Buffer): void {
     if (this.#state === 'closed') return;
     this.#buffer = Buffer.concat([this.#buffer, data]);
-    this.#work = this.#work.then(() => this.#drain());
+    // A failure here is a bug of the port: it ends this connection, never the service.
+    this.#work = this.#work
+      .then(() => this.#drain())
+      .catch((err: unknown) => {
+        this.events.onFailure?.(err);
+        this.#fatal('XX000', `the embedded SQL port failed: ${describe(err)}`);
+      });
   }
 
   /** The connection is gone: nothing more is written. */
@@ -222,7 +228,7 @@ export class SqlSession {
         stopping ? '57P01' : 'XX000',
         stopping
           ? 'the service is stopping; the embedded SQL port closes'
-          : `the embedded database failed: ${err instanceof Error ? err.message : String(err)}`,
+          : `the embedded database failed: ${describe(err)}`,
       );
       return;
     }
@@ -242,6 +248,10 @@ export class SqlSession {
     this.#buffer = Buffer.alloc(0);
     this.io.end();
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Messages of the extended protocol that a simple query's answer does not have. */
