@@ -283,7 +283,7 @@ test('--sql-port with DATABASE_URL is a usage error (exit 2), for the processor 
   }
 });
 
-test('a taken SQL port ends the start before anything is created, naming --sql-port', async () => {
+test('a taken SQL port, or the API port, ends the start before anything is created', async () => {
   const dir = await tempDir('psql-port');
   const server = createServer();
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
@@ -304,6 +304,20 @@ test('a taken SQL port ends the start before anything is created, naming --sql-p
     const error = cliError(run.stderr);
     assert.equal(error.code, 'port_unavailable');
     assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}.*--sql-port`));
+    assert.equal(existsSync(fresh), false, 'nothing was created');
+    const same = await runCli([
+      'processor',
+      'start',
+      '--port',
+      String(port),
+      '--data-dir',
+      fresh,
+      '--sql-port',
+      String(port),
+    ]);
+    assert.equal(same.code, 2, same.stderr);
+    assert.equal(cliError(same.stderr).code, 'bad_request');
+    assert.match(cliError(same.stderr).message, /is the API port/);
     assert.equal(existsSync(fresh), false, 'nothing was created');
   } finally {
     await new Promise<void>((res) => server.close(() => res()));

@@ -11,12 +11,25 @@ import { SQL_PORT_HOST, startSqlPort } from '../store/sql-port/server.js';
 import type { Database } from '../store/types.js';
 import { portUnavailable } from './port-check.js';
 
-/** Refuses --sql-port together with a PostgreSQL server, before the service starts. */
-export function checkSqlPortOption(
-  sqlPort: number | undefined,
-  databaseUrl: string | undefined,
-): void {
-  if (sqlPort === undefined || databaseUrl === undefined || databaseUrl === '') return;
+/**
+ * Refuses --sql-port together with a PostgreSQL server, or on the API's own port, before the
+ * service starts.
+ */
+export function checkSqlPortOption(opts: {
+  readonly sqlPort?: number | undefined;
+  readonly port: number;
+  readonly databaseUrl?: string | undefined;
+}): void {
+  const { sqlPort, port, databaseUrl } = opts;
+  if (sqlPort === undefined) return;
+  if (sqlPort === port && port !== 0) {
+    throw new ChainError(
+      'bad_request',
+      `--sql-port ${sqlPort} is the API port (--port); choose another`,
+      { sqlPort, port },
+    );
+  }
+  if (databaseUrl === undefined || databaseUrl === '') return;
   throw new ChainError(
     'bad_request',
     '--sql-port serves the embedded database only; with DATABASE_URL use psql on the PostgreSQL server directly',

@@ -102,7 +102,7 @@ export async function startNode(
       { processorAddress: pinned },
     );
   }
-  checkSqlPortOption(opts.sqlPort, opts.databaseUrl);
+  checkSqlPortOption(opts);
   const upstream = deps.upstream ?? new HttpUpstream(opts.follow, scheduler);
   let stopApplying: () => void = () => undefined;
   const ground = {

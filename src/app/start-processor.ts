@@ -77,7 +77,7 @@ export async function startProcessor(
       `chain id ${JSON.stringify(chainId)} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'`,
     );
   }
-  checkSqlPortOption(opts.sqlPort, opts.databaseUrl);
+  checkSqlPortOption(opts);
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
   // Writing stops while the PostgreSQL writer lock is lost and resumes when it is held again.
