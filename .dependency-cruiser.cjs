@@ -14,6 +14,7 @@
 /** [name, path regex]: top of the architecture first. */
 const LAYERS = [
   ['core', '^src/core/'],
+  ['config', '^src/config/'],
   ['chain', '^src/chain/'],
   ['client', '^src/client/'],
   ['contracts', '^src/contracts/[^/]+$'],

@@ -140,7 +140,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('eight contracts in installation order, each defined once', async () => {
+  test('nine contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -148,6 +148,7 @@ describe('contract definitions', () => {
         'Producer',
         'Consumer',
         'SettlementPeriod',
+        'Market',
         'Energy',
         'Transfer',
         'Reduce',

@@ -69,7 +69,6 @@ async function assertRejectedNoChange(
 }
 
 /** The stored readings, one sorted line each (P producer, C consumer, W the two-way meter). */
-/** The stored readings, one sorted line each (P producer, C consumer, W the two-way meter). */
 async function readings(chain: EnergyChain): Promise<string[]> {
   return (await chain.rows('energy_meter_readings'))
     .map(

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/program.js';
 import * as service from '../src/cli/commands/service.js';
 import type { NodeStartOptions } from '../src/cli/processor-options.js';
-import { ClientError } from '../src/client/errors.js';
+import { ChainError } from '../src/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hz-node-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +22,8 @@ const ENV_NAMES = [
   'DATABASE_URL',
   'HANZENET_PROCESSOR_ADDRESS',
   'HANZENET_NODE_CONFIG',
+  'HANZENET_DATABASE_WAIT_MS',
+  'HANZENET_LOG_LEVEL',
 ];
 const ADDRESS = '15wzzreNkWpqBvtTBdhzSEbJCujrB9PRaU';
 
@@ -118,24 +120,63 @@ test('a config file fills what flags and environment variables leave at the defa
   );
 });
 
-test('a bad config file is a usage error naming the problem', async () => {
-  const cases: [unknown, RegExp][] = [
-    [{ folow: 'http://x' }, /unknown key "folow"/],
-    [{ port: '8081' }, /"port" .* must be an integer from 0 to 65535/],
-    [{ exitOnAlarm: 'yes' }, /"exitOnAlarm" .* must be a boolean/],
-    [[1, 2], /must hold a JSON object/],
-    ['{not json', /cannot read the node config file/],
+test('a bad config file is a usage error naming the file, the key and what was expected', async () => {
+  const cases: [unknown, string, RegExp][] = [
+    [
+      { folow: 'http://x' },
+      'folow',
+      /unknown key \(valid keys here: follow, port, host, dataDir, /,
+    ],
+    [{ port: '8081' }, 'port', /port: expected an integer from 0 to 65535, got "8081"/],
+    [{ exitOnAlarm: 'yes' }, 'exitOnAlarm', /exitOnAlarm: expected true or false, got "yes"/],
+    [{ databaseWaitMs: -1 }, 'databaseWaitMs', /expected an integer of at least 0, got -1/],
+    [{ logLevel: 'loud' }, 'logLevel', /expected "trace", "debug", .* or "silent", got "loud"/],
+    [[1, 2], '(file)', /expected an object with keys follow, /],
+    ['{not json', '(file)', /is not JSON/],
   ];
-  for (const [content, message] of cases) {
+  for (const [content, field, message] of cases) {
     const path = configFile('bad.json', content);
-    await assert.rejects(
-      parse(['--config', path]),
-      (err: unknown) =>
-        err instanceof ClientError && err.code === 'usage_error' && message.test(err.message),
-    );
+    await assert.rejects(parse(['--config', path]), (err: unknown) => {
+      assert.ok(err instanceof ChainError);
+      assert.equal(err.code, 'usage_error');
+      assert.equal(err.details['field'], field);
+      assert.equal(err.details['file'], path);
+      assert.match(err.message, new RegExp(`^the node config file ${path}: `));
+      assert.match(err.message, message);
+      return true;
+    });
   }
   await assert.rejects(
     parse(['--config', join(dir, 'missing.json')]),
-    (err: unknown) => err instanceof ClientError && err.code === 'usage_error',
+    (err: unknown) =>
+      err instanceof ChainError && err.code === 'usage_error' && /ENOENT/.test(err.message),
   );
+});
+
+test('the node config file also sets the database wait and the log settings', async () => {
+  const config = configFile('node-log.json', {
+    databaseWaitMs: 1500,
+    logLevel: 'warn',
+    logRequests: true,
+  });
+  const options = await parse(['--config', config]);
+  assert.equal(options.databaseWaitMs, 1500);
+  assert.equal(options.logLevel, 'warn');
+  assert.equal(options.logRequests, true);
+  const flagged = await parse([
+    '--config',
+    config,
+    '--database-wait-ms',
+    '10',
+    '--log-level',
+    'error',
+  ]);
+  assert.equal(flagged.databaseWaitMs, 10, 'the flag wins');
+  assert.equal(flagged.logLevel, 'error', 'the flag wins');
+  const fromEnv = await parse(['--config', config], {
+    HANZENET_DATABASE_WAIT_MS: '20',
+    HANZENET_LOG_LEVEL: 'debug',
+  });
+  assert.equal(fromEnv.databaseWaitMs, 20, 'the environment wins');
+  assert.equal(fromEnv.logLevel, 'debug', 'the environment wins');
 });

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import * as block from './commands/block.js';
+import * as config from './commands/config.js';
 import * as contract from './commands/contract.js';
 import * as energy from './commands/energy.js';
 import * as info from './commands/info.js';
@@ -35,6 +36,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   block,
   info,
   service,
+  config,
   meter,
   energy,
 ];
@@ -52,8 +54,13 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'processor start': [
     'hanzenet processor start --data-dir /var/lib/hanzenet --block-interval-ms 5000',
     'DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger hanzenet processor start',
+    'hanzenet processor start --config /etc/hanzenet/processor.json',
   ],
-  'node start': ['hanzenet node start --follow http://processor.example:8080'],
+  'node start': [
+    'hanzenet node start --follow http://processor.example:8080',
+    'hanzenet node start --config /etc/hanzenet/node.json',
+  ],
+  'config schema': ['hanzenet config schema gateway > gateway.schema.json'],
   'contract execute': [
     `hanzenet contract execute --contract-type Trader --payload '{"name":"alice"}' --signing-keyfile alice.json`,
   ],

@@ -235,7 +235,7 @@ export const ERROR_CATALOGUE = {
   usage_error: {
     http: 400,
     summary:
-      'The command line is wrong: unknown or missing command, option or value (the CLI exits with code 2).',
+      'The command line or a config file it names is wrong: unknown or missing command, option, key or value (the CLI exits with code 2; for a config file, details: field, file).',
   },
   // Meter and reconciliation (P1 telegrams, the grid operator's 15-minute CSV; see docs/meter.md).
   telegram_bad_crc: {
@@ -300,7 +300,7 @@ export const ERROR_CATALOGUE = {
   gateway_config_invalid: {
     http: 400,
     summary:
-      'The P1 gateway or reconciliation meters config is not valid (details: field); nothing was started.',
+      'The P1 gateway or reconciliation meters config is not valid (details: field, the key path, and file); nothing was started.',
   },
   gateway_state_invalid: {
     http: 500,

@@ -99,6 +99,24 @@ export const ENERGY_REJECT_CODES = {
     summary:
       'periodSeconds must be 0 (every block is its own period) or a divisor of 86400 (one day).',
   },
+  market_period_length_invalid: {
+    summary: "The market's periodSeconds must be a divisor of 86400 (one day) of at least 60.",
+  },
+  gate_closure_invalid: {
+    summary: 'gateClosureSeconds must be at most 86400 (one day).',
+  },
+  market_mode_invalid: {
+    summary:
+      'A market that is on needs a way to clear locally: the double auction, the community allocation or both.',
+  },
+  market_periods_open: {
+    summary:
+      'The period length of a market cannot change while a period that received energy is not settled.',
+  },
+  position_limit_exceeded: {
+    summary:
+      "A trader's production or consumption of one label set in one market period would pass 10^9 Wh (1 GWh).",
+  },
 } as const satisfies Record<string, EnergyRejectCode>;
 
 export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;
@@ -117,3 +135,9 @@ export const ENERGY_READING_AHEAD_MS_MAX = 3_600_000;
 
 /** The longest description Transfer and Mutate accept, in UTF-16 code units. */
 export const ENERGY_DESCRIPTION_CHARS_MAX = 256;
+
+/** The limit on one market position (trader, period, label set, direction), in Wh. */
+export const MARKET_POSITION_WH_MAX = 10n ** 9n;
+
+/** The most market periods one reading is spread over (14 days of quarter hours). */
+export const MARKET_SPLIT_PERIODS_MAX = 1344;

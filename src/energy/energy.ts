@@ -21,11 +21,18 @@
 // may claim at most its register; every later one must advance the register by exactly |amount|
 // at a later time. So a resubmitted or double-counted reading can never be booked, whatever the
 // gateway remembers. Once a device has a reading in a direction, it must always send one there.
+//
+// In a context whose market is on (energy_market_settings; docs/decisions/0011-local-market.md),
+// the energy goes instead to the market period(s) in which it was metered: the reading covers
+// (sinceMs, readingMs], sinceMs defaulting to the device's previous reading; without a reading it
+// ends at the block time. A span of several periods is split by time (splitByPeriods) and marked
+// estimated. The thesis balances are not touched.
 
 import { defineContract } from '../contracts/authoring/define.js';
 import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '../contracts/authoring/define.js';
 import { applyBalanceChange, kwh, planBalanceChange } from './helpers.js';
 import type { EnergyRejectCodeName } from './codes.js';
+import { bookMarketShares, splitByPeriods } from './market/booking.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
@@ -51,6 +58,7 @@ const REJECTS = [
   'reading_in_future',
   'reading_not_newer',
   'register_mismatch',
+  'position_limit_exceeded',
 ] as const satisfies readonly EnergyRejectCodeName[];
 type EnergyRejectCode = (typeof REJECTS)[number];
 
@@ -66,14 +74,16 @@ export default defineContract({
     sinceMs: { type: 'uint?', name: 'sinceMs', desc: 'Optional, with register: since when the register stood at register - |amount|, ms' },
   },
   manifest: energyManifest(
-    ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings'],
-    ['energy_producers', 'energy_consumers', 'energy_settings'],
+    ['energy_balances', 'energy_periods', 'energy_history', 'energy_meter_readings', 'energy_market_periods', 'energy_market_positions', 'energy_market_bookings'],
+    ['energy_producers', 'energy_consumers', 'energy_settings', 'energy_market_settings'],
   ),
   rejects: REJECTS,
-  helpers: { kwh, planBalanceChange, applyBalanceChange },
+  helpers: { kwh, planBalanceChange, applyBalanceChange, splitByPeriods, bookMarketShares },
   execute: function execute(payload: EnergyPayload, ctx: ContractContext<EnergyRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;
+    const POSITION_WH_MAX = 1000000000n;
+    const SPLIT_PERIODS_MAX = 1344n;
     const context = payload.context;
     const amountWh = payload.amount;
     const height = BigInt(ctx.block.height);
@@ -114,7 +124,7 @@ export default defineContract({
      * (see the comment at the top of this file). Runs after the device check: `producing` decides
      * the direction, so a key that is both producer and consumer keeps two readings.
      */
-    function checkReading(): { row: SandboxRow } | { rejected: RejectResult } | null {
+    function checkReading(): { row: SandboxRow; lastMs: bigint | null } | { rejected: RejectResult } | null {
       const direction = producing ? 'returned' : 'delivered';
       const readingKey = { context, address: ctx.sender, direction };
       const register = payload.register;
@@ -160,7 +170,8 @@ export default defineContract({
           };
         }
       }
-      return { row: { context, address: ctx.sender, direction, register_wh: register, reading_ms: BigInt(readingMs), height, tx_id: ctx.txId } };
+      const lastMs = last === null ? null : (last['reading_ms'] as bigint);
+      return { row: { context, address: ctx.sender, direction, register_wh: register, reading_ms: BigInt(readingMs), height, tx_id: ctx.txId }, lastMs };
     }
 
     if (amountWh === 0n) {
@@ -177,6 +188,24 @@ export default defineContract({
     if (reading !== null && 'rejected' in reading) return reading.rejected;
     const trader = device['trader'] as string;
     const labels = device['labels'] as string[];
+    const market = ctx.db.get('energy_market_settings', { context });
+    if (market !== null && market['market_on'] === true) {
+      const periodMs = market['period_ms'] as bigint;
+      const endMs = reading === null ? nowMs : BigInt(payload.readingMs as number);
+      const sinceMs = reading === null ? null : payload.sinceMs !== undefined ? BigInt(payload.sinceMs) : reading.lastMs;
+      const magnitudeWh = producing ? amountWh : -amountWh;
+      const shares = splitByPeriods(sinceMs, endMs, periodMs, magnitudeWh, SPLIT_PERIODS_MAX);
+      const direction = producing ? 'produced' : 'consumed';
+      const over = bookMarketShares(ctx, { context, trader, labels, direction, device: ctx.sender, periodMs }, shares, POSITION_WH_MAX);
+      if (over !== null) {
+        return ctx.reject(
+          'position_limit_exceeded',
+          `recording ${kwh(amountWh)} would bring what trader ${trader} ${direction} with ${labels.length === 0 ? 'no labels' : 'labels [' + labels.join(', ') + ']'} in the market period starting at ${over.startMs} of context ${context} to ${kwh(over.afterWh)}, beyond the limit of ${kwh(POSITION_WH_MAX)}`,
+        );
+      }
+      if (reading !== null) ctx.db.put('energy_meter_readings', reading.row);
+      return 'OK';
+    }
     const period = currentPeriod();
     const change = planBalanceChange(ctx, context, period, trader, labels, amountWh);
     const afterWh = change.afterWh;

@@ -1,12 +1,14 @@
 // The HanzeNet energy contracts, in installation order: every table a contract only reads is
 // defined by a contract before it (Trader also defines the producer and consumer tables it reads,
-// which breaks the Trader <-> Producer/Consumer cycle). ENERGY_TABLES and ENERGY_REJECT_CODES
+// which breaks the Trader <-> Producer/Consumer cycle; Market defines the market period table that
+// it reads and Energy writes). ENERGY_TABLES and ENERGY_REJECT_CODES
 // document the tables and the reject codes; each contract's `rejects` says which codes it uses.
 
 import type { ContractDefinition } from '../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import consumer from './consumer.js';
 import energy from './energy.js';
+import market from './market/market.js';
 import mutate from './mutate.js';
 import producer from './producer.js';
 import reduce from './reduce.js';
@@ -22,7 +24,7 @@ export type {
   EnergyTxOutcome,
 } from './codes.js';
 export { ENERGY_TABLES } from './tables.js';
-export { consumer, energy, mutate, producer, reduce, settlementPeriod, trader, transfer };
+export { consumer, energy, market, mutate, producer, reduce, settlementPeriod, trader, transfer };
 
 /**
  * Forgets a definition's concrete payload type. Safe because the platform checks every payload
@@ -45,6 +47,7 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   producer,
   consumer,
   settlementPeriod,
+  market,
   energy,
   transfer,
   reduce,

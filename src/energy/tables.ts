@@ -12,6 +12,7 @@
 // key is unambiguous.
 
 import type { ContractManifest, TableDef } from '../chain/contract-model.js';
+import { MARKET_TABLES } from './market/tables.js';
 
 /** The traders of each context: who may hold a balance, Transfer and Reduce. */
 export const ENERGY_TRADERS: TableDef = {
@@ -143,6 +144,7 @@ export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
   energy_settings: ENERGY_SETTINGS,
   energy_history: ENERGY_HISTORY,
   energy_meter_readings: ENERGY_METER_READINGS,
+  ...MARKET_TABLES,
 };
 
 /** A manifest from table names: `defines` may be read and written, `reads` only read. */

@@ -29,6 +29,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     'HANZENET_DATA_DIR',
     'HANZENET_BLOCK_INTERVAL_MS',
     'HANZENET_FOLLOW',
+    'HANZENET_PROCESSOR_CONFIG',
+    'HANZENET_NODE_CONFIG',
     'DATABASE_URL',
     'HANZENET_SQL_PORT',
   ]) {

@@ -34,9 +34,6 @@ export async function startProcessorProcess(
   opts: ProcessorProcessOptions,
 ): Promise<StartedProcessor> {
   const args = [
-    CLI,
-    'processor',
-    'start',
     '--port',
     '0',
     '--data-dir',
@@ -47,9 +44,24 @@ export async function startProcessorProcess(
   if (opts.chainId) args.push('--chain-id', opts.chainId);
   if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
   args.push(...(opts.extraArgs ?? []));
-  const env = { ...process.env };
-  delete env['DATABASE_URL'];
-  const { proc, stderr, exited, firstLine } = await spawnService('processor', args, env);
+  return startProcessorCommand(args);
+}
+
+/**
+ * Starts `hanzenet processor start ARGS` with none of the service's environment variables set
+ * (plus `env`), and resolves once it prints its startup line.
+ */
+export async function startProcessorCommand(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<StartedProcessor> {
+  const clean = { ...process.env };
+  for (const name of PROCESSOR_ENV) delete clean[name];
+  const { proc, stderr, exited, firstLine } = await spawnService(
+    'processor',
+    [CLI, 'processor', 'start', ...args],
+    { ...clean, ...env },
+  );
   const info = JSON.parse(firstLine) as {
     api: string;
     chainId: string;
@@ -66,6 +78,19 @@ export async function startProcessorProcess(
     exited,
   };
 }
+
+/** The environment variables `processor start` reads. */
+export const PROCESSOR_ENV = [
+  'DATABASE_URL',
+  'HANZENET_PORT',
+  'HANZENET_DATA_DIR',
+  'HANZENET_DATABASE_WAIT_MS',
+  'HANZENET_BLOCK_INTERVAL_MS',
+  'HANZENET_BLOCK_TXS_MAX',
+  'HANZENET_LOG_LEVEL',
+  'HANZENET_PROCESSOR_CONFIG',
+  'HANZENET_SQL_PORT',
+] as const;
 
 export async function stopProcess(
   p: StartedProcessor,
@@ -180,6 +205,7 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
     'HANZENET_DATA_DIR',
     'HANZENET_PROCESSOR_ADDRESS',
     'HANZENET_NODE_CONFIG',
+    'HANZENET_SQL_PORT',
   ])
     delete env[name];
   const { proc, stderr, exited, firstLine } = await spawnService('node', args, env);

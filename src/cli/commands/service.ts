@@ -1,8 +1,7 @@
 // `hanzenet processor start` and `hanzenet node start`: parse the options, then load the module
 // that runs the service (see processor-options.ts for the contract with it).
 
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../ledger/log-level.js';
@@ -12,6 +11,7 @@ import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
 import { sqlPortCliOption, sqlPortOf } from '../sql-port-option.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
+import { readNodeConfig, readProcessorConfig, withServiceConfig } from '../service-config.js';
 
 interface ProcessorCliOptions {
   readonly port: number;
@@ -23,6 +23,7 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
+  readonly config?: string;
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
@@ -79,6 +80,14 @@ function logOptions(o: { readonly logLevel?: LogLevel; readonly logRequests?: bo
   };
 }
 
+/** `--config <file>`, named also by the environment variable `env` (docs/config.md). */
+function configOption(env: string): Option {
+  return new Option(
+    '--config <file>',
+    'JSON config file (docs/config.md); flags and environment variables win over it',
+  ).env(env);
+}
+
 /** `--log-level` and `--log-requests`, the same on every service command. */
 function addLogOptions(cmd: Command): Command {
   return cmd
@@ -87,7 +96,8 @@ function addLogOptions(cmd: Command): Command {
         .env('HANZENET_LOG_LEVEL')
         .argParser(logLevelOption),
     )
-    .addOption(new Option('--log-requests', 'log every API request and its answer'));
+    .addOption(new Option('--log-requests', 'log every API request and its answer'))
+    .addOption(new Option('--no-log-requests', 'do not log each request (the default)'));
 }
 
 function logLevelOption(text: string): LogLevel {
@@ -115,90 +125,19 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
 
 /** The options of `node start` as parsed by commander, with the config file applied. */
 export function nodeStartOptionsOf(opts: NodeCliOptions, cmd: Command): NodeStartOptions {
-  return nodeStartOptions(withNodeConfig(opts, (key) => cmd.getOptionValueSource(key)));
+  return nodeStartOptions(
+    withServiceConfig(opts, readNodeConfig, (key) => cmd.getOptionValueSource(key)),
+  );
 }
 
-/** Keys of a node config file (`--config FILE`) and the type each must have. */
-const NODE_CONFIG_KEYS = {
-  follow: 'string',
-  port: 'port',
-  host: 'string',
-  dataDir: 'string',
-  databaseUrl: 'string',
-  processorAddress: 'string',
-  exitOnAlarm: 'boolean',
-} as const;
-
-type NodeConfigKey = keyof typeof NODE_CONFIG_KEYS;
-
-/**
- * Reads a node config file: a JSON object with any of the NODE_CONFIG_KEYS. A relative dataDir is
- * taken relative to the file's folder. Anything else is a usage error that names the key.
- */
-export function readNodeConfig(
-  path: string,
-): Partial<Record<NodeConfigKey, string | number | boolean>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ClientError(
-      'usage_error',
-      `cannot read the node config file ${path}: ${(err as Error).message}`,
-      { config: path },
-      null,
-      { cause: err },
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ClientError('usage_error', `the node config file ${path} must hold a JSON object`, {
-      config: path,
-    });
-  }
-  const out: Partial<Record<NodeConfigKey, string | number | boolean>> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    if (!Object.hasOwn(NODE_CONFIG_KEYS, key)) {
-      throw new ClientError(
-        'usage_error',
-        `the node config file ${path} has an unknown key "${key}"; known keys: ${Object.keys(NODE_CONFIG_KEYS).join(', ')}`,
-        { config: path, key },
-      );
-    }
-    const k = key as NodeConfigKey;
-    const want = NODE_CONFIG_KEYS[k];
-    const ok =
-      want === 'port'
-        ? Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65_535
-        : typeof value === want;
-    if (!ok) {
-      const what = want === 'port' ? 'an integer from 0 to 65535' : `a ${want}`;
-      throw new ClientError(
-        'usage_error',
-        `"${key}" in the node config file ${path} must be ${what}, got ${JSON.stringify(value)}`,
-        { config: path, key },
-      );
-    }
-    out[k] =
-      k === 'dataDir'
-        ? resolve(dirname(path), value as string)
-        : (value as string | number | boolean);
-  }
-  return out;
-}
-
-/** Fills every option that was left at its default from the config file: flag > env > file > default. */
-export function withNodeConfig(
-  o: NodeCliOptions,
-  sourceOf: (key: string) => string | undefined,
-): NodeCliOptions {
-  if (o.config === undefined || o.config === '') return o;
-  const config = readNodeConfig(resolve(o.config));
-  const merged: Record<string, unknown> = { ...o };
-  for (const [key, value] of Object.entries(config)) {
-    const source = sourceOf(key);
-    if (source === undefined || source === 'default') merged[key] = value;
-  }
-  return merged as unknown as NodeCliOptions;
+/** The options of `processor start` as parsed by commander, with the config file applied. */
+export function processorStartOptionsOf(
+  opts: ProcessorCliOptions,
+  cmd: Command,
+): ProcessorStartOptions {
+  return processorStartOptions(
+    withServiceConfig(opts, readProcessorConfig, (key) => cmd.getOptionValueSource(key)),
+  );
 }
 
 /** `{[name]: value}` when the value was given and is not empty, else `{}` (the field stays absent). */
@@ -287,12 +226,20 @@ export function register(program: Command): void {
     .addOption(
       new Option('--key-file <file>', 'processor key file (default <data-dir>/processor.key)'),
     )
+    .addOption(
+      new Option('--energy', 'install the energy contracts on a new chain (the default)').default(
+        true,
+      ),
+    )
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
+    .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
     .addOption(sqlPortCliOption());
-  addLogOptions(processorStart).action(async (opts: ProcessorCliOptions) => {
+  addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {
+    // The config file is checked before anything is loaded or created.
+    const options = processorStartOptionsOf(opts, cmd);
     // Loaded only now, so that other commands do not load the database and the sandbox.
     const { runProcessor } = await import('../../app/start-processor.js');
-    await runProcessor(processorStartOptions(opts));
+    await runProcessor(options);
   });
 
   const nodeStart = program
@@ -344,12 +291,8 @@ export function register(program: Command): void {
         'exit (status 3) at the first alarm instead of serving reads of what was verified',
       ),
     )
-    .addOption(
-      new Option(
-        '--config <file>',
-        'JSON config file; flags and environment variables win over it',
-      ).env('HANZENET_NODE_CONFIG'),
-    )
+    .addOption(new Option('--no-exit-on-alarm', 'keep serving reads after an alarm (the default)'))
+    .addOption(configOption('HANZENET_NODE_CONFIG'))
     .addOption(sqlPortCliOption());
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);

@@ -9,13 +9,15 @@
 // in the options (the CLI passes the system one), so a simulation can run the gateway on its own.
 
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { readConfigJson } from '../../config/file.js';
 import { HanzenetClient } from '../../client/client.js';
 import { ChainError } from '../../core/errors.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { sleepOn, type Cancel, type Scheduler } from '../../core/scheduler.js';
 import { parseKeyText } from '../../store/key-file.js';
 import { checkGatewayConfig, type GatewayConfig, type MeterConfig } from './config.js';
+import { GATEWAY_CONFIG_KIND } from './config-schema.js';
 import { MeterRunner } from './meter.js';
 import { GatewayReporter } from './report.js';
 import { GatewaySender } from './sender.js';
@@ -68,30 +70,10 @@ function reasonOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
+/** Reads and checks the gateway config file (docs/config.md); throws gateway_config_invalid. */
 export async function readGatewayConfig(configPath: string): Promise<GatewayConfig> {
-  let text: string;
-  try {
-    text = await readFile(configPath, 'utf8');
-  } catch (err) {
-    throw new ChainError(
-      'gateway_config_invalid',
-      `cannot read the config ${configPath}: ${reasonOf(err)}`,
-      { field: '(file)', path: configPath },
-      { cause: err },
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ChainError(
-      'gateway_config_invalid',
-      `${configPath} is not JSON: ${(err as Error).message}`,
-      { field: '(file)', path: configPath },
-      { cause: err },
-    );
-  }
-  return checkGatewayConfig(raw, dirname(configPath));
+  const file = resolve(configPath);
+  return checkGatewayConfig(readConfigJson(GATEWAY_CONFIG_KIND, file), dirname(file), file);
 }
 
 /** The meter's producer and consumer keys (key files hold a WIF, or JSON with "privateKey"). */

@@ -6,7 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { readConfigJson } from '../../config/file.js';
 import type { TxView } from '../../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
 import { formatWh } from '../../core/amount.js';
@@ -16,6 +17,7 @@ import type { PrivateKey } from '../../core/keys.js';
 import { parseKeyText } from '../../store/key-file.js';
 import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
 import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
+import { METERS_CONFIG_KIND } from '../gateway/config-schema.js';
 import { parseGridCsv } from './grid-csv.js';
 import {
   billOf,
@@ -107,18 +109,8 @@ const DESCRIPTION_CHARS_MAX = 256;
 
 /** The meters config (a gateway config, or {"meters": [...]}) of a file. */
 export async function readMetersFile(path: string): Promise<MeterConfig[]> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new ChainError(
-      'gateway_config_invalid',
-      `cannot read the meters config ${path}: ${(err as Error).message}`,
-      { field: '(file)', path },
-      { cause: err },
-    );
-  }
-  return checkMetersFile(raw, dirname(path));
+  const file = resolve(path);
+  return checkMetersFile(readConfigJson(METERS_CONFIG_KIND, file), dirname(file), file);
 }
 
 async function addressOf(m: MeterConfig, direction: Direction): Promise<string> {
