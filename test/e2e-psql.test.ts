@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ChainInfo, ContractView, TxView } from '../src/chain/views.js';
@@ -277,6 +277,13 @@ test('--sql-port with DATABASE_URL is a usage error (exit 2), for the processor 
     );
     assert.equal(node.code, 2, node.stderr);
     assert.equal(cliError(node.stderr).code, 'usage_error');
+    assert.equal(existsSync(fresh), false, 'nothing was created');
+    // The same from a config file: sqlPort is one of its keys.
+    const file = join(dir.path, 'processor.json');
+    writeFileSync(file, JSON.stringify({ sqlPort: 5434, databaseUrl: 'postgres://x@127.0.0.1/y' }));
+    const fromFile = await runCli(['processor', 'start', '--data-dir', fresh, '--config', file]);
+    assert.equal(fromFile.code, 2, fromFile.stderr);
+    assert.match(cliError(fromFile.stderr).message, /use psql on the PostgreSQL server directly/);
     assert.equal(existsSync(fresh), false, 'nothing was created');
   } finally {
     await dir.remove();
