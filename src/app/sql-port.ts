@@ -63,7 +63,7 @@ export async function openSqlPort(
         events: {
           onRefused: (code, message) => sqlLog.info('refused a query', { sqlstate: code, message }),
           onFailure: (err) =>
-            sqlLog.warn('a query failed in the database; the connection is closed', {
+            sqlLog.warn('the SQL port failed; the connection concerned is closed', {
               error: describeError(err),
             }),
         },

@@ -91,6 +91,8 @@ export async function startSqlPort(
   const server = createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
+    // A client that vanishes (ECONNRESET) ends its session; the error needs a listener, no more.
+    socket.on('error', () => undefined);
     if (sockets.size >= sessionsMax) {
       const refusal = errorResponse({
         code: '53300',
@@ -118,8 +120,6 @@ export async function startSqlPort(
         void session.settled().then(() => socket.resume());
       }
     });
-    // A client that vanishes is a closed session; its error needs a listener and nothing more.
-    socket.on('error', () => undefined);
     socket.on('close', () => {
       session.close();
       sockets.delete(socket);
@@ -132,6 +132,8 @@ export async function startSqlPort(
       resolve();
     });
   });
+  // Once listening, an error of the server (accepting a connection) is told, never thrown.
+  server.on('error', (err) => opts.events?.onFailure?.(err));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : opts.port;
   return {

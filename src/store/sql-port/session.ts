@@ -59,7 +59,7 @@ export interface SessionIo {
 export interface SessionEvents {
   /** A query the port refused before it reached the database (code, message). */
   onRefused?(code: string, message: string): void;
-  /** The database failed in a way that is not the query's fault; the session is closed. */
+  /** Something failed that is not a query's fault (the database, the port); the connection concerned is closed. */
   onFailure?(err: unknown): void;
 }
 
