@@ -15,26 +15,34 @@ const REASONS: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'the host name does not resolve',
 };
 
-/** Resolves when `host:port` can be bound now; port 0 (any free port) always can. */
-export async function checkPortFree(host: string, port: number): Promise<void> {
+/**
+ * Resolves when `host:port` can be bound now; port 0 (any free port) always can. `option` is the
+ * flag that chooses the port, named in the error.
+ */
+export async function checkPortFree(host: string, port: number, option = '--port'): Promise<void> {
   if (port === 0) return;
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(portUnavailable(err, host, port) ?? err));
+    server.once('error', (err) => reject(portUnavailable(err, host, port, option) ?? err));
     server.listen({ port, host, exclusive: true }, () => resolve());
   });
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** The listen error as `port_unavailable`, or null when it is not one of the known reasons. */
-export function portUnavailable(err: unknown, host: string, port: number): ChainError | null {
+export function portUnavailable(
+  err: unknown,
+  host: string,
+  port: number,
+  option = '--port',
+): ChainError | null {
   const code = (err as NodeJS.ErrnoException).code;
   const reason = code === undefined ? undefined : REASONS[code];
   if (reason === undefined) return null;
   return new ChainError(
     'port_unavailable',
-    `cannot listen on ${host}:${port}: ${reason} (${code}); choose another with --port`,
-    { host, port, reason: code },
+    `cannot listen on ${host}:${port}: ${reason} (${code}); choose another with ${option}`,
+    { host, port, reason: code, option },
     { cause: err },
   );
 }

@@ -1,5 +1,5 @@
 // What the processor and the mirror node do first, before they create anything: hold the data
-// directory (one process per directory), check the API port, open the database (waiting for a
+// directory (one process per directory), check the API port (and the SQL port), open the database (waiting for a
 // PostgreSQL server that is not up yet) and, on PostgreSQL, hold the chain's writer lock. What a
 // start created (the data directory, the embedded database's pgdata, a new key file) is removed
 // again when the start fails, so a failed start leaves nothing behind; the locks go last.
@@ -13,6 +13,7 @@ import type { Logger } from '../ledger/log.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { lockDatabase } from '../store/database-lock.js';
 import { DATABASE_WAIT_MS_DEFAULT, openDatabaseWaiting } from '../store/database-start.js';
+import { SQL_PORT_HOST } from '../store/sql-port/server.js';
 import type { Database } from '../store/types.js';
 import { checkPortFree } from './port-check.js';
 
@@ -23,6 +24,8 @@ export interface ServiceGroundOptions {
   readonly databaseUrl?: string | undefined;
   readonly host: string;
   readonly port: number;
+  /** The embedded SQL port (--sql-port), checked with the API port; absent: none. */
+  readonly sqlPort?: number | undefined;
   /** How long to wait for an unreachable PostgreSQL server (default DATABASE_WAIT_MS_DEFAULT). */
   readonly databaseWaitMs?: number | undefined;
   /** The PostgreSQL writer lock was lost: stop writing until onLockRegained. */
@@ -80,6 +83,7 @@ export async function holdDataDir(
   }
   closers.add(() => created.undoFiles());
   await checkPortFree(opts.host, opts.port);
+  if (opts.sqlPort !== undefined) await checkPortFree(SQL_PORT_HOST, opts.sqlPort, '--sql-port');
   return created;
 }
 

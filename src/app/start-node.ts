@@ -26,6 +26,7 @@ import type { Upstream } from '../node/upstream.js';
 import { ChainStore } from '../store/chain-store.js';
 import { listenOrExplain } from './port-check.js';
 import { holdDataDir, openServiceDatabase } from './service-start.js';
+import { checkSqlPortOption, openSqlPort, sqlAddress } from './sql-port.js';
 
 /** What `hanzenet node start` hands over (the CLI's NodeStartOptions in src/cli/processor-options.ts). */
 export interface NodeStartOptions {
@@ -47,6 +48,8 @@ export interface NodeStartOptions {
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
   readonly logRequests?: boolean | undefined;
+  /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
+  readonly sqlPort?: number | undefined;
 }
 
 /** The exit status of a node that raised an alarm (on SIGINT/SIGTERM, or at once with --exit-on-alarm). */
@@ -58,6 +61,8 @@ export interface RunningNode {
   readonly url: string;
   /** The head the node resumed from (its stored head at start), or block 0 on a first start. */
   readonly startHead: { readonly height: number; readonly hash: string } | null;
+  /** The embedded SQL port's address, when it was asked for. */
+  readonly sql: { readonly host: string; readonly port: number } | null;
   readonly node: MirrorNode;
   readonly follower: Follower;
   close(): Promise<void>;
@@ -97,6 +102,7 @@ export async function startNode(
       { processorAddress: pinned },
     );
   }
+  checkSqlPortOption(opts);
   const upstream = deps.upstream ?? new HttpUpstream(opts.follow, scheduler);
   let stopApplying: () => void = () => undefined;
   const ground = {
@@ -105,6 +111,7 @@ export async function startNode(
     databaseUrl: opts.databaseUrl,
     host: opts.host,
     port: opts.port,
+    sqlPort: opts.sqlPort,
     databaseWaitMs: opts.databaseWaitMs,
     // A mirror node does not pause: it stops, and its supervisor starts it again.
     onLockLost: (err: ChainError): void => {
@@ -153,10 +160,12 @@ export async function startNode(
       routes: [registerEnergyRoutes],
     });
     closers.add(() => api.close());
+    const sql =
+      opts.sqlPort === undefined ? null : await openSqlPort(db, opts.sqlPort, closers, log);
     const url = await listenOrExplain(api, opts.port, opts.host);
     follower.start();
     created.kept = true;
-    return { url, startHead, node, follower, close: () => closers.closeAll() };
+    return { url, sql, startHead, node, follower, close: () => closers.closeAll() };
   });
 }
 
@@ -223,6 +232,7 @@ export async function runNode(opts: NodeStartOptions): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         api: running.url,
+        ...sqlAddress(running.sql),
         follow: node.upstreamUrl,
         chainId: info.chainId,
         processorAddress: info.processorAddress,

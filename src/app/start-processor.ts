@@ -22,6 +22,7 @@ import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
 import { listenOrExplain } from './port-check.js';
 import { holdDataDir, openServiceDatabase } from './service-start.js';
+import { checkSqlPortOption, openSqlPort, sqlAddress } from './sql-port.js';
 
 export interface ProcessorStartOptions {
   readonly port: number;
@@ -42,10 +43,14 @@ export interface ProcessorStartOptions {
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
   readonly logRequests?: boolean | undefined;
+  /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
+  readonly sqlPort?: number | undefined;
 }
 
 export interface RunningProcessor {
   readonly url: string;
+  /** The embedded SQL port's address, when it was asked for. */
+  readonly sql: { readonly host: string; readonly port: number } | null;
   readonly processor: Processor;
   close(): Promise<void>;
 }
@@ -72,6 +77,7 @@ export async function startProcessor(
       `chain id ${JSON.stringify(chainId)} must be 1-64 characters of letters, digits, '.', '_', ':' or '-'`,
     );
   }
+  checkSqlPortOption(opts);
   const dataDir = resolve(opts.dataDir);
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
   // Writing stops while the PostgreSQL writer lock is lost and resumes when it is held again.
@@ -82,6 +88,7 @@ export async function startProcessor(
     databaseUrl: opts.databaseUrl,
     host: opts.host,
     port: opts.port,
+    sqlPort: opts.sqlPort,
     databaseWaitMs: opts.databaseWaitMs,
     onLockLost: (err: ChainError): void => writer.pause(err),
     onLockRegained: (): void => writer.resume(),
@@ -142,9 +149,11 @@ export async function startProcessor(
       requestLog: opts.logRequests === true ? log : undefined,
     });
     closers.add(() => api.close());
+    const sql =
+      opts.sqlPort === undefined ? null : await openSqlPort(db, opts.sqlPort, closers, log);
     const url = await listenOrExplain(api, opts.port, opts.host);
     created.kept = true;
-    return { url, processor, close: () => closers.closeAll() };
+    return { url, sql, processor, close: () => closers.closeAll() };
   });
 }
 
@@ -201,6 +210,7 @@ export async function runProcessor(opts: ProcessorStartOptions): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         api: running.url,
+        ...sqlAddress(running.sql),
         processorAddress: info.processorAddress,
         chainId: info.chainId,
         head: info.head,

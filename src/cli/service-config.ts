@@ -41,6 +41,12 @@ const logRequests = Type.Boolean({
   default: false,
   description: 'log every API request and its answer',
 });
+const sqlPort = Type.Integer({
+  minimum: 0,
+  maximum: 65_535,
+  description:
+    'serve the embedded database read-only to psql on 127.0.0.1:<port> (not with databaseUrl)',
+});
 
 export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
   {
@@ -85,6 +91,7 @@ export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
     ),
     logLevel: Type.Optional(logLevel),
     logRequests: Type.Optional(logRequests),
+    sqlPort: Type.Optional(sqlPort),
   },
   {
     additionalProperties: false,
@@ -120,6 +127,7 @@ export const NODE_CONFIG_SCHEMA = Type.Object(
     ),
     logLevel: Type.Optional(logLevel),
     logRequests: Type.Optional(logRequests),
+    sqlPort: Type.Optional(sqlPort),
   },
   {
     additionalProperties: false,

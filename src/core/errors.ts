@@ -171,7 +171,7 @@ export const ERROR_CATALOGUE = {
   port_unavailable: {
     http: 503,
     summary:
-      'The API port cannot be bound (in use, not permitted, or the host is not an address of this machine); nothing was started.',
+      'The API port or the SQL port (--sql-port) cannot be bound (in use, not permitted, or the host is not an address of this machine); nothing was started.',
   },
   // Service state.
   retry: {

@@ -10,6 +10,8 @@ import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pgl
 import pg from 'pg';
 import { ChainError } from '../core/errors.js';
 import { keepLeadingByteOrderMarks } from './pglite-bom.js';
+import { SQL_READER_ROLE } from './sql-port/reader-role.js';
+import type { ReadOnlyTurns } from './sql-port/session.js';
 import type { Database, QueryResult, Sql } from './types.js';
 
 export interface OpenDatabaseOptions {
@@ -51,6 +53,11 @@ export async function databaseImage(db: Database): Promise<Blob> {
   if (!(db instanceof PgliteDatabase))
     throw new ChainError('internal', `only an embedded database has an image, not ${db.kind}`);
   return db.image();
+}
+
+/** The embedded database's read-only turns for the SQL port; null for a PostgreSQL server. */
+export function readOnlyTurns(db: Database): ReadOnlyTurns | null {
+  return db instanceof PgliteDatabase ? db : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,7 +307,7 @@ class Mutex {
   }
 }
 
-class PgliteDatabase implements Database {
+class PgliteDatabase implements Database, ReadOnlyTurns {
   readonly kind = 'pglite' as const;
   private readonly lock = new Mutex();
   private readonly scope = new AsyncLocalStorage<{ open: boolean }>();
@@ -329,6 +336,33 @@ class PgliteDatabase implements Database {
         );
       } finally {
         scope.open = false;
+      }
+    });
+  }
+
+  /**
+   * Runs one client's protocol messages (the SQL port's, docs/decisions/0010) in a read-only
+   * transaction that is rolled back, as the port's reader role (`reader-role.ts`), in one turn of
+   * the lock: the processor's transactions are never open meanwhile, and the query sees only
+   * committed blocks. Session advisory locks would outlive the rollback; the port refuses the
+   * functions that take them, and releasing all of them afterwards makes sure (the embedded
+   * database holds none of its own).
+   */
+  readOnlyTurn(messages: Uint8Array, onData: (chunk: Uint8Array) => void): Promise<void> {
+    this.assertNotInTransaction();
+    if (this.closing !== null)
+      return Promise.reject(new ChainError('shutting_down', 'the embedded database is closing'));
+    return this.lock.run(async () => {
+      if (this.lite.isInTransaction())
+        throw new ChainError(
+          'internal',
+          'the embedded database has a transaction open between turns',
+        );
+      try {
+        await this.lite.exec(`BEGIN TRANSACTION READ ONLY; SET LOCAL ROLE ${SQL_READER_ROLE}`);
+        await this.lite.execProtocolRawStream(messages, { onRawData: onData });
+      } finally {
+        await this.lite.exec('ROLLBACK; SELECT pg_advisory_unlock_all()');
       }
     });
   }

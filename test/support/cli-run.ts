@@ -32,6 +32,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     'HANZENET_PROCESSOR_CONFIG',
     'HANZENET_NODE_CONFIG',
     'DATABASE_URL',
+    'HANZENET_SQL_PORT',
   ]) {
     delete env[name];
   }

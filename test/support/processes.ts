@@ -14,6 +14,8 @@ export interface StartedProcessor {
   readonly url: string;
   readonly chainId: string;
   readonly processorAddress: string;
+  /** The embedded SQL port's URL, when started with --sql-port. */
+  readonly sql?: string;
   readonly proc: ChildProcess;
   readonly stderr: () => string;
   /** Resolves with the exit code (or signal name) when the process ends. */
@@ -60,11 +62,17 @@ export async function startProcessorCommand(
     [CLI, 'processor', 'start', ...args],
     { ...clean, ...env },
   );
-  const info = JSON.parse(firstLine) as { api: string; chainId: string; processorAddress: string };
+  const info = JSON.parse(firstLine) as {
+    api: string;
+    chainId: string;
+    processorAddress: string;
+    sql?: string;
+  };
   return {
     url: info.api,
     chainId: info.chainId,
     processorAddress: info.processorAddress,
+    ...(info.sql === undefined ? {} : { sql: info.sql }),
     proc,
     stderr,
     exited,
@@ -81,6 +89,7 @@ export const PROCESSOR_ENV = [
   'HANZENET_BLOCK_TXS_MAX',
   'HANZENET_LOG_LEVEL',
   'HANZENET_PROCESSOR_CONFIG',
+  'HANZENET_SQL_PORT',
 ] as const;
 
 export async function stopProcess(
@@ -157,6 +166,8 @@ export interface StartedNode {
   readonly processorAddress: string;
   /** The node's head when it started serving (it keeps catching up afterwards). */
   readonly head: { height: number; hash: string } | null;
+  /** The embedded SQL port's URL, when started with --sql-port. */
+  readonly sql?: string;
   readonly proc: ChildProcess;
   readonly stderr: () => string;
   /** Resolves with the exit code (or signal name) when the process ends. */
@@ -194,6 +205,7 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
     'HANZENET_DATA_DIR',
     'HANZENET_PROCESSOR_ADDRESS',
     'HANZENET_NODE_CONFIG',
+    'HANZENET_SQL_PORT',
   ])
     delete env[name];
   const { proc, stderr, exited, firstLine } = await spawnService('node', args, env);
@@ -202,12 +214,14 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
     chainId: string;
     processorAddress: string;
     head: { height: number; hash: string } | null;
+    sql?: string;
   };
   return {
     url: info.api,
     chainId: info.chainId,
     processorAddress: info.processorAddress,
     head: info.head,
+    ...(info.sql === undefined ? {} : { sql: info.sql }),
     proc,
     stderr,
     exited,

@@ -9,6 +9,7 @@ import { ClientError } from '../../client/errors.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
 import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
+import { sqlPortCliOption, sqlPortOf } from '../sql-port-option.js';
 import type { NodeStartOptions, ProcessorStartOptions } from '../processor-options.js';
 import { readNodeConfig, readProcessorConfig, withServiceConfig } from '../service-config.js';
 
@@ -26,6 +27,7 @@ interface ProcessorCliOptions {
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
+  readonly sqlPort?: number;
 }
 
 interface NodeCliOptions {
@@ -40,6 +42,7 @@ interface NodeCliOptions {
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
+  readonly sqlPort?: number;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -62,6 +65,7 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     ...given('databaseUrl', o.databaseUrl),
     ...given('chainId', o.chainId),
     ...logOptions(o),
+    ...sqlPortOf(o),
   };
 }
 
@@ -115,6 +119,7 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
     ...given('processorAddress', o.processorAddress),
     ...exitOnAlarm,
     ...logOptions(o),
+    ...sqlPortOf(o),
   };
 }
 
@@ -227,7 +232,8 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
-    .addOption(configOption('HANZENET_PROCESSOR_CONFIG'));
+    .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
+    .addOption(sqlPortCliOption());
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {
     // The config file is checked before anything is loaded or created.
     const options = processorStartOptionsOf(opts, cmd);
@@ -286,7 +292,8 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--no-exit-on-alarm', 'keep serving reads after an alarm (the default)'))
-    .addOption(configOption('HANZENET_NODE_CONFIG'));
+    .addOption(configOption('HANZENET_NODE_CONFIG'))
+    .addOption(sqlPortCliOption());
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);
     const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
