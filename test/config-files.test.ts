@@ -200,6 +200,7 @@ test('processor start: every option is a key of its config file; paths from the 
     chainId: 'from-file',
     keyFile: 'keys/processor.key',
     energy: false,
+    settlementAgent: false,
     logLevel: 'warn',
     logRequests: true,
   });
@@ -214,6 +215,7 @@ test('processor start: every option is a key of its config file; paths from the 
     chainId: 'from-file',
     keyFile: join(dir, 'keys/processor.key'),
     energy: false,
+    settlementAgent: false,
     logLevel: 'warn',
     logRequests: true,
   });

@@ -140,7 +140,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('eleven contracts in installation order, each defined once', async () => {
+  test('thirteen contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -151,6 +151,8 @@ describe('contract definitions', () => {
         'Market',
         'Energy',
         'MarketPrices',
+        'Order',
+        'CancelOrder',
         'SettlePeriod',
         'Transfer',
         'Reduce',
@@ -183,8 +185,9 @@ describe('contract definitions', () => {
     // The code on chain must be self-contained, so the packer copies each declared helper
     // (src/energy/helpers.ts) into every contract's code; this keeps the copies the same.
     const expected: Record<string, string[]> = {
-      kwh: ['Energy', 'Transfer', 'Reduce', 'Mutate'],
+      kwh: ['Energy', 'Order', 'Transfer', 'Reduce', 'Mutate'],
       labelText: ['Transfer', 'Reduce'],
+      priceUeur: ['MarketPrices', 'Order'],
       periodStartingAt: ['Transfer', 'Reduce', 'Mutate'],
       planBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],
       applyBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],

@@ -20,6 +20,7 @@ import { DEFAULT_PROCESSOR_CONFIG, Processor } from '../processor/processor.js';
 import { ChainStore } from '../store/chain-store.js';
 import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
+import { startSettlementAgent } from './settlement.js';
 import { listenOrExplain } from './port-check.js';
 import { holdDataDir, openServiceDatabase } from './service-start.js';
 import { checkSqlPortOption, openSqlPort, sqlAddress } from './sql-port.js';
@@ -37,6 +38,8 @@ export interface ProcessorStartOptions {
   readonly keyFile?: string | undefined;
   /** Install the energy contracts on a new chain (default true). */
   readonly energy: boolean;
+  /** Run the settlement agent, which settles market periods after their gate closure (default true). */
+  readonly settlementAgent?: boolean | undefined;
   /** How long to wait for an unreachable PostgreSQL server at start (default 30 s). */
   readonly databaseWaitMs?: number | undefined;
   /** Lowest level logged (default HANZENET_LOG_LEVEL, else info). */
@@ -143,6 +146,16 @@ export async function startProcessor(
     closers.add(() => processor.stop());
     if (isNewChain && opts.energy)
       await installEnergyContracts(processor, key, log.child('energy'));
+    if (opts.settlementAgent !== false) {
+      const agent = await startSettlementAgent(
+        processor,
+        db,
+        dataDir,
+        systemScheduler,
+        log.child('settlement'),
+      );
+      if (agent !== null) closers.add(() => agent.stop());
+    }
     processor.ledgerMetrics.collectProcessMetrics();
     const api = await createApiServer(processor, {
       routes: [registerEnergyRoutes],

@@ -89,6 +89,12 @@ export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
         description: 'install the energy contracts on a new chain',
       }),
     ),
+    settlementAgent: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: 'settle market periods after their gate closure (SettlePeriod)',
+      }),
+    ),
     logLevel: Type.Optional(logLevel),
     logRequests: Type.Optional(logRequests),
     sqlPort: Type.Optional(sqlPort),

@@ -118,7 +118,8 @@ export const ENERGY_REJECT_CODES = {
       "A trader's production or consumption of one label set in one market period would pass 10^9 Wh (1 GWh).",
   },
   market_not_on: {
-    summary: 'The context has never turned its market on (Market).',
+    summary:
+      "The context's market is not on: never turned on (Market), or turned off when placing an order.",
   },
   period_start_invalid: {
     summary:
@@ -145,6 +146,22 @@ export const ENERGY_REJECT_CODES = {
   period_too_large: {
     summary:
       'The market period has 10,000 or more positions, or the context 10,000 or more orders on one side.',
+  },
+  order_invalid: {
+    summary:
+      'An order needs side buy or sell, no labels on a sell, an amount above 0 if any, and toMs not before fromMs.',
+  },
+  period_closed: {
+    summary: 'Orders are only for periods that have not ended yet.',
+  },
+  period_too_far: {
+    summary: 'An order may reach at most 7 days past the block time.',
+  },
+  order_not_found: {
+    summary: 'The context has no order with that id (never placed, or cancelled).',
+  },
+  order_not_owned: {
+    summary: 'Only the trader who placed an order may cancel it.',
   },
 } as const satisfies Record<string, EnergyRejectCode>;
 

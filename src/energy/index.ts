@@ -10,6 +10,8 @@ import consumer from './consumer.js';
 import energy from './energy.js';
 import market from './market/market.js';
 import marketPrices from './market/market-prices.js';
+import order from './market/order.js';
+import cancelOrder from './market/cancel-order.js';
 import settlePeriod from './market/settle-period.js';
 import mutate from './mutate.js';
 import producer from './producer.js';
@@ -27,11 +29,13 @@ export type {
 } from './codes.js';
 export { ENERGY_TABLES } from './tables.js';
 export {
+  cancelOrder,
   consumer,
   energy,
   market,
   marketPrices,
   mutate,
+  order,
   producer,
   reduce,
   settlePeriod,
@@ -64,6 +68,8 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   market,
   energy,
   marketPrices,
+  order,
+  cancelOrder,
   settlePeriod,
   transfer,
   reduce,

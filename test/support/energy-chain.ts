@@ -125,6 +125,12 @@ export class EnergyChain {
     return this.header.processedMs;
   }
 
+  /** The id of the last call that went into a block (calls get ids 1, 2, ... as 32 hex digits). */
+  get lastTxId(): string {
+    if (this.callCounter === 0) throw new Error('no call went into a block yet');
+    return this.callCounter.toString(16).padStart(32, '0');
+  }
+
   /** The hash of an installed contract type. */
   hashOf(type: string): string {
     const hash = this.hashes.get(type);

@@ -23,6 +23,7 @@ interface ProcessorCliOptions {
   readonly chainId?: string;
   readonly keyFile?: string;
   readonly energy: boolean;
+  readonly settlementAgent: boolean;
   readonly config?: string;
   readonly databaseWaitMs?: number;
   readonly logLevel?: LogLevel;
@@ -56,6 +57,7 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     blockTxsMax: o.blockTxsMax,
     keyFile,
     energy: o.energy,
+    settlementAgent: o.settlementAgent,
   };
   // Absent unless given: the service applies its default (DATABASE_WAIT_MS_DEFAULT).
   const wait = o.databaseWaitMs === undefined ? {} : { databaseWaitMs: o.databaseWaitMs };
@@ -232,6 +234,13 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--no-energy', 'do not install the energy contracts on a new chain'))
+    .addOption(
+      new Option(
+        '--settlement-agent',
+        'settle market periods after their gate closure (the default)',
+      ).default(true),
+    )
+    .addOption(new Option('--no-settlement-agent', 'do not send SettlePeriod for market periods'))
     .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
     .addOption(sqlPortCliOption());
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {

@@ -219,6 +219,12 @@ export const ENERGY_MARKET_CLEARINGS: TableDef = {
   key: ['context', 'period_start_ms', 'labels_key'],
 };
 
+/** Counters per context, such as the sequence number of the next order (`order_seq`). */
+export const ENERGY_MARKET_COUNTERS: TableDef = {
+  columns: { context: 'text', name: 'text', value: 'bigint' },
+  key: ['context', 'name'],
+};
+
 export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_settings: ENERGY_MARKET_SETTINGS,
   energy_market_periods: ENERGY_MARKET_PERIODS,
@@ -227,6 +233,7 @@ export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_late: ENERGY_MARKET_LATE,
   energy_market_prices: ENERGY_MARKET_PRICES,
   energy_market_orders: ENERGY_MARKET_ORDERS,
+  energy_market_counters: ENERGY_MARKET_COUNTERS,
   energy_market_flows: ENERGY_MARKET_FLOWS,
   energy_market_statements: ENERGY_MARKET_STATEMENTS,
   energy_market_clearings: ENERGY_MARKET_CLEARINGS,

@@ -1,0 +1,134 @@
+// End-to-end: a real processor process settles market periods on its own. A context owner turns
+// the market on and sets prices, two households' meters report a quarter hour that has ended,
+// and the settlement agent that runs with the processor sends SettlePeriod once the gate has
+// closed; psql on the embedded SQL port then sees the settled period, its flows and statements,
+// and a second SettlePeriod sent by hand is rejected.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { signTx } from '../src/chain/tx.js';
+import type { ContractView, TxView } from '../src/chain/views.js';
+import { PrivateKey } from '../src/core/keys.js';
+import {
+  getJson,
+  postJson,
+  startProcessorProcess,
+  stopProcess,
+  tempDir,
+} from './support/processes.js';
+import { psql, psqlMissing } from './support/psql.js';
+
+const QUARTER_MS = 900_000;
+const missing = psqlMissing();
+
+test('the settlement agent settles an ended market period after its gate closure', {
+  skip: missing ?? false,
+  timeout: 120_000,
+}, async () => {
+  const dir = await tempDir('hz-settle');
+  const p = await startProcessorProcess({
+    dataDir: dir.path,
+    blockIntervalMs: 100,
+    extraArgs: ['--sql-port', '0'],
+  });
+  try {
+    const contracts = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body;
+    const hashOf = (type: string): string => {
+      const c = contracts.find((x) => x.type === type);
+      assert.ok(c !== undefined, `the chain has ${type}`);
+      return c.hash;
+    };
+    const send = async (
+      key: PrivateKey,
+      type: string,
+      payload: Record<string, unknown>,
+    ): Promise<TxView> => {
+      const tx = signTx(
+        { contractHashHex: hashOf(type), validTillMs: 0, payloadText: JSON.stringify(payload) },
+        key,
+        p.chainId,
+      );
+      const res = await postJson<TxView>(`${p.url}/api/transactions`, {
+        base64tx: Buffer.from(tx.bytes).toString('base64'),
+        wait: true,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body;
+    };
+    const accept = async (
+      key: PrivateKey,
+      type: string,
+      payload: Record<string, unknown>,
+    ): Promise<void> => {
+      const view = await send(key, type, payload);
+      assert.equal(view.status, 'accepted', `${type}: ${view.code} ${view.message}`);
+    };
+
+    const owner = PrivateKey.generate();
+    const context = owner.address;
+    const anna = PrivateKey.generate();
+    const bert = PrivateKey.generate();
+    const annaSolar = PrivateKey.generate();
+    const bertHouse = PrivateKey.generate();
+    for (const trader of [anna, bert])
+      await accept(owner, 'Trader', { context, address: trader.address, allowed: true });
+    await accept(owner, 'Producer', {
+      context,
+      address: annaSolar.address,
+      allowed: true,
+      trader: anna.address,
+      labels: ['solar'],
+    });
+    await accept(owner, 'Consumer', {
+      context,
+      address: bertHouse.address,
+      allowed: true,
+      trader: bert.address,
+      labels: [],
+    });
+    await accept(owner, 'Market', { context, on: true, gateClosureSeconds: 0 });
+    // The quarter hour before the current one has ended; its gate (0 s) has closed.
+    const periodMs = Math.floor(Date.now() / QUARTER_MS) * QUARTER_MS - QUARTER_MS;
+    await accept(owner, 'MarketPrices', {
+      context,
+      fromMs: periodMs,
+      localEur: ['0.15'],
+      supplyEur: ['0.3'],
+      feedInEur: ['0.05'],
+    });
+    const readingMs = periodMs + QUARTER_MS - 1000;
+    await accept(annaSolar, 'Energy', { context, amount: '2', register: '2', readingMs });
+    await accept(bertHouse, 'Energy', { context, amount: '-0.5', register: '0.5', readingMs });
+
+    assert.ok(p.sql !== undefined);
+    const port = Number(new URL(p.sql).port);
+    const query = async (sql: string): Promise<string> => {
+      const r = await psql(port, sql, '-At');
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const settled = `SELECT settled FROM state.energy_market_periods WHERE context = '${context}' AND period_start_ms = ${periodMs}`;
+    for (let i = 0; i < 300 && (await query(settled)) !== 't'; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await query(settled), 't', 'the agent settled the period within 60 s');
+    assert.equal(
+      await query(
+        `SELECT string_agg(kind || ' ' || wh || '@' || price_ueur_per_kwh, ', ' ORDER BY seq) FROM state.energy_market_flows WHERE context = '${context}' AND period_start_ms = ${periodMs}`,
+      ),
+      'allocation 500@150000, export 1500@50000',
+    );
+    assert.equal(
+      await query(
+        `SELECT string_agg(due_neur::text, ',' ORDER BY due_neur) FROM state.energy_market_statements WHERE context = '${context}'`,
+      ),
+      '-150000000,75000000',
+    );
+    const again = await send(bert, 'SettlePeriod', { context, periodStartMs: periodMs });
+    assert.equal(again.status, 'rejected');
+    assert.equal(again.code, 'period_already_settled');
+    assert.match(p.stderr(), /settled a market period/);
+  } finally {
+    await stopProcess(p);
+    await dir.remove();
+  }
+});
