@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MARKET_POSITION_WH_MAX, MARKET_SPLIT_PERIODS_MAX } from '../src/energy/codes.js';
 import { splitByPeriods } from '../src/energy/market/booking.js';
-import { EnergyChain, closeEnergyChains, mustAccept, testAddress } from './support/energy-chain.js';
-import type { Outcome } from './support/energy-chain.js';
+import { EnergyChain, closeEnergyChains } from './support/energy-chain.js';
+import { ANNA, ANNA_SOLAR, BERT_HOUSE, Community } from './support/market-community.js';
 
 const QUARTER_MS = 900_000n;
 const MAX = BigInt(MARKET_SPLIT_PERIODS_MAX);
@@ -121,71 +121,7 @@ describe('splitByPeriods', () => {
   });
 });
 
-const A = testAddress('trader A');
-const B = testAddress('trader B');
-const SOLAR = testAddress('solar meter');
-const HOUSE = testAddress('house meter');
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 5);
-
-/** One context on the shared chain: its owner, two traders, a solar meter and a house meter. */
-class Community {
-  constructor(
-    readonly chain: EnergyChain,
-    readonly owner: string,
-  ) {}
-
-  static async open(chain: EnergyChain, ownerName: string): Promise<Community> {
-    const c = new Community(chain, testAddress(ownerName));
-    const ok = async (type: string, payload: Record<string, unknown>): Promise<void> =>
-      mustAccept(await c.call(type, c.owner, payload), type);
-    await ok('Trader', { address: A, allowed: true });
-    await ok('Trader', { address: B, allowed: true });
-    await ok('Producer', { address: SOLAR, allowed: true, trader: A, labels: ['solar'] });
-    await ok('Consumer', { address: HOUSE, allowed: true, trader: B, labels: [] });
-    return c;
-  }
-
-  call(type: string, sender: string, fields: Record<string, unknown>): Promise<Outcome> {
-    return this.chain.execute(type, sender, { context: this.owner, ...fields });
-  }
-
-  async accept(type: string, sender: string, fields: Record<string, unknown>): Promise<void> {
-    mustAccept(await this.call(type, sender, fields), `${type} ${JSON.stringify(fields)}`);
-  }
-
-  async reject(
-    type: string,
-    sender: string,
-    fields: Record<string, unknown>,
-    code: string,
-  ): Promise<void> {
-    const before = await this.chain.snapshot();
-    const outcome = await this.call(type, sender, fields);
-    assert.equal(outcome.status, 'rejected', JSON.stringify(outcome));
-    if (outcome.status === 'rejected') assert.equal(outcome.code, code, outcome.message);
-    assert.equal(
-      await this.chain.snapshot(),
-      before,
-      `rejected with ${code} but changed the state`,
-    );
-  }
-
-  /** The context's rows of a table. */
-  async rows(table: string): Promise<Record<string, unknown>[]> {
-    return (await this.chain.rows(table)).filter((r) => r['context'] === this.owner);
-  }
-
-  /** Positions as "HH:MM trader direction [labels] wh/estimated", sorted. */
-  async positions(): Promise<string[]> {
-    return (await this.rows('energy_market_positions'))
-      .map((r) => {
-        const time = new Date(Number(r['period_start_ms'])).toISOString().slice(11, 16);
-        const who = r['trader'] === A ? 'A' : 'B';
-        return `${time} ${who} ${r['direction']} [${r['labels_key']}] ${r['wh']}/${r['estimated_wh']}`;
-      })
-      .sort();
-  }
-}
 
 describe('Market and booking by the period of metering', () => {
   let chain: EnergyChain;
@@ -195,8 +131,8 @@ describe('Market and booking by the period of metering', () => {
   after(closeEnergyChains);
 
   test('Market: only the owner, and only valid settings; a setting left out keeps its value', async () => {
-    const c = await Community.open(chain, 'owner settings');
-    await c.reject('Market', A, { on: true }, 'not_context_owner');
+    const c = await Community.open(chain, 'owner settings', { market: false });
+    await c.reject('Market', ANNA, { on: true }, 'not_context_owner');
     for (const periodSeconds of [0, 59, 7, 86_401, 1000]) {
       await c.reject(
         'Market',
@@ -230,31 +166,35 @@ describe('Market and booking by the period of metering', () => {
   });
 
   test('a backlog is booked into the periods it was metered in, split by time and marked estimated', async () => {
-    const c = await Community.open(chain, 'owner backlog');
+    const c = await Community.open(chain, 'owner backlog', { market: false });
     await c.accept('Market', c.owner, { on: true });
     // The solar meter's baseline at 08:58, then a backlog of three hours in one reading at 12:00.
-    await c.accept('Energy', SOLAR, {
+    await c.accept('Energy', ANNA_SOLAR, {
       amount: '0.001',
       register: '100.001',
       readingMs: atMs(8, 58),
     });
-    await c.accept('Energy', SOLAR, {
+    await c.accept('Energy', ANNA_SOLAR, {
       amount: '3.001',
       register: '103.002',
       readingMs: atMs(12, 0),
       sinceMs: atMs(9, 0),
     });
     // The house meter's first reading lies inside one period.
-    await c.accept('Energy', HOUSE, { amount: '-0.4', register: '50.4', readingMs: atMs(11, 59) });
+    await c.accept('Energy', BERT_HOUSE, {
+      amount: '-0.4',
+      register: '50.4',
+      readingMs: atMs(11, 59),
+    });
     assert.equal((await c.rows('energy_balances')).length, 0, 'the thesis balances stay empty');
     const got = await c.positions();
     assert.equal(got.length, 14);
     assert.deepEqual(got.slice(0, 2), [
-      '08:45 A produced [solar] 1/0',
-      '09:00 A produced [solar] 251/251',
+      '08:45 anna produced [solar] 1/0',
+      '09:00 anna produced [solar] 251/251',
     ]);
-    assert.ok(got.includes('11:45 A produced [solar] 250/250'));
-    assert.ok(got.includes('11:45 B consumed [] 400/0'));
+    assert.ok(got.includes('11:45 anna produced [solar] 250/250'));
+    assert.ok(got.includes('11:45 bert consumed [] 400/0'));
     const bookings = await c.rows('energy_market_bookings');
     assert.equal(bookings.length, 14);
     assert.equal(
@@ -270,28 +210,28 @@ describe('Market and booking by the period of metering', () => {
   });
 
   test('the period length cannot change while a booked period is not settled; turning off sends energy back to the thesis balances', async () => {
-    const c = await Community.open(chain, 'owner off');
+    const c = await Community.open(chain, 'owner off', { market: false });
     await c.accept('Market', c.owner, { on: true });
-    await c.accept('Energy', HOUSE, { amount: '-1' });
+    await c.accept('Energy', BERT_HOUSE, { amount: '-1' });
     assert.deepEqual(
       await c.positions(),
-      ['12:00 B consumed [] 1000/0'],
+      ['12:00 bert consumed [] 1000/0'],
       'no reading: the block time',
     );
     await c.reject('Market', c.owner, { on: true, periodSeconds: 300 }, 'market_periods_open');
     await c.accept('Market', c.owner, { on: false });
-    await c.accept('Energy', HOUSE, { amount: '-2' });
+    await c.accept('Energy', BERT_HOUSE, { amount: '-2' });
     assert.deepEqual(
       (await c.rows('energy_balances')).map((b) => b['amount_wh']),
       [-2000n],
     );
-    assert.deepEqual(await c.positions(), ['12:00 B consumed [] 1000/0']);
+    assert.deepEqual(await c.positions(), ['12:00 bert consumed [] 1000/0']);
   });
 
   test('a position past the limit is refused and changes nothing', async () => {
-    const c = await Community.open(chain, 'owner limit');
+    const c = await Community.open(chain, 'owner limit', { market: false });
     await c.accept('Market', c.owner, { on: true });
-    await c.accept('Energy', SOLAR, { amount: (MARKET_POSITION_WH_MAX / 1000n).toString() });
-    await c.reject('Energy', SOLAR, { amount: '0.001' }, 'position_limit_exceeded');
+    await c.accept('Energy', ANNA_SOLAR, { amount: (MARKET_POSITION_WH_MAX / 1000n).toString() });
+    await c.reject('Energy', ANNA_SOLAR, { amount: '0.001' }, 'position_limit_exceeded');
   });
 });

@@ -31,7 +31,12 @@ export class Community {
     NAMES.set(owner, 'owner');
   }
 
-  static async open(chain: EnergyChain, ownerName: string): Promise<Community> {
+  /** Opens the context; its market is turned on (gate closure 60 s) unless `market` is false. */
+  static async open(
+    chain: EnergyChain,
+    ownerName: string,
+    { market = true }: { market?: boolean } = {},
+  ): Promise<Community> {
     const c = new Community(chain, testAddress(ownerName));
     for (const trader of [ANNA, BERT, CARL])
       await c.accept('Trader', c.owner, { address: trader, allowed: true });
@@ -47,7 +52,7 @@ export class Community {
       [CARL_HOUSE, CARL],
     ] as const)
       await c.accept('Consumer', c.owner, { address: meter, allowed: true, trader, labels: [] });
-    await c.accept('Market', c.owner, { on: true, gateClosureSeconds: 60 });
+    if (market) await c.accept('Market', c.owner, { on: true, gateClosureSeconds: 60 });
     return c;
   }
 
@@ -78,6 +83,17 @@ export class Community {
 
   async rows(table: string): Promise<Record<string, unknown>[]> {
     return (await this.chain.rows(table)).filter((r) => r['context'] === this.owner);
+  }
+
+  /** Market positions as "HH:MM trader direction [labels] wh/estimated", sorted. */
+  async positions(): Promise<string[]> {
+    return (await this.rows('energy_market_positions'))
+      .map((r) => {
+        const time = new Date(Number(r['period_start_ms'])).toISOString().slice(11, 16);
+        const who = NAMES.get(r['trader'] as string);
+        return `${time} ${who} ${r['direction']} [${r['labels_key']}] ${r['wh']}/${r['estimated_wh']}`;
+      })
+      .sort();
   }
 
   /** Prices for periods from `fromMs`: local 0.15, supply 0.30, feed-in 0.05 EUR/kWh. */
