@@ -569,11 +569,13 @@ test('processor start: options, environment variables and defaults become Proces
     blockTxsMax: 2000,
     keyFile: resolve('./data/processor.key'),
     energy: true,
+    settlementAgent: true,
   });
   assert.deepEqual(
     await parse(
       [
         '--no-energy',
+        '--no-settlement-agent',
         '--chain-id',
         'c1',
         '--key-file',
@@ -598,6 +600,7 @@ test('processor start: options, environment variables and defaults become Proces
       blockTxsMax: 500,
       keyFile: '/k/p.key',
       energy: false,
+      settlementAgent: false,
       databaseUrl: 'postgres://x/y',
       chainId: 'c1',
     },
