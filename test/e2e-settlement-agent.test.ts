@@ -2,13 +2,16 @@
 // the market on and sets prices, two households' meters report a quarter hour that has ended,
 // and the settlement agent that runs with the processor sends SettlePeriod once the gate has
 // closed; psql on the embedded SQL port then sees the settled period, its flows and statements,
-// and a second SettlePeriod sent by hand is rejected.
+// the API and the client show the statements, and a second SettlePeriod sent by hand is rejected.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { signTx } from '../src/chain/tx.js';
 import type { ContractView, TxView } from '../src/chain/views.js';
+import { HanzenetClient } from '../src/client/client.js';
 import { PrivateKey } from '../src/core/keys.js';
+import { fetchMarketStatements } from '../src/energy/client.js';
+import type { StatementsView } from '../src/energy/market-statements.js';
 import {
   getJson,
   postJson,
@@ -123,6 +126,38 @@ test('the settlement agent settles an ended market period after its gate closure
       ),
       '-150000000,75000000',
     );
+    // The same statements through the API and the client, in kWh and EUR.
+    const api = await getJson<StatementsView>(
+      `${p.url}/api/energy/contexts/${context}/market/statements?trader=${bert.address}`,
+    );
+    assert.equal(api.status, 200, JSON.stringify(api.body));
+    assert.deepEqual(
+      api.body.statements.map((s) => [
+        s.periodStartMs,
+        s.consumedKwh,
+        s.boughtKwh,
+        s.boughtEur,
+        s.dueEur,
+      ]),
+      [[periodMs, '0.5', '0.5', '0.075', '0.075']],
+    );
+    const all = await fetchMarketStatements(new HanzenetClient({ url: p.url }), context, {
+      fromMs: periodMs,
+      toMs: periodMs + QUARTER_MS,
+    });
+    assert.equal(all.statements.length, 2);
+    assert.equal(all.totals.dueEur, '-0.075', 'anna is owed 0.15 EUR, bert owes 0.075');
+    assert.equal(all.totals.exportedKwh, '1.5');
+    const bad = await getJson<{ error: { code: string } }>(
+      `${p.url}/api/energy/contexts/${context}/market/statements?from=10&to=5`,
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'bad_request');
+    const unknown = await getJson<{ error: { code: string } }>(
+      `${p.url}/api/energy/contexts/${context}/market/statements?period=1`,
+    );
+    assert.equal(unknown.status, 400);
+
     const again = await send(bert, 'SettlePeriod', { context, periodStartMs: periodMs });
     assert.equal(again.status, 'rejected');
     assert.equal(again.code, 'period_already_settled');

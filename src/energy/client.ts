@@ -6,6 +6,7 @@ import type { HanzenetClient } from '../client/client.js';
 import { checkHeight } from '../client/check.js';
 import { ClientError } from '../client/errors.js';
 import { isRecord } from '../client/http.js';
+import type { StatementsView } from './market-statements.js';
 import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from './views.js';
 
 /** What the energy reads need of a client: one JSON GET. */
@@ -78,6 +79,38 @@ export async function fetchEnergyHistory(
   return isRecord(body) && Array.isArray(body['entries'])
     ? (body as unknown as EnergyHistoryView)
     : badEnergyAnswer('an energy history view', body);
+}
+
+/** Which market statements `fetchMarketStatements` lists (docs/api.md "Market statements"). */
+export interface MarketStatementsQuery {
+  /** Only this trader's statements. */
+  readonly trader?: string;
+  /** Periods starting at or after this, ms since the Unix epoch. */
+  readonly fromMs?: number;
+  /** Periods starting before this, ms since the Unix epoch. */
+  readonly toMs?: number;
+  /** Most statements listed (server default and maximum 10000). */
+  readonly limit?: number;
+}
+
+/** A context's settled market statements per trader and period, with totals. */
+export async function fetchMarketStatements(
+  client: JsonGetter,
+  context: string,
+  query: MarketStatementsQuery = {},
+): Promise<StatementsView> {
+  const params: Record<string, string | number> = {};
+  if (query.trader !== undefined) params['trader'] = query.trader;
+  if (query.fromMs !== undefined) params['from'] = checkHeight('fromMs', query.fromMs);
+  if (query.toMs !== undefined) params['to'] = checkHeight('toMs', query.toMs);
+  if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
+  const body = await client.getJson(
+    `/api/energy/contexts/${pathSegment('context', context)}/market/statements`,
+    params,
+  );
+  return isRecord(body) && Array.isArray(body['statements'])
+    ? (body as unknown as StatementsView)
+    : badEnergyAnswer('a market statements view', body);
 }
 
 /** A URL path segment; an empty one would change the route, so it is refused here. */

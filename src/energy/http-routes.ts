@@ -1,5 +1,5 @@
-// The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members and
-// history of a context, answered from the chain's database through `service.querySql()` with the
+// The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members,
+// history and market statements of a context, answered from the chain's database through `service.querySql()` with the
 // queries of src/energy/queries.ts. A service without a database (querySql absent) answers 404.
 // The platform's API server knows nothing of the energy market: the composition root hands this
 // function to createApiServer as one of its `routes`.
@@ -10,6 +10,7 @@ import type { ApiRoutes } from '../api/server.js';
 import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
+import { marketStatements, parseStatementFilter } from './market-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
 
@@ -42,6 +43,13 @@ export const registerEnergyRoutes: ApiRoutes = (
     const query = onlyParams(req.query, ['trader', 'label', 'block', 'limit']);
     const filter = parseBalanceFilter(query);
     return energyBalances(database(pathOf(req.url)), context, filter);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/statements`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const filter = parseStatementFilter(onlyParams(req.query, ['trader', 'from', 'to', 'limit']));
+    return marketStatements(database(pathOf(req.url)), context, filter);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
