@@ -19,6 +19,7 @@ import {
   stopProcess,
   tempDir,
 } from './support/processes.js';
+import { runCli } from './support/cli-run.js';
 import { psql, psqlMissing } from './support/psql.js';
 
 const QUARTER_MS = 900_000;
@@ -148,6 +149,52 @@ test('the settlement agent settles an ended market period after its gate closure
     assert.equal(all.statements.length, 2);
     assert.equal(all.totals.dueEur, '-0.075', 'anna is owed 0.15 EUR, bert owes 0.075');
     assert.equal(all.totals.exportedKwh, '1.5');
+    // And through the CLI, as JSON and as CSV.
+    const iso = new Date(periodMs).toISOString();
+    const cli = await runCli([
+      '--url',
+      p.url,
+      'market',
+      'statements',
+      '--context',
+      context,
+      '--from',
+      iso,
+      '--format',
+      'csv',
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const csv = cli.stdout.trim().split('\n');
+    assert.equal(csv.length, 3, cli.stdout);
+    assert.match(csv[0] ?? '', /^context,trader,periodStart,producedKwh,consumedKwh,.*,dueEur$/);
+    assert.ok(
+      csv.slice(1).some((line) => line.startsWith(`${context},${anna.address},${iso},2,0,`)),
+    );
+    assert.ok(csv.slice(1).some((line) => line.endsWith(',0.075')));
+    const json = await runCli([
+      '--url',
+      p.url,
+      'market',
+      'statements',
+      '--context',
+      context,
+      '--trader',
+      anna.address,
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as StatementsView).totals.dueEur, '-0.15');
+    const badTime = await runCli([
+      '--url',
+      p.url,
+      'market',
+      'statements',
+      '--context',
+      context,
+      '--from',
+      'yesterday',
+    ]);
+    assert.equal(badTime.code, 2, badTime.stderr);
+
     const bad = await getJson<{ error: { code: string } }>(
       `${p.url}/api/energy/contexts/${context}/market/statements?from=10&to=5`,
     );

@@ -11,6 +11,7 @@ import * as contract from './commands/contract.js';
 import * as energy from './commands/energy.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
+import * as market from './commands/market.js';
 import * as meter from './commands/meter.js';
 import * as service from './commands/service.js';
 import * as transaction from './commands/transaction.js';
@@ -38,6 +39,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   service,
   config,
   meter,
+  market,
   energy,
 ];
 

@@ -4,6 +4,7 @@
 // as exact kWh strings, money as exact EUR strings (nano-euro inside), never as floating point.
 
 import { formatWh } from '../core/amount.js';
+import { csvLine } from '../core/csv.js';
 import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
 import { parseAddressParam, parseIntegerParam } from './query-params.js';
@@ -146,4 +147,14 @@ export async function marketStatements(
     };
   });
   return { context, statements, totals: figures(sums), truncated };
+}
+
+/** The statements as CSV: one header line, then one line per statement (no totals line). */
+export function statementsCsv(view: StatementsView): string {
+  const fields = COLUMNS.map(([, field]) => field);
+  const lines = [csvLine(['context', 'trader', 'periodStart', ...fields])];
+  for (const s of view.statements) {
+    lines.push(csvLine([view.context, s.trader, s.periodStart, ...fields.map((f) => s[f])]));
+  }
+  return `${lines.join('\n')}\n`;
 }

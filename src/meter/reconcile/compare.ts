@@ -11,6 +11,7 @@
 // time, in whole Wh by largest remainder, and the intervals are marked `estimated`. An Energy call
 // without a reading is put in the interval of its block's time, also `estimated`.
 
+import { csvField } from '../../core/csv.js';
 import { formatWh } from '../../core/amount.js';
 import type { ChainDevice, ChainReading } from '../gateway/chain-readings.js';
 import { INTERVAL_MS, type GridRow } from './grid-csv.js';
@@ -397,10 +398,6 @@ const CSV_HEADER = [
   'disconnected',
   'settlement',
 ];
-
-function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 /** The differences as CSV (comma-separated, '.' decimals, one header line). */
 export function differencesCsv(
