@@ -188,6 +188,7 @@ describe('contract definitions', () => {
       kwh: ['Energy', 'Order', 'Transfer', 'Reduce', 'Mutate'],
       labelText: ['Transfer', 'Reduce'],
       priceUeur: ['MarketPrices', 'Order'],
+      shareByWeight: ['Energy', 'SettlePeriod'],
       periodStartingAt: ['Transfer', 'Reduce', 'Mutate'],
       planBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],
       applyBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { carriesLabels, clearMarketPeriod, shareByWeight } from '../src/energy/market/clearing.js';
+import { carriesLabels, clearMarketPeriod } from '../src/energy/market/clearing.js';
+import { shareByWeight } from '../src/energy/market/share.js';
 import type {
   ClearingFlow,
   ClearingInput,

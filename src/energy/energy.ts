@@ -33,6 +33,7 @@ import type { ContractContext, ContractResult, RejectResult, SandboxRow } from '
 import { applyBalanceChange, kwh, planBalanceChange } from './helpers.js';
 import type { EnergyRejectCodeName } from './codes.js';
 import { bookMarketShares, splitByPeriods } from './market/booking.js';
+import { shareByWeight } from './market/share.js';
 import { energyManifest } from './tables.js';
 
 export interface EnergyPayload {
@@ -78,7 +79,7 @@ export default defineContract({
     ['energy_producers', 'energy_consumers', 'energy_settings', 'energy_market_settings'],
   ),
   rejects: REJECTS,
-  helpers: { kwh, planBalanceChange, applyBalanceChange, splitByPeriods, bookMarketShares },
+  helpers: { kwh, planBalanceChange, applyBalanceChange, shareByWeight, splitByPeriods, bookMarketShares },
   execute: function execute(payload: EnergyPayload, ctx: ContractContext<EnergyRejectCode>): ContractResult {
     const BALANCE_WH_MAX = 1000000000000000n;
     const READING_AHEAD_MS_MAX = 3600000n;

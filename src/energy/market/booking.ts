@@ -1,9 +1,11 @@
 // How Energy books metered energy in a market context (docs/decisions/0011-local-market.md):
 // into the period(s) in which it was metered, not the period of the block. Helpers in the sense
 // of ../helpers.ts: each runs inside QuickJS as part of the contract that declares it, so each is
-// a plain, self-contained function declaration that calls no other function of this module.
+// a plain, self-contained function declaration that calls no other function of this module
+// (splitByPeriods calls shareByWeight, which a contract declaring it must declare too).
 
 import type { HelperContext } from '../../contracts/authoring/define.js';
+import { shareByWeight } from './share.js';
 
 /** One period's share of a reading. */
 export interface PeriodShare {
@@ -37,30 +39,13 @@ export function splitByPeriods(
   const windowStart = lastStart - (periodsMax - 1n) * periodMs;
   const fromMs = sinceMs < windowStart ? windowStart : sinceMs;
   const firstStart = fromMs - (((fromMs % periodMs) + periodMs) % periodMs);
-  const totalMs = endMs - fromMs;
   const starts: bigint[] = [];
-  const bases: bigint[] = [];
-  const remainders: bigint[] = [];
-  let givenWh = 0n;
+  const overlaps: bigint[] = [];
   for (let start = firstStart; start <= lastStart; start += periodMs) {
-    const overlapMs =
-      (endMs < start + periodMs ? endMs : start + periodMs) - (fromMs > start ? fromMs : start);
     starts.push(start);
-    bases.push((wh * overlapMs) / totalMs);
-    remainders.push((wh * overlapMs) % totalMs);
-    givenWh += (wh * overlapMs) / totalMs;
+    overlaps.push((endMs < start + periodMs ? endMs : start + periodMs) - (fromMs > start ? fromMs : start));
   }
-  const order = starts.map((_, i) => i);
-  order.sort((a, b) => {
-    const ra = remainders[a] as bigint;
-    const rb = remainders[b] as bigint;
-    return ra === rb ? a - b : ra > rb ? -1 : 1;
-  });
-  const leftWh = Number(wh - givenWh);
-  for (let k = 0; k < leftWh; k++) {
-    const i = order[k] as number;
-    bases[i] = (bases[i] as bigint) + 1n;
-  }
+  const bases = shareByWeight(wh, overlaps);
   const shares: PeriodShare[] = [];
   for (let i = 0; i < starts.length; i++) {
     const share = bases[i] as bigint;

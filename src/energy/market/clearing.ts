@@ -7,6 +7,8 @@
 //
 // Amounts are Wh, prices micro-euro per kWh, money nano-euro (Wh x micro-euro per kWh), all exact.
 
+import { shareByWeight } from './share.js';
+
 /** A trader's production or consumption of one label set in the period. */
 export interface ClearingPosition {
   readonly trader: string;
@@ -102,30 +104,6 @@ export function compareFewestFirst(
 ): number {
   if (a.labels.length !== b.labels.length) return a.labels.length - b.labels.length;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-/**
- * Shares `total` over `weights` in proportion, rounded down, the rest one each to the largest
- * remainders (the earlier weight first on a tie). The weights' sum must be positive.
- */
-export function shareByWeight(total: bigint, weights: readonly bigint[]): bigint[] {
-  let sum = 0n;
-  for (const w of weights) sum += w;
-  const shares = weights.map((w) => (total * w) / sum);
-  const remainders = weights.map((w) => (total * w) % sum);
-  let left = total;
-  for (const s of shares) left -= s;
-  const order = weights.map((_, i) => i);
-  order.sort((a, b) => {
-    const ra = remainders[a] as bigint;
-    const rb = remainders[b] as bigint;
-    return ra === rb ? a - b : ra > rb ? -1 : 1;
-  });
-  for (let k = 0; left > 0n; k++, left--) {
-    const i = order[k] as number;
-    shares[i] = (shares[i] as bigint) + 1n;
-  }
-  return shares;
 }
 
 /**

@@ -10,7 +10,8 @@ import { defineContract } from '../../contracts/authoring/define.js';
 import type { ContractContext, ContractResult, SandboxRow } from '../../contracts/authoring/define.js';
 import type { EnergyRejectCodeName } from '../codes.js';
 import { energyManifest } from '../tables.js';
-import { carriesLabels, clearMarketPeriod, compareFewestFirst, compareSpecificFirst, shareByWeight } from './clearing.js';
+import { carriesLabels, clearMarketPeriod, compareFewestFirst, compareSpecificFirst } from './clearing.js';
+import { shareByWeight } from './share.js';
 import type { ClearingFlow, ClearingOrder, ClearingPosition } from './clearing.js';
 
 export interface SettlePeriodPayload {
