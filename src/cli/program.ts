@@ -74,6 +74,10 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   reconcile: [
     'hanzenet reconcile --context 1Ctx... --csv grid.csv --meters gateway.json --price-eur-per-kwh 0.25',
   ],
+  'market statements': [
+    'hanzenet market statements --context 1Ctx... --trader 1Trd... --from 2026-06-01T00:00Z --to 2026-07-01T00:00Z',
+    'hanzenet market statements --context 1Ctx... --format csv > statements.csv',
+  ],
 };
 
 /** The package's version, from its package.json (two folders above dist/src/cli). */

@@ -41,10 +41,15 @@ export function register(program: Command): void {
     .requiredOption('--context <address>', 'the context address')
     .option('--trader <address>', 'only this trader')
     .addOption(
-      new Option('--from <time>', 'periods starting at or after this time').argParser(timeOption()),
+      new Option(
+        '--from <time>',
+        'periods starting at or after this time (ms since the epoch, or ISO 8601 with its offset)',
+      ).argParser(timeOption()),
     )
     .addOption(
-      new Option('--to <time>', 'periods starting before this time').argParser(timeOption()),
+      new Option('--to <time>', 'periods starting before this time (ms, or ISO 8601)').argParser(
+        timeOption(),
+      ),
     )
     .addOption(
       new Option(
