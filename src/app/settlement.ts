@@ -1,12 +1,12 @@
 // The settlement agent beside the processor (src/market/settlement-agent.ts): its key (a key file
 // of its own next to the processor's, made on first start) and its SettlePeriod calls, signed
-// with that key and handed to the processor like any client's transaction. Started only when
-// the chain has the SettlePeriod contract.
+// with that key and handed to the processor like any client's transaction. Started once the
+// chain has the SettlePeriod contract.
 
 import { join } from 'node:path';
 import { packContract } from '../contracts/authoring/pack.js';
 import type { PrivateKey } from '../core/keys.js';
-import type { Scheduler } from '../core/scheduler.js';
+import type { Cancel, Scheduler } from '../core/scheduler.js';
 import { signTx } from '../chain/tx.js';
 import { settlePeriod } from '../energy/index.js';
 import type { Logger } from '../ledger/log.js';
@@ -72,9 +72,18 @@ export function processorSubmitter(
   };
 }
 
+/** How often a processor without the SettlePeriod contract looks whether it has been installed. */
+const CONTRACT_CHECK_MS = 5000;
+
+/** The settlement agent of a processor, running or waiting for its contract. */
+export interface SettlementAgentHandle {
+  stop(): Promise<void>;
+}
+
 /**
- * Starts the settlement agent when the chain has the SettlePeriod contract of this version;
- * returns it (null when the chain has no market contracts).
+ * Starts the settlement agent once the chain has the SettlePeriod contract of this version: at
+ * once, or, on a chain started without it (`--no-energy`), as soon as `hanzenet energy install`
+ * has created it (looked for every 5 seconds).
  */
 export async function startSettlementAgent(
   processor: Processor,
@@ -82,24 +91,55 @@ export async function startSettlementAgent(
   dataDir: string,
   scheduler: Scheduler,
   log: Logger,
-): Promise<SettlementAgent | null> {
+): Promise<SettlementAgentHandle> {
   const hashHex = packContract(settlePeriod).hashHex;
-  const contracts = await processor.listContracts();
-  if (!contracts.some((c) => c.hash === hashHex)) {
-    log.info('no settlement agent: the chain has no SettlePeriod contract of this version');
-    return null;
+  let agent: SettlementAgent | null = null;
+  let cancelCheck: Cancel = () => {};
+  let stopped = false;
+  const tryStart = async (): Promise<boolean> => {
+    const contracts = await processor.listContracts();
+    if (!contracts.some((c) => c.hash === hashHex)) return false;
+    const keyFile = settlementKeyFile(dataDir);
+    const key = (await readKeyFile(keyFile)) ?? (await createKeyFile(keyFile));
+    if (stopped) return true;
+    agent = new SettlementAgent(
+      sql,
+      processorSubmitter(processor, key, hashHex, scheduler),
+      scheduler,
+      log,
+    );
+    agent.start();
+    log.info('the settlement agent settles market periods after their gate closure', {
+      address: key.address,
+    });
+    return true;
+  };
+  const checkLater = (): void => {
+    cancelCheck = scheduler.after(CONTRACT_CHECK_MS, () => {
+      tryStart().then(
+        (started) => {
+          if (!started && !stopped) checkLater();
+        },
+        (err: unknown) => {
+          log.warn('the settlement agent could not look for the SettlePeriod contract', {
+            error: err instanceof Error ? err.message : String(err),
+          });
+          if (!stopped) checkLater();
+        },
+      );
+    });
+  };
+  if (!(await tryStart())) {
+    log.info(
+      'the settlement agent waits for the SettlePeriod contract of this version (hanzenet energy install)',
+    );
+    checkLater();
   }
-  const keyFile = settlementKeyFile(dataDir);
-  const key = (await readKeyFile(keyFile)) ?? (await createKeyFile(keyFile));
-  const agent = new SettlementAgent(
-    sql,
-    processorSubmitter(processor, key, hashHex, scheduler),
-    scheduler,
-    log,
-  );
-  agent.start();
-  log.info('the settlement agent settles market periods after their gate closure', {
-    address: key.address,
-  });
-  return agent;
+  return {
+    async stop() {
+      stopped = true;
+      cancelCheck();
+      if (agent !== null) await agent.stop();
+    },
+  };
 }

@@ -154,7 +154,7 @@ export async function startProcessor(
         systemScheduler,
         log.child('settlement'),
       );
-      if (agent !== null) closers.add(() => agent.stop());
+      closers.add(() => agent.stop());
     }
     processor.ledgerMetrics.collectProcessMetrics();
     const api = await createApiServer(processor, {
