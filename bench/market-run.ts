@@ -25,6 +25,8 @@ export const BENCH_MARKET_PERIOD_SECONDS = 60;
 export const BENCH_MARKET_GATE_SECONDS = 5;
 /** Periods priced and covered by the standing orders: two hours, longer than any run. */
 const BENCH_MARKET_PERIODS = 120;
+/** Orders are placed for the next period when the current one ends sooner than this. */
+const ORDERS_MARGIN_MS = 20_000;
 /** Of the timed load, this share is readings of the market's meters. */
 export const MARKET_SHARE = 0.2;
 /** The settlement agent looks every 5 s; a period is waited for this long after its gate closes. */
@@ -65,8 +67,10 @@ export async function setupMarket(
 ): Promise<MarketSetup> {
   const people = participants(`${seed}-market`, traders);
   const periodMs = BENCH_MARKET_PERIOD_SECONDS * 1000;
+  // Prices from the current period on; orders from the period that is current when they are
+  // placed, or the next one when it ends within ORDERS_MARGIN_MS (an order for a period that has
+  // ended is refused).
   const fromMs = Math.floor(Date.now() / periodMs) * periodMs;
-  const toMs = fromMs + (BENCH_MARKET_PERIODS - 1) * periodMs;
   const setup = marketSetupTxs(ctx, people, fromMs, BENCH_MARKET_PERIODS, {
     periodSeconds: BENCH_MARKET_PERIOD_SECONDS,
     gateClosureSeconds: BENCH_MARKET_GATE_SECONDS,
@@ -78,7 +82,11 @@ export async function setupMarket(
   await submit(members, 'market setup (traders and meters)');
   await submit(setup, 'market setup (market on, prices)');
   // Orders need the market on, and a period that has not ended: placed last.
-  const orders = marketOrderTxs(ctx, people, fromMs, toMs);
+  const nowMs = Date.now();
+  const current = Math.floor(nowMs / periodMs) * periodMs;
+  const ordersFromMs = current + periodMs - nowMs < ORDERS_MARGIN_MS ? current + periodMs : current;
+  const toMs = fromMs + (BENCH_MARKET_PERIODS - 1) * periodMs;
+  const orders = marketOrderTxs(ctx, people, ordersFromMs, toMs);
   log(`market: ${orders.length} standing orders over ${BENCH_MARKET_PERIODS} periods`);
   await submit(orders, 'market setup (standing orders)');
   return { people, periodMs, setupTxs: members.length + setup.length + orders.length };
