@@ -409,6 +409,40 @@ describe('figures and grouped statements of a settled market', () => {
     assert.deepEqual(month.totals, perPeriod.totals);
   });
 
+  test('property: the totals do not depend on the grouping, the zone or how the range is cut', async () => {
+    const sql = chain.chain.db;
+    const whole = await marketFigures(sql, c.owner, parseGroupQuery({}));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('period', 'day', 'month'),
+        fc.constantFrom(AMS, 'UTC', 'America/New_York', 'Asia/Kathmandu', 'Pacific/Chatham'),
+        fc.integer({ min: PA - 2 * QUARTER_MS, max: PD + QUARTER_MS }),
+        async (group, tz, cutMs) => {
+          // [from, cut) and [cut, to) together are every settled period, once.
+          const left = await marketFigures(
+            sql,
+            c.owner,
+            parseGroupQuery({ group, tz, to: String(cutMs + 1) }),
+          );
+          const right = await marketFigures(
+            sql,
+            c.owner,
+            parseGroupQuery({ group, tz, from: String(cutMs + 1) }),
+          );
+          const periods = [...left.groups, ...right.groups].reduce((s, g) => s + g.periods, 0);
+          assert.equal(periods, 4);
+          const both = await marketFigures(sql, c.owner, parseGroupQuery({ group, tz }));
+          assert.deepEqual(both.totals, whole.totals);
+          assert.equal(
+            both.groups.reduce((s, g) => s + g.periods, 0),
+            4,
+          );
+        },
+      ),
+      { seed: Number(process.env['SEED'] ?? 1), numRuns: 25 },
+    );
+  });
+
   test('limit counts groups; nextFromMs continues; from and to cut periods', async () => {
     const sql = chain.chain.db;
     const first = await marketFigures(
