@@ -89,7 +89,8 @@ export function register(program: Command): void {
       'print the statements of a context per trader and settled period: energy in kWh and money in EUR, with totals (JSON) or one line each (CSV)',
     )
     .requiredOption('--context <address>', 'the context address')
-    .option('--trader <address>', 'only this trader')
+    .option('--trader <address>', 'only this trader');
+  addRangeOptions(statements)
     .addOption(
       new Option(
         '--limit <n>',
@@ -98,27 +99,27 @@ export function register(program: Command): void {
     )
     .addOption(
       new Option('--format <format>', 'json or csv').choices(['json', 'csv']).default('json'),
-    );
-  addRangeOptions(statements).action(async (opts: StatementsOptions, cmd: Command) => {
-    const context = parseAddressParam(opts.context, '--context');
-    const trader =
-      opts.trader === undefined ? undefined : parseAddressParam(opts.trader, '--trader');
-    const query = { ...rangeQuery(opts), ...(trader === undefined ? {} : { trader }) };
-    if (opts.group === 'period') {
+    )
+    .action(async (opts: StatementsOptions, cmd: Command) => {
+      const context = parseAddressParam(opts.context, '--context');
+      const trader =
+        opts.trader === undefined ? undefined : parseAddressParam(opts.trader, '--trader');
+      const query = { ...rangeQuery(opts), ...(trader === undefined ? {} : { trader }) };
+      if (opts.group === 'period') {
+        const view = await withClient(cmd, (client) =>
+          fetchMarketStatements(client, context, { ...query, group: 'period' }),
+        );
+        if (opts.format === 'csv') process.stdout.write(statementsCsv(view));
+        else printJson(view);
+        return;
+      }
+      const group = opts.group;
       const view = await withClient(cmd, (client) =>
-        fetchMarketStatements(client, context, { ...query, group: 'period' }),
+        fetchMarketStatements(client, context, { ...query, group }),
       );
-      if (opts.format === 'csv') process.stdout.write(statementsCsv(view));
+      if (opts.format === 'csv') process.stdout.write(groupedStatementsCsv(view));
       else printJson(view);
-      return;
-    }
-    const group = opts.group;
-    const view = await withClient(cmd, (client) =>
-      fetchMarketStatements(client, context, { ...query, group }),
-    );
-    if (opts.format === 'csv') process.stdout.write(groupedStatementsCsv(view));
-    else printJson(view);
-  });
+    });
   registerFigures(market);
 }
 
@@ -128,7 +129,8 @@ function registerFigures(market: Command): void {
     .description(
       "print a context's figures per settled period, day or month: consumption, production, import, export, self-sufficiency, self-consumption, peak import and prices, with totals",
     )
-    .requiredOption('--context <address>', 'the context address')
+    .requiredOption('--context <address>', 'the context address');
+  addRangeOptions(figures)
     .addOption(
       new Option(
         '--limit <n>',
@@ -137,13 +139,13 @@ function registerFigures(market: Command): void {
     )
     .addOption(
       new Option('--format <format>', 'json or csv').choices(['json', 'csv']).default('json'),
-    );
-  addRangeOptions(figures).action(async (opts: StatementsOptions, cmd: Command) => {
-    const context = parseAddressParam(opts.context, '--context');
-    const view = await withClient(cmd, (client) =>
-      fetchMarketFigures(client, context, { ...rangeQuery(opts), group: opts.group }),
-    );
-    if (opts.format === 'csv') process.stdout.write(figuresCsv(view));
-    else printJson(view);
-  });
+    )
+    .action(async (opts: StatementsOptions, cmd: Command) => {
+      const context = parseAddressParam(opts.context, '--context');
+      const view = await withClient(cmd, (client) =>
+        fetchMarketFigures(client, context, { ...rangeQuery(opts), group: opts.group }),
+      );
+      if (opts.format === 'csv') process.stdout.write(figuresCsv(view));
+      else printJson(view);
+    });
 }
