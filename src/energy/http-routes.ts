@@ -12,6 +12,7 @@ import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
 import { marketFigures } from './market-figures.js';
 import { parseGroupQuery } from './market-groups.js';
+import { marketPrices, parsePricesFilter } from './market-prices-read.js';
 import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
@@ -59,6 +60,13 @@ export const registerEnergyRoutes: ApiRoutes = (
     const context = parseAddressParam(params['context'], 'context');
     const query = parseGroupQuery(onlyParams(req.query, ['from', 'to', 'limit', 'group', 'tz']));
     return marketFigures(database(pathOf(req.url)), context, query);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/prices`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const filter = parsePricesFilter(onlyParams(req.query, ['from', 'to', 'limit']));
+    return marketPrices(database(pathOf(req.url)), context, filter);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
