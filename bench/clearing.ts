@@ -12,15 +12,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packContract } from '../src/contracts/authoring/pack.js';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/runtime/executor.js';
-import type { Executor } from '../src/contracts/runtime/executor.js';
-import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
-import { signTx } from '../src/chain/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
-import type { Tx } from '../src/chain/types.js';
-import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryChain } from './memory-chain.js';
 import {
   MARKET_GATE_CLOSURE_SECONDS,
   marketOrderTxs,
@@ -35,7 +27,6 @@ import {
   participants,
   traderTxs,
   type BenchTx,
-  type ContractHashes,
 } from './workload.js';
 
 const CHAIN_ID = 'hanzenet-clearing-bench';
@@ -85,52 +76,26 @@ interface Settled {
 }
 
 /** A fresh chain with the market set up and one period of `orders` orders, settled once. */
-async function settleOnce(o: Options, hashes: ContractHashes, create: Tx[]): Promise<Settled> {
-  const ctx = { chainId: CHAIN_ID, hashes };
-  const people = participants(o.seed, o.orders);
-  const store = new MemoryStore();
-  const executor: Executor = await createExecutor({
-    reader: store,
-    inWorker: !o.inProcess,
-    residentRows: DEFAULT_RESIDENT_ROWS,
-  });
+async function settleOnce(o: Options): Promise<Settled> {
   const periodStartMs = Date.UTC(2026, 0, 1, 10, 0, 0);
-  let height = 0;
-  let processedMs = periodStartMs;
-  const run = async (txs: readonly Tx[], atMs: number): Promise<BlockExecutionResult> => {
-    height += 1;
-    const previousProcessedMs = processedMs;
-    processedMs = atMs;
-    const result = await executor.executeBlock({
-      chainId: CHAIN_ID,
-      processorAddress: deriveKey(o.seed, 'processor', 0).address,
-      height,
-      processedMs,
-      previousHashHex: '00'.repeat(32),
-      previousProcessedMs,
-      txs,
-    });
-    const refused = result.outcomes.findIndex((r) => r.status !== 'accepted');
-    if (refused >= 0) {
-      const r = result.outcomes[refused];
-      throw new Error(
-        `block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`,
-      );
-    }
-    store.apply(result, new Map());
-    executor.commit();
-    return result;
-  };
+  const chain = await MemoryChain.open(
+    CHAIN_ID,
+    deriveKey(o.seed, 'processor', 0),
+    periodStartMs,
+    !o.inProcess,
+  );
   const runAll = async (txs: readonly BenchTx[]): Promise<void> => {
     for (let i = 0; i < txs.length; i += SETUP_BLOCK_TXS) {
-      await run(
+      await chain.run(
         txs.slice(i, i + SETUP_BLOCK_TXS).map((t) => t.tx),
-        processedMs + 100,
+        chain.processedMs + 100,
       );
     }
   };
   try {
-    await run(create, processedMs + 100);
+    const hashes = await chain.installEnergy(periodStartMs + 100);
+    const ctx = { chainId: CHAIN_ID, hashes };
+    const people = participants(o.seed, o.orders);
     await runAll(traderTxs(ctx, people));
     await runAll(deviceTxs(ctx, people));
     await runAll(marketSetupTxs(ctx, people, periodStartMs, 1));
@@ -145,7 +110,7 @@ async function settleOnce(o: Options, hashes: ContractHashes, create: Tx[]): Pro
       await profiler.post('Profiler.start');
     }
     const t0 = performance.now();
-    const result = await run([settle], gateMs);
+    const result = await chain.run([settle], gateMs);
     const ms = performance.now() - t0;
     if (profiler !== null && o.profileDir !== null) {
       const { profile } = await profiler.post('Profiler.stop');
@@ -162,29 +127,15 @@ async function settleOnce(o: Options, hashes: ContractHashes, create: Tx[]): Pro
       flows: result.stateChanges.filter((c) => c.table === 'energy_market_flows').length,
     };
   } finally {
-    await executor.close();
+    await chain.close();
   }
 }
 
 async function main(): Promise<void> {
   const o = options();
-  const packed = ENERGY_CONTRACTS.map((def) => packContract(def));
-  const hashes: ContractHashes = Object.fromEntries(packed.map((p) => [p.payload.type, p.hashHex]));
-  const processorKey = deriveKey(o.seed, 'processor', 0);
-  const create = packed.map((p) =>
-    signTx(
-      {
-        contractHashHex: CREATE_CONTRACT_HASH,
-        validTillMs: 0,
-        payloadText: JSON.stringify(p.payload),
-      },
-      processorKey,
-      CHAIN_ID,
-    ),
-  );
   const runs: Settled[] = [];
   for (let i = 0; i < o.repeat; i++) {
-    const settled = await settleOnce(o, hashes, create);
+    const settled = await settleOnce(o);
     process.stderr.write(
       `run ${i + 1}/${o.repeat}: SettlePeriod of ${o.orders} orders took ${settled.ms.toFixed(1)} ms, ${settled.rowsWritten} rows written\n`,
     );

@@ -8,15 +8,9 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/engine.js --in-process
 
 import { parseArgs } from 'node:util';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/runtime/executor.js';
-import type { Executor } from '../src/contracts/runtime/executor.js';
-import { packContract } from '../src/contracts/authoring/pack.js';
 import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
-import { signTx } from '../src/chain/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';
-import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryChain } from './memory-chain.js';
 import {
   SpendableModel,
   deriveKey,
@@ -27,7 +21,7 @@ import {
   traderTxs,
   warmupTxs,
 } from './workload.js';
-import type { BenchTx, ContractHashes } from './workload.js';
+import type { BenchTx } from './workload.js';
 
 const CHAIN_ID = 'hanzenet-engine-bench';
 
@@ -66,64 +60,24 @@ function options(): Options {
 
 async function main(): Promise<void> {
   const o = options();
-  const processorKey = deriveKey(o.seed, 'processor', 0);
-  const packed = ENERGY_CONTRACTS.map((def) => packContract(def));
-  const hashes: ContractHashes = Object.fromEntries(packed.map((p) => [p.payload.type, p.hashHex]));
+  // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
+  const chain = await MemoryChain.open(
+    CHAIN_ID,
+    deriveKey(o.seed, 'processor', 0),
+    Date.UTC(2026, 0, 1, 10, 0, 30),
+    !o.inProcess,
+  );
+  const run = (txs: readonly Tx[]): Promise<BlockExecutionResult> =>
+    chain.run(txs, chain.processedMs + 1000);
+  const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
+  const hashes = await chain.installEnergy(chain.processedMs + 1000);
   const ctx = { chainId: CHAIN_ID, hashes };
   const people = participants(o.seed, o.traders);
-  const store = new MemoryStore();
-  const executor: Executor = await createExecutor({
-    reader: store,
-    inWorker: !o.inProcess,
-    residentRows: DEFAULT_RESIDENT_ROWS,
-  });
-  // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
-  let height = 0;
-  let processedMs = Date.UTC(2026, 0, 1, 10, 0, 30);
-  const run = async (txs: readonly Tx[]): Promise<BlockExecutionResult> => {
-    height += 1;
-    const previousProcessedMs = processedMs;
-    processedMs += 1000;
-    const result = await executor.executeBlock({
-      chainId: CHAIN_ID,
-      processorAddress: processorKey.address,
-      height,
-      processedMs,
-      previousHashHex: '00'.repeat(32),
-      previousProcessedMs,
-      txs,
-    });
-    const refused = result.outcomes.findIndex((r) => r.status !== 'accepted');
-    if (refused >= 0) {
-      const r = result.outcomes[refused];
-      throw new Error(
-        `block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`,
-      );
-    }
-    store.apply(result, new Map());
-    executor.commit();
-    return result;
-  };
-  const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
-
-  await run(
-    packed.map((p) =>
-      signTx(
-        {
-          contractHashHex: CREATE_CONTRACT_HASH,
-          validTillMs: 0,
-          payloadText: JSON.stringify(p.payload),
-        },
-        processorKey,
-        CHAIN_ID,
-      ),
-    ),
-  );
   await run(txsOf(traderTxs(ctx, people)));
   await run(txsOf(deviceTxs(ctx, people)));
   const warmup = warmupTxs(ctx, people, 0);
   await run(txsOf(warmup));
-  const periodBlock = height;
+  const periodBlock = chain.height;
   const model = new SpendableModel(o.traders);
   for (const t of warmup) if (t.credit !== undefined) model.credit(t.credit.trader, t.credit.wh);
   process.stderr.write(`signing ${o.n} timed transactions...\n`);
@@ -143,7 +97,7 @@ async function main(): Promise<void> {
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  await executor.close();
+  await chain.close();
   const first = perBlock[0];
   const rest = perBlock.slice(1);
   const restTxs = rest.reduce((a, b) => a + b.txs, 0);

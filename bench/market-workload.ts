@@ -26,12 +26,21 @@ function eurText(milli: number): string {
   return `${Math.floor(milli / 1000)}.${String(milli % 1000).padStart(3, '0')}`;
 }
 
+export interface MarketSettings {
+  readonly periodSeconds: number;
+  readonly gateClosureSeconds: number;
+}
+
 /** Market on (auction and allocation), and the prices of `periods` periods from `fromMs`. */
 export function marketSetupTxs(
   ctx: SignContext,
   p: Participants,
   fromMs: number,
   periods: number,
+  settings: MarketSettings = {
+    periodSeconds: 900,
+    gateClosureSeconds: MARKET_GATE_CLOSURE_SECONDS,
+  },
 ): BenchTx[] {
   const context = p.owner.address;
   const rng = new Prng(p.seed, 'market-prices');
@@ -40,7 +49,8 @@ export function marketSetupTxs(
     signBenchTx(ctx, p, 'market', 0, 'Market', p.owner, {
       context,
       on: true,
-      gateClosureSeconds: MARKET_GATE_CLOSURE_SECONDS,
+      periodSeconds: settings.periodSeconds,
+      gateClosureSeconds: settings.gateClosureSeconds,
       auction: true,
       allocation: true,
     }),

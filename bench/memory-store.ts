@@ -45,6 +45,11 @@ export class MemoryStore implements StateReader {
     return rows.length > limit ? null : rows;
   }
 
+  /** Every row of a table, in no particular order. */
+  rows(table: string): Row[] {
+    return [...(this.tables.get(table)?.values() ?? [])].map((e) => e.row);
+  }
+
   async listContracts(): Promise<ContractRecord[]> {
     return this.contractList;
   }

@@ -1,5 +1,5 @@
 // The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members,
-// history and market statements of a context, answered from the chain's database through `service.querySql()` with the
+// history and market statements and figures of a context, answered from the chain's database through `service.querySql()` with the
 // queries of src/energy/queries.ts. A service without a database (querySql absent) answers 404.
 // The platform's API server knows nothing of the energy market: the composition root hands this
 // function to createApiServer as one of its `routes`.
@@ -10,7 +10,10 @@ import type { ApiRoutes } from '../api/server.js';
 import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
-import { marketStatements, parseStatementFilter } from './market-statements.js';
+import { marketFigures } from './market-figures.js';
+import { parseGroupQuery } from './market-groups.js';
+import { marketPrices, parsePricesFilter } from './market-prices-read.js';
+import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
 
@@ -48,8 +51,22 @@ export const registerEnergyRoutes: ApiRoutes = (
   app.get(`${ENERGY_CONTEXT_PATH}/market/statements`, async (req) => {
     const params = req.params as Record<string, string | undefined>;
     const context = parseAddressParam(params['context'], 'context');
-    const filter = parseStatementFilter(onlyParams(req.query, ['trader', 'from', 'to', 'limit']));
-    return marketStatements(database(pathOf(req.url)), context, filter);
+    const query = onlyParams(req.query, ['trader', 'from', 'to', 'limit', 'group', 'tz']);
+    return readMarketStatements(database(pathOf(req.url)), context, query);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/figures`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const query = parseGroupQuery(onlyParams(req.query, ['from', 'to', 'limit', 'group', 'tz']));
+    return marketFigures(database(pathOf(req.url)), context, query);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/prices`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const filter = parsePricesFilter(onlyParams(req.query, ['from', 'to', 'limit']));
+    return marketPrices(database(pathOf(req.url)), context, filter);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
