@@ -107,7 +107,7 @@ function normalise(text: string, names: ReadonlyMap<string, string>): string {
     .replace(/\s+$/, '');
 }
 
-test('docs/market.md: the shell session runs as shown', { timeout: 180_000 }, async () => {
+test('docs/market.md: the shell session runs as shown', { timeout: 240_000 }, async () => {
   const { start, steps } = await sessionSteps();
   assert.equal(start, START, 'the session starts the processor as this test does');
   const dir = await tempDir('market-doc');
@@ -130,7 +130,7 @@ test('docs/market.md: the shell session runs as shown', { timeout: 180_000 }, as
         ...steps.flatMap((s, i) => [`echo '${marker(i)}'`, s.script]),
         `echo '${marker(steps.length)}'`,
       ].join('\n');
-      const run = await runBash(script, dir.path, env, 60_000).catch((err: Error) => {
+      const run = await runBash(script, dir.path, env, 150_000).catch((err: Error) => {
         throw new Error(`${err.message}\nthe processor's log:\n${p.stderr()}`);
       });
       assert.equal(run.code, 0, run.output);
