@@ -2,10 +2,9 @@
 // (docs/api.md "Market prices"): what Market wrote to state.energy_market_settings and MarketPrices
 // to state.energy_market_prices, periods in time order, prices as exact EUR per kWh strings.
 
-import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
 import { formatNeur } from './market-statements.js';
-import { parseIntegerParam } from './query-params.js';
+import { parseTimeRange, type TimeRange } from './query-params.js';
 import { read } from './query-rows.js';
 
 /** Most periods in one answer (and the default): 31 days of quarter hours, as one MarketPrices. */
@@ -40,30 +39,11 @@ export interface MarketPricesView {
   readonly truncated: boolean;
 }
 
-export interface PricesFilter {
-  readonly fromMs?: number;
-  readonly toMs?: number;
-  readonly limit: number;
-}
+export type PricesFilter = TimeRange;
 
 /** The filter of `?from=&to=&limit=` (period starts in ms since the Unix epoch). */
 export function parsePricesFilter(params: Readonly<Record<string, string>>): PricesFilter {
-  const out: { fromMs?: number; toMs?: number; limit: number } = {
-    limit:
-      params['limit'] === undefined
-        ? PRICES_LIMIT_MAX
-        : parseIntegerParam(params['limit'], 'limit', 1, PRICES_LIMIT_MAX),
-  };
-  if (params['from'] !== undefined)
-    out.fromMs = parseIntegerParam(params['from'], 'from', 0, Number.MAX_SAFE_INTEGER);
-  if (params['to'] !== undefined)
-    out.toMs = parseIntegerParam(params['to'], 'to', 0, Number.MAX_SAFE_INTEGER);
-  if (out.fromMs !== undefined && out.toMs !== undefined && out.toMs <= out.fromMs) {
-    throw new ChainError('bad_request', `to (${out.toMs}) must be after from (${out.fromMs})`, {
-      field: 'to',
-    });
-  }
-  return out;
+  return parseTimeRange(params, PRICES_LIMIT_MAX);
 }
 
 const eur = (ueur: string | undefined): string => formatNeur(BigInt(ueur ?? '0') * 1000n);
