@@ -1,8 +1,12 @@
 // `hanzenet reconcile`: reads the grid operator's CSV and the meters config, fetches what the
-// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`,
-// books every difference with a Mutate signed by the context owner. Each Mutate's id is derived
-// from (context, meter, interval, direction), so a second run sends the same ids, which the chain
-// refuses as tx_duplicate_id: a difference is settled exactly once however often this runs.
+// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`, books
+// every difference signed by the context owner: with a MarketCorrection in a market context (per
+// market period), with a Mutate otherwise. Each difference goes to the trader the device was
+// registered to when the energy was metered (attribution.ts, from the device's registrations on
+// chain), not to its trader of today. Each transaction's id is derived from (context, meter,
+// interval, direction, and the period and trader of its share), so a second run sends the same
+// ids, which the chain refuses as tx_duplicate_id: a difference is settled exactly once however
+// often this runs.
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,15 +14,20 @@ import { dirname, resolve } from 'node:path';
 import { readConfigJson } from '../../config/file.js';
 import type { TxView } from '../../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
-import { formatWh } from '../../core/amount.js';
+import { formatWh, parseKwh } from '../../core/amount.js';
 import { ChainError } from '../../core/errors.js';
-import { fetchEnergyContext } from '../../energy/client.js';
+import {
+  fetchDeviceReadings,
+  fetchDeviceRegistrations,
+  fetchEnergyContext,
+} from '../../energy/client.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { parseKeyText } from '../../store/key-file.js';
-import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
+import { chainReadings, type ChainDevice, type ChainReading } from '../gateway/chain-readings.js';
+import { attributeInterval, registrationSpans, type RegistrationSpan } from './attribution.js';
 import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
 import { METERS_CONFIG_KIND } from '../gateway/config-schema.js';
-import { parseGridCsv } from './grid-csv.js';
+import { INTERVAL_MS, parseGridCsv } from './grid-csv.js';
 import {
   billOf,
   compare,
@@ -58,8 +67,12 @@ export interface Settlement {
   readonly direction: Direction;
   readonly txId: string;
   readonly amountKwh: string;
+  /** The trader the device was registered to when the energy was metered. */
   readonly trader: string | null;
+  /** Mutate (no market): the settlement period by its first block. */
   readonly block: number | null;
+  /** MarketCorrection (market context): the market period, ms since the Unix epoch. */
+  readonly periodStartMs: number | null;
   readonly description: string;
   status: SettleStatus;
   code: string | null;
@@ -142,6 +155,18 @@ export function settleTxId(
     .slice(0, 32);
 }
 
+/** What settling needs to know of the context and its devices beyond the comparison. */
+interface SettleContext {
+  /** The market's period length; null: no market, settle with Mutate. */
+  readonly marketPeriodMs: number | null;
+  /** Per device address and role ("address|producer"): its registrations over time. */
+  readonly spans: ReadonlyMap<string, readonly RegistrationSpan[]>;
+}
+
+function spansKey(address: string, direction: Direction): string {
+  return `${address}|${direction === 'returned' ? 'producer' : 'consumer'}`;
+}
+
 export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
   const parsed = parseGridCsv(o.csvText);
   if (!parsed.ok) throw new ChainError(parsed.code, parsed.message, parsed.details);
@@ -169,17 +194,106 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
     });
   }
   const active = meters.filter((m) => csvIds.has(m.meterId));
-  const devices = active
-    .flatMap((m) => [m.producerDevice, m.consumerDevice])
-    .filter((d): d is ChainDevice => d !== null);
+  const spans = await deviceSpans(o, active);
+  const marketPeriodMs = view.market === null ? null : view.market.periodSeconds * 1000;
   const starts = parsed.rows.map((r) => r.intervalStartMs);
   const fromMs = starts.length === 0 ? 0 : Math.min(...starts) - LOOKBACK_MS;
   const readings =
-    devices.length === 0 ? [] : await chainReadings(o.client, o.context, devices, fromMs);
+    marketPeriodMs === null
+      ? await thesisReadings(o, active, spans, fromMs)
+      : await marketReadings(o, active, fromMs);
   const comparison = compare(active, parsed.rows, readings, o.priceMicro);
   const settlement =
-    o.settleKey === undefined ? null : await settle(o, o.settleKey, active, comparison);
+    o.settleKey === undefined
+      ? null
+      : await settle(o, o.settleKey, active, comparison, { marketPeriodMs, spans });
   return buildReport(o, parsed, meters, active, comparison, settlement);
+}
+
+/** The registrations of every meter's producer and consumer key, as spans per role. */
+async function deviceSpans(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+): Promise<Map<string, RegistrationSpan[]>> {
+  const out = new Map<string, RegistrationSpan[]>();
+  for (const m of meters) {
+    for (const [address, direction] of [
+      [m.producer, 'returned'],
+      [m.consumer, 'delivered'],
+    ] as const) {
+      if (out.has(spansKey(address, direction))) continue;
+      const view = await fetchDeviceRegistrations(o.client, o.context, address);
+      out.set(spansKey(address, 'returned'), registrationSpans(view.registrations, 'producer'));
+      out.set(spansKey(address, 'delivered'), registrationSpans(view.registrations, 'consumer'));
+    }
+  }
+  return out;
+}
+
+/**
+ * Without the market, Energy books into the histories of the trader of the day: look in the
+ * history of every trader each device has had, so that energy booked before a move is found.
+ */
+async function thesisReadings(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+  spans: ReadonlyMap<string, readonly RegistrationSpan[]>,
+  fromMs: number,
+): Promise<ChainReading[]> {
+  const devices: ChainDevice[] = [];
+  for (const m of meters) {
+    for (const [address, direction] of [
+      [m.producer, 'returned'],
+      [m.consumer, 'delivered'],
+    ] as const) {
+      const traders = new Set((spans.get(spansKey(address, direction)) ?? []).map((s) => s.trader));
+      for (const trader of traders)
+        if (trader !== null) devices.push({ address, direction, trader, labels: [] });
+    }
+  }
+  return devices.length === 0 ? [] : chainReadings(o.client, o.context, devices, fromMs);
+}
+
+/** With the market, a device's Energy transactions are read directly (GET .../readings). */
+async function marketReadings(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+  fromMs: number,
+): Promise<ChainReading[]> {
+  const out: ChainReading[] = [];
+  const addresses = new Set(meters.flatMap((m) => [m.producer, m.consumer]));
+  for (const address of addresses) {
+    const seen = new Set<string>();
+    let from = fromMs;
+    for (;;) {
+      const page = await fetchDeviceReadings(o.client, o.context, address, from);
+      for (const r of page.readings) {
+        if (seen.has(r.txId)) continue;
+        seen.add(r.txId);
+        const amount = parseKwh(r.amount);
+        const register = r.register === null ? null : parseKwh(r.register);
+        if (!amount.ok) continue;
+        out.push({
+          txId: r.txId,
+          device: address,
+          direction: amount.wh > 0n ? 'returned' : 'delivered',
+          amountWh: amount.wh < 0n ? -amount.wh : amount.wh,
+          registerWh: register?.ok ? register.wh : null,
+          readingMs: r.readingMs,
+          sinceMs: r.sinceMs,
+          height: r.height,
+          processedMs: r.processedMs,
+          block: 0,
+          trader: '',
+          labels: [],
+        });
+      }
+      const last = page.readings.at(-1);
+      if (!page.truncated || last === undefined) break;
+      from = last.processedMs;
+    }
+  }
+  return out;
 }
 
 function buildReport(
@@ -254,23 +368,22 @@ export function reportCsv(report: ReconcileReport): string {
   return differencesCsv(report.differences, settled);
 }
 
-/** One Mutate per difference and direction (see the top of this file). */
+type Planned = { s: Settlement; payload: Record<string, unknown> | null };
+
+/** The transactions that settle the differences (see the top of this file). */
 function plan(
   o: ReconcileOptions,
   meters: readonly ReconcileMeter[],
   c: Comparison,
-): { s: Settlement; payload: Record<string, unknown> | null }[] {
-  const out: { s: Settlement; payload: Record<string, unknown> | null }[] = [];
+  sc: SettleContext,
+): Planned[] {
+  const out: Planned[] = [];
   for (const d of c.differences) {
     const meter = meters.find((m) => m.meterId === d.meterId);
     if (meter === undefined) continue;
     for (const direction of ['delivered', 'returned'] as const) {
       const diff = direction === 'delivered' ? d.deliveredDiffWh : d.returnedDiffWh;
       if (diff === 0n) continue;
-      // The ledger is corrected to what the grid measured: more consumption lowers the balance.
-      const amountWh = direction === 'delivered' ? -diff : diff;
-      const device = direction === 'delivered' ? meter.consumerDevice : meter.producerDevice;
-      const block = periodFor(c, meter.meterId, direction, d.intervalStartMs);
       const grid = direction === 'delivered' ? d.gridDeliveredKwh : d.gridReturnedKwh;
       const chain = direction === 'delivered' ? d.chainDeliveredKwh : d.chainReturnedKwh;
       const description =
@@ -278,42 +391,142 @@ function plan(
           0,
           DESCRIPTION_CHARS_MAX,
         );
-      const s: Settlement = {
-        meterId: meter.meterId,
-        intervalStartUtc: d.intervalStartUtc,
-        direction,
-        txId: settleTxId(o.context, meter.meterId, d.intervalStartMs, direction),
-        amountKwh: formatWh(amountWh),
-        trader: device?.trader ?? null,
-        block,
-        description,
-        status: 'pending',
-        code: null,
-        message: null,
-      };
-      if (device === null || block === null) {
-        s.status = 'not_settleable';
-        s.message =
-          device === null
-            ? `the ${direction === 'delivered' ? 'consumer' : 'producer'} key is not registered in the context`
-            : 'no settlement period of this device is known (no energy of it on chain)';
-        out.push({ s, payload: null });
-        continue;
-      }
-      out.push({
-        s,
-        payload: {
-          context: o.context,
-          trader: device.trader,
-          block,
-          labels: device.labels,
-          amount: formatWh(amountWh),
-          description,
-        },
-      });
+      const address = direction === 'delivered' ? meter.consumer : meter.producer;
+      const spans = sc.spans.get(spansKey(address, direction)) ?? [];
+      const one = { meterId: meter.meterId, d, direction, description, spans };
+      if (sc.marketPeriodMs === null) out.push(...planMutates(o, c, one, diff));
+      else out.push(...planCorrections(o, one, diff, sc.marketPeriodMs));
     }
   }
   return out;
+}
+
+interface OneDifference {
+  readonly meterId: string;
+  readonly d: Difference;
+  readonly direction: Direction;
+  readonly description: string;
+  readonly spans: readonly RegistrationSpan[];
+}
+
+function unsettleable(s: Settlement, direction: Direction, message?: string): Planned {
+  s.status = 'not_settleable';
+  s.message =
+    message ??
+    `the ${direction === 'delivered' ? 'consumer' : 'producer'} key was not registered in the context when this was metered`;
+  return { s, payload: null };
+}
+
+/** Mutates (no market): the ledger is corrected to what the grid measured, per trader of the time. */
+function planMutates(
+  o: ReconcileOptions,
+  c: Comparison,
+  x: OneDifference,
+  diff: bigint,
+): Planned[] {
+  // More consumption lowers the balance.
+  const signedWh = x.direction === 'delivered' ? -diff : diff;
+  const startMs = x.d.intervalStartMs;
+  const shares = attributeInterval(startMs, startMs + INTERVAL_MS, signedWh, x.spans, INTERVAL_MS);
+  const block = periodFor(c, x.meterId, x.direction, startMs);
+  return shares.map((share) => {
+    const txId =
+      shares.length === 1
+        ? settleTxId(o.context, x.meterId, startMs, x.direction)
+        : shareTxId(o.context, x.meterId, startMs, x.direction, share.periodStartMs, share.trader);
+    const s = settlementOf(x, txId, share.wh, share.trader, block, null);
+    if (share.trader === null) return unsettleable(s, x.direction);
+    if (block === null)
+      return unsettleable(
+        s,
+        x.direction,
+        'no settlement period of this device is known (no energy of it on chain)',
+      );
+    const payload = {
+      context: o.context,
+      trader: share.trader,
+      block,
+      labels: share.labels,
+      amount: formatWh(share.wh),
+      description: x.description,
+    };
+    return { s, payload };
+  });
+}
+
+/** MarketCorrections: the difference per market period and trader of the time. */
+function planCorrections(
+  o: ReconcileOptions,
+  x: OneDifference,
+  diff: bigint,
+  periodMs: number,
+): Planned[] {
+  const startMs = x.d.intervalStartMs;
+  const shares = attributeInterval(startMs, startMs + INTERVAL_MS, diff, x.spans, periodMs);
+  return shares.map((share) => {
+    const txId = shareTxId(
+      o.context,
+      x.meterId,
+      startMs,
+      x.direction,
+      share.periodStartMs,
+      share.trader,
+    );
+    const s = settlementOf(x, txId, share.wh, share.trader, null, share.periodStartMs);
+    if (share.trader === null) return unsettleable(s, x.direction);
+    const payload = {
+      context: o.context,
+      trader: share.trader,
+      periodStartMs: share.periodStartMs,
+      labels: share.labels,
+      // Positive: the grid measured more than the chain booked in this direction.
+      amount: formatWh(share.wh),
+      direction: x.direction === 'delivered' ? 'consumed' : 'produced',
+      description: x.description,
+    };
+    return { s, payload };
+  });
+}
+
+function settlementOf(
+  x: OneDifference,
+  txId: string,
+  wh: bigint,
+  trader: string | null,
+  block: number | null,
+  periodStartMs: number | null,
+): Settlement {
+  return {
+    meterId: x.meterId,
+    intervalStartUtc: x.d.intervalStartUtc,
+    direction: x.direction,
+    txId,
+    amountKwh: formatWh(wh),
+    trader,
+    block,
+    periodStartMs,
+    description: x.description,
+    status: 'pending',
+    code: null,
+    message: null,
+  };
+}
+
+/** The id of one share's transaction when a difference is settled in several (market, or a move). */
+export function shareTxId(
+  context: string,
+  meterId: string,
+  intervalStartMs: number,
+  direction: Direction,
+  periodStartMs: number,
+  trader: string | null,
+): string {
+  return createHash('sha256')
+    .update(
+      `hanzenet reconcile|${context}|${meterId}|${intervalStartMs}|${direction}|${periodStartMs}|${trader ?? ''}`,
+    )
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** The period to book a difference in: that of the device's energy in the interval, else the nearest. */
@@ -346,11 +559,14 @@ async function settle(
   key: PrivateKey,
   meters: readonly ReconcileMeter[],
   c: Comparison,
+  sc: SettleContext,
 ): Promise<Settlement[]> {
-  const planned = plan(o, meters, c);
+  const planned = plan(o, meters, c, sc);
   const todo = planned.filter((p) => p.payload !== null);
   if (todo.length === 0) return planned.map((p) => p.s);
-  const contractHash = await o.client.contractHashOfType('Mutate');
+  const contractHash = await o.client.contractHashOfType(
+    sc.marketPeriodMs === null ? 'Mutate' : 'MarketCorrection',
+  );
   for (let i = 0; i < todo.length; i += SETTLE_BATCH) {
     const chunk = todo.slice(i, i + SETTLE_BATCH);
     const txs = [];
