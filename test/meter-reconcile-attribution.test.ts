@@ -1,7 +1,8 @@
 // Reconciliation's attribution (src/meter/reconcile/attribution.ts): a difference goes to the
 // trader the device was registered to when the energy was metered, split over the market periods
-// with the market's splitByPeriods. Examples, and a property: every Wh of a difference is
-// attributed exactly once, to the trader of its time. Replay with SEED=<n>.
+// with the market's splitByPeriods. Examples, a property (every Wh of a difference is attributed
+// exactly once, to the trader of its time; replay with SEED=<n>), and the settlement transactions
+// that `hanzenet reconcile --settle` plans from it, with and without the market.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -13,6 +14,10 @@ import {
   type RegistrationSpan,
 } from '../src/meter/reconcile/attribution.js';
 import type { DeviceRegistrationView } from '../src/energy/views.js';
+import type { ChainReading } from '../src/meter/gateway/chain-readings.js';
+import { compare, type ReconcileMeter } from '../src/meter/reconcile/compare.js';
+import type { GridRow } from '../src/meter/reconcile/grid-csv.js';
+import { plan, spansKey, type ReconcileOptions } from '../src/meter/reconcile/run.js';
 
 const Q = 900_000;
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -129,5 +134,87 @@ test('property: every Wh of a difference is attributed exactly once, to the trad
       },
     ),
     { seed: Number(process.env['SEED'] ?? 1), numRuns: Number(process.env['NUM_RUNS'] ?? 300) },
+  );
+});
+
+test('settling: a device that moved between two intervals books each difference to the trader of its time', () => {
+  const meter: ReconcileMeter = {
+    meterId: 'M1',
+    equipmentId: 'E1',
+    producer: 'PV',
+    consumer: 'HOUSE',
+    producerDevice: null,
+    consumerDevice: { address: 'HOUSE', direction: 'delivered', trader: 'bert', labels: [] },
+  };
+  const row = (k: number, deliveredWh: bigint): GridRow => ({
+    meterId: 'M1',
+    intervalStartUtc: new Date(T0 + k * Q).toISOString(),
+    intervalStartMs: T0 + k * Q,
+    deliveredWh,
+    returnedWh: 0n,
+    line: k + 1,
+  });
+  const reading = (k: number, wh: bigint): ChainReading => ({
+    txId: `r${k}`,
+    device: 'HOUSE',
+    direction: 'delivered',
+    amountWh: wh,
+    registerWh: null,
+    readingMs: T0 + (k + 1) * Q,
+    sinceMs: T0 + k * Q,
+    height: 10 + k,
+    processedMs: T0 + 5 * Q,
+    block: 10,
+    trader: '',
+    labels: [],
+  });
+  // The chain booked 500 and 400 Wh; the grid measured 623 and 380: the house moved from anna to
+  // bert between the two quarter hours.
+  const comparison = compare(
+    [meter],
+    [row(0, 623n), row(1, 380n)],
+    [reading(0, 500n), reading(1, 400n)],
+    300_000n,
+  );
+  const spans = new Map([
+    [
+      spansKey('HOUSE', 'delivered'),
+      registrationSpans([registration(T0 - Q, 'anna'), registration(T0 + Q, 'bert')], 'consumer'),
+    ],
+  ]);
+  const options = {
+    client: {} as ReconcileOptions['client'],
+    context: 'CTX',
+    csvText: '',
+    csvName: 'grid.csv',
+    meters: [],
+    priceText: '0.3',
+    priceMicro: 300_000n,
+  };
+  const market = plan(options, [meter], comparison, { marketPeriodMs: Q, spans });
+  assert.deepEqual(
+    market.map((p) => [
+      p.s.trader,
+      p.s.periodStartMs,
+      p.payload?.['amount'],
+      p.payload?.['direction'],
+    ]),
+    [
+      ['anna', T0, '0.123', 'consumed'],
+      ['bert', T0 + Q, '-0.02', 'consumed'],
+    ],
+  );
+  const thesis = plan(options, [meter], comparison, { marketPeriodMs: null, spans });
+  assert.deepEqual(
+    thesis.map((p) => [
+      p.s.trader,
+      p.payload?.['trader'],
+      p.payload?.['amount'],
+      p.payload?.['block'],
+    ]),
+    [
+      ['anna', 'anna', '-0.123', 10],
+      ['bert', 'bert', '0.02', 10],
+    ],
   );
 });

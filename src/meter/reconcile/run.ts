@@ -156,14 +156,15 @@ export function settleTxId(
 }
 
 /** What settling needs to know of the context and its devices beyond the comparison. */
-interface SettleContext {
+export interface SettleContext {
   /** The market's period length; null: no market, settle with Mutate. */
   readonly marketPeriodMs: number | null;
   /** Per device address and role ("address|producer"): its registrations over time. */
   readonly spans: ReadonlyMap<string, readonly RegistrationSpan[]>;
 }
 
-function spansKey(address: string, direction: Direction): string {
+/** The key of a device's spans in SettleContext.spans. */
+export function spansKey(address: string, direction: Direction): string {
   return `${address}|${direction === 'returned' ? 'producer' : 'consumer'}`;
 }
 
@@ -368,10 +369,10 @@ export function reportCsv(report: ReconcileReport): string {
   return differencesCsv(report.differences, settled);
 }
 
-type Planned = { s: Settlement; payload: Record<string, unknown> | null };
+export type Planned = { s: Settlement; payload: Record<string, unknown> | null };
 
-/** The transactions that settle the differences (see the top of this file). */
-function plan(
+/** The transactions that settle the differences (see the top of this file); pure. */
+export function plan(
   o: ReconcileOptions,
   meters: readonly ReconcileMeter[],
   c: Comparison,
