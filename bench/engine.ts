@@ -8,17 +8,9 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/engine.js --in-process
 
 import { parseArgs } from 'node:util';
-import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../src/contracts/runtime/executor.js';
-import type { Executor } from '../src/contracts/runtime/executor.js';
-import { packContract } from '../src/contracts/authoring/pack.js';
-import { compareKeys, keyId, rowMatches } from '../src/contracts/runtime/rows.js';
 import type { BlockExecutionResult } from '../src/contracts/runtime/types.js';
-import type { StateReader } from '../src/contracts/runtime/ports.js';
-import { signTx } from '../src/chain/tx.js';
-import { CREATE_CONTRACT_HASH } from '../src/chain/types.js';
 import type { Tx } from '../src/chain/types.js';
-import { ENERGY_CONTRACTS } from '../src/energy/index.js';
-import type { ContractRecord, Row, RowValue, TableDef } from '../src/chain/contract-model.js';
+import { MemoryChain } from './memory-chain.js';
 import {
   SpendableModel,
   deriveKey,
@@ -29,67 +21,9 @@ import {
   traderTxs,
   warmupTxs,
 } from './workload.js';
-import type { BenchTx, ContractHashes } from './workload.js';
+import type { BenchTx } from './workload.js';
 
 const CHAIN_ID = 'hanzenet-engine-bench';
-
-/** Committed rows in memory, as the store would hold them. */
-class MemoryStore implements StateReader {
-  private readonly tables = new Map<string, Map<string, { key: RowValue[]; row: Row }>>();
-  contractList: ContractRecord[] = [];
-
-  async readRows(
-    table: string,
-    def: TableDef,
-    keys: readonly (readonly RowValue[])[],
-  ): Promise<Row[]> {
-    const t = this.tables.get(table);
-    const out: Row[] = [];
-    for (const key of keys) {
-      const found = t?.get(keyId(key));
-      if (found !== undefined) out.push(found.row);
-    }
-    void def;
-    return out;
-  }
-
-  async findRows(
-    table: string,
-    _def: TableDef,
-    where: Readonly<Row>,
-    limit: number,
-  ): Promise<Row[]> {
-    const matching = [...(this.tables.get(table)?.values() ?? [])].filter((e) =>
-      rowMatches(e.row, where),
-    );
-    matching.sort((a, b) => compareKeys(a.key, b.key));
-    return matching.slice(0, limit).map((e) => e.row);
-  }
-
-  async scanTable(table: string, _def: TableDef, limit: number): Promise<Row[] | null> {
-    const rows = [...(this.tables.get(table)?.values() ?? [])].map((e) => e.row);
-    return rows.length > limit ? null : rows;
-  }
-
-  async listContracts(): Promise<ContractRecord[]> {
-    return this.contractList;
-  }
-
-  apply(result: BlockExecutionResult, defs: ReadonlyMap<string, TableDef>): void {
-    for (const change of result.stateChanges) {
-      let t = this.tables.get(change.table);
-      if (t === undefined) {
-        t = new Map();
-        this.tables.set(change.table, t);
-      }
-      const id = keyId(change.key);
-      if (change.row === null) t.delete(id);
-      else t.set(id, { key: [...change.key], row: change.row });
-    }
-    void defs;
-    this.contractList.push(...result.createdContracts);
-  }
-}
 
 interface Options {
   readonly n: number;
@@ -126,64 +60,24 @@ function options(): Options {
 
 async function main(): Promise<void> {
   const o = options();
-  const processorKey = deriveKey(o.seed, 'processor', 0);
-  const packed = ENERGY_CONTRACTS.map((def) => packContract(def));
-  const hashes: ContractHashes = Object.fromEntries(packed.map((p) => [p.payload.type, p.hashHex]));
+  // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
+  const chain = await MemoryChain.open(
+    CHAIN_ID,
+    deriveKey(o.seed, 'processor', 0),
+    Date.UTC(2026, 0, 1, 10, 0, 30),
+    !o.inProcess,
+  );
+  const run = (txs: readonly Tx[]): Promise<BlockExecutionResult> =>
+    chain.run(txs, chain.processedMs + 1000);
+  const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
+  const hashes = await chain.installEnergy(chain.processedMs + 1000);
   const ctx = { chainId: CHAIN_ID, hashes };
   const people = participants(o.seed, o.traders);
-  const store = new MemoryStore();
-  const executor: Executor = await createExecutor({
-    reader: store,
-    inWorker: !o.inProcess,
-    residentRows: DEFAULT_RESIDENT_ROWS,
-  });
-  // 10:00:30 UTC, one block a second: every block falls in the 10:00-10:15 settlement period.
-  let height = 0;
-  let processedMs = Date.UTC(2026, 0, 1, 10, 0, 30);
-  const run = async (txs: readonly Tx[]): Promise<BlockExecutionResult> => {
-    height += 1;
-    const previousProcessedMs = processedMs;
-    processedMs += 1000;
-    const result = await executor.executeBlock({
-      chainId: CHAIN_ID,
-      processorAddress: processorKey.address,
-      height,
-      processedMs,
-      previousHashHex: '00'.repeat(32),
-      previousProcessedMs,
-      txs,
-    });
-    const refused = result.outcomes.findIndex((r) => r.status !== 'accepted');
-    if (refused >= 0) {
-      const r = result.outcomes[refused];
-      throw new Error(
-        `block ${height}: transaction ${refused} ended ${r?.status ?? '?'}: ${r && 'code' in r ? r.code : ''} ${r?.message ?? ''}`,
-      );
-    }
-    store.apply(result, new Map());
-    executor.commit();
-    return result;
-  };
-  const txsOf = (b: readonly BenchTx[]): Tx[] => b.map((t) => t.tx);
-
-  await run(
-    packed.map((p) =>
-      signTx(
-        {
-          contractHashHex: CREATE_CONTRACT_HASH,
-          validTillMs: 0,
-          payloadText: JSON.stringify(p.payload),
-        },
-        processorKey,
-        CHAIN_ID,
-      ),
-    ),
-  );
   await run(txsOf(traderTxs(ctx, people)));
   await run(txsOf(deviceTxs(ctx, people)));
   const warmup = warmupTxs(ctx, people, 0);
   await run(txsOf(warmup));
-  const periodBlock = height;
+  const periodBlock = chain.height;
   const model = new SpendableModel(o.traders);
   for (const t of warmup) if (t.credit !== undefined) model.credit(t.credit.trader, t.credit.wh);
   process.stderr.write(`signing ${o.n} timed transactions...\n`);
@@ -203,7 +97,7 @@ async function main(): Promise<void> {
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  await executor.close();
+  await chain.close();
   const first = perBlock[0];
   const rest = perBlock.slice(1);
   const restTxs = rest.reduce((a, b) => a + b.txs, 0);

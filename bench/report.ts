@@ -129,6 +129,24 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** The market workload of a run: its size, and how long settling each period took. */
+export function marketLines(r: RunResult): string[] {
+  const m = r.market;
+  if (m === null) return [];
+  const out = [
+    `${r.backend} N=${r.n} market: ${m.traders} traders with standing orders, ${m.readings} of the timed transactions are its readings, ${m.periodSeconds}-s periods`,
+  ];
+  for (const p of m.periods) {
+    const start = new Date(p.periodStartMs).toISOString().slice(11, 19);
+    out.push(
+      p.height === null
+        ? `  period ${start}: not settled`
+        : `  period ${start}: settled in block ${p.height} (${p.txsInBlock ?? '?'} txs): executing ${num(p.executeMs)} ms, committing ${num(p.commitMs)} ms`,
+    );
+  }
+  return out;
+}
+
 export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   const m = report.machine;
@@ -198,6 +216,7 @@ export function formatReport(report: BenchReport): string {
     ...new Set(report.runs.filter((r) => r.node.status !== 'ok').map((r) => r.node.note)),
   ];
   for (const note of notes) out.push(`mirror node: ${note}`);
+  for (const r of report.runs) for (const line of marketLines(r)) out.push(line);
   out.push('');
   const v = report.limits.verify;
   if (v !== null) {

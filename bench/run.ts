@@ -8,6 +8,10 @@
 //   --batch 500               transactions per batch request (http) or per watch message (ws)
 //   --rate R                  http: send at most R tx/s (open loop, for latency at a given load)
 //   --traders 1000            traders in the context (each with a producer and a consumer meter)
+//   --market                  add the market workload (bench/market-run.ts): a market context whose
+//                             traders hold standing orders, a fifth of the load its readings, and
+//                             the settlement of every period it filled, timed per period
+//   --market-traders 1000     traders of that market (implies --market)
 //   --seed bench              the workload's seed (keys, amounts, ids)
 //   --repeat 1                runs per (backend, N)
 //   --out bench/results       where <timestamp>.json/.svg and latest.json/.svg go
@@ -73,6 +77,8 @@ async function main(): Promise<void> {
         'processor-node-args': { type: 'string' },
         'mirror-node-args': { type: 'string' },
         keep: { type: 'boolean', default: false },
+        market: { type: 'boolean', default: false },
+        'market-traders': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -110,6 +116,10 @@ async function main(): Promise<void> {
     batchSize: positiveInt('batch', values.batch, 500),
     rate: values.rate === undefined ? null : positiveInt('rate', values.rate, 1),
     traders: positiveInt('traders', values.traders, 1000),
+    marketTraders:
+      values.market || values['market-traders'] !== undefined
+        ? positiveInt('market-traders', values['market-traders'], 1000)
+        : null,
     seed: values.seed ?? 'bench',
     repeat: positiveInt('repeat', values.repeat, 1),
     node: !values['no-node'],
@@ -190,6 +200,7 @@ async function main(): Promise<void> {
               batchSize: options.batchSize,
               rate: options.rate,
               traders: options.traders,
+              marketTraders: options.marketTraders,
               seed: options.repeat > 1 ? `${options.seed}-${k + 1}` : options.seed,
               node: options.node,
               keep: options.keep,
@@ -309,6 +320,7 @@ function abortedRun(
       peakRssBytes: null,
       note: 'the run did not complete',
     },
+    market: null,
   };
 }
 

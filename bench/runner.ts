@@ -18,6 +18,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import type { BlockView, ContractView, TxView } from '../src/chain/views.js';
+import {
+  MARKET_SHARE,
+  awaitSettlements,
+  interleave,
+  marketTimedTxs,
+  setupMarket,
+} from './market-run.js';
+import type { MarketResult, MarketSetup } from './market-run.js';
 import { CpuOfProcesses, cpuSeconds, diskBytes, statusBytes } from './proc.js';
 import {
   SETTLEMENT_PERIOD_MS,
@@ -50,6 +58,8 @@ export interface RunOptions {
   /** http only: pace sending to this many transactions per second (null: as fast as answers come). */
   readonly rate: number | null;
   readonly traders: number;
+  /** Add the market workload with this many traders (bench/market-run.ts); null: without it. */
+  readonly marketTraders: number | null;
   readonly seed: string;
   readonly node: boolean;
   /** Keep data directories and databases (for inspection). */
@@ -159,6 +169,8 @@ export interface RunResult {
   };
   readonly generationSeconds: number;
   readonly node: NodeResult;
+  /** The market workload (--market): its size and the settlement of each period it filled. */
+  readonly market: MarketResult | null;
 }
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -936,14 +948,27 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       `period ${period.periodBlock}: ${period.credited} traders hold ${(model.total() / 1000).toFixed(3)} kWh to trade; setup took ${setupSeconds.toFixed(1)} s`,
     );
 
+    let market: MarketSetup | null = null;
+    if (o.marketTraders !== null)
+      market = await setupMarket(
+        ctx,
+        o.seed,
+        o.marketTraders,
+        (txs, what) => submitAccepted(url, txs, what),
+        log,
+      );
+
     // ---- Generate and sign the timed load (not timed) ----
     const g = performance.now();
-    const timed = timedTxs(ctx, people, {
-      n: o.n,
+    const marketCount = market === null ? 0 : Math.round(o.n * MARKET_SHARE);
+    const thesisTxs = timedTxs(ctx, people, {
+      n: o.n - marketCount,
       periodBlock: period.periodBlock,
       model,
       onProgress: (done) => log(`signed ${done}/${o.n}`),
     });
+    const marketTxs = market === null ? [] : marketTimedTxs(ctx, market, marketCount);
+    const timed = interleave(thesisTxs, marketTxs);
     generationMs += performance.now() - g;
     const mix = mixOf(timed);
     log(
@@ -1090,6 +1115,39 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       databaseBytes = Number(rows[0]?.size ?? Number.NaN);
     }
 
+    // ---- The market's settlements (after the timed phase: a period ends a minute after it starts) ----
+    let marketResult: MarketResult | null = null;
+    if (market !== null) {
+      const ids = new Set(marketTxs.map((t) => t.tx.idHex));
+      const readingBlocks = timedBlocks.filter((b) => b.transactions.some((t) => ids.has(t.id)));
+      const running = processor;
+      const periods = await awaitSettlements(
+        market,
+        readingBlocks,
+        head0 + 1,
+        {
+          blocks: (from, to) => fetchBlocks(url, from, to),
+          tx: (id) => getJson<TxView>(`${url}/api/transactions/${id}`),
+          head: async () =>
+            (await getJson<{ head: { height: number } }>(`${url}/api/info`)).head.height,
+          blockLogs: () => running.blockLogs,
+        },
+        log,
+      );
+      for (const p of periods)
+        if (p.height === null)
+          failures.push(
+            `the market period starting at ${new Date(p.periodStartMs).toISOString()} was not settled`,
+          );
+      marketResult = {
+        traders: o.marketTraders ?? 0,
+        orders: o.marketTraders ?? 0,
+        readings: marketTxs.length,
+        periodSeconds: market.periodMs / 1000,
+        periods,
+      };
+    }
+
     // ---- Mirror node ----
     let node: NodeResult;
     if (!o.node)
@@ -1162,7 +1220,11 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       rowsPerTx,
       dbTransactionsPerTx,
       setup: {
-        txs: traders.length + devices.length + rounds.reduce((a, r) => a + r.txs.length, 0),
+        txs:
+          traders.length +
+          devices.length +
+          rounds.reduce((a, r) => a + r.txs.length, 0) +
+          (market?.setupTxs ?? 0),
         warmupRounds: rounds.length,
         periodBlock: period.periodBlock,
         creditedTraders: period.credited,
@@ -1170,6 +1232,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       },
       generationSeconds: generationMs / 1000,
       node,
+      market: marketResult,
     };
     log(
       result.ok

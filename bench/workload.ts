@@ -36,7 +36,11 @@ export type TxKind =
   | 'consume'
   | 'transfer'
   | 'reduce'
-  | 'mutate';
+  | 'mutate'
+  | 'market'
+  | 'prices'
+  | 'order'
+  | 'settle';
 
 export interface BenchTx {
   readonly kind: TxKind;
@@ -144,7 +148,8 @@ export function kwhText(wh: number): string {
   return `${wh < 0 ? '-' : ''}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, '0')}`;
 }
 
-function sign(
+/** Signs one benchmark transaction; its id is derived from (seed, kind, index). */
+export function signBenchTx(
   ctx: SignContext,
   p: Participants,
   kind: TxKind,
@@ -177,7 +182,11 @@ function sign(
 export function traderTxs(ctx: SignContext, p: Participants): BenchTx[] {
   const context = p.owner.address;
   return p.traders.map((t, i) =>
-    sign(ctx, p, 'trader', i, 'Trader', p.owner, { context, address: t.address, allowed: true }),
+    signBenchTx(ctx, p, 'trader', i, 'Trader', p.owner, {
+      context,
+      address: t.address,
+      allowed: true,
+    }),
   );
 }
 
@@ -190,7 +199,7 @@ export function deviceTxs(ctx: SignContext, p: Participants): BenchTx[] {
     if (producer === undefined || consumer === undefined)
       throw new Error(`trader ${i} has no meters`);
     out.push(
-      sign(ctx, p, 'producer', i, 'Producer', p.owner, {
+      signBenchTx(ctx, p, 'producer', i, 'Producer', p.owner, {
         context,
         address: producer.address,
         allowed: true,
@@ -199,7 +208,7 @@ export function deviceTxs(ctx: SignContext, p: Participants): BenchTx[] {
       }),
     );
     out.push(
-      sign(ctx, p, 'consumer', i, 'Consumer', p.owner, {
+      signBenchTx(ctx, p, 'consumer', i, 'Consumer', p.owner, {
         context,
         address: consumer.address,
         allowed: true,
@@ -209,7 +218,7 @@ export function deviceTxs(ctx: SignContext, p: Participants): BenchTx[] {
     );
   });
   out.push(
-    sign(ctx, p, 'period', 0, 'SettlementPeriod', p.owner, {
+    signBenchTx(ctx, p, 'period', 0, 'SettlementPeriod', p.owner, {
       context,
       periodSeconds: SETTLEMENT_PERIOD_SECONDS,
     }),
@@ -223,7 +232,7 @@ export function warmupTxs(ctx: SignContext, p: Participants, round: number): Ben
   const rng = new Prng(p.seed, `warmup-${round}`);
   return p.producers.map((producer, i) => {
     const wh = rng.int(500, 2000);
-    return sign(
+    return signBenchTx(
       ctx,
       p,
       'warmup',
@@ -312,7 +321,7 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
   const production = (i: number): BenchTx => {
     const m = rng.int(0, traders - 1);
     const producer = p.producers[m] as PrivateKey;
-    return sign(ctx, p, 'produce', i, 'Energy', producer, {
+    return signBenchTx(ctx, p, 'produce', i, 'Energy', producer, {
       context,
       amount: kwhText(rng.int(1, 12)),
     });
@@ -320,7 +329,7 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
   const consumption = (i: number): BenchTx => {
     const m = rng.int(0, traders - 1);
     const consumer = p.consumers[m] as PrivateKey;
-    return sign(ctx, p, 'consume', i, 'Energy', consumer, {
+    return signBenchTx(ctx, p, 'consume', i, 'Energy', consumer, {
       context,
       amount: kwhText(-rng.int(1, 9)),
     });
@@ -351,7 +360,15 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
           amount: kwhText(wh),
         };
         if (rng.next() < 0.5) payload['description'] = 'peer-to-peer sale';
-        made = sign(ctx, p, 'transfer', i, 'Transfer', p.traders[from] as PrivateKey, payload);
+        made = signBenchTx(
+          ctx,
+          p,
+          'transfer',
+          i,
+          'Transfer',
+          p.traders[from] as PrivateKey,
+          payload,
+        );
       }
     } else if (r < MIX.transfer + MIX.reduce) {
       const wh = rng.int(1, 30);
@@ -363,7 +380,7 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
           original.length > 1 && rng.next() < 0.5
             ? [...original]
             : [original[rng.int(0, original.length - 1)] as string];
-        made = sign(ctx, p, 'reduce', i, 'Reduce', p.traders[from] as PrivateKey, {
+        made = signBenchTx(ctx, p, 'reduce', i, 'Reduce', p.traders[from] as PrivateKey, {
           context,
           block: periodBlock,
           originalLabels: [...original],
@@ -382,7 +399,7 @@ export function timedTxs(ctx: SignContext, p: Participants, input: TimedLoadInpu
         amount: kwhText(rng.next() < 0.5 ? magnitude : -magnitude),
       };
       if (rng.next() < 0.5) payload['description'] = 'settlement with the external supplier';
-      made = sign(ctx, p, 'mutate', i, 'Mutate', p.owner, payload);
+      made = signBenchTx(ctx, p, 'mutate', i, 'Mutate', p.owner, payload);
     } else {
       made = rng.next() < PRODUCTION_SHARE ? production(i) : consumption(i);
     }

@@ -224,6 +224,7 @@ function fakeRun(
       peakRssBytes: null,
       note: 'not available <yet> & "so"',
     },
+    market: null,
   };
 }
 

@@ -590,6 +590,47 @@ test('ctx.db calls per transaction are limited', async () => {
   );
 });
 
+test('a contract with the settlement budget may make 100,000 ctx.db calls and use 100 times the gas', async () => {
+  await withChain(async (chain) => {
+    // The type goes into the code: the contract hash is the code's.
+    const loop = (type: string, calls: number): string =>
+      `function (p, ctx) { const t = '${type}'; for (let i = 0; i < ${calls}; i++) ctx.db.get('notes', { id: t }); return 'OK'; }`;
+    const settles = rawCreateTx({
+      type: 'Settles',
+      manifest: { ...NOTES, budget: 'settlement' },
+      code: loop('Settles', 20_000),
+    });
+    const plain = rawCreateTx({ type: 'Plain', manifest: NOTES, code: loop('Plain', 20_000) });
+    const tooMany = rawCreateTx({
+      type: 'TooMany',
+      manifest: { ...NOTES, budget: 'settlement' },
+      code: loop('TooMany', 100_001),
+    });
+    const spin = (type: string, budget: boolean) =>
+      rawCreateTx({
+        type,
+        manifest: budget ? { ...NOTES, budget: 'settlement' } : NOTES,
+        code: `function (p, ctx) { const t = '${type}'; let n = 0; for (let i = 0; i < 20000000; i++) n += i; return t === '' ? 'no' : 'OK'; }`,
+      });
+    const spinBudget = spin('SpinBudget', true);
+    const spinPlain = spin('SpinPlain', false);
+    await chain.run([settles.tx, plain.tx, tooMany.tx, spinBudget.tx, spinPlain.tx]);
+    const r = await chain.run(
+      [settles, plain, tooMany, spinBudget, spinPlain].map((c) => makeTx(aliceKey, c.hashHex, {})),
+    );
+    assert.deepEqual(
+      r.outcomes.map((o) => (o.status === 'accepted' ? 'accepted' : `${o.code}: ${o.message}`)),
+      [
+        'accepted',
+        'contract_out_of_gas: contract Plain made more than 10000 ctx.db calls in one transaction',
+        'contract_out_of_gas: contract TooMany made more than 100000 ctx.db calls in one transaction',
+        'accepted',
+        'contract_out_of_gas: contract SpinPlain used more than 200 interrupts (about 2000000 operations), the budget of one transaction',
+      ],
+    );
+  });
+});
+
 test('invalid transactions to normal contracts: unknown contract, payload that fails the template', async () => {
   await withChain(async (chain) => {
     const c = rawCreateTx({

@@ -77,6 +77,10 @@ test('a delete payload names a hash', () => {
 
 test('manifests: names, types, keys, indexes, reads and limits', () => {
   assert.deepEqual(parseManifest(''), { ok: true, manifest: { tables: {}, reads: [] } });
+  const settlement = { tables: {}, reads: [], budget: 'settlement' } as const;
+  assert.deepEqual(checkManifest(settlement), { ok: true, manifest: settlement });
+  assert.deepEqual(parseManifest(manifestJson(settlement)), { ok: true, manifest: settlement });
+  assert.equal(manifestJson({ tables: {}, reads: [] }), '{"tables":{},"reads":[]}');
   assert.deepEqual(checkManifest({ tables: { t: { columns: { a: 'text', b: 'json' }, key: ['a'], indexes: [['a']] } } }), {
     ok: true,
     manifest: { tables: { t: { columns: { a: 'text', b: 'json' }, key: ['a'], indexes: [['a']] } }, reads: [] },
@@ -103,6 +107,8 @@ test('manifests: names, types, keys, indexes, reads and limits', () => {
     [{ tables: {}, reads: ['x', 'x'] }, /names table x twice/],
     [{ tables: {}, reads: [5] }, /not a table name/],
     [{ tables: { t: { columns: { a: 'text' }, key: ['a'] } }, reads: ['t'] }, /both defined and listed under reads/],
+    [{ tables: {}, budget: 'unlimited' }, /manifest.budget must be "settlement" or left out, got "unlimited"/],
+    [{ tables: {}, budget: null }, /manifest.budget must be "settlement"/],
   ];
   for (const [m, message] of bad) {
     const r = checkManifest(m);

@@ -129,6 +129,40 @@ describe('MarketPrices and SettlePeriod', () => {
       [true],
     );
   });
+  test('periods are settled in order; an order is removed once its last period is settled', async () => {
+    const c = await Community.open(chain, 'owner in order');
+    // The chain is shared: two periods after its block time, A and B.
+    const A = Math.ceil((chain.processedMs + 1) / QUARTER_MS) * QUARTER_MS;
+    const B = A + QUARTER_MS;
+    await c.accept('Market', c.owner, { on: true, auction: true });
+    await c.prices(A, 2);
+    await c.accept('Energy', ANNA_SOLAR, { amount: '2', register: '2', readingMs: B });
+    await c.accept('Energy', ANNA_SOLAR, { amount: '1', register: '3', readingMs: B + 60_000 });
+    await c.accept('Energy', BERT_HOUSE, { amount: '-1', register: '1', readingMs: B });
+    await c.accept('Energy', BERT_HOUSE, { amount: '-1', register: '2', readingMs: B + 60_000 });
+    const order = { priceEur: '0.2', labels: [], fromMs: A };
+    await c.accept('Order', ANNA, { ...order, side: 'sell', toMs: B });
+    await c.accept('Order', BERT, { ...order, side: 'buy' });
+    const sides = async (): Promise<string[]> =>
+      (await c.rows('energy_market_orders'))
+        .map((o) => `${o['side']} ${o['to_ms'] === BigInt(B) ? 'B' : 'A'}`)
+        .sort();
+    assert.deepEqual(await sides(), ['buy A', 'sell B']);
+
+    await chain.gotoBlock(chain.height + 1, B + QUARTER_MS + 60_000);
+    await c.reject('SettlePeriod', BERT, { periodStartMs: B }, 'earlier_period_unsettled');
+    await c.accept('SettlePeriod', BERT, { periodStartMs: A });
+    assert.deepEqual(await c.flows(A), [
+      'auction anna>bert 1000@200000',
+      'export anna>owner 1000@50000',
+    ]);
+    // Bert's order was for A only: it is gone; anna's stands until B is settled.
+    assert.deepEqual(await sides(), ['sell B']);
+    await c.accept('SettlePeriod', BERT, { periodStartMs: B });
+    // No bids in B: what anna offers goes to bert by the community allocation.
+    assert.deepEqual(await c.flows(B), ['allocation anna>bert 1000@150000']);
+    assert.deepEqual(await sides(), []);
+  });
 
   test('MarketCorrection: only the owner, a market context, a trader, an ended aligned period and a sane amount', async () => {
     const c = await Community.open(chain, 'owner correction rules');

@@ -32,7 +32,16 @@ export interface ContractManifest {
   readonly tables: Readonly<Record<string, TableDef>>;
   /** Further tables (defined by other contracts) this contract may read but not write. */
   readonly reads: readonly string[];
+  /**
+   * The execution budget of one of its transactions: absent for the budget of every transaction,
+   * `settlement` for the larger one of a contract that settles a whole market period
+   * (src/contracts/limits.ts, docs/contract-api.md "Limits").
+   */
+  readonly budget?: ContractBudget;
 }
+
+/** Names of the execution budgets a manifest may ask for. */
+export type ContractBudget = 'settlement';
 
 /** Template entry, Validana style: {type, name, desc}. */
 export interface TemplateField {

@@ -77,6 +77,11 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'market statements': [
     'hanzenet market statements --context 1Ctx... --trader 1Trd... --from 2026-06-01T00:00Z --to 2026-07-01T00:00Z',
     'hanzenet market statements --context 1Ctx... --format csv > statements.csv',
+    'hanzenet market statements --context 1Ctx... --group month --tz Europe/Amsterdam --format csv',
+  ],
+  'market figures': [
+    'hanzenet market figures --context 1Ctx... --group day --tz Europe/Amsterdam --from 2026-03-01T00:00+01:00',
+    'hanzenet market figures --context 1Ctx... --group month --tz Europe/Amsterdam --format csv > figures.csv',
   ],
 };
 

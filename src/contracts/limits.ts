@@ -16,6 +16,18 @@ export const DEFAULT_EXECUTION_LIMITS: ExecutionLimits = {
   memoryBytesPerBlock: 64 * 1024 * 1024,
 };
 
+/**
+ * The larger budget of a contract whose manifest asks for `"budget": "settlement"`: one
+ * transaction that settles a whole market period (up to 10,000 orders and their traders; decision
+ * 0011). Part of the protocol like the limits below; only the processor creates contracts, so
+ * which contracts get it is the chain operator's decision, visible in each contract's manifest.
+ */
+export const SETTLEMENT_BUDGET = {
+  /** gasInterruptsPerTx is multiplied by this. */
+  gasFactor: 100,
+  dbCallsPerTx: 100_000,
+} as const;
+
 /** Fixed limits of the contract runtime (docs/contract-api.md, "Limits"). Part of the protocol. */
 export const CONTRACT_LIMITS = {
   /** QuickJS stack limit. Small enough that QuickJS, not V8, notices deep recursion first. */

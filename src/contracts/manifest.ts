@@ -65,11 +65,17 @@ export function checkManifest(value: unknown): ManifestCheck {
       ok: false,
       message: 'the manifest must be a JSON object {"tables": {...}, "reads": [...]}',
     };
-  const extra = onlyKeys(value, ['tables', 'reads']);
+  const extra = onlyKeys(value, ['tables', 'reads', 'budget']);
   if (extra !== null)
     return {
       ok: false,
-      message: `the manifest has an unknown key ${JSON.stringify(extra)}; allowed are tables and reads`,
+      message: `the manifest has an unknown key ${JSON.stringify(extra)}; allowed are tables, reads and budget`,
+    };
+  const budget = value['budget'];
+  if (budget !== undefined && budget !== 'settlement')
+    return {
+      ok: false,
+      message: `manifest.budget must be "settlement" or left out, got ${JSON.stringify(budget)}`,
     };
   const tablesValue = value['tables'] ?? {};
   if (!isObject(tablesValue))
@@ -114,7 +120,10 @@ export function checkManifest(value: unknown): ManifestCheck {
       };
     reads.push(r);
   }
-  return { ok: true, manifest: { tables, reads } };
+  return {
+    ok: true,
+    manifest: budget === undefined ? { tables, reads } : { tables, reads, budget },
+  };
 }
 
 function checkColumnList(
@@ -194,7 +203,8 @@ export function manifestJson(m: ContractManifest): string {
   const tables = Object.entries(m.tables).map(
     ([name, def]) => `${JSON.stringify(name)}:${tableDefJson(def)}`,
   );
-  return `{"tables":{${tables.join(',')}},"reads":${JSON.stringify(m.reads)}}`;
+  const budget = m.budget === undefined ? '' : `,"budget":${JSON.stringify(m.budget)}`;
+  return `{"tables":{${tables.join(',')}},"reads":${JSON.stringify(m.reads)}${budget}}`;
 }
 
 /** Identical definitions: same columns in the same order with the same types, same key, same indexes. */

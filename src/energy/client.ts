@@ -6,6 +6,9 @@ import type { HanzenetClient } from '../client/client.js';
 import { checkHeight } from '../client/check.js';
 import { ClientError } from '../client/errors.js';
 import { isRecord } from '../client/http.js';
+import type { MarketFiguresView } from './market-figures.js';
+import type { GroupedStatementsView } from './market-grouped-statements.js';
+import type { GroupKind } from './market-groups.js';
 import type { StatementsView } from './market-statements.js';
 import type {
   DeviceReadingsView,
@@ -95,27 +98,57 @@ export interface MarketStatementsQuery {
   readonly fromMs?: number;
   /** Periods starting before this, ms since the Unix epoch. */
   readonly toMs?: number;
-  /** Most statements listed (server default and maximum 10000). */
+  /** Most statements (grouped statements) listed (server default and maximum 10000). */
   readonly limit?: number;
+  /** One statement per settled period (the default), or summed per trader and day or month. */
+  readonly group?: GroupKind;
+  /** The IANA time zone of days and months (server default UTC). */
+  readonly tz?: string;
+}
+
+/** Which groups `fetchMarketFigures` lists (docs/api.md "Market figures"). */
+export interface MarketFiguresQuery {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** Most groups listed (server default and maximum 10000). */
+  readonly limit?: number;
+  /** Per settled period (the default), day or month. */
+  readonly group?: GroupKind;
+  /** The IANA time zone of days and months (server default UTC). */
+  readonly tz?: string;
 }
 
 /** A context's settled market statements per trader and period, with totals. */
 export async function fetchMarketStatements(
   client: JsonGetter,
   context: string,
+  query?: MarketStatementsQuery & { readonly group?: 'period' },
+): Promise<StatementsView>;
+/** A context's market statements summed per trader and day or month, with totals. */
+export async function fetchMarketStatements(
+  client: JsonGetter,
+  context: string,
+  query: MarketStatementsQuery & { readonly group: 'day' | 'month' },
+): Promise<GroupedStatementsView>;
+/** Either, when the grouping is only known at run time. */
+export async function fetchMarketStatements(
+  client: JsonGetter,
+  context: string,
+  query: MarketStatementsQuery,
+): Promise<StatementsView | GroupedStatementsView>;
+export async function fetchMarketStatements(
+  client: JsonGetter,
+  context: string,
   query: MarketStatementsQuery = {},
-): Promise<StatementsView> {
-  const params: Record<string, string | number> = {};
+): Promise<StatementsView | GroupedStatementsView> {
+  const params = groupParams(query);
   if (query.trader !== undefined) params['trader'] = query.trader;
-  if (query.fromMs !== undefined) params['from'] = checkHeight('fromMs', query.fromMs);
-  if (query.toMs !== undefined) params['to'] = checkHeight('toMs', query.toMs);
-  if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
   const body = await client.getJson(
     `/api/energy/contexts/${pathSegment('context', context)}/market/statements`,
     params,
   );
   return isRecord(body) && Array.isArray(body['statements'])
-    ? (body as unknown as StatementsView)
+    ? (body as unknown as StatementsView | GroupedStatementsView)
     : badEnergyAnswer('a market statements view', body);
 }
 
@@ -144,6 +177,32 @@ export async function fetchDeviceReadings(
   return isRecord(body) && Array.isArray(body['readings'])
     ? (body as unknown as DeviceReadingsView)
     : badEnergyAnswer('a device readings view', body);
+}
+
+/** A context's market figures per settled period, day or month, with totals. */
+export async function fetchMarketFigures(
+  client: JsonGetter,
+  context: string,
+  query: MarketFiguresQuery = {},
+): Promise<MarketFiguresView> {
+  const body = await client.getJson(
+    `/api/energy/contexts/${pathSegment('context', context)}/market/figures`,
+    groupParams(query),
+  );
+  return isRecord(body) && Array.isArray(body['groups'])
+    ? (body as unknown as MarketFiguresView)
+    : badEnergyAnswer('a market figures view', body);
+}
+
+/** The query parameters from, to, limit, group and tz (the server checks group and tz). */
+function groupParams(query: MarketFiguresQuery): Record<string, string | number> {
+  const params: Record<string, string | number> = {};
+  if (query.fromMs !== undefined) params['from'] = checkHeight('fromMs', query.fromMs);
+  if (query.toMs !== undefined) params['to'] = checkHeight('toMs', query.toMs);
+  if (query.limit !== undefined) params['limit'] = checkHeight('limit', query.limit);
+  if (query.group !== undefined) params['group'] = query.group;
+  if (query.tz !== undefined) params['tz'] = query.tz;
+  return params;
 }
 
 /** A URL path segment; an empty one would change the route, so it is refused here. */

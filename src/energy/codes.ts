@@ -143,9 +143,13 @@ export const ENERGY_REJECT_CODES = {
   prices_missing: {
     summary: 'The market period has no prices; the owner sets them with MarketPrices.',
   },
+  earlier_period_unsettled: {
+    summary:
+      'An earlier market period of the context is not settled yet: periods are settled in order.',
+  },
   period_too_large: {
     summary:
-      'The market period has 10,000 or more positions, or the context 10,000 or more orders on one side.',
+      'The market period has 10,000 or more positions of one direction, or the context 10,000 or more orders on one side.',
   },
   order_invalid: {
     summary:

@@ -1,5 +1,5 @@
 // The energy market's read routes (docs/api.md "Energy", docs/energy.md): balances, members,
-// history and market statements of a context, answered from the chain's database through `service.querySql()` with the
+// history and market statements and figures of a context, answered from the chain's database through `service.querySql()` with the
 // queries of src/energy/queries.ts. A service without a database (querySql absent) answers 404.
 // The platform's API server knows nothing of the energy market: the composition root hands this
 // function to createApiServer as one of its `routes`.
@@ -11,7 +11,9 @@ import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
 import { deviceReadings, deviceRegistrations } from './device-queries.js';
-import { marketStatements, parseStatementFilter } from './market-statements.js';
+import { marketFigures } from './market-figures.js';
+import { parseGroupQuery } from './market-groups.js';
+import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import {
   parseAddressParam,
@@ -54,8 +56,15 @@ export const registerEnergyRoutes: ApiRoutes = (
   app.get(`${ENERGY_CONTEXT_PATH}/market/statements`, async (req) => {
     const params = req.params as Record<string, string | undefined>;
     const context = parseAddressParam(params['context'], 'context');
-    const filter = parseStatementFilter(onlyParams(req.query, ['trader', 'from', 'to', 'limit']));
-    return marketStatements(database(pathOf(req.url)), context, filter);
+    const query = onlyParams(req.query, ['trader', 'from', 'to', 'limit', 'group', 'tz']);
+    return readMarketStatements(database(pathOf(req.url)), context, query);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/figures`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const query = parseGroupQuery(onlyParams(req.query, ['from', 'to', 'limit', 'group', 'tz']));
+    return marketFigures(database(pathOf(req.url)), context, query);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/devices/:address/registrations`, async (req) => {

@@ -62,7 +62,8 @@ export interface StatementsView {
   readonly truncated: boolean;
 }
 
-const COLUMNS = [
+/** The statement columns (Wh or nano-euro) and their fields in the views (kWh or EUR). */
+export const COLUMNS = [
   ['produced_wh', 'producedKwh'],
   ['consumed_wh', 'consumedKwh'],
   ['own_use_wh', 'ownUseKwh'],
@@ -91,7 +92,8 @@ export function formatNeur(neur: bigint): string {
   return `${negative ? '-' : ''}${abs / 1_000_000_000n}${frac ? `.${frac}` : ''}`;
 }
 
-function figures(values: Readonly<Record<string, bigint>>): StatementFigures {
+/** Column values (Wh, nano-euro) as the view's exact kWh and EUR strings. */
+export function figures(values: Readonly<Record<string, bigint>>): StatementFigures {
   const out: Record<string, string> = {};
   for (const [column, field] of COLUMNS) {
     const v = values[column] ?? 0n;

@@ -1,6 +1,7 @@
 // The settlement agent (docs/energy.md, "The settlement agent"): runs beside the processor and
 // sends SettlePeriod for every market period whose gate has closed and that is not settled yet,
-// oldest first, so that every period is settled on time without anyone having to. Anyone may
+// oldest first, so that every period is settled on time without anyone having to. Periods of a
+// context settle in order, so a period that cannot be settled holds back the later ones. Anyone may
 // send SettlePeriod, so the agent signs with a key of its own; the contract decides, and a
 // rejection (another settlement came first, the prices are missing) changes nothing.
 //
@@ -96,10 +97,14 @@ export class SettlementAgent {
   async round(): Promise<number> {
     const due = await duePeriods(this.sql, this.scheduler.nowMs(), this.periodsPerRound);
     let settled = 0;
+    // Periods settle in order: once one of a context is not settled, its later ones wait.
+    const blocked = new Set<string>();
     for (const period of due) {
       if (this.stopped) break;
+      if (blocked.has(period.context)) continue;
       const name = `${period.context}@${period.periodStartMs}`;
       if (!period.hasPrices) {
+        blocked.add(period.context);
         if (!this.reportedMissing.has(name)) {
           this.reportedMissing.add(name);
           this.log.warn('a market period cannot be settled: its owner has set no prices', {
@@ -110,6 +115,11 @@ export class SettlementAgent {
         continue;
       }
       const outcome = await this.submitter.settle(period.context, period.periodStartMs);
+      if (
+        outcome === null ||
+        (outcome.status !== 'accepted' && outcome.code !== 'period_already_settled')
+      )
+        blocked.add(period.context);
       if (outcome === null) continue;
       if (outcome.status === 'accepted') {
         settled++;

@@ -4,7 +4,7 @@
 
 import { ChainError } from '../../core/errors.js';
 import type { ContractManifest, Row, RowValue, TableDef } from '../../chain/contract-model.js';
-import { CONTRACT_LIMITS } from '../limits.js';
+import { CONTRACT_LIMITS, SETTLEMENT_BUDGET } from '../limits.js';
 import type { StateOverlay } from './overlay.js';
 import { checkKey, checkRow, checkWhere, utf8Length } from './rows.js';
 import { ContractFault } from './sandbox.js';
@@ -19,20 +19,26 @@ import { encodeTagged } from './wire.js';
 export class ContractDb implements DbHost {
   private calls = 0;
   private foundRows = 0;
+  private readonly dbCallsMax: number;
 
   constructor(
     private readonly overlay: StateOverlay,
     private readonly contractType: string,
     private readonly manifest: ContractManifest,
     private readonly defs: ReadonlyMap<string, TableDef>,
-  ) {}
+  ) {
+    this.dbCallsMax =
+      manifest.budget === 'settlement'
+        ? SETTLEMENT_BUDGET.dbCallsPerTx
+        : CONTRACT_LIMITS.dbCallsPerTx;
+  }
 
   private table(name: string, write: boolean): TableDef {
     this.calls += 1;
-    if (this.calls > CONTRACT_LIMITS.dbCallsPerTx) {
+    if (this.calls > this.dbCallsMax) {
       throw new ContractFault(
         'contract_out_of_gas',
-        `contract ${this.contractType} made more than ${CONTRACT_LIMITS.dbCallsPerTx} ctx.db calls in one transaction`,
+        `contract ${this.contractType} made more than ${this.dbCallsMax} ctx.db calls in one transaction`,
       );
     }
     const own = Object.hasOwn(this.manifest.tables, name);

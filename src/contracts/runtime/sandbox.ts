@@ -10,12 +10,12 @@ import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emsc
 import { ChainError } from '../../core/errors.js';
 import { truncateUtf8 } from '../../core/bytes.js';
 import type { BlockTxOutcome } from '../../chain/types.js';
-import type { Row } from '../../chain/contract-model.js';
+import type { ContractBudget, Row } from '../../chain/contract-model.js';
 import { HOST_OP } from './prelude.js';
 import { PRELUDE_SOURCE } from './prelude-source.js';
 import { freshQuickJS, HostThrow, newTextHostFunction, SANDBOX_INTRINSICS } from './quickjs.js';
 import type { HostCallPath, HostReply } from './quickjs.js';
-import { CONTRACT_LIMITS } from '../limits.js';
+import { CONTRACT_LIMITS, SETTLEMENT_BUDGET } from '../limits.js';
 import type { ExecutionLimits } from '../limits.js';
 import { decodeTagged, encodeForSandbox } from './wire.js';
 
@@ -57,12 +57,16 @@ export interface SandboxContract {
   readonly hashHex: string;
   readonly type: string;
   readonly code: string;
+  /** Its manifest's budget: `settlement` multiplies the gas of one transaction (limits.ts). */
+  readonly manifest?: { readonly budget?: ContractBudget };
 }
 
 /** State of the call in progress. */
 interface CallState {
   readonly db: DbHost;
   interrupts: number;
+  /** The interrupts this call may use. */
+  readonly interruptsMax: number;
   outOfGas: boolean;
   fault: ContractFault | null;
   /** A failure of the host (a state read that failed): the block fails, no outcome is decided. */
@@ -139,7 +143,7 @@ export class BlockSandbox {
     if (c === null) return false;
     if (c.fault !== null || c.hostError !== null) return true;
     c.interrupts += 1;
-    if (c.interrupts > this.limits.gasInterruptsPerTx) {
+    if (c.interrupts > c.interruptsMax) {
       c.outOfGas = true;
       return true;
     }
@@ -165,7 +169,18 @@ export class BlockSandbox {
       loaded = load;
       this.contracts.set(contract.hashHex, loaded);
     }
-    const state: CallState = { db, interrupts: 0, outOfGas: false, fault: null, hostError: null };
+    const interruptsMax =
+      contract.manifest?.budget === 'settlement'
+        ? this.limits.gasInterruptsPerTx * SETTLEMENT_BUDGET.gasFactor
+        : this.limits.gasInterruptsPerTx;
+    const state: CallState = {
+      db,
+      interrupts: 0,
+      interruptsMax,
+      outOfGas: false,
+      fault: null,
+      hostError: null,
+    };
     const { ctx, runner } = loaded;
     const infoHandle = ctx.newString(JSON.stringify(info));
     const payloadHandle = ctx.newString(encodeForSandbox(payload));
@@ -193,7 +208,7 @@ export class BlockSandbox {
         result.dispose();
         return rejected(
           'contract_out_of_gas',
-          `contract ${contract.type} used more than ${this.limits.gasInterruptsPerTx} interrupts (about ${this.limits.gasInterruptsPerTx * 10_000} operations), the budget of one transaction`,
+          `contract ${contract.type} used more than ${interruptsMax} interrupts (about ${interruptsMax * 10_000} operations), the budget of one transaction`,
         );
       }
       if (result.error !== undefined) {

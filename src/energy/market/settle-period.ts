@@ -26,6 +26,7 @@ const REJECTS = [
   'period_start_invalid',
   'gate_not_closed',
   'period_already_settled',
+  'earlier_period_unsettled',
   'prices_missing',
   'period_too_large',
 ] as const satisfies readonly EnergyRejectCodeName[];
@@ -39,10 +40,15 @@ export default defineContract({
     context: { type: 'addr', name: 'context', desc: 'The context address' },
     periodStartMs: { type: 'uint', name: 'periodStartMs', desc: 'Start of the period, ms since the Unix epoch' },
   },
-  manifest: energyManifest(
-    ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings', 'energy_market_corrections'],
-    ['energy_market_settings', 'energy_market_prices'],
-  ),
+  // A period of 10,000 orders and their traders needs more than one transaction's usual budget
+  // (decision 0011, "How big a period may be"; bench/clearing.ts measures it).
+  manifest: {
+    ...energyManifest(
+      ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings', 'energy_market_corrections'],
+      ['energy_market_settings', 'energy_market_prices'],
+    ),
+    budget: 'settlement',
+  },
   rejects: REJECTS,
   helpers: { carriesLabels, compareSpecificFirst, compareFewestFirst, shareByWeight, clearMarketPeriod },
   execute: function execute(payload: SettlePeriodPayload, ctx: ContractContext<SettlePeriodRejectCode>): ContractResult {
@@ -67,22 +73,31 @@ export default defineContract({
     if (period !== null && period['settled'] === true) {
       return ctx.reject('period_already_settled', `the period starting at ${startMs} of context ${context} is settled already`);
     }
+    // Periods settle in order, so that an order whose last period is settled can be removed.
+    const unsettled = ctx.db.find('energy_market_periods', { context, settled: false }, 1)[0];
+    if (unsettled !== undefined && (unsettled['period_start_ms'] as bigint) < startMs) {
+      return ctx.reject('earlier_period_unsettled', `the period starting at ${unsettled['period_start_ms']} of context ${context} is not settled yet; periods are settled in order`);
+    }
     const prices = ctx.db.get('energy_market_prices', { context, period_start_ms: startMs });
     if (prices === null) {
       return ctx.reject('prices_missing', `context ${context} has no prices for the period starting at ${startMs}; its owner sets them with MarketPrices`);
     }
-    const positionRows = ctx.db.find('energy_market_positions', { context, period_start_ms: startMs }, ROWS_MAX);
+    const positionRows: SandboxRow[] = [];
+    for (const direction of ['produced', 'consumed']) {
+      const rows = ctx.db.find('energy_market_positions', { context, period_start_ms: startMs, direction }, ROWS_MAX);
+      if (rows.length === ROWS_MAX) return ctx.reject('period_too_large', `the period starting at ${startMs} of context ${context} has ${ROWS_MAX} or more ${direction} positions; at most ${ROWS_MAX - 1} can be settled`);
+      for (const row of rows) positionRows.push(row);
+    }
     const auction = settings['auction'] === true;
     const orderRows: SandboxRow[] = [];
-    if (auction) {
-      for (const side of ['buy', 'sell']) {
-        const rows = ctx.db.find('energy_market_orders', { context, side }, ROWS_MAX);
-        if (rows.length === ROWS_MAX) return ctx.reject('period_too_large', `context ${context} has ${ROWS_MAX} or more ${side} orders; at most ${ROWS_MAX - 1} per side can be settled`);
-        for (const row of rows) if ((row['from_ms'] as bigint) <= startMs && startMs <= (row['to_ms'] as bigint)) orderRows.push(row);
+    const expiredOrders: SandboxRow[] = [];
+    for (const side of ['buy', 'sell']) {
+      const rows = ctx.db.find('energy_market_orders', { context, side }, ROWS_MAX);
+      if (rows.length === ROWS_MAX) return ctx.reject('period_too_large', `context ${context} has ${ROWS_MAX} or more ${side} orders; at most ${ROWS_MAX - 1} per side can be settled`);
+      for (const row of rows) {
+        if (auction && (row['from_ms'] as bigint) <= startMs && startMs <= (row['to_ms'] as bigint)) orderRows.push(row);
+        if ((row['to_ms'] as bigint) <= startMs) expiredOrders.push(row);
       }
-    }
-    if (positionRows.length === ROWS_MAX) {
-      return ctx.reject('period_too_large', `the period starting at ${startMs} of context ${context} has ${ROWS_MAX} or more positions; at most ${ROWS_MAX - 1} can be settled`);
     }
     const positions: ClearingPosition[] = positionRows.map((r) => ({ trader: r['trader'] as string, labels: r['labels'] as string[], direction: r['direction'] as string, wh: r['wh'] as bigint }));
     const orders: ClearingOrder[] = orderRows.map((r) => {
@@ -202,6 +217,8 @@ export default defineContract({
       const due = (s['bought_neur'] as bigint) + (s['supplied_neur'] as bigint) - (s['sold_neur'] as bigint) - (s['exported_neur'] as bigint) + (s['imbalance_neur'] as bigint) + (s['correction_neur'] as bigint);
       ctx.db.put('energy_market_statements', { context, period_start_ms: startMs, trader, ...s, due_neur: due });
     }
+    // Orders whose last period this was have nothing left to trade (earlier periods are settled).
+    for (const o of expiredOrders) ctx.db.delete('energy_market_orders', { context, side: o['side'] as string, price_key: o['price_key'] as bigint, seq: o['seq'] as bigint });
     ctx.db.put('energy_market_periods', { context, period_start_ms: startMs, end_ms: startMs + periodMs, settled: true, opened_height: period === null ? height : (period['opened_height'] as bigint) });
     return 'OK';
   },
