@@ -17,7 +17,7 @@ import type { DeviceRegistrationView } from '../src/energy/views.js';
 import type { ChainReading } from '../src/meter/gateway/chain-readings.js';
 import { compare, type ReconcileMeter } from '../src/meter/reconcile/compare.js';
 import type { GridRow } from '../src/meter/reconcile/grid-csv.js';
-import { plan, spansKey, type ReconcileOptions } from '../src/meter/reconcile/run.js';
+import { plan, spansKey } from '../src/meter/reconcile/plan.js';
 
 const Q = 900_000;
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -182,16 +182,7 @@ test('settling: a device that moved between two intervals books each difference 
       registrationSpans([registration(T0 - Q, 'anna'), registration(T0 + Q, 'bert')], 'consumer'),
     ],
   ]);
-  const options = {
-    client: {} as ReconcileOptions['client'],
-    context: 'CTX',
-    csvText: '',
-    csvName: 'grid.csv',
-    meters: [],
-    priceText: '0.3',
-    priceMicro: 300_000n,
-  };
-  const market = plan(options, [meter], comparison, { marketPeriodMs: Q, spans });
+  const market = plan('CTX', [meter], comparison, { marketPeriodMs: Q, spans });
   assert.deepEqual(
     market.map((p) => [
       p.s.trader,
@@ -204,7 +195,7 @@ test('settling: a device that moved between two intervals books each difference 
       ['bert', T0 + Q, '-0.02', 'consumed'],
     ],
   );
-  const thesis = plan(options, [meter], comparison, { marketPeriodMs: null, spans });
+  const thesis = plan('CTX', [meter], comparison, { marketPeriodMs: null, spans });
   assert.deepEqual(
     thesis.map((p) => [
       p.s.trader,
