@@ -182,7 +182,8 @@ test('settling: a device that moved between two intervals books each difference 
       registrationSpans([registration(T0 - Q, 'anna'), registration(T0 + Q, 'bert')], 'consumer'),
     ],
   ]);
-  const market = plan('CTX', [meter], comparison, { marketPeriodMs: Q, spans });
+  const later = T0 + 3 * Q;
+  const market = plan('CTX', [meter], comparison, { marketPeriodMs: Q, spans, nowMs: later });
   assert.deepEqual(
     market.map((p) => [
       p.s.trader,
@@ -195,7 +196,16 @@ test('settling: a device that moved between two intervals books each difference 
       ['bert', T0 + Q, '-0.02', 'consumed'],
     ],
   );
-  const thesis = plan('CTX', [meter], comparison, { marketPeriodMs: null, spans });
+  const thesis = plan('CTX', [meter], comparison, { marketPeriodMs: null, spans, nowMs: later });
+  // An hour-long market period that has not ended is left for a later run, not sent.
+  const early = plan('CTX', [meter], comparison, { marketPeriodMs: 4 * Q, spans, nowMs: later });
+  assert.deepEqual(
+    early.map((p) => [p.s.trader, p.s.status, p.payload]),
+    [
+      ['anna', 'not_settleable', null],
+      ['bert', 'not_settleable', null],
+    ],
+  );
   assert.deepEqual(
     thesis.map((p) => [
       p.s.trader,

@@ -56,6 +56,11 @@ export function settleTxId(
 export interface SettleContext {
   /** The market's period length; null: no market, settle with Mutate. */
   readonly marketPeriodMs: number | null;
+  /**
+   * Now, ms: a market period that has not ended by then is not corrected yet (MarketCorrection
+   * would reject it for good under its fixed id); a later run books it.
+   */
+  readonly nowMs: number;
   /** Per device address and role ("address|producer"): its registrations over time. */
   readonly spans: ReadonlyMap<string, readonly RegistrationSpan[]>;
 }
@@ -92,7 +97,7 @@ export function plan(
       const spans = sc.spans.get(spansKey(address, direction)) ?? [];
       const one = { meterId: meter.meterId, d, direction, description, spans };
       if (sc.marketPeriodMs === null) out.push(...planMutates(context, c, one, diff));
-      else out.push(...planCorrections(context, one, diff, sc.marketPeriodMs));
+      else out.push(...planCorrections(context, one, diff, sc.marketPeriodMs, sc.nowMs));
     }
   }
   return out;
@@ -152,6 +157,7 @@ function planCorrections(
   x: OneDifference,
   diff: bigint,
   periodMs: number,
+  nowMs: number,
 ): Planned[] {
   const startMs = x.d.intervalStartMs;
   const shares = attributeInterval(startMs, startMs + INTERVAL_MS, diff, x.spans, periodMs);
@@ -166,8 +172,14 @@ function planCorrections(
     );
     const s = settlementOf(x, txId, share.wh, share.trader, null, share.periodStartMs);
     if (share.trader === null) return unsettleable(s, x.direction);
+    if (share.periodStartMs + periodMs > nowMs)
+      return unsettleable(
+        s,
+        x.direction,
+        'the market period has not ended yet; run again after it',
+      );
     const payload = {
-      context: context,
+      context,
       trader: share.trader,
       periodStartMs: share.periodStartMs,
       labels: share.labels,

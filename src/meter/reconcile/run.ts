@@ -154,7 +154,11 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
   const settlement =
     o.settleKey === undefined
       ? null
-      : await settle(o, o.settleKey, active, comparison, { marketPeriodMs, spans });
+      : await settle(o, o.settleKey, active, comparison, {
+          marketPeriodMs,
+          spans,
+          nowMs: Date.now(),
+        });
   return buildReport(o, parsed, meters, active, comparison, settlement);
 }
 
@@ -238,6 +242,12 @@ async function marketReadings(
       }
       const last = page.readings.at(-1);
       if (!page.truncated || last === undefined) break;
+      if (last.processedMs === from)
+        throw new ChainError(
+          'internal',
+          `device ${address} has more Energy transactions processed at ${from} than one answer lists`,
+          { address, fromMs: from },
+        );
       from = last.processedMs;
     }
   }
