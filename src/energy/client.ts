@@ -9,6 +9,7 @@ import { isRecord } from '../client/http.js';
 import type { MarketFiguresView } from './market-figures.js';
 import type { GroupedStatementsView } from './market-grouped-statements.js';
 import type { GroupKind } from './market-groups.js';
+import type { MarketPricesView } from './market-prices-read.js';
 import type { StatementsView } from './market-statements.js';
 import type {
   DeviceReadingsView,
@@ -192,6 +193,29 @@ export async function fetchMarketFigures(
   return isRecord(body) && Array.isArray(body['groups'])
     ? (body as unknown as MarketFiguresView)
     : badEnergyAnswer('a market figures view', body);
+}
+
+/** Which periods `fetchMarketPrices` lists (docs/api.md "Market prices"). */
+export interface MarketPricesQuery {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** Most periods listed (server default and maximum 2976). */
+  readonly limit?: number;
+}
+
+/** A context's market settings and the prices of its periods, oldest first. */
+export async function fetchMarketPrices(
+  client: JsonGetter,
+  context: string,
+  query: MarketPricesQuery = {},
+): Promise<MarketPricesView> {
+  const body = await client.getJson(
+    `/api/energy/contexts/${pathSegment('context', context)}/market/prices`,
+    groupParams(query),
+  );
+  return isRecord(body) && Array.isArray(body['prices'])
+    ? (body as unknown as MarketPricesView)
+    : badEnergyAnswer('a market prices view', body);
 }
 
 /** The query parameters from, to, limit, group and tz (the server checks group and tz). */

@@ -13,6 +13,7 @@ import type { Sql } from '../store/types.js';
 import { deviceReadings, deviceRegistrations } from './device-queries.js';
 import { marketFigures } from './market-figures.js';
 import { parseGroupQuery } from './market-groups.js';
+import { marketPrices, parsePricesFilter } from './market-prices-read.js';
 import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import {
@@ -85,6 +86,13 @@ export const registerEnergyRoutes: ApiRoutes = (
         ? 0
         : parseIntegerParam(query['from'], 'from', 0, Number.MAX_SAFE_INTEGER);
     return deviceReadings(database(pathOf(req.url)), context, address, fromMs);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/prices`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const filter = parsePricesFilter(onlyParams(req.query, ['from', 'to', 'limit']));
+    return marketPrices(database(pathOf(req.url)), context, filter);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
