@@ -11,7 +11,13 @@ import type { GroupedStatementsView } from './market-grouped-statements.js';
 import type { GroupKind } from './market-groups.js';
 import type { MarketPricesView } from './market-prices-read.js';
 import type { StatementsView } from './market-statements.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from './views.js';
+import type {
+  DeviceReadingsView,
+  DeviceRegistrationsView,
+  EnergyBalancesView,
+  EnergyContextView,
+  EnergyHistoryView,
+} from './views.js';
 
 /** What the energy reads need of a client: one JSON GET. */
 export type JsonGetter = Pick<HanzenetClient, 'getJson'>;
@@ -145,6 +151,33 @@ export async function fetchMarketStatements(
   return isRecord(body) && Array.isArray(body['statements'])
     ? (body as unknown as StatementsView | GroupedStatementsView)
     : badEnergyAnswer('a market statements view', body);
+}
+
+/** Every registration (Producer, Consumer) of a device in a context, oldest first, with block times. */
+export async function fetchDeviceRegistrations(
+  client: JsonGetter,
+  context: string,
+  address: string,
+): Promise<DeviceRegistrationsView> {
+  const path = `/api/energy/contexts/${pathSegment('context', context)}/devices/${pathSegment('address', address)}/registrations`;
+  const body = await client.getJson(path);
+  return isRecord(body) && Array.isArray(body['registrations'])
+    ? (body as unknown as DeviceRegistrationsView)
+    : badEnergyAnswer('a device registrations view', body);
+}
+
+/** A device's accepted Energy transactions processed at or after `fromMs`, oldest first. */
+export async function fetchDeviceReadings(
+  client: JsonGetter,
+  context: string,
+  address: string,
+  fromMs = 0,
+): Promise<DeviceReadingsView> {
+  const path = `/api/energy/contexts/${pathSegment('context', context)}/devices/${pathSegment('address', address)}/readings`;
+  const body = await client.getJson(path, { from: checkHeight('fromMs', fromMs) });
+  return isRecord(body) && Array.isArray(body['readings'])
+    ? (body as unknown as DeviceReadingsView)
+    : badEnergyAnswer('a device readings view', body);
 }
 
 /** A context's market figures per settled period, day or month, with totals. */

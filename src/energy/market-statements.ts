@@ -37,6 +37,11 @@ export interface StatementFigures {
   readonly lateKwh: string;
   readonly imbalanceKwh: string;
   readonly imbalanceEur: string;
+  /** Corrections of earlier periods settled here (MarketCorrection), production positive. */
+  readonly correctedKwh: string;
+  /** Their settlement: kWh received (supplied) positive, given (exported) negative. */
+  readonly correctionKwh: string;
+  readonly correctionEur: string;
   /** What the trader owes for the period; negative: what it is owed. */
   readonly dueEur: string;
 }
@@ -72,6 +77,9 @@ export const COLUMNS = [
   ['late_wh', 'lateKwh'],
   ['imbalance_wh', 'imbalanceKwh'],
   ['imbalance_neur', 'imbalanceEur'],
+  ['corrected_wh', 'correctedKwh'],
+  ['correction_wh', 'correctionKwh'],
+  ['correction_neur', 'correctionEur'],
   ['due_neur', 'dueEur'],
 ] as const;
 
