@@ -6,20 +6,10 @@ import type { Sql } from '../store/types.js';
 import { formatNeur } from './market-statements.js';
 import { parseTimeRange, type TimeRange } from './query-params.js';
 import { read } from './query-rows.js';
+import type { MarketSettingsView } from './views.js';
 
 /** Most periods in one answer (and the default): 31 days of quarter hours, as one MarketPrices. */
 export const PRICES_LIMIT_MAX = 2976;
-
-/** The market's settings (Market); null when the context never turned its market on. */
-export interface MarketSettingsView {
-  readonly on: boolean;
-  readonly periodSeconds: number;
-  readonly gateClosureSeconds: number;
-  readonly auction: boolean;
-  readonly allocation: boolean;
-  /** The block that set them last. */
-  readonly changedHeight: number;
-}
 
 export interface MarketPriceView {
   readonly periodStartMs: number;

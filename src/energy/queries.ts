@@ -150,7 +150,8 @@ const CONTEXT_SQL = `SELECT
      FROM state.energy_settings WHERE context = $1) AS settings,
   (SELECT json_build_array(block::text, start_ms::text, end_ms::text, period_ms::text)
      FROM state.energy_periods WHERE context = $1 AND latest ORDER BY block DESC LIMIT 1) AS latest,
-  (SELECT json_build_array(market_on, period_ms::text, gate_closure_ms::text)
+  (SELECT json_build_array(market_on, period_ms::text, gate_closure_ms::text, auction, allocation,
+                           changed_height::text)
      FROM state.energy_market_settings WHERE context = $1) AS market`;
 
 /** Members, roles and settlement period of a context (see EnergyContextView). */
@@ -231,11 +232,14 @@ export async function energyContext(sql: Sql, context: string): Promise<EnergyCo
 
 function marketOf(value: unknown): EnergyContextView['market'] {
   if (value === null || value === undefined) return null;
-  const [on, periodMs, gateMs] = jsonArray(value, 'market');
+  const [on, periodMs, gateMs, auction, allocation, changedHeight] = jsonArray(value, 'market');
   return {
     on: on === true,
     periodSeconds: safeNumber(periodMs, 'period_ms') / 1000,
     gateClosureSeconds: safeNumber(gateMs, 'gate_closure_ms') / 1000,
+    auction: auction === true,
+    allocation: allocation === true,
+    changedHeight: safeNumber(changedHeight, 'changed_height'),
   };
 }
 

@@ -72,6 +72,17 @@ export interface EnergyPeriodView {
   readonly periodSeconds: number;
 }
 
+/** The local market's settings (Market). */
+export interface MarketSettingsView {
+  readonly on: boolean;
+  readonly periodSeconds: number;
+  readonly gateClosureSeconds: number;
+  readonly auction: boolean;
+  readonly allocation: boolean;
+  /** The block that set them last. */
+  readonly changedHeight: number;
+}
+
 export interface EnergyContextView {
   readonly context: string;
   /** The holder of the context address key: the context address itself. */
@@ -85,11 +96,7 @@ export interface EnergyContextView {
     readonly previousPeriodSeconds: number;
   };
   /** The local market's settings (Market); null when it was never turned on. */
-  readonly market: {
-    readonly on: boolean;
-    readonly periodSeconds: number;
-    readonly gateClosureSeconds: number;
-  } | null;
+  readonly market: MarketSettingsView | null;
   /** The most recently opened period, in which energy of the next blocks may still land; null before any energy. */
   readonly latestPeriod: EnergyPeriodView | null;
   /** Ordered by address. */
