@@ -262,7 +262,6 @@ function buildContext(
   const owner = testKey(`${name} owner`);
   const context = owner.address;
   const traders = Array.from({ length: plan.traders }, (_, i) => testKey(`${name} trader ${i}`));
-  const address = (i: number): string => (traders[i] as PrivateKey).address;
   const rounds = plan.periods + 1;
   // Block 0: setup; then per round r the reading block (index 1 + 2r) and the settle block.
   const blocks: ScenarioBlock[] = [{ atMs: baseMs - 120_000, calls: [] }];
@@ -270,23 +269,47 @@ function buildContext(
     blocks.push({ atMs: baseMs + (r + 1) * QUARTER_MS - 1, calls: [] });
     blocks.push({ atMs: baseMs + (r + 1) * QUARTER_MS + plan.gateSeconds * 1000, calls: [] });
   }
-  const blockOf = (round: number): ScenarioCall[] =>
-    (blocks[round < 0 ? 0 : 1 + 2 * round] as ScenarioBlock).calls;
-  const call = (
-    round: number,
-    type: string,
-    signer: PrivateKey,
-    payload: Record<string, unknown>,
-    extra: Partial<ScenarioCall> = {},
-  ): void => {
-    blockOf(round).push({ type, signer, payload: { context, ...payload }, ...extra });
+  const call: CallFn = (round, type, signer, payload, extra = {}) => {
+    const block = blocks[round < 0 ? 0 : 1 + 2 * round] as ScenarioBlock;
+    block.calls.push({ type, signer, payload: { context, ...payload }, ...extra });
   };
-  for (const t of traders) call(-1, 'Trader', owner, { address: t.address, allowed: true });
   const devices = plan.devices.map((d, i) => ({
     ...d,
     key: testKey(`${name} device ${i}`),
-    trader: address(d.trader),
+    trader: (traders[d.trader] as PrivateKey).address,
   }));
+  setUp(plan, baseMs, owner, traders, devices, call);
+  const orders = placeOrders(plan, baseMs, call, traders, shuffle);
+  const sentWh = sendReadings(plan, baseMs, devices, call);
+  for (let r = 0; r < rounds; r++) {
+    (blocks[2 + 2 * r] as ScenarioBlock).calls.push({
+      type: 'SettlePeriod',
+      signer: traders[r % traders.length] as PrivateKey,
+      payload: { context, periodStartMs: baseMs + r * QUARTER_MS },
+    });
+  }
+  return {
+    owner,
+    traders,
+    devices: devices.map((d) => ({ trader: d.trader, labels: d.labels, produces: d.produces })),
+    orders,
+    sentWh,
+    blocks,
+  };
+}
+
+type Device = Omit<PlanDevice, 'trader'> & { readonly key: PrivateKey; readonly trader: string };
+
+/** The setup block: traders, devices, the market turned on, the prices of every period. */
+function setUp(
+  plan: Plan,
+  baseMs: number,
+  owner: PrivateKey,
+  traders: readonly PrivateKey[],
+  devices: readonly Device[],
+  call: CallFn,
+): void {
+  for (const t of traders) call(-1, 'Trader', owner, { address: t.address, allowed: true });
   for (const d of devices) {
     call(-1, d.produces ? 'Producer' : 'Consumer', owner, {
       address: d.key.address,
@@ -307,14 +330,19 @@ function buildContext(
     supplyEur: plan.prices.map((p) => p.supply),
     feedInEur: plan.prices.map((p) => p.feedIn),
   });
-  const orders = placeOrders(
-    plan,
-    baseMs,
-    address,
-    (round, type, signer, payload, extra) => call(round, type, signer, payload, extra),
-    traders,
-    shuffle,
-  );
+}
+
+/**
+ * Each device's readings, in the reading block of the period they end in, or of its back round
+ * once the meter went offline (late, when that period is settled by then). Returns the Wh sent per
+ * "trader|direction".
+ */
+function sendReadings(
+  plan: Plan,
+  baseMs: number,
+  devices: readonly Device[],
+  call: CallFn,
+): Map<string, bigint> {
   const sentWh = new Map<string, bigint>();
   for (const d of devices) {
     const direction = d.produces ? 'produced' : 'consumed';
@@ -340,22 +368,7 @@ function buildContext(
       lastAt = atMs;
     });
   }
-  for (let r = 0; r < rounds; r++) {
-    const settleBlock = blocks[2 + 2 * r] as ScenarioBlock;
-    settleBlock.calls.push({
-      type: 'SettlePeriod',
-      signer: traders[r % traders.length] as PrivateKey,
-      payload: { context, periodStartMs: baseMs + r * QUARTER_MS },
-    });
-  }
-  return {
-    owner,
-    traders,
-    devices: devices.map((d) => ({ trader: d.trader, labels: d.labels, produces: d.produces })),
-    orders,
-    sentWh,
-    blocks,
-  };
+  return sentWh;
 }
 
 type CallFn = (
@@ -363,7 +376,7 @@ type CallFn = (
   type: string,
   signer: PrivateKey,
   payload: Record<string, unknown>,
-  extra: Partial<ScenarioCall>,
+  extra?: Partial<ScenarioCall>,
 ) => void;
 
 /**
@@ -373,7 +386,6 @@ type CallFn = (
 function placeOrders(
   plan: Plan,
   baseMs: number,
-  address: (i: number) => string,
   call: CallFn,
   traders: readonly PrivateKey[],
   shuffle: number | null,
@@ -382,10 +394,9 @@ function placeOrders(
     const from = Math.max(o.fromPeriod, o.round);
     const to = Math.min(from + o.spanPeriods, plan.periods - 1);
     // A cancellation comes while the order is still in the book: before its last period is settled.
-    const lowest = o.round;
-    const cancelRound = o.cancel === null ? null : lowest + (o.cancel % (to - lowest + 1));
+    const cancelRound = o.cancel === null ? null : o.round + (o.cancel % (to - o.round + 1));
     return {
-      trader: address(o.trader),
+      trader: (traders[o.trader] as PrivateKey).address,
       side: o.side,
       priceUeur: ueurOf(o.price),
       amountWh: o.amountWh === null ? null : BigInt(o.amountWh),
