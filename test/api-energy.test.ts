@@ -16,6 +16,8 @@ import {
 } from '../src/energy/client.js';
 import { registerEnergyRoutes } from '../src/energy/http-routes.js';
 import type {
+  DeviceReadingsView,
+  DeviceRegistrationsView,
   EnergyBalancesView,
   EnergyContextView,
   EnergyHistoryView,
@@ -194,6 +196,7 @@ test('GET /api/energy/contexts/:context shows members, roles and the settlement 
     [PRODUCER]: 'producer',
     [CONSUMER]: 'consumer',
   });
+  assert.equal(view.market, null, 'the market was never turned on');
   const other = (await get(`/api/energy/contexts/${STRANGER}`)).body as EnergyContextView;
   assert.deepEqual(other.members, [{ address: STRANGER, roles: ['owner'] }]);
 });
@@ -238,6 +241,36 @@ test("GET /api/energy/contexts/:context/traders/:trader/history pages through a 
   );
 });
 
+test("GET .../devices/:address/registrations and .../readings: a device's history from the chain", async () => {
+  const regs = await get(`/api/energy/contexts/${CTX}/devices/${PRODUCER}/registrations`);
+  assert.equal(regs.status, 200, JSON.stringify(regs.body));
+  const view = regs.body as DeviceRegistrationsView;
+  assert.deepEqual(
+    view.registrations.map((r) => [r.role, r.allowed, r.trader, r.labels, r.height]),
+    [['producer', true, A, ['solar'], 100]],
+  );
+  assert.equal(view.truncated, false);
+  const readings = (await get(`/api/energy/contexts/${CTX}/devices/${PRODUCER}/readings`))
+    .body as DeviceReadingsView;
+  assert.deepEqual(
+    readings.readings.map((r) => [r.height, r.amount, r.register, r.readingMs, r.sinceMs]),
+    [
+      [100, '10', null, null, null],
+      [102, '2.125', null, null, null],
+    ],
+  );
+  const last = readings.readings[1]?.processedMs ?? 0;
+  const later = (await get(`/api/energy/contexts/${CTX}/devices/${PRODUCER}/readings?from=${last}`))
+    .body as DeviceReadingsView;
+  assert.deepEqual(
+    later.readings.map((r) => r.amount),
+    ['2.125'],
+  );
+  const none = (await get(`/api/energy/contexts/${CTX}/devices/${STRANGER}/registrations`))
+    .body as DeviceRegistrationsView;
+  assert.deepEqual(none.registrations, []);
+});
+
 test('bad input is 400 bad_request naming the parameter', async () => {
   const cases: [string, string][] = [
     [`/api/energy/contexts/nope/balances`, 'context'],
@@ -254,6 +287,10 @@ test('bad input is 400 bad_request naming the parameter', async () => {
     [`/api/energy/contexts/${CTX}/traders/x/history`, 'trader'],
     [`/api/energy/contexts/${CTX}/traders/${B}/history?limit=1001`, 'limit'],
     [`/api/energy/contexts/${CTX}/traders/${B}/history?before=abc`, 'before'],
+    [`/api/energy/contexts/${CTX}/devices/x/registrations`, 'address'],
+    [`/api/energy/contexts/${CTX}/devices/${PRODUCER}/registrations?from=1`, 'from'],
+    [`/api/energy/contexts/${CTX}/devices/${PRODUCER}/readings?from=-1`, 'from'],
+    [`/api/energy/contexts/${CTX}/devices/${PRODUCER}/readings?limit=5`, 'limit'],
   ];
   for (const [path, field] of cases) {
     const res = await get(path);

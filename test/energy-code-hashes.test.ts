@@ -19,10 +19,11 @@ const CODE_HASHES: Readonly<Record<string, string>> = {
   MarketPrices: '10f2c05bb53ead67086f28838d47be9571e26133a439bfc00aaafbe55a1edbc4',
   Order: '4bbd09974ca883a9a66c0fb136e58c8740a0152765960a0469452249c49a364a',
   CancelOrder: '2376d736f9d8f95da47c55ca8185862e017bbf72ca27dd7cef2deb274a37414c',
-  SettlePeriod: '137e03273abf864d542fff2dcfa9318ac9cc17dbd9021a7c5e3dce3799c6badd',
+  SettlePeriod: '3e23959db44ec4ba45f8e2133731790809a9788e2659594e00ec42d3e83baf18',
   Transfer: 'fdd6f9b11523a9a8fb97fdac2af15468f4345e1e3917c2744a5b3f8528106615',
   Reduce: '5d44b281eb013a3d8a280516f0f990e64c1410a0f15a3a23b42235b38af25e02',
   Mutate: 'c02461b9f0c01296e051697d90a59fd843db2c581aae6472b0ad5c5bfbc439bd',
+  MarketCorrection: '49e617e5cb8b8e543d2a22200d009c940af1d956c7dd5ad59b9f685fe764dfa1',
 };
 
 test('the energy contracts pack to the code hashes published on chains', () => {

@@ -140,7 +140,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('thirteen contracts in installation order, each defined once', async () => {
+  test('fourteen contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -157,6 +157,7 @@ describe('contract definitions', () => {
         'Transfer',
         'Reduce',
         'Mutate',
+        'MarketCorrection',
       ],
     );
   });
@@ -185,7 +186,7 @@ describe('contract definitions', () => {
     // The code on chain must be self-contained, so the packer copies each declared helper
     // (src/energy/helpers.ts) into every contract's code; this keeps the copies the same.
     const expected: Record<string, string[]> = {
-      kwh: ['Energy', 'Order', 'Transfer', 'Reduce', 'Mutate'],
+      kwh: ['Energy', 'Order', 'Transfer', 'Reduce', 'Mutate', 'MarketCorrection'],
       labelText: ['Transfer', 'Reduce'],
       priceUeur: ['MarketPrices', 'Order'],
       shareByWeight: ['Energy', 'SettlePeriod'],

@@ -118,6 +118,12 @@ function expectedStatement(
     imbalance_neur:
       of(flows, (f) => kind('late_supply')(f) && buys(f), 'neur') -
       of(flows, (f) => kind('late_export')(f) && sells(f), 'neur'),
+    corrected_wh:
+      of(flows, (f) => kind('correction_export')(f) && sells(f)) -
+      of(flows, (f) => kind('correction_supply')(f) && buys(f)),
+    correction_neur:
+      of(flows, (f) => kind('correction_supply')(f) && buys(f), 'neur') -
+      of(flows, (f) => kind('correction_export')(f) && sells(f), 'neur'),
   };
 }
 
@@ -184,7 +190,10 @@ function checkPeriods(s: Scenario, c: ScenarioContext, t: Tables): void {
     );
     assert.equal(
       total('due_neur'),
-      total('supplied_neur') - total('exported_neur') + total('imbalance_neur'),
+      total('supplied_neur') -
+        total('exported_neur') +
+        total('imbalance_neur') +
+        total('correction_neur'),
       `period ${i}: the traders owe the owner's net supply`,
     );
     checkPrices(s, flows, i);
@@ -200,19 +209,25 @@ function checkPrices(s: Scenario, flows: readonly Row[], i: number): void {
     const prices = s.plan.prices[of];
     assert.ok(prices !== undefined, `flow of an unknown period ${f['of_period_ms']}`);
     const kind = f['kind'] as string;
-    if (!kind.startsWith('late')) assert.equal(of, i, 'an on-time flow is of its own period');
-    const want: Record<string, bigint | null> = {
-      own: 0n,
-      allocation: ueurOf(prices.local),
-      supply: ueurOf(prices.supply),
-      late_supply: ueurOf(prices.supply),
-      export: ueurOf(prices.feedIn),
-      late_export: ueurOf(prices.feedIn),
+    if (!kind.startsWith('late') && !kind.startsWith('correction'))
+      assert.equal(of, i, 'an on-time flow is of its own period');
+    const [local, supply, feedIn] = [prices.local, prices.supply, prices.feedIn].map(ueurOf);
+    // The prices a flow of each kind may have (a correction: supply or feed-in, by its direction).
+    const allowed: Record<string, (bigint | undefined)[] | null> = {
+      own: [0n],
+      allocation: [local],
+      supply: [supply],
+      late_supply: [supply],
+      export: [feedIn],
+      late_export: [feedIn],
+      correction_supply: [supply, feedIn],
+      correction_export: [supply, feedIn],
       auction: null,
     };
-    assert.ok(kind in want, `unknown flow kind ${kind}`);
-    if (want[kind] !== null)
-      assert.equal(n(f, 'price_ueur_per_kwh'), want[kind], `${kind} price of period ${of}`);
+    assert.ok(kind in allowed, `unknown flow kind ${kind}`);
+    const want = allowed[kind];
+    if (want !== null && want !== undefined)
+      assert.ok(want.includes(n(f, 'price_ueur_per_kwh')), `${kind} price of period ${of}`);
   }
 }
 

@@ -9,8 +9,15 @@ import { isRecord } from '../client/http.js';
 import type { MarketFiguresView } from './market-figures.js';
 import type { GroupedStatementsView } from './market-grouped-statements.js';
 import type { GroupKind } from './market-groups.js';
+import type { MarketPricesView } from './market-prices-read.js';
 import type { StatementsView } from './market-statements.js';
-import type { EnergyBalancesView, EnergyContextView, EnergyHistoryView } from './views.js';
+import type {
+  DeviceReadingsView,
+  DeviceRegistrationsView,
+  EnergyBalancesView,
+  EnergyContextView,
+  EnergyHistoryView,
+} from './views.js';
 
 /** What the energy reads need of a client: one JSON GET. */
 export type JsonGetter = Pick<HanzenetClient, 'getJson'>;
@@ -146,6 +153,33 @@ export async function fetchMarketStatements(
     : badEnergyAnswer('a market statements view', body);
 }
 
+/** Every registration (Producer, Consumer) of a device in a context, oldest first, with block times. */
+export async function fetchDeviceRegistrations(
+  client: JsonGetter,
+  context: string,
+  address: string,
+): Promise<DeviceRegistrationsView> {
+  const path = `/api/energy/contexts/${pathSegment('context', context)}/devices/${pathSegment('address', address)}/registrations`;
+  const body = await client.getJson(path);
+  return isRecord(body) && Array.isArray(body['registrations'])
+    ? (body as unknown as DeviceRegistrationsView)
+    : badEnergyAnswer('a device registrations view', body);
+}
+
+/** A device's accepted Energy transactions processed at or after `fromMs`, oldest first. */
+export async function fetchDeviceReadings(
+  client: JsonGetter,
+  context: string,
+  address: string,
+  fromMs = 0,
+): Promise<DeviceReadingsView> {
+  const path = `/api/energy/contexts/${pathSegment('context', context)}/devices/${pathSegment('address', address)}/readings`;
+  const body = await client.getJson(path, { from: checkHeight('fromMs', fromMs) });
+  return isRecord(body) && Array.isArray(body['readings'])
+    ? (body as unknown as DeviceReadingsView)
+    : badEnergyAnswer('a device readings view', body);
+}
+
 /** A context's market figures per settled period, day or month, with totals. */
 export async function fetchMarketFigures(
   client: JsonGetter,
@@ -159,6 +193,29 @@ export async function fetchMarketFigures(
   return isRecord(body) && Array.isArray(body['groups'])
     ? (body as unknown as MarketFiguresView)
     : badEnergyAnswer('a market figures view', body);
+}
+
+/** Which periods `fetchMarketPrices` lists (docs/api.md "Market prices"). */
+export interface MarketPricesQuery {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** Most periods listed (server default and maximum 2976). */
+  readonly limit?: number;
+}
+
+/** A context's market settings and the prices of its periods, oldest first. */
+export async function fetchMarketPrices(
+  client: JsonGetter,
+  context: string,
+  query: MarketPricesQuery = {},
+): Promise<MarketPricesView> {
+  const body = await client.getJson(
+    `/api/energy/contexts/${pathSegment('context', context)}/market/prices`,
+    groupParams(query),
+  );
+  return isRecord(body) && Array.isArray(body['prices'])
+    ? (body as unknown as MarketPricesView)
+    : badEnergyAnswer('a market prices view', body);
 }
 
 /** The query parameters from, to, limit, group and tz (the server checks group and tz). */

@@ -167,6 +167,16 @@ export const ENERGY_REJECT_CODES = {
   order_not_owned: {
     summary: 'Only the trader who placed an order may cancel it.',
   },
+  period_not_ended: {
+    summary:
+      'A correction is for a market period that has ended: its end is at or before the block time.',
+  },
+  direction_invalid: {
+    summary: 'direction must be produced or consumed.',
+  },
+  correction_too_large: {
+    summary: 'A correction of metered market energy is at most 10^9 Wh (1 GWh) in magnitude.',
+  },
 } as const satisfies Record<string, EnergyRejectCode>;
 
 export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;

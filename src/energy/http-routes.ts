@@ -10,11 +10,18 @@ import type { ApiRoutes } from '../api/server.js';
 import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
+import { deviceReadings, deviceRegistrations } from './device-queries.js';
 import { marketFigures } from './market-figures.js';
 import { parseGroupQuery } from './market-groups.js';
+import { marketPrices, parsePricesFilter } from './market-prices-read.js';
 import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
-import { parseAddressParam, parseBalanceFilter, parseHistoryPage } from './query-params.js';
+import {
+  parseAddressParam,
+  parseBalanceFilter,
+  parseHistoryPage,
+  parseIntegerParam,
+} from './query-params.js';
 
 export const ENERGY_CONTEXT_PATH = '/api/energy/contexts/:context';
 
@@ -59,6 +66,33 @@ export const registerEnergyRoutes: ApiRoutes = (
     const context = parseAddressParam(params['context'], 'context');
     const query = parseGroupQuery(onlyParams(req.query, ['from', 'to', 'limit', 'group', 'tz']));
     return marketFigures(database(pathOf(req.url)), context, query);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/devices/:address/registrations`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const address = parseAddressParam(params['address'], 'address');
+    onlyParams(req.query, []);
+    return deviceRegistrations(database(pathOf(req.url)), context, address);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/devices/:address/readings`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const address = parseAddressParam(params['address'], 'address');
+    const query = onlyParams(req.query, ['from']);
+    const fromMs =
+      query['from'] === undefined
+        ? 0
+        : parseIntegerParam(query['from'], 'from', 0, Number.MAX_SAFE_INTEGER);
+    return deviceReadings(database(pathOf(req.url)), context, address, fromMs);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/prices`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const filter = parsePricesFilter(onlyParams(req.query, ['from', 'to', 'limit']));
+    return marketPrices(database(pathOf(req.url)), context, filter);
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {

@@ -9,6 +9,7 @@ import type { EnergyRejectCodeName } from './codes.js';
 import consumer from './consumer.js';
 import energy from './energy.js';
 import market from './market/market.js';
+import marketCorrection from './market/market-correction.js';
 import marketPrices from './market/market-prices.js';
 import order from './market/order.js';
 import cancelOrder from './market/cancel-order.js';
@@ -33,6 +34,7 @@ export {
   consumer,
   energy,
   market,
+  marketCorrection,
   marketPrices,
   mutate,
   order,
@@ -74,6 +76,7 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   transfer,
   reduce,
   mutate,
+  marketCorrection,
 ].map((def) => erasePayloadType<never>(def));
 
 /**

@@ -5,9 +5,8 @@
 
 import { formatWh } from '../core/amount.js';
 import { csvLine } from '../core/csv.js';
-import { ChainError } from '../core/errors.js';
 import type { Sql } from '../store/types.js';
-import { parseAddressParam, parseIntegerParam } from './query-params.js';
+import { parseAddressParam, parseTimeRange } from './query-params.js';
 import { read } from './query-rows.js';
 
 /** Most statements in one answer (and the default). */
@@ -38,6 +37,11 @@ export interface StatementFigures {
   readonly lateKwh: string;
   readonly imbalanceKwh: string;
   readonly imbalanceEur: string;
+  /** Corrections of earlier periods settled here (MarketCorrection), production positive. */
+  readonly correctedKwh: string;
+  /** Their settlement: kWh received (supplied) positive, given (exported) negative. */
+  readonly correctionKwh: string;
+  readonly correctionEur: string;
   /** What the trader owes for the period; negative: what it is owed. */
   readonly dueEur: string;
 }
@@ -73,6 +77,9 @@ export const COLUMNS = [
   ['late_wh', 'lateKwh'],
   ['imbalance_wh', 'imbalanceKwh'],
   ['imbalance_neur', 'imbalanceEur'],
+  ['corrected_wh', 'correctedKwh'],
+  ['correction_wh', 'correctionKwh'],
+  ['correction_neur', 'correctionEur'],
   ['due_neur', 'dueEur'],
 ] as const;
 
@@ -96,23 +103,10 @@ export function figures(values: Readonly<Record<string, bigint>>): StatementFigu
 
 /** The filter of `?trader=&from=&to=&limit=` (times in ms since the Unix epoch). */
 export function parseStatementFilter(params: Readonly<Record<string, string>>): StatementFilter {
-  const out: { trader?: string; fromMs?: number; toMs?: number; limit: number } = {
-    limit:
-      params['limit'] === undefined
-        ? STATEMENTS_LIMIT_MAX
-        : parseIntegerParam(params['limit'], 'limit', 1, STATEMENTS_LIMIT_MAX),
-  };
-  if (params['trader'] !== undefined) out.trader = parseAddressParam(params['trader'], 'trader');
-  if (params['from'] !== undefined)
-    out.fromMs = parseIntegerParam(params['from'], 'from', 0, Number.MAX_SAFE_INTEGER);
-  if (params['to'] !== undefined)
-    out.toMs = parseIntegerParam(params['to'], 'to', 0, Number.MAX_SAFE_INTEGER);
-  if (out.fromMs !== undefined && out.toMs !== undefined && out.toMs <= out.fromMs) {
-    throw new ChainError('bad_request', `to (${out.toMs}) must be after from (${out.fromMs})`, {
-      field: 'to',
-    });
-  }
-  return out;
+  const range = parseTimeRange(params, STATEMENTS_LIMIT_MAX);
+  return params['trader'] === undefined
+    ? range
+    : { ...range, trader: parseAddressParam(params['trader'], 'trader') };
 }
 
 /** A context's statements, oldest period first, then by trader (byte order), with totals. */

@@ -149,7 +149,10 @@ const CONTEXT_SQL = `SELECT
   (SELECT json_build_array(period_ms::text, previous_period_ms::text, from_height::text)
      FROM state.energy_settings WHERE context = $1) AS settings,
   (SELECT json_build_array(block::text, start_ms::text, end_ms::text, period_ms::text)
-     FROM state.energy_periods WHERE context = $1 AND latest ORDER BY block DESC LIMIT 1) AS latest`;
+     FROM state.energy_periods WHERE context = $1 AND latest ORDER BY block DESC LIMIT 1) AS latest,
+  (SELECT json_build_array(market_on, period_ms::text, gate_closure_ms::text, auction, allocation,
+                           changed_height::text)
+     FROM state.energy_market_settings WHERE context = $1) AS market`;
 
 /** Members, roles and settlement period of a context (see EnergyContextView). */
 export async function energyContext(sql: Sql, context: string): Promise<EnergyContextView> {
@@ -160,6 +163,7 @@ export async function energyContext(sql: Sql, context: string): Promise<EnergyCo
     consumers: unknown;
     settings: unknown;
     latest: unknown;
+    market: unknown;
   }>(sql, CONTEXT_SQL, [context]);
   const row = rows[0];
   if (row === undefined) throw new ChainError('internal', 'the context query returned no row');
@@ -217,11 +221,25 @@ export async function energyContext(sql: Sql, context: string): Promise<EnergyCo
     context,
     owner: context,
     settlementPeriod,
+    market: marketOf(row.market),
     latestPeriod,
     traders,
     producers,
     consumers,
     members,
+  };
+}
+
+function marketOf(value: unknown): EnergyContextView['market'] {
+  if (value === null || value === undefined) return null;
+  const [on, periodMs, gateMs, auction, allocation, changedHeight] = jsonArray(value, 'market');
+  return {
+    on: on === true,
+    periodSeconds: safeNumber(periodMs, 'period_ms') / 1000,
+    gateClosureSeconds: safeNumber(gateMs, 'gate_closure_ms') / 1000,
+    auction: auction === true,
+    allocation: allocation === true,
+    changedHeight: safeNumber(changedHeight, 'changed_height'),
   };
 }
 

@@ -52,6 +52,33 @@ export function parseIntegerParam(value: unknown, field: string, min: number, ma
   return n;
 }
 
+/** Periods in [from, to) (ms since the Unix epoch, each optional) and at most `limit` answers. */
+export interface TimeRange {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly limit: number;
+}
+
+/** The range of `?from=&to=&limit=`: `limit` from 1 to `limitMax` (its default); `to` after `from`. */
+export function parseTimeRange(
+  params: Readonly<Record<string, string>>,
+  limitMax: number,
+): TimeRange {
+  const out: { fromMs?: number; toMs?: number; limit: number } = {
+    limit:
+      params['limit'] === undefined
+        ? limitMax
+        : parseIntegerParam(params['limit'], 'limit', 1, limitMax),
+  };
+  if (params['from'] !== undefined)
+    out.fromMs = parseIntegerParam(params['from'], 'from', 0, Number.MAX_SAFE_INTEGER);
+  if (params['to'] !== undefined)
+    out.toMs = parseIntegerParam(params['to'], 'to', 0, Number.MAX_SAFE_INTEGER);
+  if (out.fromMs !== undefined && out.toMs !== undefined && out.toMs <= out.fromMs)
+    throw badRequest('to', `to (${out.toMs}) must be after from (${out.fromMs})`);
+  return out;
+}
+
 /** One label, or several separated by commas (balances carrying all of them). */
 export function parseLabelFilter(value: unknown, field = 'label'): string[] {
   if (typeof value !== 'string' || value.trim() === '') {

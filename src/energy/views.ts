@@ -72,6 +72,17 @@ export interface EnergyPeriodView {
   readonly periodSeconds: number;
 }
 
+/** The local market's settings (Market). */
+export interface MarketSettingsView {
+  readonly on: boolean;
+  readonly periodSeconds: number;
+  readonly gateClosureSeconds: number;
+  readonly auction: boolean;
+  readonly allocation: boolean;
+  /** The block that set them last. */
+  readonly changedHeight: number;
+}
+
 export interface EnergyContextView {
   readonly context: string;
   /** The holder of the context address key: the context address itself. */
@@ -84,6 +95,8 @@ export interface EnergyContextView {
     /** The length that applied before `fromHeight`. */
     readonly previousPeriodSeconds: number;
   };
+  /** The local market's settings (Market); null when it was never turned on. */
+  readonly market: MarketSettingsView | null;
   /** The most recently opened period, in which energy of the next blocks may still land; null before any energy. */
   readonly latestPeriod: EnergyPeriodView | null;
   /** Ordered by address. */
@@ -138,4 +151,49 @@ export interface EnergyHistoryView {
   readonly entries: EnergyHistoryEntry[];
   /** Pass as `before` for the next page; null when there is none. */
   readonly next: string | null;
+}
+
+/** One accepted Producer or Consumer transaction that named a device. */
+export interface DeviceRegistrationView {
+  readonly txId: string;
+  readonly role: 'producer' | 'consumer';
+  /** false: the registration was removed from this block on. */
+  readonly allowed: boolean;
+  /** The trader its energy goes to from this block on; null when removed. */
+  readonly trader: string | null;
+  readonly labels: string[];
+  readonly height: number;
+  readonly processedMs: number;
+}
+
+export interface DeviceRegistrationsView {
+  readonly context: string;
+  readonly address: string;
+  /** Oldest first (block height, then position in the block). */
+  readonly registrations: DeviceRegistrationView[];
+  /** More than 10,000 registrations: only the oldest are listed. */
+  readonly truncated: boolean;
+}
+
+/** One accepted Energy transaction of a device, with the meter reading it carried. */
+export interface DeviceReadingView {
+  readonly txId: string;
+  readonly height: number;
+  readonly processedMs: number;
+  /** Exact kWh: positive production, negative consumption. */
+  readonly amount: string;
+  /** The meter register after the reading, exact kWh; null without a reading. */
+  readonly register: string | null;
+  readonly readingMs: number | null;
+  readonly sinceMs: number | null;
+}
+
+export interface DeviceReadingsView {
+  readonly context: string;
+  readonly address: string;
+  readonly fromMs: number;
+  /** Oldest first. */
+  readonly readings: DeviceReadingView[];
+  /** More than 10,000 match: ask again from the last one's processedMs. */
+  readonly truncated: boolean;
 }

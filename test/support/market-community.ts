@@ -127,7 +127,10 @@ export class Community {
   }
 }
 
-/** Every statement balances: produced - consumed + late + bought - sold + supplied - exported + imbalance = 0. */
+/**
+ * Every statement balances: produced - consumed + late + corrected + bought - sold + supplied -
+ * exported + imbalance + correction = 0, and what is due is the sum of its money.
+ */
 export function assertBalanced(statements: Map<string, Record<string, unknown>>): void {
   for (const [who, s] of statements) {
     const n = (k: string): bigint => s[k] as bigint;
@@ -139,7 +142,9 @@ export function assertBalanced(statements: Map<string, Record<string, unknown>>)
         n('supplied_wh') -
         n('exported_wh') +
         n('late_wh') +
-        n('imbalance_wh'),
+        n('imbalance_wh') +
+        n('corrected_wh') +
+        n('correction_wh'),
       0n,
       `${who}'s position is not zero`,
     );
@@ -149,7 +154,8 @@ export function assertBalanced(statements: Map<string, Record<string, unknown>>)
         n('supplied_neur') -
         n('sold_neur') -
         n('exported_neur') +
-        n('imbalance_neur'),
+        n('imbalance_neur') +
+        n('correction_neur'),
     );
   }
 }

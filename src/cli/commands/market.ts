@@ -4,15 +4,23 @@
 // "The market", docs/cli.md).
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { fetchMarketFigures, fetchMarketStatements } from '../../energy/client.js';
+import {
+  fetchMarketFigures,
+  fetchMarketPrices,
+  fetchMarketStatements,
+} from '../../energy/client.js';
 import { figuresCsv } from '../../energy/market-figures.js';
 import { groupedStatementsCsv } from '../../energy/market-grouped-statements.js';
 import { GROUP_KINDS, GROUPS_LIMIT_MAX, parseTimeZone } from '../../energy/market-groups.js';
 import type { GroupKind } from '../../energy/market-groups.js';
 import { STATEMENTS_LIMIT_MAX, statementsCsv } from '../../energy/market-statements.js';
 import { parseAddressParam } from '../../energy/query-params.js';
-import { intOption, withClient } from '../context.js';
-import { printJson } from '../output.js';
+import { inputs, intOption, withClient } from '../context.js';
+import { CommandFailed, EXIT_FAILED, printJson } from '../output.js';
+import { parsePriceTable, type PriceUnit } from '../../market/price-table.js';
+import { uploadPrices } from '../../market/price-upload.js';
+import { PRICES_LIMIT_MAX } from '../../energy/market-prices-read.js';
+import { DEFAULT_SUBMIT_WAIT_MS, readSigningKey } from './signing.js';
 
 interface StatementsOptions {
   readonly context: string;
@@ -121,6 +129,136 @@ export function register(program: Command): void {
       else printJson(view);
     });
   registerFigures(market);
+  registerPrices(market);
+}
+
+interface PricesOptions {
+  readonly context: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly limit?: number;
+}
+
+interface UploadOptions {
+  readonly context: string;
+  readonly file: string;
+  readonly unit: PriceUnit;
+  readonly feedInEur?: string;
+  readonly localEur?: string;
+  readonly rowMinutes?: number;
+  readonly dryRun: boolean;
+  readonly timeoutMs: number;
+  readonly signingKey?: string;
+  readonly signingKeyfile?: string;
+}
+
+function registerPrices(market: Command): void {
+  market
+    .command('prices')
+    .description("print a context's market settings and the prices of its periods (EUR per kWh)")
+    .requiredOption('--context <address>', 'the context address')
+    .addOption(
+      new Option(
+        '--from <time>',
+        'periods starting at or after this time (ms, or ISO 8601)',
+      ).argParser(timeOption()),
+    )
+    .addOption(
+      new Option('--to <time>', 'periods starting before this time (ms, or ISO 8601)').argParser(
+        timeOption(),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--limit <n>',
+        `list at most this many periods (at most ${PRICES_LIMIT_MAX})`,
+      ).argParser(intOption(1)),
+    )
+    .action(async (opts: PricesOptions, cmd: Command) => {
+      const context = parseAddressParam(opts.context, '--context');
+      printJson(
+        await withClient(cmd, (client) =>
+          fetchMarketPrices(client, context, {
+            ...(opts.from === undefined ? {} : { fromMs: opts.from }),
+            ...(opts.to === undefined ? {} : { toMs: opts.to }),
+            ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+          }),
+        ),
+      );
+    });
+  market
+    .command('upload-prices')
+    .description(
+      "set the market's prices from a CSV price table (the context owner's key): one MarketPrices per run of up to 2976 periods; running it again books nothing twice",
+    )
+    .requiredOption('--context <address>', 'the context address (its key holder is the owner)')
+    .requiredOption(
+      '--file <csv>',
+      'the price table: a header naming start and supply (and optionally feedIn, local) columns; "-" reads stdin',
+    )
+    .addOption(
+      new Option('--unit <unit>', 'the unit of the prices in the file')
+        .choices(['eur-per-kwh', 'eur-per-mwh'])
+        .default('eur-per-kwh'),
+    )
+    .option(
+      '--feed-in-eur <price>',
+      'the feed-in price of every row when the file has no feedIn column',
+    )
+    .option('--local-eur <price>', 'the local price of every row when the file has no local column')
+    .addOption(
+      new Option(
+        '--row-minutes <n>',
+        "how long each row's prices apply (default: the smallest step between two rows)",
+      ).argParser(intOption(1)),
+    )
+    .option('--dry-run', 'check the file and print the transactions without sending them', false)
+    .option('--signing-key <key>', 'the owner\'s private key: a WIF, or JSON with "privateKey"')
+    .option('--signing-keyfile <file>', "file holding the owner's private key")
+    .addOption(
+      new Option('--timeout-ms <ms>', 'how long to wait for the outcomes')
+        .argParser(intOption(1))
+        .default(DEFAULT_SUBMIT_WAIT_MS),
+    )
+    .action(async (opts: UploadOptions, cmd: Command) => {
+      const context = parseAddressParam(opts.context, '--context');
+      const key =
+        opts.dryRun && opts.signingKey === undefined && opts.signingKeyfile === undefined
+          ? null
+          : await readSigningKey(opts);
+      const text = await inputs.read('--file', opts.file);
+      const result = await withClient(cmd, async (client) => {
+        const { market } = await fetchMarketPrices(client, context, { limit: 1 });
+        if (market === null)
+          throw new CommandFailed(EXIT_FAILED, {
+            code: 'market_not_on',
+            message: `context ${context} has never turned its market on (Market), so it has no periods to price`,
+            details: { context },
+          });
+        const table = parsePriceTable(text, {
+          periodMs: market.periodSeconds * 1000,
+          unit: opts.unit,
+          ...(opts.feedInEur === undefined ? {} : { feedInEur: opts.feedInEur }),
+          ...(opts.localEur === undefined ? {} : { localEur: opts.localEur }),
+          ...(opts.rowMinutes === undefined ? {} : { rowMs: opts.rowMinutes * 60_000 }),
+        });
+        return uploadPrices(client, key, context, table, {
+          dryRun: opts.dryRun,
+          timeoutMs: opts.timeoutMs,
+        });
+      });
+      printJson(result);
+      if (!result.ok && !opts.dryRun) {
+        const failed = result.transactions.filter(
+          (t) => t.status !== 'accepted' && t.status !== 'already_accepted',
+        );
+        throw new CommandFailed(EXIT_FAILED, {
+          code: failed[0]?.code ?? 'prices_not_set',
+          message: `${failed.length} of ${result.transactions.length} MarketPrices transactions were not accepted: ${failed[0]?.message ?? ''}`,
+          details: { transactions: failed.map((t) => t.id) },
+        });
+      }
+    });
 }
 
 function registerFigures(market: Command): void {

@@ -48,7 +48,9 @@ export function addSigningOptions(cmd: Command): Command {
     );
 }
 
-export async function readSigningKey(opts: SigningOptions): Promise<PrivateKey> {
+export async function readSigningKey(
+  opts: Pick<SigningOptions, 'signingKey' | 'signingKeyfile'>,
+): Promise<PrivateKey> {
   const which = exactlyOne(opts, {
     signingKey: '--signing-key',
     signingKeyfile: '--signing-keyfile',

@@ -3,8 +3,9 @@
 // period's end plus the owner's gate closure). Locally first (own use, the double auction, the
 // community allocation), then externally at the owner's supply and feed-in prices; energy that
 // arrived late for periods settled before is settled here too, as imbalance, at the prices of its
-// own period. Writes every flow, the auction's class prices and each trader's statement, and
-// marks the period settled: after it every trader's position in the period is zero.
+// own period, and so are the owner's corrections (MarketCorrection) not settled yet. Writes every
+// flow, the auction's class prices and each trader's statement, and marks the period settled:
+// after it every trader's position in the period is zero.
 
 import { defineContract } from '../../contracts/authoring/define.js';
 import type { ContractContext, ContractResult, SandboxRow } from '../../contracts/authoring/define.js';
@@ -43,7 +44,7 @@ export default defineContract({
   // (decision 0011, "How big a period may be"; bench/clearing.ts measures it).
   manifest: {
     ...energyManifest(
-      ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings'],
+      ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings', 'energy_market_corrections'],
       ['energy_market_settings', 'energy_market_prices'],
     ),
     budget: 'settlement',
@@ -53,6 +54,7 @@ export default defineContract({
   execute: function execute(payload: SettlePeriodPayload, ctx: ContractContext<SettlePeriodRejectCode>): ContractResult {
     const ROWS_MAX = 10000;
     const LATE_ROWS_PER_SETTLEMENT = 1000;
+    const CORRECTIONS_PER_SETTLEMENT = 500;
     const context = payload.context;
     const startMs = BigInt(payload.periodStartMs);
     const nowMs = BigInt(ctx.block.processedMs);
@@ -130,12 +132,38 @@ export default defineContract({
       ctx.db.delete('energy_market_late', { context, period_start_ms: ofMs, trader, labels_key: late['labels_key'] as string, direction: late['direction'] as string });
     }
 
+    // Corrections (MarketCorrection) not settled yet, oldest first: imbalance at the prices of
+    // their own period, like late energy; each row is marked with this period, so once only.
+    const correctionFlows: { flow: ClearingFlow; ofMs: bigint }[] = [];
+    const pricesOf = new Map<bigint, SandboxRow>();
+    for (const correction of ctx.db.find('energy_market_corrections', { context, settled_period_ms: -1n }, CORRECTIONS_PER_SETTLEMENT)) {
+      const ofMs = correction['period_start_ms'] as bigint;
+      let ofPrices = pricesOf.get(ofMs);
+      if (ofPrices === undefined) {
+        const own = ctx.db.get('energy_market_prices', { context, period_start_ms: ofMs });
+        ofPrices = own === null ? prices : own;
+        pricesOf.set(ofMs, ofPrices);
+      }
+      const trader = correction['trader'] as string;
+      const produced = correction['direction'] === 'produced';
+      const signedWh = correction['wh'] as bigint;
+      // Production positive: more production or less consumption than was booked.
+      const productionWh = produced ? signedWh : -signedWh;
+      const wh = productionWh < 0n ? -productionWh : productionWh;
+      const priceUeur = (produced ? ofPrices['feed_in_ueur_per_kwh'] : ofPrices['supply_ueur_per_kwh']) as bigint;
+      const flow = productionWh > 0n
+        ? { kind: 'correction_export', seller: trader, buyer: context, labels: correction['labels'] as string[], wh, priceUeur, neur: wh * priceUeur }
+        : { kind: 'correction_supply', seller: context, buyer: trader, labels: [], wh, priceUeur, neur: wh * priceUeur };
+      correctionFlows.push({ flow, ofMs });
+      ctx.db.put('energy_market_corrections', { ...correction, settled_period_ms: startMs });
+    }
+
     // Statements, flows and the auction's classes.
     const statements = new Map<string, { [field: string]: bigint }>();
     const statementOf = (trader: string): { [field: string]: bigint } => {
       let s = statements.get(trader);
       if (s === undefined) {
-        s = { produced_wh: 0n, consumed_wh: 0n, own_use_wh: 0n, bought_wh: 0n, bought_neur: 0n, sold_wh: 0n, sold_neur: 0n, supplied_wh: 0n, supplied_neur: 0n, exported_wh: 0n, exported_neur: 0n, late_wh: 0n, imbalance_wh: 0n, imbalance_neur: 0n };
+        s = { produced_wh: 0n, consumed_wh: 0n, own_use_wh: 0n, bought_wh: 0n, bought_neur: 0n, sold_wh: 0n, sold_neur: 0n, supplied_wh: 0n, supplied_neur: 0n, exported_wh: 0n, exported_neur: 0n, late_wh: 0n, imbalance_wh: 0n, imbalance_neur: 0n, corrected_wh: 0n, correction_wh: 0n, correction_neur: 0n };
         statements.set(trader, s);
       }
       return s;
@@ -164,6 +192,14 @@ export default defineContract({
         add(f.seller, 'late_wh', f.wh);
         add(f.seller, 'imbalance_wh', -f.wh);
         add(f.seller, 'imbalance_neur', -f.neur);
+      } else if (f.kind === 'correction_supply') {
+        add(f.buyer, 'corrected_wh', -f.wh);
+        add(f.buyer, 'correction_wh', f.wh);
+        add(f.buyer, 'correction_neur', f.neur);
+      } else if (f.kind === 'correction_export') {
+        add(f.seller, 'corrected_wh', f.wh);
+        add(f.seller, 'correction_wh', -f.wh);
+        add(f.seller, 'correction_neur', -f.neur);
       } else {
         add(f.buyer, 'bought_wh', f.wh);
         add(f.buyer, 'bought_neur', f.neur);
@@ -173,11 +209,12 @@ export default defineContract({
     };
     for (const f of result.flows) write(f, startMs);
     for (const l of lateFlows) write(l.flow, l.ofMs);
+    for (const c of correctionFlows) write(c.flow, c.ofMs);
     for (const c of result.classes) {
       ctx.db.put('energy_market_clearings', { context, period_start_ms: startMs, labels_key: c.labels.join(','), labels: [...c.labels], price_ueur_per_kwh: c.priceUeur, wh: c.wh });
     }
     for (const [trader, s] of statements) {
-      const due = (s['bought_neur'] as bigint) + (s['supplied_neur'] as bigint) - (s['sold_neur'] as bigint) - (s['exported_neur'] as bigint) + (s['imbalance_neur'] as bigint);
+      const due = (s['bought_neur'] as bigint) + (s['supplied_neur'] as bigint) - (s['sold_neur'] as bigint) - (s['exported_neur'] as bigint) + (s['imbalance_neur'] as bigint) + (s['correction_neur'] as bigint);
       ctx.db.put('energy_market_statements', { context, period_start_ms: startMs, trader, ...s, due_neur: due });
     }
     // Orders whose last period this was have nothing left to trade (earlier periods are settled).

@@ -147,8 +147,9 @@ export const ENERGY_MARKET_ORDERS: TableDef = {
 
 /**
  * How each kWh of a settled period was covered, one row per flow (SettlePeriod): `kind` is own,
- * auction, allocation, supply or export, or late_supply / late_export for imbalance of an
- * earlier period (`of_period_ms`); the owner is the counterparty of external flows. Money is
+ * auction, allocation, supply or export, late_supply / late_export for imbalance of an
+ * earlier period (`of_period_ms`), or correction_supply / correction_export for a correction
+ * (MarketCorrection) of the period `of_period_ms`; the owner is the counterparty of external flows. Money is
  * `wh` times the price, in nano-euro.
  */
 export const ENERGY_MARKET_FLOWS: TableDef = {
@@ -177,9 +178,11 @@ export const ENERGY_MARKET_FLOWS: TableDef = {
  * Each trader's statement of a settled period (SettlePeriod): what it produced and consumed, used
  * itself, bought and sold locally, was supplied and exported, the energy of earlier periods
  * metered late that this settlement settles (`late_wh`, signed: production positive) and its
- * imbalance settlement (`imbalance_wh`, signed: Wh it received), in Wh and nano-euro, and what it
- * owes (`due_neur`, negative: it is owed). produced - consumed + late + bought - sold + supplied -
- * exported + imbalance is 0 for every row.
+ * imbalance settlement (`imbalance_wh`, signed: Wh it received), the corrections of earlier
+ * periods that this settlement settles (`corrected_wh`, signed: production positive, from
+ * MarketCorrection) and their settlement (`correction_wh`, signed: Wh it received), in Wh and
+ * nano-euro, and what it owes (`due_neur`, negative: it is owed). produced - consumed + late +
+ * corrected + bought - sold + supplied - exported + imbalance + correction is 0 for every row.
  */
 export const ENERGY_MARKET_STATEMENTS: TableDef = {
   columns: {
@@ -200,10 +203,42 @@ export const ENERGY_MARKET_STATEMENTS: TableDef = {
     late_wh: 'bigint',
     imbalance_wh: 'bigint',
     imbalance_neur: 'bigint',
+    corrected_wh: 'bigint',
+    correction_wh: 'bigint',
+    correction_neur: 'bigint',
     due_neur: 'bigint',
   },
   key: ['context', 'period_start_ms', 'trader'],
   indexes: [['context', 'trader', 'period_start_ms']],
+};
+
+/**
+ * Corrections of metered market energy booked by the owner (MarketCorrection), usually from
+ * reconciliation against the grid operator's data, one row per transaction in booking order
+ * (`seq`): `wh` is the signed change of what the trader metered in `direction` (produced or
+ * consumed) in the period starting at `period_start_ms`. `settled_period_ms` is -1 until a
+ * settlement settles the correction as imbalance at the prices of its own period, then the start
+ * of the period whose settlement did.
+ */
+export const ENERGY_MARKET_CORRECTIONS: TableDef = {
+  columns: {
+    context: 'text',
+    seq: 'bigint',
+    tx_id: 'text',
+    period_start_ms: 'bigint',
+    trader: 'text',
+    labels: 'text[]',
+    direction: 'text',
+    wh: 'bigint',
+    description: 'text',
+    height: 'bigint',
+    settled_period_ms: 'bigint',
+  },
+  key: ['context', 'seq'],
+  indexes: [
+    ['context', 'settled_period_ms'],
+    ['context', 'trader', 'period_start_ms'],
+  ],
 };
 
 /** The auction's result per requirement class of a settled period: its uniform price and volume. */
@@ -237,4 +272,5 @@ export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_flows: ENERGY_MARKET_FLOWS,
   energy_market_statements: ENERGY_MARKET_STATEMENTS,
   energy_market_clearings: ENERGY_MARKET_CLEARINGS,
+  energy_market_corrections: ENERGY_MARKET_CORRECTIONS,
 };

@@ -1,35 +1,45 @@
 // `hanzenet reconcile`: reads the grid operator's CSV and the meters config, fetches what the
-// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`,
-// books every difference with a Mutate signed by the context owner. Each Mutate's id is derived
-// from (context, meter, interval, direction), so a second run sends the same ids, which the chain
-// refuses as tx_duplicate_id: a difference is settled exactly once however often this runs.
+// meter keys recorded on chain through the API, compares (compare.ts) and, with `settle`, books
+// every difference signed by the context owner: with a MarketCorrection in a market context (per
+// market period), with a Mutate otherwise. Each difference goes to the trader the device was
+// registered to when the energy was metered (attribution.ts, from the device's registrations on
+// chain), not to its trader of today. Each transaction's id is derived from (context, meter,
+// interval, direction, and the period and trader of its share), so a second run sends the same
+// ids, which the chain refuses as tx_duplicate_id: a difference is settled exactly once however
+// often this runs.
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { readConfigJson } from '../../config/file.js';
 import type { TxView } from '../../chain/views.js';
 import type { BatchItemResult, HanzenetClient } from '../../client/client.js';
-import { formatWh } from '../../core/amount.js';
+import { formatWh, parseKwh } from '../../core/amount.js';
 import { ChainError } from '../../core/errors.js';
-import { fetchEnergyContext } from '../../energy/client.js';
+import {
+  fetchDeviceReadings,
+  fetchDeviceRegistrations,
+  fetchEnergyContext,
+} from '../../energy/client.js';
 import type { PrivateKey } from '../../core/keys.js';
 import { parseKeyText } from '../../store/key-file.js';
-import { chainReadings, type ChainDevice } from '../gateway/chain-readings.js';
+import { chainReadings, type ChainDevice, type ChainReading } from '../gateway/chain-readings.js';
+import { registrationSpans, type RegistrationSpan } from './attribution.js';
 import { checkMetersFile, type MeterConfig } from '../gateway/config.js';
 import { METERS_CONFIG_KIND } from '../gateway/config-schema.js';
 import { parseGridCsv } from './grid-csv.js';
+import { plan, spansKey, type SettleContext, type Settlement } from './plan.js';
 import {
   billOf,
   compare,
   differencesCsv,
-  shareKey,
   type Comparison,
   type Difference,
   type MeterSummary,
   type ReconcileMeter,
 } from './compare.js';
 import type { Direction } from '../gateway/state.js';
+
+export { settleTxId, shareTxId, type SettleStatus, type Settlement } from './plan.js';
 
 export interface ReconcileOptions {
   readonly client: HanzenetClient;
@@ -41,29 +51,6 @@ export interface ReconcileOptions {
   readonly priceMicro: bigint;
   /** The context owner's key: settle the differences with Mutate transactions. */
   readonly settleKey?: PrivateKey;
-}
-
-export type SettleStatus =
-  | 'settled'
-  | 'already_settled'
-  | 'rejected'
-  | 'previously_rejected'
-  | 'pending'
-  | 'failed'
-  | 'not_settleable';
-
-export interface Settlement {
-  readonly meterId: string;
-  readonly intervalStartUtc: string;
-  readonly direction: Direction;
-  readonly txId: string;
-  readonly amountKwh: string;
-  readonly trader: string | null;
-  readonly block: number | null;
-  readonly description: string;
-  status: SettleStatus;
-  code: string | null;
-  message: string | null;
 }
 
 export interface ReconcileReport {
@@ -105,7 +92,6 @@ const SETTLE_BATCH = 500;
 const SETTLE_WAIT_MS = 120_000;
 /** A reading booked before the CSV's first interval may still end in it (at most 1 h late, see Energy). */
 const LOOKBACK_MS = 2 * 3_600_000;
-const DESCRIPTION_CHARS_MAX = 256;
 
 /** The meters config (a gateway config, or {"meters": [...]}) of a file. */
 export async function readMetersFile(path: string): Promise<MeterConfig[]> {
@@ -127,19 +113,6 @@ async function addressOf(m: MeterConfig, direction: Direction): Promise<string> 
       { cause: err },
     );
   }
-}
-
-/** The id of the Mutate that settles one difference: the same on every run. */
-export function settleTxId(
-  context: string,
-  meterId: string,
-  intervalStartMs: number,
-  direction: Direction,
-): string {
-  return createHash('sha256')
-    .update(`hanzenet reconcile|${context}|${meterId}|${intervalStartMs}|${direction}`)
-    .digest('hex')
-    .slice(0, 32);
 }
 
 export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
@@ -169,17 +142,116 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileReport> {
     });
   }
   const active = meters.filter((m) => csvIds.has(m.meterId));
-  const devices = active
-    .flatMap((m) => [m.producerDevice, m.consumerDevice])
-    .filter((d): d is ChainDevice => d !== null);
+  const spans = await deviceSpans(o, active);
+  const marketPeriodMs = view.market === null ? null : view.market.periodSeconds * 1000;
   const starts = parsed.rows.map((r) => r.intervalStartMs);
   const fromMs = starts.length === 0 ? 0 : Math.min(...starts) - LOOKBACK_MS;
   const readings =
-    devices.length === 0 ? [] : await chainReadings(o.client, o.context, devices, fromMs);
+    marketPeriodMs === null
+      ? await thesisReadings(o, active, spans, fromMs)
+      : await marketReadings(o, active, fromMs);
   const comparison = compare(active, parsed.rows, readings, o.priceMicro);
   const settlement =
-    o.settleKey === undefined ? null : await settle(o, o.settleKey, active, comparison);
+    o.settleKey === undefined
+      ? null
+      : await settle(o, o.settleKey, active, comparison, {
+          marketPeriodMs,
+          spans,
+          nowMs: Date.now(),
+        });
   return buildReport(o, parsed, meters, active, comparison, settlement);
+}
+
+/** The registrations of every meter's producer and consumer key, as spans per role. */
+async function deviceSpans(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+): Promise<Map<string, RegistrationSpan[]>> {
+  const out = new Map<string, RegistrationSpan[]>();
+  for (const m of meters) {
+    for (const [address, direction] of [
+      [m.producer, 'returned'],
+      [m.consumer, 'delivered'],
+    ] as const) {
+      if (out.has(spansKey(address, direction))) continue;
+      const view = await fetchDeviceRegistrations(o.client, o.context, address);
+      out.set(spansKey(address, 'returned'), registrationSpans(view.registrations, 'producer'));
+      out.set(spansKey(address, 'delivered'), registrationSpans(view.registrations, 'consumer'));
+    }
+  }
+  return out;
+}
+
+/**
+ * Without the market, Energy books into the histories of the trader of the day: look in the
+ * history of every trader each device has had, so that energy booked before a move is found.
+ */
+async function thesisReadings(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+  spans: ReadonlyMap<string, readonly RegistrationSpan[]>,
+  fromMs: number,
+): Promise<ChainReading[]> {
+  const devices: ChainDevice[] = [];
+  for (const m of meters) {
+    for (const [address, direction] of [
+      [m.producer, 'returned'],
+      [m.consumer, 'delivered'],
+    ] as const) {
+      const traders = new Set((spans.get(spansKey(address, direction)) ?? []).map((s) => s.trader));
+      for (const trader of traders)
+        if (trader !== null) devices.push({ address, direction, trader, labels: [] });
+    }
+  }
+  return devices.length === 0 ? [] : chainReadings(o.client, o.context, devices, fromMs);
+}
+
+/** With the market, a device's Energy transactions are read directly (GET .../readings). */
+async function marketReadings(
+  o: ReconcileOptions,
+  meters: readonly ReconcileMeter[],
+  fromMs: number,
+): Promise<ChainReading[]> {
+  const out: ChainReading[] = [];
+  const addresses = new Set(meters.flatMap((m) => [m.producer, m.consumer]));
+  for (const address of addresses) {
+    const seen = new Set<string>();
+    let from = fromMs;
+    for (;;) {
+      const page = await fetchDeviceReadings(o.client, o.context, address, from);
+      for (const r of page.readings) {
+        if (seen.has(r.txId)) continue;
+        seen.add(r.txId);
+        const amount = parseKwh(r.amount);
+        const register = r.register === null ? null : parseKwh(r.register);
+        if (!amount.ok) continue;
+        out.push({
+          txId: r.txId,
+          device: address,
+          direction: amount.wh > 0n ? 'returned' : 'delivered',
+          amountWh: amount.wh < 0n ? -amount.wh : amount.wh,
+          registerWh: register?.ok ? register.wh : null,
+          readingMs: r.readingMs,
+          sinceMs: r.sinceMs,
+          height: r.height,
+          processedMs: r.processedMs,
+          block: 0,
+          trader: '',
+          labels: [],
+        });
+      }
+      const last = page.readings.at(-1);
+      if (!page.truncated || last === undefined) break;
+      if (last.processedMs === from)
+        throw new ChainError(
+          'internal',
+          `device ${address} has more Energy transactions processed at ${from} than one answer lists`,
+          { address, fromMs: from },
+        );
+      from = last.processedMs;
+    }
+  }
+  return out;
 }
 
 function buildReport(
@@ -254,103 +326,19 @@ export function reportCsv(report: ReconcileReport): string {
   return differencesCsv(report.differences, settled);
 }
 
-/** One Mutate per difference and direction (see the top of this file). */
-function plan(
-  o: ReconcileOptions,
-  meters: readonly ReconcileMeter[],
-  c: Comparison,
-): { s: Settlement; payload: Record<string, unknown> | null }[] {
-  const out: { s: Settlement; payload: Record<string, unknown> | null }[] = [];
-  for (const d of c.differences) {
-    const meter = meters.find((m) => m.meterId === d.meterId);
-    if (meter === undefined) continue;
-    for (const direction of ['delivered', 'returned'] as const) {
-      const diff = direction === 'delivered' ? d.deliveredDiffWh : d.returnedDiffWh;
-      if (diff === 0n) continue;
-      // The ledger is corrected to what the grid measured: more consumption lowers the balance.
-      const amountWh = direction === 'delivered' ? -diff : diff;
-      const device = direction === 'delivered' ? meter.consumerDevice : meter.producerDevice;
-      const block = periodFor(c, meter.meterId, direction, d.intervalStartMs);
-      const grid = direction === 'delivered' ? d.gridDeliveredKwh : d.gridReturnedKwh;
-      const chain = direction === 'delivered' ? d.chainDeliveredKwh : d.chainReturnedKwh;
-      const description =
-        `Reconciliation meter ${meter.meterId} interval ${d.intervalStartUtc} ${direction}: grid ${grid} kWh, chain ${chain} kWh`.slice(
-          0,
-          DESCRIPTION_CHARS_MAX,
-        );
-      const s: Settlement = {
-        meterId: meter.meterId,
-        intervalStartUtc: d.intervalStartUtc,
-        direction,
-        txId: settleTxId(o.context, meter.meterId, d.intervalStartMs, direction),
-        amountKwh: formatWh(amountWh),
-        trader: device?.trader ?? null,
-        block,
-        description,
-        status: 'pending',
-        code: null,
-        message: null,
-      };
-      if (device === null || block === null) {
-        s.status = 'not_settleable';
-        s.message =
-          device === null
-            ? `the ${direction === 'delivered' ? 'consumer' : 'producer'} key is not registered in the context`
-            : 'no settlement period of this device is known (no energy of it on chain)';
-        out.push({ s, payload: null });
-        continue;
-      }
-      out.push({
-        s,
-        payload: {
-          context: o.context,
-          trader: device.trader,
-          block,
-          labels: device.labels,
-          amount: formatWh(amountWh),
-          description,
-        },
-      });
-    }
-  }
-  return out;
-}
-
-/** The period to book a difference in: that of the device's energy in the interval, else the nearest. */
-function periodFor(
-  c: Comparison,
-  meterId: string,
-  direction: Direction,
-  startMs: number,
-): number | null {
-  const own = c.shares.get(shareKey(meterId, direction));
-  const other = c.shares.get(
-    shareKey(meterId, direction === 'delivered' ? 'returned' : 'delivered'),
-  );
-  for (const map of [own, other]) {
-    if (map === undefined || map.size === 0) continue;
-    const exact = map.get(startMs);
-    if (exact !== undefined) return exact.block;
-    let best: { distance: number; block: number } | null = null;
-    for (const [k, share] of map) {
-      const distance = Math.abs(k - startMs);
-      if (best === null || distance < best.distance) best = { distance, block: share.block };
-    }
-    if (best !== null) return best.block;
-  }
-  return null;
-}
-
 async function settle(
   o: ReconcileOptions,
   key: PrivateKey,
   meters: readonly ReconcileMeter[],
   c: Comparison,
+  sc: SettleContext,
 ): Promise<Settlement[]> {
-  const planned = plan(o, meters, c);
+  const planned = plan(o.context, meters, c, sc);
   const todo = planned.filter((p) => p.payload !== null);
   if (todo.length === 0) return planned.map((p) => p.s);
-  const contractHash = await o.client.contractHashOfType('Mutate');
+  const contractHash = await o.client.contractHashOfType(
+    sc.marketPeriodMs === null ? 'Mutate' : 'MarketCorrection',
+  );
   for (let i = 0; i < todo.length; i += SETTLE_BATCH) {
     const chunk = todo.slice(i, i + SETTLE_BATCH);
     const txs = [];
