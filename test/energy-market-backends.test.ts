@@ -1,15 +1,16 @@
 // The same market chain gives the same statements on every backend: random market scenarios
 // (test/support/market-scenario.ts: Trader, Producer, Consumer, Market, MarketPrices, Order,
-// CancelOrder, Energy with readings on time, spanning periods and late, SettlePeriod for every
-// period in order) submitted to real processors (Processor with ChainStore, the QuickJS executor
-// and the verification pool, a fake clock at each block's time, blocks made with produceNow) on
-// the embedded database and, when DATABASE_URL is set, on the PostgreSQL server, and run block for
-// block on the test chain (test/support/test-chain.ts, the same executor without the processor's
-// pipeline). Checked: every call is accepted on every backend; every block has the same hash on
-// every backend and on the test chain; after each scenario the market's tables (statements,
-// flows, clearings, positions, bookings, periods, orders, late energy) of its contexts are the
-// same row for row everywhere; at the end the whole chains (blocks, state digests, transactions)
-// and all state tables are the same. Replay with SEED=<n>; NUM_RUNS=<n> runs more.
+// CancelOrder, Energy with readings on time, spanning periods and late, MarketCorrection,
+// SettlePeriod for every period in order) submitted to real processors (Processor with
+// ChainStore, the QuickJS executor and the verification pool, a fake clock at each block's time,
+// blocks made with produceNow) on the embedded database and, when DATABASE_URL is set, on the
+// PostgreSQL server, and run block for block on the test chain (test/support/test-chain.ts, the
+// same executor without the processor's pipeline). Checked: every call is accepted on every
+// backend; every block has the same hash on every backend and on the test chain; after each
+// scenario the market's tables (statements, flows, clearings, positions, bookings, periods,
+// orders, late energy, corrections) of its contexts are the same row for row everywhere; at the
+// end the whole chains (blocks, state digests, transactions) and all state tables are the same.
+// Replay with SEED=<n>; NUM_RUNS=<n> runs more.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -5,7 +5,8 @@
 //   - every statement balances, and says what the flows say;
 //   - energy: per period and trader, what its meters booked into the period = what the flows
 //     took from it (own use, sold, exported) and gave it (own use, bought, supplied); every Wh a
-//     meter sent is settled exactly once, on time or late as imbalance; nothing stays behind;
+//     meter sent is settled exactly once, on time or late as imbalance, and every correction of
+//     the owner (MarketCorrection) once, in its trader's statement; nothing stays behind;
 //   - money: per period, buyers pay what sellers receive; external flows and late ones are priced
 //     by the price table of their period; what the traders owe in sum is what the owner supplied
 //     minus what it took;
@@ -13,7 +14,8 @@
 //     of the seller (orders that applied to the period), never above what they asked for, never
 //     with itself;
 //   - labels are only ever removed: a flow carries labels of one of the seller's producers, and a
-//     local flow to a buyer carries every label one of its consumers requires;
+//     local flow to a buyer carries every label one of its consumers requires (a correction
+//     carries the labels the owner gave it);
 //   - tie-break: the same scenario in a second context, with other trader keys (so another
 //     address order) and its orders submitted in another order that keeps only the order of
 //     equal orders (same side and price), clears the auction the same way (the same auction flows
@@ -70,6 +72,10 @@ async function tablesOf(chain: EnergyChain, context: string): Promise<Tables> {
     'every period that received energy is settled',
   );
   assert.deepEqual(await rows('energy_market_late'), [], 'no late energy is left unsettled');
+  assert.ok(
+    (await rows('energy_market_corrections')).every((r) => r['settled_period_ms'] !== -1n),
+    'every correction is settled',
+  );
   assert.deepEqual(
     await rows('energy_market_orders'),
     [],
@@ -251,6 +257,15 @@ function checkConservation(c: ScenarioContext, t: Tables): void {
     new Map([...c.sentWh].sort()),
     'every Wh sent is settled once',
   );
+  // Every correction is settled once, in the statement of its trader.
+  const corrected = new Map<string, bigint>();
+  for (const r of t.statements) {
+    const trader = r['trader'] as string;
+    corrected.set(trader, (corrected.get(trader) ?? 0n) + n(r, 'corrected_wh'));
+  }
+  for (const [trader, wh] of corrected) if (wh === 0n) corrected.delete(trader);
+  const wanted = new Map([...c.correctedWh].filter(([, wh]) => wh !== 0n).sort());
+  assert.deepEqual(new Map([...corrected].sort()), wanted, 'every correction is settled once');
   // The positions are the sum of the bookings that were not late.
   const booked = new Map<string, bigint>();
   for (const b of t.bookings)
@@ -345,6 +360,8 @@ function checkLabels(c: ScenarioContext, t: Tables): void {
   for (const f of t.flows) {
     const labels = f['labels'] as string[];
     const what = `${f['kind']} ${f['seller']}>${f['buyer']} [${labels.join(',')}]`;
+    // A correction carries the labels the owner gave it (those of the corrected device).
+    if (String(f['kind']).startsWith('correction')) continue;
     if (f['seller'] === context)
       assert.deepEqual(labels, [], `${what}: external energy carries no labels`);
     else
@@ -405,7 +422,7 @@ describe('the market on the real engine: properties', () => {
   after(closeEnergyChains);
 
   test('random communities settled period by period: energy, money, limits, labels and the tie-break', async () => {
-    const seen = { auction: 0, allocation: 0, late: 0, spanning: 0, estimated: 0 };
+    const seen = { auction: 0, allocation: 0, late: 0, spanning: 0, estimated: 0, correction: 0 };
     await fc.assert(
       fc.asyncProperty(arbPlan(), async (plan) => {
         run += 1;
@@ -428,6 +445,9 @@ describe('the market on the real engine: properties', () => {
         seen.auction += first.flows.filter((f) => f['kind'] === 'auction').length;
         seen.allocation += first.flows.filter((f) => f['kind'] === 'allocation').length;
         seen.late += first.flows.filter((f) => String(f['kind']).startsWith('late')).length;
+        seen.correction += first.flows.filter((f) =>
+          String(f['kind']).startsWith('correction'),
+        ).length;
         seen.estimated += first.positions.filter((p) => n(p, 'estimated_wh') > 0n).length;
         seen.spanning += first.bookings.filter((b) => b['estimated'] === true).length;
       }),

@@ -2,8 +2,9 @@
 // traders (producers with and without labels, consumers with and without label requirements),
 // meter readings over 2 to 4 periods (some spanning periods, some sent late, after their period
 // was settled), orders (buy and sell, few distinct prices so that they tie, amounts or the whole
-// position, labels, standing ranges, some cancelled), auction and/or allocation, random prices;
-// every period settled in order, then one more period that settles what came in late.
+// position, labels, standing ranges, some cancelled), auction and/or allocation, random prices,
+// a few corrections by the owner (MarketCorrection); every period settled in order, then one more
+// period that settles what came in late.
 //
 // A plan (what fast-check generates) becomes blocks of calls with their block times, signed by
 // named keys, so that the same scenario runs on an EnergyChain and on real processors. A plan can
@@ -53,6 +54,17 @@ export interface PlanOrder {
   readonly cancel: number | null;
 }
 
+/** An owner's correction (MarketCorrection) of what a trader metered in a period, sent later. */
+export interface PlanCorrection {
+  readonly trader: number;
+  readonly period: number;
+  readonly produced: boolean;
+  /** Signed Wh: positive, the trader metered more. */
+  readonly wh: number;
+  /** A number to pick its round (after the period ended) from. */
+  readonly delay: number;
+}
+
 export interface PlanPrices {
   readonly local: string;
   readonly supply: string;
@@ -67,6 +79,7 @@ export interface Plan {
   readonly allocation: boolean;
   readonly devices: readonly PlanDevice[];
   readonly orders: readonly PlanOrder[];
+  readonly corrections: readonly PlanCorrection[];
   readonly prices: readonly PlanPrices[];
   /** Seed of the submission order of the orders in the renamed context. */
   readonly shuffle: number;
@@ -103,6 +116,7 @@ export function arbPlan(): fc.Arbitrary<Plan> {
           minLength: 2 * base.traders,
           maxLength: 24,
         }),
+        corrections: fc.array(arbCorrection(base.traders, base.periods), { maxLength: 3 }),
         prices: fc.array(fc.record({ local: arbPrice, supply: arbPrice, feedIn: arbPrice }), {
           minLength: base.periods + 1,
           maxLength: base.periods + 1,
@@ -137,6 +151,16 @@ function arbDevice(traders: number, periods: number): fc.Arbitrary<PlanDevice> {
       { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 1 },
     ),
     backRound: fc.integer({ min: 0, max: periods }),
+  });
+}
+
+function arbCorrection(traders: number, periods: number): fc.Arbitrary<PlanCorrection> {
+  return fc.record({
+    trader: fc.integer({ min: 0, max: traders - 1 }),
+    period: fc.integer({ min: 0, max: periods - 1 }),
+    produced: fc.boolean(),
+    wh: fc.integer({ min: -3000, max: 3000 }).filter((wh) => wh !== 0),
+    delay: fc.integer({ min: 0, max: 100 }),
   });
 }
 
@@ -213,6 +237,8 @@ export interface ScenarioContext {
   readonly orders: readonly ScenarioOrder[];
   /** Wh each trader's meters sent, per direction ("trader|produced"). */
   readonly sentWh: ReadonlyMap<string, bigint>;
+  /** The owner's corrections per trader, production positive (more production or less consumption). */
+  readonly correctedWh: ReadonlyMap<string, bigint>;
   readonly blocks: readonly ScenarioBlock[];
 }
 
@@ -281,6 +307,23 @@ function buildContext(
   setUp(plan, baseMs, owner, traders, devices, call);
   const orders = placeOrders(plan, baseMs, call, traders, shuffle);
   const sentWh = sendReadings(plan, baseMs, devices, call);
+  const correctedWh = new Map<string, bigint>();
+  for (const c of plan.corrections) {
+    const trader = (traders[c.trader] as PrivateKey).address;
+    // The labels of one of its devices in that direction, if it has one.
+    const device = devices.find((d) => d.trader === trader && d.produces === c.produced);
+    // Sent once the period has ended: in the reading block of a later round.
+    const round = c.period + 1 + (c.delay % (plan.periods - c.period));
+    call(round, 'MarketCorrection', owner, {
+      trader,
+      periodStartMs: baseMs + c.period * QUARTER_MS,
+      labels: [...(device?.labels ?? [])],
+      amount: formatWh(BigInt(c.wh)),
+      direction: c.produced ? 'produced' : 'consumed',
+    });
+    const production = c.produced ? BigInt(c.wh) : -BigInt(c.wh);
+    correctedWh.set(trader, (correctedWh.get(trader) ?? 0n) + production);
+  }
   for (let r = 0; r < rounds; r++) {
     (blocks[2 + 2 * r] as ScenarioBlock).calls.push({
       type: 'SettlePeriod',
@@ -294,6 +337,7 @@ function buildContext(
     devices: devices.map((d) => ({ trader: d.trader, labels: d.labels, produces: d.produces })),
     orders,
     sentWh,
+    correctedWh,
     blocks,
   };
 }
