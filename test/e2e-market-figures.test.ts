@@ -5,18 +5,16 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { signTx } from '../src/chain/tx.js';
-import type { ContractView, TxView } from '../src/chain/views.js';
 import { HanzenetClient } from '../src/client/client.js';
 import { PrivateKey } from '../src/core/keys.js';
 import { fetchMarketFigures, fetchMarketStatements } from '../src/energy/client.js';
 import type { MarketFiguresView } from '../src/energy/market-figures.js';
 import type { GroupedStatementsView } from '../src/energy/market-grouped-statements.js';
 import { runCli } from './support/cli-run.js';
+import { contextSender } from './support/context-sender.js';
 import {
   e2eBackends,
   getJson,
-  postJson,
   startProcessorProcess,
   stopProcess,
   tempDir,
@@ -26,37 +24,10 @@ import type { StartedProcessor } from './support/processes.js';
 const QUARTER_MS = 900_000;
 const AMS = 'Europe/Amsterdam';
 
-/** Signs and sends a contract call, waits for its block, and requires it accepted. */
-async function accept(
-  p: StartedProcessor,
-  hashes: ReadonlyMap<string, string>,
-  key: PrivateKey,
-  type: string,
-  payload: Record<string, unknown>,
-): Promise<void> {
-  const tx = signTx(
-    {
-      contractHashHex: hashes.get(type) ?? '',
-      validTillMs: 0,
-      payloadText: JSON.stringify(payload),
-    },
-    key,
-    p.chainId,
-  );
-  const res = await postJson<TxView>(`${p.url}/api/transactions`, {
-    base64tx: Buffer.from(tx.bytes).toString('base64'),
-    wait: true,
-  });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  assert.equal(res.body.status, 'accepted', `${type}: ${res.body.code} ${res.body.message}`);
-}
-
 /** A context with anna (2 kWh of solar) and bert (0.5 kWh used) in the quarter hour that ended last. */
 async function settledCommunity(
   p: StartedProcessor,
 ): Promise<{ context: string; periodMs: number }> {
-  const contracts = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body;
-  const hashes = new Map(contracts.map((c) => [c.type, c.hash]));
   const owner = PrivateKey.generate();
   const context = owner.address;
   const [anna, bert, annaSolar, bertHouse] = [1, 2, 3, 4].map(() => PrivateKey.generate()) as [
@@ -65,8 +36,7 @@ async function settledCommunity(
     PrivateKey,
     PrivateKey,
   ];
-  const send = (key: PrivateKey, type: string, payload: Record<string, unknown>) =>
-    accept(p, hashes, key, type, { context, ...payload });
+  const send = await contextSender(p, context);
   for (const trader of [anna, bert])
     await send(owner, 'Trader', { address: trader.address, allowed: true });
   await send(owner, 'Producer', {

@@ -8,15 +8,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { signTx } from '../src/chain/tx.js';
-import type { ContractView, TxView } from '../src/chain/views.js';
 import { PrivateKey } from '../src/core/keys.js';
 import type { StatementsView } from '../src/energy/market-statements.js';
+import { contextSender } from './support/context-sender.js';
 import { infoOf, metricOf, untilHead } from './support/node-e2e.js';
 import {
   e2eBackends,
   getJson,
-  postJson,
   startNodeProcess,
   startProcessorProcess,
   stopProcess,
@@ -25,31 +23,6 @@ import {
 import type { StartedNode, StartedProcessor } from './support/processes.js';
 
 const MINUTE_MS = 60_000;
-
-type Send = (key: PrivateKey, type: string, payload: Record<string, unknown>) => Promise<void>;
-
-/** A sender of contract calls in one context that waits for each block and requires acceptance. */
-async function senderFor(p: StartedProcessor, context: string): Promise<Send> {
-  const contracts = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body;
-  const hashes = new Map(contracts.map((c) => [c.type, c.hash]));
-  return async (key, type, payload) => {
-    const tx = signTx(
-      {
-        contractHashHex: hashes.get(type) ?? '',
-        validTillMs: 0,
-        payloadText: JSON.stringify({ context, ...payload }),
-      },
-      key,
-      p.chainId,
-    );
-    const res = await postJson<TxView>(`${p.url}/api/transactions`, {
-      base64tx: Buffer.from(tx.bytes).toString('base64'),
-      wait: true,
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.status, 'accepted', `${type}: ${res.body.code} ${res.body.message}`);
-  };
-}
 
 /** Polls the processor's statements until the period starting at `startMs` has some. */
 async function untilSettled(p: StartedProcessor, context: string, startMs: number): Promise<void> {
@@ -87,7 +60,7 @@ describe('a mirror node and market settlements', { concurrency: true }, () => {
         running.push(n);
         const owner = PrivateKey.generate();
         const context = owner.address;
-        const send = await senderFor(p, context);
+        const send = await contextSender(p, context);
         const [anna, bert, carl, annaSolar, bertHouse, carlHouse, carlLate] = Array.from(
           { length: 7 },
           () => PrivateKey.generate(),
