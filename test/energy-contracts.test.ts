@@ -480,10 +480,31 @@ describe('Trader', () => {
 
   test('a trader with more than 1000 balances is removed over several calls, oldest first', async () => {
     const chain = await market();
-    for (let i = 0; i < 2100; i += 1) {
-      await ok(chain, 'Energy', CONSUMER, { context: OWNER, amount: -1 });
+    // 2,100 balances of B: 21 blocks (each its own period) of 100 label sets, one per meter.
+    const meters = Array.from({ length: 100 }, (_, i) => ({
+      address: testAddress(`meter ${i} of B`),
+      labels: [`l${String(i).padStart(2, '0')}`],
+    }));
+    const link = (allowed: boolean) =>
+      meters.map((m) => ({
+        type: 'Consumer',
+        sender: OWNER,
+        payload: { context: OWNER, address: m.address, allowed, trader: B, labels: m.labels },
+      }));
+    for (const o of await chain.executeAll(link(true))) mustAccept(o, 'Consumer');
+    const heights: number[] = [];
+    for (let block = 0; block < 21; block += 1) {
       await chain.nextBlock();
+      heights.push(chain.height);
+      const readings = meters.map((m) => ({
+        type: 'Energy',
+        sender: m.address,
+        payload: { context: OWNER, amount: -1 },
+      }));
+      for (const o of await chain.executeAll(readings)) mustAccept(o, 'Energy');
     }
+    await chain.nextBlock();
+    for (const o of await chain.executeAll(link(false))) mustAccept(o, 'Consumer removal');
     await ok(chain, 'Consumer', OWNER, {
       context: OWNER,
       address: CONSUMER,
@@ -495,10 +516,12 @@ describe('Trader', () => {
       (await chain.rows('energy_traders')).some((r) => r['address'] === B);
     await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
     assert.equal((await chain.rows('energy_balances')).length, 1100);
-    assert.equal((await balanceTable(chain, OWNER))[0]?.block, 1100);
+    // The ten oldest blocks' balances went first.
+    assert.equal((await balanceTable(chain, OWNER))[0]?.block, heights[10]);
     assert.ok(await traderB());
     await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
     assert.equal((await chain.rows('energy_balances')).length, 100);
+    assert.equal((await balanceTable(chain, OWNER))[0]?.block, heights[20]);
     assert.ok(await traderB());
     await ok(chain, 'Trader', OWNER, { context: OWNER, address: B, allowed: false });
     assert.equal((await chain.rows('energy_balances')).length, 0);
