@@ -11,7 +11,7 @@ import { csvLine } from '../core/csv.js';
 import type { Sql } from '../store/types.js';
 import { groupThresholds, groupWindow } from './market-group-window.js';
 import type { GroupKind, GroupQuery } from './market-groups.js';
-import { formatNeur } from './market-statements.js';
+import { formatNeur, type StatementFigures } from './market-statements.js';
 import { read } from './query-rows.js';
 
 /** Prices in EUR per kWh (exact decimals); `avg` is defined in docs/api.md "Market figures". */
@@ -21,21 +21,26 @@ export interface PriceRangeView {
   readonly maxEurPerKwh: string;
 }
 
-export interface FiguresView {
+/**
+ * The statement's energy and money, summed: `supplied*` is the import (what the external supplier
+ * supplied), `exported*` the export (what it took).
+ */
+export interface FiguresView
+  extends Pick<
+    StatementFigures,
+    | 'consumedKwh'
+    | 'producedKwh'
+    | 'ownUseKwh'
+    | 'boughtKwh'
+    | 'boughtEur'
+    | 'soldKwh'
+    | 'soldEur'
+    | 'suppliedKwh'
+    | 'suppliedEur'
+    | 'exportedKwh'
+    | 'exportedEur'
+  > {
   readonly periods: number;
-  readonly consumedKwh: string;
-  readonly producedKwh: string;
-  readonly ownUseKwh: string;
-  readonly boughtKwh: string;
-  readonly boughtEur: string;
-  readonly soldKwh: string;
-  readonly soldEur: string;
-  /** Import: what the external supplier supplied. */
-  readonly suppliedKwh: string;
-  readonly suppliedEur: string;
-  /** Export: what the external supplier took. */
-  readonly exportedKwh: string;
-  readonly exportedEur: string;
   /** (consumed - supplied) / consumed; null when nothing was consumed. */
   readonly selfSufficiency: string | null;
   /** (produced - exported) / produced; null when nothing was produced. */
