@@ -1,0 +1,160 @@
+// `hanzenet city up`: a city of marketplaces on many processors, for tests and demos. Starts a
+// processor and a mirror node per chain (the city and K neighbourhoods) as child processes
+// running the same `hanzenet` commands an operator would run, sets up the contexts through the
+// client, prints one JSON line with every URL, chain id and context, and stops everything on
+// SIGINT or SIGTERM, or when one of its services ends (saying which).
+
+import { mkdir } from 'node:fs/promises';
+import { HanzenetClient } from '../client/client.js';
+import { ChainError } from '../core/errors.js';
+import { ensureServerDatabases } from '../store/server-database.js';
+import { type CityKeys, type NeighbourhoodKeys, cityKeys, neighbourhoodKeys } from './keys.js';
+import { type ChainLayout, cityLayout, databasesOf } from './layout.js';
+import type { CityOptions } from './options.js';
+import { type CityReport, cityReport, type StartedChain } from './report.js';
+import { type RunningService, serviceExitedError, startService } from './service.js';
+import { nodeSpec, processorSpec } from './services.js';
+import { type MarketSetup, setUpCity, setUpNeighbourhood } from './setup.js';
+import { Supervisor } from './supervisor.js';
+
+function errorLine(err: unknown): string {
+  const e =
+    err instanceof ChainError
+      ? { code: err.code, message: err.message, details: err.details }
+      : { code: 'internal', message: (err as Error).message ?? String(err), details: {} };
+  return `${JSON.stringify({ error: e })}\n`;
+}
+
+/** Stops the city once: every service, then the process (0 after a signal, 1 after a failure). */
+class Shutdown {
+  private started = false;
+  constructor(private readonly supervisor: Supervisor) {}
+
+  get inProgress(): boolean {
+    return this.started;
+  }
+
+  async run(reason: { signal: string } | { error: unknown }): Promise<never> {
+    if (this.started) return new Promise<never>(() => undefined);
+    this.started = true;
+    if ('error' in reason) process.stderr.write(errorLine(reason.error));
+    const report = await this.supervisor.stopAll();
+    const why = 'signal' in reason ? { signal: reason.signal } : { failed: true };
+    process.stderr.write(`${JSON.stringify({ msg: 'city stopped', ...why, ...report })}\n`);
+    const clean = 'signal' in reason && report.failed.length === 0;
+    process.exit(clean ? 0 : 1);
+  }
+}
+
+async function startChain(
+  o: CityOptions,
+  chain: ChainLayout,
+  supervisor: Supervisor,
+): Promise<{ processor: RunningService; node: RunningService }> {
+  const processor = await startService(processorSpec(o, chain));
+  supervisor.add(processor);
+  const node = await startService(nodeSpec(o, chain, String(processor.report?.['api'])));
+  supervisor.add(node);
+  return { processor, node };
+}
+
+function marketOf(o: CityOptions, gateClosureSeconds: number): MarketSetup {
+  return {
+    periodSeconds: o.periodSeconds,
+    gateClosureSeconds,
+    prices: o.prices,
+    nowMs: Date.now(),
+  };
+}
+
+async function setUp(
+  o: CityOptions,
+  city: StartedChain<CityKeys>,
+  neighbourhoods: readonly StartedChain<NeighbourhoodKeys>[],
+): Promise<void> {
+  const clientOf = (c: StartedChain<unknown>): HanzenetClient =>
+    new HanzenetClient({ url: c.url, chainId: c.chainId });
+  const members = neighbourhoods.map((n) => ({
+    context: n.keys.owner.address,
+    producer: n.keys.memberProducer.address,
+    consumer: n.keys.memberConsumer.address,
+  }));
+  const clients = [city, ...neighbourhoods].map(clientOf);
+  try {
+    await Promise.all([
+      setUpCity(
+        clients[0] as HanzenetClient,
+        city.keys,
+        members,
+        marketOf(o, o.cityGateClosureSeconds),
+      ),
+      ...neighbourhoods.map((n, i) =>
+        setUpNeighbourhood(
+          clients[i + 1] as HanzenetClient,
+          n.name,
+          n.keys,
+          marketOf(o, o.gateClosureSeconds),
+        ),
+      ),
+    ]);
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+function started<K>(
+  chain: ChainLayout,
+  keys: K,
+  s: { processor: RunningService; node: RunningService },
+): StartedChain<K> {
+  return {
+    name: chain.name,
+    url: String(s.processor.report?.['api']),
+    chainId: String(s.processor.report?.['chainId']),
+    processorAddress: String(s.processor.report?.['processorAddress']),
+    nodeUrl: String(s.node.report?.['api']),
+    keysDir: chain.keysDir,
+    keys,
+    processor: s.processor,
+    node: s.node,
+  };
+}
+
+async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityReport> {
+  const layout = cityLayout(o);
+  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+  const cKeys = await cityKeys(layout.city);
+  const nKeys: NeighbourhoodKeys[] = [];
+  for (const n of layout.neighbourhoods) nKeys.push(await neighbourhoodKeys(n, o.households));
+  if (o.databaseUrl !== null) await ensureServerDatabases(o.databaseUrl, databasesOf(layout));
+  const chains = await Promise.all(
+    [layout.city, ...layout.neighbourhoods].map((c) => startChain(o, c, supervisor)),
+  );
+  const city = started(layout.city, cKeys, chains[0] as (typeof chains)[0]);
+  const neighbourhoods = layout.neighbourhoods.map((n, i) =>
+    started(n, nKeys[i] as NeighbourhoodKeys, chains[i + 1] as (typeof chains)[0]),
+  );
+  await setUp(o, city, neighbourhoods);
+  const services = chains.flatMap((c) => [c.processor, c.node]);
+  return cityReport(o, city, neighbourhoods, services);
+}
+
+/** Starts the city; resolves once it runs and its line is printed. Stops it on SIGINT/SIGTERM. */
+export async function runCity(o: CityOptions): Promise<void> {
+  const supervisor = new Supervisor((s, e) => {
+    void shutdown.run({ error: serviceExitedError(s.name, s.logFile, e, 'running') });
+  });
+  const shutdown = new Shutdown(supervisor);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => void shutdown.run({ signal }));
+  let report: CityReport;
+  try {
+    report = await bringUp(o, supervisor);
+  } catch (err) {
+    // A signal or a failed service stops the city already; the error of the start is then
+    // a consequence (its services went away under it) and not worth a second report.
+    if (shutdown.inProgress) return new Promise<void>(() => undefined);
+    return shutdown.run({ error: err });
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
