@@ -1,0 +1,286 @@
+// End-to-end: `hanzenet city up` as a real process, as a user would start it. It starts a city
+// processor and two neighbourhood processors with a mirror node each, sets up their contexts
+// and prints one JSON line: every URL answers /api/info for its chain, the city has the
+// neighbourhoods registered as traders with their devices, the neighbourhoods their households
+// and markets. SIGTERM stops every service; a second start on the same data directory resumes
+// the same chains without sending the setup again; when one service is killed (SIGKILL) the
+// city stops the others and says which one ended.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { ChainInfo } from '../src/chain/views.js';
+import type { CityReport } from '../src/city/report.js';
+import { databasePrefix } from '../src/city/layout.js';
+import type { EnergyContextView } from '../src/energy/views.js';
+import type { MarketPricesView } from '../src/energy/market-prices-read.js';
+import { CLI_PATH, cleanEnv, runCli } from './support/cli-run.js';
+import { getJson, tempDir } from './support/processes.js';
+import pg from 'pg';
+
+const START_TIMEOUT_MS = 180_000;
+
+interface RunningCity {
+  readonly proc: ChildProcess;
+  readonly report: CityReport;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | string>;
+}
+
+async function cityUp(args: readonly string[]): Promise<RunningCity> {
+  const proc = spawn(process.execPath, [CLI_PATH, 'city', 'up', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv(),
+  });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((res) =>
+    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
+  );
+  const line = await new Promise<string>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGTERM');
+      rej(new Error(`city up printed no line within ${START_TIMEOUT_MS} ms; stderr:\n${err}`));
+    }, START_TIMEOUT_MS);
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        res(out.slice(0, nl));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`city up exited (${code}) before its line; stderr:\n${err}`));
+    });
+  });
+  return { proc, report: JSON.parse(line) as CityReport, stderr: () => err, exited };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ESRCH');
+    return false;
+  }
+}
+
+/** Every service of the city is gone (a stopped service may take a moment to be reaped). */
+async function assertAllGone(report: CityReport): Promise<void> {
+  for (let i = 0; i < 50 && report.services.some((s) => isRunning(s.pid)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    report.services.filter((s) => isRunning(s.pid)).map((s) => s.name),
+    [],
+    'no service is left running',
+  );
+}
+
+async function checkChains(report: CityReport): Promise<void> {
+  for (const chain of [report.city, ...report.neighbourhoods]) {
+    const processor = await getJson<ChainInfo>(`${chain.url}/api/info`);
+    assert.equal(processor.status, 200);
+    assert.equal(processor.body.chainId, chain.chainId, `${chain.name} processor`);
+    assert.equal(processor.body.role, 'processor');
+    assert.equal(processor.body.processorAddress, chain.processorAddress);
+    const node = await getJson<ChainInfo>(`${chain.nodeUrl}/api/info`);
+    assert.equal(node.status, 200);
+    assert.equal(node.body.chainId, chain.chainId, `${chain.name} node`);
+    assert.equal(node.body.role, 'node');
+  }
+  const ids = new Set([report.city, ...report.neighbourhoods].map((c) => c.chainId));
+  assert.equal(ids.size, report.neighbourhoods.length + 1, 'each chain its own chain id');
+}
+
+async function contextOf(url: string, context: string): Promise<EnergyContextView> {
+  const res = await getJson<EnergyContextView>(`${url}/api/energy/contexts/${context}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function checkContexts(report: CityReport): Promise<void> {
+  const city = await contextOf(report.city.url, report.city.context);
+  assert.equal(city.market?.on, true);
+  assert.equal(city.market?.periodSeconds, 60);
+  assert.equal(city.market?.gateClosureSeconds, report.cityGateClosureSeconds);
+  for (const n of report.neighbourhoods) {
+    assert.ok(
+      city.traders.some((t) => t.address === n.context),
+      `${n.name} is a trader of the city`,
+    );
+    const producer = city.producers.find((p) => p.address === n.member.producer);
+    const consumer = city.consumers.find((c) => c.address === n.member.consumer);
+    assert.equal(producer?.trader, n.context, `${n.name}'s producer in the city`);
+    assert.equal(consumer?.trader, n.context, `${n.name}'s consumer in the city`);
+
+    const local = await contextOf(n.url, n.context);
+    assert.equal(local.market?.on, true);
+    assert.equal(local.market?.gateClosureSeconds, report.gateClosureSeconds);
+    assert.deepEqual(
+      local.traders.map((t) => t.address).sort(),
+      n.households.map((h) => h.trader).sort(),
+    );
+    assert.deepEqual(
+      local.producers.map((p) => [p.address, p.trader, p.labels.join(',')]).sort(),
+      n.households
+        .filter((h) => h.solar !== null)
+        .map((h) => [h.solar, h.trader, 'solar'])
+        .sort(),
+    );
+    assert.equal(local.consumers.length, n.households.length);
+    const prices = await getJson<MarketPricesView>(
+      `${n.url}/api/energy/contexts/${n.context}/market/prices?from=${Date.now() - 60_000}&limit=1`,
+    );
+    assert.equal(prices.body.prices[0]?.supplyEurPerKwh, '0.3', JSON.stringify(prices.body));
+  }
+  assert.equal(report.neighbourhoods[0]?.households.filter((h) => h.solar !== null).length, 1);
+}
+
+function checkKeyFiles(report: CityReport): void {
+  for (const name of ['owner', 'household-1-trader', 'household-1-solar', 'member-producer']) {
+    const mode = statSync(join(report.neighbourhoods[0]?.keysDir ?? '', `${name}.key`)).mode;
+    assert.equal(mode & 0o777, 0o600, `${name}.key is readable by its owner only`);
+  }
+}
+
+const ARGS = ['--neighbourhoods', '2', '--households', '2', '--period-seconds', '60'];
+
+test('city up starts, sets up, resumes and stops a city of two neighbourhoods', {
+  timeout: 600_000,
+}, async () => {
+  const dir = await tempDir('city');
+  const args = [...ARGS, '--data-dir', dir.path, '--block-interval-ms', '200'];
+  let first: RunningCity | null = null;
+  let second: RunningCity | null = null;
+  try {
+    first = await cityUp(args);
+    const report = first.report;
+    assert.equal(report.neighbourhoods.length, 2);
+    assert.equal(report.services.length, 6, 'a processor and a node per chain');
+    await checkChains(report);
+    await checkContexts(report);
+    checkKeyFiles(report);
+    const cityHeight = (await getJson<ChainInfo>(`${report.city.url}/api/info`)).body.head?.height;
+
+    first.proc.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.stderr());
+    await assertAllGone(report);
+    assert.match(first.stderr(), /"msg":"city stopped","signal":"SIGTERM"/);
+
+    // The same data directory: the same chains and contexts, and nothing set up twice.
+    second = await cityUp(args);
+    const again = second.report;
+    assert.equal(again.city.chainId, report.city.chainId);
+    assert.equal(again.city.context, report.city.context);
+    assert.deepEqual(
+      again.neighbourhoods.map((n) => [n.chainId, n.context]),
+      report.neighbourhoods.map((n) => [n.chainId, n.context]),
+    );
+    await checkContexts(again);
+    const cityHeightAgain = (await getJson<ChainInfo>(`${again.city.url}/api/info`)).body.head
+      ?.height;
+    assert.equal(cityHeightAgain, cityHeight, 'the city got no setup transactions again');
+
+    // One service ends: the city stops the others and names it.
+    const victim = again.services.find((s) => s.name === 'n2 node');
+    assert.ok(victim !== undefined);
+    process.kill(victim.pid, 'SIGKILL');
+    assert.equal(await second.exited, 1, second.stderr());
+    assert.match(second.stderr(), /"code":"city_service_exited"/);
+    assert.match(second.stderr(), /n2 node ended \(signal SIGKILL\) while running/);
+    await assertAllGone(again);
+  } finally {
+    for (const c of [first, second]) if (c !== null) c.proc.kill('SIGKILL');
+    await dir.remove();
+  }
+});
+
+test('city up with --database-url gives each chain and node a database of its own', {
+  skip: process.env['DATABASE_URL'] === undefined ? 'DATABASE_URL is not set' : false,
+  timeout: 300_000,
+}, async () => {
+  const server = process.env['DATABASE_URL'] ?? '';
+  const dir = await tempDir('city-pg');
+  const args = ['--neighbourhoods', '1', '--households', '1', '--period-seconds', '60'];
+  let city: RunningCity | null = null;
+  const prefix = databasePrefix(dir.path);
+  const names = ['city', 'n1'].flatMap((c) => [`${prefix}_${c}_processor`, `${prefix}_${c}_node`]);
+  try {
+    city = await cityUp([...args, '--data-dir', dir.path, '--database-url', server]);
+    await checkChains(city.report);
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      const found = await admin.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY datname',
+        [names],
+      );
+      assert.deepEqual(
+        found.rows.map((r) => r.datname),
+        [...names].sort(),
+      );
+      const chains = await admin.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ANY($1)`,
+        [names],
+      );
+      assert.ok(Number(chains.rows[0]?.n) >= 4, 'every service is connected to its database');
+    } finally {
+      await admin.end();
+    }
+    city.proc.kill('SIGTERM');
+    assert.equal(await city.exited, 0, city.stderr());
+    await assertAllGone(city.report);
+  } finally {
+    if (city !== null) city.proc.kill('SIGKILL');
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+    await dir.remove();
+  }
+});
+
+test('city up refuses bad options with usage_error before it creates anything', async () => {
+  const dir = await tempDir('city-bad');
+  try {
+    const cases: [string[], RegExp][] = [
+      [['--neighbourhoods', '0'], /--neighbourhoods/],
+      [['--neighbourhoods', '2', '--period-seconds', '61'], /--period-seconds/],
+      [
+        [
+          '--neighbourhoods',
+          '2',
+          '--gate-closure-seconds',
+          '120',
+          '--city-gate-closure-seconds',
+          '60',
+        ],
+        /--city-gate-closure-seconds/,
+      ],
+      [['--neighbourhoods', '2', '--supply-eur', '0.1234567'], /--supply-eur/],
+      [['--households', '3'], /--neighbourhoods/],
+    ];
+    for (const [args, option] of cases) {
+      const r = await runCli(['city', 'up', '--data-dir', join(dir.path, 'city'), ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const error = (JSON.parse(r.stderr) as { error: { code: string; message: string } }).error;
+      assert.equal(error.code, 'usage_error');
+      assert.match(error.message, option);
+      assert.equal(r.stdout, '');
+    }
+    assert.throws(() => statSync(join(dir.path, 'city')), /ENOENT/, 'nothing was created');
+  } finally {
+    await dir.remove();
+  }
+});
