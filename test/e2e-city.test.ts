@@ -7,7 +7,8 @@
 // city stops the others and says which one ended.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -173,7 +174,7 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
     first.proc.kill('SIGTERM');
     assert.equal(await first.exited, 0, first.stderr());
     await assertAllGone(report);
-    assert.match(first.stderr(), /"msg":"city stopped","signal":"SIGTERM"/);
+    assert.match(first.stderr(), /"msg":"city stopped","because":"SIGTERM"/);
 
     // The same data directory: the same chains and contexts, and nothing set up twice.
     second = await cityUp(args);
@@ -247,6 +248,53 @@ test('city up with --database-url gives each chain and node a database of its ow
     } finally {
       await admin.end();
     }
+    await dir.remove();
+  }
+});
+
+/** Processes whose command line names `dir` (the city's services all do, by their data dirs). */
+function processesIn(dir: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((line) => line.includes(dir) && !line.includes('ps -eo'));
+}
+
+test('a service that cannot start stops the city, named, with nothing left running', {
+  timeout: 300_000,
+}, async () => {
+  const dir = await tempDir('city-port');
+  const taken = createServer();
+  await new Promise<void>((res) => taken.listen(0, '127.0.0.1', res));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    // The city's processor gets the taken port; n1's processor starts on the next ones.
+    const r = await runCli(
+      [
+        'city',
+        'up',
+        '--neighbourhoods',
+        '1',
+        '--households',
+        '1',
+        '--data-dir',
+        dir.path,
+        '--base-port',
+        String(port),
+      ],
+      { timeoutMs: 240_000 },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    const first = JSON.parse(r.stderr.split('\n')[0] ?? '') as {
+      error: { code: string; message: string; details: Record<string, unknown> };
+    };
+    assert.equal(first.error.code, 'city_service_exited');
+    assert.equal(first.error.details['service'], 'city processor');
+    assert.equal(first.error.details['when'], 'starting');
+    assert.match(first.error.message, /port_unavailable/);
+    assert.match(r.stderr, /"msg":"city stopped","because":"city_service_exited"/);
+    assert.deepEqual(processesIn(dir.path), [], 'no service is left running');
+  } finally {
+    taken.close();
     await dir.remove();
   }
 });

@@ -12,7 +12,7 @@ import { type CityKeys, type NeighbourhoodKeys, cityKeys, neighbourhoodKeys } fr
 import { type ChainLayout, cityLayout, databasesOf } from './layout.js';
 import type { CityOptions } from './options.js';
 import { type CityReport, cityReport, type StartedChain } from './report.js';
-import { type RunningService, serviceExitedError, startService } from './service.js';
+import { type RunningService, serviceExitedError, spawnService } from './service.js';
 import { nodeSpec, processorSpec } from './services.js';
 import { type MarketSetup, setUpCity, setUpNeighbourhood } from './setup.js';
 import { Supervisor } from './supervisor.js';
@@ -39,23 +39,35 @@ class Shutdown {
     this.started = true;
     if ('error' in reason) process.stderr.write(errorLine(reason.error));
     const report = await this.supervisor.stopAll();
-    const why = 'signal' in reason ? { signal: reason.signal } : { failed: true };
-    process.stderr.write(`${JSON.stringify({ msg: 'city stopped', ...why, ...report })}\n`);
+    const because =
+      'signal' in reason
+        ? reason.signal
+        : reason.error instanceof ChainError
+          ? reason.error.code
+          : 'internal';
+    process.stderr.write(`${JSON.stringify({ msg: 'city stopped', because, ...report })}\n`);
     const clean = 'signal' in reason && report.failed.length === 0;
     process.exit(clean ? 0 : 1);
   }
+}
+
+interface ChainServices {
+  readonly processor: RunningService;
+  readonly processorReport: Record<string, unknown>;
+  readonly node: RunningService;
+  readonly nodeReport: Record<string, unknown>;
 }
 
 async function startChain(
   o: CityOptions,
   chain: ChainLayout,
   supervisor: Supervisor,
-): Promise<{ processor: RunningService; node: RunningService }> {
-  const processor = await startService(processorSpec(o, chain));
-  supervisor.add(processor);
-  const node = await startService(nodeSpec(o, chain, String(processor.report?.['api'])));
-  supervisor.add(node);
-  return { processor, node };
+): Promise<ChainServices> {
+  const processor = supervisor.add(spawnService(processorSpec(o, chain)));
+  const processorReport = (await processor.ready) ?? {};
+  const node = supervisor.add(spawnService(nodeSpec(o, chain, String(processorReport['api']))));
+  const nodeReport = (await node.ready) ?? {};
+  return { processor, processorReport, node, nodeReport };
 }
 
 function marketOf(o: CityOptions, gateClosureSeconds: number): MarketSetup {
@@ -102,17 +114,13 @@ async function setUp(
   }
 }
 
-function started<K>(
-  chain: ChainLayout,
-  keys: K,
-  s: { processor: RunningService; node: RunningService },
-): StartedChain<K> {
+function started<K>(chain: ChainLayout, keys: K, s: ChainServices): StartedChain<K> {
   return {
     name: chain.name,
-    url: String(s.processor.report?.['api']),
-    chainId: String(s.processor.report?.['chainId']),
-    processorAddress: String(s.processor.report?.['processorAddress']),
-    nodeUrl: String(s.node.report?.['api']),
+    url: String(s.processorReport['api']),
+    chainId: String(s.processorReport['chainId']),
+    processorAddress: String(s.processorReport['processorAddress']),
+    nodeUrl: String(s.nodeReport['api']),
     keysDir: chain.keysDir,
     keys,
     processor: s.processor,
@@ -142,7 +150,8 @@ async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityRepo
 /** Starts the city; resolves once it runs and its line is printed. Stops it on SIGINT/SIGTERM. */
 export async function runCity(o: CityOptions): Promise<void> {
   const supervisor = new Supervisor((s, e) => {
-    void shutdown.run({ error: serviceExitedError(s.name, s.logFile, e, 'running') });
+    const when = s.isUp() ? 'running' : 'starting';
+    void shutdown.run({ error: serviceExitedError(s.name, s.logFile, e, when) });
   });
   const shutdown = new Shutdown(supervisor);
   for (const signal of ['SIGINT', 'SIGTERM'] as const)

@@ -33,11 +33,11 @@ export interface RunningService {
   readonly pid: number;
   readonly args: readonly string[];
   readonly logFile: string;
-  /** The start-up report; null for a service that prints none. */
-  readonly report: Record<string, unknown> | null;
+  /** The start-up report (null for a service that prints none), once it is up. */
+  readonly ready: Promise<Record<string, unknown> | null>;
   readonly exited: Promise<ServiceExit>;
-  /** Whether it has exited. */
-  done(): boolean;
+  /** Whether it has started (its report read). */
+  isUp(): boolean;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -74,8 +74,11 @@ export function serviceExitedError(
   );
 }
 
-/** Starts the service; resolves once it is up (its report read), rejects when it ends first. */
-export async function startService(spec: ServiceSpec): Promise<RunningService> {
+/**
+ * Spawns the service. It is in the caller's hands from this moment (to stop it whatever
+ * happens next); `ready` resolves once it is up (its report read) and rejects when it ends first.
+ */
+export function spawnService(spec: ServiceSpec): RunningService {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const logFd = openSync(spec.logFile, 'a', 0o600);
   let proc: ChildProcess;
@@ -88,23 +91,29 @@ export async function startService(spec: ServiceSpec): Promise<RunningService> {
     closeSync(logFd);
   }
   let ended = false;
+  let up = false;
   const exited = new Promise<ServiceExit>((res) =>
     proc.once('exit', (code, signal) => {
       ended = true;
       res({ code, signal });
     }),
   );
-  const report = spec.report ? await firstLine(spec, proc, exited) : null;
-  // What it prints later is not needed, but the pipe must not fill up.
-  proc.stdout?.resume();
+  const ready = (spec.report ? firstLine(spec, proc, exited) : Promise.resolve(null)).then(
+    (report) => {
+      up = true;
+      // What it prints later is not needed, but the pipe must not fill up.
+      proc.stdout?.resume();
+      return report;
+    },
+  );
   return {
     name: spec.name,
     pid: proc.pid ?? -1,
     args: spec.args,
     logFile: spec.logFile,
-    report,
+    ready,
     exited,
-    done: () => ended,
+    isUp: () => up,
     kill: (signal) => {
       if (!ended) proc.kill(signal);
     },

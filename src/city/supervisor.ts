@@ -20,12 +20,14 @@ export class Supervisor {
 
   constructor(private readonly onExit: (s: RunningService, e: ServiceExit) => void) {}
 
-  /** Watches a service that has started; tells `onExit` if it ends before `stopAll`. */
-  add(service: RunningService): void {
+  /** Watches a service from its spawn on; tells `onExit` if it ends before `stopAll`. */
+  add(service: RunningService): RunningService {
     this.services.push(service);
     void service.exited.then((e) => {
       if (!this.stopping) this.onExit(service, e);
     });
+    if (this.stopping) service.kill('SIGTERM');
+    return service;
   }
 
   list(): readonly RunningService[] {
