@@ -14,8 +14,6 @@ export interface StartedChain<K> {
   readonly nodeUrl: string;
   readonly keysDir: string;
   readonly keys: K;
-  readonly processor: RunningService;
-  readonly node: RunningService;
 }
 
 export interface ChainReport {

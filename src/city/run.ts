@@ -12,7 +12,12 @@ import { type CityKeys, type NeighbourhoodKeys, cityKeys, neighbourhoodKeys } fr
 import { type ChainLayout, cityLayout, databasesOf } from './layout.js';
 import type { CityOptions } from './options.js';
 import { type CityReport, cityReport, type StartedChain } from './report.js';
-import { type RunningService, serviceExitedError, spawnService } from './service.js';
+import {
+  type RunningService,
+  type ServiceSpec,
+  serviceExitedError,
+  spawnService,
+} from './service.js';
 import { nodeSpec, processorSpec } from './services.js';
 import { type MarketSetup, setUpCity, setUpNeighbourhood } from './setup.js';
 import { Supervisor } from './supervisor.js';
@@ -51,23 +56,14 @@ class Shutdown {
   }
 }
 
-interface ChainServices {
-  readonly processor: RunningService;
-  readonly processorReport: Record<string, unknown>;
-  readonly node: RunningService;
-  readonly nodeReport: Record<string, unknown>;
+interface Started {
+  readonly service: RunningService;
+  readonly report: Record<string, unknown>;
 }
 
-async function startChain(
-  o: CityOptions,
-  chain: ChainLayout,
-  supervisor: Supervisor,
-): Promise<ChainServices> {
-  const processor = supervisor.add(spawnService(processorSpec(o, chain)));
-  const processorReport = (await processor.ready) ?? {};
-  const node = supervisor.add(spawnService(nodeSpec(o, chain, String(processorReport['api']))));
-  const nodeReport = (await node.ready) ?? {};
-  return { processor, processorReport, node, nodeReport };
+async function start(supervisor: Supervisor, spec: ServiceSpec): Promise<Started> {
+  const service = supervisor.add(spawnService(spec));
+  return { service, report: (await service.ready) ?? {} };
 }
 
 function marketOf(o: CityOptions, gateClosureSeconds: number): MarketSetup {
@@ -114,37 +110,52 @@ async function setUp(
   }
 }
 
-function started<K>(chain: ChainLayout, keys: K, s: ChainServices): StartedChain<K> {
+function chainOf<K>(
+  chain: ChainLayout,
+  keys: K,
+  processor: Started,
+  node: Started | null,
+): StartedChain<K> {
   return {
     name: chain.name,
-    url: String(s.processorReport['api']),
-    chainId: String(s.processorReport['chainId']),
-    processorAddress: String(s.processorReport['processorAddress']),
-    nodeUrl: String(s.nodeReport['api']),
+    url: String(processor.report['api']),
+    chainId: String(processor.report['chainId']),
+    processorAddress: String(processor.report['processorAddress']),
+    nodeUrl: node === null ? '' : String(node.report['api']),
     keysDir: chain.keysDir,
     keys,
-    processor: s.processor,
-    node: s.node,
   };
 }
 
 async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityReport> {
   const layout = cityLayout(o);
+  const chains = [layout.city, ...layout.neighbourhoods];
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const cKeys = await cityKeys(layout.city);
   const nKeys: NeighbourhoodKeys[] = [];
   for (const n of layout.neighbourhoods) nKeys.push(await neighbourhoodKeys(n, o.households));
   if (o.databaseUrl !== null) await ensureServerDatabases(o.databaseUrl, databasesOf(layout));
-  const chains = await Promise.all(
-    [layout.city, ...layout.neighbourhoods].map((c) => startChain(o, c, supervisor)),
+  const processors = await Promise.all(chains.map((c) => start(supervisor, processorSpec(o, c))));
+  const processorOf = (i: number): Started => processors[i] as Started;
+  const keysOf = (i: number): NeighbourhoodKeys => nKeys[i] as NeighbourhoodKeys;
+  // The mirror nodes start while the contexts are set up: neither needs the other.
+  const [nodes] = await Promise.all([
+    Promise.all(
+      chains.map((c, i) => start(supervisor, nodeSpec(o, c, String(processorOf(i).report['api'])))),
+    ),
+    setUp(
+      o,
+      chainOf(layout.city, cKeys, processorOf(0), null),
+      layout.neighbourhoods.map((n, i) => chainOf(n, keysOf(i), processorOf(i + 1), null)),
+    ),
+  ]);
+  const nodeOf = (i: number): Started => nodes[i] as Started;
+  return cityReport(
+    o,
+    chainOf(layout.city, cKeys, processorOf(0), nodeOf(0)),
+    layout.neighbourhoods.map((n, i) => chainOf(n, keysOf(i), processorOf(i + 1), nodeOf(i + 1))),
+    chains.flatMap((_, i) => [processorOf(i).service, nodeOf(i).service]),
   );
-  const city = started(layout.city, cKeys, chains[0] as (typeof chains)[0]);
-  const neighbourhoods = layout.neighbourhoods.map((n, i) =>
-    started(n, nKeys[i] as NeighbourhoodKeys, chains[i + 1] as (typeof chains)[0]),
-  );
-  await setUp(o, city, neighbourhoods);
-  const services = chains.flatMap((c) => [c.processor, c.node]);
-  return cityReport(o, city, neighbourhoods, services);
 }
 
 /** Starts the city; resolves once it runs and its line is printed. Stops it on SIGINT/SIGTERM. */
