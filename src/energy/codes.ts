@@ -177,6 +177,67 @@ export const ENERGY_REJECT_CODES = {
   correction_too_large: {
     summary: 'A correction of metered market energy is at most 10^9 Wh (1 GWh) in magnitude.',
   },
+  chain_id_invalid: {
+    summary:
+      "A chain id is 1-64 characters of letters, digits, '.', '_', ':' or '-' (the processor's rule).",
+  },
+  member_device_invalid: {
+    summary:
+      "A member's producer and consumer must be devices of the context registered to the member trader.",
+  },
+  member_unknown: {
+    summary:
+      'The trader is not a member of the parent market (MarketMember links it to a child chain).',
+  },
+  checkpoint_signer_unknown: {
+    summary:
+      "A member's position must be signed by the processor key its owner registered for the member (MarketMember).",
+  },
+  checkpoint_mismatch: {
+    summary:
+      "A member's position names another chain or child context than the one registered for the member.",
+  },
+  checkpoint_invalid: {
+    summary:
+      'A position or settlement between marketplaces is malformed: its directions, labels, kWh amounts, prices or block hash.',
+  },
+  period_length_mismatch: {
+    summary: 'A child marketplace and its parent must use the same market period length.',
+  },
+  position_after_gate: {
+    summary:
+      "A member's position reached the parent after the parent's gate closure of that period; the parent's owner settles it externally.",
+  },
+  position_exists: {
+    summary:
+      'The parent market holds a position of this member for the period already: one per member and period.',
+  },
+  checkpoint_out_of_order: {
+    summary:
+      "A member's positions only move forward: a later period and a later child block than its last position.",
+  },
+  parent_unknown: {
+    summary: 'The context has no parent market (MarketParent).',
+  },
+  upstream_open: {
+    summary:
+      "The parent market cannot change while a period's residual waits for its settlement from the parent.",
+  },
+  upstream_signer_unknown: {
+    summary:
+      'A settlement from the parent market must be signed by the processor key the owner registered with MarketParent.',
+  },
+  upstream_mismatch: {
+    summary:
+      "A settlement from the parent market names another parent, context or member, or does not add up to the period's residual.",
+  },
+  upstream_not_open: {
+    summary:
+      'The market period left nothing to settle with the parent market (no residual, or not settled locally yet).',
+  },
+  upstream_already_settled: {
+    summary: "The period's residual was settled with the parent market already.",
+  },
 } as const satisfies Record<string, EnergyRejectCode>;
 
 export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;

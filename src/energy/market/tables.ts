@@ -149,7 +149,10 @@ export const ENERGY_MARKET_ORDERS: TableDef = {
  * How each kWh of a settled period was covered, one row per flow (SettlePeriod): `kind` is own,
  * auction, allocation, supply or export, late_supply / late_export for imbalance of an
  * earlier period (`of_period_ms`), or correction_supply / correction_export for a correction
- * (MarketCorrection) of the period `of_period_ms`; the owner is the counterparty of external flows. Money is
+ * (MarketCorrection) of the period `of_period_ms`; in a context with a parent market also
+ * upstream (traded in the parent market, the counterparty there) and upstream_own (the context's
+ * own surplus that covered its own deficit in the parent). The owner, or the parent market's
+ * counterparty, is the counterparty of external flows. Money is
  * `wh` times the price, in nano-euro.
  */
 export const ENERGY_MARKET_FLOWS: TableDef = {
@@ -260,6 +263,109 @@ export const ENERGY_MARKET_COUNTERS: TableDef = {
   key: ['context', 'name'],
 };
 
+/**
+ * The members of a parent market (decision 0012): traders of this context that stand for a whole
+ * child marketplace on another chain (or this one). `processor` is the address of the key that
+ * signs the member's positions (the child's processor); positions are booked under the member's
+ * `producer` and `consumer` devices. `last_period_ms` and `last_height` (-1 before the first) are
+ * the period and child height of the last position: both only move forward.
+ */
+export const ENERGY_MARKET_MEMBERS: TableDef = {
+  columns: {
+    context: 'text',
+    member: 'text',
+    chain: 'text',
+    child_context: 'text',
+    processor: 'text',
+    producer: 'text',
+    consumer: 'text',
+    last_period_ms: 'bigint',
+    last_height: 'bigint',
+    height: 'bigint',
+  },
+  key: ['context', 'member'],
+};
+
+/**
+ * Each member's position of a period as its child chain's processor signed it (MemberPosition):
+ * the child's block at `child_height` with `child_block_hash`, and the Wh booked in each direction.
+ */
+export const ENERGY_MARKET_MEMBER_POSITIONS: TableDef = {
+  columns: {
+    context: 'text',
+    member: 'text',
+    period_start_ms: 'bigint',
+    chain: 'text',
+    child_height: 'bigint',
+    child_block_hash: 'text',
+    produced_wh: 'bigint',
+    consumed_wh: 'bigint',
+    tx_id: 'text',
+    height: 'bigint',
+  },
+  key: ['context', 'member', 'period_start_ms'],
+  indexes: [['context', 'period_start_ms']],
+};
+
+/**
+ * The parent market of a context (MarketParent): what is left after its local settlement goes up
+ * to `parent_context` on chain `parent_chain`, whose processor (`parent_processor`, an address)
+ * signs what comes back down.
+ */
+export const ENERGY_MARKET_PARENTS: TableDef = {
+  columns: {
+    context: 'text',
+    parent_chain: 'text',
+    parent_context: 'text',
+    parent_processor: 'text',
+    height: 'bigint',
+  },
+  key: ['context'],
+};
+
+/**
+ * What a context with a parent market left over in a period after settling it locally: each
+ * trader's remaining deficit (`consumed`, no labels) and surplus (`produced`, the seller's labels),
+ * written by SettlePeriod; UpstreamSettlement settles them with what came back from the parent.
+ */
+export const ENERGY_MARKET_RESIDUALS: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    trader: 'text',
+    labels_key: 'text',
+    direction: 'text',
+    labels: 'text[]',
+    wh: 'bigint',
+  },
+  key: ['context', 'period_start_ms', 'trader', 'labels_key', 'direction'],
+};
+
+/**
+ * The trip to the parent market of a period that left residual energy: `state` is `open` from
+ * the local settlement (at `local_height`, with the residual's `produced_wh` and `consumed_wh`)
+ * until UpstreamSettlement settles it (`settled`, at `settled_height`, with the parent's block it
+ * was signed at; `missed` when the position did not reach the parent before its gate closure).
+ * `flow_seq` is the sequence number the period's next flow gets.
+ */
+export const ENERGY_MARKET_UPSTREAM: TableDef = {
+  columns: {
+    context: 'text',
+    period_start_ms: 'bigint',
+    state: 'text',
+    local_height: 'bigint',
+    produced_wh: 'bigint',
+    consumed_wh: 'bigint',
+    flow_seq: 'bigint',
+    missed: 'boolean',
+    parent_height: 'bigint',
+    parent_block_hash: 'text',
+    settled_height: 'bigint',
+  },
+  key: ['context', 'period_start_ms'],
+  indexes: [['context', 'state']],
+};
+
 export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_settings: ENERGY_MARKET_SETTINGS,
   energy_market_periods: ENERGY_MARKET_PERIODS,
@@ -273,4 +379,9 @@ export const MARKET_TABLES: Readonly<Record<string, TableDef>> = {
   energy_market_statements: ENERGY_MARKET_STATEMENTS,
   energy_market_clearings: ENERGY_MARKET_CLEARINGS,
   energy_market_corrections: ENERGY_MARKET_CORRECTIONS,
+  energy_market_members: ENERGY_MARKET_MEMBERS,
+  energy_market_member_positions: ENERGY_MARKET_MEMBER_POSITIONS,
+  energy_market_parents: ENERGY_MARKET_PARENTS,
+  energy_market_residuals: ENERGY_MARKET_RESIDUALS,
+  energy_market_upstream: ENERGY_MARKET_UPSTREAM,
 };
