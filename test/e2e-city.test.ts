@@ -12,9 +12,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ChainInfo } from '../src/chain/views.js';
+import type { BlockView, ChainInfo, TxView } from '../src/chain/views.js';
 import type { CityReport } from '../src/city/report.js';
 import { databasePrefix } from '../src/city/layout.js';
+import { databaseUrlOf } from '../src/store/server-database.js';
 import type { EnergyContextView } from '../src/energy/views.js';
 import type { MarketPricesView } from '../src/energy/market-prices-read.js';
 import { CLI_PATH, cleanEnv, runCli } from './support/cli-run.js';
@@ -145,6 +146,52 @@ async function checkContexts(report: CityReport): Promise<void> {
   assert.equal(report.neighbourhoods[0]?.households.filter((h) => h.solar !== null).length, 1);
 }
 
+/** The payloads of the accepted transactions of a contract type on a chain, oldest first. */
+async function acceptedPayloads(url: string, type: string): Promise<Record<string, unknown>[]> {
+  const blocks = await getJson<BlockView[]>(`${url}/api/blocks?from=0&limit=1000`);
+  const ids = blocks.body.flatMap((b) =>
+    b.transactions
+      .filter((t) => t.contractType === type && t.status === 'accepted')
+      .map((t) => t.id),
+  );
+  const out: Record<string, unknown>[] = [];
+  for (const id of ids)
+    out.push(
+      (await getJson<TxView>(`${url}/api/transactions/${id}`)).body.payload as Record<
+        string,
+        unknown
+      >,
+    );
+  return out;
+}
+
+/** The city links each neighbourhood (MarketMember), each neighbourhood the city (MarketParent). */
+async function checkLinks(report: CityReport): Promise<void> {
+  const members = await acceptedPayloads(report.city.url, 'MarketMember');
+  assert.deepEqual(
+    members,
+    report.neighbourhoods.map((n) => ({
+      context: report.city.context,
+      member: n.context,
+      chain: n.chainId,
+      childContext: n.context,
+      processor: n.processorAddress,
+      producer: n.member.producer,
+      consumer: n.member.consumer,
+    })),
+  );
+  for (const n of report.neighbourhoods)
+    assert.deepEqual(await acceptedPayloads(n.url, 'MarketParent'), [
+      {
+        context: n.context,
+        on: true,
+        parentChain: report.city.chainId,
+        parentContext: report.city.context,
+        processor: report.city.processorAddress,
+      },
+    ]);
+}
+
 function checkKeyFiles(report: CityReport): void {
   for (const name of ['owner', 'household-1-trader', 'household-1-solar', 'member-producer']) {
     const mode = statSync(join(report.neighbourhoods[0]?.keysDir ?? '', `${name}.key`)).mode;
@@ -168,6 +215,7 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
     assert.equal(report.services.length, 6, 'a processor and a node per chain');
     await checkChains(report);
     await checkContexts(report);
+    await checkLinks(report);
     checkKeyFiles(report);
     const cityHeight = (await getJson<ChainInfo>(`${report.city.url}/api/info`)).body.head?.height;
 
@@ -186,6 +234,7 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
       report.neighbourhoods.map((n) => [n.chainId, n.context]),
     );
     await checkContexts(again);
+    await checkLinks(again);
     const cityHeightAgain = (await getJson<ChainInfo>(`${again.city.url}/api/info`)).body.head
       ?.height;
     assert.equal(cityHeightAgain, cityHeight, 'the city got no setup transactions again');
@@ -235,6 +284,22 @@ test('city up with --database-url gives each chain and node a database of its ow
       assert.ok(Number(chains.rows[0]?.n) >= 4, 'every service is connected to its database');
     } finally {
       await admin.end();
+    }
+    // The city's members, as MarketMember wrote them into the city processor's database.
+    const cityDb = new pg.Client({
+      connectionString: databaseUrlOf(server, `${prefix}_city_processor`),
+    });
+    await cityDb.connect();
+    try {
+      const rows = await cityDb.query<{ member: string; chain: string; processor: string }>(
+        'SELECT member, chain, processor FROM state.energy_market_members',
+      );
+      const n1 = city.report.neighbourhoods[0];
+      assert.deepEqual(rows.rows, [
+        { member: n1?.context, chain: n1?.chainId, processor: n1?.processorAddress },
+      ]);
+    } finally {
+      await cityDb.end();
     }
     city.proc.kill('SIGTERM');
     assert.equal(await city.exited, 0, city.stderr());

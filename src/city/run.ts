@@ -83,10 +83,17 @@ async function setUp(
   const clientOf = (c: StartedChain<unknown>): HanzenetClient =>
     new HanzenetClient({ url: c.url, chainId: c.chainId });
   const members = neighbourhoods.map((n) => ({
+    chainId: n.chainId,
     context: n.keys.owner.address,
+    processor: n.processorAddress,
     producer: n.keys.memberProducer.address,
     consumer: n.keys.memberConsumer.address,
   }));
+  const parent = {
+    chainId: city.chainId,
+    context: city.keys.owner.address,
+    processor: city.processorAddress,
+  };
   const clients = [city, ...neighbourhoods].map(clientOf);
   try {
     await Promise.all([
@@ -102,6 +109,7 @@ async function setUp(
           n.name,
           n.keys,
           marketOf(o, o.gateClosureSeconds),
+          parent,
         ),
       ),
     ]);

@@ -3,9 +3,10 @@
 // with prices; the city's market with each neighbourhood as a trader with its two devices. What a
 // chain already has (a second start on the same data directory) is not sent again.
 
-import type { TxView } from '../chain/views.js';
+import { createHash } from 'node:crypto';
 import type { Tx } from '../chain/types.js';
 import type { HanzenetClient } from '../client/client.js';
+import { submitOnce } from '../client/submit-once.js';
 import { ChainError } from '../core/errors.js';
 import type { PrivateKey } from '../core/keys.js';
 import { fetchEnergyContext, fetchMarketPrices } from '../energy/client.js';
@@ -13,8 +14,6 @@ import type { EnergyContextView } from '../energy/views.js';
 import type { CityKeys, NeighbourhoodKeys } from './keys.js';
 import type { CityPrices } from './options.js';
 
-/** One batch request holds at most this many transactions (the API's limit). */
-const BATCH_MAX = 1000;
 /** MarketPrices sets at most this many periods at once. */
 const PRICE_PERIODS_MAX = 2976;
 const SETUP_WAIT_MS = 120_000;
@@ -32,17 +31,39 @@ export interface MarketSetup {
   readonly nowMs: number;
 }
 
-/** A neighbourhood in the city: its context and its devices there. */
+/** A neighbourhood in the city: its chain, context and processor, and its devices there. */
 export interface CityMember {
+  readonly chainId: string;
   readonly context: string;
+  readonly processor: string;
   readonly producer: string;
   readonly consumer: string;
 }
 
+/** The city as a neighbourhood's parent market. */
+export interface ParentMarket {
+  readonly chainId: string;
+  readonly context: string;
+  readonly processor: string;
+}
+
 /**
- * Sends the calls of one step in one batch per 1000 and waits for all of them; the calls of a
+ * The id of a setup transaction: 16 bytes of SHA-256 over the chain, the contract and the payload,
+ * so that a second start sending it again books nothing twice (the chain refuses a known id and
+ * the earlier outcome counts, src/client/submit-once.ts).
+ */
+export function setupTxId(chainId: string, call: Call): string {
+  return createHash('sha256')
+    .update(`hanzenet-city-v1\n${chainId}\n${call.type}\n${JSON.stringify(call.payload)}`)
+    .digest()
+    .subarray(0, 16)
+    .toString('hex');
+}
+
+/**
+ * Sends the calls of one step, each with its setup id, and waits for all of them; the calls of a
  * step must not depend on each other. Throws `city_setup_rejected` at the first that is not
- * accepted.
+ * accepted (now or by an earlier start).
  */
 export async function sendStep(
   client: HanzenetClient,
@@ -52,27 +73,27 @@ export async function sendStep(
   if (calls.length === 0) return;
   // The last active contract of each type, as `contract execute --contract-type` takes it.
   const hashes = new Map((await client.contracts()).map((c) => [c.type, c.hash]));
-  for (let i = 0; i < calls.length; i += BATCH_MAX) {
-    const part = calls.slice(i, i + BATCH_MAX);
-    const txs: Tx[] = [];
-    for (const c of part) {
-      const contractHash = hashes.get(c.type) ?? (await client.contractHashOfType(c.type));
-      txs.push(await client.signContractCall({ contractHash, payload: c.payload, key: c.key }));
-    }
-    const results = await client.submitBatch(txs, { wait: true, timeoutMs: SETUP_WAIT_MS });
-    results.forEach((r, j) => {
-      const call = part[j] as Call;
-      if ('status' in r && r.status === 'accepted') return;
-      const view = r as Partial<TxView> & { error?: { code: string; message: string } };
-      const code = view.error?.code ?? view.code ?? view.status ?? 'unknown';
-      const message = view.error?.message ?? view.message ?? 'no final status in time';
-      throw new ChainError(
-        'city_setup_rejected',
-        `${chain}: ${call.type} ${JSON.stringify(call.payload)} was not accepted: ${code}: ${message}`,
-        { chain, contractType: call.type, code, message },
-      );
-    });
+  const chainId = await client.chainId();
+  const txs: Tx[] = [];
+  for (const c of calls) {
+    const contractHash = hashes.get(c.type) ?? (await client.contractHashOfType(c.type));
+    const idHex = setupTxId(chainId, c);
+    txs.push(
+      await client.signContractCall({ contractHash, payload: c.payload, key: c.key, idHex }),
+    );
   }
+  const outcomes = await submitOnce(client, txs, SETUP_WAIT_MS);
+  outcomes.forEach((o, i) => {
+    if (o.status === 'accepted' || o.status === 'already_accepted') return;
+    const call = calls[i] as Call;
+    const code = o.code ?? o.status;
+    const message = o.message ?? 'no final status in time';
+    throw new ChainError(
+      'city_setup_rejected',
+      `${chain}: ${call.type} ${JSON.stringify(call.payload)} was not accepted (${o.status}): ${code}: ${message}`,
+      { chain, contractType: call.type, status: o.status, code, message },
+    );
+  });
 }
 
 /** Market on with the city's settings, unless it is on with them already. */
@@ -137,12 +158,13 @@ function deviceCall(
   ];
 }
 
-/** A neighbourhood's households and market. */
+/** A neighbourhood's households and market, and the city as its parent market. */
 export async function setUpNeighbourhood(
   client: HanzenetClient,
   chain: string,
   keys: NeighbourhoodKeys,
   market: MarketSetup,
+  parent: ParentMarket,
 ): Promise<void> {
   const owner = keys.owner;
   const view = await fetchEnergyContext(client, owner.address);
@@ -165,9 +187,20 @@ export async function setUpNeighbourhood(
         })),
   ]);
   await sendStep(client, chain, [...devices, ...(await pricesCall(client, owner, market))]);
+  const link = {
+    context: owner.address,
+    on: true,
+    parentChain: parent.chainId,
+    parentContext: parent.context,
+    processor: parent.processor,
+  };
+  await sendStep(client, chain, [{ type: 'MarketParent', key: owner, payload: link }]);
 }
 
-/** The city's market, and each neighbourhood as a trader with its producer and consumer there. */
+/**
+ * The city's market, and each neighbourhood as a trader with its producer and consumer there,
+ * linked to its chain, context and processor (MarketMember).
+ */
 export async function setUpCity(
   client: HanzenetClient,
   keys: CityKeys,
@@ -185,4 +218,18 @@ export async function setUpCity(
     ...deviceCall(view, owner, 'Consumer', { address: m.consumer, trader: m.context, labels: [] }),
   ]);
   await sendStep(client, 'city', [...devices, ...(await pricesCall(client, owner, market))]);
+  const links = members.map((m) => ({
+    type: 'MarketMember',
+    key: owner,
+    payload: {
+      context: owner.address,
+      member: m.context,
+      chain: m.chainId,
+      childContext: m.context,
+      processor: m.processor,
+      producer: m.producer,
+      consumer: m.consumer,
+    },
+  }));
+  await sendStep(client, 'city', links);
 }
