@@ -32,12 +32,7 @@ import {
   upstreamRows,
 } from './queries.js';
 import { formatUeur } from './payloads.js';
-import {
-  memberFlowView,
-  memberPositionView,
-  residualRowView,
-  upstreamRowView,
-} from './views.js';
+import { memberFlowView, memberPositionView, residualRowView, upstreamRowView } from './views.js';
 import type {
   MemberFlowsView,
   MemberPositionsView,
@@ -66,13 +61,19 @@ export function stackRoutes(signer: StackSigner | null): ApiRoutes {
     const database = (url: string): Sql => {
       const sql = service.querySql?.();
       if (sql === undefined) {
-        throw new ChainError('not_found', `this server keeps no database to answer ${pathOf(url)} from`);
+        throw new ChainError(
+          'not_found',
+          `this server keeps no database to answer ${pathOf(url)} from`,
+        );
       }
       return sql;
     };
     const signerOf = (url: string): StackSigner => {
       if (signer === null) {
-        throw new ChainError('not_found', `this server holds no processor key to sign ${pathOf(url)}: ask the processor`);
+        throw new ChainError(
+          'not_found',
+          `this server holds no processor key to sign ${pathOf(url)}: ask the processor`,
+        );
       }
       return signer;
     };
@@ -111,7 +112,12 @@ function signed(
 ): SignedStackTxView {
   // validTill 0 and RFC 6979 signatures: the same derivation always gives the same bytes.
   const tx = signTx(
-    { idHex: derived.idHex, contractHashHex, validTillMs: 0, payloadText: JSON.stringify(derived.payload) },
+    {
+      idHex: derived.idHex,
+      contractHashHex,
+      validTillMs: 0,
+      payloadText: JSON.stringify(derived.payload),
+    },
     key,
     derived.chainId,
   );
@@ -132,7 +138,12 @@ function registerChildReads(app: FastifyInstance, database: Database): void {
     const query = onlyParams(req.query, ['parentChain', 'after', 'limit']);
     const parentChain = chainParam(query['parentChain'], 'parentChain');
     const after = query['after'] === undefined ? '' : parseAddressParam(query['after'], 'after');
-    const parents = await parentsOnChain(database(req.url), parentChain, after, limitParam(query['limit']));
+    const parents = await parentsOnChain(
+      database(req.url),
+      parentChain,
+      after,
+      limitParam(query['limit']),
+    );
     return { parentChain, parents };
   });
 
@@ -141,10 +152,21 @@ function registerChildReads(app: FastifyInstance, database: Database): void {
     const query = onlyParams(req.query, ['state', 'from', 'limit']);
     const state = query['state'] ?? null;
     if (state !== null && state !== 'open' && state !== 'settled') {
-      throw new ChainError('bad_request', `state must be open or settled, got ${JSON.stringify(state)}`, { field: 'state' });
+      throw new ChainError(
+        'bad_request',
+        `state must be open or settled, got ${JSON.stringify(state)}`,
+        { field: 'state' },
+      );
     }
-    const fromMs = query['from'] === undefined ? 0 : parseIntegerParam(query['from'], 'from', 0, MS_MAX);
-    const rows = await upstreamRows(database(req.url), context, state, fromMs, limitParam(query['limit']));
+    const fromMs =
+      query['from'] === undefined ? 0 : parseIntegerParam(query['from'], 'from', 0, MS_MAX);
+    const rows = await upstreamRows(
+      database(req.url),
+      context,
+      state,
+      fromMs,
+      limitParam(query['limit']),
+    );
     return { context, upstream: rows.map(upstreamRowView) };
   });
 
@@ -169,16 +191,30 @@ function registerParentReads(app: FastifyInstance, database: Database): void {
     const query = onlyParams(req.query, ['chain', 'after', 'limit']);
     const chain = query['chain'] === undefined ? null : chainParam(query['chain'], 'chain');
     const after = query['after'] === undefined ? '' : parseAddressParam(query['after'], 'after');
-    const members = await membersOf(database(req.url), context, chain, after, limitParam(query['limit']));
+    const members = await membersOf(
+      database(req.url),
+      context,
+      chain,
+      after,
+      limitParam(query['limit']),
+    );
     return { context, members };
   });
 
   app.get(`${STACK_PATH}/positions`, async (req): Promise<MemberPositionsView> => {
     const context = parseAddressParam(paramsOf(req.params)['context'], 'context');
     const query = onlyParams(req.query, ['member', 'from', 'limit']);
-    const member = query['member'] === undefined ? null : parseAddressParam(query['member'], 'member');
-    const fromMs = query['from'] === undefined ? 0 : parseIntegerParam(query['from'], 'from', 0, MS_MAX);
-    const rows = await memberPositions(database(req.url), context, member, fromMs, limitParam(query['limit']));
+    const member =
+      query['member'] === undefined ? null : parseAddressParam(query['member'], 'member');
+    const fromMs =
+      query['from'] === undefined ? 0 : parseIntegerParam(query['from'], 'from', 0, MS_MAX);
+    const rows = await memberPositions(
+      database(req.url),
+      context,
+      member,
+      fromMs,
+      limitParam(query['limit']),
+    );
     return { context, positions: rows.map(memberPositionView) };
   });
 
@@ -232,5 +268,7 @@ function chainParam(value: string | undefined, field: string): string {
 }
 
 function limitParam(value: string | undefined): number {
-  return value === undefined ? LIMIT_DEFAULT : parseIntegerParam(value, 'limit', 1, STACK_LIST_LIMIT_MAX);
+  return value === undefined
+    ? LIMIT_DEFAULT
+    : parseIntegerParam(value, 'limit', 1, STACK_LIST_LIMIT_MAX);
 }

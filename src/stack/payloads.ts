@@ -147,7 +147,8 @@ export function memberFlows(member: string, flows: readonly ParentFlowRow[]): Pa
 /** The highest parent block that wrote one of the member's flows; null without flows. */
 export function settlementHeight(member: string, flows: readonly ParentFlowRow[]): number | null {
   let height: bigint | null = null;
-  for (const f of memberFlows(member, flows)) if (height === null || f.height > height) height = f.height;
+  for (const f of memberFlows(member, flows))
+    if (height === null || f.height > height) height = f.height;
   return height === null ? null : Number(height);
 }
 

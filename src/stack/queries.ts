@@ -195,7 +195,11 @@ export async function residualsOf(
 const MEMBER_COLUMNS = `context, member, chain, child_context, processor, producer, consumer,
   last_period_ms::text AS last_period_ms, last_height::text AS last_height, height::text AS height`;
 
-export async function memberOf(sql: Sql, context: string, member: string): Promise<MemberRow | null> {
+export async function memberOf(
+  sql: Sql,
+  context: string,
+  member: string,
+): Promise<MemberRow | null> {
   const rows = await read<Row>(
     sql,
     `SELECT ${MEMBER_COLUMNS} FROM state.energy_market_members WHERE context = $1 AND member = $2`,
