@@ -326,11 +326,12 @@ export const ERROR_CATALOGUE = {
   stack_upstream_not_open: {
     http: 409,
     summary:
-      "The period has no open upstream row: it is not settled locally yet, left no residual, or its residual was settled with the parent already.",
+      'The period has no open upstream row: it is not settled locally yet, left no residual, or its residual was settled with the parent already.',
   },
   stack_no_residual: {
     http: 409,
-    summary: 'The period\'s upstream row is open but holds no residual energy to send to the parent.',
+    summary:
+      "The period's upstream row is open but holds no residual energy to send to the parent.",
   },
   stack_period_incomplete: {
     http: 409,
@@ -339,7 +340,8 @@ export const ERROR_CATALOGUE = {
   },
   stack_prices_missing: {
     http: 409,
-    summary: "The parent has no prices for the period, so a missed member's settlement cannot be signed yet.",
+    summary:
+      "The parent has no prices for the period, so a missed member's settlement cannot be signed yet.",
   },
   stack_audit_difference: {
     http: 409,
