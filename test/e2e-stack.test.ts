@@ -318,6 +318,7 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     // Tampering. A position for the next minute, as the child's processor would sign it.
     const P2 = P + MINUTE_MS;
     const head = (await childClient.info()).head;
+    assert.ok(head !== null);
     const lie = {
       context: C,
       member: N,
