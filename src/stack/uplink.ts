@@ -61,6 +61,8 @@ export class Uplink {
   private cancel: Cancel | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  /** Set by stop(): a round under way ends after the period it is carrying. */
+  private halting = false;
 
   constructor(
     private readonly child: StackEndpoint,
@@ -76,12 +78,14 @@ export class Uplink {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.halting = false;
     this.schedule(0);
   }
 
   /** Stops after the round under way. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halting = true;
     this.cancel?.();
     this.cancel = null;
     await this.running;
@@ -99,7 +103,7 @@ export class Uplink {
         ...(after === undefined ? {} : { after }),
       });
       for (const link of page.parents) {
-        if (this.stopped) return report;
+        if (this.halting) return report;
         await this.carryContext(link, childChain, parentChain, report);
       }
       if (page.parents.length < PAGE) return report;
@@ -125,7 +129,7 @@ export class Uplink {
     }
     const open = await fetchUpstream(this.child, link.context, { state: 'open', limit: PAGE });
     for (const row of open.upstream) {
-      if (this.stopped) return;
+      if (this.halting) return;
       const where = {
         context: link.context,
         parentContext: link.parentContext,
