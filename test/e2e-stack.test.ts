@@ -132,6 +132,11 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     const N = nOwner.address;
     const C = cOwner.address;
 
+    // The period: the minute that just ended. The city's gate closes about 25 s from now, which
+    // leaves the neighbourhood's settlement and the trip up plenty of time.
+    const P = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+    const gateSeconds = Math.ceil((Date.now() + 25_000 - (P + MINUTE_MS)) / 1000);
+
     // The neighbourhood: two households, a solar panel and a house meter, a one-minute market whose
     // gate closes at once, and its parent market, the city on the other chain.
     for (const h of [h1, h2])
@@ -188,6 +193,12 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
       trader: N,
       labels: [],
     });
+    await onParent.accept(cOwner, 'Market', {
+      context: C,
+      on: true,
+      periodSeconds: 60,
+      gateClosureSeconds: gateSeconds,
+    });
     await onParent.accept(cOwner, 'MarketMember', {
       context: C,
       member: N,
@@ -198,16 +209,6 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
       consumer: nConsumer.address,
     });
 
-    // The period: the minute that just ended. The city's gate closes about 20 s from now, which
-    // leaves the neighbourhood's settlement and the trip up plenty of time.
-    const P = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
-    const gateSeconds = Math.ceil((Date.now() + 20_000 - (P + MINUTE_MS)) / 1000);
-    await onParent.accept(cOwner, 'Market', {
-      context: C,
-      on: true,
-      periodSeconds: 60,
-      gateClosureSeconds: gateSeconds,
-    });
     await onChild.accept(nOwner, 'MarketPrices', {
       context: N,
       fromMs: P,
