@@ -46,9 +46,8 @@ import type {
 /** What a processor signs the crossing transactions with; null on a mirror node. */
 export interface StackSigner {
   readonly key: PrivateKey;
-  /** The packed hashes of MemberPosition and UpstreamSettlement (the same on every chain). */
-  readonly memberPositionHashHex: string;
-  readonly upstreamSettlementHashHex: string;
+  /** The packed hash of MemberPosition or UpstreamSettlement (the same on every chain). */
+  contractHashHex(type: SignedStackTxView['contractType']): string;
 }
 
 export const STACK_PATH = `${ENERGY_CONTEXT_PATH}/market/stack`;
@@ -87,7 +86,7 @@ export function stackRoutes(signer: StackSigner | null): ApiRoutes {
       const parentChain = chainParam(query['parentChain'], 'parentChain');
       const chainId = (await service.info()).chainId;
       const up = await deriveUp(database(req.url), chainId, context, periodStartMs, parentChain);
-      return signed(s.key, s.memberPositionHashHex, 'MemberPosition', up);
+      return signed(s.key, s.contractHashHex('MemberPosition'), 'MemberPosition', up);
     });
 
     app.get(`${STACK_PATH}/down/:periodStartMs`, async (req): Promise<SignedStackTxView> => {
@@ -99,7 +98,7 @@ export function stackRoutes(signer: StackSigner | null): ApiRoutes {
       const chainId = (await service.info()).chainId;
       const sql = database(req.url);
       const down = await deriveDown(sql, chainId, context, periodStartMs, member, childChain);
-      return signed(s.key, s.upstreamSettlementHashHex, 'UpstreamSettlement', down);
+      return signed(s.key, s.contractHashHex('UpstreamSettlement'), 'UpstreamSettlement', down);
     });
   };
 }
