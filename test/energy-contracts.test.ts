@@ -140,7 +140,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('fourteen contracts in installation order, each defined once', async () => {
+  test('eighteen contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -153,11 +153,15 @@ describe('contract definitions', () => {
         'MarketPrices',
         'Order',
         'CancelOrder',
+        'MarketParent',
         'SettlePeriod',
         'Transfer',
         'Reduce',
         'Mutate',
         'MarketCorrection',
+        'MarketMember',
+        'MemberPosition',
+        'UpstreamSettlement',
       ],
     );
   });
@@ -186,10 +190,19 @@ describe('contract definitions', () => {
     // The code on chain must be self-contained, so the packer copies each declared helper
     // (src/energy/helpers.ts) into every contract's code; this keeps the copies the same.
     const expected: Record<string, string[]> = {
-      kwh: ['Energy', 'Order', 'Transfer', 'Reduce', 'Mutate', 'MarketCorrection'],
-      labelText: ['Transfer', 'Reduce'],
-      priceUeur: ['MarketPrices', 'Order'],
-      shareByWeight: ['Energy', 'SettlePeriod'],
+      kwh: [
+        'Energy',
+        'Order',
+        'Transfer',
+        'Reduce',
+        'Mutate',
+        'MarketCorrection',
+        'MemberPosition',
+        'UpstreamSettlement',
+      ],
+      labelText: ['Transfer', 'Reduce', 'MemberPosition', 'UpstreamSettlement'],
+      priceUeur: ['MarketPrices', 'Order', 'UpstreamSettlement'],
+      shareByWeight: ['Energy', 'SettlePeriod', 'UpstreamSettlement'],
       periodStartingAt: ['Transfer', 'Reduce', 'Mutate'],
       planBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],
       applyBalanceChange: ['Energy', 'Transfer', 'Reduce', 'Mutate'],

@@ -186,7 +186,8 @@ export const ENERGY_REJECT_CODES = {
       "A member's producer and consumer must be devices of the context registered to the member trader.",
   },
   member_unknown: {
-    summary: 'The trader is not a member of the parent market (MarketMember links it to a child chain).',
+    summary:
+      'The trader is not a member of the parent market (MarketMember links it to a child chain).',
   },
   checkpoint_signer_unknown: {
     summary:
@@ -208,7 +209,8 @@ export const ENERGY_REJECT_CODES = {
       "A member's position reached the parent after the parent's gate closure of that period; the parent's owner settles it externally.",
   },
   position_exists: {
-    summary: 'The parent market holds a position of this member for the period already: one per member and period.',
+    summary:
+      'The parent market holds a position of this member for the period already: one per member and period.',
   },
   checkpoint_out_of_order: {
     summary:
@@ -230,7 +232,8 @@ export const ENERGY_REJECT_CODES = {
       "A settlement from the parent market names another parent, context or member, or does not add up to the period's residual.",
   },
   upstream_not_open: {
-    summary: 'The market period left nothing to settle with the parent market (no residual, or not settled locally yet).',
+    summary:
+      'The market period left nothing to settle with the parent market (no residual, or not settled locally yet).',
   },
   upstream_already_settled: {
     summary: "The period's residual was settled with the parent market already.",

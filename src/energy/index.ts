@@ -10,6 +10,10 @@ import consumer from './consumer.js';
 import energy from './energy.js';
 import market from './market/market.js';
 import marketCorrection from './market/market-correction.js';
+import marketMember from './market/market-member.js';
+import marketParent from './market/market-parent.js';
+import memberPosition from './market/member-position.js';
+import upstreamSettlement from './market/upstream-settlement.js';
 import marketPrices from './market/market-prices.js';
 import order from './market/order.js';
 import cancelOrder from './market/cancel-order.js';
@@ -35,7 +39,10 @@ export {
   energy,
   market,
   marketCorrection,
+  marketMember,
+  marketParent,
   marketPrices,
+  memberPosition,
   mutate,
   order,
   producer,
@@ -44,6 +51,7 @@ export {
   settlementPeriod,
   trader,
   transfer,
+  upstreamSettlement,
 };
 
 /**
@@ -72,11 +80,15 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   marketPrices,
   order,
   cancelOrder,
+  marketParent,
   settlePeriod,
   transfer,
   reduce,
   mutate,
   marketCorrection,
+  marketMember,
+  memberPosition,
+  upstreamSettlement,
 ].map((def) => erasePayloadType<never>(def));
 
 /**

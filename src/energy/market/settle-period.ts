@@ -3,7 +3,9 @@
 // period's end plus the owner's gate closure). Locally first (own use, the double auction, the
 // community allocation), then externally at the owner's supply and feed-in prices; energy that
 // arrived late for periods settled before is settled here too, as imbalance, at the prices of its
-// own period, and so are the owner's corrections (MarketCorrection) not settled yet. Writes every
+// own period, and so are the owner's corrections (MarketCorrection) not settled yet. In a context
+// with a parent market (MarketParent), what is left after the local steps is not supplied and
+// exported but kept as residual for the parent (decision 0012). Writes every
 // flow, the auction's class prices and each trader's statement, and marks the period settled:
 // after it every trader's position in the period is zero.
 
@@ -44,8 +46,8 @@ export default defineContract({
   // (decision 0011, "How big a period may be"; bench/clearing.ts measures it).
   manifest: {
     ...energyManifest(
-      ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings', 'energy_market_corrections'],
-      ['energy_market_settings', 'energy_market_prices'],
+      ['energy_market_periods', 'energy_market_positions', 'energy_market_late', 'energy_market_orders', 'energy_market_flows', 'energy_market_statements', 'energy_market_clearings', 'energy_market_corrections', 'energy_market_residuals', 'energy_market_upstream'],
+      ['energy_market_settings', 'energy_market_prices', 'energy_market_parents'],
     ),
     budget: 'settlement',
   },
@@ -207,7 +209,27 @@ export default defineContract({
         add(f.seller, 'sold_neur', f.neur);
       }
     };
-    for (const f of result.flows) write(f, startMs);
+    // With a parent market, what is left after the local steps goes up as residual instead of
+    // being supplied and exported here (decision 0012): UpstreamSettlement settles it later.
+    const stacked = ctx.db.get('energy_market_parents', { context }) !== null;
+    const residuals = new Map<string, SandboxRow>();
+    let residualProducedWh = 0n;
+    let residualConsumedWh = 0n;
+    for (const f of result.flows) {
+      if (!stacked || (f.kind !== 'supply' && f.kind !== 'export')) {
+        write(f, startMs);
+        continue;
+      }
+      const produced = f.kind === 'export';
+      const trader = produced ? f.seller : f.buyer;
+      const labels = produced ? [...f.labels] : [];
+      const key = trader + ':' + labels.join(',') + ':' + f.kind;
+      const row = residuals.get(key);
+      if (row === undefined) residuals.set(key, { context, period_start_ms: startMs, trader, labels_key: labels.join(','), direction: produced ? 'produced' : 'consumed', labels, wh: f.wh });
+      else row['wh'] = (row['wh'] as bigint) + f.wh;
+      if (produced) residualProducedWh += f.wh;
+      else residualConsumedWh += f.wh;
+    }
     for (const l of lateFlows) write(l.flow, l.ofMs);
     for (const c of correctionFlows) write(c.flow, c.ofMs);
     for (const c of result.classes) {
@@ -216,6 +238,10 @@ export default defineContract({
     for (const [trader, s] of statements) {
       const due = (s['bought_neur'] as bigint) + (s['supplied_neur'] as bigint) - (s['sold_neur'] as bigint) - (s['exported_neur'] as bigint) + (s['imbalance_neur'] as bigint) + (s['correction_neur'] as bigint);
       ctx.db.put('energy_market_statements', { context, period_start_ms: startMs, trader, ...s, due_neur: due });
+    }
+    for (const [, r] of residuals) ctx.db.put('energy_market_residuals', r);
+    if (residuals.size > 0) {
+      ctx.db.put('energy_market_upstream', { context, period_start_ms: startMs, state: 'open', local_height: height, produced_wh: residualProducedWh, consumed_wh: residualConsumedWh, flow_seq: seq, missed: false, parent_height: -1n, parent_block_hash: '', settled_height: -1n });
     }
     // Orders whose last period this was have nothing left to trade (earlier periods are settled).
     for (const o of expiredOrders) ctx.db.delete('energy_market_orders', { context, side: o['side'] as string, price_key: o['price_key'] as bigint, seq: o['seq'] as bigint });
