@@ -163,9 +163,10 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     });
     await onChild.accept(nOwner, 'MarketParent', {
       context: N,
+      on: true,
       parentChain: parent.chainId,
       parentContext: C,
-      parentProcessor: parent.processorAddress,
+      processor: parent.processorAddress,
     });
 
     // The city: a household with solar, and the neighbourhood as a member trader with a producer
