@@ -30,12 +30,13 @@ import { runCli } from './support/cli-run.js';
 import {
   getJson,
   postJson,
+  startNodeProcess,
   startProcessorProcess,
   startUplinkProcess,
   stopProcess,
   tempDir,
 } from './support/processes.js';
-import type { StartedProcessor, StartedUplink } from './support/processes.js';
+import type { StartedNode, StartedProcessor, StartedUplink } from './support/processes.js';
 
 const MINUTE_MS = 60_000;
 
@@ -108,10 +109,15 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     }),
     startProcessorProcess({ dataDir: parentDir.path, blockIntervalMs: 100, chainId: 'hz-city' }),
   ]);
+  const nodeDir = await tempDir('stack-mirror');
+  let mirror: StartedNode | null = null;
   const uplinks: StartedUplink[] = [];
   const childClient = new HanzenetClient({ url: child.url });
   const parentClient = new HanzenetClient({ url: parent.url });
   try {
+    // A mirror node of the child chain: it serves the reads the audit needs, and signs nothing.
+    mirror = await startNodeProcess({ follow: child.url, dataDir: nodeDir.path });
+    const mirrorClient = new HanzenetClient({ url: mirror.url });
     const onChild = await chainSender(child);
     const onParent = await chainSender(parent);
     const [nOwner, cOwner, h1, h2, h1Solar, h2House, m, mSolar, nProducer, nConsumer] = Array.from(
@@ -132,10 +138,10 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     const N = nOwner.address;
     const C = cOwner.address;
 
-    // The period: the minute that just ended. The city's gate closes about 25 s from now, which
+    // The period: the minute that just ended. The city's gate closes about 20 s from now, which
     // leaves the neighbourhood's settlement and the trip up plenty of time.
     const P = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
-    const gateSeconds = Math.ceil((Date.now() + 25_000 - (P + MINUTE_MS)) / 1000);
+    const gateSeconds = Math.ceil((Date.now() + 20_000 - (P + MINUTE_MS)) / 1000);
 
     // The neighbourhood: two households, a solar panel and a house meter, a one-minute market whose
     // gate closes at once, and its parent market, the city on the other chain.
@@ -302,8 +308,16 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     assert.equal(down.contractType, 'UpstreamSettlement');
     assert.equal(down.sender, parent.processorAddress);
 
-    // The honest run passes the audit.
-    const honest = await runCli(['audit', 'stack', '--child', child.url, '--parent', parent.url]);
+    // The honest run passes the audit, which reads the child chain from the mirror node.
+    await until('the settlement on the mirror node', 30_000, async () => {
+      const rows = await fetchUpstream(mirrorClient, N, { state: 'settled' });
+      return rows.upstream[0] ?? null;
+    });
+    await assert.rejects(
+      fetchSignedUp(mirrorClient, N, P, parent.chainId),
+      (err: { code?: string }) => err.code === 'not_found',
+    );
+    const honest = await runCli(['audit', 'stack', '--child', mirror.url, '--parent', parent.url]);
     assert.equal(honest.code, 0, honest.stderr);
     const report = JSON.parse(honest.stdout) as StackAuditReport;
     assert.deepEqual(
@@ -388,10 +402,11 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     );
     const accepted = await post(lying.bytes);
     assert.equal(accepted.body.status, 'accepted', JSON.stringify(accepted.body));
-    const audit = await runCli(['audit', 'stack', '--child', child.url, '--parent', parent.url]);
+    const audit = await runCli(['audit', 'stack', '--child', mirror.url, '--parent', parent.url]);
     assert.equal(audit.code, 1, audit.stderr);
     assert.match(audit.stderr, /stack_audit_difference/);
     const tampered = JSON.parse(audit.stdout) as StackAuditReport;
+    mirrorClient.close();
     assert.equal(tampered.ok, false);
     assert.deepEqual(
       tampered.differences.map((d) => [d.direction, d.periodStartMs, d.what]),
@@ -403,7 +418,12 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     for (const u of uplinks)
       if (u.proc.exitCode === null && u.proc.signalCode === null) u.proc.kill('SIGTERM');
     await Promise.all(uplinks.map((u) => u.exited));
+    if (mirror !== null) {
+      if (mirror.proc.exitCode === null && mirror.proc.signalCode === null)
+        mirror.proc.kill('SIGTERM');
+      await mirror.exited;
+    }
     await Promise.all([stopProcess(child), stopProcess(parent)]);
-    await Promise.all([childDir.remove(), parentDir.remove()]);
+    await Promise.all([childDir.remove(), parentDir.remove(), nodeDir.remove()]);
   }
 });
