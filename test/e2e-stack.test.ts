@@ -110,14 +110,15 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     startProcessorProcess({ dataDir: parentDir.path, blockIntervalMs: 100, chainId: 'hz-city' }),
   ]);
   const nodeDir = await tempDir('stack-mirror');
-  let mirror: StartedNode | null = null;
+  let mirrorStarted: Promise<StartedNode> | null = null;
   const uplinks: StartedUplink[] = [];
   const childClient = new HanzenetClient({ url: child.url });
   const parentClient = new HanzenetClient({ url: parent.url });
   try {
     // A mirror node of the child chain: it serves the reads the audit needs, and signs nothing.
-    mirror = await startNodeProcess({ follow: child.url, dataDir: nodeDir.path });
-    const mirrorClient = new HanzenetClient({ url: mirror.url });
+    // It starts while the chains are set up.
+    const mirrorStarting = startNodeProcess({ follow: child.url, dataDir: nodeDir.path });
+    mirrorStarted = mirrorStarting;
     const onChild = await chainSender(child);
     const onParent = await chainSender(parent);
     const [nOwner, cOwner, h1, h2, h1Solar, h2House, m, mSolar, nProducer, nConsumer] = Array.from(
@@ -309,6 +310,8 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     assert.equal(down.sender, parent.processorAddress);
 
     // The honest run passes the audit, which reads the child chain from the mirror node.
+    const mirror = await mirrorStarting;
+    const mirrorClient = new HanzenetClient({ url: mirror.url });
     await until('the settlement on the mirror node', 30_000, async () => {
       const rows = await fetchUpstream(mirrorClient, N, { state: 'settled' });
       return rows.upstream[0] ?? null;
@@ -418,10 +421,12 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     for (const u of uplinks)
       if (u.proc.exitCode === null && u.proc.signalCode === null) u.proc.kill('SIGTERM');
     await Promise.all(uplinks.map((u) => u.exited));
-    if (mirror !== null) {
-      if (mirror.proc.exitCode === null && mirror.proc.signalCode === null)
-        mirror.proc.kill('SIGTERM');
-      await mirror.exited;
+    // A mirror node still starting is waited for, so that it never outlives the test.
+    const started = mirrorStarted === null ? null : await mirrorStarted.catch(() => null);
+    if (started !== null) {
+      if (started.proc.exitCode === null && started.proc.signalCode === null)
+        started.proc.kill('SIGTERM');
+      await started.exited;
     }
     await Promise.all([stopProcess(child), stopProcess(parent)]);
     await Promise.all([childDir.remove(), parentDir.remove(), nodeDir.remove()]);
