@@ -47,9 +47,7 @@ after(async () => {
   await db.close();
 });
 
-async function get(
-  url: string,
-): Promise<{
+async function get(url: string): Promise<{
   status: number;
   error: { code: string; message: string; details: Record<string, unknown> };
 }> {
