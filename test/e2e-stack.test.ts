@@ -216,6 +216,64 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
       producer: nProducer.address,
       consumer: nConsumer.address,
     });
+    // A second neighbourhood on the child chain, a member of the city too, whose household's
+    // reading arrives only after the city's gate has closed: its position will be missed.
+    const [n2Owner, h3, h3House, n2Producer, n2Consumer] = Array.from({ length: 5 }, () =>
+      PrivateKey.generate(),
+    ) as [PrivateKey, PrivateKey, PrivateKey, PrivateKey, PrivateKey];
+    const N2 = n2Owner.address;
+    await onChild.accept(n2Owner, 'Trader', { context: N2, address: h3.address, allowed: true });
+    await onChild.accept(n2Owner, 'Consumer', {
+      context: N2,
+      address: h3House.address,
+      allowed: true,
+      trader: h3.address,
+      labels: [],
+    });
+    await onChild.accept(n2Owner, 'Market', {
+      context: N2,
+      on: true,
+      periodSeconds: 60,
+      gateClosureSeconds: 0,
+    });
+    await onChild.accept(n2Owner, 'MarketParent', {
+      context: N2,
+      on: true,
+      parentChain: parent.chainId,
+      parentContext: C,
+      processor: parent.processorAddress,
+    });
+    await onParent.accept(cOwner, 'Trader', { context: C, address: N2, allowed: true });
+    await onParent.accept(cOwner, 'Producer', {
+      context: C,
+      address: n2Producer.address,
+      allowed: true,
+      trader: N2,
+      labels: [],
+    });
+    await onParent.accept(cOwner, 'Consumer', {
+      context: C,
+      address: n2Consumer.address,
+      allowed: true,
+      trader: N2,
+      labels: [],
+    });
+    await onParent.accept(cOwner, 'MarketMember', {
+      context: C,
+      member: N2,
+      chain: child.chainId,
+      childContext: N2,
+      processor: child.processorAddress,
+      producer: n2Producer.address,
+      consumer: n2Consumer.address,
+    });
+    await onChild.accept(n2Owner, 'MarketPrices', {
+      context: N2,
+      fromMs: P,
+      localEur: ['0.15'],
+      supplyEur: ['0.3'],
+      feedInEur: ['0.05'],
+    });
 
     await onChild.accept(nOwner, 'MarketPrices', {
       context: N,
@@ -309,11 +367,43 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     assert.equal(down.contractType, 'UpstreamSettlement');
     assert.equal(down.sender, parent.processorAddress);
 
+    // The second neighbourhood's reading arrives now, after the city's gate closure (the city's
+    // period is settled). Its position goes up and is refused; the city's
+    // processor signs the missed settlement, and its household is supplied at the city's price.
+    await onChild.accept(h3House, 'Energy', {
+      context: N2,
+      amount: '-0.4',
+      register: '0.4',
+      readingMs,
+    });
+    const missed = await until('the missed settlement on the child', 60_000, async () => {
+      const rows = await fetchUpstream(childClient, N2, { state: 'settled' });
+      return rows.upstream[0] ?? null;
+    });
+    assert.deepEqual([missed.periodStartMs, missed.consumedKwh, missed.missed], [P, '0.4', true]);
+    const late = await parentClient.getTransaction(
+      stackTxIdHex({
+        childChain: child.chainId,
+        parentChain: parent.chainId,
+        childContext: N2,
+        periodStartMs: P,
+        direction: 'up',
+      }),
+    );
+    // The city settled the period at its gate closure, so the late position is refused as
+    // already settled (position_after_gate is the answer between the gate and the settlement).
+    assert.deepEqual([late.status, late.code], ['rejected', 'period_already_settled']);
+    const h3Flows = await fetchMemberFlows(childClient, N2, P, h3.address);
+    assert.deepEqual(
+      h3Flows.flows.map((f) => [f.kind, f.seller, f.kwh, f.priceEur]),
+      [['supply', C, '0.4', '0.32']],
+    );
+
     // The honest run passes the audit, which reads the child chain from the mirror node.
     const mirror = await mirrorStarting;
     const mirrorClient = new HanzenetClient({ url: mirror.url });
-    await until('the settlement on the mirror node', 30_000, async () => {
-      const rows = await fetchUpstream(mirrorClient, N, { state: 'settled' });
+    await until('both settlements on the mirror node', 30_000, async () => {
+      const rows = await fetchUpstream(mirrorClient, N2, { state: 'settled' });
       return rows.upstream[0] ?? null;
     });
     await assert.rejects(
@@ -325,7 +415,7 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     const report = JSON.parse(honest.stdout) as StackAuditReport;
     assert.deepEqual(
       [report.ok, report.contexts, report.checked, report.differences],
-      [true, 1, { up: 1, down: 1 }, []],
+      [true, 2, { up: 1, down: 2 }, []],
     );
 
     // The child's processor no longer signs a position for a period settled with the parent.

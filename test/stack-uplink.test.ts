@@ -186,6 +186,22 @@ test('a position after the parent gate is missed, and the missed settlement come
   assert.deepEqual(c.posted, ['b0b0']);
 });
 
+test('a position for a period the parent settled already is missed too', async () => {
+  const c = child();
+  const p = parent({ member: true, position: false, down: 'missed' }, () => ({
+    status: 'rejected',
+    code: 'period_already_settled',
+  }));
+  assert.deepEqual(await uplink(c, p).round(), {
+    up: 0,
+    down: 1,
+    missed: 1,
+    waiting: 0,
+    failed: 0,
+  });
+  assert.deepEqual(c.posted, ['b0b0']);
+});
+
 test('nothing is posted while the parent does not list the context as a member (the id would be burnt)', async () => {
   const c = child();
   const p = parent({ member: false, position: false, down: 'ready' }, () => ({}));

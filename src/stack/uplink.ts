@@ -166,7 +166,7 @@ export class Uplink {
       if (posted.kind === 'accepted') {
         report.up++;
         this.log.info('a position went up to the parent', { ...where, id: up.id });
-      } else if (posted.kind === 'refused' && posted.code === 'position_after_gate') {
+      } else if (posted.kind === 'refused' && isMissed(posted.code)) {
         report.missed++;
         this.log.warn('the position reached the parent after its gate closure: missed', {
           ...where,
@@ -263,6 +263,15 @@ export class Uplink {
         });
     });
   }
+}
+
+/**
+ * A position that came after the parent's gate closure: refused as `position_after_gate`, or as
+ * `period_already_settled` once the parent has settled the period (which needs its gate closed).
+ * Either way the parent signs the missed settlement.
+ */
+function isMissed(code: string | null): boolean {
+  return code === 'position_after_gate' || code === 'period_already_settled';
 }
 
 function errorText(err: unknown): string {
