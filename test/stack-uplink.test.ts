@@ -54,8 +54,11 @@ const signed = (id: string, tx: string, payload: Record<string, unknown> = {}) =
   payload,
 });
 
-/** A child with one context under C and one open period; `up` is the signed position's bytes. */
-function child(outcome: (hex: string) => Partial<TxView> | 'duplicate' = () => ({})): FakeChain {
+/** A child with one context under C and open `periods`; the position of P is `a1a1`, of others `a2a2`. */
+function child(
+  outcome: (hex: string) => Partial<TxView> | 'duplicate' = () => ({}),
+  periods: readonly number[] = [P],
+): FakeChain {
   return fakeChain(
     'child',
     (path) => {
@@ -73,8 +76,12 @@ function child(outcome: (hex: string) => Partial<TxView> | 'duplicate' = () => (
           ],
         };
       if (path.endsWith('/upstream'))
-        return { context: N, upstream: [{ periodStartMs: P, state: 'open' }] };
-      if (path.endsWith(`/up/${P}`)) return signed('aa', 'a1a1');
+        return {
+          context: N,
+          upstream: periods.map((periodStartMs) => ({ periodStartMs, state: 'open' })),
+        };
+      const up = /\/up\/(\d+)$/.exec(path);
+      if (up !== null) return signed('aa', Number(up[1]) === P ? 'a1a1' : 'a2a2');
       throw new ClientError('not_found', path, {}, 404);
     },
     outcome,
@@ -243,4 +250,20 @@ test('an unreachable chain fails the period for this round only', async () => {
     waiting: 0,
     failed: 1,
   });
+});
+
+test('a position that cannot go up holds back the later periods of its context', async () => {
+  const c = child(() => ({}), [P, P + 60_000]);
+  const p = parent({ member: true, position: false, down: 'incomplete' }, (hex) => {
+    if (hex === 'a1a1') throw new ClientError('unreachable', 'connection reset');
+    return {};
+  });
+  assert.deepEqual(await uplink(c, p).round(), {
+    up: 0,
+    down: 0,
+    missed: 0,
+    waiting: 0,
+    failed: 1,
+  });
+  assert.deepEqual(p.posted, ['a1a1'], 'the later position waits for the earlier one');
 });

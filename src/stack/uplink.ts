@@ -48,6 +48,7 @@ export interface UplinkRound {
 const INTERVAL_MS_DEFAULT = 2000;
 const FINAL_WAIT_MS_DEFAULT = 30_000;
 const PAGE = 100;
+const MEMBERS_PAGE = 1000;
 
 /** What became of a posted crossing transaction. */
 type Posted =
@@ -117,8 +118,7 @@ export class Uplink {
     parentChain: string,
     report: UplinkRound,
   ): Promise<void> {
-    const members = await fetchMembers(this.parent, link.parentContext, { chain: childChain });
-    if (!members.members.some((m) => m.member === link.context)) {
+    if (!(await this.isMember(link, childChain))) {
       // Posting now would burn the derived id on a member_unknown rejection: wait for the link.
       this.log.warn('the parent does not list this context as a member of this chain yet', {
         context: link.context,
@@ -135,11 +135,24 @@ export class Uplink {
         parentContext: link.parentContext,
         periodStartMs: row.periodStartMs,
       };
+      // Positions must reach the parent in period order (a later one first would make the
+      // earlier one checkpoint_out_of_order), so a position that is stuck holds back the later
+      // ones; a settlement that cannot come down yet holds back nothing.
       try {
-        await this.carryPeriod(link, row.periodStartMs, childChain, parentChain, report);
+        if ((await this.carryUp(link, row.periodStartMs, parentChain, report)) === 'hold') return;
       } catch (err) {
         report.failed++;
-        this.log.warn('could not carry a period between the chains; trying again next round', {
+        this.log.warn('could not send a position up; trying again next round', {
+          ...where,
+          error: errorText(err),
+        });
+        return;
+      }
+      try {
+        await this.carryDown(link, row.periodStartMs, childChain, report);
+      } catch (err) {
+        report.failed++;
+        this.log.warn('could not bring a settlement down; trying again next round', {
           ...where,
           error: errorText(err),
         });
@@ -147,13 +160,28 @@ export class Uplink {
     }
   }
 
-  private async carryPeriod(
+  /** Whether the parent lists the context as a member linked to this child chain. */
+  private async isMember(link: ParentLink, childChain: string): Promise<boolean> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await fetchMembers(this.parent, link.parentContext, {
+        chain: childChain,
+        limit: MEMBERS_PAGE,
+        ...(after === undefined ? {} : { after }),
+      });
+      if (page.members.some((m) => m.member === link.context)) return true;
+      if (page.members.length < MEMBERS_PAGE) return false;
+      after = page.members[page.members.length - 1]?.member;
+    }
+  }
+
+  /** Sends the period's position up unless the parent holds it; `hold` when the parent refused it. */
+  private async carryUp(
     link: ParentLink,
     periodStartMs: number,
-    childChain: string,
     parentChain: string,
     report: UplinkRound,
-  ): Promise<void> {
+  ): Promise<'go_on' | 'hold'> {
     const where = { context: link.context, parentContext: link.parentContext, periodStartMs };
     const known = await fetchMemberPositions(this.parent, link.parentContext, {
       member: link.context,
@@ -180,9 +208,20 @@ export class Uplink {
           status: posted.status,
           code: posted.code,
         });
-        return;
+        return 'hold';
       }
     }
+    return 'go_on';
+  }
+
+  /** Brings the period's settlement down once the parent's period is complete. */
+  private async carryDown(
+    link: ParentLink,
+    periodStartMs: number,
+    childChain: string,
+    report: UplinkRound,
+  ): Promise<void> {
+    const where = { context: link.context, parentContext: link.parentContext, periodStartMs };
     let down: SignedStackTxView;
     try {
       down = await fetchSignedDown(
