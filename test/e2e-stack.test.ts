@@ -500,6 +500,9 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     assert.match(audit.stderr, /stack_audit_difference/);
     const tampered = JSON.parse(audit.stdout) as StackAuditReport;
     mirrorClient.close();
+    // The uplink stops on SIGTERM, cleanly.
+    second.proc.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.stderr());
     assert.equal(tampered.ok, false);
     assert.deepEqual(
       tampered.differences.map((d) => [d.direction, d.periodStartMs, d.what]),
