@@ -470,4 +470,195 @@ describe('stacked marketplaces', () => {
     ]);
     assertBalanced(await north.statements(period));
   });
+  test('three layers: the deficit of a neighbourhood is covered by its city and by another member of the region', async () => {
+    const s = await openStack(chain, 'three');
+    const { north, south, city } = s;
+    const region = new Community(chain, testAddress('three region owner'));
+    const regionProcessor = testAddress('three region processor');
+    testKey('three region processor');
+    const cityProcessor = s.cityProcessor;
+    const west = await Community.open(chain, 'three west owner');
+    const westProcessor = testAddress('three west processor');
+    testKey('three west processor');
+    s.names.set(region.owner, 'region');
+    s.names.set(west.owner, 'west');
+    const start = chain.processedMs;
+    const period = start - (start % QUARTER_MS) + QUARTER_MS;
+    await region.accept('Market', region.owner, { on: true, gateClosureSeconds: 300 });
+    await region.accept('MarketPrices', region.owner, {
+      fromMs: period,
+      localEur: ['0.1'],
+      supplyEur: ['0.35'],
+      feedInEur: ['0.03'],
+    });
+    for (const [name, member, processor] of [
+      ['city', city.owner, cityProcessor],
+      ['west', west.owner, westProcessor],
+    ] as const) {
+      const producer = testAddress(`three ${name} in region producer`);
+      const consumer = testAddress(`three ${name} in region consumer`);
+      await region.accept('Trader', region.owner, { address: member, allowed: true });
+      await region.accept('Producer', region.owner, {
+        address: producer,
+        allowed: true,
+        trader: member,
+        labels: ['solar'],
+      });
+      await region.accept('Consumer', region.owner, {
+        address: consumer,
+        allowed: true,
+        trader: member,
+        labels: [],
+      });
+      await region.accept('MarketMember', region.owner, {
+        member,
+        chain: `${name}-chain`,
+        childContext: member,
+        processor,
+        producer,
+        consumer,
+      });
+    }
+    for (const child of [city, west])
+      await child.accept('MarketParent', child.owner, {
+        on: true,
+        parentChain: 'region-chain',
+        parentContext: region.owner,
+        processor: regionProcessor,
+      });
+    await city.accept('MarketPrices', city.owner, {
+      fromMs: period,
+      localEur: ['0.12'],
+      supplyEur: ['0.3'],
+      feedInEur: ['0.04'],
+    });
+    for (const n of [north, south, west]) await n.prices(period, 1);
+
+    // North has 1 kWh of solar left, south needs 3 kWh, west has 1.5 kWh of solar left.
+    await chain.gotoBlock(chain.height + 1, period + 1000);
+    await north.accept('Energy', ANNA_SOLAR, {
+      amount: '1',
+      register: '1',
+      readingMs: period + 1000,
+    });
+    await south.accept('Energy', BERT_HOUSE, {
+      amount: '-2',
+      register: '2',
+      readingMs: period + 1000,
+    });
+    await south.accept('Energy', CARL_HOUSE, {
+      amount: '-1',
+      register: '1',
+      readingMs: period + 1000,
+    });
+    await west.accept('Energy', ANNA_SOLAR, {
+      amount: '1.5',
+      register: '1.5',
+      readingMs: period + 1000,
+    });
+    await chain.gotoBlock(chain.height + 1, period + QUARTER_MS + 60_000);
+    for (const n of [north, south, west])
+      await n.accept('SettlePeriod', CARL, { periodStartMs: period });
+    const up = (child: Community, directions: string[], labels: string[][], amounts: string[]) => ({
+      ...position(s, child, { periodStartMs: period, height: 40 }),
+      chain: `${s.names.get(child.owner)}-chain`,
+      directions,
+      labels,
+      amounts,
+    });
+    await city.accept(
+      'MemberPosition',
+      s.processorOf.get(north.owner) as string,
+      up(north, ['produced'], [['solar']], ['1']),
+    );
+    await city.accept(
+      'MemberPosition',
+      s.processorOf.get(south.owner) as string,
+      up(south, ['consumed'], [[]], ['3']),
+    );
+    await region.accept(
+      'MemberPosition',
+      westProcessor,
+      up(west, ['produced'], [['solar']], ['1.5']),
+    );
+
+    // The city settles first and sends its own residual (south's remaining 2 kWh) up.
+    await chain.gotoBlock(chain.height + 1, period + QUARTER_MS + 180_000);
+    await city.accept('SettlePeriod', CARL, { periodStartMs: period });
+    assert.deepEqual(await flowsOf(s, city, period), [
+      'allocation north>south [solar] 1000@120000',
+    ]);
+    await region.accept('MemberPosition', cityProcessor, up(city, ['consumed'], [[]], ['2']));
+    await chain.gotoBlock(chain.height + 1, period + QUARTER_MS + 300_000);
+    await region.accept('SettlePeriod', CARL, { periodStartMs: period });
+    assert.deepEqual(await flowsOf(s, region, period), [
+      'allocation west>city [solar] 1500@100000',
+      'supply region>city [] 500@350000',
+    ]);
+
+    // Down, region to city and west; then city to north and south, with the region's flows.
+    await city.accept(
+      'UpstreamSettlement',
+      regionProcessor,
+      settlement(
+        s,
+        {
+          member: city.owner,
+          periodStartMs: period,
+          chain: 'region-chain',
+          parentContext: region.owner,
+        },
+        [
+          ['in', west.owner, ['solar'], '1.5', '0.1', false],
+          ['in', region.owner, [], '0.5', '0.35', true],
+        ],
+      ),
+    );
+    await west.accept(
+      'UpstreamSettlement',
+      regionProcessor,
+      settlement(
+        s,
+        {
+          member: west.owner,
+          periodStartMs: period,
+          chain: 'region-chain',
+          parentContext: region.owner,
+        },
+        [['out', city.owner, ['solar'], '1.5', '0.1', false]],
+      ),
+    );
+    assert.deepEqual(await flowsOf(s, city, period), [
+      'allocation north>south [solar] 1000@120000',
+      'upstream west>south [solar] 1500@100000',
+      'supply region>south [] 500@350000',
+    ]);
+    await north.accept(
+      'UpstreamSettlement',
+      cityProcessor,
+      settlement(s, { member: north.owner, periodStartMs: period }, [
+        ['out', south.owner, ['solar'], '1', '0.12', false],
+      ]),
+    );
+    await south.accept(
+      'UpstreamSettlement',
+      cityProcessor,
+      settlement(s, { member: south.owner, periodStartMs: period }, [
+        ['in', north.owner, ['solar'], '1', '0.12', false],
+        ['in', west.owner, ['solar'], '1.5', '0.1', false],
+        ['in', region.owner, [], '0.5', '0.35', true],
+      ]),
+    );
+    // South's households: solar from north (city price) and from west (region price), the rest
+    // external through the region, shared 2:1.
+    assert.deepEqual(await flowsOf(s, south, period), [
+      'upstream north>bert [solar] 667@120000',
+      'upstream north>carl [solar] 333@120000',
+      'upstream west>bert [solar] 1000@100000',
+      'upstream west>carl [solar] 500@100000',
+      'supply region>bert [] 333@350000',
+      'supply region>carl [] 167@350000',
+    ]);
+    for (const c of [north, south, west, city]) assertBalanced(await c.statements(period));
+  });
 });
