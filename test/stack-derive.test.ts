@@ -79,11 +79,24 @@ test('three layers: each derived position and settlement is accepted by the real
   await region.accept('Market', region.owner, { on: true, gateClosureSeconds: 300 });
   await link(city, north, 'north', chainId);
   await link(region, city, 'city', chainId);
+  // West is a member of the city too, but its position never goes up: it misses the gate.
+  const west = await Community.open(chain, 'derive west owner');
+  await link(city, west, 'west', chainId);
+  // A meter of its own (the shared test meters keep one reading history across contexts).
+  const westHouse = testAddress('derive west house');
+  await west.accept('Consumer', west.owner, {
+    address: westHouse,
+    allowed: true,
+    trader: BERT,
+    labels: [],
+  });
   const period = chain.processedMs - (chain.processedMs % QUARTER_MS) + QUARTER_MS;
-  for (const c of [north, city, region]) await c.prices(period, 1);
+  for (const c of [north, city, region, west]) await c.prices(period, 1);
 
   // North: bert uses 2 kWh. The city: anna's solar gives 0.5. The region: anna's solar gives 1.
+  // West: bert uses 1 kWh.
   await chain.gotoBlock(chain.height + 1, period + 1000);
+  await west.accept('Energy', westHouse, { amount: '-1', register: '1', readingMs: period + 1000 });
   await north.accept('Energy', BERT_HOUSE, {
     amount: '-2',
     register: '2',
@@ -110,6 +123,7 @@ test('three layers: each derived position and settlement is accepted by the real
 
   await commit(period + QUARTER_MS + 60_000);
   await north.accept('SettlePeriod', BERT, { periodStartMs: period });
+  await west.accept('SettlePeriod', BERT, { periodStartMs: period });
   const settledAt = chain.height;
   await commit(period + QUARTER_MS + 61_000);
   const northUp = await deriveUp(chain.chain.db, chainId, north.owner, period, chainId);
@@ -135,7 +149,13 @@ test('three layers: each derived position and settlement is accepted by the real
     [city.owner, settledAt, ['consumed'], [[]], ['2'], 900],
   );
   await run(northUp, 'MemberPosition');
+  // Before the city's gate closes, west may still send its position: nothing to sign yet.
+  await assert.rejects(
+    deriveDown(chain.chain.db, chainId, city.owner, period, west.owner, chainId),
+    (err: ChainError) => err.code === 'stack_period_incomplete',
+  );
   await commit(period + QUARTER_MS + 180_000);
+  const gateBlock = chain.height;
   await city.accept('SettlePeriod', BERT, { periodStartMs: period });
   await commit(period + QUARTER_MS + 181_000);
   // The city has a residual of its own (north's remaining 1.5 kWh): it is not complete yet.
@@ -144,6 +164,26 @@ test('three layers: each derived position and settlement is accepted by the real
     (err: ChainError) =>
       err.code === 'stack_period_incomplete' && /waits for its own parent/.test(err.message),
   );
+  // West missed the gate: the city signs the missed settlement at the first block of its gate.
+  const westDown = await deriveDown(
+    chain.chain.db,
+    chainId,
+    city.owner,
+    period,
+    west.owner,
+    chainId,
+  );
+  assert.deepEqual(
+    [
+      westDown.payload.missed,
+      westDown.payload.height,
+      westDown.payload.sides,
+      westDown.payload.supplyEur,
+      westDown.payload.feedInEur,
+    ],
+    [true, gateBlock, [], '0.3', '0.05'],
+  );
+  await run(westDown, 'UpstreamSettlement');
   const cityUp = await deriveUp(chain.chain.db, chainId, city.owner, period, chainId);
   assert.deepEqual([cityUp.payload.amounts, cityUp.payload.context], [['1.5'], region.owner]);
   await run(cityUp, 'MemberPosition');
@@ -207,6 +247,14 @@ test('three layers: each derived position and settlement is accepted by the real
     ['upstream', ANNA, BERT, 1000n],
     ['supply', region.owner, BERT, 500n],
   ]);
+  const westFlows = (await west.rows('energy_market_flows')).map((f) => [
+    f['kind'],
+    f['seller'],
+    f['buyer'],
+    f['wh'],
+    f['price_ueur_per_kwh'],
+  ]);
+  assert.deepEqual(westFlows, [['supply', city.owner, BERT, 1000n, 300000n]]);
   // Settled: the child's processor signs no position for it any more.
   await assert.rejects(
     deriveUp(chain.chain.db, chainId, north.owner, period, chainId),
