@@ -2,7 +2,7 @@
 //
 // LAYERS lists the folders of src/ from the top down. A folder imports only itself and folders
 // above it: the arrows of the architecture point down the list and never back up. Folders on one
-// line of the architecture's list (energy, market, meter) are taken left to
+// line of the architecture's list (energy, market, stack, meter) are taken left to
 // right, and so are the subfolders of contracts/ and meter/. Files directly in contracts/ or
 // meter/, and meter/shared/, are shared by those subfolders and sit just above them.
 //
@@ -27,6 +27,7 @@ const LAYERS = [
   ['api', '^src/api/'],
   ['energy', '^src/energy/'],
   ['market', '^src/market/'],
+  ['stack', '^src/stack/'],
   ['meter', '^src/meter/[^/]+$'],
   ['meter/shared', '^src/meter/shared/'],
   ['meter/p1', '^src/meter/p1/'],

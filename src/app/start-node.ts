@@ -11,6 +11,7 @@ import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/exec
 import { ChainError } from '../core/errors.js';
 import { isAddress } from '../core/keys.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';
+import { stackRoutes } from '../stack/http-routes.js';
 import { systemScheduler } from '../core/scheduler.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
@@ -157,7 +158,8 @@ export async function startNode(
     const api = await createApiServer(node, {
       requestLog: opts.logRequests === true ? log : undefined,
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
-      routes: [registerEnergyRoutes],
+      // A mirror node holds no processor key: it serves the stack's reads, not its signatures.
+      routes: [registerEnergyRoutes, stackRoutes(null)],
     });
     closers.add(() => api.close());
     const sql =

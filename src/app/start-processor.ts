@@ -21,6 +21,8 @@ import { ChainStore } from '../store/chain-store.js';
 import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import { installEnergyContracts } from './install-energy.js';
 import { startSettlementAgent } from './settlement.js';
+import { stackRoutes } from '../stack/http-routes.js';
+import { stackSigner } from './stack.js';
 import { listenOrExplain } from './port-check.js';
 import { holdDataDir, openServiceDatabase } from './service-start.js';
 import { checkSqlPortOption, openSqlPort, sqlAddress } from './sql-port.js';
@@ -158,7 +160,7 @@ export async function startProcessor(
     }
     processor.ledgerMetrics.collectProcessMetrics();
     const api = await createApiServer(processor, {
-      routes: [registerEnergyRoutes],
+      routes: [registerEnergyRoutes, stackRoutes(stackSigner(key))],
       requestLog: opts.logRequests === true ? log : undefined,
     });
     closers.add(() => api.close());

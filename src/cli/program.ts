@@ -15,6 +15,7 @@ import * as key from './commands/key.js';
 import * as market from './commands/market.js';
 import * as meter from './commands/meter.js';
 import * as service from './commands/service.js';
+import * as stack from './commands/stack.js';
 import * as transaction from './commands/transaction.js';
 import { DEFAULT_URL } from './context.js';
 import {
@@ -42,6 +43,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   meter,
   market,
   energy,
+  stack,
   city,
 ];
 

@@ -327,6 +327,37 @@ export const ERROR_CATALOGUE = {
     summary:
       'The P1 gateway accepted no telegram: every one was rejected, or a file or stdin held none (its "stopped" report line counts them per meter).',
   },
+  // Stacked marketplaces: the transactions a processor signs for the other chain (docs/market.md).
+  stack_not_linked: {
+    http: 409,
+    summary:
+      'The context has no parent market on that chain (MarketParent), or the trader is no member linked to that child chain (MarketMember).',
+  },
+  stack_upstream_not_open: {
+    http: 409,
+    summary:
+      'The period has no open upstream row: it is not settled locally yet, left no residual, or its residual was settled with the parent already.',
+  },
+  stack_no_residual: {
+    http: 409,
+    summary:
+      "The period's upstream row is open but holds no residual energy to send to the parent.",
+  },
+  stack_period_incomplete: {
+    http: 409,
+    summary:
+      "The parent's period is not complete yet: not settled, its own upstream not settled, or (without a position) its gate not closed.",
+  },
+  stack_prices_missing: {
+    http: 409,
+    summary:
+      "The parent has no prices for the period, so a missed member's settlement cannot be signed yet.",
+  },
+  stack_audit_difference: {
+    http: 409,
+    summary:
+      'The audit of stacked marketplaces found a difference between what a child chain and its parent chain recorded (its report says what differs).',
+  },
 } as const satisfies Record<string, ErrorInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -104,12 +104,12 @@ export const registerEnergyRoutes: ApiRoutes = (
   });
 };
 
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   return url.split('?')[0] ?? url;
 }
 
 /** The named query parameters (each at most once); any other parameter is a bad_request. */
-function onlyParams(query: unknown, names: readonly string[]): Record<string, string> {
+export function onlyParams(query: unknown, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isJsonObject(query)) return out;
   for (const name of Object.keys(query)) {

@@ -278,3 +278,33 @@ async function spawnService(
   });
   return { proc, stderr: () => err, exited, firstLine };
 }
+
+export interface StartedUplink {
+  readonly proc: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | string>;
+  /** Its start-up line. */
+  readonly started: Record<string, unknown>;
+}
+
+/** Starts `hanzenet uplink --child --parent` and resolves once it prints its start-up line. */
+export async function startUplinkProcess(
+  childUrl: string,
+  parentUrl: string,
+  intervalMs: number,
+): Promise<StartedUplink> {
+  const env = { ...process.env };
+  delete env['HANZENET_LOG_LEVEL'];
+  const args = [
+    CLI,
+    'uplink',
+    '--child',
+    childUrl,
+    '--parent',
+    parentUrl,
+    '--interval-ms',
+    String(intervalMs),
+  ];
+  const { proc, stderr, exited, firstLine } = await spawnService('uplink', args, env);
+  return { proc, stderr, exited, started: JSON.parse(firstLine) as Record<string, unknown> };
+}
