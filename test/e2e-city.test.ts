@@ -12,7 +12,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BlockView, ChainInfo, TxView } from '../src/chain/views.js';
+import type { ChainInfo } from '../src/chain/views.js';
+import { HanzenetClient } from '../src/client/client.js';
+import { fetchMembers, fetchStackParents, fetchUpstream } from '../src/stack/client.js';
+import { readKeyFile } from '../src/store/key-file.js';
 import type { CityReport } from '../src/city/report.js';
 import { databasePrefix } from '../src/city/layout.js';
 import { databaseUrlOf } from '../src/store/server-database.js';
@@ -146,50 +149,94 @@ async function checkContexts(report: CityReport): Promise<void> {
   assert.equal(report.neighbourhoods[0]?.households.filter((h) => h.solar !== null).length, 1);
 }
 
-/** The payloads of the accepted transactions of a contract type on a chain, oldest first. */
-async function acceptedPayloads(url: string, type: string): Promise<Record<string, unknown>[]> {
-  const blocks = await getJson<BlockView[]>(`${url}/api/blocks?from=0&limit=1000`);
-  const ids = blocks.body.flatMap((b) =>
-    b.transactions
-      .filter((t) => t.contractType === type && t.status === 'accepted')
-      .map((t) => t.id),
+/** The city has each neighbourhood as a member (MarketMember), each neighbourhood the city as its parent. */
+async function checkLinks(report: CityReport): Promise<void> {
+  const city = new HanzenetClient({ url: report.city.url });
+  const members = await fetchMembers(city, report.city.context);
+  assert.deepEqual(
+    members.members.map((m) => [
+      m.member,
+      m.chain,
+      m.childContext,
+      m.processor,
+      m.producer,
+      m.consumer,
+    ]),
+    report.neighbourhoods
+      .map((n) => [
+        n.context,
+        n.chainId,
+        n.context,
+        n.processorAddress,
+        n.member.producer,
+        n.member.consumer,
+      ])
+      .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
   );
-  const out: Record<string, unknown>[] = [];
-  for (const id of ids)
-    out.push(
-      (await getJson<TxView>(`${url}/api/transactions/${id}`)).body.payload as Record<
-        string,
-        unknown
-      >,
+  for (const n of report.neighbourhoods) {
+    const parents = await fetchStackParents(
+      new HanzenetClient({ url: n.url }),
+      report.city.chainId,
     );
-  return out;
+    assert.deepEqual(
+      parents.parents.map((p) => [p.context, p.parentContext, p.parentProcessor]),
+      [[n.context, report.city.context, report.city.processorAddress]],
+    );
+  }
 }
 
-/** The city links each neighbourhood (MarketMember), each neighbourhood the city (MarketParent). */
-async function checkLinks(report: CityReport): Promise<void> {
-  const members = await acceptedPayloads(report.city.url, 'MarketMember');
-  assert.deepEqual(
-    members,
-    report.neighbourhoods.map((n) => ({
-      context: report.city.context,
-      member: n.context,
-      chain: n.chainId,
-      childContext: n.context,
-      processor: n.processorAddress,
-      producer: n.member.producer,
-      consumer: n.member.consumer,
-    })),
-  );
-  for (const n of report.neighbourhoods)
-    assert.deepEqual(await acceptedPayloads(n.url, 'MarketParent'), [
-      {
-        context: n.context,
-        on: true,
-        parentChain: report.city.chainId,
-        parentContext: report.city.context,
-        processor: report.city.processorAddress,
-      },
-    ]);
+async function until<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    assert.ok(Date.now() < deadline, `${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * A period goes up and comes down through the uplinks: readings of the period that has just ended
+ * (n1's solar household produced 2 kWh and its other household used 0.5; n2's used 1), each
+ * neighbourhood's residual settled by the city, and the audit of both directions finds nothing.
+ */
+async function checkPeriodThroughTheCity(report: CityReport): Promise<void> {
+  const periodMs = report.periodSeconds * 1000;
+  const startMs = Math.floor(Date.now() / periodMs) * periodMs - periodMs;
+  const readingMs = startMs + periodMs / 2;
+  const readings: [number, string, string, string][] = [
+    [0, 'household-1-solar', '2', '2'],
+    [0, 'household-2-house', '-0.5', '0.5'],
+    [1, 'household-2-house', '-1', '1'],
+  ];
+  for (const [i, keyName, amount, register] of readings) {
+    const n = report.neighbourhoods[i];
+    assert.ok(n !== undefined);
+    const key = await readKeyFile(join(n.keysDir, `${keyName}.key`));
+    assert.ok(key !== null);
+    const client = new HanzenetClient({ url: n.url });
+    const view = await client.executeContract({
+      contractType: 'Energy',
+      payload: { context: n.context, amount, register, readingMs },
+      key,
+    });
+    assert.equal(view.status, 'accepted', `${n.name} ${keyName}: ${view.code} ${view.message}`);
+  }
+  for (const n of report.neighbourhoods) {
+    const client = new HanzenetClient({ url: n.url });
+    await until(`${n.name}'s period settled by the city`, 120_000, async () => {
+      const rows = await fetchUpstream(client, n.context, { state: 'settled' });
+      return rows.upstream.find((r) => r.periodStartMs === startMs) ?? null;
+    });
+    const audit = await runCli(['audit', 'stack', '--child', n.url, '--parent', report.city.url]);
+    assert.equal(audit.code, 0, audit.stderr);
+    const result = JSON.parse(audit.stdout) as {
+      ok: boolean;
+      checked: { up: number; down: number };
+    };
+    assert.equal(result.ok, true);
+    assert.ok(result.checked.down >= 1, `${n.name}: the settlement was audited`);
+  }
 }
 
 function checkKeyFiles(report: CityReport): void {
@@ -199,7 +246,18 @@ function checkKeyFiles(report: CityReport): void {
   }
 }
 
-const ARGS = ['--neighbourhoods', '2', '--households', '2', '--period-seconds', '60'];
+const ARGS = [
+  '--neighbourhoods',
+  '2',
+  '--households',
+  '2',
+  '--period-seconds',
+  '60',
+  '--gate-closure-seconds',
+  '5',
+  '--city-gate-closure-seconds',
+  '20',
+];
 
 test('city up starts, sets up, resumes and stops a city of two neighbourhoods', {
   timeout: 600_000,
@@ -212,11 +270,25 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
     first = await cityUp(args);
     const report = first.report;
     assert.equal(report.neighbourhoods.length, 2);
-    assert.equal(report.services.length, 6, 'a processor and a node per chain');
+    assert.deepEqual(
+      report.services.map((s) => s.name),
+      [
+        'city processor',
+        'city node',
+        'n1 processor',
+        'n1 node',
+        'n2 processor',
+        'n2 node',
+        'n1 uplink',
+        'n2 uplink',
+      ],
+      'a processor and a node per chain, an uplink per neighbourhood',
+    );
     await checkChains(report);
     await checkContexts(report);
     await checkLinks(report);
     checkKeyFiles(report);
+    await checkPeriodThroughTheCity(report);
     const cityHeight = (await getJson<ChainInfo>(`${report.city.url}/api/info`)).body.head?.height;
 
     first.proc.kill('SIGTERM');

@@ -1,8 +1,9 @@
 // `hanzenet city up`: a city of marketplaces on many processors, for tests and demos. Starts a
-// processor and a mirror node per chain (the city and K neighbourhoods) as child processes
-// running the same `hanzenet` commands an operator would run, sets up the contexts through the
-// client, prints one JSON line with every URL, chain id and context, and stops everything on
-// SIGINT or SIGTERM, or when one of its services ends (saying which).
+// processor and a mirror node per chain (the city and K neighbourhoods) and an uplink per
+// neighbourhood as child processes running the same `hanzenet` commands an operator would run,
+// sets up and links the contexts through the client, prints one JSON line with every URL, chain
+// id and context, and stops everything on SIGINT or SIGTERM, or when one of its services ends
+// (saying which).
 
 import { mkdir } from 'node:fs/promises';
 import { HanzenetClient } from '../client/client.js';
@@ -18,7 +19,7 @@ import {
   serviceExitedError,
   spawnService,
 } from './service.js';
-import { nodeSpec, processorSpec } from './services.js';
+import { nodeSpec, processorSpec, uplinkSpec } from './services.js';
 import { type MarketSetup, setUpCity, setUpNeighbourhood } from './setup.js';
 import { Supervisor } from './supervisor.js';
 
@@ -158,11 +159,21 @@ async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityRepo
     ),
   ]);
   const nodeOf = (i: number): Started => nodes[i] as Started;
+  // Once the chains are linked (MarketMember, MarketParent), each neighbourhood's uplink.
+  const cityUrl = String(processorOf(0).report['api']);
+  const uplinks = await Promise.all(
+    layout.neighbourhoods.map((n, i) =>
+      start(supervisor, uplinkSpec(n, String(processorOf(i + 1).report['api']), cityUrl)),
+    ),
+  );
   return cityReport(
     o,
     chainOf(layout.city, cKeys, processorOf(0), nodeOf(0)),
     layout.neighbourhoods.map((n, i) => chainOf(n, keysOf(i), processorOf(i + 1), nodeOf(i + 1))),
-    chains.flatMap((_, i) => [processorOf(i).service, nodeOf(i).service]),
+    [
+      ...chains.flatMap((_, i) => [processorOf(i).service, nodeOf(i).service]),
+      ...uplinks.map((u) => u.service),
+    ],
   );
 }
 

@@ -1,5 +1,6 @@
 // The command lines of a city's services: exactly what an operator runs by hand (docs/cli.md),
-// with the ports, data directories and databases of the city's layout.
+// with the ports, data directories and databases of the city's layout: per chain a processor
+// and a mirror node, per neighbourhood an uplink to the city.
 
 import { join } from 'node:path';
 import { databaseUrlOf } from '../store/server-database.js';
@@ -51,6 +52,16 @@ export function nodeSpec(o: CityOptions, chain: ChainLayout, processorUrl: strin
       ...databaseArgs(o, chain.nodeDatabase),
     ],
     logFile: join(chain.logsDir, 'node.log'),
+    report: true,
+  };
+}
+
+/** The uplink of a neighbourhood: its positions up to the city, the settlements back down. */
+export function uplinkSpec(chain: ChainLayout, childUrl: string, parentUrl: string): ServiceSpec {
+  return {
+    name: `${chain.name} uplink`,
+    args: ['uplink', '--child', childUrl, '--parent', parentUrl],
+    logFile: join(chain.logsDir, 'uplink.log'),
     report: true,
   };
 }
