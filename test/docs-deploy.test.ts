@@ -4,8 +4,8 @@
 // checked without starting it: its command line parses with the real command tree (commander,
 // with the actions replaced), the config file it names is the one mounted at that path and
 // validates against its schema (src/config/), its data directory is a volume of its own, each
-// service has a PostgreSQL of its own, every chain has one processor, and every node follows a
-// processor that is there.
+// service has a PostgreSQL of its own, every chain has one processor, every node follows a
+// processor that is there, and every neighbourhood has an uplink to the city.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -248,11 +248,32 @@ async function checkDeployment(decls: readonly ServiceDecl[], databases: readonl
     const used = decls.map((d) => d.database).filter((x): x is string => x !== null);
     assert.deepEqual([...used].sort(), [...databases].sort(), 'one PostgreSQL per service');
     const hosts = processors.map((d) => d.where.split(' ').pop());
-    for (const d of nodes) {
-      const follow = new URL(String(asRecord(parsed.get(d)?.options)['follow']));
-      assert.ok(hosts.includes(follow.hostname), `${d.where} follows a processor`);
-      assert.equal(follow.port, '8080');
+    const processorUrl = (d: ServiceDecl, key: string): string => {
+      const url = new URL(String(asRecord(parsed.get(d)?.options)[key]));
+      assert.ok(hosts.includes(url.hostname), `${d.where}: --${key} names a processor`);
+      assert.equal(url.port, '8080');
+      return url.hostname;
+    };
+    for (const d of nodes) processorUrl(d, 'follow');
+    // An uplink per neighbourhood: every processor but the city's is a child, the city the parent.
+    const uplinks = decls.filter((d) => parsed.get(d)?.command === 'uplink');
+    const parents = new Set(uplinks.map((d) => processorUrl(d, 'parent')));
+    assert.equal(parents.size, 1, 'every uplink goes up to the one city');
+    const children = uplinks.map((d) => processorUrl(d, 'child'));
+    assert.deepEqual(
+      [...children, ...parents].sort(),
+      [...hosts].sort(),
+      'one uplink per neighbourhood processor',
+    );
+    for (const d of uplinks) {
+      assert.equal(d.database, null, `${d.where}: the uplink keeps no state`);
+      assert.deepEqual(d.volumes, [], `${d.where}: the uplink keeps no state`);
     }
+    assert.deepEqual(
+      decls.filter((d) => !parsed.has(d) || ![...processors, ...nodes, ...uplinks].includes(d)),
+      [],
+      'every hanzenet service is a processor, a node or an uplink',
+    );
     return parsed;
   } finally {
     rmSync(dir, { recursive: true, force: true });
