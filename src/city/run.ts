@@ -7,6 +7,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { HanzenetClient } from '../client/client.js';
+import { ClientError } from '../client/errors.js';
 import { ChainError } from '../core/errors.js';
 import { ensureServerDatabases } from '../store/server-database.js';
 import { type CityKeys, type NeighbourhoodKeys, cityKeys, neighbourhoodKeys } from './keys.js';
@@ -23,12 +24,19 @@ import { nodeSpec, processorSpec, uplinkSpec } from './services.js';
 import { type MarketSetup, setUpCity, setUpNeighbourhood } from './setup.js';
 import { Supervisor } from './supervisor.js';
 
-function errorLine(err: unknown): string {
-  const e =
-    err instanceof ChainError
-      ? { code: err.code, message: err.message, details: err.details }
-      : { code: 'internal', message: (err as Error).message ?? String(err), details: {} };
-  return `${JSON.stringify({ error: e })}\n`;
+/** The code, message and details of an error, as the CLI prints them. */
+function errorOf(err: unknown): {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+} {
+  if (err instanceof ChainError || err instanceof ClientError)
+    return { code: err.code, message: err.message, details: err.details };
+  return {
+    code: 'internal',
+    message: err instanceof Error ? err.message : String(err),
+    details: {},
+  };
 }
 
 /** Stops the city once: every service, then the process (0 after a signal, 1 after a failure). */
@@ -43,14 +51,10 @@ class Shutdown {
   async run(reason: { signal: string } | { error: unknown }): Promise<never> {
     if (this.started) return new Promise<never>(() => undefined);
     this.started = true;
-    if ('error' in reason) process.stderr.write(errorLine(reason.error));
+    if ('error' in reason)
+      process.stderr.write(`${JSON.stringify({ error: errorOf(reason.error) })}\n`);
     const report = await this.supervisor.stopAll();
-    const because =
-      'signal' in reason
-        ? reason.signal
-        : reason.error instanceof ChainError
-          ? reason.error.code
-          : 'internal';
+    const because = 'signal' in reason ? reason.signal : errorOf(reason.error).code;
     process.stderr.write(`${JSON.stringify({ msg: 'city stopped', because, ...report })}\n`);
     const clean = 'signal' in reason && report.failed.length === 0;
     process.exit(clean ? 0 : 1);
