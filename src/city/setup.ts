@@ -1,7 +1,9 @@
 // Setting up the contexts of a city through the client, as their owners would: a neighbourhood's
-// households (Trader, Producer for the solar meters, Consumer for the house meters) and its market
-// with prices; the city's market with each neighbourhood as a trader with its two devices. What a
-// chain already has (a second start on the same data directory) is not sent again.
+// households (Trader, Producer for the solar meters, Consumer for the house meters), its market
+// with prices and the city as its parent (MarketParent); the city's market with each
+// neighbourhood as a trader with its two devices, linked to its chain (MarketMember). What a chain
+// already has (a second start on the same data directory) is not sent again, and what is sent
+// again anyway has the id it had, so it is never booked twice.
 
 import { createHash } from 'node:crypto';
 import type { Tx } from '../chain/types.js';
