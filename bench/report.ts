@@ -2,6 +2,8 @@
 // like the thesis' figure 9, one line per backend and submission path, and memory vs N).
 
 import type { InsertLimits, VerifyLimits } from './limits.js';
+import type { StackResult } from './stack-report.js';
+import { formatStack } from './stack-report.js';
 import type { RunResult } from './runner.js';
 import { svgDocument } from './svg.js';
 import type { PanelSpec, Series } from './svg.js';
@@ -30,6 +32,8 @@ export interface BenchReport {
     readonly inserts: readonly InsertLimits[];
   };
   readonly runs: readonly (RunResult & { readonly closeness: Closeness | null })[];
+  /** `--stack K` only (then `runs` is empty): the city on K + 1 processors. */
+  readonly stack?: StackResult;
 }
 
 /** How close a run came to the machine's limits, in transactions per second. */
@@ -154,6 +158,7 @@ export function formatReport(report: BenchReport): string {
     `HanzeNet benchmark ${report.startedAt}: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}; load average ${m.loadAverageBefore.toFixed(2)} before, ${m.loadAverageAfter.toFixed(2)} after`,
   );
   out.push('');
+  if (report.stack !== undefined) return [...out, ...formatStack(report.stack)].join('\n');
   const header = [
     'backend',
     'submit',

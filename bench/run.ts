@@ -21,6 +21,11 @@
 //   --processor-node-args=""  node options for the processor (note the =), e.g. --processor-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   --mirror-node-args=""     the same for the mirror node
 //   --keep                    keep data directories and databases
+//   --stack K                 instead of the runs above: a city of K neighbourhood processors, a
+//                             city processor, an uplink per neighbourhood (and a mirror node per
+//                             chain unless --no-node), --n meter readings per neighbourhood, all at
+//                             once (bench/stack-run.ts; one N, one backend, no limits)
+//   --households 1000         households per neighbourhood with --stack (every second with solar)
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -32,6 +37,8 @@ import type { InsertLimits, VerifyLimits } from './limits.js';
 import { closeness, formatReport, plotReport } from './report.js';
 import type { BenchReport } from './report.js';
 import { createDatabase, liveChildren, runOnce } from './runner.js';
+import { liveStacks, runStack } from './stack-run.js';
+import { HOUSEHOLDS_MAX, NEIGHBOURHOODS_MAX } from '../src/city/options.js';
 import type { Backend, RunResult, SubmitMode } from './runner.js';
 
 const log = (line: string): void => {
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
         keep: { type: 'boolean', default: false },
         market: { type: 'boolean', default: false },
         'market-traders': { type: 'string' },
+        stack: { type: 'string' },
+        households: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -135,6 +144,18 @@ async function main(): Promise<void> {
     log(`note: ${options.traders} traders; the issue asks for 1,000 or more`);
   if (!/^[A-Za-z0-9._:-]{1,40}$/.test(options.seed))
     usage('--seed must be 1-40 characters of letters, digits, ".", "_", ":" or "-"');
+
+  if (values.stack !== undefined) {
+    if (ns.length !== 1 || backends.length !== 1 || options.repeat !== 1)
+      usage('--stack takes one --n, one --db (pglite or postgres) and no --repeat');
+    return stackMain(values.stack, values.households, {
+      ...options,
+      n: ns[0] as number,
+      backend: backends[0] as Backend,
+      databaseUrl,
+    });
+  }
+  if (values.households !== undefined) usage('--households goes with --stack');
 
   const startedAt = new Date();
   const loadBefore = loadavg()[0] ?? 0;
@@ -251,6 +272,88 @@ async function main(): Promise<void> {
   if (runs.some((r) => !r.ok)) process.exitCode = 1;
 }
 
+function machineInfo(loadBefore: number): BenchReport['machine'] {
+  return {
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: loadavg()[0] ?? 0,
+  };
+}
+
+/** `--stack K`: the city on K + 1 processors; its report has no runs, only `stack`. */
+async function stackMain(
+  kText: string,
+  householdsText: string | undefined,
+  o: {
+    n: number;
+    backend: Backend;
+    databaseUrl: string | undefined;
+    blockIntervalMs: number;
+    connections: number;
+    seed: string;
+    node: boolean;
+    keep: boolean;
+    out: string;
+  },
+): Promise<void> {
+  const neighbourhoods = positiveInt('stack', kText, 1);
+  if (neighbourhoods > NEIGHBOURHOODS_MAX)
+    usage(`--stack must be 1 to ${NEIGHBOURHOODS_MAX}, got ${neighbourhoods}`);
+  const households = positiveInt('households', householdsText, 1000);
+  if (households > HOUSEHOLDS_MAX)
+    usage(`--households must be 1 to ${HOUSEHOLDS_MAX}, got ${households}`);
+  const startedAt = new Date();
+  const loadBefore = loadavg()[0] ?? 0;
+  const stack = await runStack({
+    neighbourhoods,
+    households,
+    readingsPerNeighbourhood: o.n,
+    backend: o.backend,
+    baseDatabaseUrl: o.databaseUrl,
+    blockIntervalMs: o.blockIntervalMs,
+    // Per neighbourhood: the closed loop's requests in flight, shared out over the neighbourhoods.
+    lanes: Math.max(1, Math.floor(o.connections / neighbourhoods)),
+    seed: o.seed,
+    node: o.node,
+    keep: o.keep,
+    log,
+  });
+  const report: BenchReport = {
+    tool: 'hanzenet-bench',
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machineInfo(loadBefore),
+    options: {
+      stack: neighbourhoods,
+      households,
+      n: o.n,
+      backend: o.backend,
+      blockIntervalMs: o.blockIntervalMs,
+      connections: o.connections,
+      seed: o.seed,
+      node: o.node,
+      databaseUrl: o.databaseUrl === undefined ? null : redact(o.databaseUrl),
+    },
+    limits: { verify: null, inserts: [] },
+    runs: [],
+    stack,
+  };
+  await mkdir(o.out, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  await writeFile(join(o.out, `${stamp}-stack.json`), json);
+  await writeFile(join(o.out, 'latest-stack.json'), json);
+  process.stdout.write(formatReport(report) + '\n');
+  log(`wrote ${join(o.out, `${stamp}-stack.json`)} (also latest-stack.json)`);
+  if (!stack.ok) process.exitCode = 1;
+}
+
 function redact(url: string): string {
   try {
     const u = new URL(url);
@@ -330,6 +433,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       `${signal}: stopping ${liveChildren.size} child process(es); temporary folders and databases of the current run stay behind`,
     );
     for (const child of liveChildren) child.kill('SIGTERM');
+    for (const stack of liveStacks) for (const service of stack.list()) service.kill('SIGTERM');
     process.exit(130);
   });
 }

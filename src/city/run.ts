@@ -140,7 +140,15 @@ function chainOf<K>(
   };
 }
 
-async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityReport> {
+/**
+ * Starts the services of the city under `supervisor` and sets up its contexts; the mirror nodes
+ * only `withNodes` (the benchmark may leave them out). Resolves once every service runs.
+ */
+export async function bringUp(
+  o: CityOptions,
+  supervisor: Supervisor,
+  withNodes = true,
+): Promise<CityReport> {
   const layout = cityLayout(o);
   const chains = [layout.city, ...layout.neighbourhoods];
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
@@ -153,16 +161,20 @@ async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityRepo
   const keysOf = (i: number): NeighbourhoodKeys => nKeys[i] as NeighbourhoodKeys;
   // The mirror nodes start while the contexts are set up: neither needs the other.
   const [nodes] = await Promise.all([
-    Promise.all(
-      chains.map((c, i) => start(supervisor, nodeSpec(o, c, String(processorOf(i).report['api'])))),
-    ),
+    withNodes
+      ? Promise.all(
+          chains.map((c, i) =>
+            start(supervisor, nodeSpec(o, c, String(processorOf(i).report['api']))),
+          ),
+        )
+      : Promise.resolve(null),
     setUp(
       o,
       chainOf(layout.city, cKeys, processorOf(0), null),
       layout.neighbourhoods.map((n, i) => chainOf(n, keysOf(i), processorOf(i + 1), null)),
     ),
   ]);
-  const nodeOf = (i: number): Started => nodes[i] as Started;
+  const nodeOf = (i: number): Started | null => (nodes === null ? null : (nodes[i] as Started));
   // Once the chains are linked (MarketMember, MarketParent), each neighbourhood's uplink.
   const cityUrl = String(processorOf(0).report['api']);
   const uplinks = await Promise.all(
@@ -175,7 +187,10 @@ async function bringUp(o: CityOptions, supervisor: Supervisor): Promise<CityRepo
     chainOf(layout.city, cKeys, processorOf(0), nodeOf(0)),
     layout.neighbourhoods.map((n, i) => chainOf(n, keysOf(i), processorOf(i + 1), nodeOf(i + 1))),
     [
-      ...chains.flatMap((_, i) => [processorOf(i).service, nodeOf(i).service]),
+      ...chains.flatMap((_, i) => {
+        const node = nodeOf(i);
+        return node === null ? [processorOf(i).service] : [processorOf(i).service, node.service];
+      }),
       ...uplinks.map((u) => u.service),
     ],
   );
