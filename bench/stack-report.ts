@@ -42,6 +42,16 @@ export interface StackResult {
   /** Per neighbourhood processor. */
   readonly processors: readonly NeighbourhoodLoad[];
   readonly cpu: StackCpu;
+  /**
+   * CPU seconds from the end of the load until the last settlement arrived (or the wait ended):
+   * the settlements, the positions and the uplinks' rounds, over `seconds` of wall time.
+   */
+  readonly settleCpuSeconds: {
+    readonly neighbourhoodProcessors: number;
+    readonly cityProcessor: number;
+    readonly uplinks: number;
+    readonly seconds: number;
+  };
   readonly periods: readonly StackPeriod[];
   /** Null with --no-node. */
   readonly nodes: readonly NodeCatchUp[] | null;
@@ -87,6 +97,10 @@ export function formatStack(r: StackResult): string[] {
   const u = r.cpu.perTxUs;
   out.push(
     `  CPU per reading, µs: neighbourhood processors ${u.neighbourhoodProcessors.toFixed(0)}, city processor ${u.cityProcessor.toFixed(0)}, PostgreSQL ${u.postgres === null ? '-' : u.postgres.toFixed(0)}, load generator ${u.loadGenerator.toFixed(0)}; total ${u.total.toFixed(0)} (uplinks ${u.uplinks.toFixed(0)}, mirror nodes ${u.nodes.toFixed(0)} besides)`,
+  );
+  const sc = r.settleCpuSeconds;
+  out.push(
+    `  after the load, until the last settlement arrived (${sc.seconds.toFixed(1)} s): CPU s neighbourhood processors ${sc.neighbourhoodProcessors.toFixed(2)}, city processor ${sc.cityProcessor.toFixed(2)}, uplinks ${sc.uplinks.toFixed(2)}`,
   );
   out.push('  period (UTC)  city settled  arrived (ms after the period end, per neighbourhood)');
   for (const p of r.periods)

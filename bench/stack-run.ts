@@ -93,9 +93,23 @@ async function targetsOf(co: CityOptions, city: CityReport): Promise<Neighbourho
   );
 }
 
-/** The process ids of the city's services by role. */
-function pidsOf(city: CityReport, suffix: string): number[] {
-  return city.services.filter((s) => s.name.endsWith(` ${suffix}`)).map((s) => s.pid);
+/** The process ids of the city's services whose names pass `pick` (e.g. `n1 processor`). */
+function pidsOf(city: CityReport, pick: (name: string) => boolean): number[] {
+  return city.services.filter((s) => pick(s.name)).map((s) => s.pid);
+}
+
+/** CPU seconds of the services by role, from the time of the call on. */
+function serviceCpu(
+  city: CityReport,
+): Record<'neighbourhoodProcessors' | 'cityProcessor' | 'uplinks' | 'nodes', () => number> {
+  return {
+    neighbourhoodProcessors: processCpu(
+      pidsOf(city, (name) => name.endsWith(' processor') && name !== 'city processor'),
+    ),
+    cityProcessor: processCpu(pidsOf(city, (name) => name === 'city processor')),
+    uplinks: processCpu(pidsOf(city, (name) => name.endsWith(' uplink'))),
+    nodes: processCpu(pidsOf(city, (name) => name.endsWith(' node'))),
+  };
 }
 
 /** Samples the PostgreSQL backends of the processors' databases every 250 ms. */
@@ -144,14 +158,7 @@ async function timedLoad(
   targets: readonly NeighbourhoodTarget[],
   databases: readonly string[],
 ): Promise<{ loads: NeighbourhoodLoad[]; seconds: number; cpu: StackCpu }> {
-  const cpuOf = {
-    neighbourhoodProcessors: processCpu(
-      city.neighbourhoods.flatMap((n) => pidsOf(city, `${n.name} processor`)),
-    ),
-    cityProcessor: processCpu(pidsOf(city, 'city processor')),
-    uplinks: processCpu(pidsOf(city, 'uplink')),
-    nodes: processCpu(pidsOf(city, 'node')),
-  };
+  const cpuOf = serviceCpu(city);
   const pgSampler =
     o.backend === 'postgres' && o.baseDatabaseUrl !== undefined
       ? await PostgresSampler.start(o.baseDatabaseUrl, databases)
@@ -216,6 +223,7 @@ export async function runStack(o: StackOptions): Promise<StackResult> {
       `stack: ${timed.loads.length * o.readingsPerNeighbourhood} readings in ${timed.seconds.toFixed(2)} s`,
     );
     const settleStart = performance.now();
+    const settleCpu = serviceCpu(city);
     const periods = await awaitStackSettlements(
       city,
       timed.loads,
@@ -225,6 +233,12 @@ export async function runStack(o: StackOptions): Promise<StackResult> {
     o.log(
       `stack: settlements waited for ${((performance.now() - settleStart) / 1000).toFixed(1)} s`,
     );
+    const settleCpuSeconds = {
+      neighbourhoodProcessors: settleCpu.neighbourhoodProcessors(),
+      cityProcessor: settleCpu.cityProcessor(),
+      uplinks: settleCpu.uplinks(),
+      seconds: (performance.now() - settleStart) / 1000,
+    };
     const nodes = o.node ? await nodeCatchUp(city) : null;
     for (const p of periods)
       for (const n of p.neighbourhoods)
@@ -249,6 +263,7 @@ export async function runStack(o: StackOptions): Promise<StackResult> {
       txPerSecond: readings / timed.seconds,
       processors: timed.loads,
       cpu: timed.cpu,
+      settleCpuSeconds,
       periods,
       nodes,
     };
