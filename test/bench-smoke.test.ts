@@ -1,8 +1,14 @@
 // The benchmark's own pieces, without running the benchmark: the workload generator's promise that
 // every timed transaction is accepted in any order (checked by executing the generated, signed
 // transactions on the real engine, test/support/energy-chain.ts), the SVG writer producing
-// well-formed SVG, and the profile comparison.
+// well-formed SVG, and the profile comparison; and `--stack 1` run as a user runs it, with tiny
+// numbers, for the report's stack fields.
 
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyTxSignature } from '../src/chain/tx.js';
@@ -11,6 +17,7 @@ import type { CpuProfile } from '../bench/profile.js';
 import { closeness, cpuBudget, formatReport, plotReport } from '../bench/report.js';
 import type { BenchReport } from '../bench/report.js';
 import type { RunResult } from '../bench/runner.js';
+import type { StackResult } from '../bench/stack-report.js';
 import { escapeXml, svgDocument } from '../bench/svg.js';
 import {
   SETTLEMENT_PERIOD_MS,
@@ -378,4 +385,97 @@ test('the profile comparison matches functions across lines, sums threads and ap
   assert.ok(text.includes('      30       45       +15  commit commit.js'), text);
   const none = formatComparison(compareProfiles(before.slice(0, 1), after, 10, 'ecdsaVerify'), 'x');
   assert.ok(none.includes('gauge x: not in both sets of profiles'), none);
+});
+
+const BENCH = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+
+/** Runs `node dist/bench/run.js args` to its end; its exit code and output. */
+function runBench(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env['DATABASE_URL'];
+    const proc = spawn(process.execPath, [BENCH, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    proc.once('error', reject);
+    proc.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('bench --stack 1 reports the aggregate, the CPU per reading and each period through the city', {
+  timeout: 240_000,
+}, async () => {
+  const out = await mkdtemp(join(tmpdir(), 'hz-bench-stack-test-'));
+  try {
+    const run = await runBench([
+      '--stack',
+      '1',
+      '--households',
+      '4',
+      '--n',
+      '24',
+      '--no-node',
+      '--out',
+      out,
+    ]);
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    const report = JSON.parse(
+      await readFile(join(out, 'latest-stack.json'), 'utf8'),
+    ) as BenchReport;
+    const stack = report.stack as StackResult;
+    assert.ok(stack !== undefined, 'the report has its stack part');
+    assert.deepEqual(report.runs, []);
+    assert.equal(stack.ok, true, stack.failures.join('\n'));
+    assert.equal(stack.neighbourhoods, 1);
+    assert.equal(stack.meters, 6, 'a house meter per household, a solar meter every second');
+    assert.equal(stack.processors.length, 1);
+    assert.equal(stack.processors[0]?.readings, 24);
+    assert.equal(
+      stack.readings,
+      stack.processors.reduce((s, p) => s + p.readings, 0),
+    );
+    assert.ok(stack.seconds > 0);
+    assert.ok(Math.abs(stack.txPerSecond - stack.readings / stack.seconds) < 1e-6);
+    const cpu = stack.cpu.perTxUs;
+    assert.ok(cpu.neighbourhoodProcessors > 0, 'the processor worked');
+    assert.ok(cpu.loadGenerator > 0, 'the load generator worked');
+    assert.equal(cpu.postgres, null, 'PGlite: no server to measure');
+    assert.ok(
+      Math.abs(cpu.total - (cpu.neighbourhoodProcessors + cpu.cityProcessor + cpu.loadGenerator)) <
+        1e-6,
+    );
+    assert.ok(stack.periods.length >= 1);
+    for (const p of stack.periods) {
+      assert.equal(p.periodEndMs - p.periodStartMs, stack.periodSeconds * 1000);
+      const n1 = p.neighbourhoods[0];
+      assert.equal(n1?.name, 'n1');
+      assert.equal(n1?.missed, false, 'the position reached the city before its gate closure');
+      assert.ok((n1?.localSettledAfterEndMs ?? 0) > 0);
+      assert.ok(
+        (n1?.citySettledAfterEndMs ?? 0) > (n1?.localSettledAfterEndMs ?? 0),
+        'the city settles after the neighbourhood',
+      );
+      assert.ok(
+        (n1?.arrivedAfterEndMs ?? 0) > (n1?.citySettledAfterEndMs ?? 0),
+        'and the settlement comes down after that',
+      );
+      assert.equal(p.citySettledAfterEndMs, n1?.citySettledAfterEndMs);
+      assert.equal(p.lastArrivalAfterEndMs, n1?.arrivedAfterEndMs);
+    }
+    assert.match(run.stdout, /cannot grow linearly/);
+    assert.match(run.stdout, /24 readings in [0-9.]+ s/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
