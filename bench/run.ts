@@ -25,6 +25,7 @@
 //                             city processor, an uplink per neighbourhood (and a mirror node per
 //                             chain unless --no-node), --n meter readings per neighbourhood, all at
 //                             once (bench/stack-run.ts; one N, one backend, no limits)
+//                             (--n defaults to 10000 readings per neighbourhood there)
 //   --households 1000         households per neighbourhood with --stack (every second with solar)
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
       ? values.n.split(',').map((s) => positiveInt('n', s.trim(), 0))
       : values.quick
         ? [1000]
-        : [1000, 10_000, 100_000];
+        : values.stack !== undefined
+          ? [10_000]
+          : [1000, 10_000, 100_000];
   const dbChoice = values.db ?? (databaseUrl !== undefined ? 'both' : 'pglite');
   if (!['pglite', 'postgres', 'both'].includes(dbChoice))
     usage(`--db must be pglite, postgres or both, got ${JSON.stringify(dbChoice)}`);
@@ -148,6 +151,8 @@ async function main(): Promise<void> {
   if (values.stack !== undefined) {
     if (ns.length !== 1 || backends.length !== 1 || options.repeat !== 1)
       usage('--stack takes one --n, one --db (pglite or postgres) and no --repeat');
+    if (options.marketTraders !== null || options.rate !== null || submit !== 'http')
+      usage('--stack sends meter readings over http: it takes no --market, --rate or --submit ws');
     return stackMain(values.stack, values.households, {
       ...options,
       n: ns[0] as number,
