@@ -361,6 +361,11 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
       [report.ok, report.contexts, report.checked, report.differences],
       [true, 2, { up: 1, down: 2 }, []],
     );
+    // N's position went up and came down; N2's missed residual came down only.
+    assert.deepEqual(report.checkedKwh, {
+      up: { producedKwh: '0', consumedKwh: '2' },
+      down: { producedKwh: '0', consumedKwh: '2.4' },
+    });
 
     // The child's processor no longer signs a position for a period settled with the parent.
     await assert.rejects(
