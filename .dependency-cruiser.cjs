@@ -35,6 +35,7 @@ const LAYERS = [
   ['meter/sim', '^src/meter/sim/'],
   ['meter/reconcile', '^src/meter/reconcile/'],
   ['app', '^src/app/'],
+  ['city', '^src/city/'],
   ['cli', '^src/cli/'],
   ['sim', '^src/sim/'],
 ];

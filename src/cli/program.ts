@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import * as block from './commands/block.js';
+import * as city from './commands/city.js';
 import * as config from './commands/config.js';
 import * as contract from './commands/contract.js';
 import * as energy from './commands/energy.js';
@@ -43,6 +44,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   market,
   energy,
   stack,
+  city,
 ];
 
 /** Examples shown at the end of a command's help, by command path. */
@@ -63,6 +65,10 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'node start': [
     'hanzenet node start --follow http://processor.example:8080',
     'hanzenet node start --config /etc/hanzenet/node.json',
+  ],
+  'city up': [
+    'hanzenet city up --neighbourhoods 2 --data-dir /tmp/city --period-seconds 60',
+    'hanzenet city up --neighbourhoods 3 --households 50 --database-url postgres://postgres@127.0.0.1:5432/postgres',
   ],
   'config schema': ['hanzenet config schema gateway > gateway.schema.json'],
   'contract execute': [

@@ -232,6 +232,16 @@ export const ERROR_CATALOGUE = {
     summary:
       'The transaction did not reach a final status within the time the client was told to wait.',
   },
+  city_service_exited: {
+    http: 500,
+    summary:
+      '`hanzenet city up`: one of its services (details: service, code, signal, when, log) ended while starting or running; the city stopped the others.',
+  },
+  city_setup_rejected: {
+    http: 500,
+    summary:
+      "`hanzenet city up`: a transaction that sets up a city's contexts was not accepted (details: chain, contractType, code, message); the city stopped its services.",
+  },
   usage_error: {
     http: 400,
     summary:
