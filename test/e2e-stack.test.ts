@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { signTx } from '../src/chain/tx.js';
-import type { ContractView, TxView } from '../src/chain/views.js';
+import type { TxView } from '../src/chain/views.js';
 import { HanzenetClient } from '../src/client/client.js';
 import { PrivateKey } from '../src/core/keys.js';
 import {
@@ -28,7 +28,6 @@ import type { StackAuditReport } from '../src/stack/audit.js';
 import { readKeyFile } from '../src/store/key-file.js';
 import { runCli } from './support/cli-run.js';
 import {
-  getJson,
   postJson,
   startNodeProcess,
   startProcessorProcess,
@@ -36,65 +35,10 @@ import {
   stopProcess,
   tempDir,
 } from './support/processes.js';
-import type { StartedNode, StartedProcessor, StartedUplink } from './support/processes.js';
+import type { StartedNode, StartedUplink } from './support/processes.js';
+import { chainSender, until } from './support/stack-chain.js';
 
 const MINUTE_MS = 60_000;
-
-/** Signs contract calls for one chain and posts them with wait. */
-async function chainSender(p: StartedProcessor) {
-  const contracts = (await getJson<ContractView[]>(`${p.url}/api/contracts`)).body;
-  const hashOf = (type: string): string => {
-    const c = contracts.find((x) => x.type === type);
-    assert.ok(c !== undefined, `chain ${p.chainId} has ${type}`);
-    return c.hash;
-  };
-  const sign = (key: PrivateKey, type: string, payload: Record<string, unknown>) =>
-    signTx(
-      { contractHashHex: hashOf(type), validTillMs: 0, payloadText: JSON.stringify(payload) },
-      key,
-      p.chainId,
-    );
-  const accept = async (
-    key: PrivateKey,
-    type: string,
-    payload: Record<string, unknown>,
-  ): Promise<void> => {
-    const res = await postJson<TxView>(`${p.url}/api/transactions`, {
-      base64tx: Buffer.from(sign(key, type, payload).bytes).toString('base64'),
-      wait: true,
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.status, 'accepted', `${type}: ${res.body.code} ${res.body.message}`);
-  };
-  /** Several calls in one block (one batch), each required to be accepted. */
-  const acceptTogether = async (
-    calls: [PrivateKey, string, Record<string, unknown>][],
-  ): Promise<void> => {
-    const res = await postJson<{ results: TxView[] }>(`${p.url}/api/transactions/batch`, {
-      transactions: calls.map(([k, t, pl]) => Buffer.from(sign(k, t, pl).bytes).toString('base64')),
-      wait: true,
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    for (const r of res.body.results)
-      assert.equal(r.status, 'accepted', `${r.contractType}: ${r.code} ${r.message}`);
-  };
-  return { hashOf, accept, acceptTogether };
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | null>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== null) return got;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('a period goes up to the parent chain and comes back down, exactly once, and the audit agrees', {
   timeout: 150_000,
@@ -417,6 +361,11 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
       [report.ok, report.contexts, report.checked, report.differences],
       [true, 2, { up: 1, down: 2 }, []],
     );
+    // N's position went up and came down; N2's missed residual came down only.
+    assert.deepEqual(report.checkedKwh, {
+      up: { producedKwh: '0', consumedKwh: '2' },
+      down: { producedKwh: '0', consumedKwh: '2.4' },
+    });
 
     // The child's processor no longer signs a position for a period settled with the parent.
     await assert.rejects(

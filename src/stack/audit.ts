@@ -8,7 +8,7 @@
 
 import type { HanzenetClient } from '../client/client.js';
 import { isClientError } from '../client/errors.js';
-import { parseKwh } from '../core/amount.js';
+import { formatWh, parseKwh } from '../core/amount.js';
 import { ChainError } from '../core/errors.js';
 import { priceUeur } from '../energy/market/price.js';
 import {
@@ -47,11 +47,23 @@ export interface StackDifference {
   readonly recorded: unknown;
 }
 
+/** Energy in kWh (exact decimal text) going up or down, summed over what the audit checked. */
+export interface CheckedKwh {
+  readonly producedKwh: string;
+  readonly consumedKwh: string;
+}
+
 export interface StackAuditReport {
   readonly childChain: string;
   readonly parentChain: string;
   readonly contexts: number;
   readonly checked: { up: number; down: number };
+  /**
+   * The positions checked (as the parent recorded them) and the residuals whose settlement was
+   * checked (as the child recorded them), summed, so that the audit's figures can be compared
+   * with the chains'.
+   */
+  readonly checkedKwh: { up: CheckedKwh; down: CheckedKwh };
   readonly differences: StackDifference[];
   readonly ok: boolean;
 }
@@ -66,9 +78,13 @@ export async function auditStack(
   const parentChain = await parent.chainId();
   const links = await allLinks(child, parentChain);
   const checked = { up: 0, down: 0 };
+  const sums: CheckedWh = {
+    up: { producedWh: 0n, consumedWh: 0n },
+    down: { producedWh: 0n, consumedWh: 0n },
+  };
   const differences: StackDifference[] = [];
   for (const link of links) {
-    const audit = new LinkAudit(child, parent, link, childChain, parentChain, differences);
+    const audit = new LinkAudit(child, parent, link, childChain, parentChain, differences, sums);
     checked.up += await audit.upward();
     checked.down += await audit.downward();
   }
@@ -77,9 +93,20 @@ export async function auditStack(
     parentChain,
     contexts: links.length,
     checked,
+    checkedKwh: { up: kwhOf(sums.up), down: kwhOf(sums.down) },
     differences,
     ok: differences.length === 0,
   };
+}
+
+/** Integer Wh summed while checking, per direction. */
+interface CheckedWh {
+  readonly up: { producedWh: bigint; consumedWh: bigint };
+  readonly down: { producedWh: bigint; consumedWh: bigint };
+}
+
+function kwhOf(sum: { producedWh: bigint; consumedWh: bigint }): CheckedKwh {
+  return { producedKwh: formatWh(sum.producedWh), consumedKwh: formatWh(sum.consumedWh) };
 }
 
 async function allLinks(child: AuditEndpoint, parentChain: string): Promise<ParentLink[]> {
@@ -104,6 +131,7 @@ class LinkAudit {
     private readonly childChain: string,
     private readonly parentChain: string,
     private readonly differences: StackDifference[],
+    private readonly sums: CheckedWh,
   ) {}
 
   /** Every position the parent recorded for this member; returns how many were checked. */
@@ -130,6 +158,8 @@ class LinkAudit {
     const periodStartMs = position.periodStartMs;
     const diff = (what: string, derived: unknown, recorded: unknown): void =>
       this.differ('up', periodStartMs, what, derived, recorded);
+    this.sums.up.producedWh += whOf(position.producedKwh);
+    this.sums.up.consumedWh += whOf(position.consumedKwh);
     if (position.chain !== this.childChain) diff('chain', this.childChain, position.chain);
     const childHash = await blockHash(this.child, position.childHeight);
     if (childHash !== position.childBlockHash)
@@ -190,6 +220,8 @@ class LinkAudit {
     const periodStartMs = row.periodStartMs;
     const diff = (what: string, derived: unknown, recorded: unknown): void =>
       this.differ('down', periodStartMs, what, derived, recorded);
+    this.sums.down.producedWh += whOf(row.producedKwh);
+    this.sums.down.consumedWh += whOf(row.consumedKwh);
     const flows = await fetchMemberFlows(
       this.parent,
       this.link.parentContext,
