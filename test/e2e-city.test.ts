@@ -24,6 +24,7 @@ import type { MarketPricesView } from '../src/energy/market-prices-read.js';
 import { CLI_PATH, cleanEnv, runCli } from './support/cli-run.js';
 import { getJson, tempDir } from './support/processes.js';
 import pg from 'pg';
+import { until } from './support/stack-chain.js';
 
 const START_TIMEOUT_MS = 180_000;
 
@@ -182,16 +183,6 @@ async function checkLinks(report: CityReport): Promise<void> {
       parents.parents.map((p) => [p.context, p.parentContext, p.parentProcessor]),
       [[n.context, report.city.context, report.city.processorAddress]],
     );
-  }
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    assert.ok(Date.now() < deadline, `${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
