@@ -25,6 +25,7 @@ import {
 } from '../src/stack/client.js';
 import { stackTxIdHex } from '../src/stack/ids.js';
 import type { StackAuditReport } from '../src/stack/audit.js';
+import { openDatabase } from '../src/store/database.js';
 import { readKeyFile } from '../src/store/key-file.js';
 import { runCli } from './support/cli-run.js';
 import {
@@ -45,7 +46,7 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
 }, async () => {
   const childDir = await tempDir('stack-child');
   const parentDir = await tempDir('stack-parent');
-  const [child, parent] = await Promise.all([
+  let [child, parent] = await Promise.all([
     startProcessorProcess({
       dataDir: childDir.path,
       blockIntervalMs: 100,
@@ -456,6 +457,62 @@ test('a period goes up to the parent chain and comes back down, exactly once, an
     assert.deepEqual(
       tampered.differences.map((d) => [d.direction, d.periodStartMs, d.what]),
       [['up', P2, 'upstreamRow']],
+    );
+
+    // Tampering with the child chain itself: with its processor stopped, N's stored residual of
+    // P is raised by 0.5 kWh behind its back, and the processor started again on it. The audit,
+    // reading that child, finds P's position on the parent no longer matching; a position for P
+    // from the tampered state, signed with the child's real key and P's derived id, is refused
+    // by the parent, which holds one position per member and period.
+    await stopProcess(child);
+    const edited = await openDatabase({ dataDir: join(childDir.path, 'pgdata') });
+    await edited.query(
+      `UPDATE state.energy_market_residuals SET wh = wh + 500
+        WHERE context = $1 AND period_start_ms = $2 AND direction = 'consumed' AND trader = $3`,
+      [N, P, h2.address],
+    );
+    await edited.close();
+    child = await startProcessorProcess({
+      dataDir: childDir.path,
+      blockIntervalMs: 100,
+      chainId: 'hz-neighbourhood',
+    });
+    const afterTamper = await runCli([
+      'audit',
+      'stack',
+      '--child',
+      child.url,
+      '--parent',
+      parent.url,
+    ]);
+    assert.equal(afterTamper.code, 1, afterTamper.stderr);
+    const tamperedChain = JSON.parse(afterTamper.stdout) as StackAuditReport;
+    assert.ok(
+      tamperedChain.differences.some((d) => d.direction === 'up' && d.periodStartMs === P),
+      JSON.stringify(tamperedChain.differences),
+    );
+    const resent = signTx(
+      {
+        idHex: stackTxIdHex({
+          childChain: child.chainId,
+          parentChain: parent.chainId,
+          childContext: N,
+          periodStartMs: P,
+          direction: 'up',
+        }),
+        contractHashHex: memberPosition,
+        validTillMs: 0,
+        payloadText: JSON.stringify({ ...lie, periodStartMs: P, amounts: ['2.5'] }),
+      },
+      childKey,
+      parent.chainId,
+    );
+    const again = await post(resent.bytes);
+    assert.ok(
+      ['tx_duplicate_id', 'position_exists'].includes(
+        again.body.error?.code ?? again.body.code ?? '',
+      ),
+      JSON.stringify(again.body),
     );
   } finally {
     childClient.close();
