@@ -1,6 +1,7 @@
 // The energy contracts, rule by rule: every reject code asserted exactly, the thesis' example
 // (6.3) step by step with every balance table, settlement periods, and isolation of contexts.
 
+import { CHAIN_ID_PATTERN } from '../src/chain/genesis.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
@@ -229,7 +230,13 @@ describe('contract definitions', () => {
         assert.equal(BigInt(m[1] ?? ''), ENERGY_BALANCE_WH_MAX, def.type);
       for (const m of source.matchAll(/DESCRIPTION_CHARS_MAX = (\d+);/g))
         assert.equal(Number(m[1]), ENERGY_DESCRIPTION_CHARS_MAX, def.type);
+      for (const m of source.matchAll(/(\/\^\[A-Za-z0-9[^/]*\/)\.test/g))
+        assert.equal(m[1], String(CHAIN_ID_PATTERN), def.type);
     }
+    const chainIdChecks = ENERGY_CONTRACTS.filter((d) =>
+      d.execute.toString().includes(String(CHAIN_ID_PATTERN)),
+    ).map((d) => d.type);
+    assert.deepEqual(chainIdChecks, ['MarketParent', 'MarketMember']);
   });
 
   test('manifests use the shared table definitions; every read table is defined earlier', async () => {

@@ -5,6 +5,7 @@
 // produces blocks until SIGINT/SIGTERM (see service-start.ts for the checks and the locks). The composition root of the producer role: the only place that picks the real
 // clock, the real store and the energy application.
 
+import { CHAIN_ID_PATTERN } from '../chain/genesis.js';
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { createApiServer } from '../api/server.js';
@@ -59,8 +60,6 @@ export interface RunningProcessor {
   readonly processor: Processor;
   close(): Promise<void>;
 }
-
-const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export interface ProcessorStartHooks {
   /**

@@ -16,6 +16,9 @@ import {
 import { ZERO_HASH_HEX } from './header-rules.js';
 import type { Block, GenesisInfo } from './types.js';
 
+/** What a chain id may be (the processor's rule; MarketParent and MarketMember write it as a literal). */
+export const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /** hash256 of nothing: the state digest of a block that changed nothing (the genesis block). */
 export const EMPTY_STATE_DIGEST_HEX =
   '5df6e0e2761359d30a8275058e299fcc0381534545f55cf43e41983f5d4c9456';

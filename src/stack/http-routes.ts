@@ -5,6 +5,7 @@
 // UpstreamSettlement on a parent. A mirror node has no processor key: it serves the reads, and the
 // signing routes answer 404.
 
+import { CHAIN_ID_PATTERN } from '../chain/genesis.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiRoutes } from '../api/server.js';
 import type { LedgerService } from '../api/types.js';
@@ -52,7 +53,6 @@ export interface StackSigner {
 
 export const STACK_PATH = `${ENERGY_CONTEXT_PATH}/market/stack`;
 const LIMIT_DEFAULT = 100;
-const CHAIN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const MS_MAX = Number.MAX_SAFE_INTEGER;
 
 export function stackRoutes(signer: StackSigner | null): ApiRoutes {
