@@ -36,6 +36,7 @@ const LAYERS = [
   ['meter/reconcile', '^src/meter/reconcile/'],
   ['app', '^src/app/'],
   ['city', '^src/city/'],
+  ['demo', '^src/demo/'],
   ['cli', '^src/cli/'],
   ['sim', '^src/sim/'],
 ];

@@ -13,9 +13,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Row } from '../src/chain/contract-model.js';
 import { householdLoadW } from '../src/meter/sim/load.js';
-import { uniform } from '../src/meter/sim/random.js';
 import { solarPowerW } from '../src/meter/sim/solar.js';
 import { formatNeur } from '../src/energy/market-statements.js';
+import {
+  communityHouseholds as households,
+  type Household,
+  supplyEur,
+} from '../src/demo/community.js';
 import { MemoryChain } from './memory-chain.js';
 import {
   type BenchTx,
@@ -65,49 +69,12 @@ function options(): Options {
   return { households, dayStartMs, seed, json: values.json ?? null };
 }
 
-/** One household: panels or not, how much it uses, and whether it trades with standing orders. */
-interface Household {
-  readonly pvKwp: number;
-  readonly baseLoadW: number;
-  /** A standing order for the whole day, or none. */
-  readonly order: { side: 'buy' | 'sell'; priceEur: string; labels: string[] } | null;
-}
-
-function households(seed: number, count: number): Household[] {
-  return Array.from({ length: count }, (_, i) => {
-    const r = (stream: number): number => uniform(seed, 1000 + stream, i);
-    // Two households in three have panels, 2.5 to 6.5 kWp.
-    const pvKwp = r(0) < 2 / 3 ? Math.round(25 + r(1) * 40) / 10 : 0;
-    const baseLoadW = Math.round(150 + r(2) * 250);
-    // One in three trades in the auction: panel owners sell, the others buy (half want solar).
-    const trades = r(3) < 1 / 3;
-    const order: Household['order'] = !trades
-      ? null
-      : pvKwp > 0
-        ? { side: 'sell', priceEur: (0.06 + Math.floor(r(4) * 8) / 100).toFixed(2), labels: [] }
-        : {
-            side: 'buy',
-            priceEur: (0.16 + Math.floor(r(4) * 10) / 100).toFixed(2),
-            labels: r(5) < 0.5 ? ['solar'] : [],
-          };
-    return { pvKwp, baseLoadW, order };
-  });
-}
-
 /** Wh of a power curve over [fromMs, fromMs + QUARTER_MS), sampled every minute. */
 function quarterWh(powerW: (ms: number) => number, fromMs: number): number {
   let wMinutes = 0;
   for (let t = fromMs; t < fromMs + QUARTER_MS; t += SAMPLE_MS)
     wMinutes += powerW(t + SAMPLE_MS / 2);
   return Math.round(wMinutes / 60);
-}
-
-/** The supplier's price over the day (EUR/kWh): cheap at night and midday, dear in the evening. */
-function supplyEur(periodIndex: number): string {
-  const hour = periodIndex / 4;
-  const cents =
-    hour >= 17 && hour < 21 ? 34 : hour >= 7 && hour < 10 ? 29 : hour >= 11 && hour < 15 ? 21 : 25;
-  return (cents / 100).toFixed(2);
 }
 
 interface Meter {

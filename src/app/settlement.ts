@@ -11,7 +11,7 @@ import { signTx } from '../chain/tx.js';
 import { settlePeriod } from '../energy/index.js';
 import type { Logger } from '../ledger/log.js';
 import { SettlementAgent } from '../market/settlement-agent.js';
-import type { SettlementSubmitter } from '../market/settlement-agent.js';
+import type { SettlementAgentOptions, SettlementSubmitter } from '../market/settlement-agent.js';
 import type { Processor } from '../processor/processor.js';
 import { createKeyFile, readKeyFile } from '../store/key-file.js';
 import type { Sql } from '../store/types.js';
@@ -91,6 +91,7 @@ export async function startSettlementAgent(
   dataDir: string,
   scheduler: Scheduler,
   log: Logger,
+  options: SettlementAgentOptions = {},
 ): Promise<SettlementAgentHandle> {
   const hashHex = packContract(settlePeriod).hashHex;
   let agent: SettlementAgent | null = null;
@@ -107,6 +108,7 @@ export async function startSettlementAgent(
       processorSubmitter(processor, key, hashHex, scheduler),
       scheduler,
       log,
+      options,
     );
     agent.start();
     log.info('the settlement agent settles market periods after their gate closure', {

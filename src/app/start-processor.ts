@@ -11,7 +11,7 @@ import { resolve, join } from 'node:path';
 import { createApiServer } from '../api/server.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
-import { systemScheduler } from '../core/scheduler.js';
+import { type Scheduler, systemScheduler } from '../core/scheduler.js';
 import { registerEnergyRoutes } from '../energy/http-routes.js';
 import { startWithClosers, stopOnSignals, untilAborted } from '../ledger/lifecycle.js';
 import { serviceLogger } from '../ledger/log.js';
@@ -51,6 +51,13 @@ export interface ProcessorStartOptions {
   readonly logRequests?: boolean | undefined;
   /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
   readonly sqlPort?: number | undefined;
+  /**
+   * The clock and timers of the block loop and the settlement agent (default the real ones).
+   * `hanzenet demo` passes its time-lapse clock (src/demo/clock.ts).
+   */
+  readonly scheduler?: Scheduler | undefined;
+  /** How often the settlement agent looks for periods to settle (default 5 s). */
+  readonly settlementIntervalMs?: number | undefined;
 }
 
 export interface RunningProcessor {
@@ -83,6 +90,7 @@ export async function startProcessor(
   }
   checkSqlPortOption(opts);
   const dataDir = resolve(opts.dataDir);
+  const scheduler = opts.scheduler ?? systemScheduler;
   const keyFile = opts.keyFile ?? join(dataDir, 'processor.key');
   // Writing stops while the PostgreSQL writer lock is lost and resumes when it is held again.
   const writer = new PausableWriter(log);
@@ -136,7 +144,7 @@ export async function startProcessor(
         reopenExecutor: openExecutor,
         verifier,
         key,
-        scheduler: systemScheduler,
+        scheduler,
         config,
         log: log.child('processor'),
       },
@@ -152,8 +160,9 @@ export async function startProcessor(
         processor,
         db,
         dataDir,
-        systemScheduler,
+        scheduler,
         log.child('settlement'),
+        opts.settlementIntervalMs === undefined ? {} : { intervalMs: opts.settlementIntervalMs },
       );
       closers.add(() => agent.stop());
     }

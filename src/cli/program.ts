@@ -9,6 +9,7 @@ import * as block from './commands/block.js';
 import * as city from './commands/city.js';
 import * as config from './commands/config.js';
 import * as contract from './commands/contract.js';
+import * as demo from './commands/demo.js';
 import * as energy from './commands/energy.js';
 import * as info from './commands/info.js';
 import * as key from './commands/key.js';
@@ -45,6 +46,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   energy,
   stack,
   city,
+  demo,
 ];
 
 /** Examples shown at the end of a command's help, by command path. */
@@ -69,6 +71,11 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'city up': [
     'hanzenet city up --neighbourhoods 2 --data-dir /tmp/city --period-seconds 60',
     'hanzenet city up --neighbourhoods 3 --households 50 --database-url postgres://postgres@127.0.0.1:5432/postgres',
+  ],
+  demo: [
+    'hanzenet demo                                 # 30 households, yesterday in 5 minutes',
+    'hanzenet demo --households 12 --day-minutes 2 --date 2026-06-21 --port 0',
+    'hanzenet demo --stack --data-dir /tmp/demo',
   ],
   'config schema': ['hanzenet config schema gateway > gateway.schema.json'],
   'contract execute': [

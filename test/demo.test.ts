@@ -1,0 +1,291 @@
+// End-to-end: `hanzenet demo` as a real process, as a user would start it, with a short day and
+// few households. It prints one JSON line with the dashboard's URL; through the API every period
+// of the day gets settled, with local trades (the auction's prices among them) and statements
+// that add up; the readings came through the gateway (registers on chain). SIGTERM stops it
+// cleanly, leaves no port open and removes its temporary folder. `--stack` runs two
+// neighbourhoods and their city and brings every period back down. Bad options are refused with
+// a coded error before anything starts.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { HanzenetClient } from '../src/client/client.js';
+import {
+  fetchDeviceReadings,
+  fetchEnergyContext,
+  fetchMarketFigures,
+  fetchMarketStatements,
+} from '../src/energy/client.js';
+import { fetchUpstream } from '../src/stack/client.js';
+import { CLI_PATH, cleanEnv, errorOf, runCli } from './support/cli-run.js';
+import { tempDir } from './support/processes.js';
+
+const DAY = '2026-06-21';
+const DAY_START_MS = Date.parse(`${DAY}T00:00:00Z`);
+const DAY_END_MS = DAY_START_MS + 86_400_000;
+const SETTLED_TIMEOUT_MS = 240_000;
+
+interface DemoLine {
+  readonly dashboard: string;
+  readonly date: string;
+  readonly households: number;
+  readonly chains: { name: string; dashboard: string; api: string; context: string }[];
+  readonly dataDir: string;
+  readonly kept: boolean;
+}
+
+interface RunningDemo {
+  readonly proc: ChildProcess;
+  readonly line: DemoLine;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | string>;
+}
+
+async function startDemo(args: readonly string[]): Promise<RunningDemo> {
+  const proc = spawn(process.execPath, [CLI_PATH, 'demo', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv(),
+  });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | string>((res) =>
+    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
+  );
+  const line = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) res(out.slice(0, nl));
+    });
+    void exited.then((code) => rej(new Error(`demo exited (${code}) before its line:\n${err}`)));
+  });
+  return { proc, line: JSON.parse(line) as DemoLine, stderr: () => err, exited };
+}
+
+async function untilSettled(demo: RunningDemo): Promise<void> {
+  const deadline = Date.now() + SETTLED_TIMEOUT_MS;
+  while (!demo.stderr().includes('the day is settled')) {
+    if (Date.now() > deadline || demo.proc.exitCode !== null)
+      throw new Error(`the demo's day was not settled in time; stderr:\n${demo.stderr()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function stopDemo(demo: RunningDemo): Promise<number | string> {
+  demo.proc.kill('SIGTERM');
+  const timeout = new Promise<string>((res) => setTimeout(() => res('timeout'), 60_000));
+  return Promise.race([demo.exited, timeout]);
+}
+
+function portOpen(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((res) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      res(true);
+    });
+    socket.once('error', () => res(false));
+  });
+}
+
+/** A decimal text (kWh or EUR) as an integer count of its smallest unit (1e-9). */
+function units(text: string): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', frac = ''] = text.replace('-', '').split('.');
+  const value = BigInt(whole) * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+  return negative ? -value : value;
+}
+
+type Statement = Record<string, string | number>;
+
+/** Each statement balances in energy and in money (docs/market.md, "The statement"). */
+function assertBalanced(s: Statement): void {
+  const v = (k: string): bigint => units(String(s[k]));
+  const energy =
+    v('producedKwh') -
+    v('consumedKwh') +
+    v('lateKwh') +
+    v('correctedKwh') +
+    v('boughtKwh') -
+    v('soldKwh') +
+    v('suppliedKwh') -
+    v('exportedKwh') +
+    v('imbalanceKwh') +
+    v('correctionKwh');
+  assert.equal(energy, 0n, `energy of ${JSON.stringify(s)}`);
+  const due =
+    v('boughtEur') +
+    v('suppliedEur') -
+    v('soldEur') -
+    v('exportedEur') +
+    v('imbalanceEur') +
+    v('correctionEur');
+  assert.equal(v('dueEur'), due, `due of ${JSON.stringify(s)}`);
+}
+
+async function checkNeighbourhood(api: string, context: string, households: number) {
+  const client = new HanzenetClient({ url: api });
+  try {
+    const view = await fetchEnergyContext(client, context);
+    assert.equal(view.traders.length, households);
+    assert.equal(view.consumers.length, households);
+    assert.ok(
+      view.producers.length > 0 && view.producers.length < households,
+      'some without panels',
+    );
+    for (const p of view.producers) assert.deepEqual(p.labels, ['solar']);
+    assert.equal(view.market?.on, true);
+    assert.equal(view.market?.auction, true);
+    const figures = await fetchMarketFigures(client, context, {
+      fromMs: DAY_START_MS,
+      toMs: DAY_END_MS,
+      group: 'day',
+    });
+    assert.equal(figures.totals.periods, 96, 'every quarter hour of the day settled');
+    assert.ok(units(figures.totals.boughtKwh) > 0n, 'energy traded locally');
+    assert.equal(figures.totals.boughtKwh, figures.totals.soldKwh);
+    const { statements } = await fetchMarketStatements(client, context, {
+      fromMs: DAY_START_MS,
+      toMs: DAY_END_MS,
+    });
+    assert.ok(statements.length >= 96);
+    for (const s of statements) assertBalanced(s as unknown as Statement);
+    const house = view.consumers[0]?.address ?? '';
+    const readings = await fetchDeviceReadings(client, context, house);
+    assert.ok(readings.readings.length > 0, 'the house meter reads through the gateway');
+    return { client, statements: statements as unknown as Statement[] };
+  } finally {
+    client.close();
+  }
+}
+
+test('hanzenet demo: a day of a neighbourhood settled through the API; SIGTERM stops it cleanly', async () => {
+  const demo = await startDemo([
+    '--households',
+    '6',
+    '--day-minutes',
+    '0.5',
+    '--date',
+    DAY,
+    '--seed',
+    '3',
+    '--port',
+    '0',
+  ]);
+  try {
+    assert.match(demo.line.dashboard, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.equal(demo.line.date, DAY);
+    assert.equal(demo.line.kept, false);
+    const chain = demo.line.chains[0];
+    assert.ok(chain !== undefined);
+    assert.equal(demo.line.dashboard, chain.dashboard);
+    await untilSettled(demo);
+    const { statements } = await checkNeighbourhood(chain.api, chain.context, 6);
+    const auction = statements.some(
+      (s) =>
+        units(String(s['boughtKwh'])) > 0n &&
+        String(s['boughtEur']) !== '0' &&
+        units(String(s['boughtEur'])) * 1000n !== units(String(s['boughtKwh'])) * 150n,
+    );
+    assert.ok(auction, 'some energy was bought at an auction price, not the local price 0.15');
+    assert.match(
+      demo.stderr(),
+      /demo 2026-06-2[12] \d\d:\d\d UTC \| neighbourhood: \d+\/96 periods settled/,
+    );
+  } finally {
+    const code = await stopDemo(demo);
+    assert.equal(code, 0, demo.stderr());
+  }
+  assert.equal(existsSync(demo.line.dataDir), false, 'the temporary folder is removed');
+  assert.equal(await portOpen(demo.line.dashboard), false, 'nothing listens any more');
+});
+
+test('hanzenet demo --stack: two neighbourhoods and their city, every period back down', async () => {
+  const demo = await startDemo([
+    '--stack',
+    '--households',
+    '4',
+    '--day-minutes',
+    '0.5',
+    '--date',
+    DAY,
+    '--port',
+    '0',
+  ]);
+  try {
+    assert.deepEqual(
+      demo.line.chains.map((c) => c.name),
+      ['n1', 'n2', 'city'],
+    );
+    const city = demo.line.chains[2];
+    assert.equal(demo.line.dashboard, city?.dashboard);
+    await untilSettled(demo);
+    for (const n of demo.line.chains.slice(0, 2)) {
+      await checkNeighbourhood(n.api, n.context, 4);
+      const client = new HanzenetClient({ url: n.api });
+      const { upstream } = await fetchUpstream(client, n.context, {
+        fromMs: DAY_START_MS,
+        limit: 1000,
+      });
+      client.close();
+      assert.ok(upstream.length > 0, `${n.name} sent positions up`);
+      assert.deepEqual(
+        upstream.filter((r) => r.state !== 'settled'),
+        [],
+        `${n.name}: all came down`,
+      );
+    }
+    const client = new HanzenetClient({ url: city?.api ?? '' });
+    const figures = await fetchMarketFigures(client, city?.context ?? '', {
+      fromMs: DAY_START_MS,
+      toMs: DAY_END_MS,
+      group: 'day',
+    });
+    client.close();
+    assert.ok(figures.totals.periods > 0, 'the city settled periods');
+  } finally {
+    const code = await stopDemo(demo);
+    assert.equal(code, 0, demo.stderr());
+  }
+  assert.equal(existsSync(demo.line.dataDir), false);
+  for (const c of demo.line.chains) assert.equal(await portOpen(c.api), false, c.name);
+});
+
+test('hanzenet demo: bad options are refused with usage_error before anything starts', async () => {
+  const dir = await tempDir('hanzenet-demo-bad-');
+  try {
+    await mkdir(join(dir.path, 'used'));
+    await writeFile(join(dir.path, 'used', 'something'), 'x');
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const cases: [string[], string][] = [
+      [['--households', '1'], '--households'],
+      [['--households', 'many'], '--households'],
+      [['--day-minutes', '0.2'], '--day-minutes'],
+      [['--day-minutes', '1.234'], '--day-minutes'],
+      [['--date', '2026-02-30'], '--date'],
+      [['--date', tomorrow], '--date'],
+      [['--seed', '-1'], '--seed'],
+      [['--stack', '--port', '65534'], '--port'],
+      [['--port', '0', '--data-dir', join(dir.path, 'used')], '--data-dir'],
+    ];
+    for (const [args, option] of cases) {
+      const result = await runCli(['demo', ...args], { timeoutMs: 60_000 });
+      assert.notEqual(result.code, 0, args.join(' '));
+      const err = errorOf(result);
+      assert.equal(err.code, 'usage_error', args.join(' '));
+      assert.ok(err.message.includes(option), `${args.join(' ')}: ${err.message}`);
+      assert.equal(result.stdout, '', 'no URL printed');
+    }
+    assert.ok(existsSync(join(dir.path, 'used', 'something')), 'a used folder is left alone');
+  } finally {
+    await dir.remove();
+  }
+});
