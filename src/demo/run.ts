@@ -23,7 +23,11 @@ import { type DemoStack, startStack, stopStack } from './stack.js';
 const SETUP_LEAD_MS = 30 * 60_000;
 /** Real seconds a neighbourhood's readings get after a period's end before it may be settled. */
 const GATE_REAL_S = 6;
-/** Real seconds the trip up to the city and back gets (settlement agents, uplinks, blocks). */
+/**
+ * Real seconds a neighbourhood's position gets to reach the city: its settlement (which may lag a
+ * few seconds behind on a fast day), the uplink, a block on each chain. The city's gate closure is
+ * at most a day, which the shortest days reach.
+ */
 const TRIP_REAL_S = 20;
 /** Real seconds the time-lapse goes on after the last gate closure for the last settlements. */
 const SETTLE_REAL_S = 60;
@@ -77,8 +81,14 @@ async function startAll(
     return;
   }
   const port = (i: number): number => (o.port === 0 ? 0 : o.port + i);
-  for (const [i, name] of ['n1', 'n2', 'city'].entries())
-    started.chains.push(await startChain(name, dataDir, o.host, port(i), clock));
+  // The chains start and are set up side by side: most of a start is each chain's own work.
+  const names = ['n1', 'n2', 'city'];
+  const chains = await Promise.allSettled(
+    names.map((name, i) => startChain(name, dataDir, o.host, port(i), clock)),
+  );
+  for (const c of chains) if (c.status === 'fulfilled') started.chains.push(c.value);
+  const failed = chains.find((c) => c.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   const [n1, n2, city] = started.chains as [DemoChain, DemoChain, DemoChain];
   const cityGateClosureSeconds = demoSeconds(GATE_REAL_S + TRIP_REAL_S, rate);
   const stack = await startStack(city, [n1, n2], clock, cityGateClosureSeconds);
@@ -88,10 +98,15 @@ async function startAll(
     context: city.owner.address,
     processor: city.processorAddress,
   };
-  for (const [i, chain] of [n1, n2].entries())
-    started.neighbourhoods.push(
-      await startNeighbourhood(chain, { ...plan, seed: o.seed + i, parent }, clock, warn),
-    );
+  const neighbourhoods = await Promise.allSettled(
+    [n1, n2].map((chain, i) =>
+      startNeighbourhood(chain, { ...plan, seed: o.seed + i, parent }, clock, warn),
+    ),
+  );
+  for (const n of neighbourhoods)
+    if (n.status === 'fulfilled') started.neighbourhoods.push(n.value);
+  const refused = neighbourhoods.find((n) => n.status === 'rejected');
+  if (refused !== undefined) throw refused.reason;
 }
 
 function announce(o: DemoOptions, dataDir: string, s: Started): string {
