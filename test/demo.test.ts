@@ -20,6 +20,7 @@ import {
   fetchMarketFigures,
   fetchMarketStatements,
 } from '../src/energy/client.js';
+import { fetchPlaces } from '../src/energy/dashboard-client.js';
 import { fetchUpstream } from '../src/stack/client.js';
 import { CLI_PATH, cleanEnv, errorOf, runCli } from './support/cli-run.js';
 import { tempDir } from './support/processes.js';
@@ -162,6 +163,12 @@ async function checkNeighbourhood(
     const { statements } = await fetchMarketStatements(client, n.context, range);
     assert.ok(statements.length >= range.periods);
     for (const s of statements) assertBalanced(s as unknown as Statement);
+    const { places } = await fetchPlaces(client, n.context);
+    assert.equal(places.length, households, 'every household on the map');
+    assert.deepEqual(
+      places.map((p) => p.label).sort(),
+      Array.from({ length: households }, (_, i) => `No. ${i + 1}`).sort(),
+    );
     const house = view.consumers[0]?.address ?? '';
     const readings = await fetchDeviceReadings(client, n.context, house);
     assert.ok(readings.readings.length > 0, 'the house meter reads through the gateway');

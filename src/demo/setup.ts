@@ -2,7 +2,8 @@
 // the city's setup steps, src/city/setup.ts): the market on with the double auction and the
 // community allocation, the households as traders with their house meters and, where they have
 // panels, their solar meters labelled `solar`; the day's prices (the supplier's following the
-// day); the standing orders of the households that trade; and in a stack the city as the parent.
+// day); the standing orders of the households that trade; their places on the community map along
+// a street; and in a stack the city as the parent.
 
 import type { HanzenetClient } from '../client/client.js';
 import type { PrivateKey } from '../core/keys.js';
@@ -10,6 +11,7 @@ import { type Call, type ParentMarket, sendStep } from '../city/setup.js';
 import type { Household } from './community.js';
 import { supplyEur } from './community.js';
 import type { HouseholdKeys } from './gateway.js';
+import { streetLayout } from './street.js';
 
 export const PERIOD_SECONDS = 900;
 export const PERIODS_PER_DAY = 96;
@@ -91,6 +93,16 @@ function orderCalls(s: NeighbourhoodSetup): Call[] {
   });
 }
 
+/** Each household placed on the community map along the street (street.ts). */
+function placeCalls(s: NeighbourhoodSetup): Call[] {
+  const context = s.owner.address;
+  return streetLayout(s.keys.length).map((place, i) => ({
+    type: 'Place',
+    key: s.owner,
+    payload: { context, member: s.keys[i]?.trader.address, ...place },
+  }));
+}
+
 function parentCalls(s: NeighbourhoodSetup): Call[] {
   if (s.parent === null) return [];
   const payload = {
@@ -109,5 +121,5 @@ export async function setUpDemoNeighbourhood(
 ): Promise<void> {
   await sendStep(client, s.name, marketCalls(s));
   await sendStep(client, s.name, deviceCalls(s));
-  await sendStep(client, s.name, [...orderCalls(s), ...parentCalls(s)]);
+  await sendStep(client, s.name, [...orderCalls(s), ...placeCalls(s), ...parentCalls(s)]);
 }
