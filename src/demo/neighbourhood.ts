@@ -74,6 +74,10 @@ export async function startNeighbourhood(
     const gateway = startGateway(configPath, clock, chain.name, warn);
     const deadline = clock.monotonicMs() + CONNECT_WAIT_MS;
     while (!feed.connected() && clock.monotonicMs() < deadline) await sleepOn(clock, 50);
+    if (!feed.connected())
+      warn(
+        `${chain.name}: the gateway has not connected to every meter within ${CONNECT_WAIT_MS} ms; the day starts anyway`,
+      );
     return { chain, homes, keys, feed, gateway };
   } catch (err) {
     await feed.close();

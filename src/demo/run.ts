@@ -56,10 +56,11 @@ async function prepareDataDir(o: DemoOptions): Promise<{ path: string; remove: b
   return { path: o.dataDir, remove: false };
 }
 
+/** What has started so far, so that a failed start stops exactly that. */
 interface Started {
   readonly chains: DemoChain[];
   readonly neighbourhoods: DemoNeighbourhood[];
-  readonly stack: DemoStack | null;
+  stack: DemoStack | null;
 }
 
 async function startAll(
@@ -91,8 +92,7 @@ async function startAll(
   if (failed !== undefined) throw failed.reason;
   const [n1, n2, city] = started.chains as [DemoChain, DemoChain, DemoChain];
   const cityGateClosureSeconds = demoSeconds(GATE_REAL_S + TRIP_REAL_S, rate);
-  const stack = await startStack(city, [n1, n2], clock, cityGateClosureSeconds);
-  Object.assign(started, { stack });
+  started.stack = await startStack(city, [n1, n2], clock, cityGateClosureSeconds);
   const parent = {
     chainId: city.chainId,
     context: city.owner.address,
