@@ -8,6 +8,7 @@
 // empty; otherwise it runs until `signal` aborts. The clock and every timer come from the Scheduler
 // in the options (the CLI passes the system one), so a simulation can run the gateway on its own.
 
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { readConfigJson } from '../../config/file.js';
@@ -144,6 +145,9 @@ class Gateway {
     private readonly scheduler: Scheduler,
   ) {
     this.client = new HanzenetClient({ url: config.api });
+    // Every meter's source listens for the stop (up to METERS_MAX of them), so Node's warning
+    // about more than 10 listeners on one signal is not a leak here.
+    setMaxListeners(config.meters.length + 10, this.stop.signal);
   }
 
   async prepare(): Promise<void> {
