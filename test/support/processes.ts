@@ -90,6 +90,7 @@ export const PROCESSOR_ENV = [
   'HANZENET_LOG_LEVEL',
   'HANZENET_PROCESSOR_CONFIG',
   'HANZENET_SQL_PORT',
+  'HANZENET_MIRRORS',
 ] as const;
 
 export async function stopProcess(
