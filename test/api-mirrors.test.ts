@@ -147,3 +147,28 @@ test('a mirror node, or a processor without mirror URLs, answers 404 not_found',
     }
   }
 });
+
+test("without the processor's own head (its database away) a round still checks the nodes", async () => {
+  let calls = 0;
+  const watch = new MirrorWatch({
+    urls: [urls.level],
+    chainId: CHAIN,
+    scheduler: systemScheduler,
+    headHeight: async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('database unavailable');
+      return 12;
+    },
+    timeoutMs: 1000,
+  });
+  try {
+    await watch.checkAll();
+    const view = await watch.view();
+    assert.equal(view.headHeight, 12);
+    assert.equal(view.mirrors[0]?.reachable, true);
+    assert.equal(view.mirrors[0]?.headHeight, 12);
+    assert.equal(view.mirrors[0]?.lagBlocks, null, 'unknown: the round had no head of its own');
+  } finally {
+    await watch.stop();
+  }
+});

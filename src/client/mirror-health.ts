@@ -92,7 +92,8 @@ export class MirrorWatch {
 
   /** Asks every node once, at the same time; never throws (a failure is the node's status). */
   async checkAll(): Promise<void> {
-    const ownHeight = await this.#deps.headHeight();
+    // Without the processor's own head (its database briefly away) the lag is unknown this round.
+    const ownHeight = await this.#deps.headHeight().catch(() => null);
     await Promise.all(this.#slots.map((slot) => this.#check(slot, ownHeight)));
   }
 
