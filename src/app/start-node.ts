@@ -5,6 +5,7 @@
 // only place that picks the real clock, the real network and the real store.
 
 import { resolve } from 'node:path';
+import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../chain/views.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
@@ -159,7 +160,7 @@ export async function startNode(
       requestLog: opts.logRequests === true ? log : undefined,
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
       // A mirror node holds no processor key: it serves the stack's reads, not its signatures.
-      routes: [registerEnergyRoutes, stackRoutes(null)],
+      routes: [registerEnergyRoutes, stackRoutes(null), mirrorsRoutes(null, 'node')],
     });
     closers.add(() => api.close());
     const sql =

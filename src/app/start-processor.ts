@@ -8,7 +8,9 @@
 import { CHAIN_ID_PATTERN } from '../chain/genesis.js';
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
+import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
+import { MirrorWatch } from '../client/mirror-health.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { type Scheduler, systemScheduler } from '../core/scheduler.js';
@@ -58,6 +60,8 @@ export interface ProcessorStartOptions {
   readonly scheduler?: Scheduler | undefined;
   /** How often the settlement agent looks for periods to settle (default 5 s). */
   readonly settlementIntervalMs?: number | undefined;
+  /** The mirror nodes' API URLs, whose health GET /api/mirrors shows (docs/api.md). */
+  readonly mirrors?: readonly string[] | undefined;
 }
 
 export interface RunningProcessor {
@@ -167,8 +171,14 @@ export async function startProcessor(
       closers.add(() => agent.stop());
     }
     processor.ledgerMetrics.collectProcessMetrics();
+    const mirrors = watchMirrors(opts.mirrors, processor);
+    if (mirrors !== null) closers.add(() => mirrors.stop());
     const api = await createApiServer(processor, {
-      routes: [registerEnergyRoutes, stackRoutes(stackSigner(key))],
+      routes: [
+        registerEnergyRoutes,
+        stackRoutes(stackSigner(key)),
+        mirrorsRoutes(mirrors, 'processor'),
+      ],
       requestLog: opts.logRequests === true ? log : undefined,
     });
     closers.add(() => api.close());
@@ -178,6 +188,22 @@ export async function startProcessor(
     created.kept = true;
     return { url, sql, processor, close: () => closers.closeAll() };
   });
+}
+
+/** The watch of the mirror nodes (started), or null without any. */
+function watchMirrors(
+  urls: readonly string[] | undefined,
+  processor: Processor,
+): MirrorWatch | null {
+  if (urls === undefined || urls.length === 0) return null;
+  const watch = new MirrorWatch({
+    urls,
+    chainId: processor.chainId,
+    scheduler: systemScheduler,
+    headHeight: async () => (await processor.info()).head?.height ?? null,
+  });
+  watch.start();
+  return watch;
 }
 
 /** Starts and stops the block loop as the writer lock comes and goes (one change at a time). */
