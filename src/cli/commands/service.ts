@@ -29,6 +29,7 @@ interface ProcessorCliOptions {
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
   readonly sqlPort?: number;
+  readonly dashboard: boolean;
 }
 
 interface NodeCliOptions {
@@ -44,6 +45,7 @@ interface NodeCliOptions {
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
   readonly sqlPort?: number;
+  readonly dashboard: boolean;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -68,7 +70,13 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     ...given('chainId', o.chainId),
     ...logOptions(o),
     ...sqlPortOf(o),
+    ...noDashboard(o),
   };
+}
+
+/** `{dashboard: false}` when turned off; absent otherwise (the service serves it by default). */
+function noDashboard(o: { readonly dashboard?: boolean }): { dashboard?: false } {
+  return o.dashboard === false ? { dashboard: false } : {};
 }
 
 /** The log settings of a service command (absent ones stay absent: the service has defaults). */
@@ -88,6 +96,15 @@ function configOption(env: string): Option {
     '--config <file>',
     'JSON config file (docs/config.md); flags and environment variables win over it',
   ).env(env);
+}
+
+/** `--dashboard` and `--no-dashboard`, the same on both service commands. */
+function addDashboardOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--dashboard', 'serve the web dashboard at / (the default)').default(true),
+    )
+    .addOption(new Option('--no-dashboard', 'do not serve the web dashboard'));
 }
 
 /** `--log-level` and `--log-requests`, the same on every service command. */
@@ -122,6 +139,7 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
     ...exitOnAlarm,
     ...logOptions(o),
     ...sqlPortOf(o),
+    ...noDashboard(o),
   };
 }
 
@@ -243,6 +261,7 @@ export function register(program: Command): void {
     .addOption(new Option('--no-settlement-agent', 'do not send SettlePeriod for market periods'))
     .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
     .addOption(sqlPortCliOption());
+  addDashboardOptions(processorStart);
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {
     // The config file is checked before anything is loaded or created.
     const options = processorStartOptionsOf(opts, cmd);
@@ -303,6 +322,7 @@ export function register(program: Command): void {
     .addOption(new Option('--no-exit-on-alarm', 'keep serving reads after an alarm (the default)'))
     .addOption(configOption('HANZENET_NODE_CONFIG'))
     .addOption(sqlPortCliOption());
+  addDashboardOptions(nodeStart);
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);
     const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
