@@ -28,6 +28,7 @@ const CODE_HASHES: Readonly<Record<string, string>> = {
   MemberPosition: '8798bb609711e61312eeb37d316f9a98efb498e9c02f88f4da63ec625683ab35',
   Mutate: 'c02461b9f0c01296e051697d90a59fd843db2c581aae6472b0ad5c5bfbc439bd',
   MarketCorrection: '49e617e5cb8b8e543d2a22200d009c940af1d956c7dd5ad59b9f685fe764dfa1',
+  Place: 'a32cc3228cbf72561b9082c99b5a5b09edbc9e8660a6be269a44d05af8e01d44',
 };
 
 test('the energy contracts pack to the code hashes published on chains', () => {

@@ -12,6 +12,8 @@ import {
   ENERGY_BALANCE_WH_MAX,
   ENERGY_DESCRIPTION_CHARS_MAX,
   ENERGY_REJECT_CODES,
+  PLACE_COORDINATE_MAX,
+  PLACE_LABEL_CHARS_MAX,
 } from '../src/energy/codes.js';
 import { ENERGY_CONTRACTS } from '../src/energy/index.js';
 import { ENERGY_TABLES } from '../src/energy/tables.js';
@@ -141,7 +143,7 @@ function packedCode(def: ContractDefinition): string {
 after(closeEnergyChains);
 
 describe('contract definitions', () => {
-  test('eighteen contracts in installation order, each defined once', async () => {
+  test('nineteen contracts in installation order, each defined once', async () => {
     assert.deepEqual(
       ENERGY_CONTRACTS.map((c) => c.type),
       [
@@ -163,6 +165,7 @@ describe('contract definitions', () => {
         'MarketMember',
         'MemberPosition',
         'UpstreamSettlement',
+        'Place',
       ],
     );
   });
@@ -230,6 +233,10 @@ describe('contract definitions', () => {
         assert.equal(BigInt(m[1] ?? ''), ENERGY_BALANCE_WH_MAX, def.type);
       for (const m of source.matchAll(/DESCRIPTION_CHARS_MAX = (\d+);/g))
         assert.equal(Number(m[1]), ENERGY_DESCRIPTION_CHARS_MAX, def.type);
+      for (const m of source.matchAll(/COORDINATE_MAX = (\d+);/g))
+        assert.equal(Number(m[1]), PLACE_COORDINATE_MAX, def.type);
+      for (const m of source.matchAll(/LABEL_CHARS_MAX = (\d+);/g))
+        assert.equal(Number(m[1]), PLACE_LABEL_CHARS_MAX, def.type);
       for (const m of source.matchAll(/(\/\^\[A-Za-z0-9[^/]*\/)\.test/g))
         assert.equal(m[1], String(CHAIN_ID_PATTERN), def.type);
     }

@@ -230,7 +230,7 @@ function groupParams(query: MarketFiguresQuery): Record<string, string | number>
 }
 
 /** A URL path segment; an empty one would change the route, so it is refused here. */
-function pathSegment(name: string, value: string): string {
+export function pathSegment(name: string, value: string): string {
   if (typeof value !== 'string' || value === '')
     throw new ClientError('bad_request', `${name} must be a non-empty string (an address)`, {
       field: name,
@@ -238,7 +238,7 @@ function pathSegment(name: string, value: string): string {
   return encodeURIComponent(value);
 }
 
-function badEnergyAnswer(what: string, body: unknown): never {
+export function badEnergyAnswer(what: string, body: unknown): never {
   const excerpt = JSON.stringify(body)?.slice(0, 200) ?? String(body);
   throw new ClientError('bad_response', `expected ${what} from the server, got ${excerpt}`, {
     expected: what,

@@ -238,6 +238,13 @@ export const ENERGY_REJECT_CODES = {
   upstream_already_settled: {
     summary: "The period's residual was settled with the parent market already.",
   },
+  place_out_of_range: {
+    summary: 'A position on the community map has x and y from 0 to 10000.',
+  },
+  place_label_invalid: {
+    summary:
+      'A map label is at most 32 characters of text without control characters (it is public chain data).',
+  },
 } as const satisfies Record<string, EnergyRejectCode>;
 
 export type EnergyRejectCodeName = keyof typeof ENERGY_REJECT_CODES;
@@ -256,6 +263,12 @@ export const ENERGY_READING_AHEAD_MS_MAX = 3_600_000;
 
 /** The longest description Transfer and Mutate accept, in UTF-16 code units. */
 export const ENERGY_DESCRIPTION_CHARS_MAX = 256;
+
+/** The largest x and y on the community map (Place writes it as a literal). */
+export const PLACE_COORDINATE_MAX = 10_000;
+
+/** The longest map label Place accepts, in UTF-16 code units (Place writes it as a literal). */
+export const PLACE_LABEL_CHARS_MAX = 32;
 
 /** The limit on one market position (trader, period, label set, direction), in Wh. */
 export const MARKET_POSITION_WH_MAX = 10n ** 9n;

@@ -5,7 +5,6 @@
 // function to createApiServer as one of its `routes`.
 
 import type { FastifyInstance } from 'fastify';
-import { isJsonObject, queryParam } from '../api/input.js';
 import type { ApiRoutes } from '../api/server.js';
 import type { LedgerService } from '../api/types.js';
 import { ChainError } from '../core/errors.js';
@@ -14,14 +13,18 @@ import { deviceReadings, deviceRegistrations } from './device-queries.js';
 import { marketFigures } from './market-figures.js';
 import { parseGroupQuery } from './market-groups.js';
 import { marketPrices, parsePricesFilter } from './market-prices-read.js';
+import { energyPlaces, parsePlacesQuery } from './places.js';
 import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
+import { onlyParams } from './query-schema.js';
 import {
   parseAddressParam,
   parseBalanceFilter,
   parseHistoryPage,
   parseIntegerParam,
 } from './query-params.js';
+
+export { onlyParams };
 
 export const ENERGY_CONTEXT_PATH = '/api/energy/contexts/:context';
 
@@ -95,6 +98,12 @@ export const registerEnergyRoutes: ApiRoutes = (
     return marketPrices(database(pathOf(req.url)), context, filter);
   });
 
+  app.get(`${ENERGY_CONTEXT_PATH}/places`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    return energyPlaces(database(pathOf(req.url)), context, parsePlacesQuery(req.query));
+  });
+
   app.get(`${ENERGY_CONTEXT_PATH}/traders/:trader/history`, async (req) => {
     const params = req.params as Record<string, string | undefined>;
     const context = parseAddressParam(params['context'], 'context');
@@ -106,22 +115,4 @@ export const registerEnergyRoutes: ApiRoutes = (
 
 export function pathOf(url: string): string {
   return url.split('?')[0] ?? url;
-}
-
-/** The named query parameters (each at most once); any other parameter is a bad_request. */
-export function onlyParams(query: unknown, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!isJsonObject(query)) return out;
-  for (const name of Object.keys(query)) {
-    if (!names.includes(name)) {
-      const allowed = names.length === 0 ? 'none are taken' : `expected ${names.join(', ')}`;
-      throw new ChainError('bad_request', `unknown query parameter "${name}": ${allowed}`, {
-        field: name,
-        allowed: [...names],
-      });
-    }
-    const value = queryParam(query, name);
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
 }

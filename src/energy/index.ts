@@ -19,6 +19,7 @@ import order from './market/order.js';
 import cancelOrder from './market/cancel-order.js';
 import settlePeriod from './market/settle-period.js';
 import mutate from './mutate.js';
+import place from './place.js';
 import producer from './producer.js';
 import reduce from './reduce.js';
 import settlementPeriod from './settlement-period.js';
@@ -45,6 +46,7 @@ export {
   memberPosition,
   mutate,
   order,
+  place,
   producer,
   reduce,
   settlePeriod,
@@ -89,6 +91,7 @@ export const ENERGY_CONTRACTS: readonly EnergyContractDefinition[] = [
   marketMember,
   memberPosition,
   upstreamSettlement,
+  place,
 ].map((def) => erasePayloadType<never>(def));
 
 /**

@@ -134,6 +134,22 @@ export const ENERGY_METER_READINGS: TableDef = {
   key: ['context', 'address', 'direction'],
 };
 
+/**
+ * Where each member of a context stands on the community's schematic map (not geographic), set by
+ * the owner with Place: `x` and `y` from 0 to 10000, and a short public `label` ('' for none).
+ */
+export const ENERGY_PLACES: TableDef = {
+  columns: {
+    context: 'text',
+    member: 'text',
+    x: 'bigint',
+    y: 'bigint',
+    label: 'text',
+    height: 'bigint',
+  },
+  key: ['context', 'member'],
+};
+
 /** Table name -> definition, for documentation and tests. */
 export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
   energy_traders: ENERGY_TRADERS,
@@ -144,6 +160,7 @@ export const ENERGY_TABLES: Readonly<Record<string, TableDef>> = {
   energy_settings: ENERGY_SETTINGS,
   energy_history: ENERGY_HISTORY,
   energy_meter_readings: ENERGY_METER_READINGS,
+  energy_places: ENERGY_PLACES,
   ...MARKET_TABLES,
 };
 

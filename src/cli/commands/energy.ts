@@ -1,5 +1,5 @@
-// `hanzenet energy install|context|balance|history`: install the energy contracts, and read a
-// context's members, balances and history (docs/energy.md, docs/cli.md).
+// `hanzenet energy install|context|balance|history` (and `place|places`, ./energy-place.ts):
+// install the energy contracts, and read a context's members, balances and history (docs/energy.md, docs/cli.md).
 
 import { Option, type Command } from 'commander';
 import type { TxView } from '../../chain/views.js';
@@ -20,6 +20,7 @@ import {
 import { inputs, intOption, withClient } from '../context.js';
 import { exactlyOne, parseSigningKey } from '../inputs.js';
 import { CommandFailed, EXIT_FAILED, printJson } from '../output.js';
+import { registerPlaces } from './energy-place.js';
 import { DEFAULT_SUBMIT_WAIT_MS } from './signing.js';
 
 interface InstallOptions {
@@ -127,6 +128,8 @@ export function register(program: Command): void {
         await withClient(cmd, (client) => fetchEnergyHistory(client, context, trader, query)),
       );
     });
+
+  registerPlaces(energy);
 }
 
 async function readKey(opts: InstallOptions): Promise<PrivateKey> {
