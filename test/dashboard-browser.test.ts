@@ -83,7 +83,7 @@ test('the dashboard in a real browser', { skip: browserSkip(), timeout: 600_000 
     running.push(p);
     browser = await launchBrowser();
     const b = browser;
-    const community = await marketCommunity(p, 6, 2);
+    const community = await marketCommunity(p, 6, 2, { placed: true });
     const { transferId } = await transferContext(p);
     await untilSettled(p, community);
     const mapUrl = `${p.url}/#/map?context=${community.context}`;
@@ -269,6 +269,18 @@ async function mapMatchesApi(page: Page, p: StartedProcessor, c: Community): Pro
     assert.equal(row['consumedKwh'], `${s['consumedKwh']} kWh`, `consumed of ${s['trader']}`);
     assert.equal(row['producedKwh'], `${s['producedKwh']} kWh`, `produced of ${s['trader']}`);
   }
+  // The owner's places name the households (Place labels), in the map's table too.
+  const places = (
+    await getJson<{ places: { member: string; label: string | null }[] }>(
+      `${p.url}/api/energy/contexts/${c.context}/places`,
+    )
+  ).body.places;
+  assert.equal(places.length, c.traders.length);
+  for (const place of places)
+    assert.equal(
+      await page.textContent(`[data-testid=households] tr[data-address="${place.member}"] a`),
+      place.label,
+    );
   const figures = (
     await getJson<Figures>(`${base}/figures?from=${c.periodMs}&to=${c.periodMs + 1}`)
   ).body.groups[0];

@@ -63,6 +63,7 @@ export async function marketCommunity(
   p: StartedProcessor,
   households: number,
   solarEvery: number,
+  { placed = false }: { placed?: boolean } = {},
 ): Promise<Community> {
   const owner = PrivateKey.generate();
   const context = owner.address;
@@ -92,6 +93,11 @@ export async function marketCommunity(
         }),
       );
   });
+  if (placed)
+    for (const [i, t] of traders.entries())
+      setup.push(
+        o('Place', { member: t.address, ...streetPlace(i, households), label: `No. ${i + 1}` }),
+      );
   await sendAll(p, setup);
   const periodMs = Math.floor(Date.now() / QUARTER_MS) * QUARTER_MS - QUARTER_MS;
   await sendAll(p, [
@@ -128,6 +134,16 @@ export async function marketCommunity(
     periodMs,
     traders: traders.map((t) => t.address),
     solar: traders.filter((_, i) => panels[i] !== null).map((t) => t.address),
+  };
+}
+
+/** Two rows of houses along a street across the middle of the schematic map. */
+export function streetPlace(i: number, households: number): { x: number; y: number } {
+  const perRow = Math.ceil(households / 2);
+  const column = i % perRow;
+  return {
+    x: Math.round(1000 + (8000 * (column + 0.5)) / perRow),
+    y: i < perRow ? 3500 : 6500,
   };
 }
 

@@ -98,8 +98,7 @@ export const api = {
     ),
   prices: (context: string, p: { from?: number; to?: number; limit?: number }) =>
     getJson<PricesAnswer>(`${ctxPath(context)}/market/prices${query(p)}`),
-  places: (context: string) =>
-    getOptional<{ places: Place[] }>(`${ctxPath(context)}/places${query({ limit: 1000 })}`),
+  places: (context: string) => allPlaces(context),
   flows: (context: string, from: number, to: number) =>
     getOptional<{ flows: Flow[]; truncated?: boolean }>(
       `${ctxPath(context)}/market/flows${query({ from, to, limit: 10000 })}`,
@@ -118,6 +117,24 @@ export const api = {
       `${ctxPath(context)}/market/stack/flows/${periodStartMs}${query({ member })}`,
     ),
 };
+
+/** Pages of at most 1000 places, following `next`; null when the server has no places route. */
+async function allPlaces(context: string): Promise<{ places: Place[] } | null> {
+  const places: Place[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < PLACES_PAGES_MAX; page++) {
+    const answer = await getOptional<{ places: Place[]; next: string | null }>(
+      `${ctxPath(context)}/places${query({ after, limit: 1000 })}`,
+    );
+    if (answer === null) return null;
+    places.push(...answer.places);
+    if (answer.next === null) break;
+    after = answer.next;
+  }
+  return { places };
+}
+
+const PLACES_PAGES_MAX = 20;
 
 export interface MirrorStatus {
   readonly url: string;

@@ -6,6 +6,7 @@ import { approximate } from './decimal.js';
 import {
   GRID_POINT,
   MAP_SIZE,
+  POOL_POINT,
   type FlowClass,
   type Household,
   type MapFlow,
@@ -29,6 +30,8 @@ const DOT_PERIOD_MS = 2400;
 const DOTS_PER_FLOW_MAX = 6;
 /** Dots in flight over the whole map: many flows get one dot each, few flows several. */
 const DOTS_TOTAL_MAX = 1500;
+/** Above this many flows the dots get smaller, so that the households stay visible. */
+const CROWDED_FLOWS = 300;
 const LABELS_MAX = 80;
 
 export interface Viewport {
@@ -50,7 +53,8 @@ export function toPx(v: Viewport, p: { x: number; y: number }): { x: number; y: 
 
 /** The largest half-disc radius: households must not cover each other. */
 function radiusMaxPx(v: Viewport, count: number): number {
-  return Math.max(3, Math.min(26, (v.scale / Math.sqrt(Math.max(1, count))) * 0.42));
+  const spacing = (v.scale / Math.sqrt(Math.max(1, count))) * 0.42;
+  return Math.max(3, Math.min(26, v.scale * 0.05, spacing));
 }
 
 /** A flow in canvas pixels, with its number of dots: computed once, animated every frame. */
@@ -61,6 +65,7 @@ interface Segment {
   readonly by: number;
   readonly dots: number;
   readonly offset: number;
+  readonly radius: number;
   readonly cls: FlowClass;
 }
 
@@ -86,8 +91,10 @@ export function drawStill(
   g.fillRect(0, 0, v.widthPx, v.heightPx);
   drawFlowLines(g, v, flows);
   drawGridPoint(g);
+  if (flows.some((f) => f.from === POOL_POINT || f.to === POOL_POINT)) drawPool(g, v);
   const points = drawHouseholds(g, v, households);
   const perFlowMax = Math.max(1, Math.floor(DOTS_TOTAL_MAX / Math.max(1, flows.length)));
+  const radius = flows.length > CROWDED_FLOWS ? 2.5 : 4;
   const segments = flows.map((f, i): Segment => {
     const a = toPx(v, f.from);
     const b = toPx(v, f.to);
@@ -98,6 +105,7 @@ export function drawStill(
       by: b.y,
       dots: Math.min(perFlowMax, dotsOf(f.kwh)),
       offset: (i % 7) / 29,
+      radius,
       cls: f.cls,
     };
   });
@@ -131,6 +139,23 @@ function drawGridPoint(g: CanvasRenderingContext2D): void {
   g.fillStyle = COLORS.label;
   g.font = '600 12px system-ui, sans-serif';
   g.fillText('Grid', 42, 28);
+}
+
+/** The community's pool, where flows meet when the server lists no flows per pair. */
+function drawPool(g: CanvasRenderingContext2D, v: Viewport): void {
+  const p = toPx(v, POOL_POINT);
+  g.fillStyle = '#ffffff';
+  g.strokeStyle = COLORS.local;
+  g.lineWidth = 2;
+  g.beginPath();
+  g.arc(p.x, p.y, 9, 0, Math.PI * 2);
+  g.fill();
+  g.stroke();
+  g.fillStyle = COLORS.local;
+  g.font = '600 12px system-ui, sans-serif';
+  g.textAlign = 'center';
+  g.fillText('Community', p.x, p.y - 14);
+  g.textAlign = 'start';
 }
 
 function drawHouseholds(
@@ -216,8 +241,8 @@ export function drawFrame(
         const t = (phase + k / f.dots + f.offset) % 1;
         const x = f.ax + (f.bx - f.ax) * t;
         const y = f.ay + (f.by - f.ay) * t;
-        g.moveTo(x + 4, y);
-        g.arc(x, y, 4, 0, Math.PI * 2);
+        g.moveTo(x + f.radius, y);
+        g.arc(x, y, f.radius, 0, Math.PI * 2);
       }
     }
     g.fillStyle =

@@ -18,9 +18,11 @@ export function Chart(props: {
   unit: string;
   xsMs: readonly number[];
   series: readonly ChartSeries[];
+  /** The length of one group (period, day, month): a single group is shown that wide. */
+  groupMs: number;
   testId?: string;
 }) {
-  const { title, unit, xsMs, series, testId } = props;
+  const { title, unit, xsMs, series, groupMs, testId } = props;
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -32,14 +34,22 @@ export function Chart(props: {
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Europe/Amsterdam'),
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) =>
+            min === max ? [min - groupMs / 1000, max + groupMs / 1000] : [min, max],
+        },
+      },
       axes: [
         { stroke: '#3b4754', grid: { stroke: '#e3e8ec' } },
         {
           stroke: '#3b4754',
           grid: { stroke: '#e3e8ec' },
-          size: 60,
-          values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(3)} ${unit}`),
+          label: unit,
+          labelSize: 18,
+          size: 56,
+          values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(3)}`),
         },
       ],
       series: [
@@ -67,7 +77,7 @@ export function Chart(props: {
       observer.disconnect();
       plot.destroy();
     };
-  }, [xsMs, series, unit]);
+  }, [xsMs, series, unit, groupMs]);
   return (
     <figure class="chart" data-testid={testId}>
       <figcaption>{title}</figcaption>

@@ -10,7 +10,7 @@ import { useLoad } from '../hooks.js';
 import type { Live } from '../live.js';
 import type { FiguresAnswer } from '../types.js';
 import { Chart, type ChartSeries } from './chart.js';
-import { type Group, GroupPicker, windowFromMs } from './group-picker.js';
+import { type Group, GroupPicker, groupMsOf, windowFromMs } from './group-picker.js';
 
 export function CommunityView({ context, live }: { context: string; live: Live }) {
   const [group, setGroup] = useState<Group>('day');
@@ -26,7 +26,7 @@ export function CommunityView({ context, live }: { context: string; live: Live }
         {figures.state === 'failed' && <p class="error">{figures.error}</p>}
       </section>
       {figures.value !== null && <Totals answer={figures.value} />}
-      {figures.value !== null && <Charts answer={figures.value} />}
+      {figures.value !== null && <Charts answer={figures.value} groupMs={groupMsOf(group)} />}
     </div>
   );
 }
@@ -76,7 +76,7 @@ function Totals({ answer }: { answer: FiguresAnswer }) {
   );
 }
 
-function Charts({ answer }: { answer: FiguresAnswer }) {
+function Charts({ answer, groupMs }: { answer: FiguresAnswer; groupMs: number }) {
   const charts = useMemo(() => {
     const g = answer.groups;
     const xs = g.map((x) => x.startMs);
@@ -126,6 +126,7 @@ function Charts({ answer }: { answer: FiguresAnswer }) {
           title="Self-sufficiency and self-consumption"
           unit="%"
           xsMs={charts.xs}
+          groupMs={groupMs}
           series={charts.shares}
           testId="chart-shares"
         />
@@ -135,6 +136,7 @@ function Charts({ answer }: { answer: FiguresAnswer }) {
           title="Consumption, import and export"
           unit="kWh"
           xsMs={charts.xs}
+          groupMs={groupMs}
           series={charts.energy}
           testId="chart-energy"
         />
@@ -144,6 +146,7 @@ function Charts({ answer }: { answer: FiguresAnswer }) {
           title="Local clearing prices against the supplier's"
           unit="EUR/kWh"
           xsMs={charts.xs}
+          groupMs={groupMs}
           series={charts.prices}
           testId="chart-prices"
         />

@@ -26,6 +26,11 @@ export function GroupPicker({ value, onChange }: { value: Group; onChange: (g: G
 
 const DAY_MS = 86_400_000;
 
+/** About how long a group lasts (for the width of a chart with one group). */
+export function groupMsOf(group: Group): number {
+  return group === 'period' ? 900_000 : group === 'day' ? DAY_MS : 31 * DAY_MS;
+}
+
 /** How far back a view reads: a week of periods, 400 days, every month. */
 export function windowFromMs(group: Group, nowMs: number): number | undefined {
   if (group === 'period') return nowMs - 7 * DAY_MS;

@@ -12,7 +12,7 @@ import type { Live } from '../live.js';
 import { hrefOf, type Route } from '../route.js';
 import type { Statement, StatementFigures } from '../types.js';
 import { Chart } from './chart.js';
-import { type Group, GroupPicker, windowFromMs } from './group-picker.js';
+import { type Group, GroupPicker, groupMsOf, windowFromMs } from './group-picker.js';
 
 const ROWS_MAX = 200;
 
@@ -138,6 +138,7 @@ function HouseholdChart({ rows, group }: { rows: readonly Statement[]; group: Gr
         title={`Energy ${group === 'period' ? 'per period' : `per ${group}`}`}
         unit="kWh"
         xsMs={data.xs}
+        groupMs={groupMsOf(group)}
         series={data.series}
         testId="household-chart"
       />

@@ -8,6 +8,8 @@ import type { Household, MapFlow } from '../map-model.js';
 import { hrefOf, type Route } from '../route.js';
 
 const HEIGHT_RATIO = 0.72;
+/** Narrow screens (phones) get a square map. */
+const NARROW_PX = 600;
 const HEIGHT_MAX_PX = 720;
 
 export function MapCanvas(props: {
@@ -32,7 +34,8 @@ export function MapCanvas(props: {
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     const paint = (): void => {
       const widthPx = box.clientWidth;
-      const heightPx = Math.min(HEIGHT_MAX_PX, Math.round(widthPx * HEIGHT_RATIO));
+      const ratio = widthPx < NARROW_PX ? 1 : HEIGHT_RATIO;
+      const heightPx = Math.min(HEIGHT_MAX_PX, Math.round(widthPx * ratio));
       el.width = Math.round(widthPx * dpr);
       el.height = Math.round(heightPx * dpr);
       el.style.height = `${heightPx}px`;

@@ -186,30 +186,32 @@ function FlowTable({ flows, exact }: { flows: readonly MapFlow[]; exact: boolean
       {flows.length === 0 ? (
         <p class="muted">No flows in this period.</p>
       ) : (
-        <table class="data" data-testid="flows">
-          <thead>
-            <tr>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col">Kind</th>
-              <th scope="col" class="num">
-                Energy
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((f, i) => (
-              <tr key={i} data-class={f.cls}>
-                <td>{f.fromName}</td>
-                <td>{f.toName}</td>
-                <td>
-                  <span class={`sw sw-${f.cls}`} aria-hidden="true" /> {f.kind}
-                </td>
-                <td class="num">{kwh(f.kwh)}</td>
+        <div class="table-scroll">
+          <table class="data" data-testid="flows">
+            <thead>
+              <tr>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Kind</th>
+                <th scope="col" class="num">
+                  Energy
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {shown.map((f, i) => (
+                <tr key={i} data-class={f.cls}>
+                  <td>{f.fromName}</td>
+                  <td>{f.toName}</td>
+                  <td class="nowrap">
+                    <span class={`sw sw-${f.cls}`} aria-hidden="true" /> {f.kind}
+                  </td>
+                  <td class="num">{kwh(f.kwh)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {flows.length > TABLE_ROWS && (
         <p class="muted small">
@@ -237,38 +239,40 @@ function HouseholdTable({
   const shown = all ? sorted : sorted.slice(0, TABLE_ROWS);
   return (
     <>
-      <table class="data" data-testid="households">
-        <thead>
-          <tr>
-            <th scope="col">Household</th>
-            <th scope="col" class="num">
-              Consumed
-            </th>
-            <th scope="col" class="num">
-              Produced
-            </th>
-            <th scope="col">Panels</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((h) => (
-            <tr key={h.address} data-address={h.address}>
-              <td>
-                <a href={hrefOf({ view: 'household', arg: h.address }, route)} title={h.address}>
-                  {nameOf(h)}
-                </a>
-              </td>
-              <td class="num" data-field="consumedKwh">
-                {kwh(h.consumedKwh)}
-              </td>
-              <td class="num" data-field="producedKwh">
-                {kwh(h.producedKwh)}
-              </td>
-              <td>{h.solar ? 'solar' : '–'}</td>
+      <div class="table-scroll">
+        <table class="data" data-testid="households">
+          <thead>
+            <tr>
+              <th scope="col">Household</th>
+              <th scope="col" class="num">
+                Consumed
+              </th>
+              <th scope="col" class="num">
+                Produced
+              </th>
+              <th scope="col">Panels</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {shown.map((h) => (
+              <tr key={h.address} data-address={h.address}>
+                <td>
+                  <a href={hrefOf({ view: 'household', arg: h.address }, route)} title={h.address}>
+                    {nameOf(h)}
+                  </a>
+                </td>
+                <td class="num" data-field="consumedKwh">
+                  {kwh(h.consumedKwh)}
+                </td>
+                <td class="num" data-field="producedKwh">
+                  {kwh(h.producedKwh)}
+                </td>
+                <td>{h.solar ? 'solar' : '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {sorted.length > TABLE_ROWS && (
         <button type="button" onClick={() => setAll(!all)}>
           {all ? `Show the ${TABLE_ROWS} largest` : `Show all ${sorted.length} households`}
