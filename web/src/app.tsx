@@ -33,7 +33,8 @@ function useRoute(): Route {
 
 export function App() {
   const route = useRoute();
-  const live = useLive();
+  const [discover] = useState(() => route.context === null);
+  const live = useLive(discover);
   const context = route.context ?? live.contexts[0] ?? null;
   const here: Route = { ...route, context };
   useEffect(() => {

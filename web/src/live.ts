@@ -7,7 +7,7 @@ import { api, type MirrorStatus } from './api.js';
 import { BlockFeed, type FeedState } from './feed.js';
 import type { BlockView, ChainInfo } from './types.js';
 
-export const RECENT_BLOCKS_MAX = 50;
+export const RECENT_BLOCKS_MAX = 30;
 /** Blocks read at start to find the contexts (the owner sends Trader calls, so it is the sender). */
 const DISCOVERY_PAGES_MAX = 2;
 const PAGE_BLOCKS = 200;
@@ -37,7 +37,8 @@ function contextsIn(blocks: readonly BlockView[], into: Set<string>): void {
         into.add(tx.sender);
 }
 
-export function useLive(): Live {
+/** `discover`: read the first blocks to find the contexts (not needed when the page names one). */
+export function useLive(discover: boolean): Live {
   const [live, setLive] = useState<Live>({
     info: null,
     infoError: null,
@@ -63,7 +64,7 @@ export function useLive(): Live {
       if (answer === null) mirrorsListed = false;
       else setLive((l) => ({ ...l, mirrors: answer.mirrors }));
     };
-    const discover = async (): Promise<void> => {
+    const readBlocks = async (): Promise<void> => {
       const info = await api.info();
       const head = info.head?.height ?? 0;
       const recent = await api.blocks(Math.max(0, head - RECENT_BLOCKS_MAX + 1), RECENT_BLOCKS_MAX);
@@ -74,7 +75,7 @@ export function useLive(): Live {
           .sort((a, b) => b.height - a.height)
           .slice(0, RECENT_BLOCKS_MAX),
       }));
-      for (let page = 0; page < DISCOVERY_PAGES_MAX; page++) {
+      for (let page = 0; discover && page < DISCOVERY_PAGES_MAX; page++) {
         const blocks = await api.blocks(page * PAGE_BLOCKS, PAGE_BLOCKS);
         contextsIn(blocks, seen);
         if (blocks.length < PAGE_BLOCKS) break;
@@ -83,7 +84,7 @@ export function useLive(): Live {
     };
     const report = (what: string) => (err: unknown) => console.warn(what, err);
     refresh().catch(report('reading /api/info failed'));
-    discover().catch(report('reading the first blocks failed'));
+    readBlocks().catch(report('reading the blocks failed'));
     const offBlock = feed.onBlock((block) => {
       const types = block.transactions.map((t) => t.contractType ?? '');
       const before = seen.size;
@@ -114,6 +115,6 @@ export function useLive(): Live {
       offState();
       offAlarm();
     };
-  }, []);
+  }, [discover]);
   return live;
 }

@@ -89,6 +89,10 @@ function CityPicture(props: {
   const { members, positions, flows, city } = props;
   const at = new Map(members.map((m, i) => [m.member, pointOf(i, members.length)]));
   const grid = { x: 40, y: 40 };
+  const hub = { x: CENTER, y: CENTER };
+  // The city's owner is the counterparty of supply and export (the outside); any other trader
+  // that is no member is a household of the city itself, drawn in its middle.
+  const placeOf = (address: string) => at.get(address) ?? (address === city ? grid : hub);
   const lines: {
     from: { x: number; y: number };
     to: { x: number; y: number };
@@ -101,9 +105,12 @@ function CityPicture(props: {
       const key = `${row.kind}:${row.seller}:${row.buyer}:${row.kwh}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const from = at.get(row.seller) ?? (row.seller === city ? grid : grid);
-      const to = at.get(row.buyer) ?? grid;
-      lines.push({ from, to, kwh: row.kwh, external: !at.has(row.seller) || !at.has(row.buyer) });
+      lines.push({
+        from: placeOf(row.seller),
+        to: placeOf(row.buyer),
+        kwh: row.kwh,
+        external: row.seller === city || row.buyer === city,
+      });
     }
   const most = Math.max(1e-9, ...lines.map((l) => approximate(l.kwh)));
   return (
@@ -114,10 +121,6 @@ function CityPicture(props: {
       aria-label={`City with ${members.length} neighbourhoods and ${lines.length} flows`}
       data-flows={lines.length}
     >
-      <circle cx={CENTER} cy={CENTER} r={34} class="city-hub" />
-      <text x={CENTER} y={CENTER + 5} text-anchor="middle" class="city-label">
-        City
-      </text>
       <polygon points="40,22 56,50 24,50" class="grid-point" />
       <text x={62} y={46} class="city-label">
         Grid
@@ -139,6 +142,10 @@ function CityPicture(props: {
           <title>{kwh(l.kwh)}</title>
         </line>
       ))}
+      <circle cx={CENTER} cy={CENTER} r={34} class="city-hub" />
+      <text x={CENTER} y={CENTER + 5} text-anchor="middle" class="city-label">
+        City
+      </text>
       {members.map((m, i) => {
         const p = at.get(m.member) ?? grid;
         const pos = positions.find((x) => x.member === m.member);
@@ -185,13 +192,17 @@ function MemberTable(props: {
         {props.members.map((m, i) => {
           const p = props.positions.find((x) => x.member === m.member);
           return (
-            <tr key={m.member}>
+            <tr key={m.member} data-member={m.member}>
               <th scope="row" title={m.member}>
                 N{i + 1} {short(m.member)}
               </th>
               <td>{m.chain}</td>
-              <td class="num">{p === undefined ? '–' : kwh(p.producedKwh)}</td>
-              <td class="num">{p === undefined ? '–' : kwh(p.consumedKwh)}</td>
+              <td class="num" data-field="producedKwh">
+                {p === undefined ? '–' : kwh(p.producedKwh)}
+              </td>
+              <td class="num" data-field="consumedKwh">
+                {p === undefined ? '–' : kwh(p.consumedKwh)}
+              </td>
             </tr>
           );
         })}
