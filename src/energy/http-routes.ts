@@ -14,6 +14,8 @@ import { marketFigures } from './market-figures.js';
 import { parseGroupQuery } from './market-groups.js';
 import { marketPrices, parsePricesFilter } from './market-prices-read.js';
 import { energyPlaces, parsePlacesQuery } from './places.js';
+import { marketFlows, parseFlowsQuery } from './market-flows.js';
+import { marketOrders, parseOrdersQuery } from './market-orders.js';
 import { readMarketStatements } from './market-grouped-statements.js';
 import { energyBalances, energyContext, energyHistory } from './queries.js';
 import { onlyParams } from './query-schema.js';
@@ -96,6 +98,19 @@ export const registerEnergyRoutes: ApiRoutes = (
     const context = parseAddressParam(params['context'], 'context');
     const filter = parsePricesFilter(onlyParams(req.query, ['from', 'to', 'limit']));
     return marketPrices(database(pathOf(req.url)), context, filter);
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/flows`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    return marketFlows(database(pathOf(req.url)), context, parseFlowsQuery(req.query));
+  });
+
+  app.get(`${ENERGY_CONTEXT_PATH}/market/orders`, async (req) => {
+    const params = req.params as Record<string, string | undefined>;
+    const context = parseAddressParam(params['context'], 'context');
+    const query = parseOrdersQuery(req.query);
+    return marketOrders(database(pathOf(req.url)), context, query, Date.now());
   });
 
   app.get(`${ENERGY_CONTEXT_PATH}/places`, async (req) => {

@@ -72,6 +72,14 @@ export class DashboardDb {
     }
   }
 
+  /** Copies every row of the energy tables from `source` (a chain the contracts wrote). */
+  async copyFrom(source: Sql): Promise<void> {
+    for (const table of Object.keys(ENERGY_TABLES)) {
+      const rows = await source.query<Record<string, unknown>>(`SELECT * FROM state.${table}`);
+      await this.insert(table, rows.rows);
+    }
+  }
+
   /** GET through app.inject: the status and the parsed body. */
   async get(url: string): Promise<{ status: number; body: any }> {
     const res = await this.api.app.inject({ method: 'GET', url });
