@@ -41,7 +41,7 @@ export async function sendAll(p: StartedProcessor, calls: readonly Call[]): Prom
     });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 500));
     for (const [j, r] of res.body.results.entries())
-      assert.equal(r.status, 'accepted', `${part[j]?.type}: ${r.code} ${r.message}`);
+      assert.equal(r.status, 'accepted', `${part[j]?.type}: ${JSON.stringify(r).slice(0, 300)}`);
     out.push(...res.body.results);
   }
   return out;
@@ -129,6 +129,23 @@ export async function marketCommunity(
     }
   });
   await sendAll(p, readings);
+  if (placed) {
+    // Standing orders over the next two hours: the current period's book shows them.
+    const fromMs = periodMs + QUARTER_MS;
+    const toMs = fromMs + 8 * QUARTER_MS;
+    await sendAll(p, [
+      {
+        key: traders[0] as PrivateKey,
+        type: 'Order',
+        payload: { context, side: 'sell', priceEur: '0.12', amount: '1', labels: [], fromMs, toMs },
+      },
+      {
+        key: traders[1] as PrivateKey,
+        type: 'Order',
+        payload: { context, side: 'buy', priceEur: '0.2', labels: [], fromMs, toMs },
+      },
+    ]);
+  }
   return {
     context,
     periodMs,

@@ -8,6 +8,7 @@ import type {
   EnergyContextView,
   FiguresAnswer,
   Flow,
+  OrderBook,
   Place,
   PricesAnswer,
   StackFlows,
@@ -103,8 +104,8 @@ export const api = {
     getOptional<{ flows: Flow[]; truncated?: boolean }>(
       `${ctxPath(context)}/market/flows${query({ from, to, limit: 10000 })}`,
     ),
-  orders: (context: string, period: string) =>
-    getOptional<unknown>(`${ctxPath(context)}/market/orders${query({ period })}`),
+  orders: (context: string, period: 'current' | 'last') =>
+    getOptional<OrderBook>(`${ctxPath(context)}/market/orders${query({ period, limit: 1000 })}`),
   mirrors: () => getOptional<{ mirrors: MirrorStatus[] }>('/api/mirrors'),
   stackMembers: (context: string) =>
     getJson<{ members: StackMember[] }>(`${ctxPath(context)}/market/stack/members?limit=1000`),

@@ -73,9 +73,10 @@ export function householdsOf(
 
 const LOCAL_KINDS = new Set(['auction', 'allocation']);
 
-function classOf(kind: string, labels: readonly string[], external: boolean): FlowClass {
-  if (external || !LOCAL_KINDS.has(kind)) return 'external';
-  return labels.includes('solar') ? 'solar' : 'local';
+function classOf(f: Flow, external: boolean): FlowClass {
+  const local = f.scope === undefined ? LOCAL_KINDS.has(f.kind) : f.scope === 'local';
+  if (external || !local) return 'external';
+  return f.labels.includes('solar') ? 'solar' : 'local';
 }
 
 /** The flows route's rows placed on the map (a party that is no household is the outside). */
@@ -83,7 +84,8 @@ export function flowsOf(rows: readonly Flow[], households: readonly Household[])
   const at = new Map(households.map((h) => [h.address, h]));
   const out: MapFlow[] = [];
   for (const f of rows) {
-    if (approximate(f.kwh) <= 0) continue;
+    // A household's own production used by itself goes nowhere on the map.
+    if (approximate(f.kwh) <= 0 || f.kind === 'own' || f.seller === f.buyer) continue;
     const from = f.seller === null ? undefined : at.get(f.seller);
     const to = f.buyer === null ? undefined : at.get(f.buyer);
     if (from === undefined && to === undefined) continue;
@@ -94,7 +96,7 @@ export function flowsOf(rows: readonly Flow[], households: readonly Household[])
       toName: to === undefined ? 'outside' : nameOf(to),
       kwh: f.kwh,
       kind: f.kind,
-      cls: classOf(f.kind, f.labels, from === undefined || to === undefined),
+      cls: classOf(f, from === undefined || to === undefined),
     });
   }
   return out;

@@ -98,12 +98,40 @@ export interface PricesAnswer {
 /** One flow of a settled period between two traders, or between a trader and the outside. */
 export interface Flow {
   readonly kind: string;
+  /** `local`, `external` or `upstream` (the parent market). */
+  readonly scope?: string;
   /** A trader, or null for the outside (supplier, grid, parent market). */
   readonly seller: string | null;
   readonly buyer: string | null;
   readonly labels: readonly string[];
   readonly kwh: string;
   readonly priceEur?: string;
+}
+
+/** An order of the book (GET .../market/orders). */
+export interface Order {
+  readonly id: string;
+  readonly trader: string;
+  readonly side: 'buy' | 'sell';
+  readonly priceEurPerKwh: string;
+  /** null: the trader's whole position. */
+  readonly kwh: string | null;
+  readonly labels: readonly string[];
+  readonly standing: boolean;
+  readonly state: string;
+}
+
+export interface OrderBook {
+  readonly periodStartMs: number;
+  readonly periodEndMs: number;
+  readonly settled: boolean;
+  readonly orders: Order[];
+  readonly complete: boolean;
+  readonly truncated: boolean;
+  readonly clearing: {
+    readonly classes: { labels: readonly string[]; priceEurPerKwh: string; kwh: string }[];
+    readonly kwh: string;
+  } | null;
 }
 
 /** A member of a city's market (a neighbourhood on a child chain). */

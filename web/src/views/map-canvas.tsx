@@ -34,6 +34,11 @@ export function MapCanvas(props: {
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     const paint = (): void => {
       const widthPx = box.clientWidth;
+      // Not laid out (yet): nothing to draw into; the resize observer paints once it is.
+      if (widthPx <= 0) {
+        still.current = null;
+        return;
+      }
       const ratio = widthPx < NARROW_PX ? 1 : HEIGHT_RATIO;
       const heightPx = Math.min(HEIGHT_MAX_PX, Math.round(widthPx * ratio));
       el.width = Math.round(widthPx * dpr);

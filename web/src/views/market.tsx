@@ -50,7 +50,7 @@ export function MarketView({ context, live }: { context: string; live: Live }) {
             </div>
             <div>
               <dt>Gate closure</dt>
-              <dd>{market.gateClosureSeconds} s before the period</dd>
+              <dd>{market.gateClosureSeconds} s after the period ends</dd>
             </div>
             <div>
               <dt>Clearing</dt>
