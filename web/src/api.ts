@@ -4,6 +4,7 @@
 
 import type {
   BlockView,
+  ChainAlarm,
   ChainInfo,
   EnergyContextView,
   FiguresAnswer,
@@ -137,11 +138,13 @@ async function allPlaces(context: string): Promise<{ places: Place[] } | null> {
 
 const PLACES_PAGES_MAX = 20;
 
+/** One mirror node as the processor last checked it (GET /api/mirrors, docs/api.md). */
 export interface MirrorStatus {
   readonly url: string;
   readonly reachable: boolean;
-  readonly height: number | null;
-  readonly lag: number | null;
-  readonly alarm: unknown;
-  readonly checkedMs?: number | null;
+  readonly headHeight: number | null;
+  readonly lagBlocks: number | null;
+  readonly alarm: ChainAlarm | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly checkedMs: number | null;
 }

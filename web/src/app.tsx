@@ -127,7 +127,8 @@ function AlarmBanner({ live }: { live: Live }) {
       )}
       {mirrors.map((m) => (
         <span key={m.url}>
-          Mirror node {m.url} raised an alarm: <code>{JSON.stringify(m.alarm)}</code>
+          Mirror node {m.url} stopped at block {m.alarm?.height}: <code>{m.alarm?.code}</code> (
+          {m.alarm?.field}). {m.alarm?.message}
         </span>
       ))}
     </div>

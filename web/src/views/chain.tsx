@@ -199,10 +199,21 @@ function Mirrors({ mirrors }: { mirrors: readonly MirrorStatus[] | null }) {
                 <td class="mono" title={m.url}>
                   {short(m.url)}
                 </td>
-                <td>{m.reachable ? 'yes' : 'no'}</td>
-                <td>{m.height ?? '–'}</td>
-                <td>{m.lag === null ? '–' : `${m.lag} blocks`}</td>
-                <td>{m.alarm ? <strong>ALARM</strong> : 'none'}</td>
+                <td title={m.error?.message ?? ''}>
+                  {m.reachable ? 'yes' : 'no'}
+                  {m.error !== null && <code> {m.error.code}</code>}
+                </td>
+                <td>{m.headHeight ?? '–'}</td>
+                <td>{m.lagBlocks === null ? '–' : `${m.lagBlocks} blocks`}</td>
+                <td>
+                  {m.alarm === null ? (
+                    'none'
+                  ) : (
+                    <strong>
+                      ALARM at {m.alarm.height}: {m.alarm.code}
+                    </strong>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
