@@ -2,6 +2,7 @@
 import { render } from 'preact';
 import { App } from './app.js';
 import './style.css';
+import './views.css';
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
