@@ -189,6 +189,45 @@ for (const backend of testBackends()) {
       assert.deepEqual(none.flows, []);
     });
 
+    test('GET .../market/flows: an upstream flow names the household and the parent market side', async () => {
+      const P9 = P0 + 9 * 900_000;
+      const PARENT_SIDE = testAddress('dashboard parent counterparty');
+      await d.insert('energy_market_statements', [
+        { ...zeroStatement(ctx, P9, ANNA) },
+        { ...zeroStatement(ctx, P9, BERT) },
+      ]);
+      const row = (seq: number, kind: string, seller: string, buyer: string) => ({
+        context: ctx,
+        period_start_ms: P9,
+        seq,
+        kind,
+        seller,
+        buyer,
+        labels: seller === ANNA ? ['solar'] : [],
+        wh: 250,
+        price_ueur_per_kwh: 120_000,
+        neur: 30_000_000,
+        of_period_ms: P9,
+        height: 500,
+      });
+      await d.insert('energy_market_flows', [
+        row(0, 'upstream', ANNA, PARENT_SIDE),
+        row(1, 'upstream', PARENT_SIDE, BERT),
+        row(2, 'upstream_own', ANNA, BERT),
+        row(3, 'supply', ctx, BERT),
+      ]);
+      const res = await fetchMarketFlows(getter(), ctx, { fromMs: P9, toMs: P9 + 900_000 });
+      assert.deepEqual(
+        res.flows.map((f) => [f.kind, f.scope, f.seller, f.buyer, f.outside, f.eur]),
+        [
+          ['upstream', 'upstream', ANNA, null, PARENT_SIDE, '0.03'],
+          ['upstream', 'upstream', null, BERT, PARENT_SIDE, '0.03'],
+          ['upstream_own', 'upstream', ANNA, BERT, null, '0.03'],
+          ['supply', 'external', null, BERT, ctx, '0.03'],
+        ],
+      );
+    });
+
     test('GET .../market/orders: the settled period with its clearing, the open one, and "last"', async () => {
       d.takeStatements();
       const settled = await d.get(`/api/energy/contexts/${ctx}/market/orders?period=${P0}`);
@@ -298,6 +337,33 @@ for (const backend of testBackends()) {
       assert.deepEqual(noFlows.body, { context: GONE, flows: [], truncated: false, next: null });
     });
   });
+}
+
+/** A statement row of zeros (the upstream test needs only that the household has one). */
+function zeroStatement(context: string, periodStartMs: number, trader: string) {
+  const zero = Object.fromEntries(
+    [
+      'produced_wh',
+      'consumed_wh',
+      'own_use_wh',
+      'bought_wh',
+      'bought_neur',
+      'sold_wh',
+      'sold_neur',
+      'supplied_wh',
+      'supplied_neur',
+      'exported_wh',
+      'exported_neur',
+      'late_wh',
+      'imbalance_wh',
+      'imbalance_neur',
+      'corrected_wh',
+      'correction_wh',
+      'correction_neur',
+      'due_neur',
+    ].map((c) => [c, 0]),
+  );
+  return { context, period_start_ms: periodStartMs, trader, ...zero };
 }
 
 /** A path with a client's query object, as the client's getJson would send it. */

@@ -161,6 +161,7 @@ const PROCESSOR_ENV = [
   'HANZENET_DATABASE_WAIT_MS',
   'HANZENET_LOG_LEVEL',
   'HANZENET_PROCESSOR_CONFIG',
+  'HANZENET_MIRRORS',
   'DATABASE_URL',
 ];
 
@@ -252,6 +253,25 @@ test('processor start: a flag wins over the environment, which wins over the fil
   assert.equal(quiet.logRequests, undefined, '--no-log-requests wins over the file');
   assert.equal(quiet.energy, false, 'the file wins over the default');
   assert.equal(o.dataDir, resolve('./data'), 'the default where the file says nothing');
+});
+
+test('processor start: the mirror nodes from --mirrors, HANZENET_MIRRORS or the file', async () => {
+  const config = configFile('processor-mirrors.json', {
+    mirrors: ['http://n1.example:8081', 'https://n2.example'],
+  });
+  const fromFile = await parseProcessor(['--config', config]);
+  assert.deepEqual(fromFile.mirrors, ['http://n1.example:8081', 'https://n2.example']);
+  const fromEnv = await parseProcessor(['--config', config], {
+    HANZENET_MIRRORS: 'http://a:1, http://b:2',
+  });
+  assert.deepEqual(fromEnv.mirrors, ['http://a:1', 'http://b:2'], 'the environment wins');
+  const fromFlag = await parseProcessor(['--mirrors', 'http://c:3'], {
+    HANZENET_MIRRORS: 'http://a:1',
+  });
+  assert.deepEqual(fromFlag.mirrors, ['http://c:3'], 'the flag wins');
+  assert.equal((await parseProcessor([])).mirrors, undefined, 'none by default');
+  const bad = configFile('processor-mirrors-bad.json', { mirrors: ['n1:8081'] });
+  await assert.rejects(parseProcessor(['--config', bad]), /mirrors\[0\]/);
 });
 
 test('config schema: each published schema is plain JSON Schema with its defaults', () => {

@@ -15,7 +15,7 @@ import { e2eBackends, startProcessorProcess, stopProcess, tempDir } from './supp
 
 const HOUR_MS = 3_600_000;
 
-for (const backend of e2eBackends()) {
+for (const backend of e2eBackends({ one: 'postgres' })) {
   test(`the owner uploads a day-ahead price list and reads it back (${backend.name})`, {
     timeout: 120_000,
   }, async () => {

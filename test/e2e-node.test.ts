@@ -48,7 +48,7 @@ async function submitThrough(
   return res.body;
 }
 
-for (const backend of e2eBackends()) {
+for (const backend of e2eBackends({ one: 'pglite' })) {
   test(`[${backend.name}] mirror nodes: catch-up, live, same views, forwarding, a tree, SIGKILL mid-catch-up`, async (t) => {
     const dir = await tempDir('node-e2e');
     const databases = await Promise.all([0, 1, 2, 3].map(() => backend.databaseUrl()));

@@ -32,7 +32,7 @@ import {
 const QUARTER_MS = 900_000;
 const GRID_ID = '871687400000000077';
 
-for (const backend of e2eBackends()) {
+for (const backend of e2eBackends({ one: 'pglite' })) {
   test(`reconcile --settle corrects a market period for the trader of the time, once (${backend.name})`, {
     timeout: 180_000,
   }, async () => {

@@ -362,7 +362,7 @@ function checkHistoryOfB(stdout: string, vars: Readonly<Record<string, string>>)
   );
 }
 
-for (const backend of e2eBackends()) {
+for (const backend of e2eBackends({ one: 'postgres' })) {
   test(`[${backend.name}] the thesis' example (6.3) through the CLI`, async () => {
     const dir = await tempDir('thesis');
     const db = await backend.databaseUrl();

@@ -6,6 +6,7 @@
 
 import { resolve } from 'node:path';
 import { DASHBOARD_DIR_DEFAULT } from '../api/dashboard.js';
+import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../chain/views.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
@@ -162,7 +163,7 @@ export async function startNode(
       requestLog: opts.logRequests === true ? log : undefined,
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
       // A mirror node holds no processor key: it serves the stack's reads, not its signatures.
-      routes: [registerEnergyRoutes, stackRoutes(null)],
+      routes: [registerEnergyRoutes, stackRoutes(null), mirrorsRoutes(null, 'node')],
       dashboardDir: opts.dashboard === false ? undefined : DASHBOARD_DIR_DEFAULT,
     });
     closers.add(() => api.close());

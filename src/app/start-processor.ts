@@ -9,7 +9,9 @@ import { CHAIN_ID_PATTERN } from '../chain/genesis.js';
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { DASHBOARD_DIR_DEFAULT } from '../api/dashboard.js';
+import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
+import { MirrorWatch } from '../client/mirror-health.js';
 import { createExecutor, DEFAULT_RESIDENT_ROWS } from '../contracts/runtime/executor.js';
 import { ChainError } from '../core/errors.js';
 import { systemScheduler } from '../core/scheduler.js';
@@ -54,6 +56,8 @@ export interface ProcessorStartOptions {
   readonly dashboard?: boolean | undefined;
   /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
   readonly sqlPort?: number | undefined;
+  /** The mirror nodes' API URLs, whose health GET /api/mirrors shows (docs/api.md). */
+  readonly mirrors?: readonly string[] | undefined;
 }
 
 export interface RunningProcessor {
@@ -161,8 +165,14 @@ export async function startProcessor(
       closers.add(() => agent.stop());
     }
     processor.ledgerMetrics.collectProcessMetrics();
+    const mirrors = watchMirrors(opts.mirrors, processor);
+    if (mirrors !== null) closers.add(() => mirrors.stop());
     const api = await createApiServer(processor, {
-      routes: [registerEnergyRoutes, stackRoutes(stackSigner(key))],
+      routes: [
+        registerEnergyRoutes,
+        stackRoutes(stackSigner(key)),
+        mirrorsRoutes(mirrors, 'processor'),
+      ],
       requestLog: opts.logRequests === true ? log : undefined,
       dashboardDir: opts.dashboard === false ? undefined : DASHBOARD_DIR_DEFAULT,
     });
@@ -173,6 +183,22 @@ export async function startProcessor(
     created.kept = true;
     return { url, sql, processor, close: () => closers.closeAll() };
   });
+}
+
+/** The watch of the mirror nodes (started), or null without any. */
+function watchMirrors(
+  urls: readonly string[] | undefined,
+  processor: Processor,
+): MirrorWatch | null {
+  if (urls === undefined || urls.length === 0) return null;
+  const watch = new MirrorWatch({
+    urls,
+    chainId: processor.chainId,
+    scheduler: systemScheduler,
+    headHeight: async () => (await processor.info()).head?.height ?? null,
+  });
+  watch.start();
+  return watch;
 }
 
 /** Starts and stops the block loop as the writer lock comes and goes (one change at a time). */

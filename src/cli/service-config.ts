@@ -4,6 +4,7 @@
 // file's; the file's wins over the option's default.
 
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { MIRRORS_MAX } from '../client/mirror-health.js';
 import { type ConfigKind, loadConfigFile, pathIn, withFileValues } from '../config/file.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../ledger/log-level.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../processor/defaults.js';
@@ -104,6 +105,13 @@ export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
     logRequests: Type.Optional(logRequests),
     dashboard: Type.Optional(dashboard),
     sqlPort: Type.Optional(sqlPort),
+    mirrors: Type.Optional(
+      Type.Array(Type.String({ pattern: '^https?://[^\\s,]+$' }), {
+        maxItems: MIRRORS_MAX,
+        description:
+          "the mirror nodes' API URLs, whose health GET /api/mirrors shows (asked every 5 s)",
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -33,6 +33,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     'HANZENET_NODE_CONFIG',
     'DATABASE_URL',
     'HANZENET_SQL_PORT',
+    'HANZENET_MIRRORS',
   ]) {
     delete env[name];
   }

@@ -90,6 +90,7 @@ export const PROCESSOR_ENV = [
   'HANZENET_LOG_LEVEL',
   'HANZENET_PROCESSOR_CONFIG',
   'HANZENET_SQL_PORT',
+  'HANZENET_MIRRORS',
 ] as const;
 
 export async function stopProcess(
@@ -105,17 +106,29 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** The database backends an end-to-end test runs on: always embedded, plus the server when DATABASE_URL is set. */
-export function e2eBackends(): {
-  name: 'pglite' | 'postgres';
+export type E2eBackendName = 'pglite' | 'postgres';
+
+export interface E2eBackend {
+  name: E2eBackendName;
   databaseUrl(): Promise<{ url: string | undefined; drop(): Promise<void> }>;
-}[] {
-  const out: ReturnType<typeof e2eBackends> = [
+}
+
+/**
+ * The database backends an end-to-end test runs on: always embedded, plus the server when
+ * DATABASE_URL is set. A test whose subject is not the database (the CLI, the mirror node's
+ * protocol, the market's tools) passes `{ one: name }` and runs once, on that backend when it is
+ * there and on the embedded one otherwise: the store tests and the tests of crashes, locks and
+ * database outages run on both, and these single-backend tests are spread over the two, so that
+ * each backend still carries whole processes end to end while the suite stays short.
+ */
+export function e2eBackends(opts: { one?: E2eBackendName } = {}): E2eBackend[] {
+  const out: E2eBackend[] = [
     { name: 'pglite', databaseUrl: async () => ({ url: undefined, drop: async () => {} }) },
   ];
   const base = process.env['DATABASE_URL'];
   if (base) out.push({ name: 'postgres', databaseUrl: () => freshDatabase(base) });
-  return out;
+  if (opts.one === undefined) return out;
+  return [out.find((b) => b.name === opts.one) ?? (out[0] as E2eBackend)];
 }
 
 async function freshDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {

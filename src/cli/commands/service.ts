@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../ledger/log-level.js';
 import { ClientError } from '../../client/errors.js';
+import { MIRRORS_MAX } from '../../client/mirror-health.js';
 import { DEFAULT_BLOCK_INTERVAL_MS, DEFAULT_BLOCK_TXS_MAX } from '../../processor/defaults.js';
 import { DATABASE_WAIT_MS_DEFAULT } from '../../store/database-start.js';
 import { intOption, portOption } from '../context.js';
@@ -30,6 +31,8 @@ interface ProcessorCliOptions {
   readonly logRequests?: boolean;
   readonly sqlPort?: number;
   readonly dashboard: boolean;
+  /** From the flag or HANZENET_MIRRORS (parsed), or the config file (an array). */
+  readonly mirrors?: readonly string[];
 }
 
 interface NodeCliOptions {
@@ -68,6 +71,7 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     ...wait,
     ...given('databaseUrl', o.databaseUrl),
     ...given('chainId', o.chainId),
+    ...(o.mirrors === undefined || o.mirrors.length === 0 ? {} : { mirrors: [...o.mirrors] }),
     ...logOptions(o),
     ...sqlPortOf(o),
     ...noDashboard(o),
@@ -77,6 +81,20 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
 /** `{dashboard: false}` when turned off; absent otherwise (the service serves it by default). */
 function noDashboard(o: { readonly dashboard?: boolean }): { dashboard?: false } {
   return o.dashboard === false ? { dashboard: false } : {};
+}
+
+/** `--mirrors a,b`: the mirror nodes' URLs, each http(s), at most MIRRORS_MAX. */
+function mirrorsOption(text: string): string[] {
+  const urls = text
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const url of urls)
+    if (!/^https?:\/\/[^\s,]+$/.test(url))
+      throw new InvalidArgumentError(`expected http:// or https:// URLs, got "${url}"`);
+  if (urls.length > MIRRORS_MAX)
+    throw new InvalidArgumentError(`at most ${MIRRORS_MAX} mirror nodes, got ${urls.length}`);
+  return urls;
 }
 
 /** The log settings of a service command (absent ones stay absent: the service has defaults). */
@@ -259,6 +277,14 @@ export function register(program: Command): void {
       ).default(true),
     )
     .addOption(new Option('--no-settlement-agent', 'do not send SettlePeriod for market periods'))
+    .addOption(
+      new Option(
+        '--mirrors <urls>',
+        "the mirror nodes' API URLs, separated by commas: GET /api/mirrors shows their head, lag and alarm",
+      )
+        .env('HANZENET_MIRRORS')
+        .argParser(mirrorsOption),
+    )
     .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
     .addOption(sqlPortCliOption());
   addDashboardOptions(processorStart);
