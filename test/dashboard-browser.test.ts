@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -58,6 +59,15 @@ function realErrors(errors: readonly string[]): string[] {
   return errors.filter((e) => !OPTIONAL_ROUTE_404.test(e));
 }
 
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = server.address();
+  await new Promise((r) => server.close(r));
+  assert.ok(address !== null && typeof address === 'object');
+  return address.port;
+}
+
 async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
@@ -80,7 +90,13 @@ test('the dashboard in a real browser', { skip: browserSkip(), timeout: 600_000 
   const running: (StartedProcessor | StartedNode)[] = [];
   let browser: Browser | null = null;
   try {
-    const p = await startProcessorProcess({ dataDir: join(dir.path, 'p') });
+    // The mirror node of the alarm step listens on a port chosen now, so that the processor can
+    // watch it from the start (--mirrors).
+    const nodePort = await freePort();
+    const p = await startProcessorProcess({
+      dataDir: join(dir.path, 'p'),
+      extraArgs: ['--mirrors', `http://127.0.0.1:${nodePort}`],
+    });
     running.push(p);
     browser = await launchBrowser();
     const b = browser;
@@ -213,7 +229,11 @@ test('the dashboard in a real browser', { skip: browserSkip(), timeout: 600_000 
       upstream.blocks = raws.map((r, h) => (h === target ? tampered : r));
       await upstream.start();
       try {
-        const node = await startNodeProcess({ follow: upstream.url, dataDir: join(dir.path, 'n') });
+        const node = await startNodeProcess({
+          follow: upstream.url,
+          dataDir: join(dir.path, 'n'),
+          extraArgs: ['--port', String(nodePort)],
+        });
         running.push(node);
         const { page } = await b.newPage();
         await page.goto(`${node.url}/#/chain`);
@@ -225,6 +245,27 @@ test('the dashboard in a real browser', { skip: browserSkip(), timeout: 600_000 
         assert.ok(await alarm.isVisible());
         await shot(page, 'alarm', false);
         await page.close();
+
+        // The processor watches the node (every 5 s): its own page shows the node's alarm too.
+        for (let i = 0; i < 100; i++) {
+          const m = (await getJson<{ mirrors: { alarm: unknown }[] }>(`${p.url}/api/mirrors`)).body;
+          if (m.mirrors[0]?.alarm) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const onProcessor = await b.newPage();
+        await onProcessor.page.goto(`${p.url}/#/chain`);
+        const banner = await onProcessor.page.waitForSelector('[data-testid=alarm]');
+        assert.match(
+          (await banner.textContent()) ?? '',
+          /Mirror node .* stopped at block 3: state_digest_mismatch/,
+        );
+        assert.match(
+          (await onProcessor.page.textContent('[data-testid=mirrors]')) ?? '',
+          /ALARM at 3: state_digest_mismatch/,
+        );
+        await shot(onProcessor.page, 'mirrors', false);
+        assert.deepEqual(realErrors(onProcessor.errors), []);
+        await onProcessor.page.close();
       } finally {
         await upstream.close();
       }

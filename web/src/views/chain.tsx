@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure, type MirrorStatus } from '../api.js';
-import { fmtDateTime, fmtTime, short } from '../format.js';
+import { fmtDateTime, fmtTime } from '../format.js';
 import type { Live } from '../live.js';
 import { hrefOf, type Route } from '../route.js';
 import type { TxView } from '../types.js';
@@ -183,7 +183,7 @@ function Mirrors({ mirrors }: { mirrors: readonly MirrorStatus[] | null }) {
       ) : mirrors.length === 0 ? (
         <p class="muted">No mirror nodes configured.</p>
       ) : (
-        <table class="data">
+        <table class="data" data-testid="mirrors">
           <thead>
             <tr>
               <th scope="col">Node</th>
@@ -197,7 +197,7 @@ function Mirrors({ mirrors }: { mirrors: readonly MirrorStatus[] | null }) {
             {mirrors.map((m) => (
               <tr key={m.url} class={m.alarm ? 'row-alarm' : ''}>
                 <td class="mono" title={m.url}>
-                  {short(m.url)}
+                  {hostOf(m.url)}
                 </td>
                 <td title={m.error?.message ?? ''}>
                   {m.reachable ? 'yes' : 'no'}
@@ -221,4 +221,13 @@ function Mirrors({ mirrors }: { mirrors: readonly MirrorStatus[] | null }) {
       )}
     </section>
   );
+}
+
+/** A mirror node's host and port: the part of its URL that tells nodes apart. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
