@@ -100,6 +100,41 @@ module.exports = {
       to: { path: '^(test|bench|scripts)/' },
     },
     {
+      name: 'src-imports-no-web',
+      comment: 'The server never imports the dashboard: web/ is bundled for the browser.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^web/' },
+    },
+    {
+      name: 'web-reads-only-the-wire-views',
+      comment:
+        'The dashboard (web/) talks only to the public API. Of src/ it may import the JSON ' +
+        'shapes of the API (src/chain/views.ts, src/energy/views.ts), and only as types: ' +
+        'nothing of the server reaches the bundle (docs/decisions/0013-dashboard.md).',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: '^src/(chain|energy)/views\\.ts$|^src/core/errors\\.ts$' },
+    },
+    {
+      name: 'web-imports-src-as-types-only',
+      comment:
+        'web/ may import the wire views of src/ as types only (import type), so that no server ' +
+        'code is bundled for the browser.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', dependencyTypesNot: ['type-only', 'type-import'] },
+    },
+    {
+      name: 'web-page-imports-no-node-builtins',
+      comment:
+        'The page runs in a browser: web/src/ imports no Node.js built-in module (node:fs, ' +
+        'node:crypto, ...). The build config (web/vite.config.mjs) runs in Node and may.',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'no-circular',
       comment:
         'Modules in src/ must not import each other in a circle (type-only imports count too). ' +
@@ -118,7 +153,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'],
     },
     reporterOptions: {
       text: { highlightFocused: true },

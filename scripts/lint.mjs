@@ -25,6 +25,7 @@ const checks = [
     command: bin('depcruise'),
     args: [
       'src',
+      'web',
       '--config',
       '.dependency-cruiser.cjs',
       '--ignore-known',

@@ -576,6 +576,7 @@ test('processor start: options, environment variables and defaults become Proces
       [
         '--no-energy',
         '--no-settlement-agent',
+        '--no-dashboard',
         '--chain-id',
         'c1',
         '--key-file',
@@ -603,6 +604,7 @@ test('processor start: options, environment variables and defaults become Proces
       settlementAgent: false,
       databaseUrl: 'postgres://x/y',
       chainId: 'c1',
+      dashboard: false,
     },
   );
   assert.equal(

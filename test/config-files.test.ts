@@ -204,6 +204,7 @@ test('processor start: every option is a key of its config file; paths from the 
     settlementAgent: false,
     logLevel: 'warn',
     logRequests: true,
+    dashboard: false,
   });
   assert.deepEqual(await parseProcessor(['--config', config]), {
     port: 9300,
@@ -219,6 +220,7 @@ test('processor start: every option is a key of its config file; paths from the 
     settlementAgent: false,
     logLevel: 'warn',
     logRequests: true,
+    dashboard: false,
   });
   const onlyDir = configFile('processor-dir.json', { dataDir: '/srv/hz' });
   const o = await parseProcessor([], { HANZENET_PROCESSOR_CONFIG: onlyDir });

@@ -13,6 +13,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import { ChainError } from '../core/errors.js';
+import { loadDashboardBundle, registerDashboard } from './dashboard.js';
 import { registerRoutes, statusOf } from './routes.js';
 import { TxFinalHub } from './tx-final-hub.js';
 import type { ReportError } from './tx-final-hub.js';
@@ -33,6 +34,11 @@ export type ApiRoutes = (app: FastifyInstance, service: LedgerService) => void;
 export interface ApiServerOptions {
   /** Application routes to register besides the platform's. Default none. */
   readonly routes?: readonly ApiRoutes[];
+  /**
+   * Serve the web dashboard's bundle from this directory at `/` (src/api/dashboard.ts). Default:
+   * no dashboard (the processor and the node pass the built bundle unless told not to).
+   */
+  readonly dashboardDir?: string | undefined;
   /** Log every request and its answer to this log (`--log-requests`). Default: no request log. */
   readonly requestLog?: Logger | undefined;
   /** Transactions one batch may hold. Default 1000. */
@@ -137,6 +143,8 @@ export async function createApiServer(
   });
   registerRoutes(app, { service, hub, batchMax: cfg.batchMax, waitTimeoutMs: cfg.waitTimeoutMs });
   for (const register of opts.routes ?? []) register(app, service);
+  if (opts.dashboardDir !== undefined)
+    registerDashboard(app, loadDashboardBundle(opts.dashboardDir));
   registerValidanaRest(app, validana, cfg.waitTimeoutMs);
 
   const ws = attachWebSockets(app, {

@@ -30,12 +30,15 @@ export interface FeedContext {
 export class BlockFanout {
   private readonly subscribers = new Set<ApiSocket>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeAlarm: () => void;
 
   constructor(
     service: LedgerService,
     private readonly reportError: ReportError,
   ) {
     this.unsubscribe = service.onBlock((block, view) => this.publish(block, view));
+    this.unsubscribeAlarm =
+      service.onAlarm?.((alarm) => this.send({ type: 'alarm', alarm }, 'an alarm')) ?? (() => {});
   }
 
   add(socket: ApiSocket): void {
@@ -48,7 +51,17 @@ export class BlockFanout {
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeAlarm();
     this.subscribers.clear();
+  }
+
+  private send(message: object, what: string): void {
+    try {
+      const text = JSON.stringify(message);
+      for (const socket of this.subscribers) socket.send(text);
+    } catch (err) {
+      this.reportError(err, `publishing ${what} to WebSocket subscribers`);
+    }
   }
 
   // Called synchronously from the service's commit path: never let an exception escape into it.

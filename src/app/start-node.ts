@@ -5,6 +5,7 @@
 // only place that picks the real clock, the real network and the real store.
 
 import { resolve } from 'node:path';
+import { DASHBOARD_DIR_DEFAULT } from '../api/dashboard.js';
 import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
 import type { ChainAlarm } from '../chain/views.js';
@@ -50,6 +51,8 @@ export interface NodeStartOptions {
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
   readonly logRequests?: boolean | undefined;
+  /** Serve the web dashboard at `/` (default true; docs/dashboard.md). */
+  readonly dashboard?: boolean | undefined;
   /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
   readonly sqlPort?: number | undefined;
 }
@@ -161,6 +164,7 @@ export async function startNode(
       wsSendBufferMaxBytes: WS_SEND_BUFFER_MAX_BYTES,
       // A mirror node holds no processor key: it serves the stack's reads, not its signatures.
       routes: [registerEnergyRoutes, stackRoutes(null), mirrorsRoutes(null, 'node')],
+      dashboardDir: opts.dashboard === false ? undefined : DASHBOARD_DIR_DEFAULT,
     });
     closers.add(() => api.close());
     const sql =

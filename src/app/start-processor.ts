@@ -8,6 +8,7 @@
 import { CHAIN_ID_PATTERN } from '../chain/genesis.js';
 import { randomBytes } from 'node:crypto';
 import { resolve, join } from 'node:path';
+import { DASHBOARD_DIR_DEFAULT } from '../api/dashboard.js';
 import { mirrorsRoutes } from '../api/mirrors.js';
 import { createApiServer } from '../api/server.js';
 import { MirrorWatch } from '../client/mirror-health.js';
@@ -51,6 +52,8 @@ export interface ProcessorStartOptions {
   readonly logLevel?: LogLevel | undefined;
   /** Log every API request and its answer. */
   readonly logRequests?: boolean | undefined;
+  /** Serve the web dashboard at `/` (default true; docs/dashboard.md). */
+  readonly dashboard?: boolean | undefined;
   /** Serve the embedded database read-only to psql on 127.0.0.1:sqlPort (not with databaseUrl). */
   readonly sqlPort?: number | undefined;
   /**
@@ -180,6 +183,7 @@ export async function startProcessor(
         mirrorsRoutes(mirrors, 'processor'),
       ],
       requestLog: opts.logRequests === true ? log : undefined,
+      dashboardDir: opts.dashboard === false ? undefined : DASHBOARD_DIR_DEFAULT,
     });
     closers.add(() => api.close());
     const sql =

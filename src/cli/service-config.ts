@@ -49,6 +49,11 @@ const sqlPort = Type.Integer({
     'serve the embedded database read-only to psql on 127.0.0.1:<port> (not with databaseUrl)',
 });
 
+const dashboard = Type.Boolean({
+  default: true,
+  description: 'serve the web dashboard at / (docs/dashboard.md)',
+});
+
 export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
   {
     port: Type.Optional(port(8080)),
@@ -98,6 +103,7 @@ export const PROCESSOR_CONFIG_SCHEMA = Type.Object(
     ),
     logLevel: Type.Optional(logLevel),
     logRequests: Type.Optional(logRequests),
+    dashboard: Type.Optional(dashboard),
     sqlPort: Type.Optional(sqlPort),
     mirrors: Type.Optional(
       Type.Array(Type.String({ pattern: '^https?://[^\\s,]+$' }), {
@@ -141,6 +147,7 @@ export const NODE_CONFIG_SCHEMA = Type.Object(
     ),
     logLevel: Type.Optional(logLevel),
     logRequests: Type.Optional(logRequests),
+    dashboard: Type.Optional(dashboard),
     sqlPort: Type.Optional(sqlPort),
   },
   {

@@ -3,7 +3,14 @@
 // server; the JSON shapes are the chain's wire views (chain/views.ts, docs/ARCHITECTURE.md).
 
 import type { Block } from '../chain/types.js';
-import type { ApiError, BlockView, ChainInfo, ContractView, TxView } from '../chain/views.js';
+import type {
+  ApiError,
+  BlockView,
+  ChainAlarm,
+  ChainInfo,
+  ContractView,
+  TxView,
+} from '../chain/views.js';
 import type { Sql } from '../store/types.js';
 
 export type { ApiError };
@@ -33,6 +40,11 @@ export interface LedgerService {
   getRawBlocks(fromHeight: number, limit: number): Promise<Uint8Array[]>;
   /** Called after each block commits, with the decoded block and its view. */
   onBlock(listener: (block: Block, view: BlockView) => void): () => void;
+  /**
+   * Mirror nodes: called once when the node raises its alarm (the block feed pushes it, so a page
+   * hears of it without asking). Absent on the processor.
+   */
+  onAlarm?(listener: (alarm: ChainAlarm) => void): () => void;
   /**
    * Read access to the chain's database for query routes (energy balances, members, history).
    * Callers only read. Absent on services without a database (test fakes): those routes answer 404.

@@ -30,6 +30,7 @@ interface ProcessorCliOptions {
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
   readonly sqlPort?: number;
+  readonly dashboard: boolean;
   /** From the flag or HANZENET_MIRRORS (parsed), or the config file (an array). */
   readonly mirrors?: readonly string[];
 }
@@ -47,6 +48,7 @@ interface NodeCliOptions {
   readonly logLevel?: LogLevel;
   readonly logRequests?: boolean;
   readonly sqlPort?: number;
+  readonly dashboard: boolean;
 }
 
 export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOptions {
@@ -72,7 +74,13 @@ export function processorStartOptions(o: ProcessorCliOptions): ProcessorStartOpt
     ...(o.mirrors === undefined || o.mirrors.length === 0 ? {} : { mirrors: [...o.mirrors] }),
     ...logOptions(o),
     ...sqlPortOf(o),
+    ...noDashboard(o),
   };
+}
+
+/** `{dashboard: false}` when turned off; absent otherwise (the service serves it by default). */
+function noDashboard(o: { readonly dashboard?: boolean }): { dashboard?: false } {
+  return o.dashboard === false ? { dashboard: false } : {};
 }
 
 /** `--mirrors a,b`: the mirror nodes' URLs, each http(s), at most MIRRORS_MAX. */
@@ -108,6 +116,15 @@ function configOption(env: string): Option {
   ).env(env);
 }
 
+/** `--dashboard` and `--no-dashboard`, the same on both service commands. */
+function addDashboardOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--dashboard', 'serve the web dashboard at / (the default)').default(true),
+    )
+    .addOption(new Option('--no-dashboard', 'do not serve the web dashboard'));
+}
+
 /** `--log-level` and `--log-requests`, the same on every service command. */
 function addLogOptions(cmd: Command): Command {
   return cmd
@@ -140,6 +157,7 @@ export function nodeStartOptions(o: NodeCliOptions): NodeStartOptions {
     ...exitOnAlarm,
     ...logOptions(o),
     ...sqlPortOf(o),
+    ...noDashboard(o),
   };
 }
 
@@ -269,6 +287,7 @@ export function register(program: Command): void {
     )
     .addOption(configOption('HANZENET_PROCESSOR_CONFIG'))
     .addOption(sqlPortCliOption());
+  addDashboardOptions(processorStart);
   addLogOptions(processorStart).action(async (opts: ProcessorCliOptions, cmd: Command) => {
     // The config file is checked before anything is loaded or created.
     const options = processorStartOptionsOf(opts, cmd);
@@ -329,6 +348,7 @@ export function register(program: Command): void {
     .addOption(new Option('--no-exit-on-alarm', 'keep serving reads after an alarm (the default)'))
     .addOption(configOption('HANZENET_NODE_CONFIG'))
     .addOption(sqlPortCliOption());
+  addDashboardOptions(nodeStart);
   addLogOptions(nodeStart).action(async (opts: NodeCliOptions, cmd: Command) => {
     const options = nodeStartOptionsOf(opts, cmd);
     const run = await loadRunner<NodeStartOptions>('../../app/start-node.js', 'runNode');
