@@ -22,6 +22,7 @@ import {
 } from '../src/energy/client.js';
 import { fetchMarketFlows, fetchPlaces } from '../src/energy/dashboard-client.js';
 import { fetchUpstream } from '../src/stack/client.js';
+import { browserSkip, launchBrowser } from './support/browser.js';
 import { CLI_PATH, cleanEnv, errorOf, runCli } from './support/cli-run.js';
 import { tempDir } from './support/processes.js';
 
@@ -29,6 +30,46 @@ const DAY = '2026-06-21';
 const DAY_START_MS = Date.parse(`${DAY}T00:00:00Z`);
 const DAY_END_MS = DAY_START_MS + 86_400_000;
 const SETTLED_TIMEOUT_MS = 240_000;
+/** Where the screenshots go (docs/screenshots/ holds the ones the README shows). */
+const SHOTS = process.env['HANZENET_SCREENSHOTS'] ?? join('dist', 'screenshots');
+
+/**
+ * With a browser installed: the dashboard at `hash` loads without errors once `ready` shows, and
+ * a screenshot of it is saved as `<name>.png`. Without one, says so and checks nothing more.
+ */
+async function screenshot(url: string, ready: string, name: string, midday = false): Promise<void> {
+  const skip = browserSkip();
+  if (skip !== false) {
+    process.stdout.write(`# ${skip}: no screenshot of ${name}\n`);
+    return;
+  }
+  const browser = await launchBrowser();
+  try {
+    const { page, errors } = await browser.newPage();
+    await page.goto(url);
+    await page.waitForSelector(ready, { timeout: 60_000 });
+    if (midday) {
+      // The scrubbers are range inputs: the day's first day, then its early afternoon (local).
+      await page.focus('#scrub-day');
+      await page.keyboard.press('Home');
+      await page.focus('#scrub-period');
+      await page.keyboard.press('Home');
+      for (let i = 0; i < 44; i++) {
+        await page.keyboard.press('ArrowRight');
+        await page.waitForTimeout(40); // each step renders the period before the next
+      }
+    }
+    await page.waitForTimeout(600); // the flows move: a frame with them on their way
+    await mkdir(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    // A processor without mirror nodes answers GET /api/mirrors with 404, which the page takes
+    // as "none listed" while the browser still logs it.
+    const real = errors.filter((e) => !/status of 404 .*\/api\/mirrors\b/.test(e));
+    assert.deepEqual(real, [], `the dashboard of ${url} without errors`);
+  } finally {
+    await browser.close();
+  }
+}
 
 interface DemoLine {
   readonly dashboard: string;
@@ -224,6 +265,12 @@ test('hanzenet demo: a day of a neighbourhood settled through the API; SIGTERM s
         units(String(s['boughtEur'])) * 1000n !== units(String(s['boughtKwh'])) * 150n,
     );
     assert.ok(auction, 'some energy was bought at an auction price, not the local price 0.15');
+    await screenshot(
+      `${chain.api}/#/map?context=${chain.context}`,
+      'canvas[data-ready="true"][data-households="6"]',
+      'demo',
+      true,
+    );
     assert.match(
       demo.stderr(),
       /demo 2026-06-2[12] \d\d:\d\d UTC \| neighbourhood: \d+\/96 periods settled/,
@@ -302,6 +349,11 @@ test('hanzenet demo --stack: two neighbourhoods and their city; periods come bac
     });
     client.close();
     assert.ok(figures.totals.periods > 0, 'the city settled periods');
+    await screenshot(
+      `${city.api}/#/city?context=${city.context}`,
+      '[data-testid=city-members] tbody tr',
+      'demo-city',
+    );
   } finally {
     const code = await stopDemo(demo);
     assert.equal(code, 0, demo.stderr());

@@ -1,6 +1,6 @@
 // Where the demo's households stand on the community map (the Place contract's schematic square
 // of 10000 by 10000, docs/energy.md "The community map"): houses along straight streets, odd
-// numbers on the north side and even numbers on the south side, ten houses a side, the streets
+// numbers on the north side and even numbers on the south side, at most ten houses a side spread over the width, the streets
 // evenly apart from top to bottom. A house is labelled with its number only ("No. 12"): the map is
 // public chain data.
 
@@ -22,7 +22,9 @@ const MARGIN = 800;
 export function streetLayout(count: number): StreetPlace[] {
   const perStreet = 2 * HOUSES_PER_SIDE;
   const streets = Math.max(1, Math.ceil(count / perStreet));
-  const stepX = (PLACE_COORDINATE_MAX - 2 * MARGIN) / (HOUSES_PER_SIDE - 1);
+  // A short street spreads its few houses over the width of the map.
+  const perSide = Math.min(HOUSES_PER_SIDE, Math.ceil(count / 2));
+  const stepX = (PLACE_COORDINATE_MAX - 2 * MARGIN) / Math.max(1, perSide - 1);
   return Array.from({ length: count }, (_, i) => {
     const street = Math.floor(i / perStreet);
     const inStreet = i % perStreet;
