@@ -28,6 +28,8 @@ export function Chart(props: {
     const el = box.current;
     if (el === null || xsMs.length === 0) return;
     const bars = uPlot.paths.bars?.({ size: [0.6, 40] });
+    const firstS = Math.min(...xsMs) / 1000;
+    const lastS = Math.max(...xsMs) / 1000;
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth),
       height: 220,
@@ -35,11 +37,10 @@ export function Chart(props: {
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: {
-          time: true,
-          range: (_u, min, max) =>
-            min === max ? [min - groupMs / 1000, max + groupMs / 1000] : [min, max],
-        },
+        // Half a group of room on either side of the first and last group, from the data itself:
+        // a single group is one group wide (not the years uPlot would choose for one point), and
+        // the first and last bars are whole.
+        x: { time: true, range: [firstS - groupMs / 2000, lastS + groupMs / 2000] },
       },
       axes: [
         { stroke: '#3b4754', grid: { stroke: '#e3e8ec' } },
