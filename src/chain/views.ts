@@ -111,3 +111,21 @@ export interface ApiError {
   readonly message: string;
   readonly details: Record<string, unknown>;
 }
+
+/** One mirror node as the processor last checked it (GET /api/mirrors, docs/api.md). */
+export interface MirrorStatusView {
+  readonly url: string;
+  /** Whether the last check got an answer; false before the first check too. */
+  readonly reachable: boolean;
+  /** The node's head height at the check; null without an answer or before its first block. */
+  readonly headHeight: number | null;
+  /** Blocks the node was behind the processor's head at the check (0: level; null: unknown). */
+  readonly lagBlocks: number | null;
+  /** The node's alarm (its /api/info): null while every block checked out. */
+  readonly alarm: ChainAlarm | null;
+  /** Why the last check failed, or why its answer is not this chain's mirror; null when fine. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+  /** When the last check was made; null before the first. */
+  readonly checkedMs: number | null;
+  readonly checkedAt: string | null;
+}

@@ -3,7 +3,7 @@
 // the last answer kept with the time it was asked and the processor's own head at that moment, so
 // that GET /api/mirrors answers from memory without reaching out. Time comes through a Scheduler.
 
-import type { ChainAlarm } from '../chain/views.js';
+import type { MirrorStatusView } from '../chain/views.js';
 import type { Scheduler } from '../core/scheduler.js';
 import { HanzenetClient } from './client.js';
 import { isClientError } from './errors.js';
@@ -14,22 +14,7 @@ export const MIRROR_TIMEOUT_MS_DEFAULT = 2000;
 /** Most mirror nodes one processor watches. */
 export const MIRRORS_MAX = 32;
 
-export interface MirrorStatusView {
-  readonly url: string;
-  /** Whether the last check got an answer; false before the first check too. */
-  readonly reachable: boolean;
-  /** The node's head height at the check; null without an answer or before its first block. */
-  readonly headHeight: number | null;
-  /** Blocks the node was behind the processor's head at the check (0: level; null: unknown). */
-  readonly lagBlocks: number | null;
-  /** The node's alarm (its /api/info): null while every block checked out. */
-  readonly alarm: ChainAlarm | null;
-  /** Why the last check failed, or why its answer is not this chain's mirror; null when fine. */
-  readonly error: { readonly code: string; readonly message: string } | null;
-  /** When the last check was made; null before the first. */
-  readonly checkedMs: number | null;
-  readonly checkedAt: string | null;
-}
+export type { MirrorStatusView };
 
 export interface MirrorsView {
   /** The processor's head height now. */

@@ -8,6 +8,7 @@ import { csvLine } from '../core/csv.js';
 import type { Sql } from '../store/types.js';
 import { parseAddressParam, parseTimeRange } from './query-params.js';
 import { read } from './query-rows.js';
+import type { StatementFigures } from './views.js';
 
 /** Most statements in one answer (and the default). */
 export const STATEMENTS_LIMIT_MAX = 10_000;
@@ -21,30 +22,7 @@ export interface StatementFilter {
   readonly limit: number;
 }
 
-/** Energy in kWh and money in EUR, as exact decimal strings. */
-export interface StatementFigures {
-  readonly producedKwh: string;
-  readonly consumedKwh: string;
-  readonly ownUseKwh: string;
-  readonly boughtKwh: string;
-  readonly boughtEur: string;
-  readonly soldKwh: string;
-  readonly soldEur: string;
-  readonly suppliedKwh: string;
-  readonly suppliedEur: string;
-  readonly exportedKwh: string;
-  readonly exportedEur: string;
-  readonly lateKwh: string;
-  readonly imbalanceKwh: string;
-  readonly imbalanceEur: string;
-  /** Corrections of earlier periods settled here (MarketCorrection), production positive. */
-  readonly correctedKwh: string;
-  /** Their settlement: kWh received (supplied) positive, given (exported) negative. */
-  readonly correctionKwh: string;
-  readonly correctionEur: string;
-  /** What the trader owes for the period; negative: what it is owed. */
-  readonly dueEur: string;
-}
+export type { StatementFigures };
 
 export interface StatementView extends StatementFigures {
   readonly trader: string;

@@ -197,3 +197,31 @@ export interface DeviceReadingsView {
   /** More than 10,000 match: ask again from the last one's processedMs. */
   readonly truncated: boolean;
 }
+
+/**
+ * A market statement's figures (GET .../market/statements and .../market/figures, docs/api.md).
+ */
+// Energy in kWh and money in EUR, as exact decimal strings.
+export interface StatementFigures {
+  readonly producedKwh: string;
+  readonly consumedKwh: string;
+  readonly ownUseKwh: string;
+  readonly boughtKwh: string;
+  readonly boughtEur: string;
+  readonly soldKwh: string;
+  readonly soldEur: string;
+  readonly suppliedKwh: string;
+  readonly suppliedEur: string;
+  readonly exportedKwh: string;
+  readonly exportedEur: string;
+  readonly lateKwh: string;
+  readonly imbalanceKwh: string;
+  readonly imbalanceEur: string;
+  /** Corrections of earlier periods settled here (MarketCorrection), production positive. */
+  readonly correctedKwh: string;
+  /** Their settlement: kWh received (supplied) positive, given (exported) negative. */
+  readonly correctionKwh: string;
+  readonly correctionEur: string;
+  /** What the trader owes for the period; negative: what it is owed. */
+  readonly dueEur: string;
+}

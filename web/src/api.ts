@@ -4,11 +4,11 @@
 
 import type {
   BlockView,
-  ChainAlarm,
   ChainInfo,
   EnergyContextView,
   FiguresAnswer,
   Flow,
+  MirrorStatusView,
   OrderBook,
   Place,
   PricesAnswer,
@@ -139,12 +139,4 @@ async function allPlaces(context: string): Promise<{ places: Place[] } | null> {
 const PLACES_PAGES_MAX = 20;
 
 /** One mirror node as the processor last checked it (GET /api/mirrors, docs/api.md). */
-export interface MirrorStatus {
-  readonly url: string;
-  readonly reachable: boolean;
-  readonly headHeight: number | null;
-  readonly lagBlocks: number | null;
-  readonly alarm: ChainAlarm | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
-  readonly checkedMs: number | null;
-}
+export type MirrorStatus = MirrorStatusView;

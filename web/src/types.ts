@@ -1,37 +1,22 @@
 // The JSON shapes the dashboard reads (docs/api.md). The chain's and the energy context's views are
-// the server's own types (type-only imports: nothing of src/ reaches the bundle); the market's
-// statements and figures are restated here because their modules on the server also hold SQL.
+// the server's own types (type-only imports: nothing of src/ reaches the bundle); the rest of the
+// market's answers are restated here because their modules on the server also hold SQL.
 
 export type {
   BlockTxSummary,
   BlockView,
   ChainAlarm,
   ChainInfo,
+  MirrorStatusView,
   TxView,
 } from '../../src/chain/views.js';
-export type { EnergyContextView, MarketSettingsView } from '../../src/energy/views.js';
+import type { StatementFigures } from '../../src/energy/views.js';
 
-/** The exact kWh and EUR strings of a market statement or a group of figures. */
-export interface StatementFigures {
-  readonly producedKwh: string;
-  readonly consumedKwh: string;
-  readonly ownUseKwh: string;
-  readonly boughtKwh: string;
-  readonly boughtEur: string;
-  readonly soldKwh: string;
-  readonly soldEur: string;
-  readonly suppliedKwh: string;
-  readonly suppliedEur: string;
-  readonly exportedKwh: string;
-  readonly exportedEur: string;
-  readonly lateKwh: string;
-  readonly imbalanceKwh: string;
-  readonly imbalanceEur: string;
-  readonly correctedKwh: string;
-  readonly correctionKwh: string;
-  readonly correctionEur: string;
-  readonly dueEur: string;
-}
+export type {
+  EnergyContextView,
+  MarketSettingsView,
+  StatementFigures,
+} from '../../src/energy/views.js';
 
 /** One statement of `market/statements`: per period (`periodStartMs`) or grouped (`group`). */
 export interface Statement extends StatementFigures {
