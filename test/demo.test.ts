@@ -7,7 +7,6 @@
 // a coded error before anything starts.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -23,13 +22,15 @@ import {
 import { fetchMarketFlows, fetchPlaces } from '../src/energy/dashboard-client.js';
 import { fetchUpstream } from '../src/stack/client.js';
 import { browserSkip, launchBrowser } from './support/browser.js';
-import { CLI_PATH, cleanEnv, errorOf, runCli } from './support/cli-run.js';
+import { type RunningCli, errorOf, runCli, startCliWithLine } from './support/cli-run.js';
 import { tempDir } from './support/processes.js';
 
 const DAY = '2026-06-21';
 const DAY_START_MS = Date.parse(`${DAY}T00:00:00Z`);
 const DAY_END_MS = DAY_START_MS + 86_400_000;
 const SETTLED_TIMEOUT_MS = 240_000;
+/** How long the demo may take to set its chains up and print its line. */
+const START_TIMEOUT_MS = 180_000;
 /** Where the screenshots go (docs/screenshots/ holds the ones the README shows). */
 const SHOTS = process.env['HANZENET_SCREENSHOTS'] ?? join('dist', 'screenshots');
 
@@ -80,35 +81,10 @@ interface DemoLine {
   readonly kept: boolean;
 }
 
-interface RunningDemo {
-  readonly proc: ChildProcess;
-  readonly line: DemoLine;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | string>;
-}
+type RunningDemo = RunningCli<DemoLine>;
 
-async function startDemo(args: readonly string[]): Promise<RunningDemo> {
-  const proc = spawn(process.execPath, [CLI_PATH, 'demo', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv(),
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | string>((res) =>
-    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
-  );
-  const line = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) res(out.slice(0, nl));
-    });
-    void exited.then((code) => rej(new Error(`demo exited (${code}) before its line:\n${err}`)));
-  });
-  return { proc, line: JSON.parse(line) as DemoLine, stderr: () => err, exited };
+function startDemo(args: readonly string[]): Promise<RunningDemo> {
+  return startCliWithLine<DemoLine>(['demo', ...args], START_TIMEOUT_MS);
 }
 
 async function untilSettled(demo: RunningDemo): Promise<void> {

@@ -7,7 +7,7 @@
 // city stops the others and says which one ended.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,52 +21,17 @@ import { databasePrefix } from '../src/city/layout.js';
 import { databaseUrlOf } from '../src/store/server-database.js';
 import type { EnergyContextView } from '../src/energy/views.js';
 import type { MarketPricesView } from '../src/energy/market-prices-read.js';
-import { CLI_PATH, cleanEnv, runCli } from './support/cli-run.js';
+import { type RunningCli, runCli, startCliWithLine } from './support/cli-run.js';
 import { getJson, tempDir } from './support/processes.js';
 import pg from 'pg';
 import { until } from './support/stack-chain.js';
 
 const START_TIMEOUT_MS = 180_000;
 
-interface RunningCity {
-  readonly proc: ChildProcess;
-  readonly report: CityReport;
-  readonly stderr: () => string;
-  readonly exited: Promise<number | string>;
-}
+type RunningCity = RunningCli<CityReport>;
 
-async function cityUp(args: readonly string[]): Promise<RunningCity> {
-  const proc = spawn(process.execPath, [CLI_PATH, 'city', 'up', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv(),
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | string>((res) =>
-    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
-  );
-  const line = await new Promise<string>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGTERM');
-      rej(new Error(`city up printed no line within ${START_TIMEOUT_MS} ms; stderr:\n${err}`));
-    }, START_TIMEOUT_MS);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        res(out.slice(0, nl));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`city up exited (${code}) before its line; stderr:\n${err}`));
-    });
-  });
-  return { proc, report: JSON.parse(line) as CityReport, stderr: () => err, exited };
+function cityUp(args: readonly string[]): Promise<RunningCity> {
+  return startCliWithLine<CityReport>(['city', 'up', ...args], START_TIMEOUT_MS);
 }
 
 function isRunning(pid: number): boolean {
@@ -259,7 +224,7 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
   let second: RunningCity | null = null;
   try {
     first = await cityUp(args);
-    const report = first.report;
+    const report = first.line;
     assert.equal(report.neighbourhoods.length, 2);
     assert.deepEqual(
       report.services.map((s) => s.name),
@@ -289,7 +254,7 @@ test('city up starts, sets up, resumes and stops a city of two neighbourhoods', 
 
     // The same data directory: the same chains and contexts, and nothing set up twice.
     second = await cityUp(args);
-    const again = second.report;
+    const again = second.line;
     assert.equal(again.city.chainId, report.city.chainId);
     assert.equal(again.city.context, report.city.context);
     assert.deepEqual(
@@ -328,7 +293,7 @@ test('city up with --database-url gives each chain and node a database of its ow
   const names = ['city', 'n1'].flatMap((c) => [`${prefix}_${c}_processor`, `${prefix}_${c}_node`]);
   try {
     city = await cityUp([...args, '--data-dir', dir.path, '--database-url', server]);
-    await checkChains(city.report);
+    await checkChains(city.line);
     const admin = new pg.Client({ connectionString: server });
     await admin.connect();
     try {
@@ -357,7 +322,7 @@ test('city up with --database-url gives each chain and node a database of its ow
       const rows = await cityDb.query<{ member: string; chain: string; processor: string }>(
         'SELECT member, chain, processor FROM state.energy_market_members',
       );
-      const n1 = city.report.neighbourhoods[0];
+      const n1 = city.line.neighbourhoods[0];
       assert.deepEqual(rows.rows, [
         { member: n1?.context, chain: n1?.chainId, processor: n1?.processorAddress },
       ]);
@@ -366,7 +331,7 @@ test('city up with --database-url gives each chain and node a database of its ow
     }
     city.proc.kill('SIGTERM');
     assert.equal(await city.exited, 0, city.stderr());
-    await assertAllGone(city.report);
+    await assertAllGone(city.line);
   } finally {
     if (city !== null) city.proc.kill('SIGKILL');
     const admin = new pg.Client({ connectionString: server });
