@@ -20,9 +20,12 @@ const RING = 210;
 
 export function CityView({ context, live }: { context: string; live: Live; route: Route }) {
   const members = useLoad(() => api.stackMembers(context), [context, live.settled]);
+  // The last day of the chain's own time (its head), not of this browser's clock: a chain's
+  // periods may lie in the past (the demo's day) or the browser's clock may be off.
+  const chainNowMs = live.info?.head?.processedMs ?? live.info?.chainTimeMs ?? null;
   const positions = useLoad(
-    () => api.stackPositions(context, Date.now() - DAY_MS),
-    [context, live.settled],
+    () => api.stackPositions(context, chainNowMs === null ? 0 : chainNowMs - DAY_MS),
+    [context, live.settled, chainNowMs === null],
   );
   const periods = useMemo(
     () => [...new Set((positions.value?.positions ?? []).map((p) => p.periodStartMs))].sort(),
