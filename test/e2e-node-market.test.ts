@@ -38,7 +38,7 @@ async function untilSettled(p: StartedProcessor, context: string, startMs: numbe
 
 // Most of each test is waiting for the current minute to end: the backends run side by side.
 describe('a mirror node and market settlements', { concurrency: true }, () => {
-  for (const backend of e2eBackends()) {
+  for (const backend of e2eBackends({ one: 'pglite' })) {
     test(`[${backend.name}] a mirror node follows settled market periods and answers the same statements and figures`, {
       timeout: 240_000,
     }, async () => {
