@@ -55,6 +55,8 @@ export class BlockFanout {
     this.subscribers.clear();
   }
 
+  // Called synchronously from the service's commit path (blocks) and alarm path: never let an
+  // exception escape into them.
   private send(message: object, what: string): void {
     try {
       const text = JSON.stringify(message);
@@ -64,14 +66,8 @@ export class BlockFanout {
     }
   }
 
-  // Called synchronously from the service's commit path: never let an exception escape into it.
   private publish(block: Block, view: BlockView): void {
-    try {
-      const text = JSON.stringify({ type: 'block', block: view, raw: toBase64(block.bytes) });
-      for (const socket of this.subscribers) socket.send(text);
-    } catch (err) {
-      this.reportError(err, `publishing block ${view.height} to WebSocket subscribers`);
-    }
+    this.send({ type: 'block', block: view, raw: toBase64(block.bytes) }, `block ${view.height}`);
   }
 }
 

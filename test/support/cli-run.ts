@@ -2,6 +2,7 @@
 // exactly what a shell user sees: stdout, stderr and the exit code.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { spawnService } from './processes.js';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -57,45 +58,16 @@ export interface RunningCli<T> {
 
 /**
  * Starts `hanzenet <args>` (a command that runs until stopped, such as `city up` or `demo`) and
- * waits for the JSON line it prints on stdout once it is up. Rejects with its stderr when it exits
- * first or prints nothing within `timeoutMs` (then it is sent SIGTERM).
+ * waits for the JSON line it prints on stdout once it is up (spawnService: it is killed when it
+ * prints nothing within `timeoutMs`).
  */
 export async function startCliWithLine<T>(
   args: readonly string[],
   timeoutMs: number,
 ): Promise<RunningCli<T>> {
   const what = `hanzenet ${args.slice(0, 2).join(' ')}`;
-  const proc = spawn(process.execPath, [CLI_PATH, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv(),
-  });
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | string>((res) =>
-    proc.on('exit', (code, signal) => res(code ?? signal ?? -1)),
-  );
-  const line = await new Promise<string>((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGTERM');
-      rej(new Error(`${what} printed no line within ${timeoutMs} ms; stderr:\n${err}`));
-    }, timeoutMs);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        res(out.slice(0, nl));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`${what} exited (${code}) before its line; stderr:\n${err}`));
-    });
-  });
-  return { proc, line: JSON.parse(line) as T, stderr: () => err, exited };
+  const started = await spawnService(what, [CLI_PATH, ...args], cleanEnv(), timeoutMs);
+  return { ...started, line: JSON.parse(started.firstLine) as T };
 }
 
 /** Runs `script` with sh, in which `hanzenet` is a function running the built command. */

@@ -241,14 +241,19 @@ export async function startNodeProcess(opts: NodeProcessOptions): Promise<Starte
   };
 }
 
-/** Spawns a service command and resolves with its first stdout line (its startup report). */
 /** How long a service may take to print its start-up line (generous: CI machines can be slow). */
 const START_TIMEOUT_MS = 90_000;
 
-async function spawnService(
+/**
+ * Spawns a service command (node with `args`) and resolves with its first stdout line (its
+ * start-up report); rejects with its stderr when it exits first or prints nothing within
+ * `timeoutMs` (then it is killed and waited for).
+ */
+export async function spawnService(
   what: string,
-  args: string[],
+  args: readonly string[],
   env: NodeJS.ProcessEnv,
+  timeoutMs: number = START_TIMEOUT_MS,
 ): Promise<{
   proc: ChildProcess;
   stderr: () => string;
@@ -271,11 +276,11 @@ async function spawnService(
     const timer = setTimeout(() => {
       timedOut = true;
       const failure = new Error(
-        `${what} did not start within ${START_TIMEOUT_MS / 1000} s; stderr:\n${err}`,
+        `${what} did not start within ${timeoutMs / 1000} s; stderr:\n${err}`,
       );
       proc.kill('SIGKILL');
       void exited.then(() => rej(failure));
-    }, START_TIMEOUT_MS);
+    }, timeoutMs);
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
